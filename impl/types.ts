@@ -1,0 +1,62 @@
+// Shared types of the reference implementation. Values mirror the Lua library's multiple
+// return values: `data, typ, err` becomes `{ data, type, err }`, and errors are values, never throws.
+
+/** A 4-bit WebSocket opcode (RFC 6455 §5.2). build/send accept any number, like the original. */
+export type Opcode = number;
+
+export const OPCODE = {
+  continuation: 0x0,
+  text: 0x1,
+  binary: 0x2,
+  close: 0x8,
+  ping: 0x9,
+  pong: 0xa,
+} as const;
+
+/** The type names recv_frame returns (spec §2 step 10). */
+export type FrameType = 'continuation' | 'text' | 'binary' | 'close' | 'ping' | 'pong';
+
+export const TYPE_BY_OPCODE: Readonly<Record<number, FrameType>> = {
+  0x0: 'continuation',
+  0x1: 'text',
+  0x2: 'binary',
+  0x8: 'close',
+  0x9: 'ping',
+  0xa: 'pong',
+};
+
+/**
+ * What recv_frame returns.
+ * - data frames / ping / pong: `err` is null (FIN=1) or "again" (FIN=0);
+ * - close: `data` is the reason (possibly empty) and `err` is the status code, or null for an empty close;
+ * - failure: `data` and `type` are null and `err` is the original's error string.
+ */
+export type RecvResult =
+  | { data: Buffer; type: Exclude<FrameType, 'close'>; err: null | 'again' }
+  | { data: Buffer; type: 'close'; err: number | null }
+  | { data: null; type: null; err: string };
+
+/** What send_frame and the send_* methods return: the byte count of the whole frame, or an error. */
+export type SendResult = { bytes: number; err: null } | { bytes: null; err: string };
+
+/** The result of a cosocket read: ngx_lua's `data, err, partial`. */
+export type SockRecv = { data: Buffer; err: null } | { data: null; err: string; partial: Buffer };
+
+/** ngx_lua's `ok, err` pairs (close, setkeepalive, ...). */
+export type OkResult = { ok: 1; err: null } | { ok: null; err: string };
+
+/**
+ * The slice of ngx_lua's cosocket API the protocol needs. Error texts are ngx_lua's:
+ * "closed", "timeout", "connection reset by peer", "broken pipe".
+ */
+export interface Cosocket {
+  /** Reads exactly `n` bytes (n = 0 yields an empty buffer at once). */
+  receive(n: number): Promise<SockRecv>;
+  /** Reads up to and excluding `pattern` (ngx_lua's receiveuntil + a reader call with no size). */
+  receiveUntil(pattern: Buffer | string): Promise<SockRecv>;
+  /** Sends all bytes; returns the number of bytes sent. */
+  send(data: Buffer | string | readonly Buffer[]): Promise<SendResult>;
+  /** Sets the connect/send/read timeout in milliseconds (ngx_lua's settimeout). */
+  setTimeout(ms: number): void;
+  close(): Promise<OkResult>;
+}

@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# The README's first command: install, then run the main job (which sets up its peer if missing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/ensure-node-deps.sh
+exec node bin/wslab.mjs lab "$@"
