@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { once } from 'node:events';
+import tls from 'node:tls';
+import { makeTestPki } from './pki.js';
+
+describe('makeTestPki', () => {
+  it('issues a server certificate that verifies against its CA for test.com, and a client cert the server can require', async () => {
+    const pki = makeTestPki();
+    const server = tls.createServer(
+      { cert: pki.serverCert, key: pki.serverKey, ca: pki.caCert, requestCert: true, rejectUnauthorized: true },
+      (s) => s.end(`hello ${s.getPeerCertificate().subject?.CN}`),
+    );
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as { port: number };
+    const sock = tls.connect({ host: '127.0.0.1', port, servername: 'test.com', ca: pki.caCert, cert: pki.clientCert, key: pki.clientKey });
+    const chunks: Buffer[] = [];
+    sock.on('data', (d: Buffer) => chunks.push(d));
+    await once(sock, 'end');
+    server.close();
+    expect(sock.authorized).toBe(true);
+    expect(Buffer.concat(chunks).toString()).toBe('hello wslab-client');
+  });
+
+  it('returns the cached PKI for the same options', () => {
+    expect(makeTestPki()).toBe(makeTestPki());
+  });
+});
