@@ -1,0 +1,62 @@
+// XOR masking (RFC 6455 §5.3). Masking is an involution: applying the same key twice restores
+// the payload. Large buffers are XORed a 32-bit word at a time once aligned; small ones byte-wise,
+// where creating a typed-array view would cost more than it saves.
+import { randomFillSync } from 'node:crypto';
+import { endianness } from 'node:os';
+
+const LITTLE_ENDIAN = endianness() === 'LE';
+const WORD_THRESHOLD = 64;
+
+/** XORs `buf` in place with the 4-byte `key`, key phase 0 at buf[0]. */
+export function maskInPlace(buf: Buffer, key: Buffer): void {
+  const len = buf.length;
+  const k0 = key[0]!;
+  const k1 = key[1]!;
+  const k2 = key[2]!;
+  const k3 = key[3]!;
+  let i = 0;
+  if (len >= WORD_THRESHOLD && LITTLE_ENDIAN) {
+    const misalign = (4 - (buf.byteOffset & 3)) & 3;
+    for (; i < misalign; i++) buf[i]! ^= key[i & 3]!;
+    // The key rotated to phase i, as a little-endian word.
+    const word =
+      key[i & 3]! | (key[(i + 1) & 3]! << 8) | (key[(i + 2) & 3]! << 16) | (key[(i + 3) & 3]! << 24);
+    const words = (len - i) >>> 2;
+    const view = new Int32Array(buf.buffer, buf.byteOffset + i, words);
+    let w = 0;
+    const unrolled = words - (words & 3);
+    for (; w < unrolled; w += 4) {
+      view[w]! ^= word;
+      view[w + 1]! ^= word;
+      view[w + 2]! ^= word;
+      view[w + 3]! ^= word;
+    }
+    for (; w < words; w++) view[w]! ^= word;
+    i += words << 2;
+  }
+  for (; i + 3 < len; i += 4) {
+    buf[i]! ^= k0;
+    buf[i + 1]! ^= k1;
+    buf[i + 2]! ^= k2;
+    buf[i + 3]! ^= k3;
+  }
+  for (; i < len; i++) buf[i]! ^= key[i & 3]!;
+}
+
+// Masking keys come from a CSPRNG (RFC 6455 §10.3). The original uses math.random, which is
+// unseeded and so predictable across restarts: a documented deviation we do not reproduce.
+// Random bytes are drawn in blocks so a small frame does not pay for a crypto call.
+const KEY_POOL_SIZE = 4096;
+const keyPool = Buffer.allocUnsafe(KEY_POOL_SIZE);
+let keyPoolOffset = KEY_POOL_SIZE;
+
+/** Four fresh random bytes. The returned buffer is only valid until the next call. */
+export function randomMaskKey(): Buffer {
+  if (keyPoolOffset === KEY_POOL_SIZE) {
+    randomFillSync(keyPool);
+    keyPoolOffset = 0;
+  }
+  const key = keyPool.subarray(keyPoolOffset, keyPoolOffset + 4);
+  keyPoolOffset += 4;
+  return key;
+}

@@ -1,0 +1,383 @@
+// The frame codec, mirroring resty.websocket.protocol (behaviour spec §2-3): the same checks in the
+// same order with the same error strings. One core of pure functions serves both the cosocket-driven
+// `recvFrame` and the synchronous, incremental `FrameDecoder` used by fuzz targets and runners.
+import { ByteQueue, EMPTY } from './byte-queue.js';
+import { maskInPlace, randomMaskKey } from './mask.js';
+import { TYPE_BY_OPCODE } from './types.js';
+import type { Cosocket, FrameType, RecvResult, SendResult } from './types.js';
+
+export const _VERSION = '0.12';
+
+/** Errors recv_frame can return besides socket failures (spec §2). */
+export const RECV_ERRORS = {
+  rsv: 'bad RSV1, RSV2, or RSV3 bits',
+  reservedData: 'reserved non-control frames',
+  reservedControl: 'reserved control frames',
+  unmasked: 'frame unmasked',
+  lenTooLarge: 'payload len too large',
+  controlTooLong: 'too long payload for control frame',
+  controlFragmented: 'fragmented control frame',
+  exceeding: 'exceeding max payload len',
+  closeNoCode: 'close frame with a body must carry a 2-byte status code',
+} as const;
+
+/** Prefixes of recv_frame's socket-failure errors, by the read that failed. */
+export const READ_FAILURE_PREFIX = {
+  head: 'failed to receive the first 2 bytes: ',
+  len16: 'failed to receive the 2 byte payload length: ',
+  len64: 'failed to receive the 8 byte payload length: ',
+  body: 'failed to read masking-len and payload: ',
+} as const;
+
+export type ReadStage = keyof typeof READ_FAILURE_PREFIX;
+
+/** What the first two bytes (and the extended length) said about a frame. */
+export interface FrameHead {
+  fin: boolean;
+  opcode: number;
+  masked: boolean;
+  payloadLen: number;
+}
+
+function failure(err: string): RecvResult {
+  return { data: null, type: null, err };
+}
+
+/**
+ * Checks the first two bytes (spec §2 steps 2-4) and fills `head`. Returns null when the frame may
+ * go on, or the error. `head.payloadLen` is the 7-bit length (126/127 mean an extended length follows).
+ */
+export function parseHead(head: FrameHead, b0: number, b1: number, forceMasking: boolean): string | null {
+  if ((b0 & 0x70) !== 0) return RECV_ERRORS.rsv;
+  const opcode = b0 & 0x0f;
+  if (opcode >= 0x3 && opcode <= 0x7) return RECV_ERRORS.reservedData;
+  if (opcode >= 0xb) return RECV_ERRORS.reservedControl;
+  const masked = (b1 & 0x80) !== 0;
+  if (forceMasking && !masked) return RECV_ERRORS.unmasked;
+  head.fin = (b0 & 0x80) !== 0;
+  head.opcode = opcode;
+  head.masked = masked;
+  head.payloadLen = b1 & 0x7f;
+  return null;
+}
+
+/**
+ * Decodes the 64-bit extended length at buf[off..off+8]. Lengths of 2^31 and above are an error,
+ * like the original (which works in 32-bit LuaJIT bit ops). Non-minimal encodings are accepted.
+ */
+export function parseLength64(buf: Buffer, off: number): number | string {
+  if (buf[off] !== 0 || buf[off + 1] !== 0 || buf[off + 2] !== 0 || buf[off + 3] !== 0) return RECV_ERRORS.lenTooLarge;
+  const fifth = buf[off + 4]!;
+  if ((fifth & 0x80) !== 0) return RECV_ERRORS.lenTooLarge;
+  return fifth * 0x1000000 + (buf[off + 5]! << 16) + (buf[off + 6]! << 8) + buf[off + 7]!;
+}
+
+/** The checks that follow the length (spec §2 steps 6-7): control-frame rules, then the maximum. */
+export function checkPayloadLen(head: FrameHead, maxPayloadLen: number): string | null {
+  if ((head.opcode & 0x8) !== 0) {
+    if (head.payloadLen > 125) return RECV_ERRORS.controlTooLong;
+    if (!head.fin) return RECV_ERRORS.controlFragmented;
+  }
+  if (head.payloadLen > maxPayloadLen) return RECV_ERRORS.exceeding;
+  return null;
+}
+
+/** Bytes still to read after the length: the masking key (if any) plus the payload. */
+export function bodyLength(head: FrameHead): number {
+  return head.masked ? head.payloadLen + 4 : head.payloadLen;
+}
+
+/**
+ * Turns the body (masking key + payload) into recv_frame's result (spec §2 steps 9-10). The body
+ * is unmasked in place: callers hand over buffers they own.
+ */
+export function finishFrame(head: FrameHead, body: Buffer): RecvResult {
+  let payload = body;
+  if (head.masked) {
+    payload = body.subarray(4);
+    maskInPlace(payload, body.subarray(0, 4));
+  }
+  const type = TYPE_BY_OPCODE[head.opcode] as FrameType;
+  if (type === 'close') {
+    if (payload.length === 0) return { data: EMPTY, type: 'close', err: null };
+    if (payload.length < 2) return failure(RECV_ERRORS.closeNoCode);
+    return { data: payload.subarray(2), type: 'close', err: (payload[0]! << 8) | payload[1]! };
+  }
+  return { data: payload, type, err: head.fin ? null : 'again' };
+}
+
+/**
+ * protocol.recv_frame(sock, max_payload_len, force_masking): reads one frame with exact-size reads,
+ * as the original does, so a failure part-way leaves the socket where the original would leave it.
+ */
+export async function recvFrame(sock: Cosocket, maxPayloadLen: number, forceMasking: boolean): Promise<RecvResult> {
+  const first = await sock.receive(2);
+  if (first.data === null) return failure(READ_FAILURE_PREFIX.head + first.err);
+  const head: FrameHead = { fin: false, opcode: 0, masked: false, payloadLen: 0 };
+  let err = parseHead(head, first.data[0]!, first.data[1]!, forceMasking);
+  if (err !== null) return failure(err);
+
+  if (head.payloadLen === 126) {
+    const ext = await sock.receive(2);
+    if (ext.data === null) return failure(READ_FAILURE_PREFIX.len16 + ext.err);
+    head.payloadLen = (ext.data[0]! << 8) | ext.data[1]!;
+  } else if (head.payloadLen === 127) {
+    const ext = await sock.receive(8);
+    if (ext.data === null) return failure(READ_FAILURE_PREFIX.len64 + ext.err);
+    const len = parseLength64(ext.data, 0);
+    if (typeof len === 'string') return failure(len);
+    head.payloadLen = len;
+  }
+
+  err = checkPayloadLen(head, maxPayloadLen);
+  if (err !== null) return failure(err);
+
+  const rest = bodyLength(head);
+  let body = EMPTY;
+  if (rest > 0) {
+    const got = await sock.receive(rest);
+    if (got.data === null) return failure(READ_FAILURE_PREFIX.body + got.err);
+    body = got.data;
+  }
+  return finishFrame(head, body);
+}
+
+const STAGE_HEAD = 0;
+const STAGE_LEN16 = 1;
+const STAGE_LEN64 = 2;
+const STAGE_BODY = 3;
+const STAGE_NAMES: readonly ReadStage[] = ['head', 'len16', 'len64', 'body'];
+
+export interface FrameDecoderOptions {
+  maxPayloadLen: number;
+  forceMasking: boolean;
+}
+
+/**
+ * The same rules as recvFrame over bytes pushed in any chunking. After an error it keeps no frame
+ * state and goes on with the bytes that follow, as the original does when called again on the
+ * same socket. `push` takes ownership of the chunk (masked payloads are unmasked in place).
+ */
+export class FrameDecoder implements FrameHead {
+  fin = false;
+  opcode = 0;
+  masked = false;
+  payloadLen = 0;
+  readonly maxPayloadLen: number;
+  readonly forceMasking: boolean;
+  private readonly queue = new ByteQueue();
+  private stageId = STAGE_HEAD;
+
+  constructor(opts: FrameDecoderOptions) {
+    this.maxPayloadLen = opts.maxPayloadLen;
+    this.forceMasking = opts.forceMasking;
+  }
+
+  push(chunk: Buffer): void {
+    this.queue.push(chunk);
+  }
+
+  /** Bytes pushed but not yet consumed. */
+  get buffered(): number {
+    return this.queue.length;
+  }
+
+  /** The read the decoder is waiting on. */
+  get stage(): ReadStage {
+    return STAGE_NAMES[this.stageId]!;
+  }
+
+  /** How many bytes the current read needs in all (the next frame's first read needs 2). */
+  get needed(): number {
+    switch (this.stageId) {
+      case STAGE_HEAD: return 2;
+      case STAGE_LEN16: return 2;
+      case STAGE_LEN64: return 8;
+      default: return bodyLength(this);
+    }
+  }
+
+  /** The next frame or error, or null when more bytes are needed. */
+  next(): RecvResult | null {
+    const q = this.queue;
+    for (;;) {
+      switch (this.stageId) {
+        case STAGE_HEAD: {
+          if (q.length < 2) return null;
+          const b0 = q.byteAt(0);
+          const b1 = q.byteAt(1);
+          q.take(2);
+          const err = parseHead(this, b0, b1, this.forceMasking);
+          if (err !== null) return failure(err);
+          if (this.payloadLen === 126) this.stageId = STAGE_LEN16;
+          else if (this.payloadLen === 127) this.stageId = STAGE_LEN64;
+          else {
+            const res = this.afterLength();
+            if (res !== null) return res;
+          }
+          break;
+        }
+        case STAGE_LEN16: {
+          if (q.length < 2) return null;
+          this.payloadLen = (q.byteAt(0) << 8) | q.byteAt(1);
+          q.take(2);
+          const res = this.afterLength();
+          if (res !== null) return res;
+          break;
+        }
+        case STAGE_LEN64: {
+          if (q.length < 8) return null;
+          const len = parseLength64(q.take(8), 0);
+          if (typeof len === 'string') {
+            this.stageId = STAGE_HEAD;
+            return failure(len);
+          }
+          this.payloadLen = len;
+          const res = this.afterLength();
+          if (res !== null) return res;
+          break;
+        }
+        default: {
+          const rest = bodyLength(this);
+          if (q.length < rest) return null;
+          this.stageId = STAGE_HEAD;
+          return finishFrame(this, q.take(rest));
+        }
+      }
+    }
+  }
+
+  /**
+   * The stream has ended with `sockErr` (default "closed"): the result the original's next
+   * recv_frame gives, i.e. the read failure of the current stage. Buffered bytes of an unfinished
+   * read are consumed, as ngx_lua consumes a partial read.
+   */
+  end(sockErr = 'closed'): RecvResult {
+    const stage = this.stage;
+    this.queue.takeAll();
+    this.stageId = STAGE_HEAD;
+    return failure(READ_FAILURE_PREFIX[stage] + sockErr);
+  }
+
+  // After the length: run the checks, then either finish a body-less frame or wait for the body.
+  private afterLength(): RecvResult | null {
+    const err = checkPayloadLen(this, this.maxPayloadLen);
+    if (err !== null) {
+      this.stageId = STAGE_HEAD;
+      return failure(err);
+    }
+    if (bodyLength(this) === 0) {
+      this.stageId = STAGE_HEAD;
+      return finishFrame(this, EMPTY);
+    }
+    this.stageId = STAGE_BODY;
+    return null;
+  }
+}
+
+/** Errors build_frame and send_frame return (spec §3). */
+export const SEND_ERRORS = {
+  tooBig: 'payload too big',
+  controlTooMuch: 'too much payload for control frame',
+  controlFragmented: 'fragmented control frame',
+} as const;
+
+/** The largest payload the original can frame (it uses 32-bit bit ops). */
+export const MAX_FRAME_PAYLOAD = 0x7fffffff;
+
+/**
+ * protocol.build_frame(fin, opcode, payload_len, payload, masking). Like the original, the opcode
+ * is not validated (0x10 leaks into RSV3) and the caller's payload_len is trusted for the header.
+ * The masking key is random unless one is given (tests and differential fuzzing pass one).
+ */
+export function buildFrame(
+  fin: boolean,
+  opcode: number,
+  payloadLen: number,
+  payload: Buffer,
+  masking: boolean,
+  maskKey?: Buffer,
+): { frame: Buffer; err: null } | { frame: null; err: string } {
+  if (payloadLen > MAX_FRAME_PAYLOAD) return { frame: null, err: SEND_ERRORS.tooBig };
+  const lenBytes = payloadLen <= 125 ? 0 : payloadLen <= 0xffff ? 2 : 8;
+  const headerLen = 2 + lenBytes + (masking ? 4 : 0);
+  const frame = Buffer.allocUnsafe(headerLen + payload.length);
+  frame[0] = ((fin ? 0x80 : 0) | opcode) & 0xff;
+  const maskBit = masking ? 0x80 : 0;
+  if (lenBytes === 0) {
+    frame[1] = maskBit | payloadLen;
+  } else if (lenBytes === 2) {
+    frame[1] = maskBit | 126;
+    frame.writeUInt16BE(payloadLen, 2);
+  } else {
+    frame[1] = maskBit | 127;
+    frame.writeUInt32BE(0, 2);
+    frame.writeUInt32BE(payloadLen, 6);
+  }
+  payload.copy(frame, headerLen);
+  if (masking) {
+    const key = maskKey ?? randomMaskKey();
+    key.copy(frame, headerLen - 4, 0, 4);
+    maskInPlace(frame.subarray(headerLen), key);
+  }
+  return { frame, err: null };
+}
+
+/**
+ * protocol.send_frame(sock, fin, opcode, payload, max_payload_len, masking). The payload goes
+ * through Lua's coercion first (nil/false become "", other non-strings `tostring`).
+ */
+export async function sendFrame(
+  sock: Cosocket,
+  fin: boolean,
+  opcode: number,
+  payload: unknown,
+  maxPayloadLen: number,
+  masking: boolean,
+): Promise<SendResult> {
+  const bytes = luaPayload(payload);
+  const len = bytes.length;
+  if (len > maxPayloadLen) return { bytes: null, err: SEND_ERRORS.tooBig };
+  if ((opcode & 0x8) !== 0) {
+    if (len > 125) return { bytes: null, err: SEND_ERRORS.controlTooMuch };
+    if (!fin) return { bytes: null, err: SEND_ERRORS.controlFragmented };
+  }
+  const built = buildFrame(fin, opcode, len, bytes, masking);
+  if (built.frame === null) return { bytes: null, err: 'failed to build frame: ' + built.err };
+  const sent = await sock.send(built.frame);
+  if (sent.bytes === null) return { bytes: null, err: 'failed to send frame: ' + sent.err };
+  return sent;
+}
+
+/** send_frame's payload coercion: `if not payload then "" elseif not a string then tostring`. */
+export function luaPayload(v: unknown): Buffer {
+  if (v === null || v === undefined || v === false) return EMPTY;
+  return luaToString(v);
+}
+
+/** Lua's tostring for the values a payload can be: strings/Buffers as they are, numbers as "%.14g". */
+export function luaToString(v: unknown): Buffer {
+  if (Buffer.isBuffer(v)) return v;
+  if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+  if (typeof v === 'string') return Buffer.from(v, 'utf8');
+  if (typeof v === 'number') return Buffer.from(formatLuaNumber(v), 'latin1');
+  if (v === null || v === undefined) return Buffer.from('nil', 'latin1');
+  return Buffer.from(String(v), 'utf8');
+}
+
+/** LuaJIT's number formatting, C's "%.14g". */
+export function formatLuaNumber(x: number): string {
+  if (Number.isNaN(x)) return 'nan';
+  if (x === Infinity) return 'inf';
+  if (x === -Infinity) return '-inf';
+  if (x === 0) return Object.is(x, -0) ? '-0' : '0';
+  const [mantissa, expText] = x.toExponential(13).split('e') as [string, string];
+  const exp = Number(expText);
+  const strip = (s: string): string => (s.includes('.') ? s.replace(/\.?0+$/, '') : s);
+  if (exp < -4 || exp >= 14) {
+    const sign = exp < 0 ? '-' : '+';
+    const digits = String(Math.abs(exp)).padStart(2, '0');
+    return `${strip(mantissa)}e${sign}${digits}`;
+  }
+  return strip(x.toFixed(Math.max(0, 13 - exp)));
+}

@@ -1,0 +1,259 @@
+// A cosocket-like layer over a Node stream: exact-size reads and reads up to a pattern, with
+// ngx_lua's timeout and error semantics. A read that fails part-way consumes what it got and hands
+// it back as `partial`, which is what makes the original's stream desynchronise after a timeout
+// inside a frame (behaviour spec §5, "A timeout is non-fatal even in the middle of a frame").
+import net from 'node:net';
+import type tls from 'node:tls';
+import { ByteQueue, EMPTY } from './byte-queue.js';
+import type { Cosocket, OkResult, SendResult, SockRecv } from './types.js';
+
+/** ngx_lua's lua_socket_{connect,send,read}_timeout default. */
+export const DEFAULT_TIMEOUT_MS = 60_000;
+
+/** Stop reading from the kernel while this much is buffered beyond what a pending read needs. */
+const HIGH_WATER = 1 << 20;
+
+export type Stream = net.Socket | tls.TLSSocket;
+
+/** Maps a Node socket error to ngx_lua's wording. */
+export function ngxSocketError(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  switch (code) {
+    case 'ECONNRESET': return 'connection reset by peer';
+    case 'EPIPE': return 'broken pipe';
+    case 'ECONNREFUSED': return 'connection refused';
+    case 'ETIMEDOUT': return 'timeout';
+    case 'ENOENT': return 'no such file or directory';
+    case 'EHOSTUNREACH': return 'no route to host';
+    case 'ENETUNREACH': return 'network is unreachable';
+    case 'ERR_STREAM_DESTROYED':
+    case 'ERR_STREAM_WRITE_AFTER_END': return 'closed';
+    default: return (e as Error | undefined)?.message ?? String(e);
+  }
+}
+
+interface PendingRead {
+  /** Bytes wanted, or -1 when reading up to `pattern`. */
+  n: number;
+  pattern: Buffer | null;
+  resolve: (r: SockRecv) => void;
+  timer: NodeJS.Timeout | null;
+}
+
+export interface NodeCosocketOptions {
+  /** Timeout for reads and sends in ms; default 60 s like ngx_lua. */
+  timeout?: number;
+  /** Bytes already read from the stream (e.g. the rest of an HTTP upgrade request). */
+  head?: Buffer;
+}
+
+export class NodeCosocket implements Cosocket {
+  readonly stream: Stream;
+  private readonly queue = new ByteQueue();
+  private pending: PendingRead | null = null;
+  private timeoutMs: number;
+  private ended = false;
+  private endError = 'closed';
+  private closedByUs = false;
+  private readonly onData = (chunk: Buffer): void => this.handleData(chunk);
+  private readonly onEnd = (): void => this.handleEnd('closed');
+  private readonly onError = (e: Error): void => this.handleEnd(ngxSocketError(e));
+  private readonly onClose = (): void => this.handleEnd(this.endError);
+
+  constructor(stream: Stream, opts: NodeCosocketOptions = {}) {
+    this.stream = stream;
+    this.timeoutMs = opts.timeout ?? DEFAULT_TIMEOUT_MS;
+    if (opts.head && opts.head.length > 0) this.queue.push(opts.head);
+    stream.setNoDelay?.(true);
+    stream.on('data', this.onData);
+    stream.on('end', this.onEnd);
+    stream.on('error', this.onError);
+    stream.on('close', this.onClose);
+    if (stream.destroyed) this.handleEnd('closed');
+  }
+
+  /** True once the stream ended or was closed. */
+  get closed(): boolean {
+    return this.ended || this.closedByUs;
+  }
+
+  /** Bytes received but not yet read. */
+  get buffered(): number {
+    return this.queue.length;
+  }
+
+  setTimeout(ms: number): void {
+    // ngx_lua treats 0 as "use the configured default".
+    this.timeoutMs = ms > 0 ? ms : DEFAULT_TIMEOUT_MS;
+  }
+
+  get timeout(): number {
+    return this.timeoutMs;
+  }
+
+  receive(n: number): Promise<SockRecv> {
+    if (this.closedByUs) return Promise.resolve({ data: null, err: 'closed', partial: EMPTY });
+    if (n <= 0) return Promise.resolve({ data: EMPTY, err: null });
+    if (this.queue.length >= n) {
+      const data = this.queue.take(n);
+      this.maybeResume();
+      return Promise.resolve({ data, err: null });
+    }
+    return this.wait(n, null);
+  }
+
+  receiveUntil(pattern: Buffer | string): Promise<SockRecv> {
+    const pat = typeof pattern === 'string' ? Buffer.from(pattern, 'latin1') : pattern;
+    if (this.closedByUs) return Promise.resolve({ data: null, err: 'closed', partial: EMPTY });
+    const at = this.queue.indexOf(pat);
+    if (at >= 0) return Promise.resolve(this.takeUntil(at, pat.length));
+    return this.wait(-1, pat);
+  }
+
+  send(data: Buffer | string | readonly Buffer[]): Promise<SendResult> {
+    const buf = typeof data === 'string' ? Buffer.from(data, 'latin1') : Buffer.isBuffer(data) ? data : Buffer.concat(data);
+    if (this.closed || this.stream.destroyed || !this.stream.writable) return Promise.resolve({ bytes: null, err: 'closed' });
+    return new Promise((resolve) => {
+      let done = false;
+      const finish = (r: SendResult): void => {
+        if (done) return;
+        done = true;
+        if (timer) clearTimeout(timer);
+        resolve(r);
+      };
+      // ngx_lua's send timeout covers waiting for the kernel to take the bytes.
+      const timer = setTimeout(() => finish({ bytes: null, err: 'timeout' }), this.timeoutMs);
+      this.stream.write(buf, (err) => {
+        if (err) finish({ bytes: null, err: ngxSocketError(err) });
+        else finish({ bytes: buf.length, err: null });
+      });
+    });
+  }
+
+  async close(): Promise<OkResult> {
+    if (this.closedByUs || this.stream.destroyed) {
+      this.closedByUs = true;
+      return { ok: null, err: 'closed' };
+    }
+    this.closedByUs = true;
+    this.failPending('closed');
+    this.detachListeners();
+    this.stream.on('error', () => {});
+    this.stream.end();
+    this.stream.destroySoon?.();
+    return { ok: 1, err: null };
+  }
+
+  /**
+   * Stops reading and hands the stream back with whatever was buffered (keepalive pools and TLS
+   * upgrades take the stream over). The cosocket is unusable afterwards.
+   */
+  detach(): { stream: Stream; buffered: Buffer } {
+    this.failPending('closed');
+    this.detachListeners();
+    this.closedByUs = true;
+    return { stream: this.stream, buffered: this.queue.takeAll() };
+  }
+
+  private detachListeners(): void {
+    this.stream.off('data', this.onData);
+    this.stream.off('end', this.onEnd);
+    this.stream.off('error', this.onError);
+    this.stream.off('close', this.onClose);
+  }
+
+  private wait(n: number, pattern: Buffer | null): Promise<SockRecv> {
+    if (this.ended) return Promise.resolve(this.failRead(this.endError));
+    return new Promise((resolve) => {
+      const p: PendingRead = { n, pattern, resolve, timer: null };
+      p.timer = setTimeout(() => {
+        if (this.pending !== p) return;
+        this.pending = null;
+        resolve(this.failRead('timeout'));
+      }, this.timeoutMs);
+      this.pending = p;
+      this.stream.resume();
+    });
+  }
+
+  // A failed read consumes what was buffered for it (ngx_lua returns it as the partial result).
+  private failRead(err: string): SockRecv {
+    return { data: null, err, partial: this.queue.takeAll() };
+  }
+
+  private takeUntil(at: number, patLen: number): SockRecv {
+    const data = Buffer.from(this.queue.take(at));
+    this.queue.take(patLen);
+    this.maybeResume();
+    return { data, err: null };
+  }
+
+  private handleData(chunk: Buffer): void {
+    this.queue.push(chunk);
+    const p = this.pending;
+    if (p !== null) {
+      if (p.n >= 0) {
+        if (this.queue.length >= p.n) this.settle(p, { data: this.queue.take(p.n), err: null });
+      } else {
+        const at = this.queue.indexOf(p.pattern!);
+        if (at >= 0) this.settle(p, this.takeUntil(at, p.pattern!.length));
+      }
+    }
+    const need = this.pending?.n ?? 0;
+    if (this.queue.length > Math.max(HIGH_WATER, need)) this.stream.pause();
+  }
+
+  private settle(p: PendingRead, r: SockRecv): void {
+    this.pending = null;
+    if (p.timer) clearTimeout(p.timer);
+    p.resolve(r);
+  }
+
+  private maybeResume(): void {
+    if (!this.ended && this.stream.isPaused() && this.queue.length <= HIGH_WATER) this.stream.resume();
+  }
+
+  private handleEnd(err: string): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.endError = err;
+    this.failPending(err);
+  }
+
+  private failPending(err: string): void {
+    const p = this.pending;
+    if (p !== null) this.settle(p, this.failRead(err));
+  }
+}
+
+export interface ConnectOptions {
+  host?: string;
+  port?: number;
+  /** A Unix socket path (instead of host/port). */
+  path?: string;
+  timeout?: number;
+}
+
+/** Opens a TCP or Unix-socket connection, with ngx_lua's connect timeout and error words. */
+export function connectCosocket(
+  opts: ConnectOptions,
+): Promise<{ sock: NodeCosocket; err: null } | { sock: null; err: string }> {
+  const timeout = opts.timeout && opts.timeout > 0 ? opts.timeout : DEFAULT_TIMEOUT_MS;
+  return new Promise((resolve) => {
+    const stream = opts.path !== undefined ? net.connect({ path: opts.path }) : net.connect({ host: opts.host, port: opts.port! });
+    const timer = setTimeout(() => {
+      stream.destroy();
+      resolve({ sock: null, err: 'timeout' });
+    }, timeout);
+    const onError = (e: Error): void => {
+      clearTimeout(timer);
+      resolve({ sock: null, err: ngxSocketError(e) });
+    };
+    stream.once('error', onError);
+    stream.once('connect', () => {
+      clearTimeout(timer);
+      stream.off('error', onError);
+      resolve({ sock: new NodeCosocket(stream, { timeout: opts.timeout }), err: null });
+    });
+  });
+}
