@@ -1,9 +1,13 @@
-// A FIFO of received chunks. Reads of n bytes that lie inside one chunk are zero-copy
-// subarrays; only a read that spans chunks concatenates (the one copy).
+// A FIFO of received chunks. Reads of n bytes that lie inside the first chunk are zero-copy
+// subarrays and advance an offset (no remainder buffer is made); only a read that spans chunks
+// concatenates (the one copy).
+
+export const EMPTY: Buffer = Buffer.alloc(0);
 
 export class ByteQueue {
   private chunks: Buffer[] = [];
   private first = 0; // index of the first live chunk; compacted lazily to keep shift() off the hot path
+  private offset = 0; // bytes of the first live chunk already consumed
   private total = 0;
 
   get length(): number {
@@ -18,10 +22,28 @@ export class ByteQueue {
 
   /** The byte at position i (0 = oldest). i must be < length. */
   byteAt(i: number): number {
-    for (let c = this.first; ; c++) {
-      const chunk = this.chunks[c]!;
-      if (i < chunk.length) return chunk[i]!;
+    let c = this.first;
+    let chunk = this.chunks[c]!;
+    i += this.offset;
+    while (i >= chunk.length) {
       i -= chunk.length;
+      chunk = this.chunks[++c]!;
+    }
+    return chunk[i]!;
+  }
+
+  /** Drops n bytes (n <= length). */
+  skip(n: number): void {
+    this.total -= n;
+    while (n > 0) {
+      const chunk = this.chunks[this.first]!;
+      const left = chunk.length - this.offset;
+      if (n < left) {
+        this.offset += n;
+        return;
+      }
+      n -= left;
+      this.dropFirst();
     }
   }
 
@@ -29,29 +51,23 @@ export class ByteQueue {
   take(n: number): Buffer {
     if (n === 0) return EMPTY;
     const head = this.chunks[this.first]!;
-    this.total -= n;
-    if (n < head.length) {
-      this.chunks[this.first] = head.subarray(n);
-      return head.subarray(0, n);
-    }
-    if (n === head.length) {
-      this.dropFirst();
-      return head;
+    const start = this.offset;
+    const left = head.length - start;
+    if (n <= left) {
+      this.total -= n;
+      if (n === left) this.dropFirst();
+      else this.offset = start + n;
+      return start === 0 && n === head.length ? head : head.subarray(start, start + n);
     }
     const out = Buffer.allocUnsafe(n);
     let filled = 0;
     while (filled < n) {
       const chunk = this.chunks[this.first]!;
-      const want = n - filled;
-      if (chunk.length <= want) {
-        chunk.copy(out, filled);
-        filled += chunk.length;
-        this.dropFirst();
-      } else {
-        chunk.copy(out, filled, 0, want);
-        this.chunks[this.first] = chunk.subarray(want);
-        filled += want;
-      }
+      const avail = chunk.length - this.offset;
+      const want = Math.min(avail, n - filled);
+      chunk.copy(out, filled, this.offset, this.offset + want);
+      filled += want;
+      this.skip(want);
     }
     return out;
   }
@@ -64,20 +80,25 @@ export class ByteQueue {
   /** Position of the first occurrence of `pattern`, or -1. */
   indexOf(pattern: Buffer): number {
     if (this.total < pattern.length) return -1;
-    const live = this.chunks.length - this.first;
-    if (live === 1) return this.chunks[this.first]!.indexOf(pattern);
-    // Rare (a header split across TCP segments): flatten once, then search.
-    const flat = Buffer.concat(this.chunks.slice(this.first), this.total);
-    this.chunks = [flat];
-    this.first = 0;
-    return flat.indexOf(pattern);
+    if (this.chunks.length - this.first > 1) {
+      // Rare (a header split across TCP segments): flatten once, then search.
+      const flat = this.take(this.total);
+      this.chunks = [flat];
+      this.first = 0;
+      this.offset = 0;
+      this.total = flat.length;
+    }
+    const head = this.chunks[this.first]!;
+    const at = head.indexOf(pattern, this.offset);
+    return at < 0 ? -1 : at - this.offset;
   }
 
   private dropFirst(): void {
     this.chunks[this.first] = EMPTY;
     this.first++;
+    this.offset = 0;
     if (this.first === this.chunks.length) {
-      this.chunks = [];
+      this.chunks.length = 0;
       this.first = 0;
     } else if (this.first > 64) {
       this.chunks = this.chunks.slice(this.first);
@@ -85,5 +106,3 @@ export class ByteQueue {
     }
   }
 }
-
-export const EMPTY: Buffer = Buffer.alloc(0);

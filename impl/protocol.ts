@@ -95,7 +95,8 @@ export function finishFrame(head: FrameHead, body: Buffer): RecvResult {
   let payload = body;
   if (head.masked) {
     payload = body.subarray(4);
-    maskInPlace(payload, body.subarray(0, 4));
+    maskInPlace(payload, body); // the key is body[0..3]; maskInPlace reads only those
+
   }
   const type = TYPE_BY_OPCODE[head.opcode] as FrameType;
   if (type === 'close') {
@@ -206,7 +207,7 @@ export class FrameDecoder implements FrameHead {
           if (q.length < 2) return null;
           const b0 = q.byteAt(0);
           const b1 = q.byteAt(1);
-          q.take(2);
+          q.skip(2);
           const err = parseHead(this, b0, b1, this.forceMasking);
           if (err !== null) return failure(err);
           if (this.payloadLen === 126) this.stageId = STAGE_LEN16;
@@ -220,7 +221,7 @@ export class FrameDecoder implements FrameHead {
         case STAGE_LEN16: {
           if (q.length < 2) return null;
           this.payloadLen = (q.byteAt(0) << 8) | q.byteAt(1);
-          q.take(2);
+          q.skip(2);
           const res = this.afterLength();
           if (res !== null) return res;
           break;
