@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+import net from 'node:net';
+import { once } from 'node:events';
+import { connectCosocket, NodeCosocket } from './socket.js';
+
+async function pair(): Promise<{ a: net.Socket; b: net.Socket; port: number; done: () => void }> {
+  const server = net.createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as net.AddressInfo).port;
+  const a = net.connect(port, '127.0.0.1');
+  const [b] = (await once(server, 'connection')) as [net.Socket];
+  await once(a, 'connect');
+  return { a, b, port, done: () => { a.destroy(); b.destroy(); server.close(); } };
+}
+
+describe('NodeCosocket', () => {
+  it('reads exactly n bytes across chunks and keeps the rest', async () => {
+    const { a, b, done } = await pair();
+    const s = new NodeCosocket(b);
+    a.write('he');
+    setTimeout(() => a.write('llo world'), 10);
+    expect((await s.receive(5)).data?.toString()).toBe('hello');
+    expect((await s.receive(6)).data?.toString()).toBe(' world');
+    expect(await s.receive(0)).toEqual({ data: Buffer.alloc(0), err: null });
+    done();
+  });
+
+  it('reads up to a pattern, excluding it, with the bytes after it left for the next read', async () => {
+    const { a, b, done } = await pair();
+    const s = new NodeCosocket(b, { head: Buffer.from('HTTP/1.1 101 OK\r\nA: ') });
+    a.write(Buffer.from('b\r\n\r\n\x81\x00', 'latin1'));
+    expect((await s.receiveUntil('\r\n\r\n')).data?.toString()).toBe('HTTP/1.1 101 OK\r\nA: b');
+    expect((await s.receive(2)).data?.toString('hex')).toBe('8100');
+    done();
+  });
+
+  it('times out with the partial bytes consumed, and stays usable', async () => {
+    const { a, b, done } = await pair();
+    const s = new NodeCosocket(b, { timeout: 30 });
+    a.write('abc');
+    const r = await s.receive(5);
+    expect(r).toEqual({ data: null, err: 'timeout', partial: Buffer.from('abc') });
+    a.write('de');
+    expect((await s.receive(2)).data?.toString()).toBe('de');
+    done();
+  });
+
+  it('reports "closed" when the peer ends, after the buffered bytes are read', async () => {
+    const { a, b, done } = await pair();
+    const s = new NodeCosocket(b);
+    a.end('xy');
+    expect((await s.receive(1)).data?.toString()).toBe('x');
+    expect(await s.receive(2)).toEqual({ data: null, err: 'closed', partial: Buffer.from('y') });
+    done();
+  });
+
+  it('reports "connection reset by peer" on RST', async () => {
+    const { a, b, done } = await pair();
+    const s = new NodeCosocket(b);
+    const pending = s.receive(1);
+    a.resetAndDestroy();
+    expect((await pending).err).toBe('connection reset by peer');
+    done();
+  });
+
+  it('returns 1 then "closed" from close(), and fails sends and reads after it', async () => {
+    const { b, done } = await pair();
+    const s = new NodeCosocket(b);
+    expect(await s.close()).toEqual({ ok: 1, err: null });
+    expect(await s.close()).toEqual({ ok: null, err: 'closed' });
+    expect(await s.send('x')).toEqual({ bytes: null, err: 'closed' });
+    expect((await s.receive(1)).err).toBe('closed');
+    done();
+  });
+
+  it('applies flow control: a large burst is fully delivered in order', async () => {
+    const { a, b, done } = await pair();
+    const s = new NodeCosocket(b);
+    const big = Buffer.alloc(5 << 20);
+    for (let i = 0; i < big.length; i += 4096) big[i] = (i >> 12) & 0xff;
+    a.write(big);
+    const got = await s.receive(big.length);
+    expect(Buffer.compare(got.data!, big)).toBe(0);
+    done();
+  });
+
+  it('detach() hands back the stream and the unread bytes', async () => {
+    const { a, b, done } = await pair();
+    const s = new NodeCosocket(b);
+    a.write('left over');
+    await new Promise((r) => setTimeout(r, 20));
+    const { stream, buffered } = s.detach();
+    expect(stream).toBe(b);
+    expect(buffered.toString()).toBe('left over');
+    expect(s.closed).toBe(true);
+    done();
+  });
+});
+
+describe('connectCosocket', () => {
+  it('connects, and says "connection refused" like ngx_lua when nothing listens', async () => {
+    const { port, done } = await pair();
+    const ok = await connectCosocket({ host: '127.0.0.1', port });
+    expect(ok.err).toBeNull();
+    await ok.sock!.close();
+    const server = net.createServer().listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const free = (server.address() as net.AddressInfo).port;
+    server.close();
+    await once(server, 'close');
+    expect(await connectCosocket({ host: '127.0.0.1', port: free })).toEqual({ sock: null, err: 'connection refused' });
+    done();
+  });
+});
