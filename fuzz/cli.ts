@@ -1,0 +1,116 @@
+// `wslab fuzz`: jsfuzz campaigns on the parser targets, with findings saved and a summary written.
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ROOT_DIR } from './build-targets.js';
+import { runCampaign, type CampaignProgress, type FuzzReport } from './campaign.js';
+import { TARGETS, TEST_TARGETS } from './registry.js';
+
+export const help = `Usage: wslab fuzz [--target T] [--time 60s] [--execs N] [--jobs N] [options]
+
+Runs coverage-guided jsfuzz campaigns on the parser targets (compiled to CommonJS in fuzz/build/).
+Crashes are minimised and saved to fuzz/findings/<target>/, where fuzz/findings.test.ts replays
+them as regression tests. A summary (execs, execs/s, corpus, coverage growth, findings) is printed
+and written to report/fuzz.json. Exit code 1 when anything was found or a target failed to run.
+
+Options:
+  --target T     target name, comma list, or "all" (default: all)
+  --time D       wall time per target: 90, 90s, 1500ms, 10m (default: 60s)
+  --execs N      stop a target after about N executions
+  --jobs N       jsfuzz processes at a time: N instances of one target, or N targets at a time (default: 1)
+  --findings DIR where to save findings (default: fuzz/findings)
+  --report FILE  summary JSON (default: report/fuzz.json)
+  --fresh        start from the seed corpus only (default: also the corpus kept in .cache/fuzz/corpus)
+  --quiet        no progress lines
+
+Targets:
+${[...TARGETS, ...TEST_TARGETS].map((t) => `  ${t.name.padEnd(18)} ${t.summary}`).join('\n')}
+
+Examples:
+  wslab fuzz --target frame-compat --time 60s
+  wslab fuzz --target all --time 30s --jobs 2
+  wslab fuzz --target uri,handshake-client --execs 200000`;
+
+/** "90", "90s", "1500ms", "10m", "1h" -> milliseconds. */
+export function parseDuration(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  if (!m) throw new Error(`bad duration "${text}" (examples: 90, 90s, 1500ms, 10m)`);
+  const n = Number(m[1]);
+  const unit = m[2] ?? 's';
+  return Math.round(n * (unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000));
+}
+
+export async function run(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        target: { type: 'string', default: 'all' },
+        time: { type: 'string', default: '60s' },
+        execs: { type: 'string' },
+        jobs: { type: 'string', default: '1' },
+        findings: { type: 'string' },
+        report: { type: 'string', default: join(ROOT_DIR, 'report', 'fuzz.json') },
+        fresh: { type: 'boolean', default: false },
+        quiet: { type: 'boolean', default: false },
+      },
+      strict: true,
+    }));
+  } catch (e) {
+    console.error(`wslab fuzz: ${(e as Error).message}\n\n${help}`);
+    return 2;
+  }
+  let report: FuzzReport;
+  try {
+    const lastLine = new Map<string, number>();
+    const tty = process.stderr.isTTY === true;
+    const progress = (p: CampaignProgress): void => {
+      const line = `[${p.target}] ${(p.elapsedMs / 1000).toFixed(0)}s execs ${p.execs} (${p.execsPerSec}/s) cov ${p.coverage} corpus ${p.corpus} findings ${p.findings}`;
+      if (tty) process.stderr.write(`\r${line.padEnd(100)}`);
+      else if (Date.now() - (lastLine.get(p.target) ?? 0) >= 5000) {
+        lastLine.set(p.target, Date.now());
+        console.error(line);
+      }
+    };
+    report = await runCampaign({
+      target: values.target!,
+      timeMs: parseDuration(values.time!),
+      ...(values.execs ? { maxExecs: Number(values.execs) } : {}),
+      jobs: Number(values.jobs),
+      ...(values.findings ? { findingsDir: values.findings } : {}),
+      freshCorpus: values.fresh!,
+      reportFile: values.report!,
+      ...(values.quiet ? {} : { onProgress: progress }),
+    });
+    if (tty && !values.quiet) process.stderr.write('\n');
+  } catch (e) {
+    console.error(`wslab fuzz: ${(e as Error).message}`);
+    return 2;
+  }
+  console.log(formatReport(report));
+  console.log(`\nreport: ${values.report}`);
+  return report.ok ? 0 : 1;
+}
+
+export function formatReport(r: FuzzReport): string {
+  const rows = r.targets.map((t) =>
+    [
+      t.target.padEnd(18),
+      String(t.execs).padStart(9),
+      String(t.execsPerSec).padStart(7),
+      `${t.corpusStart}->${t.corpusEnd}`.padStart(11),
+      `${t.coverageAfterSeeds}->${t.coverageEnd} (+${t.coverageGrowth})`.padStart(20),
+      String(t.findings.length).padStart(8),
+      t.ok ? '' : `  ERROR: ${t.error?.split('\n')[0]}`,
+    ].join(' '),
+  );
+  const findings = r.targets.flatMap((t) =>
+    t.findings.map((f) => `  ${t.target}: [${f.kind}] ${f.signature} -> ${f.file}${f.duplicate ? ' (already saved)' : ''} (${f.minimisedFrom} -> ${f.inputHex.length / 2} bytes)`),
+  );
+  return [
+    `${'target'.padEnd(18)} ${'execs'.padStart(9)} ${'exec/s'.padStart(7)} ${'corpus'.padStart(11)} ${'coverage'.padStart(20)} ${'findings'.padStart(8)}`,
+    ...rows,
+    `total: ${r.totals.execs} execs, ${r.totals.execsPerSec} exec/s, ${r.totals.findings} findings (${r.totals.newFindings} new) in ${(r.durationMs / 1000).toFixed(1)}s`,
+    ...(findings.length ? ['findings:', ...findings] : []),
+  ].join('\n');
+}
