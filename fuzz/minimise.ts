@@ -1,22 +1,19 @@
 // Test-case minimisation for saved findings (jsfuzz has none): greedy chunk removal from large to
 // single bytes (delta debugging, ddmin-style), then byte simplification, within an attempt budget.
-// `stillFails` must be deterministic for the input it is given.
+// The search is a generator that yields candidates and is told whether each still fails, so the
+// same code drives a synchronous predicate (a fuzz target) and an asynchronous one (the Lua oracle).
 
-export function minimise(input: Buffer, stillFails: (candidate: Buffer) => boolean, maxAttempts = 4000): Buffer {
+function* search(input: Buffer, maxAttempts: number): Generator<Buffer, Buffer, boolean> {
   let best = input;
   let attempts = 0;
-  const attempt = (c: Buffer): boolean => {
-    attempts++;
-    return stillFails(c);
-  };
-  // Removal passes: drop chunks of size n, halving n each time nothing more can go.
   for (let size = Math.max(1, best.length >> 1); size >= 1 && attempts < maxAttempts; size = size >> 1) {
     let progress = true;
     while (progress && attempts < maxAttempts) {
       progress = false;
       for (let at = 0; at + size <= best.length && attempts < maxAttempts; ) {
         const candidate = Buffer.concat([best.subarray(0, at), best.subarray(at + size)]);
-        if (attempt(candidate)) {
+        attempts++;
+        if (yield candidate) {
           best = candidate;
           progress = true;
         } else {
@@ -31,11 +28,31 @@ export function minimise(input: Buffer, stillFails: (candidate: Buffer) => boole
       if (best[i] === b) break;
       const candidate = Buffer.from(best);
       candidate[i] = b;
-      if (attempt(candidate)) {
+      attempts++;
+      if (yield candidate) {
         best = candidate;
         break;
       }
     }
   }
   return best;
+}
+
+/** `stillFails` must be deterministic for the input it is given. */
+export function minimise(input: Buffer, stillFails: (candidate: Buffer) => boolean, maxAttempts = 4000): Buffer {
+  const it = search(input, maxAttempts);
+  let step = it.next();
+  while (!step.done) step = it.next(stillFails(step.value));
+  return step.value;
+}
+
+export async function minimiseAsync(
+  input: Buffer,
+  stillFails: (candidate: Buffer) => Promise<boolean>,
+  maxAttempts = 1500,
+): Promise<Buffer> {
+  const it = search(input, maxAttempts);
+  let step = it.next();
+  while (!step.done) step = it.next(await stillFails(step.value));
+  return step.value;
 }

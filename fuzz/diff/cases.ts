@@ -1,0 +1,209 @@
+// Differential cases and how each side answers them, in the driver's line format
+// (fixtures/lua/diff/driver.lua) so the comparison is a plain string comparison.
+import { buildFrame, FrameDecoder, sendFrame } from '../../impl/protocol.js';
+import type { Cosocket, RecvResult, SendResult } from '../../impl/types.js';
+import type { DecoderFactory } from '../targets/frame-common.js';
+
+/** recv_frame over a stream; `chunks` are the sizes our decoder is fed (the original reads exact sizes). */
+export interface RecvCase {
+  kind: 'recv';
+  maxPayloadLen: number;
+  forceMasking: boolean;
+  stream: Buffer;
+  chunks: number[];
+}
+
+export interface BuildCase {
+  kind: 'build';
+  fin: boolean;
+  opcode: number;
+  payloadLen: number;
+  masking: boolean;
+  /** 1..2^32-1: what math.random(0xffffffff) returns in the original. */
+  key: number;
+  payload: Buffer;
+}
+
+export type LuaValue = { t: 'nil' } | { t: 'bool'; v: boolean } | { t: 'number'; v: number } | { t: 'string'; v: Buffer };
+
+export interface SendCase {
+  kind: 'send';
+  fin: boolean;
+  opcode: number;
+  maxPayloadLen: number;
+  masking: boolean;
+  key: number;
+  payload: LuaValue;
+}
+
+export type DiffCase = RecvCase | BuildCase | SendCase;
+
+/** The driver request for a case. */
+export function luaRequest(c: DiffCase): string {
+  switch (c.kind) {
+    case 'recv':
+      return `R ${c.maxPayloadLen} ${c.forceMasking ? 1 : 0} ${c.stream.toString('hex')}`;
+    case 'build':
+      return `B ${c.fin ? 1 : 0} ${c.opcode} ${c.payloadLen} ${c.masking ? 1 : 0} ${c.key} ${c.payload.toString('hex')}`;
+    case 'send': {
+      const p = c.payload;
+      const value = p.t === 'nil' ? 'n' : p.t === 'bool' ? `b ${p.v ? 1 : 0}` : p.t === 'number' ? `d ${luaNumberLiteral(p.v)}` : `s ${p.v.toString('hex')}`;
+      return `S ${c.fin ? 1 : 0} ${c.opcode} ${c.maxPayloadLen} ${c.masking ? 1 : 0} ${c.key} ${value}`;
+    }
+  }
+}
+
+/** A decimal text Lua's tonumber reads back as exactly `x` (JS prints the shortest round-trip form). */
+export function luaNumberLiteral(x: number): string {
+  return Object.is(x, -0) ? '-0' : String(x);
+}
+
+function encodeResult(r: RecvResult): string {
+  const data = r.data === null ? '~' : r.data.toString('hex');
+  const type = r.type ?? '~';
+  const err = r.err === null ? '~' : typeof r.err === 'number' ? `n${r.err}` : `s${Buffer.from(r.err, 'latin1').toString('hex')}`;
+  return ` ${data},${type},${err}`;
+}
+
+/** Splits `stream` by `sizes`; what is left after the sizes run out is one last chunk. */
+export function resplit(stream: Buffer, sizes: readonly number[]): Buffer[] {
+  const out: Buffer[] = [];
+  let off = 0;
+  for (const n of sizes) {
+    if (off >= stream.length) break;
+    out.push(Buffer.from(stream.subarray(off, off + n)));
+    off += n;
+  }
+  if (off < stream.length) out.push(Buffer.from(stream.subarray(off)));
+  return out;
+}
+
+export const defaultDecoder: DecoderFactory = (opts) => new FrameDecoder(opts);
+
+/** Our answer to a recv case: the decoder fed chunk by chunk, drained after each, then ended. */
+export function oursRecv(c: RecvCase, make: DecoderFactory = defaultDecoder): string {
+  const dec = make({ maxPayloadLen: c.maxPayloadLen, forceMasking: c.forceMasking });
+  let out = 'R';
+  let count = 0;
+  const limit = c.stream.length + 2;
+  for (const chunk of resplit(c.stream, c.chunks)) {
+    dec.push(chunk);
+    for (let r = dec.next(); r !== null && count < limit; r = dec.next()) {
+      out += encodeResult(r);
+      count++;
+    }
+  }
+  const last = dec.end('closed');
+  out += last === null ? encodeResult({ data: null, type: null, err: 'failed to receive the first 2 bytes: closed' }) : encodeResult(last);
+  return out;
+}
+
+export function keyBytes(key: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(key >>> 0);
+  return b;
+}
+
+export function oursBuild(c: BuildCase): string {
+  const r = buildFrame(c.fin, c.opcode, c.payloadLen, c.payload, c.masking, keyBytes(c.key));
+  return r.frame !== null ? `F ${r.frame.toString('hex')}` : `E ${Buffer.from(r.err, 'latin1').toString('hex')}`;
+}
+
+/** A cosocket that only records what is sent (send_frame needs nothing else). */
+class RecordingSocket implements Cosocket {
+  readonly sent: Buffer[] = [];
+  async send(data: Buffer | string | readonly Buffer[]): Promise<SendResult> {
+    const buf = Buffer.isBuffer(data) ? data : typeof data === 'string' ? Buffer.from(data, 'latin1') : Buffer.concat(data);
+    this.sent.push(Buffer.from(buf));
+    return { bytes: buf.length, err: null };
+  }
+  receive(): never {
+    throw new Error('not used');
+  }
+  receiveUntil(): never {
+    throw new Error('not used');
+  }
+  setTimeout(): void {}
+  async close(): Promise<{ ok: 1; err: null }> {
+    return { ok: 1, err: null };
+  }
+}
+
+function jsValue(p: LuaValue): unknown {
+  return p.t === 'nil' ? undefined : p.v;
+}
+
+/**
+ * Our answer to a send case. sendFrame masks with a random key, so a masked frame is re-keyed to the
+ * case's key (unmask with ours, mask with the case's): the header and payload must then be identical.
+ */
+export async function oursSend(c: SendCase): Promise<string> {
+  const sock = new RecordingSocket();
+  const r = await sendFrame(sock, c.fin, c.opcode, jsValue(c.payload), c.maxPayloadLen, c.masking);
+  if (r.bytes === null) return `E ${Buffer.from(r.err, 'latin1').toString('hex')}`;
+  const frame = Buffer.concat(sock.sent);
+  if (c.masking) rekey(frame, keyBytes(c.key));
+  return `S ${r.bytes} ${frame.toString('hex')}`;
+}
+
+/** Replaces a masked frame's key, re-masking its payload (in place). */
+export function rekey(frame: Buffer, key: Buffer): void {
+  if (frame.length < 2 || (frame[1]! & 0x80) === 0) return;
+  const len7 = frame[1]! & 0x7f;
+  const keyAt = 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0);
+  if (frame.length < keyAt + 4) return;
+  const old = Buffer.from(frame.subarray(keyAt, keyAt + 4));
+  for (let i = keyAt + 4, j = 0; i < frame.length; i++, j++) frame[i] = frame[i]! ^ old[j & 3]! ^ key[j & 3]!;
+  key.copy(frame, keyAt);
+}
+
+export async function oursAnswer(c: DiffCase, make?: DecoderFactory): Promise<string> {
+  switch (c.kind) {
+    case 'recv':
+      return oursRecv(c, make);
+    case 'build':
+      return oursBuild(c);
+    case 'send':
+      return oursSend(c);
+  }
+}
+
+/** JSON form of a case for findings (buffers as hex). */
+export function caseToJson(c: DiffCase): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(c)) {
+    if (Buffer.isBuffer(v)) out[k] = { hex: v.toString('hex') };
+    else if (k === 'payload' && v && typeof v === 'object' && 'v' in v && Buffer.isBuffer((v as { v: unknown }).v)) {
+      out[k] = { t: 'string', v: { hex: ((v as { v: Buffer }).v).toString('hex') } };
+    } else out[k] = v;
+  }
+  return out;
+}
+
+export function caseFromJson(j: Record<string, unknown>): DiffCase {
+  const revive = (v: unknown): unknown => {
+    if (v && typeof v === 'object' && 'hex' in v && Object.keys(v).length === 1) return Buffer.from((v as { hex: string }).hex, 'hex');
+    if (v && typeof v === 'object' && !Array.isArray(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, revive(x)]));
+    return v;
+  };
+  return revive(j) as DiffCase;
+}
+
+/** A readable rendering of a driver answer line (for reports and findings). */
+export function describeAnswer(line: string): unknown {
+  if (line.startsWith('R')) {
+    return line
+      .slice(1)
+      .trim()
+      .split(' ')
+      .filter(Boolean)
+      .map((r) => {
+        const [d, t, e] = r.split(',') as [string, string, string];
+        const err = e === '~' ? null : e[0] === 'n' ? Number(e.slice(1)) : Buffer.from(e.slice(1), 'hex').toString('latin1');
+        const data = d === '~' ? null : d.length > 64 ? `<${d.length / 2} bytes ${d.slice(0, 32)}...>` : Buffer.from(d, 'hex').toString('latin1');
+        return { data, type: t === '~' ? null : t, err };
+      });
+  }
+  if (line.startsWith('E ') || line.startsWith('X ')) return { [line[0] === 'E' ? 'err' : 'luaError']: Buffer.from(line.slice(2), 'hex').toString('latin1') };
+  return line.length > 300 ? `${line.slice(0, 300)}...` : line;
+}

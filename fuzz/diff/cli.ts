@@ -1,0 +1,99 @@
+// `wslab diff`: differential fuzzing of our frame codec against the original protocol.lua.
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ROOT_DIR } from '../build-targets.js';
+import { parseDuration } from '../cli.js';
+import { runDiff, type DiffReport } from './runner.js';
+
+export const help = `Usage: wslab diff [--time 60s] [--cases N] [--seed N] [options]
+
+Feeds the same byte streams, in the same chunking, to our FrameDecoder and to the ORIGINAL
+protocol.lua (run by luajit through fixtures/lua/diff/driver.lua with a stub ngx and a fake socket)
+and compares recv_frame's data/typ/err exactly, including the error after a stream ends mid-frame;
+also build_frame and send_frame outputs with a fixed masking key. Cases come from fast-check
+generators (valid and near-valid frames, boundary lengths up to 2^64-1, non-minimal lengths, bit
+flips, random chunkings) and from the jsfuzz corpus of the frame-compat target. A divergence is
+minimised and saved with both answers to fuzz/findings/diff/. Exit code 1 on any divergence.
+
+The original is Debian's lua-nginx-websocket 0.08 (protocol.lua is the same in v0.08..v0.13 but
+for _VERSION), extracted by scripts/setup.sh; RESTY_WEBSOCKET_LIB=<lib dir> selects another copy.
+
+Options:
+  --time D       wall time: 90, 90s, 10m (default: 60s)
+  --cases N      stop after N cases
+  --seed N       fast-check seed (default: random; printed, to repeat a run)
+  --no-corpus    skip the jsfuzz corpus replay
+  --findings DIR where to save divergences (default: fuzz/findings)
+  --report FILE  summary JSON (default: report/diff.json)
+  --quiet        no progress lines
+
+Examples:
+  wslab diff --time 60s
+  wslab diff --time 10m --seed 42
+  RESTY_WEBSOCKET_LIB=/src/lua-resty-websocket/lib wslab diff --cases 100000`;
+
+export async function run(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        time: { type: 'string', default: '60s' },
+        cases: { type: 'string' },
+        seed: { type: 'string' },
+        'no-corpus': { type: 'boolean', default: false },
+        findings: { type: 'string' },
+        report: { type: 'string', default: join(ROOT_DIR, 'report', 'diff.json') },
+        quiet: { type: 'boolean', default: false },
+      },
+      strict: true,
+    }));
+  } catch (e) {
+    console.error(`wslab diff: ${(e as Error).message}\n\n${help}`);
+    return 2;
+  }
+  let report: DiffReport;
+  try {
+    const tty = process.stderr.isTTY === true;
+    let last = 0;
+    report = await runDiff({
+      timeMs: values.cases && values.time === '60s' ? 24 * 3_600_000 : parseDuration(values.time!),
+      ...(values.cases ? { maxCases: Number(values.cases) } : {}),
+      ...(values.seed ? { seed: Number(values.seed) } : {}),
+      useCorpus: !values['no-corpus'],
+      ...(values.findings ? { findingsDir: values.findings } : {}),
+      reportFile: values.report!,
+      ...(values.quiet
+        ? {}
+        : {
+            onProgress: (p) => {
+              const line = `[diff] ${(p.elapsedMs / 1000).toFixed(0)}s cases ${p.cases} (${p.casesPerSec}/s) divergences ${p.divergences}`;
+              if (tty) process.stderr.write(`\r${line.padEnd(80)}`);
+              else if (Date.now() - last >= 5000) {
+                last = Date.now();
+                console.error(line);
+              }
+            },
+          }),
+    });
+    if (tty && !values.quiet) process.stderr.write('\n');
+  } catch (e) {
+    console.error(`wslab diff: ${(e as Error).message}`);
+    return 2;
+  }
+  console.log(formatDiffReport(report));
+  console.log(`\nreport: ${values.report}`);
+  return report.ok ? 0 : 1;
+}
+
+export function formatDiffReport(r: DiffReport): string {
+  const lines = [
+    `original: ${r.luaProtocol} (_VERSION ${r.luaVersion}), seed ${r.seed}`,
+    `${r.cases} cases in ${(r.durationMs / 1000).toFixed(1)}s (${r.casesPerSec} cases/s): recv ${r.byKind.recv}, build ${r.byKind.build}, send ${r.byKind.send}, corpus ${r.byKind.corpus}`,
+    `divergences: ${r.divergenceCount}${r.divergences.length ? ` (${r.divergences.length} distinct saved)` : ''}`,
+  ];
+  for (const d of r.divergences) {
+    lines.push(`  ${d.signature}${d.duplicate ? ' (already saved)' : ''}`, `    ${d.file}`, `    lua:  ${JSON.stringify(d.lua)}`, `    ours: ${JSON.stringify(d.ours)}`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,259 @@
+// Differential fuzzing: the same cases to our codec and to the original protocol.lua, compared
+// exactly (recv_frame's data/typ/err sequence incl. the error after the stream ends, build_frame's
+// bytes, send_frame's bytes/error). Each divergence is minimised and saved with both answers.
+import fc from 'fast-check';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { ROOT_DIR } from '../build-targets.js';
+import { DEFAULT_WORK_ROOT, SEEDS_DIR } from '../campaign.js';
+import { FINDINGS_DIR, saveFinding } from '../findings.js';
+import { minimiseAsync } from '../minimise.js';
+import { parseFrameInput, type DecoderFactory } from '../targets/frame-common.js';
+import { caseToJson, describeAnswer, luaRequest, oursAnswer, type DiffCase, type RecvCase } from './cases.js';
+import { diffCaseArb } from './generators.js';
+import { LuaOracle } from './lua-oracle.js';
+
+export interface DiffOptions {
+  /** Wall time (default 60 s). */
+  timeMs?: number;
+  /** Stop after this many cases. */
+  maxCases?: number;
+  /** fast-check seed (default: random, reported so a run can be repeated). */
+  seed?: number;
+  /** Cases in flight to luajit at once (default 256). */
+  batch?: number;
+  /** Replay the jsfuzz corpora of the frame targets first (default true). */
+  useCorpus?: boolean;
+  /** Our decoder (the planted-bug test swaps in a broken one). */
+  decoder?: DecoderFactory;
+  findingsDir?: string;
+  /** Stop collecting after this many distinct divergences (default 10). */
+  maxDivergences?: number;
+  /** Attempts per minimisation (default 600). */
+  minimiseAttempts?: number;
+  protocolPath?: string;
+  onProgress?: (p: DiffProgress) => void;
+  reportFile?: string;
+}
+
+export interface DiffProgress {
+  elapsedMs: number;
+  cases: number;
+  casesPerSec: number;
+  divergences: number;
+}
+
+export interface Divergence {
+  id: string;
+  signature: string;
+  file: string;
+  case: Record<string, unknown>;
+  lua: unknown;
+  ours: unknown;
+  duplicate: boolean;
+}
+
+export interface DiffReport {
+  startedAt: string;
+  durationMs: number;
+  seed: number;
+  luaProtocol: string;
+  luaVersion: string;
+  cases: number;
+  casesPerSec: number;
+  byKind: { recv: number; build: number; send: number; corpus: number };
+  /** Cases whose every answer matched, by the first result type the original gave (a coverage hint). */
+  outcomes: Record<string, number>;
+  divergenceCount: number;
+  divergences: Divergence[];
+  ok: boolean;
+}
+
+export async function runDiff(opts: DiffOptions = {}): Promise<DiffReport> {
+  const started = Date.now();
+  const timeMs = opts.timeMs ?? 60_000;
+  const deadline = started + timeMs;
+  const seed = opts.seed ?? Math.floor(Math.random() * 0x7fffffff);
+  const batch = opts.batch ?? 256;
+  const maxDivergences = opts.maxDivergences ?? 10;
+  const findingsDir = opts.findingsDir ?? FINDINGS_DIR;
+  const oracle = new LuaOracle(opts.protocolPath);
+  const luaVersion = await oracle.version();
+  const byKind = { recv: 0, build: 0, send: 0, corpus: 0 };
+  const outcomes: Record<string, number> = {};
+  const divergences: Divergence[] = [];
+  let divergenceCount = 0;
+  let cases = 0;
+  let lastProgress = 0;
+
+  const check = async (list: DiffCase[], fromCorpus: boolean): Promise<void> => {
+    const luaAnswers = await Promise.all(list.map((c) => oracle.ask(luaRequest(c))));
+    for (let i = 0; i < list.length; i++) {
+      const c = list[i]!;
+      const lua = luaAnswers[i]!;
+      const ours = await safeOurs(c, opts.decoder);
+      cases++;
+      if (fromCorpus) byKind.corpus++;
+      else byKind[c.kind]++;
+      if (lua === ours) {
+        const key = outcomeKey(c, lua);
+        outcomes[key] = (outcomes[key] ?? 0) + 1;
+        continue;
+      }
+      divergenceCount++;
+      if (divergences.length >= maxDivergences) continue;
+      const signature = divergenceSignature(c, lua, ours);
+      if (divergences.some((d) => d.signature === signature)) continue;
+      divergences.push(await recordDivergence(oracle, c, signature, lua, ours, findingsDir, opts));
+    }
+    if (opts.onProgress && Date.now() - lastProgress >= 1000) {
+      lastProgress = Date.now();
+      const elapsedMs = Date.now() - started;
+      opts.onProgress({ elapsedMs, cases, casesPerSec: Math.round(cases / Math.max(0.001, elapsedMs / 1000)), divergences: divergenceCount });
+    }
+  };
+
+  const done = (): boolean => Date.now() >= deadline || (opts.maxCases !== undefined && cases >= opts.maxCases);
+  try {
+    if (opts.useCorpus ?? true) {
+      const corpus = corpusCases();
+      for (let i = 0; i < corpus.length && !done(); i += batch) await check(corpus.slice(i, i + batch), true);
+    }
+    for (let round = 0; !done(); round++) {
+      const n = opts.maxCases !== undefined ? Math.min(batch, opts.maxCases - cases) : batch;
+      const list = fc.sample(diffCaseArb, { numRuns: n, seed: (seed + round * 7919) | 0 });
+      await check(list, false);
+    }
+  } finally {
+    await oracle.close();
+  }
+  const durationMs = Date.now() - started;
+  const report: DiffReport = {
+    startedAt: new Date(started).toISOString(),
+    durationMs,
+    seed,
+    luaProtocol: relative(ROOT_DIR, oracle.protocolPath),
+    luaVersion,
+    cases,
+    casesPerSec: Math.round(cases / Math.max(0.001, durationMs / 1000)),
+    byKind,
+    outcomes,
+    divergenceCount,
+    divergences,
+    ok: divergenceCount === 0,
+  };
+  if (opts.reportFile) {
+    mkdirSync(dirname(opts.reportFile), { recursive: true });
+    writeFileSync(opts.reportFile, JSON.stringify(report, null, 2) + '\n');
+  }
+  return report;
+}
+
+/** Our side must never throw; if it does, that is a divergence too. */
+async function safeOurs(c: DiffCase, decoder?: DecoderFactory): Promise<string> {
+  try {
+    return await oursAnswer(c, decoder);
+  } catch (e) {
+    return `X ${Buffer.from(String(e instanceof Error ? `${e.name}: ${e.message}` : e), 'latin1').toString('hex')}`;
+  }
+}
+
+function outcomeKey(c: DiffCase, answer: string): string {
+  if (c.kind !== 'recv') return `${c.kind}:${answer[0]}`;
+  const first = answer.split(' ')[1] ?? '';
+  const [, type, err] = first.split(',');
+  if (type && type !== '~') return `recv:${type}`;
+  const text = err?.startsWith('s') ? Buffer.from(err.slice(1), 'hex').toString('latin1') : String(err);
+  return `recv:${text.replace(/: closed$/, '')}`;
+}
+
+/** Groups divergences by where the answers first differ and how (not by the payload bytes). */
+export function divergenceSignature(c: DiffCase, lua: string, ours: string): string {
+  if (c.kind !== 'recv') {
+    const shape = (a: string): string => (a[0] === 'E' || a[0] === 'X' ? `${a[0]} ${Buffer.from(a.slice(2), 'hex').toString('latin1').slice(0, 60)}` : a[0]!);
+    return `${c.kind}: lua ${shape(lua)} / ours ${shape(ours)}`;
+  }
+  const l = lua.split(' ').slice(1);
+  const o = ours.split(' ').slice(1);
+  let i = 0;
+  while (i < l.length && i < o.length && l[i] === o[i]) i++;
+  const shape = (r: string | undefined): string => {
+    if (r === undefined) return '(none)';
+    const [d, t, e] = r.split(',');
+    const err = e === undefined || e === '~' ? 'nil' : e[0] === 'n' ? 'number' : JSON.stringify(Buffer.from(e.slice(1), 'hex').toString('latin1'));
+    return `${d === '~' ? 'nil' : 'data'},${t},${err}`;
+  };
+  return `recv: lua ${shape(l[i])} / ours ${shape(o[i])}`;
+}
+
+async function recordDivergence(
+  oracle: LuaOracle,
+  c: DiffCase,
+  signature: string,
+  lua: string,
+  ours: string,
+  findingsDir: string,
+  opts: DiffOptions,
+): Promise<Divergence> {
+  let min = c;
+  // Recv cases are minimised over the stream (and made single-chunk if that still diverges).
+  if (c.kind === 'recv') {
+    const still = async (cand: RecvCase): Promise<boolean> => {
+      const [l, o] = [await oracle.ask(luaRequest(cand)), await safeOurs(cand, opts.decoder)];
+      return l !== o && divergenceSignature(cand, l, o) === signature;
+    };
+    let base: RecvCase = c;
+    if (c.chunks.length > 0 && (await still({ ...c, chunks: [] }))) base = { ...c, chunks: [] };
+    const stream = await minimiseAsync(base.stream, (s) => still({ ...base, stream: s }), opts.minimiseAttempts ?? 600);
+    min = { ...base, stream };
+  }
+  const minLua = await oracle.ask(luaRequest(min));
+  const minOurs = await safeOurs(min, opts.decoder);
+  const input = min.kind === 'recv' ? min.stream : min.kind === 'build' ? min.payload : Buffer.from(luaRequest(min), 'latin1');
+  const caseJson = caseToJson(min);
+  const saved = saveFinding(
+    findingsDir,
+    {
+      target: 'diff',
+      kind: 'divergence',
+      signature,
+      message: `${signature}\nrequest: ${luaRequest(min).slice(0, 400)}`,
+      inputHex: input.toString('hex'),
+      originalHex: (c.kind === 'recv' ? c.stream : input).toString('hex'),
+      foundAt: new Date().toISOString(),
+      source: 'diff',
+      detail: { case: caseJson, lua: minLua, ours: minOurs, luaDecoded: describeAnswer(minLua), oursDecoded: describeAnswer(minOurs) },
+    },
+    input,
+  );
+  return {
+    id: saved.id,
+    signature,
+    file: relative(ROOT_DIR, saved.jsonPath),
+    case: caseJson,
+    lua: describeAnswer(minLua),
+    ours: describeAnswer(minOurs),
+    duplicate: saved.duplicate,
+  };
+}
+
+/** The frame targets' seeds and jsfuzz corpus as recv cases (same options and chunking as the target saw). */
+export function corpusCases(): RecvCase[] {
+  const dirs = [join(SEEDS_DIR, 'frame-compat'), join(DEFAULT_WORK_ROOT, 'corpus', 'frame-compat')];
+  const out: RecvCase[] = [];
+  for (const d of dirs) {
+    if (!existsSync(d)) continue;
+    for (const f of readdirSync(d).sort()) {
+      const input = parseFrameInput(readFileSync(join(d, f)));
+      if (input === null) continue;
+      out.push({
+        kind: 'recv',
+        maxPayloadLen: input.maxPayloadLen,
+        forceMasking: input.forceMasking,
+        stream: Buffer.from(input.stream),
+        chunks: input.chunks.map((ch) => ch.length),
+      });
+    }
+  }
+  return out;
+}
