@@ -1,7 +1,7 @@
 // Compiles the fuzz targets (and the impl modules they import) to CommonJS in fuzz/build/, which is
 // what jsfuzz 1.0.15 can load, and checks each compiled target loads and exports `fuzz`.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,9 +21,40 @@ export interface BuildResult {
   output: string;
 }
 
+const LOCK_DIR = join(BUILD_DIR, '.lock');
+
+/** Test files run in parallel processes: one build at a time into the shared fuzz/build/. */
+function withBuildLock<T>(fn: () => T): T {
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  const until = Date.now() + 300_000;
+  for (;;) {
+    try {
+      mkdirSync(LOCK_DIR);
+      break;
+    } catch {
+      try {
+        if (Date.now() - statSync(LOCK_DIR).mtimeMs > 180_000) rmSync(LOCK_DIR, { recursive: true, force: true });
+      } catch {
+        // released meanwhile
+      }
+      if (Date.now() > until) throw new Error(`fuzz build lock ${LOCK_DIR} held for too long`);
+      Atomics.wait(sleeper, 0, 0, 200);
+    }
+  }
+  try {
+    return fn();
+  } finally {
+    rmSync(LOCK_DIR, { recursive: true, force: true });
+  }
+}
+
 /** Runs tsc -p fuzz/tsconfig.fuzz.json (incremental, so a second run is quick). */
 export function buildTargets(): BuildResult {
   mkdirSync(BUILD_DIR, { recursive: true });
+  return withBuildLock(compile);
+}
+
+function compile(): BuildResult {
   // The project is ESM; the compiled targets are CommonJS.
   writeFileSync(join(BUILD_DIR, 'package.json'), '{ "type": "commonjs" }\n');
   const tsc = require.resolve('typescript/bin/tsc');

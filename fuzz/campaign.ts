@@ -393,9 +393,23 @@ function firstLine(s: string): string {
   return (s.split('\n').find((l) => l.trim().length > 0) ?? s).trim().slice(0, 200);
 }
 
+type TargetModule = { fuzz?: (buf: Buffer) => void };
+
+// Literal specifiers (bundlers such as vitest's cannot follow a computed import path).
+const TARGET_LOADERS: Record<string, () => Promise<TargetModule>> = {
+  'frame-compat': () => import('./targets/frame-compat.js'),
+  'frame-strict': () => import('./targets/frame-strict.js'),
+  'frame-planted': () => import('./targets/frame-planted.js'),
+  'handshake-client': () => import('./targets/handshake-client.js'),
+  uri: () => import('./targets/uri.js'),
+  utf8: () => import('./targets/utf8.js'),
+};
+
 /** The target's fuzz function, from the TypeScript source (the runner runs under tsx or vitest). */
 export async function loadTargetFunction(name: string): Promise<(buf: Buffer) => void> {
-  const mod = (await import(`./targets/${name}.js`)) as { fuzz?: (buf: Buffer) => void };
+  const load = TARGET_LOADERS[name];
+  if (!load) throw new Error(`no in-process loader for fuzz target ${name}`);
+  const mod = await load();
   if (typeof mod.fuzz !== 'function') throw new Error(`fuzz target ${name} exports no fuzz function`);
   return mod.fuzz;
 }

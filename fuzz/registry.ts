@@ -18,6 +18,7 @@ export const TARGETS: readonly TargetInfo[] = [
 /** Targets that exist for tests only (a deliberately broken decoder); never in "all". */
 export const TEST_TARGETS: readonly TargetInfo[] = [
   { name: 'frame-planted', summary: 'FrameDecoder with a planted bug (signed close code)', text: false },
+  { name: 'broken-load', summary: 'a target that throws when loaded (runner guard test)', text: false },
 ];
 
 export function findTarget(name: string): TargetInfo | undefined {

@@ -144,7 +144,7 @@ export function writeAllSeeds(): void {
   // The planted bug (negative close codes >= 0x8000) must be found by fuzzing, not handed over.
   writeSeeds('frame-planted', frameSeeds(false));
   writeSeeds('handshake-server', httpRequests().map((s) => Buffer.from(s, 'latin1')));
-  writeSeeds('handshake-client', httpResponses().map((s) => Buffer.from(s, 'latin1')));
+  writeSeeds('handshake-client', httpResponses().flatMap((s) => [0, 1, 2].map((o) => Buffer.from(String.fromCharCode(o) + s, 'latin1'))));
   writeSeeds('uri', uris().flatMap((u) => [Buffer.from('\x00' + u, 'latin1'), Buffer.from('\x01' + u, 'latin1')]));
   writeSeeds('utf8', utf8Texts().map((t, i) => Buffer.concat([Buffer.from([i % 16, i]), t])));
 }

@@ -1,0 +1,38 @@
+// Every saved finding is a regression case: fuzz/findings/<target>/ inputs must no longer crash
+// their target, and fuzz/findings/diff/ cases must get the same answer from us and the original.
+import { describe, expect, it } from 'vitest';
+import { loadTargetFunction } from './campaign.js';
+import { caseFromJson, luaRequest, oursAnswer } from './diff/cases.js';
+import { LuaOracle, oracleUnavailable } from './diff/lua-oracle.js';
+import { loadFindings } from './findings.js';
+import { IN_CI } from './test-env.js';
+
+const findings = loadFindings();
+const crashes = findings.filter((f) => f.target !== 'diff');
+const divergences = findings.filter((f) => f.target === 'diff');
+
+describe('saved jsfuzz findings replay clean', () => {
+  if (crashes.length === 0) it.skip('no saved jsfuzz findings yet', () => {});
+  for (const f of crashes) {
+    it(`${f.target}/${f.id}: ${f.meta.signature}`, async () => {
+      const fuzz = await loadTargetFunction(f.target);
+      expect(() => fuzz(f.input)).not.toThrow();
+    });
+  }
+});
+
+describe('saved divergences now agree with the original', () => {
+  const why = oracleUnavailable();
+  if (divergences.length === 0) it.skip('no saved divergences yet', () => {});
+  for (const f of divergences) {
+    it.skipIf(why !== null && !IN_CI)(`diff/${f.id}: ${f.meta.signature}`, async () => {
+      const c = caseFromJson((f.meta.detail as { case: Record<string, unknown> }).case);
+      const oracle = new LuaOracle();
+      try {
+        expect(await oursAnswer(c)).toBe(await oracle.ask(luaRequest(c)));
+      } finally {
+        await oracle.close();
+      }
+    });
+  }
+});
