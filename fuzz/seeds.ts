@@ -1,7 +1,7 @@
 // Writes the seed corpora to fixtures/fuzz/seeds/<target>/ (run: npx tsx fuzz/seeds.ts). Seeds are
 // small valid and near-valid inputs built from the spec's cases, so a short campaign starts deep.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildFrame } from '../impl/protocol.js';
 import { SEEDS_DIR } from './campaign.js';
@@ -125,6 +125,39 @@ function utf8Texts(): Buffer[] {
   ];
 }
 
+export const DICTIONARY_PATH = join(SEEDS_DIR, '..', 'dictionary.txt');
+
+/** Reads an AFL/libFuzzer dictionary: name="value" lines with \xNN and \\ escapes. */
+export function readDictionary(path = DICTIONARY_PATH): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  for (const line of readFileSync(path, 'latin1').split('\n')) {
+    const m = /^\s*([A-Za-z0-9_]+)\s*=\s*"(.*)"\s*$/.exec(line);
+    if (!m) continue;
+    const bytes: number[] = [];
+    const v = m[2]!;
+    for (let i = 0; i < v.length; i++) {
+      if (v[i] === '\\' && v[i + 1] === 'x') {
+        bytes.push(parseInt(v.slice(i + 2, i + 4), 16));
+        i += 3;
+      } else if (v[i] === '\\') {
+        bytes.push(v.charCodeAt(++i));
+      } else bytes.push(v.charCodeAt(i));
+    }
+    out.set(m[1]!, Buffer.from(bytes));
+  }
+  return out;
+}
+
+/** Seeds that carry every dictionary token, so the versifier learns them as words. */
+function tokenSeeds(prefix: Buffer, base: Buffer, dict: Map<string, Buffer>): Buffer[] {
+  const tokens = [...dict.values()];
+  const crlf = Buffer.from('\r\n');
+  return [
+    Buffer.concat([prefix, base, ...tokens.flatMap((t) => [t, crlf])]),
+    Buffer.concat([prefix, ...tokens.flatMap((t) => [t, Buffer.from(': '), t, crlf]), crlf]),
+  ];
+}
+
 function writeSeeds(target: string, inputs: readonly Buffer[]): void {
   const dir = join(SEEDS_DIR, target);
   rmSync(dir, { recursive: true, force: true });
@@ -143,9 +176,17 @@ export function writeAllSeeds(): void {
   writeSeeds('frame-strict', frameSeeds(true));
   // The planted bug (negative close codes >= 0x8000) must be found by fuzzing, not handed over.
   writeSeeds('frame-planted', frameSeeds(false));
-  writeSeeds('handshake-server', httpRequests().map((s) => Buffer.from(s, 'latin1')));
-  writeSeeds('handshake-client', httpResponses().flatMap((s) => [0, 1, 2].map((o) => Buffer.from(String.fromCharCode(o) + s, 'latin1'))));
-  writeSeeds('uri', uris().flatMap((u) => [Buffer.from('\x00' + u, 'latin1'), Buffer.from('\x01' + u, 'latin1')]));
+  const dict = readDictionary();
+  const none = Buffer.alloc(0);
+  const requests = httpRequests().map((s) => Buffer.from(s, 'latin1'));
+  writeSeeds('handshake-server', [...requests, ...tokenSeeds(none, requests[0]!, dict)]);
+  const responses = httpResponses().map((s) => Buffer.from(s, 'latin1'));
+  writeSeeds('handshake-client', [
+    ...responses.flatMap((r) => [0, 1, 2].map((o) => Buffer.concat([Buffer.from([o]), r]))),
+    ...tokenSeeds(Buffer.from([1]), responses[0]!, dict),
+  ]);
+  const uriSeeds = uris().flatMap((u) => [Buffer.from('\x00' + u, 'latin1'), Buffer.from('\x01' + u, 'latin1')]);
+  writeSeeds('uri', [...uriSeeds, ...tokenSeeds(Buffer.from([0]), Buffer.from('ws://h/'), dict), ...tokenSeeds(Buffer.from([1]), Buffer.from('ws://h/'), dict)]);
   writeSeeds('utf8', utf8Texts().map((t, i) => Buffer.concat([Buffer.from([i % 16, i]), t])));
 }
 
