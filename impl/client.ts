@@ -1,0 +1,474 @@
+// resty.websocket.client v0.12 (behaviour spec §5): `newClient(opts)` and the client object's
+// connect / recv_frame / send_* / close / set_keepalive / set_timeout, with the original's checks
+// in the original's order and its error strings. The `strict` option turns on RFC 6455 fixes, one
+// named switch per deviation (impl/profile.ts, spec §7).
+//
+// Deviations in both profiles (documented in the report): Sec-WebSocket-Key and masking keys come
+// from a CSPRNG instead of the unseeded math.random (§7.10); `client_priv_key must be provided with
+// client_cert` and the few other errors the original raises as Lua errors are returned as `err`.
+import { buildHandshakeRequest, checkStatusLine, generateKey, headersValue, luaTruthy, MAX_RESPONSE_HEADER, offeredProtocols, originValue, protocolsValue, validateHandshakeResponse } from './handshake-client.js';
+import { TcpSocket } from './pool.js';
+import type { KeepalivePool } from './pool.js';
+import { resolveProfile } from './profile.js';
+import type { StrictChecks, StrictOption } from './profile.js';
+import { luaToString, READ_FAILURE_PREFIX, recvFrame, RECV_ERRORS, sendFrame } from './protocol.js';
+import type { Cosocket, OkResult, RecvResult, SendResult, SockRecv } from './types.js';
+import { parseUri } from './uri.js';
+
+export const _VERSION = '0.12';
+
+/** The client's default max_payload_len: 65535 in the code (the README says 65536). */
+export const DEFAULT_MAX_PAYLOAD_LEN = 65535;
+
+export const CLIENT_ERRORS = {
+  fatal: 'fatal error already happened',
+  closed: 'already closed',
+  notInitializedYet: 'not initialized yet',
+  /** connect, close and set_keepalive say it without "yet". */
+  notInitialized: 'not initialized',
+  badStatusCode: 'bad status code',
+  /** strict validateSendOpcode. */
+  badOpcode: 'bad opcode',
+  /** strict rejectMaskedServerFrames (the mirror of the server's "frame unmasked"). */
+  frameMasked: 'frame masked',
+} as const;
+
+export interface ClientOptions {
+  /** Default 65535. A 0 is honoured (it is truthy in Lua). */
+  max_payload_len?: number;
+  /** Default max_payload_len. */
+  max_recv_len?: number;
+  /** Default max_payload_len. */
+  max_send_len?: number;
+  /** Send unmasked frames (the original's test hook; RFC 6455 requires masking). */
+  send_unmasked?: boolean;
+  /** Connect/send/read timeout in ms (sock:settimeout). */
+  timeout?: number;
+  /** Profile: absent/false = compat (v0.12 as it is), true = every RFC fix, or single switches. */
+  strict?: StrictOption;
+  /** Keepalive pool registry; default the per-process pool. */
+  keepalivePool?: KeepalivePool;
+  /** Host name resolution: 'system' (default) or false (an nginx without a `resolver`). */
+  resolver?: 'system' | false;
+  /** Extra trusted CA PEMs for ssl_verify (nginx's lua_ssl_trusted_certificate). */
+  trustedCa?: string | Buffer | Array<string | Buffer>;
+}
+
+export interface ConnectOptions {
+  /** A string is sent verbatim; an array is joined with "," (no spaces). */
+  protocols?: string | number | Array<string | number> | object;
+  origin?: string | number;
+  /** Pool name instead of "host:port" (or the Unix socket address). */
+  pool?: string | number;
+  pool_size?: number;
+  backlog?: number;
+  /** Verify the server certificate (Lua truthiness). */
+  ssl_verify?: unknown;
+  /** SNI; defaults to `host`, then the URI host. Must be a string when given. */
+  server_name?: unknown;
+  /** Extra header lines. An empty array or a non-array object sends a stray CRLF in compat. */
+  headers?: unknown;
+  /** The Host header (verbatim); also the SNI fallback. Must be a string when given. */
+  host?: unknown;
+  /** Sec-WebSocket-Key, verbatim (not validated). Must be a string when given. */
+  key?: unknown;
+  /** Client certificate (PEM) for mutual TLS; needs client_priv_key. */
+  client_cert?: string | Buffer;
+  client_priv_key?: string | Buffer;
+}
+
+/** connect's `ok, err, res`: res is the raw response header, or "connection reused". */
+export type ConnectResult = { ok: 1; err: null; res: string } | { ok: null; err: string; res: null };
+
+function connectFail(err: string): ConnectResult {
+  return { ok: null, err, res: null };
+}
+
+function recvFail(err: string): RecvResult {
+  return { data: null, type: null, err };
+}
+
+/** Lua's `a or b`. */
+function luaOr<T>(v: T | null | undefined | false, fallback: T): T {
+  return v === null || v === undefined || v === false ? fallback : v;
+}
+
+const tobitView = new Float64Array(1);
+const tobitInt = new Int32Array(tobitView.buffer);
+/** LuaJIT's bit.tobit: round to nearest (ties to even) and wrap to 32 bits. */
+export function luaTobit(x: number): number {
+  tobitView[0] = x + 6755399441055744.0; // 2^52 + 2^51
+  return tobitInt[0]!;
+}
+
+/**
+ * send_close's payload rules, shared with the server (spec §4): a code that is not a number or is
+ * above 0x7fff is "bad status code"; otherwise two bytes of LuaJIT bit ops on it (1000.7 -> 1001,
+ * -1 -> 0xffff) followed by msg. No code means an empty payload, whatever msg is.
+ */
+export function closePayload(code: unknown, msg: unknown): { payload: Buffer | null; err: null } | { payload: null; err: string } {
+  if (!luaTruthy(code)) return { payload: null, err: null };
+  if (typeof code !== 'number' || code > 0x7fff) return { payload: null, err: CLIENT_ERRORS.badStatusCode };
+  const bits = luaTobit(code);
+  const head = Buffer.from([(bits >>> 8) & 0xff, bits & 0xff]);
+  return { payload: luaTruthy(msg) ? Buffer.concat([head, luaToString(msg)]) : head, err: null };
+}
+
+/**
+ * Records what recv_frame read, so the strict checks can see the mask bit and whether a timed-out
+ * read had already consumed bytes (neither is part of recv_frame's result).
+ */
+class ReadRecorder implements Cosocket {
+  first: Buffer | null = null;
+  lastPartial = 0;
+  constructor(private readonly sock: Cosocket) {}
+  async receive(n: number): Promise<SockRecv> {
+    const r = await this.sock.receive(n);
+    if (r.data !== null) {
+      if (this.first === null) this.first = r.data;
+    } else {
+      this.lastPartial = r.partial.length;
+    }
+    return r;
+  }
+  receiveUntil(pattern: Buffer | string): Promise<SockRecv> {
+    return this.sock.receiveUntil(pattern);
+  }
+  send(data: Buffer | string | readonly Buffer[]): Promise<SendResult> {
+    return this.sock.send(data);
+  }
+  setTimeout(ms: number): void {
+    this.sock.setTimeout(ms);
+  }
+  close(): Promise<OkResult> {
+    return this.sock.close();
+  }
+}
+
+/** The strict message checks (impl/message-validator.ts, shared with the server). */
+interface MessageCheck {
+  check(r: RecvResult): { ok: true } | { ok: false; err: string; closeCode: 1002 | 1007 | 1009 };
+}
+
+// The server engineer's module; loaded by name so compat clients never need it.
+const MESSAGE_VALIDATOR_MODULE = './message-validator.js';
+async function loadMessageValidator(checks: StrictChecks): Promise<MessageCheck> {
+  const mod = (await import(MESSAGE_VALIDATOR_MODULE)) as { MessageValidator: new (c: StrictChecks) => MessageCheck };
+  return new mod.MessageValidator(checks);
+}
+
+/** The close code a strict client fails the connection with for a recv_frame protocol error. */
+function closeCodeFor(err: string): 1002 | 1009 | null {
+  if (err === RECV_ERRORS.exceeding || err === RECV_ERRORS.lenTooLarge) return 1009;
+  if (Object.values(READ_FAILURE_PREFIX).some((p) => err.startsWith(p))) return null; // the socket failed
+  return 1002;
+}
+
+export class WebSocketClient {
+  // Plain (not #private) fields: an object made without `newClient` has no socket and answers
+  // "not initialized", like calling the Lua methods on a table without `sock`.
+  protected sock: TcpSocket | null;
+  protected readonly maxRecvLen: number;
+  protected readonly maxSendLen: number;
+  protected readonly sendUnmasked: boolean;
+  readonly checks: StrictChecks;
+  /** Set by any error that poisons the object (spec §5 "Which errors poison an object"). */
+  fatal = false;
+  /** Set by every send_close attempt that passes the code check. */
+  closed = false;
+  private validator: MessageCheck | null = null;
+
+  constructor(opts: ClientOptions = {}) {
+    const maxPayloadLen = luaOr(opts.max_payload_len, DEFAULT_MAX_PAYLOAD_LEN);
+    this.maxRecvLen = luaOr(opts.max_recv_len, maxPayloadLen);
+    this.maxSendLen = luaOr(opts.max_send_len, maxPayloadLen);
+    this.sendUnmasked = luaTruthy(opts.send_unmasked);
+    this.checks = resolveProfile(opts.strict);
+    this.sock = new TcpSocket({ pool: opts.keepalivePool, resolver: opts.resolver, trustedCa: opts.trustedCa });
+    if (luaTruthy(opts.timeout)) this.sock.setTimeout(opts.timeout!);
+  }
+
+  /** The underlying cosocket (for tests and tools: raw sends, pool inspection). */
+  get socket(): TcpSocket | null {
+    return this.sock;
+  }
+
+  /** connect(uri, opts): spec §5 steps 1-14, in order. */
+  async connect(uri: unknown, opts: ConnectOptions = {}): Promise<ConnectResult> {
+    const sock = this.sock;
+    if (!sock) return connectFail(CLIENT_ERRORS.notInitialized);
+    const checks = this.checks;
+    if (checks.strictConnectionState) {
+      this.fatal = false;
+      this.closed = false;
+    }
+    this.validator = null;
+
+    const parsed = parseUri(uri, checks);
+    if (parsed.err !== null) return connectFail(parsed.err);
+    const u = parsed.uri;
+    opts = opts ?? {};
+
+    // Step 5: the options, in the original's order, all before connecting.
+    const protos = protocolsValue(opts.protocols);
+    if (protos.err !== null) return connectFail(protos.err);
+    const origin = originValue(opts.origin);
+    if (origin.err !== null) return connectFail(origin.err);
+    const sockOpts = { pool: opts.pool, pool_size: opts.pool_size, backlog: opts.backlog };
+    const clientCert = opts.client_cert;
+    if (luaTruthy(clientCert) && !luaTruthy(opts.client_priv_key)) {
+      // The original raises this (an assert); here it is returned.
+      return connectFail('client_priv_key must be provided with client_cert');
+    }
+    const sslVerify = luaTruthy(opts.ssl_verify);
+    const serverName = opts.server_name;
+    if (serverName !== undefined && serverName !== null && typeof serverName !== 'string') {
+      return connectFail('SSL server_name must be a string');
+    }
+    const headers = headersValue(opts.headers, checks.noStrayCrlf);
+    if (headers.err !== null) return connectFail(headers.err);
+    const host = opts.host;
+    if (host !== undefined && host !== null && typeof host !== 'string') return connectFail('custom host header must be a string');
+    const key = opts.key;
+    if (key !== undefined && key !== null && typeof key !== 'string') return connectFail('custom Sec-WebSocket-Key must be a string');
+
+    // Step 6: connect (pool lookup and backlog happen inside).
+    const connected = await sock.connect(u.addr, u.unix ? null : u.port, sockOpts);
+    if (connected.err !== null) return connectFail('failed to connect: ' + connected.err);
+
+    // Step 7: a pooled connection is returned as it is, without any handshake.
+    const reused = sock.getReusedTimes();
+    if (reused.err !== null) return connectFail('failed to get reused times: ' + reused.err);
+    if (reused.count > 0) return { ok: 1, err: null, res: 'connection reused' };
+
+    const fail = async (err: string): Promise<ConnectResult> => {
+      // compat leaves the socket as it is (the next connect closes it); strict closes it now.
+      if (checks.strictConnectionState) await sock.close();
+      return connectFail(err);
+    };
+
+    // Step 8: TLS.
+    if (u.scheme === 'wss') {
+      if (luaTruthy(clientCert)) {
+        const set = sock.setClientCert(clientCert!, opts.client_priv_key!);
+        if (set.err !== null) return fail('failed to set TLS client certificate: ' + set.err);
+      }
+      const sni = this.sniFor(serverName as string | undefined, host as string | undefined, u.addr);
+      const hs = await sock.sslHandshake({ serverName: sni, verify: sslVerify });
+      if (hs.err !== null) return fail('ssl handshake failed: ' + hs.err);
+    }
+
+    // Steps 9-11: the request.
+    const wsKey = typeof key === 'string' ? key : generateKey();
+    const hostHeader = typeof host === 'string' ? host : u.hostHeader;
+    const req = buildHandshakeRequest({
+      path: u.path, host: hostHeader, key: wsKey, protocols: opts.protocols, origin: opts.origin,
+      headers: opts.headers, noStrayCrlf: checks.noStrayCrlf,
+    });
+    if (req.err !== null) return fail(req.err);
+    const sent = await sock.send(req.request);
+    if (sent.err !== null) return fail('failed to send the handshake request: ' + sent.err);
+
+    // Steps 12-14: the response header.
+    const got = checks.limitResponseHeader ? await readHeaderLimited(sock, MAX_RESPONSE_HEADER) : await sock.receiveUntil('\r\n\r\n');
+    if (got.data === null) return fail('failed to receive response header: ' + got.err);
+    const header = got.data.toString('latin1');
+    const bad = checkStatusLine(header);
+    if (bad !== null) return fail(bad);
+    if (checks.validateHandshakeResponse) {
+      const invalid = validateHandshakeResponse(header, wsKey, offeredProtocols(opts.protocols));
+      if (invalid !== null) return fail(invalid);
+    }
+    return { ok: 1, err: null, res: header };
+  }
+
+  /**
+   * compat: `server_name or host or addr`, sent even for IP literals and with a port when `host`
+   * has one (§7.12). strictSni: the same choice, but without a port and never an IP literal.
+   */
+  private sniFor(serverName: string | undefined, host: string | undefined, addr: string): string | null {
+    const chosen = serverName ?? host ?? addr;
+    if (!this.checks.strictSni) return chosen;
+    let name = chosen;
+    const bracket = /^\[([^\]]*)\](?::\d*)?$/.exec(name);
+    if (bracket) return null; // an IPv6 literal
+    const colon = name.lastIndexOf(':');
+    if (colon >= 0 && /^\d*$/.test(name.slice(colon + 1))) name = name.slice(0, colon);
+    if (/^\d{1,3}(\.\d{1,3}){3}$/.test(name) || name.includes(':') || name === '') return null;
+    return name;
+  }
+
+  /** recv_frame(): `{ data, type, err }` (spec §5 "Client methods"). */
+  async recvFrame(): Promise<RecvResult> {
+    if (this.fatal) return recvFail(CLIENT_ERRORS.fatal);
+    const sock = this.sock;
+    if (!sock) return recvFail(CLIENT_ERRORS.notInitializedYet);
+    const checks = this.checks;
+    const recorder = new ReadRecorder(sock);
+    const r = await recvFrame(recorder, this.maxRecvLen, false);
+    if (r.data === null) {
+      if (!r.err.includes(': timeout')) {
+        this.fatal = true;
+        const code = closeCodeFor(r.err);
+        if (code !== null) await this.failConnection(code);
+      } else if (checks.fatalOnPartialTimeout && (!r.err.startsWith(READ_FAILURE_PREFIX.head) || recorder.lastPartial > 0)) {
+        // §7.9: bytes of the frame were consumed, so the stream can no longer be trusted.
+        this.fatal = true;
+      }
+      return r;
+    }
+    if (checks.rejectMaskedServerFrames && recorder.first !== null && (recorder.first[1]! & 0x80) !== 0) {
+      this.fatal = true;
+      await this.failConnection(1002);
+      return recvFail(CLIENT_ERRORS.frameMasked);
+    }
+    if (checks.checkFragmentation || checks.validateUtf8 || checks.validateCloseCodes) {
+      // Loaded on first use: only the strict message checks need it.
+      this.validator ??= await loadMessageValidator(checks);
+      const v = this.validator.check(r);
+      if (!v.ok) {
+        this.fatal = true;
+        await this.failConnection(v.closeCode);
+        return recvFail(v.err);
+      }
+    }
+    return r;
+  }
+
+  /** strict failWithCloseCode: RFC 6455 §7.1.7 "fail the WebSocket connection". */
+  private async failConnection(code: 1002 | 1007 | 1009): Promise<void> {
+    if (!this.checks.failWithCloseCode || !this.sock) return;
+    if (!this.closed) {
+      this.closed = true;
+      await sendFrame(this.sock, true, 0x8, Buffer.from([code >> 8, code & 0xff]), 125, !this.sendUnmasked);
+    }
+    await this.sock.close();
+  }
+
+  /** send_frame(fin, opcode, payload): checks fatal, then closed, then the socket. */
+  async sendFrame(fin: boolean, opcode: number, payload?: unknown): Promise<SendResult> {
+    if (this.fatal) return { bytes: null, err: CLIENT_ERRORS.fatal };
+    if (this.closed) return { bytes: null, err: CLIENT_ERRORS.closed };
+    const sock = this.sock;
+    if (!sock) return { bytes: null, err: CLIENT_ERRORS.notInitializedYet };
+    if (this.checks.validateSendOpcode && !isSendableOpcode(opcode)) {
+      this.fatal = true;
+      return { bytes: null, err: CLIENT_ERRORS.badOpcode };
+    }
+    const r = await sendFrame(sock, luaTruthy(fin), opcode, payload, this.maxSendLen, !this.sendUnmasked);
+    if (r.err !== null) this.fatal = true;
+    return r;
+  }
+
+  sendText(data?: unknown): Promise<SendResult> {
+    return this.sendFrame(true, 0x1, data);
+  }
+
+  sendBinary(data?: unknown): Promise<SendResult> {
+    return this.sendFrame(true, 0x2, data);
+  }
+
+  sendPing(data?: unknown): Promise<SendResult> {
+    return this.sendFrame(true, 0x9, data);
+  }
+
+  sendPong(data?: unknown): Promise<SendResult> {
+    return this.sendFrame(true, 0xa, data);
+  }
+
+  /**
+   * send_close(code?, msg?): "bad status code" changes nothing; otherwise the frame goes through
+   * send_frame, a failure sets fatal, and closed is set in every case.
+   */
+  async sendClose(code?: unknown, msg?: unknown): Promise<SendResult> {
+    if (this.checks.validateCloseCodes && luaTruthy(code) && !isSendableCloseCode(code)) {
+      return { bytes: null, err: CLIENT_ERRORS.badStatusCode };
+    }
+    const built = closePayload(code, msg);
+    if (built.err !== null) return { bytes: null, err: built.err };
+    const r = await this.sendFrame(true, 0x8, built.payload);
+    if (r.err !== null) this.fatal = true;
+    this.closed = true;
+    return r;
+  }
+
+  /**
+   * close(): a fatal client answers "fatal error already happened" and leaves the socket open
+   * (§7.15); otherwise an empty close frame is sent unless one was, then the socket is closed.
+   * It does not wait for the server's close frame.
+   */
+  async close(): Promise<OkResult> {
+    const sock = this.sock;
+    if (this.fatal) {
+      if (this.checks.strictConnectionState && sock) await sock.close();
+      return { ok: null, err: CLIENT_ERRORS.fatal };
+    }
+    if (!sock) return { ok: null, err: CLIENT_ERRORS.notInitialized };
+    if (!this.closed) {
+      const r = await this.sendClose();
+      if (r.err !== null) {
+        if (this.checks.strictConnectionState) await sock.close();
+        return { ok: null, err: 'failed to send close frame: ' + r.err };
+      }
+    }
+    return sock.close();
+  }
+
+  /**
+   * set_keepalive(max_idle_timeout, pool_size): the pool's answer verbatim (1, "closed",
+   * "connection in dubious state"). compat sends no close frame and changes no state (§7.14);
+   * strictConnectionState refuses fatal or closed connections and marks the object closed.
+   */
+  setKeepalive(maxIdleMs?: number | null, poolSize?: number | null): OkResult {
+    const sock = this.sock;
+    if (!sock) return { ok: null, err: CLIENT_ERRORS.notInitialized };
+    if (this.checks.strictConnectionState) {
+      if (this.fatal || this.closed) {
+        void sock.close();
+        return { ok: null, err: this.fatal ? CLIENT_ERRORS.fatal : CLIENT_ERRORS.closed };
+      }
+      const r = sock.setKeepalive(maxIdleMs, poolSize);
+      if (r.ok === 1) this.closed = true;
+      return r;
+    }
+    return sock.setKeepalive(maxIdleMs, poolSize);
+  }
+
+  /** set_timeout(ms): returns nothing, or `{ err: "not initialized yet" }` without a socket. */
+  setTimeout(ms: number): { err: string } | undefined {
+    if (!this.sock) return { err: CLIENT_ERRORS.notInitializedYet };
+    this.sock.setTimeout(ms);
+    return undefined;
+  }
+}
+
+/** strict validateSendOpcode: the six opcodes RFC 6455 defines. */
+function isSendableOpcode(opcode: number): boolean {
+  return opcode === 0x0 || opcode === 0x1 || opcode === 0x2 || opcode === 0x8 || opcode === 0x9 || opcode === 0xa;
+}
+
+/** strict validateCloseCodes on send (RFC 6455 §7.4): 1000-1003, 1007-1011, 3000-4999. */
+function isSendableCloseCode(code: unknown): boolean {
+  if (typeof code !== 'number' || !Number.isInteger(code)) return false;
+  return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1011) || (code >= 3000 && code <= 4999);
+}
+
+/** strict limitResponseHeader: reads up to CRLFCRLF, failing once `limit` bytes have no end. */
+async function readHeaderLimited(sock: Cosocket, limit: number): Promise<SockRecv> {
+  const bytes: number[] = [];
+  for (;;) {
+    const r = await sock.receive(1);
+    if (r.data === null) return r;
+    bytes.push(r.data[0]!);
+    const n = bytes.length;
+    if (n >= 4 && bytes[n - 4] === 13 && bytes[n - 3] === 10 && bytes[n - 2] === 13 && bytes[n - 1] === 10) {
+      return { data: Buffer.from(bytes.slice(0, n - 4)), err: null };
+    }
+    if (n >= limit) return { data: null, err: 'too large', partial: Buffer.alloc(0) };
+  }
+}
+
+/** new(opts): the original only fails when ngx.socket.tcp() does, which cannot happen here. */
+export function newClient(opts: ClientOptions = {}): WebSocketClient {
+  return new WebSocketClient(opts);
+}
