@@ -2,7 +2,7 @@
 // their target, and fuzz/findings/diff/ cases must get the same answer from us and the original.
 import { describe, expect, it } from 'vitest';
 import { loadTargetFunction } from './campaign.js';
-import { caseFromJson, luaRequest, oursAnswer } from './diff/cases.js';
+import { caseFromJson, luaRequest, oursAnswer, oursRecvFrame } from './diff/cases.js';
 import { LuaOracle, oracleUnavailable } from './diff/lua-oracle.js';
 import { loadFindings } from './findings.js';
 import { IN_CI } from './test-env.js';
@@ -29,7 +29,9 @@ describe('saved divergences now agree with the original', () => {
       const c = caseFromJson((f.meta.detail as { case: Record<string, unknown> }).case);
       const oracle = new LuaOracle();
       try {
-        expect(await oursAnswer(c)).toBe(await oracle.ask(luaRequest(c)));
+        const lua = await oracle.ask(luaRequest(c));
+        expect(await oursAnswer(c)).toBe(lua);
+        if (c.kind === 'recv') expect(await oursRecvFrame(c)).toBe(lua);
       } finally {
         await oracle.close();
       }

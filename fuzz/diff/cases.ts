@@ -1,7 +1,7 @@
 // Differential cases and how each side answers them, in the driver's line format
 // (fixtures/lua/diff/driver.lua) so the comparison is a plain string comparison.
-import { buildFrame, FrameDecoder, sendFrame } from '../../impl/protocol.js';
-import type { Cosocket, RecvResult, SendResult } from '../../impl/types.js';
+import { buildFrame, FrameDecoder, recvFrame, sendFrame } from '../../impl/protocol.js';
+import type { Cosocket, RecvResult, SendResult, SockRecv } from '../../impl/types.js';
 import type { DecoderFactory } from '../targets/frame-common.js';
 
 /** recv_frame over a stream; `chunks` are the sizes our decoder is fed (the original reads exact sizes). */
@@ -98,6 +98,45 @@ export function oursRecv(c: RecvCase, make: DecoderFactory = defaultDecoder): st
   return out;
 }
 
+/** A cosocket over a fixed stream with ngx_lua's receive(n): n bytes, or "closed" with the partial rest. */
+class StreamSocket implements Cosocket {
+  private pos = 0;
+  constructor(private readonly stream: Buffer) {}
+  async receive(n: number): Promise<SockRecv> {
+    const left = this.stream.length - this.pos;
+    if (left >= n) {
+      const data = Buffer.from(this.stream.subarray(this.pos, this.pos + n));
+      this.pos += n;
+      return { data, err: null };
+    }
+    const partial = Buffer.from(this.stream.subarray(this.pos));
+    this.pos = this.stream.length;
+    return { data: null, err: 'closed', partial };
+  }
+  receiveUntil(): never {
+    throw new Error('not used');
+  }
+  async send(): Promise<SendResult> {
+    return { bytes: null, err: 'closed' };
+  }
+  setTimeout(): void {}
+  async close(): Promise<{ ok: 1; err: null }> {
+    return { ok: 1, err: null };
+  }
+}
+
+/** The same recv case through the async recvFrame over a cosocket (the path server and client use). */
+export async function oursRecvFrame(c: RecvCase): Promise<string> {
+  const sock = new StreamSocket(c.stream);
+  let out = 'R';
+  for (let i = 0; i < c.stream.length + 2; i++) {
+    const r = await recvFrame(sock, c.maxPayloadLen, c.forceMasking);
+    out += encodeResult(r);
+    if (r.data === null && r.err.endsWith(': closed')) break;
+  }
+  return out;
+}
+
 export function keyBytes(key: number): Buffer {
   const b = Buffer.alloc(4);
   b.writeUInt32BE(key >>> 0);
@@ -191,6 +230,7 @@ export function caseFromJson(j: Record<string, unknown>): DiffCase {
 
 /** A readable rendering of a driver answer line (for reports and findings). */
 export function describeAnswer(line: string): unknown {
+  if (line.startsWith('recvFrame:')) return { via: 'recvFrame', answer: describeAnswer(line.slice('recvFrame:'.length)) };
   if (line.startsWith('R')) {
     return line
       .slice(1)

@@ -9,7 +9,7 @@ import { DEFAULT_WORK_ROOT, SEEDS_DIR } from '../campaign.js';
 import { FINDINGS_DIR, saveFinding } from '../findings.js';
 import { minimiseAsync } from '../minimise.js';
 import { parseFrameInput, type DecoderFactory } from '../targets/frame-common.js';
-import { caseToJson, describeAnswer, luaRequest, oursAnswer, type DiffCase, type RecvCase } from './cases.js';
+import { caseToJson, describeAnswer, luaRequest, oursAnswer, oursRecvFrame, type DiffCase, type RecvCase } from './cases.js';
 import { diffCaseArb } from './generators.js';
 import { LuaOracle } from './lua-oracle.js';
 
@@ -91,7 +91,12 @@ export async function runDiff(opts: DiffOptions = {}): Promise<DiffReport> {
     for (let i = 0; i < list.length; i++) {
       const c = list[i]!;
       const lua = luaAnswers[i]!;
-      const ours = await safeOurs(c, opts.decoder);
+      let ours = await safeOurs(c, opts.decoder);
+      // recv cases also go through recvFrame over a cosocket; it must agree as well.
+      if (ours === lua && c.kind === 'recv' && !opts.decoder) {
+        const viaSocket = await safeRecvFrame(c);
+        if (viaSocket !== lua) ours = `${VIA_RECV_FRAME}${viaSocket}`;
+      }
       cases++;
       if (fromCorpus) byKind.corpus++;
       else byKind[c.kind]++;
@@ -149,6 +154,17 @@ export async function runDiff(opts: DiffOptions = {}): Promise<DiffReport> {
   return report;
 }
 
+/** Marks an answer that came from recvFrame (the decoder agreed with the original). */
+const VIA_RECV_FRAME = 'recvFrame:';
+
+async function safeRecvFrame(c: RecvCase): Promise<string> {
+  try {
+    return await oursRecvFrame(c);
+  } catch (e) {
+    return `X ${Buffer.from(String(e instanceof Error ? `${e.name}: ${e.message}` : e), 'latin1').toString('hex')}`;
+  }
+}
+
 /** Our side must never throw; if it does, that is a divergence too. */
 async function safeOurs(c: DiffCase, decoder?: DecoderFactory): Promise<string> {
   try {
@@ -169,6 +185,7 @@ function outcomeKey(c: DiffCase, answer: string): string {
 
 /** Groups divergences by where the answers first differ and how (not by the payload bytes). */
 export function divergenceSignature(c: DiffCase, lua: string, ours: string): string {
+  if (ours.startsWith(VIA_RECV_FRAME)) return `recvFrame ${divergenceSignature(c, lua, ours.slice(VIA_RECV_FRAME.length))}`;
   if (c.kind !== 'recv') {
     const shape = (a: string): string => (a[0] === 'E' || a[0] === 'X' ? `${a[0]} ${Buffer.from(a.slice(2), 'hex').toString('latin1').slice(0, 60)}` : a[0]!);
     return `${c.kind}: lua ${shape(lua)} / ours ${shape(ours)}`;
@@ -199,7 +216,8 @@ async function recordDivergence(
   // Recv cases are minimised over the stream (and made single-chunk if that still diverges).
   if (c.kind === 'recv') {
     const still = async (cand: RecvCase): Promise<boolean> => {
-      const [l, o] = [await oracle.ask(luaRequest(cand)), await safeOurs(cand, opts.decoder)];
+      const l = await oracle.ask(luaRequest(cand));
+      const o = await oursFor(cand, signature, opts);
       return l !== o && divergenceSignature(cand, l, o) === signature;
     };
     let base: RecvCase = c;
@@ -208,7 +226,7 @@ async function recordDivergence(
     min = { ...base, stream };
   }
   const minLua = await oracle.ask(luaRequest(min));
-  const minOurs = await safeOurs(min, opts.decoder);
+  const minOurs = await oursFor(min, signature, opts);
   const input = min.kind === 'recv' ? min.stream : min.kind === 'build' ? min.payload : Buffer.from(luaRequest(min), 'latin1');
   const caseJson = caseToJson(min);
   const saved = saveFinding(
@@ -235,6 +253,12 @@ async function recordDivergence(
     ours: describeAnswer(minOurs),
     duplicate: saved.duplicate,
   };
+}
+
+/** Our answer on the path a divergence was found on (the decoder, or recvFrame). */
+async function oursFor(c: DiffCase, signature: string, opts: DiffOptions): Promise<string> {
+  if (c.kind === 'recv' && signature.startsWith('recvFrame ')) return `${VIA_RECV_FRAME}${await safeRecvFrame(c)}`;
+  return safeOurs(c, opts.decoder);
 }
 
 /** The frame targets' seeds and jsfuzz corpus as recv cases (same options and chunking as the target saw). */
