@@ -42,6 +42,17 @@ describe('jsfuzz campaigns', () => {
     expect(t!.jsfuzzRuns).toBe(0);
   }, 60_000);
 
+  it('saves an input that hangs past the limit as a timeout finding', async () => {
+    const findingsDir = mkdtempSync(join(tmpdir(), 'wslab-findings-'));
+    const report = await runCampaign({ target: 'hang-planted', timeMs: 60_000, hangTimeoutSec: 1, maxFindings: 1, freshCorpus: true, findingsDir });
+    const [t] = report.targets;
+    expect(t!.error).toBeUndefined();
+    expect(t!.findings).toHaveLength(1);
+    expect(t!.findings[0]!.kind).toBe('timeout');
+    expect(readdirSync(join(findingsDir, 'hang-planted')).sort()).toEqual([`${t!.findings[0]!.id}.bin`, `${t!.findings[0]!.id}.json`].sort());
+    expect(t!.durationMs).toBeLessThan(60_000);
+  }, 120_000);
+
   it('stops by itself at the exec limit', async () => {
     const report = await runCampaign({ target: 'frame-compat', timeMs: 600_000, maxExecs: 2000, freshCorpus: true, findingsDir: mkdtempSync(join(tmpdir(), 'wslab-findings-')) });
     const [t] = report.targets;

@@ -19,6 +19,7 @@ export const TARGETS: readonly TargetInfo[] = [
 export const TEST_TARGETS: readonly TargetInfo[] = [
   { name: 'frame-planted', summary: 'FrameDecoder with a planted bug (signed close code)', text: false },
   { name: 'broken-load', summary: 'a target that throws when loaded (runner guard test)', text: false },
+  { name: 'hang-planted', summary: 'a target that hangs (runner hang guard test)', text: false },
 ];
 
 export function findTarget(name: string): TargetInfo | undefined {
