@@ -172,6 +172,8 @@ const VERIFY_ERRORS: Record<string, string> = {
   INVALID_CA: '24: invalid CA certificate',
   CERT_UNTRUSTED: '27: certificate not trusted',
   CERT_REJECTED: '28: certificate rejected',
+  // Node checks the name itself when a servername is set; ngx_lua words it like this.
+  ERR_TLS_CERT_ALTNAME_INVALID: 'certificate host mismatch',
 };
 
 /**
@@ -403,6 +405,7 @@ export class TcpSocket implements Cosocket {
       });
     });
     if (result.err !== null) {
+      raw.destroy(); // ngx_lua finalizes the socket when the handshake fails
       this.conn = null;
       this.release();
       return { ok: null, err: result.err };
