@@ -816,6 +816,19 @@ describe('wss (spec §5 step 8, cs.t 22-26, 29, 33-36, §7.12)', () => {
     expect(p.connections.map((c) => c.servername)).toEqual([false, 'test.com']);
   });
 
+  it('strictSni still verifies an IP literal against the certificate (IP SAN 127.0.0.1)', async () => {
+    const p = await tlsPeer();
+    const strict = (names?: string[]) => client({ strict: { strictSni: true }, trustedCa: pki.caCert }).connect(`wss://127.0.0.1:${p.port}/`, { ssl_verify: true, ...(names ? { server_name: names[0] } : {}) });
+    expect((await strict()).ok).toBe(1);
+    expect((await strict(['nomatch.example'])).err).toBe('ssl handshake failed: certificate host mismatch');
+    // a trusted certificate without the IP: compat (SNI "127.0.0.1") and strict (no SNI) both check the address
+    const self = await peer(upgrade, { tls: selfSigned });
+    const url = `wss://127.0.0.1:${self.port}/`;
+    expect((await client({ trustedCa: selfSigned.cert }).connect(url, { ssl_verify: true })).err).toBe('ssl handshake failed: certificate host mismatch');
+    expect((await client({ trustedCa: selfSigned.cert, strict: { strictSni: true } }).connect(url, { ssl_verify: true })).err).toBe('ssl handshake failed: certificate host mismatch');
+    expect((await client({ trustedCa: selfSigned.cert, strict: { strictSni: true } }).connect(url, { ssl_verify: true, server_name: 'test.com' })).ok).toBe(1);
+  });
+
   it('ssl_verify: trusted CA passes (cs.t 24); unknown CA, self-signed and name mismatch fail (cs.t 25)', async () => {
     const p = await tlsPeer();
     const url = `wss://127.0.0.1:${p.port}/`;

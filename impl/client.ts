@@ -254,7 +254,9 @@ export class WebSocketClient {
         if (set.err !== null) return fail('failed to set TLS client certificate: ' + set.err);
       }
       const sni = this.sniFor(serverName as string | undefined, host as string | undefined, u.addr);
-      const hs = await sock.sslHandshake({ serverName: sni, verify: sslVerify });
+      // strictSni sends no SNI for an IP literal, but the certificate must still match the address.
+      const verifyName = checks.strictSni ? (sni ?? u.addr) : sni;
+      const hs = await sock.sslHandshake({ serverName: sni, verify: sslVerify, verifyName });
       if (hs.err !== null) return fail('ssl handshake failed: ' + hs.err);
     }
 

@@ -150,6 +150,11 @@ export interface SslHandshakeOptions {
   /** The SNI name; null or "" sends none. */
   serverName: string | null;
   verify: boolean;
+  /**
+   * The name the certificate must match when verifying; default the SNI name (ngx_lua checks
+   * the name it sent, and none when it sent none).
+   */
+  verifyName?: string | null;
 }
 
 const IPV4_RE = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
@@ -392,8 +397,9 @@ export class TcpSocket implements Cosocket {
             done({ stream: null, err: VERIFY_ERRORS[code] ?? code });
             return;
           }
-          if (opts.serverName) {
-            const bad = tls.checkServerIdentity(opts.serverName, t.getPeerCertificate());
+          const name = opts.verifyName === undefined ? opts.serverName : opts.verifyName;
+          if (name) {
+            const bad = tls.checkServerIdentity(name, t.getPeerCertificate());
             if (bad) {
               t.destroy();
               done({ stream: null, err: 'certificate host mismatch' });
