@@ -353,6 +353,11 @@ describe('connect: errors in the original order (spec §5 steps 1-7)', () => {
     expect((await client().connect(`ws://localhost:${p.port}/`)).ok).toBe(1);
   });
 
+  it('"failed to receive response header: timeout" when the server never answers', async () => {
+    const p = await peer(() => {});
+    expect(await client({ timeout: 50 }).connect(`ws://127.0.0.1:${p.port}/`)).toEqual({ ok: null, err: 'failed to receive response header: timeout', res: null });
+  });
+
   it('"bad HTTP response status line: <header block>" unless it starts with HTTP/1.1', async () => {
     const block = 'HTTP/1.0 101 Switching Protocols\r\nUpgrade: websocket';
     const p = await peer((c) => c.socket.write(block + '\r\n\r\n'));

@@ -306,20 +306,21 @@ export class WebSocketClient {
     const sock = this.sock;
     if (!sock) return recvFail(CLIENT_ERRORS.notInitializedYet);
     const checks = this.checks;
-    const recorder = new ReadRecorder(sock);
-    const r = await recvFrame(recorder, this.maxRecvLen, false);
+    // Only the strict checks that look below recv_frame's result pay for the recorder.
+    const recorder = checks.rejectMaskedServerFrames || checks.fatalOnPartialTimeout ? new ReadRecorder(sock) : null;
+    const r = await recvFrame(recorder ?? sock, this.maxRecvLen, false);
     if (r.data === null) {
       if (!r.err.includes(': timeout')) {
         this.fatal = true;
         const code = closeCodeFor(r.err);
         if (code !== null) await this.failConnection(code);
-      } else if (checks.fatalOnPartialTimeout && (!r.err.startsWith(READ_FAILURE_PREFIX.head) || recorder.lastPartial > 0)) {
+      } else if (recorder !== null && checks.fatalOnPartialTimeout && (!r.err.startsWith(READ_FAILURE_PREFIX.head) || recorder.lastPartial > 0)) {
         // §7.9: bytes of the frame were consumed, so the stream can no longer be trusted.
         this.fatal = true;
       }
       return r;
     }
-    if (checks.rejectMaskedServerFrames && recorder.first !== null && (recorder.first[1]! & 0x80) !== 0) {
+    if (checks.rejectMaskedServerFrames && recorder?.first && (recorder.first[1]! & 0x80) !== 0) {
       this.fatal = true;
       await this.failConnection(1002);
       return recvFail(CLIENT_ERRORS.frameMasked);

@@ -132,20 +132,18 @@ export function buildHandshakeRequest(p: HandshakeRequestParts): { request: Buff
   if (origin.err !== null) return { request: null, err: origin.err };
   const headers = headersValue(p.headers, p.noStrayCrlf ?? false);
   if (headers.err !== null) return { request: null, err: headers.err };
-  const protoValue = proto.bytes;
-  const originValue_ = origin.bytes;
   text('GET ' + p.path + ' HTTP/1.1\r\nUpgrade: websocket\r\nHost: ');
   parts.push(typeof p.host === 'string' ? Buffer.from(p.host, 'utf8') : p.host);
   text('\r\nSec-WebSocket-Key: ');
   parts.push(typeof p.key === 'string' ? Buffer.from(p.key, 'utf8') : p.key);
-  if (protoValue !== null) {
+  if (proto.bytes !== null) {
     text('\r\nSec-WebSocket-Protocol: ');
-    parts.push(protoValue);
+    parts.push(proto.bytes);
   }
   text('\r\nSec-WebSocket-Version: 13');
-  if (originValue_ !== null) {
+  if (origin.bytes !== null) {
     text('\r\nOrigin: ');
-    parts.push(originValue_);
+    parts.push(origin.bytes);
   }
   text('\r\nConnection: Upgrade\r\n');
   if (headers.bytes !== null) parts.push(headers.bytes);
