@@ -3,7 +3,7 @@
 // the `ws` package's server as a conforming peer. Each compat deviation of spec §7 that concerns
 // the client is checked in both profiles.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -885,5 +885,46 @@ describe('Unix sockets (spec §5 step 2)', () => {
     expect(conn.head.toString('latin1').split('\r\n').slice(0, 3)).toEqual(['GET /chat HTTP/1.1', 'Upgrade: websocket', 'Host: unix_sock']);
     c.setKeepalive();
     expect(pool.stats(`unix:${path}`)).toMatchObject({ idle: 1 });
+  });
+});
+
+// The strict message checks come from impl/message-validator.ts (the server engineer's module).
+const haveValidator = existsSync(new URL('./message-validator.ts', import.meta.url));
+
+describe.skipIf(!haveValidator)('strict message checks on receive (§7.5, §7.6, §7.7; MessageValidator)', () => {
+  const cases: Array<{ name: string; frames: Buffer[]; code: number }> = [
+    { name: '§7.6 invalid UTF-8 in a text frame', frames: [frame(0x1, Buffer.from([0xce, 0xba, 0xe1, 0xbd]))], code: 1007 },
+    { name: '§7.5 a continuation frame with nothing before it', frames: [frame(0x0, 'x')], code: 1002 },
+    { name: '§7.5 a new text frame inside a fragmented message', frames: [frame(0x1, 'a', { fin: false }), frame(0x1, 'b')], code: 1002 },
+    { name: '§7.7 close code 1005 on the wire', frames: [frame(0x8, Buffer.from([0x03, 0xed]))], code: 1002 },
+    { name: '§7.6 a close reason that is not UTF-8', frames: [frame(0x8, Buffer.from([0x03, 0xe8, 0xff]))], code: 1007 },
+  ];
+  for (const t of cases) {
+    it(`${t.name}: compat returns the frames, strict fails with close ${t.code}`, async () => {
+      const p = await peer((c) => c.socket.write(Buffer.concat([upgradeResponse(c), ...t.frames])));
+      const compat = client();
+      await compat.connect(`ws://127.0.0.1:${p.port}/`);
+      for (let i = 0; i < t.frames.length; i++) expect((await compat.recvFrame()).data).not.toBeNull();
+      expect(compat.fatal).toBe(false);
+      const strict = client({ strict: true });
+      await strict.connect(`ws://127.0.0.1:${p.port}/`);
+      let last = await strict.recvFrame();
+      for (let i = 1; i < t.frames.length && last.data !== null; i++) last = await strict.recvFrame();
+      expect(last.data).toBeNull();
+      expect(typeof last.err).toBe('string');
+      expect(strict.fatal).toBe(true);
+      const sent = decodeFrames(await (await p.connection(1)).waitRest(8));
+      expect(sent[0]).toMatchObject({ opcode: 8, masked: true });
+      expect(sent[0]!.payload.readUInt16BE(0)).toBe(t.code);
+    });
+  }
+
+  it('valid fragmented UTF-8 split across frames passes strict', async () => {
+    const text = Buffer.from('κόσμε');
+    const p = await peer((c) => c.socket.write(Buffer.concat([upgradeResponse(c), frame(0x1, text.subarray(0, 3), { fin: false }), frame(0x0, text.subarray(3))])));
+    const strict = client({ strict: true });
+    await strict.connect(`ws://127.0.0.1:${p.port}/`);
+    expect(await strict.recvFrame()).toEqual({ data: text.subarray(0, 3), type: 'text', err: 'again' });
+    expect(await strict.recvFrame()).toEqual({ data: text.subarray(3), type: 'continuation', err: null });
   });
 });
