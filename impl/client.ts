@@ -3,6 +3,13 @@
 // in the original's order and its error strings. The `strict` option turns on RFC 6455 fixes, one
 // named switch per deviation (impl/profile.ts, spec §7).
 //
+// Usage (every result is a value shaped like the original's multiple returns):
+//   const wb = newClient({ timeout: 5000 });                        // compat; { strict: true } for RFC 6455
+//   const { ok, err, res } = await wb.connect('ws://127.0.0.1:8080/s', { protocols: ['chat'] });
+//   await wb.sendText('hi');                                         // { bytes, err }
+//   const { data, type, err: e } = await wb.recvFrame();             // err: null | 'again' | code | error text
+//   wb.setKeepalive(10_000, 30) or await wb.close();                 // { ok, err }
+//
 // Deviations in both profiles (documented in the report): Sec-WebSocket-Key and masking keys come
 // from a CSPRNG instead of the unseeded math.random (§7.10); `client_priv_key must be provided with
 // client_cert` and the few other errors the original raises as Lua errors are returned as `err`.
