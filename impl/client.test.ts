@@ -353,6 +353,20 @@ describe('connect: errors in the original order (spec §5 steps 1-7)', () => {
     expect((await client().connect(`ws://localhost:${p.port}/`)).ok).toBe(1);
   });
 
+  it('"failed to send the handshake request: timeout" when the peer never reads a 32 MiB request', async () => {
+    const held: net.Socket[] = [];
+    const deaf = net.createServer((sock) => {
+      sock.pause();
+      held.push(sock);
+    });
+    await new Promise<void>((r) => deaf.listen(0, '127.0.0.1', r));
+    const port = (deaf.address() as net.AddressInfo).port;
+    const r = await client({ timeout: 300 }).connect(`ws://127.0.0.1:${port}/`, { headers: ['X-Big: ' + 'a'.repeat(32 << 20)] });
+    expect(r).toEqual({ ok: null, err: 'failed to send the handshake request: timeout', res: null });
+    for (const sock of held) sock.destroy();
+    await new Promise((done) => deaf.close(done));
+  });
+
   it('"failed to receive response header: timeout" when the server never answers', async () => {
     const p = await peer(() => {});
     expect(await client({ timeout: 50 }).connect(`ws://127.0.0.1:${p.port}/`)).toEqual({ ok: null, err: 'failed to receive response header: timeout', res: null });
