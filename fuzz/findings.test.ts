@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadTargetFunction } from './campaign.js';
 import { caseFromJson, luaRequest, oursAnswer, oursRecvFrame } from './diff/cases.js';
-import { LuaOracle, oracleUnavailable } from './diff/lua-oracle.js';
+import { ensureOracle, LuaOracle } from './diff/lua-oracle.js';
 import { loadFindings } from './findings.js';
 import { IN_CI } from './test-env.js';
 
@@ -22,7 +22,7 @@ describe('saved jsfuzz findings replay clean', () => {
 });
 
 describe('saved divergences now agree with the original', () => {
-  const why = oracleUnavailable();
+  const why = ensureOracle();
   if (divergences.length === 0) it.skip('no saved divergences yet', () => {});
   for (const f of divergences) {
     it.skipIf(why !== null && !IN_CI)(`diff/${f.id}: ${f.meta.signature}`, async () => {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadTargetFunction, runCampaign } from './campaign.js';
-import { oracleUnavailable } from './diff/lua-oracle.js';
+import { ensureOracle } from './diff/lua-oracle.js';
 import { runDiff } from './diff/runner.js';
 import { loadFindings } from './findings.js';
 import { PlantedBugDecoder } from './targets/planted-decoder.js';
@@ -34,7 +34,7 @@ describe('planted bug: signed close status code', () => {
     expect(() => compat(saved!.input)).not.toThrow();
   }, 150_000);
 
-  const why = oracleUnavailable();
+  const why = ensureOracle();
   it.skipIf(why !== null && !IN_CI)(`the differential run finds it against the original${why ? ` (${why})` : ''}`, async () => {
     const findingsDir = mkdtempSync(join(tmpdir(), 'wslab-planted-'));
     const report = await runDiff({

@@ -3,10 +3,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IN_CI, DIFF_TIME_MS } from '../test-env.js';
 import { describeAnswer, luaRequest, oursAnswer, oursRecvFrame, type DiffCase, type RecvCase } from './cases.js';
-import { LuaOracle, oracleUnavailable } from './lua-oracle.js';
+import { LuaOracle, ensureOracle } from './lua-oracle.js';
 import { corpusCases, runDiff } from './runner.js';
 
-const why = oracleUnavailable();
+const why = ensureOracle();
 const run = why === null || IN_CI;
 
 const recv = (stream: number[] | Buffer, maxPayloadLen = 65535, forceMasking = false, chunks: number[] = []): RecvCase => ({

@@ -24,9 +24,17 @@ export function luajitPath(): string | null {
 
 /** Why the oracle cannot run here, or null when it can. */
 export function oracleUnavailable(protocolPath = protocolLuaPath()): string | null {
-  if (!luajitPath()) return 'luajit is not installed (bash scripts/setup.sh, or apt-get install luajit)';
-  if (!existsSync(protocolPath)) return `the original protocol.lua is missing at ${protocolPath} (bash scripts/setup.sh, or set RESTY_WEBSOCKET_LIB)`;
+  if (!luajitPath()) return 'luajit is not installed (run bash fuzz/diff/setup-lua.sh)';
+  if (!existsSync(protocolPath)) return `the original protocol.lua is missing at ${protocolPath} (run bash fuzz/diff/setup-lua.sh, or set RESTY_WEBSOCKET_LIB)`;
   return null;
+}
+
+/** In CI, installs what the oracle needs (fuzz/diff/setup-lua.sh) when it is missing. */
+export function ensureOracle(): string | null {
+  const why = oracleUnavailable();
+  if (why === null || process.env.CI !== 'true' || process.env.RESTY_WEBSOCKET_LIB) return why;
+  const res = spawnSync('bash', [join(ROOT_DIR, 'fuzz', 'diff', 'setup-lua.sh')], { encoding: 'utf8', timeout: 900_000 });
+  return res.status === 0 ? oracleUnavailable() : `${why}; setup-lua.sh failed: ${(res.stderr ?? '').trim().slice(-1000)}`;
 }
 
 export class LuaOracle {
