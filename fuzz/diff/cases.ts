@@ -11,6 +11,16 @@ export interface RecvCase {
   forceMasking: boolean;
   stream: Buffer;
   chunks: number[];
+  /**
+   * Stream offsets where a read times out (ngx_lua: the bytes before the offset are consumed as
+   * the partial result, and the next call reads on from there: spec §5, desynchronisation).
+   */
+  timeouts?: number[];
+}
+
+/** Sorted, distinct, within the stream. */
+export function timeoutPoints(c: RecvCase): number[] {
+  return [...new Set((c.timeouts ?? []).filter((t) => t >= 0 && t <= c.stream.length))].sort((a, b) => a - b);
 }
 
 export interface BuildCase {
@@ -42,7 +52,10 @@ export type DiffCase = RecvCase | BuildCase | SendCase;
 export function luaRequest(c: DiffCase): string {
   switch (c.kind) {
     case 'recv':
-      return `R ${c.maxPayloadLen} ${c.forceMasking ? 1 : 0} ${c.stream.toString('hex')}`;
+    {
+      const t = timeoutPoints(c);
+      return `R ${c.maxPayloadLen} ${c.forceMasking ? 1 : 0} ${t.length ? t.join(',') : '-'} ${c.stream.toString('hex')}`;
+    }
     case 'build':
       return `B ${c.fin ? 1 : 0} ${c.opcode} ${c.payloadLen} ${c.masking ? 1 : 0} ${c.key} ${c.payload.toString('hex')}`;
     case 'send': {
@@ -80,18 +93,36 @@ export function resplit(stream: Buffer, sizes: readonly number[]): Buffer[] {
 
 export const defaultDecoder: DecoderFactory = (opts) => new FrameDecoder(opts);
 
-/** Our answer to a recv case: the decoder fed chunk by chunk, drained after each, then ended. */
+/**
+ * Our answer to a recv case: the decoder fed chunk by chunk, drained after each; at a timeout
+ * offset the pending read fails (end("timeout"), which consumes a partial read like ngx_lua) and
+ * decoding goes on; at the end of the stream, end("closed").
+ */
 export function oursRecv(c: RecvCase, make: DecoderFactory = defaultDecoder): string {
   const dec = make({ maxPayloadLen: c.maxPayloadLen, forceMasking: c.forceMasking });
   let out = 'R';
   let count = 0;
-  const limit = c.stream.length + 2;
-  for (const chunk of resplit(c.stream, c.chunks)) {
-    dec.push(chunk);
+  const points = timeoutPoints(c);
+  const limit = c.stream.length + points.length + 2;
+  const drain = (): void => {
     for (let r = dec.next(); r !== null && count < limit; r = dec.next()) {
       out += encodeResult(r);
       count++;
     }
+  };
+  let from = 0;
+  for (const t of points) {
+    for (const chunk of resplit(c.stream.subarray(from, t), c.chunks)) {
+      dec.push(chunk);
+      drain();
+    }
+    const r = dec.end('timeout');
+    out += encodeResult(r ?? { data: null, type: null, err: 'failed to receive the first 2 bytes: timeout' });
+    from = t;
+  }
+  for (const chunk of resplit(c.stream.subarray(from), c.chunks)) {
+    dec.push(chunk);
+    drain();
   }
   const last = dec.end('closed');
   out += last === null ? encodeResult({ data: null, type: null, err: 'failed to receive the first 2 bytes: closed' }) : encodeResult(last);
@@ -101,8 +132,18 @@ export function oursRecv(c: RecvCase, make: DecoderFactory = defaultDecoder): st
 /** A cosocket over a fixed stream with ngx_lua's receive(n): n bytes, or "closed" with the partial rest. */
 class StreamSocket implements Cosocket {
   private pos = 0;
-  constructor(private readonly stream: Buffer) {}
+  constructor(
+    private readonly stream: Buffer,
+    private readonly timeouts: number[],
+  ) {}
   async receive(n: number): Promise<SockRecv> {
+    const t = this.timeouts[0];
+    if (t !== undefined && this.pos + n > t) {
+      this.timeouts.shift();
+      const partial = Buffer.from(this.stream.subarray(this.pos, t));
+      this.pos = t;
+      return { data: null, err: 'timeout', partial };
+    }
     const left = this.stream.length - this.pos;
     if (left >= n) {
       const data = Buffer.from(this.stream.subarray(this.pos, this.pos + n));
@@ -127,9 +168,10 @@ class StreamSocket implements Cosocket {
 
 /** The same recv case through the async recvFrame over a cosocket (the path server and client use). */
 export async function oursRecvFrame(c: RecvCase): Promise<string> {
-  const sock = new StreamSocket(c.stream);
+  const points = timeoutPoints(c);
+  const sock = new StreamSocket(c.stream, points);
   let out = 'R';
-  for (let i = 0; i < c.stream.length + 2; i++) {
+  for (let i = 0; i < c.stream.length + points.length + 2; i++) {
     const r = await recvFrame(sock, c.maxPayloadLen, c.forceMasking);
     out += encodeResult(r);
     if (r.data === null && r.err.endsWith(': closed')) break;

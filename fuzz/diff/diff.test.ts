@@ -65,6 +65,24 @@ describe.skipIf(!run)(`differential fuzzing against the original protocol.lua${w
     expect(cut.ours).toEqual(cut.lua);
   });
 
+  it('agrees on the desynchronisation after a timeout inside a frame (spec §5)', async () => {
+    const foo = [0x81, 0x03, 0x66, 0x6f, 0x6f];
+    // 1 byte, a timeout, then the rest: the next call starts inside the frame.
+    const early = await both({ ...recv([...foo, ...foo]), timeouts: [1] });
+    expect(early.lua).toEqual([
+      { data: null, type: null, err: 'failed to receive the first 2 bytes: timeout' },
+      { data: null, type: null, err: 'reserved non-control frames' },
+      { data: null, type: null, err: 'bad RSV1, RSV2, or RSV3 bits' },
+      { data: 'foo', type: 'text', err: null },
+      { data: null, type: null, err: 'failed to receive the first 2 bytes: closed' },
+    ]);
+    expect(early.ours).toEqual(early.lua);
+    // A timeout inside the payload loses the head and the payload read so far.
+    const inBody = await both({ ...recv([...foo, ...foo]), timeouts: [3] });
+    expect((inBody.lua as Array<{ err: unknown }>)[0]!.err).toBe('failed to read masking-len and payload: timeout');
+    expect(inBody.ours).toEqual(inBody.lua);
+  });
+
   it('agrees on build_frame with a fixed masking key and on send_frame coercion', async () => {
     const build = await both({ kind: 'build', fin: true, opcode: 1, payloadLen: 3, masking: true, key: 0x12345678, payload: Buffer.from('foo') });
     expect(build.lua).toBe('F 818312345678745b39');

@@ -125,11 +125,16 @@ export const recvCaseArb: fc.Arbitrary<RecvCase> = fc
     seed: fc.nat(),
     muts: fc.array(mutationArb, { maxLength: 3 }),
     chunks: chunkingArb,
+    timeouts: fc.oneof(
+      { weight: 5, arbitrary: fc.constant<number[]>([]) },
+      { weight: 1, arbitrary: fc.array(fc.nat({ max: 400 }), { minLength: 1, maxLength: 3 }) },
+    ),
   })
   .chain((r) =>
     fc.array(frameSpecArb(r.forceMasking), { minLength: 1, maxLength: 4 }).map((frames): RecvCase => {
       const stream = r.raw ? r.rawBytes : applyMutations(Buffer.concat(frames.map(encodeFrame)), r.muts);
-      return { kind: 'recv', maxPayloadLen: r.maxPayloadLen, forceMasking: r.forceMasking, stream, chunks: r.chunks };
+      const timeouts = r.timeouts.map((t) => t % (stream.length + 1));
+      return { kind: 'recv', maxPayloadLen: r.maxPayloadLen, forceMasking: r.forceMasking, stream, chunks: r.chunks, timeouts };
     }),
   );
 
