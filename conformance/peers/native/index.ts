@@ -1,0 +1,232 @@
+// The native peer: Debian's nginx + libnginx-mod-http-lua running the real lua-resty-websocket
+// with our Lua endpoints, on 127.0.0.1, in a temp prefix, stopped by PID.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, openSync, readSync, closeSync, statSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeTestPki } from '../../pki.js';
+import type { LuaLibraryInfo, PeerBackend, PeerStartOptions, RunningPeer } from '../types.js';
+import { FIXTURES_LUA, renderNginxConf } from './nginx-conf.js';
+import { resolveLuaLib } from './lua-lib.js';
+
+export const MODULES_DIR = '/usr/lib/nginx/modules';
+export const NDK_MODULE = join(MODULES_DIR, 'ndk_http_module.so');
+export const LUA_MODULE = join(MODULES_DIR, 'ngx_http_lua_module.so');
+export const LUA_CPATH = ['/usr/lib/x86_64-linux-gnu/lua/5.1/?.so', '/usr/lib/aarch64-linux-gnu/lua/5.1/?.so', '/usr/local/lib/lua/5.1/?.so'];
+export const INSTALL_HINT = 'install it with `bash scripts/setup-peers.sh` (or `npx wslab peer install`; as root it runs apt-get install nginx libnginx-mod-http-lua lua-cjson)';
+
+export function nginxBinary(): string | null {
+  const found = spawnSync('sh', ['-c', 'command -v nginx || ls /usr/sbin/nginx 2>/dev/null'], { encoding: 'utf8' }).stdout.trim().split('\n')[0];
+  return found ? found : null;
+}
+
+/** Why the native peer cannot start here, or null. */
+export function nativeUnavailable(luaLib?: string): string | null {
+  if (!nginxBinary()) return `nginx is not installed: ${INSTALL_HINT}`;
+  if (!existsSync(LUA_MODULE) || !existsSync(NDK_MODULE)) return `the nginx Lua module is not installed (${LUA_MODULE}): ${INSTALL_HINT}`;
+  const lib = resolveLuaLib({ luaLib });
+  if (lib.err !== null) return lib.err;
+  return null;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export async function httpGet(url: string, timeoutMs = 2000): Promise<{ status: number; body: string } | null> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    return { status: res.status, body: await res.text() };
+  } catch {
+    return null;
+  }
+}
+
+function tail(file: string, maxBytes: number): string {
+  try {
+    const size = statSync(file).size;
+    const start = Math.max(0, size - maxBytes);
+    const fd = openSync(file, 'r');
+    const buf = Buffer.alloc(size - start);
+    readSync(fd, buf, 0, buf.length, start);
+    closeSync(fd);
+    return buf.toString('utf8');
+  } catch {
+    return '';
+  }
+}
+
+const running = new Set<ChildProcess>();
+let exitHookInstalled = false;
+function killAllOnExit(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const p of running) p.kill('SIGKILL');
+  });
+}
+
+export interface NativePeerOptions extends PeerStartOptions {
+  /** Keep nginx running when this process exits (`wslab peer start`). */
+  detached?: boolean;
+  /** nginx error_log level; default warn. */
+  logLevel?: 'debug' | 'info' | 'notice' | 'warn' | 'error';
+}
+
+class NativePeer implements RunningPeer {
+  readonly backend = 'native' as const;
+  constructor(
+    readonly httpUrl: string,
+    readonly wsUrl: string,
+    readonly wssUrl: string,
+    readonly caPem: string,
+    readonly lib: LuaLibraryInfo,
+    readonly prefix: string,
+    readonly pid: number,
+    private readonly proc: ChildProcess | null,
+    private readonly errorLogPath: string,
+  ) {}
+
+  async alive(): Promise<boolean> {
+    const r = await httpGet(`${this.httpUrl}/health`, 1000);
+    return r?.status === 200;
+  }
+
+  async errorLog(maxBytes = 16_384): Promise<string> {
+    return tail(this.errorLogPath, maxBytes);
+  }
+
+  async stop(): Promise<void> {
+    await stopPid(this.pid);
+    if (this.proc) running.delete(this.proc);
+    rmSync(this.prefix, { recursive: true, force: true });
+  }
+}
+
+export async function stopPid(pid: number, graceMs = 3000): Promise<void> {
+  const alive = (): boolean => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (!alive()) return;
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  const deadline = Date.now() + graceMs;
+  while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  if (alive()) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+/** Reads /version from a running peer: the _VERSION of the three modules and ngx_lua's version. */
+export async function readLibInfo(httpUrl: string, source: string): Promise<LuaLibraryInfo> {
+  const r = await httpGet(`${httpUrl}/version`, 5000);
+  if (!r || r.status !== 200) throw new Error(`peer /version failed: ${r ? `${r.status} ${r.body}` : 'no answer'}`);
+  const v = JSON.parse(r.body) as { protocol: string; client: string; server: string; ngx_lua: number };
+  return { protocolVersion: v.protocol, clientVersion: v.client, serverVersion: v.server, ngxLuaVersion: v.ngx_lua, source };
+}
+
+export async function startNativePeer(opts: NativePeerOptions = {}): Promise<NativePeer> {
+  const why = nativeUnavailable(opts.luaLib);
+  if (why) throw new Error(why);
+  const lib = resolveLuaLib({ luaLib: opts.luaLib }).lib!;
+  const prefix = mkdtempSync(join(tmpdir(), 'wslab-nginx-'));
+  for (const d of ['logs', 'tmp', 'locations']) mkdirSync(join(prefix, d), { recursive: true });
+  const pki = opts.tls ? null : makeTestPki();
+  const certs = opts.tls ?? { cert: pki!.paths.serverCert, key: pki!.paths.serverKey, ca: pki!.paths.caCert };
+  const caPath = certs.ca ?? certs.cert;
+  const port = opts.port || (await freePort());
+  const tlsPort = opts.tlsPort || (await freePort());
+  const errorLog = join(prefix, 'logs', 'error.log');
+  const rendered = renderNginxConf({
+    prefix,
+    ndkModule: NDK_MODULE,
+    luaModule: LUA_MODULE,
+    luaPath: lib.luaPath,
+    luaCpath: LUA_CPATH,
+    fixturesLua: FIXTURES_LUA,
+    port,
+    tlsPort,
+    serverCert: certs.cert,
+    serverKey: certs.key,
+    caCert: caPath,
+    errorLog,
+    logLevel: opts.logLevel,
+    runAsRoot: process.getuid?.() === 0,
+  });
+  const confPath = join(prefix, 'nginx.conf');
+  writeFileSync(confPath, opts.extraHttpConfig ? rendered.conf.replace(/\n}\s*$/, `\n${opts.extraHttpConfig}\n}\n`) : rendered.conf);
+  for (const [name, text] of Object.entries(rendered.locations)) writeFileSync(join(prefix, 'locations', name), text);
+
+  const proc = spawn(nginxBinary()!, ['-p', prefix, '-c', confPath, '-e', errorLog], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    detached: opts.detached ?? false,
+  });
+  let stderr = '';
+  proc.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  let exited: string | null = null;
+  proc.on('exit', (code, signal) => (exited = `nginx exited (code ${code}, signal ${signal})`));
+  if (opts.detached) proc.unref();
+  else {
+    running.add(proc);
+    killAllOnExit();
+  }
+
+  const httpUrl = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    if (exited) {
+      const log = tail(errorLog, 4000);
+      rmSync(prefix, { recursive: true, force: true });
+      throw new Error(`${exited} at start: ${stderr.trim()} ${log.trim()}`.trim());
+    }
+    const r = await httpGet(`${httpUrl}/health`, 500);
+    if (r?.status === 200) break;
+    if (Date.now() > deadline) {
+      proc.kill('SIGKILL');
+      throw new Error(`nginx did not answer ${httpUrl}/health within 15 s: ${stderr.trim()} ${tail(errorLog, 4000).trim()}`);
+    }
+    await new Promise((r2) => setTimeout(r2, 50));
+  }
+  proc.stderr!.removeAllListeners('data');
+  proc.stderr!.resume();
+  let info: LuaLibraryInfo;
+  try {
+    info = await readLibInfo(httpUrl, lib.source);
+  } catch (e) {
+    await stopPid(proc.pid!);
+    const log = tail(errorLog, 4000).trim();
+    rmSync(prefix, { recursive: true, force: true });
+    throw new Error(`${(e as Error).message.split('\n')[0]}; nginx error log: ${log}`);
+  }
+  const caPem = readFileSync(caPath, 'utf8');
+  return new NativePeer(httpUrl, `ws://127.0.0.1:${port}`, `wss://127.0.0.1:${tlsPort}`, caPem, info, prefix, proc.pid!, opts.detached ? null : proc, errorLog);
+}
+
+export const nativeBackend: PeerBackend = {
+  name: 'native',
+  async available() {
+    const why = nativeUnavailable();
+    return why ? { ok: false, reason: why } : { ok: true };
+  },
+  start: (opts) => startNativePeer(opts),
+};

@@ -1,0 +1,135 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import net from 'node:net';
+import { once } from 'node:events';
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { nativeUnavailable, startNativePeer } from './index.js';
+import { resolveLuaLib } from './lua-lib.js';
+import { needsLibVersion } from '../index.js';
+import { registerLuaServer, runLuaClient } from '../lua-api.js';
+import type { RunningPeer } from '../types.js';
+import { buildFrame, FrameDecoder } from '../../../impl/protocol.js';
+
+const why = nativeUnavailable();
+
+/** A raw client: handshake, then frames out and in. */
+async function rawSession(port: number, path: string, frames: Buffer[], expectFrames: number): Promise<{ head: string; frames: ReturnType<FrameDecoder['next']>[] }> {
+  const sock = net.connect(port, '127.0.0.1');
+  await once(sock, 'connect');
+  sock.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: x3JJHMbDL1EzLkh9GBhXDw==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: chat\r\n\r\n`);
+  let buf = Buffer.alloc(0);
+  let head = '';
+  const dec = new FrameDecoder({ maxPayloadLen: 1 << 24, forceMasking: false });
+  const got: ReturnType<FrameDecoder['next']>[] = [];
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, 3000);
+    sock.on('data', (d: Buffer) => {
+      if (!head) {
+        buf = Buffer.concat([buf, d]);
+        const at = buf.indexOf('\r\n\r\n');
+        if (at < 0) return;
+        head = buf.subarray(0, at).toString();
+        for (const f of frames) sock.write(f);
+        d = buf.subarray(at + 4);
+      }
+      dec.push(Buffer.from(d));
+      for (let r = dec.next(); r; r = dec.next()) got.push(r);
+      if (got.length >= expectFrames) { clearTimeout(timer); resolve(); }
+    });
+    sock.on('close', () => { clearTimeout(timer); resolve(); });
+  });
+  sock.destroy();
+  return { head, frames: got };
+}
+
+const masked = (fin: boolean, op: number, payload: string | Buffer): Buffer => {
+  const p = typeof payload === 'string' ? Buffer.from(payload) : payload;
+  return buildFrame(fin, op, p.length, p, true).frame!;
+};
+
+describe.skipIf(why !== null)('native peer (nginx + the real lua-resty-websocket)', () => {
+  let peer: RunningPeer;
+  beforeAll(async () => {
+    peer = await startNativePeer();
+  });
+  afterAll(async () => {
+    await peer?.stop();
+  });
+
+  it('reports the loaded library version and ngx_lua version', () => {
+    expect(peer.lib.protocolVersion).toMatch(/^0\.\d+$/);
+    expect(peer.lib.serverVersion).toBe(peer.lib.protocolVersion);
+    expect(peer.lib.ngxLuaVersion).toBeGreaterThanOrEqual(10000);
+    expect(peer.wsUrl).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/);
+  });
+
+  it('answers the sanity.t handshake with the Accept of spec §4.10 and echoes frames', async () => {
+    const port = Number(new URL(peer.httpUrl).port);
+    const s = await rawSession(port, '/echo', [masked(true, 1, 'foo'), masked(true, 9, 'hi'), masked(true, 8, Buffer.from([0x03, 0xe8, 0x79]))], 3);
+    expect(s.head).toMatch(/^HTTP\/1\.1 101 Switching Protocols/);
+    expect(s.head).toContain('Sec-WebSocket-Accept: HSmrc0sMlYUkAGmm5OPpG2HaGWk=');
+    expect(s.head).toContain('Sec-WebSocket-Protocol: chat');
+    expect(s.frames.map((f) => [f!.type, f!.data?.toString(), f!.err])).toEqual([['text', 'foo', null], ['pong', 'hi', null], ['close', 'y', 1000]]);
+  });
+
+  it('runs scripted server steps and reports every return value and the fatal flag', async () => {
+    const port = Number(new URL(peer.httpUrl).port);
+    const script = await registerLuaServer(peer, { opts: { max_payload_len: 10 }, steps: [{ op: 'recv_frame' }, { op: 'recv_frame' }, { op: 'send_text', payload: 'x' }] });
+    await rawSession(port, script.path, [masked(true, 1, 'hello'), masked(true, 1, 'this is too long')], 0);
+    const { done, records } = await script.results();
+    expect(done).toBe(true);
+    expect(records.map((r) => r.op)).toEqual(['new', 'recv_frame', 'recv_frame', 'send_text']);
+    expect(records[1]!.ret).toEqual([Buffer.from('hello'), Buffer.from('text'), null]);
+    expect(records[2]!.ret).toEqual([null, null, Buffer.from('exceeding max payload len')]);
+    expect(records[2]!.state).toEqual({ fatal: true, closed: false });
+    expect(records[3]!.ret).toEqual([null, Buffer.from('fatal error already happened')]);
+  });
+
+  it('runs the real client against its own echo server', async () => {
+    const records = await runLuaClient(peer, {
+      steps: [
+        { op: 'connect', uri: `${peer.wsUrl}/echo` },
+        { op: 'send_text', payload: 'hello' },
+        { op: 'recv_frame' },
+        { op: 'send_close', code: 1000, msg: 'bye' },
+        { op: 'recv_frame' },
+        { op: 'send_text', payload: 'after close' },
+      ],
+    });
+    expect(records[1]!.ret[0]).toBe(1);
+    expect(records[2]!.ret).toEqual([11, null]);
+    expect(records[3]!.ret).toEqual([Buffer.from('hello'), Buffer.from('text'), null]);
+    expect(records[5]!.ret).toEqual([Buffer.from('bye'), Buffer.from('close'), 1000]);
+    expect(records[6]!.ret).toEqual([null, Buffer.from('already closed')]);
+  });
+
+  it('skips v0.12-only features with a reason on older libraries', () => {
+    const reason = needsLibVersion(peer, '0.12', 'max_recv_len');
+    if (peer.lib.clientVersion === '0.08') expect(reason).toBe('needs lua-resty-websocket 0.12+ (max_recv_len); the peer runs 0.08');
+    else expect(reason).toBeNull();
+  });
+
+  it('loads another copy of the library from RESTY_WEBSOCKET_LIB and reports its _VERSION', async () => {
+    // A lib/ folder in the resty.websocket layout, made from the Debian files with a bumped _VERSION.
+    const debian = resolveLuaLib().lib!;
+    const lib = mkdtempSync(join(tmpdir(), 'wslab-lib-'));
+    mkdirSync(join(lib, 'resty', 'websocket'), { recursive: true });
+    const { readFileSync } = await import('node:fs');
+    for (const m of ['protocol', 'client', 'server']) {
+      const src = readFileSync(join(debian.dir, `${m}.lua`), 'utf8').replaceAll('nginx.websocket.', 'resty.websocket.').replace(/_VERSION = '0\.08'/, "_VERSION = '0.99'");
+      writeFileSync(join(lib, 'resty', 'websocket', `${m}.lua`), src);
+    }
+    const other = await startNativePeer({ luaLib: lib });
+    try {
+      expect(other.lib.clientVersion).toBe('0.99');
+      expect(other.lib.source).toBe(lib);
+    } finally {
+      await other.stop();
+    }
+  });
+
+  it('says what to install when the library folder is wrong', () => {
+    expect(resolveLuaLib({ luaLib: '/nonexistent' }).err).toMatch(/not a lua-resty-websocket lib\/ folder/);
+  });
+});
