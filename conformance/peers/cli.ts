@@ -1,0 +1,141 @@
+// `wslab peer`: install, start, stop or inspect the nginx + Lua peer. `start` leaves nginx running
+// in the background and records it in .cache/peer/state.json so `stop` and `status` work later.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ROOT_DIR } from './native/nginx-conf.js';
+import { startNativePeer, stopPid, httpGet } from './native/index.js';
+import { chooseBackend, type BackendChoice } from './index.js';
+
+export const help = `Usage: wslab peer <install|start|stop|status> [options]
+
+Runs nginx + libnginx-mod-http-lua with the real lua-resty-websocket on 127.0.0.1.
+By default the library is Debian's lua-nginx-websocket 0.08, loaded through our
+resty.websocket.* shim; --lua-lib (or RESTY_WEBSOCKET_LIB) selects any other copy.
+
+Commands:
+  install   apt-get install nginx, the Lua module, lua-cjson, luajit2; extract the library (idempotent)
+  start     start a peer in the background and print its URLs and library version
+  stop      stop the peer started by 'start'
+  status    say whether that peer is running
+
+Options:
+  --lua-lib DIR     a lua-resty-websocket lib/ folder (holding resty/websocket/*.lua)
+  --backend B       native | container | auto (default auto: native when nginx is installed)
+  --port N          plain port (default: a free one)
+  --tls-port N      TLS port (default: a free one)
+  --json            print machine-readable output
+
+Endpoints: /echo, /scripted (+ /script, /results), /client, /version, /health, /tls-info
+
+Examples:
+  wslab peer install
+  wslab peer start --port 8080
+  RESTY_WEBSOCKET_LIB=/usr/local/openresty/lualib wslab peer start
+  wslab peer status && wslab peer stop`;
+
+const STATE_DIR = join(ROOT_DIR, '.cache', 'peer');
+const STATE_FILE = join(STATE_DIR, 'state.json');
+
+interface PeerState {
+  pid: number | null;
+  backend: string;
+  httpUrl: string;
+  wsUrl: string;
+  wssUrl: string;
+  lib: unknown;
+  prefix?: string;
+}
+
+function readState(): PeerState | null {
+  if (!existsSync(STATE_FILE)) return null;
+  try {
+    return JSON.parse(readFileSync(STATE_FILE, 'utf8')) as PeerState;
+  } catch {
+    return null;
+  }
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      'lua-lib': { type: 'string' },
+      backend: { type: 'string' },
+      port: { type: 'string' },
+      'tls-port': { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  const cmd = positionals[0];
+  const out = (human: string, data: unknown): void => console.log(values.json ? JSON.stringify(data) : human);
+
+  switch (cmd) {
+    case 'install': {
+      const r = spawnSync('bash', [join(ROOT_DIR, 'scripts', 'setup-peers.sh')], { stdio: 'inherit' });
+      return r.status ?? 1;
+    }
+    case 'start': {
+      const old = readState();
+      if (old?.pid && (await httpGet(`${old.httpUrl}/health`, 500))) {
+        out(`a peer is already running at ${old.httpUrl} (pid ${old.pid}); stop it first`, { ok: false, running: old });
+        return 1;
+      }
+      const choice = (values.backend ?? 'auto') as BackendChoice;
+      try {
+        const backend = await chooseBackend(choice);
+        const opts = {
+          luaLib: values['lua-lib'],
+          port: values.port ? Number(values.port) : undefined,
+          tlsPort: values['tls-port'] ? Number(values['tls-port']) : undefined,
+        };
+        // Only the native backend can outlive this process; a container peer lives as long as the command.
+        const peer = backend.name === 'native' ? await startNativePeer({ ...opts, detached: true }) : await backend.start(opts);
+        const state: PeerState = {
+          pid: 'pid' in peer ? (peer as { pid: number }).pid : null,
+          backend: peer.backend, httpUrl: peer.httpUrl, wsUrl: peer.wsUrl, wssUrl: peer.wssUrl, lib: peer.lib,
+          prefix: 'prefix' in peer ? (peer as { prefix: string }).prefix : undefined,
+        };
+        mkdirSync(STATE_DIR, { recursive: true });
+        writeFileSync(STATE_FILE, JSON.stringify(state, null, 2));
+        out(
+          [
+            `peer started (${peer.backend}, pid ${state.pid ?? 'n/a'})`,
+            `  echo     ${peer.wsUrl}/echo      (${peer.wssUrl}/echo)`,
+            `  scripted ${peer.wsUrl}/scripted  client ${peer.httpUrl}/client`,
+            `  library  protocol ${peer.lib.protocolVersion}, client ${peer.lib.clientVersion}, server ${peer.lib.serverVersion}; ngx_lua ${peer.lib.ngxLuaVersion}`,
+            `  source   ${peer.lib.source}`,
+          ].join('\n'),
+          { ok: true, ...state },
+        );
+        return 0;
+      } catch (e) {
+        console.error(`wslab peer start: ${(e as Error).message}`);
+        return 1;
+      }
+    }
+    case 'stop': {
+      const s = readState();
+      if (!s?.pid) {
+        out('no peer started by `wslab peer start` is recorded', { ok: true, running: false });
+        return 0;
+      }
+      await stopPid(s.pid);
+      if (s.prefix) rmSync(s.prefix, { recursive: true, force: true });
+      rmSync(STATE_FILE, { force: true });
+      out(`peer stopped (pid ${s.pid})`, { ok: true, stopped: s.pid });
+      return 0;
+    }
+    case 'status': {
+      const s = readState();
+      const up = s ? (await httpGet(`${s.httpUrl}/health`, 1000))?.status === 200 : false;
+      out(up ? `running at ${s!.httpUrl} (pid ${s!.pid})` : 'not running', { running: up, ...(s ?? {}) });
+      return up ? 0 : 3;
+    }
+    default:
+      console.error(help);
+      return 2;
+  }
+}
