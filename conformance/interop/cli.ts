@@ -1,0 +1,70 @@
+// `wslab interop`: the interop scenarios in four directions against the peer.
+import { parseArgs } from 'node:util';
+import { runInterop } from './index.js';
+import { SCENARIOS } from './scenarios/index.js';
+import { DIRECTIONS, type Direction } from './types.js';
+
+export const help = `Usage: wslab interop [options]
+
+Runs every interop scenario (the upstream tests sanity.t, cs.t, limits.t and the documented
+behaviour) with the real lua-resty-websocket and with our implementation, in four directions:
+lua-lua (the reference), ts-lua, lua-ts and ts-ts (client-server). Each of our runs is compared
+call by call with the reference; writes report/interop.json and report/interop.html as results arrive.
+
+Options:
+  --scenarios GLOBS   comma-separated scenario id globs (default: all ${SCENARIOS.length})
+  --exclude GLOBS     scenario id globs to leave out
+  --directions LIST   comma-separated subset of ${DIRECTIONS.join(',')}
+  --backend B         native | container | auto (default auto)
+  --lua-lib DIR       another lua-resty-websocket lib/ folder (or RESTY_WEBSOCKET_LIB)
+  --out DIR           report folder (default report/)
+  --list              list the scenarios and exit
+  --json              print the summary as JSON
+
+Exit code: 0 when nothing failed or errored (skips are fine), 1 otherwise.
+
+Examples:
+  wslab interop
+  wslab interop --scenarios 'cs-*' --directions ts-lua,lua-ts
+  RESTY_WEBSOCKET_LIB=/usr/local/openresty/lualib wslab interop`;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      scenarios: { type: 'string' }, exclude: { type: 'string' }, directions: { type: 'string' },
+      backend: { type: 'string' }, 'lua-lib': { type: 'string' }, out: { type: 'string' },
+      list: { type: 'boolean', default: false }, json: { type: 'boolean', default: false },
+    },
+  });
+  if (values.list) {
+    for (const s of SCENARIOS) console.log(`${s.id.padEnd(34)} ${s.title}${s.upstream ? ` [${s.upstream}]` : ''}${s.needs ? ` (needs ${s.needs.version})` : ''}`);
+    return 0;
+  }
+  const directions = values.directions?.split(',').map((d) => d.trim()) as Direction[] | undefined;
+  const bad = directions?.find((d) => !DIRECTIONS.includes(d));
+  if (bad) {
+    console.error(`wslab interop: unknown direction "${bad}" (one of ${DIRECTIONS.join(', ')})`);
+    return 2;
+  }
+  const tty = process.stderr.isTTY;
+  try {
+    const report = await runInterop({
+      scenarios: values.scenarios, exclude: values.exclude, directions,
+      backend: values.backend as 'native' | 'container' | 'auto' | undefined, luaLib: values['lua-lib'], outDir: values.out,
+      onResult: (r, done, total) => {
+        const line = `[${done}/${total}] ${r.scenario} ${r.direction}: ${r.verdict}${r.reason && r.verdict !== 'pass' ? ` — ${r.reason.split('\n')[0]}` : ''}`;
+        if (tty && r.verdict === 'pass') process.stderr.write(`\r\x1b[K${line}`);
+        else process.stderr.write(`${tty ? '\r\x1b[K' : ''}${line}\n`);
+      },
+    });
+    if (tty) process.stderr.write('\r\x1b[K');
+    const s = report.summary;
+    if (values.json) console.log(JSON.stringify(s));
+    else console.log(`interop: ${s.pass} pass, ${s.fail} fail, ${s.skip} skip, ${s.error} error; ${s.unexplainedDifferences} unexplained differences (library ${report.peer.lib.clientVersion}); report/interop.html`);
+    return s.fail + s.error > 0 ? 1 : 0;
+  } catch (e) {
+    console.error(`wslab interop: ${(e as Error).message}`);
+    return 1;
+  }
+}

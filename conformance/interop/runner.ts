@@ -1,0 +1,184 @@
+// Runs interop scenarios in four directions against one peer and compares each of our runs with
+// the Lua-Lua reference run. Results are handed out as they arrive (the report is written from
+// them), and a peer that dies marks what it could not run and the run goes on.
+import { randomBytes } from 'node:crypto';
+import { makeTestPki } from '../pki.js';
+import { registerLuaServer, runLuaClient, type Step, type StepRecord } from '../peers/lua-api.js';
+import type { RunningPeer } from '../peers/types.js';
+import { needsLibVersion } from '../peers/index.js';
+import { compareRecords } from '../compare/index.js';
+import { newClient } from '../../impl/client.js';
+import { runTsStep, type StepTarget } from './ts-steps.js';
+import { startTsScriptedServer } from './ts-server.js';
+import { DIRECTIONS, type Direction, type DirectionResult, type Scenario, type ScenarioRecords } from './types.js';
+
+const RUN_TIMEOUT_MS = 30_000;
+
+interface ClientPlan {
+  uri: string;
+  connectOpts: Record<string, unknown>;
+  newOpts: Record<string, unknown>;
+  steps: Step[];
+}
+
+/** The connect options every connect step of a run uses: a pool name of its own, and TLS material. */
+function connectOptsFor(s: Scenario, runId: string, forLua: boolean): Record<string, unknown> {
+  const opts: Record<string, unknown> = { ...(s.client.connectOpts ?? {}) };
+  // Pools outlive a run (nginx's worker, our process): a run-private name keeps runs apart.
+  opts.pool = `${String(opts.pool ?? 'wslab')}-${runId}`;
+  if (s.clientCert) {
+    const pki = makeTestPki();
+    if (forLua) Object.assign(opts, { client_cert_pem: pki.clientCert, client_priv_key_pem: pki.clientKey });
+    else Object.assign(opts, { client_cert: pki.clientCert, client_priv_key: pki.clientKey });
+  }
+  return opts;
+}
+
+function clientPlan(s: Scenario, uri: string, runId: string, forLua: boolean): ClientPlan {
+  const connectOpts = connectOptsFor(s, runId, forLua);
+  const steps: Step[] = [{ op: 'connect', uri, opts: connectOpts }];
+  for (const step of s.client.steps) {
+    steps.push(step.op === 'connect' ? { op: 'connect', uri, opts: connectOpts } : step.op === 'new' ? { op: 'new', opts: s.client.newOpts ?? {} } : step);
+  }
+  return { uri, connectOpts, newOpts: s.client.newOpts ?? {}, steps };
+}
+
+async function runTsClient(plan: ClientPlan): Promise<StepRecord[]> {
+  const pki = makeTestPki();
+  const make = (): ReturnType<typeof newClient> => newClient({ ...(plan.newOpts as object), trustedCa: pki.caCert });
+  let client = make();
+  const opened = [client];
+  const records: StepRecord[] = [{ op: 'new', ret: [true, null] }];
+  const connect = async (obj: StepTarget, step: Extract<Step, { op: 'connect' }>) => {
+    const r = await obj.connect!(step.uri, step.opts);
+    return [r.ok, r.err === null ? null : Buffer.from(r.err, 'latin1'), r.res === null ? null : Buffer.from(r.res, 'latin1')];
+  };
+  for (const step of plan.steps) {
+    if (step.op === 'new') {
+      client = make();
+      opened.push(client);
+      records.push({ op: 'new', ret: [true, null] });
+      continue;
+    }
+    records.push(await runTsStep(client as unknown as StepTarget, step, connect));
+  }
+  // Like the end of the nginx request that runs the Lua client: its sockets are closed, pooled ones stay pooled.
+  for (const c of opened) await c.socket?.close();
+  return records;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([p, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
+}
+
+/** Runs one scenario in one direction; throws on infrastructure failure. */
+export async function runDirection(peer: RunningPeer, s: Scenario, direction: Direction): Promise<ScenarioRecords> {
+  const runId = `${s.id}-${direction}-${randomBytes(4).toString('hex')}`;
+  const luaServer = direction === 'lua-lua' || direction === 'ts-lua';
+  const luaClient = direction === 'lua-lua' || direction === 'lua-ts';
+  let serverUrl: string;
+  let serverRecords: () => Promise<StepRecord[]>;
+  let stopServer = async (): Promise<void> => {};
+  if (luaServer) {
+    const reg = await registerLuaServer(peer, { opts: s.server.opts, steps: s.server.steps });
+    serverUrl = `${s.tls ? peer.wssUrl : peer.wsUrl}${reg.path}`;
+    serverRecords = async () => (await reg.results(15_000)).records;
+  } else {
+    const srv = await startTsScriptedServer({ opts: s.server.opts ?? {}, steps: s.server.steps, tls: !!s.tls, requireClientCert: !!s.clientCert });
+    serverUrl = `${srv.url}/scripted`;
+    serverRecords = () => withTimeout(srv.records, 15_000, 'our server');
+    stopServer = srv.close;
+  }
+  try {
+    const plan = clientPlan(s, serverUrl, runId, luaClient);
+    const client = luaClient
+      ? await runLuaClient(peer, { newOpts: plan.newOpts, steps: plan.steps }, RUN_TIMEOUT_MS)
+      : await runTsClient(plan);
+    const server = await serverRecords();
+    return { client, server };
+  } finally {
+    await stopServer();
+  }
+}
+
+export interface InteropOptions {
+  peer: RunningPeer;
+  scenarios: readonly Scenario[];
+  directions?: readonly Direction[];
+  /** Called with every result as it arrives. */
+  onResult?: (r: DirectionResult) => void;
+  /** Restarts the peer when it stopped answering; absent: its remaining runs are marked. */
+  restartPeer?: () => Promise<RunningPeer>;
+}
+
+function runsLua(d: Direction): boolean {
+  return d !== 'ts-ts';
+}
+
+/** Runs every scenario in every direction; the lua-lua run of a scenario is the reference for the other three. */
+export async function runScenarios(opts: InteropOptions): Promise<DirectionResult[]> {
+  let peer = opts.peer;
+  const results: DirectionResult[] = [];
+  const emit = (r: DirectionResult): void => {
+    results.push(r);
+    opts.onResult?.(r);
+  };
+  const libVersion = peer.lib.clientVersion;
+  let peerDead: string | null = null;
+
+  for (const s of opts.scenarios) {
+    const dirs = (opts.directions ?? DIRECTIONS).filter((d) => !s.directions || s.directions.includes(d));
+    const skip = s.needs ? needsLibVersion(peer, s.needs.version, s.needs.what) : null;
+    let reference: ScenarioRecords | null = null;
+    // The reference first (run even when not asked for), so the other directions can be compared with it.
+    const ordered: Direction[] = ['lua-lua', ...dirs.filter((d) => d !== 'lua-lua')];
+    for (const d of ordered) {
+      const started = Date.now();
+      const base = { scenario: s.id, direction: d, differences: [] as DirectionResult['differences'] };
+      if (skip && runsLua(d)) {
+        if (dirs.includes(d)) emit({ ...base, verdict: 'skip', reason: skip, durationMs: 0 });
+        continue;
+      }
+      if (runsLua(d) && peerDead === null && !(await peer.alive())) {
+        if (opts.restartPeer) {
+          try {
+            peer = await opts.restartPeer();
+          } catch (e) {
+            peerDead = `the peer died and could not be restarted: ${(e as Error).message}`;
+          }
+        } else peerDead = 'the peer stopped answering';
+      }
+      if (runsLua(d) && peerDead !== null) {
+        if (dirs.includes(d)) emit({ ...base, verdict: 'error', reason: peerDead, durationMs: 0 });
+        continue;
+      }
+      let records: ScenarioRecords;
+      try {
+        records = await withTimeout(runDirection(peer, s, d), RUN_TIMEOUT_MS + 20_000, `${s.id} ${d}`);
+      } catch (e) {
+        const log = runsLua(d) ? (await peer.errorLog(2000)).trim().split('\n').slice(-3).join('\n') : '';
+        if (dirs.includes(d)) emit({ ...base, verdict: 'error', reason: `${(e as Error).message}${log ? `\nnginx: ${log}` : ''}`, durationMs: Date.now() - started });
+        continue;
+      }
+      if (d === 'lua-lua') reference = records;
+      if (!dirs.includes(d)) continue;
+      const failures: string[] = [];
+      try {
+        s.check?.(records, d);
+      } catch (e) {
+        failures.push(`check: ${(e as Error).message.split('\n')[0]}`);
+      }
+      const differences: DirectionResult['differences'] = [];
+      if (reference && d !== 'lua-lua') {
+        // Our side(s) against the Lua library playing the same role with the same peer.
+        if (d === 'ts-lua' || d === 'ts-ts') differences.push(...compareRecords(reference.client, records.client, libVersion).map((x) => ({ side: 'client' as const, ...x })));
+        if (d === 'lua-ts' || d === 'ts-ts') differences.push(...compareRecords(reference.server, records.server, libVersion).map((x) => ({ side: 'server' as const, ...x })));
+      }
+      const unexplained = differences.filter((x) => !x.explained);
+      if (unexplained.length > 0) failures.push(`${unexplained.length} unexplained difference(s) from the Lua library`);
+      emit({ ...base, verdict: failures.length ? 'fail' : 'pass', reason: failures.join('; ') || undefined, durationMs: Date.now() - started, records, differences });
+    }
+  }
+  return results;
+}

@@ -1,0 +1,235 @@
+// t/cs.t (spec §8): a client against a server. Upstream checks that read nginx's debug log or a raw
+// server's view of the request bytes (cs.t 14, 19-21, 25, 27, 30-37) are covered by the client's
+// unit tests against a raw server (impl/client.test.ts) instead: a WebSocket peer cannot see them.
+import assert from 'node:assert/strict';
+import type { Scenario } from '../types.js';
+import { binary, close, closeSock, expectErr, expectFrame, keepalive, nth, ping, pong, recv, sleep, text, timeout } from './steps.js';
+
+const HELLO = '你好, WebSocket!';
+
+/** connect, one echo round, set_keepalive; repeated on one client object (cs.t 13, 22, 26). */
+function keepaliveLoop(rounds: number): Scenario['client']['steps'] {
+  const steps: Scenario['client']['steps'] = [];
+  for (let i = 0; i < rounds; i++) {
+    if (i > 0) steps.push({ op: 'connect', uri: '', opts: {} });
+    steps.push(text(`round ${i}`), recv, keepalive());
+  }
+  return steps;
+}
+
+function checkKeepaliveLoop(rounds: number): Scenario['check'] {
+  return (r) => {
+    for (let i = 0; i < rounds; i++) {
+      expectFrame(nth(r.client, 'recv_frame', i), `echo ${i}`, 'text', null);
+      assert.equal(nth(r.client, 'set_keepalive', i).ret[0], 1);
+      expectFrame(nth(r.server, 'recv_frame', i), `round ${i}`, 'text', null);
+    }
+    for (let i = 1; i < rounds; i++) assert.equal(nth(r.client, 'connect', i).ret[0], 1);
+  };
+}
+
+/** Echo rounds, then the server stays a while: a server that closes first makes set_keepalive fail by timing. */
+function serverEcho(rounds: number): Scenario['server']['steps'] {
+  const steps: Scenario['server']['steps'] = [];
+  for (let i = 0; i < rounds; i++) steps.push(recv, text(`echo ${i}`));
+  steps.push(sleep(300));
+  return steps;
+}
+
+export const csScenarios: Scenario[] = [
+  {
+    id: 'cs-01-text', title: 'text round trip (server first)', upstream: 'cs.t 1',
+    server: { steps: [text(HELLO), recv] }, client: { steps: [recv, text(`copy: ${HELLO}`)] },
+    check: (r) => {
+      expectFrame(nth(r.client, 'recv_frame'), HELLO, 'text', null);
+      expectFrame(nth(r.server, 'recv_frame'), `copy: ${HELLO}`, 'text', null);
+    },
+  },
+  {
+    id: 'cs-02-binary', title: 'binary round trip', upstream: 'cs.t 2',
+    server: { steps: [binary(HELLO), recv] }, client: { steps: [recv, binary(`copy: ${HELLO}`)] },
+    check: (r) => {
+      expectFrame(nth(r.client, 'recv_frame'), HELLO, 'binary', null);
+      expectFrame(nth(r.server, 'recv_frame'), `copy: ${HELLO}`, 'binary', null);
+    },
+  },
+  {
+    id: 'cs-03-close-empty', title: 'close without a body, answered', upstream: 'cs.t 3',
+    server: { steps: [close(), recv] }, client: { steps: [recv, close()] },
+    check: (r) => {
+      expectFrame(nth(r.client, 'recv_frame'), '', 'close', null);
+      expectFrame(nth(r.server, 'recv_frame'), '', 'close', null);
+    },
+  },
+  {
+    id: 'cs-04-close-body', title: 'close with a body, both ways', upstream: 'cs.t 4',
+    server: { steps: [close(1001, "client, let's close!"), recv] }, client: { steps: [recv, close(1000, "server, let's close!")] },
+    check: (r) => {
+      expectFrame(nth(r.client, 'recv_frame'), "client, let's close!", 'close', 1001);
+      expectFrame(nth(r.server, 'recv_frame'), "server, let's close!", 'close', 1000);
+    },
+  },
+  ...([
+    ['05', 'ping without a body', ping(), ping(), '', '', 'ping'],
+    ['06', 'ping with a body', ping('hey, client?'), ping('hey, server?'), 'hey, client?', 'hey, server?', 'ping'],
+    ['07', 'pong without a body', pong(), pong(), '', '', 'pong'],
+    ['08', 'pong with a body', pong('halo, client!'), pong('halo, server!'), 'halo, client!', 'halo, server!', 'pong'],
+  ] as const).map(([n, title, s, c, toClient, toServer, type]): Scenario => ({
+    id: `cs-${n}-${type}`, title, upstream: `cs.t ${Number(n)}`,
+    server: { steps: [s, recv] }, client: { steps: [recv, c] },
+    check: (r) => {
+      expectFrame(nth(r.client, 'recv_frame'), toClient, type, null);
+      expectFrame(nth(r.server, 'recv_frame'), toServer, type, null);
+    },
+  })),
+  {
+    id: 'cs-09-client-timeout', title: 'client set_timeout(1): a timeout, then a successful read (non-fatal)', upstream: 'cs.t 9',
+    server: { steps: [sleep(150), text('late')] },
+    client: { steps: [timeout(1), recv, timeout(2000), recv] },
+    check: (r) => {
+      expectFrame(nth(r.client, 'recv_frame'), null, null, 'failed to receive the first 2 bytes: timeout');
+      expectFrame(nth(r.client, 'recv_frame', 1), 'late', 'text', null);
+    },
+  },
+  {
+    id: 'cs-10-client-new-timeout', title: 'client new{timeout=100}: a timeout, then a successful read', upstream: 'cs.t 10',
+    server: { steps: [sleep(250), text('late')] },
+    client: { newOpts: { timeout: 100 }, steps: [recv, timeout(2000), recv] },
+    check: (r) => {
+      expectFrame(nth(r.client, 'recv_frame'), null, null, 'failed to receive the first 2 bytes: timeout');
+      expectFrame(nth(r.client, 'recv_frame', 1), 'late', 'text', null);
+    },
+  },
+  {
+    id: 'cs-11-server-timeout', title: 'server set_timeout(1): a timeout, then a successful read', upstream: 'cs.t 11',
+    server: { steps: [timeout(1), recv, timeout(2000), recv] },
+    client: { steps: [sleep(150), text('late')] },
+    check: (r) => {
+      expectFrame(nth(r.server, 'recv_frame'), null, null, 'failed to receive the first 2 bytes: timeout');
+      expectFrame(nth(r.server, 'recv_frame', 1), 'late', 'text', null);
+    },
+  },
+  {
+    id: 'cs-12-server-new-timeout', title: 'server new{timeout=1}: the same', upstream: 'cs.t 12',
+    server: { opts: { timeout: 1 }, steps: [recv, timeout(2000), recv] },
+    client: { steps: [sleep(150), text('late')] },
+    check: (r) => {
+      expectFrame(nth(r.server, 'recv_frame'), null, null, 'failed to receive the first 2 bytes: timeout');
+      expectFrame(nth(r.server, 'recv_frame', 1), 'late', 'text', null);
+    },
+  },
+  {
+    id: 'cs-13-keepalive-reuse', title: 'one client object, pool option, 3 rounds over one kept-alive connection', upstream: 'cs.t 13, 14',
+    server: { steps: serverEcho(3) },
+    client: { connectOpts: { pool: 'my_conn_pool' }, steps: keepaliveLoop(3) },
+    check: checkKeepaliveLoop(3),
+  },
+  {
+    id: 'cs-15-server-send-masked', title: 'server send_masked=true: the client accepts masked frames', upstream: 'cs.t 15',
+    server: { opts: { send_masked: true }, steps: [text('masked hello')] },
+    client: { steps: [recv] },
+    check: (r) => expectFrame(nth(r.client, 'recv_frame'), 'masked hello', 'text', null),
+  },
+  {
+    id: 'cs-16-client-send-unmasked', title: 'client send_unmasked=true: the server fails with "frame unmasked"', upstream: 'cs.t 16',
+    server: { steps: [recv, recv] },
+    client: { newOpts: { send_unmasked: true }, steps: [text('plain'), recv] },
+    check: (r) => {
+      expectFrame(nth(r.server, 'recv_frame'), null, null, 'frame unmasked');
+      assert.deepEqual(nth(r.server, 'recv_frame').state, { fatal: true, closed: false });
+      expectFrame(nth(r.server, 'recv_frame', 1), null, null, 'fatal error already happened');
+      expectErr(nth(r.client, 'recv_frame'), /^failed to receive the first 2 bytes: (closed|connection reset by peer)$/);
+    },
+  },
+  {
+    id: 'cs-17-send-close-then-close', title: 'send_close() then close()', upstream: 'cs.t 17',
+    server: { steps: [recv] }, client: { steps: [close(), closeSock] },
+    check: (r) => {
+      assert.equal(nth(r.client, 'close').ret[0], 1);
+      expectFrame(nth(r.server, 'recv_frame'), '', 'close', null);
+    },
+  },
+  {
+    id: 'cs-18-close-sends-close-frame', title: 'close() alone sends an empty close frame first', upstream: 'cs.t 18',
+    server: { steps: [recv] }, client: { steps: [closeSock] },
+    check: (r) => {
+      assert.equal(nth(r.client, 'close').ret[0], 1);
+      expectFrame(nth(r.server, 'recv_frame'), '', 'close', null);
+    },
+  },
+  {
+    id: 'cs-22-wss-keepalive', title: 'wss with keepalive, 3 rounds', upstream: 'cs.t 22, 26', tls: true,
+    server: { steps: serverEcho(3) },
+    client: { connectOpts: { ssl_verify: false }, steps: keepaliveLoop(3) },
+    check: checkKeepaliveLoop(3),
+  },
+  {
+    id: 'cs-23-wss-close', title: 'wss without keepalive, then close()', upstream: 'cs.t 23', tls: true,
+    server: { steps: [recv, text('over tls'), recv] },
+    client: { steps: [text('hi'), recv, closeSock] },
+    check: (r) => {
+      expectFrame(nth(r.client, 'recv_frame'), 'over tls', 'text', null);
+      expectFrame(nth(r.server, 'recv_frame', 1), '', 'close', null);
+    },
+  },
+  {
+    id: 'cs-24-wss-verify', title: 'wss with ssl_verify=true, a trusted CA and server_name test.com', upstream: 'cs.t 24', tls: true,
+    needs: { version: '0.10', what: 'the server_name option (9e907f9)' },
+    server: { steps: [recv] },
+    client: { connectOpts: { ssl_verify: true, server_name: 'test.com' }, steps: [text('verified')] },
+    check: (r) => {
+      assert.equal(nth(r.client, 'connect').ret[0], 1, `connect: ${String(nth(r.client, 'connect').ret[1])}`);
+      expectFrame(nth(r.server, 'recv_frame'), 'verified', 'text', null);
+    },
+  },
+  {
+    id: 'tls-01-verify-ip-literal', title: 'ssl_verify=true to an IP-literal URI: the name check fails ("certificate host mismatch")', tls: true,
+    server: { steps: [recv] },
+    client: { connectOpts: { ssl_verify: true }, steps: [text('x')] },
+    check: (r) => {
+      expectErr(nth(r.client, 'connect'), /^ssl handshake failed: certificate host mismatch$/);
+      expectErr(nth(r.client, 'send_text'), /^failed to send frame: closed$/);
+    },
+  },
+  {
+    id: 'cs-28-bad-close-code', title: 'server send_close(0xf000): "bad status code", nothing sent', upstream: 'cs.t 28',
+    needs: { version: '0.09', what: 'server send_close returns "bad status code" (b341b7d)' },
+    server: { steps: [close(0xf000, 'bad'), sleep(50)] },
+    client: { steps: [recv] },
+    check: (r) => {
+      expectErr(nth(r.server, 'send_close'), /^bad status code$/);
+      assert.deepEqual(nth(r.server, 'send_close').state, { fatal: false, closed: false });
+      expectErr(nth(r.client, 'recv_frame'), /^failed to receive the first 2 bytes: (closed|connection reset by peer)$/);
+    },
+  },
+  {
+    id: 'cs-29-mutual-tls', title: 'mutual TLS with client_cert and client_priv_key', upstream: 'cs.t 29', tls: true, clientCert: true,
+    needs: { version: '0.10', what: 'client_cert / client_priv_key (9e907f9)' },
+    server: { steps: [recv] },
+    client: { steps: [text('with a client certificate')] },
+    check: (r) => expectFrame(nth(r.server, 'recv_frame'), 'with a client certificate', 'text', null),
+  },
+  {
+    id: 'cs-38-connect-response', title: "connect's third value is the raw 101 response header", upstream: 'cs.t 38, 39',
+    needs: { version: '0.12', what: "connect's third return value (06c8886)" },
+    server: { steps: [recv] }, client: { steps: [close()] },
+    check: (r) => {
+      const res = nth(r.client, 'connect').ret[2];
+      assert.ok(Buffer.isBuffer(res) && /^HTTP\/1\.1 101 Switching Protocols\r\n/.test(res.toString()), `res: ${String(res)}`);
+    },
+  },
+  {
+    id: 'cs-39-reuse-new-object', title: 'after set_keepalive a new client object gets "connection reused"', upstream: 'cs.t 39',
+    needs: { version: '0.12', what: '"connection reused" from connect (06c8886)' },
+    server: { steps: serverEcho(2) },
+    client: {
+      steps: [text('round 0'), recv, keepalive(), { op: 'new' }, { op: 'connect', uri: '', opts: {} }, text('round 1'), recv],
+    },
+    check: (r) => {
+      const reused = nth(r.client, 'connect', 1).ret[2];
+      assert.equal(Buffer.isBuffer(reused) ? reused.toString() : reused, 'connection reused');
+      expectFrame(nth(r.client, 'recv_frame', 1), 'echo 1', 'text', null);
+    },
+  },
+];
+

@@ -1,0 +1,61 @@
+// Interop scenarios: the same client steps and server steps run by the Lua library and by our
+// implementation, in four directions, so results can be compared call by call.
+import type { Step, StepRecord } from '../peers/lua-api.js';
+
+/** client ↔ server: who plays each role. */
+export type Direction = 'lua-lua' | 'ts-lua' | 'lua-ts' | 'ts-ts';
+export const DIRECTIONS: readonly Direction[] = ['lua-lua', 'ts-lua', 'lua-ts', 'ts-ts'];
+
+export interface ScenarioRecords {
+  client: StepRecord[];
+  server: StepRecord[];
+}
+
+export interface Scenario {
+  id: string;
+  title: string;
+  /** The upstream test this scenario ports (spec §8), e.g. "cs.t 9". */
+  upstream?: string;
+  /** A library version the scenario needs, with what for (skipped, not failed, on older ones). */
+  needs?: { version: string; what: string };
+  /** Use wss:// (the peer's TLS port, or a TLS server of ours). */
+  tls?: boolean;
+  /** Client certificate for mutual TLS (the server then requires one). */
+  clientCert?: boolean;
+  server: { opts?: Record<string, unknown>; steps: Step[] };
+  client: {
+    newOpts?: Record<string, unknown>;
+    /** Options for the connect step the runner puts first (uri is filled in). */
+    connectOpts?: Record<string, unknown>;
+    /** Appended to the URL's path (e.g. "?x=1"): the runner connects to the server's scripted path. */
+    steps: Step[];
+  };
+  /** The upstream test's assertions, on each direction's records: throw (node:assert) to fail. */
+  check?: (r: ScenarioRecords, direction: Direction) => void;
+  /** Directions to run; default all four. */
+  directions?: readonly Direction[];
+}
+
+export type Verdict = 'pass' | 'fail' | 'skip' | 'error';
+
+export interface Difference {
+  side: 'client' | 'server';
+  step: number;
+  op: string;
+  lua: unknown;
+  ours: unknown;
+  /** Set when the difference is a known, explained one (e.g. a v0.08 vs v0.12 change). */
+  explained?: string;
+}
+
+export interface DirectionResult {
+  scenario: string;
+  direction: Direction;
+  verdict: Verdict;
+  /** Why it failed, was skipped or errored. */
+  reason?: string;
+  durationMs: number;
+  records?: ScenarioRecords;
+  /** Against lua-lua (the reference run), for the sides our implementation played. */
+  differences: Difference[];
+}
