@@ -3,19 +3,23 @@
 // the `ws` package's server as a conforming peer. Each compat deviation of spec §7 that concerns
 // the client is checked in both profiles.
 import { execFileSync } from 'node:child_process';
+import net from 'node:net';
+import tls from 'node:tls';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
+import { runLuaClient } from '../conformance/peers/lua-api.js';
+import { nativeUnavailable, startNativePeer } from '../conformance/peers/native/index.js';
+import type { RunningPeer } from '../conformance/peers/types.js';
+import { versionAtLeast } from '../conformance/peers/types.js';
 import { makeTestPki } from '../conformance/pki.js';
 import type { TestPki } from '../conformance/pki.js';
 import { newClient, WebSocketClient } from './client.js';
 import type { ClientOptions } from './client.js';
-import { KeepalivePool } from './pool.js';
-import net from 'node:net';
-import tls from 'node:tls';
 import { acceptFor } from './handshake-client.js';
+import { KeepalivePool } from './pool.js';
 import { buildFrame } from './protocol.js';
 
 interface PeerConnection {
@@ -940,5 +944,102 @@ describe.skipIf(!haveValidator)('strict message checks on receive (§7.5, §7.6,
     await strict.connect(`ws://127.0.0.1:${p.port}/`);
     expect(await strict.recvFrame()).toEqual({ data: text.subarray(0, 3), type: 'text', err: 'again' });
     expect(await strict.recvFrame()).toEqual({ data: text.subarray(3), type: 'continuation', err: null });
+  });
+});
+
+// Differential check against the real resty.websocket.client running in nginx (the installed copy:
+// Debian's 0.08 unless RESTY_WEBSOCKET_LIB names another). Only what that version shares with
+// v0.12 is compared; 0.08 has no Unix-socket URIs and no third return value (spec §9).
+const nginxMissing = nativeUnavailable();
+
+describe.skipIf(nginxMissing !== null)('against the real Lua client in nginx', () => {
+  let lua: RunningPeer & { stop(): Promise<void> };
+  let capture: net.Server;
+  let capturePort = 0;
+  let replies: string[] = [];
+  const requests: Buffer[] = [];
+  const held = new Set<net.Socket>();
+  beforeAll(async () => {
+    lua = await startNativePeer();
+    capture = net.createServer((sock) => {
+      held.add(sock);
+      sock.on('close', () => held.delete(sock));
+      sock.on('error', () => {});
+      let buf = Buffer.alloc(0);
+      sock.on('data', (d) => {
+        buf = Buffer.concat([buf, d]);
+        const end = buf.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        // give a stray CRLF the time to arrive, then answer
+        setTimeout(() => {
+          requests.push(buf);
+          const reply = replies.shift() ?? 'blah';
+          if (reply === 'blah') sock.end(reply);
+          else sock.write(reply);
+        }, 50);
+      });
+    });
+    await new Promise<void>((r) => capture.listen(0, '127.0.0.1', r));
+    capturePort = (capture.address() as net.AddressInfo).port;
+  });
+  afterAll(async () => {
+    await lua?.stop();
+    for (const sock of held) sock.destroy();
+    await new Promise((r) => capture?.close(r));
+  });
+
+  async function both(uri: string, opts: Record<string, unknown>, reply?: string) {
+    requests.length = 0;
+    replies = reply === undefined ? [] : [reply];
+    const recs = await runLuaClient(lua, { steps: [{ op: 'randomseed', seed: 0 }, { op: 'connect', uri, opts }] });
+    const theirs = recs[recs.length - 1]!;
+    const theirErr = theirs.luaError ?? (Buffer.isBuffer(theirs.ret[1]) ? theirs.ret[1].toString('latin1') : null);
+    const theirReq = requests[0] ?? null;
+    requests.length = 0;
+    replies = reply === undefined ? [] : [reply];
+    const ours = await client({ resolver: false }).connect(uri, { ...opts, key: 'y7KXwBSpVrxtkR0O+bQt+Q==' });
+    await sleep(80);
+    return { theirErr, ourErr: ours.err, theirReq, ourReq: requests[0] ?? null };
+  }
+
+  it('sends byte-identical requests (math.randomseed(0) gives the key we pass)', async () => {
+    const base = `ws://127.0.0.1:${capturePort}`;
+    const cases: Array<[string, Record<string, unknown>]> = [
+      [`${base}/s`, { protocols: 'json' }],
+      [`${base}/s`, { protocols: ['xml', 'json'], origin: 'test.com' }],
+      [`${base}/s`, { headers: ['X-A: 1', 'X-B: 2'] }],
+      [`${base}/s`, { headers: [] }],
+      [`${base}?x=1#frag`, {}],
+      [`${base}:abc/`, {}],
+      [`ws://127.0.0.1:0${capturePort}/p`, {}],
+    ];
+    for (const [uri, opts] of cases) {
+      const r = await both(uri, opts);
+      expect(r.theirReq).not.toBeNull();
+      expect(r.ourReq?.toString('latin1')).toBe(r.theirReq!.toString('latin1'));
+      expect(r.ourErr).toBe(r.theirErr);
+    }
+  });
+
+  it('gives identical connect errors', async () => {
+    const closed = await closedPort();
+    const cases: Array<[string, Record<string, unknown>, string?]> = [
+      ['WS://127.0.0.1/', {}], ['ws:///p', {}], ['ws://[::1]:80/', {}], ['ws://user:pw@host/', {}],
+      ['ws://127.0.0.1:99999/', {}], ['ws://h?x=1', {}], [`ws://127.0.0.1:${closed}/`, {}],
+      [`ws://127.0.0.1:${closed}/`, { headers: 'x' }], [`ws://127.0.0.1:${closed}/`, { protocols: 'a', headers: 7 }],
+      [`ws://127.0.0.1:${capturePort}/`, {}, 'HTTP/1.0 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n'],
+      [`ws://127.0.0.1:${capturePort}/`, {}, 'HTTP/1.1 404 Not Found\r\n\r\n'],
+      [`ws://127.0.0.1:${capturePort}/`, {}, '\r\n  HTTP/1.1 200 OK\r\n\r\n'],
+      [`ws://127.0.0.1:${capturePort}/`, {}, 'blah'],
+    ];
+    if (versionAtLeast(lua.lib.clientVersion, '0.12')) {
+      cases.push(['ws://unix:/nonexistent.sock', {}], ['ws://h/unix:foo', {}], [`ws://127.0.0.1:${closed}/`, { host: 1 }], [`ws://127.0.0.1:${closed}/`, { key: 1 }]);
+    }
+    const diffs: string[] = [];
+    for (const [uri, opts, reply] of cases) {
+      const r = await both(uri, opts, reply);
+      if (r.ourErr !== r.theirErr) diffs.push(`${uri} ${JSON.stringify(opts)}: lua ${JSON.stringify(r.theirErr)} ours ${JSON.stringify(r.ourErr)}`);
+    }
+    expect(diffs).toEqual([]);
   });
 });
