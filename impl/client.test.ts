@@ -839,7 +839,7 @@ describe('wss (spec §5 step 8, cs.t 22-26, 29, 33-36, §7.12)', () => {
     expect(p.connections.map((c) => c.servername)).toEqual([false, 'test.com']);
   });
 
-  it('strictSni still verifies an IP literal against the certificate (IP SAN 127.0.0.1)', async () => {
+  it('strictSni still verifies an IP literal, against the IP SANs (RFC 6125), e.g. 127.0.0.1', async () => {
     const p = await tlsPeer();
     const strict = (names?: string[]) => client({ strict: { strictSni: true }, trustedCa: pki.caCert }).connect(`wss://127.0.0.1:${p.port}/`, { ssl_verify: true, ...(names ? { server_name: names[0] } : {}) });
     expect((await strict()).ok).toBe(1);
@@ -856,7 +856,13 @@ describe('wss (spec §5 step 8, cs.t 22-26, 29, 33-36, §7.12)', () => {
     const p = await tlsPeer();
     const url = `wss://127.0.0.1:${p.port}/`;
     expect((await client({ trustedCa: pki.caCert }).connect(url, { ssl_verify: true, server_name: 'test.com' })).ok).toBe(1);
-    expect((await client({ trustedCa: pki.caCert }).connect(url, { ssl_verify: true })).ok).toBe(1);
+    // nginx checks names with X509_check_host: the SNI "127.0.0.1" never matches, not even the IP SAN
+    expect((await client({ trustedCa: pki.caCert }).connect(url, { ssl_verify: true })).err).toBe('ssl handshake failed: certificate host mismatch');
+    expect((await client({ trustedCa: pki.caCert }).connect(url, { ssl_verify: true, host: 'localhost' })).ok).toBe(1);
+    // OpenSSL ignores a wildcard with fewer than two dots after it: "*.test" does not cover any.test
+    expect((await client({ trustedCa: pki.caCert }).connect(url, { ssl_verify: true, server_name: 'any.test' })).err).toBe('ssl handshake failed: certificate host mismatch');
+    expect((await client({ trustedCa: pki.caCert }).connect(url, { ssl_verify: true, server_name: 'client.test' })).ok).toBe(1);
+    expect((await client({ trustedCa: pki.caCert }).connect(url, { ssl_verify: true, host: 'test.com:8443' })).err).toBe('ssl handshake failed: certificate host mismatch');
     expect((await client().connect(url, { ssl_verify: true })).err).toBe('ssl handshake failed: 21: unable to verify the first certificate'); // OpenSSL's code for a lone leaf with an unknown issuer
     expect((await client({ trustedCa: pki.caCert }).connect(url, { ssl_verify: true, server_name: 'other.example' })).err).toBe('ssl handshake failed: certificate host mismatch');
     const self = await peer(upgrade, { tls: selfSigned });

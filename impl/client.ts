@@ -261,9 +261,11 @@ export class WebSocketClient {
         if (set.err !== null) return fail('failed to set TLS client certificate: ' + set.err);
       }
       const sni = this.sniFor(serverName as string | undefined, host as string | undefined, u.addr);
-      // strictSni sends no SNI for an IP literal, but the certificate must still match the address.
+      // strictSni sends no SNI for an IP literal, but the certificate must still match the address
+      // (IP SANs count there; nginx's X509_check_host never matches an IP literal).
       const verifyName = checks.strictSni ? (sni ?? u.addr) : sni;
-      const hs = await sock.sslHandshake({ serverName: sni, verify: sslVerify, verifyName });
+      const hostCheck = checks.strictSni ? 'rfc6125' : 'x509-check-host';
+      const hs = await sock.sslHandshake({ serverName: sni, verify: sslVerify, verifyName, hostCheck });
       if (hs.err !== null) return fail('ssl handshake failed: ' + hs.err);
     }
 

@@ -155,6 +155,12 @@ export interface SslHandshakeOptions {
    * the name it sent, and none when it sent none).
    */
   verifyName?: string | null;
+  /**
+   * How the name is matched: 'x509-check-host' (default) is OpenSSL's X509_check_host as nginx's
+   * ngx_ssl_check_host calls it: DNS names only, so an IP literal never matches (not even an IP
+   * SAN) and "host:port" never does; 'rfc6125' is Node's checkServerIdentity (IP SANs for IPs).
+   */
+  hostCheck?: 'x509-check-host' | 'rfc6125';
 }
 
 const IPV4_RE = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
@@ -177,9 +183,33 @@ const VERIFY_ERRORS: Record<string, string> = {
   INVALID_CA: '24: invalid CA certificate',
   CERT_UNTRUSTED: '27: certificate not trusted',
   CERT_REJECTED: '28: certificate rejected',
-  // Node checks the name itself when a servername is set; ngx_lua words it like this.
-  ERR_TLS_CERT_ALTNAME_INVALID: 'certificate host mismatch',
 };
+
+/**
+ * OpenSSL's X509_check_host(cert, name, 0): the DNS subject alternative names, or the subject CN
+ * when there are none; case-insensitive; a "*" in the leftmost label (possibly partial, like
+ * "f*.example.com") matches within that label, never across dots, and needs two labels after it.
+ * IP SANs are not consulted, so an IP literal only matches a DNS SAN or CN spelled the same.
+ */
+export function x509CheckHost(name: string, cert: { subjectaltname?: string; subject?: { CN?: string | string[] } }): boolean {
+  const host = name.toLowerCase().replace(/\.$/, '');
+  const sans = (cert.subjectaltname ?? '').split(/,\s*/).filter((e) => e.startsWith('DNS:')).map((e) => e.slice(4));
+  const cn = cert.subject?.CN;
+  const patterns = sans.length > 0 ? sans : cn === undefined ? [] : Array.isArray(cn) ? cn : [cn];
+  return patterns.some((p) => dnsNameMatches(p.toLowerCase(), host));
+}
+
+function dnsNameMatches(pattern: string, host: string): boolean {
+  if (!pattern.includes('*')) return pattern === host;
+  const labels = pattern.split('.');
+  const hostLabels = host.split('.');
+  if (labels.length !== hostLabels.length || labels.length < 3) return false;
+  if (labels.slice(1).some((l) => l.includes('*')) || labels[0]!.split('*').length > 2) return false;
+  if (labels.slice(1).join('.') !== hostLabels.slice(1).join('.')) return false;
+  const [prefix, suffix] = labels[0]!.split('*') as [string, string];
+  const first = hostLabels[0]!;
+  return first.length >= prefix.length + suffix.length && first.startsWith(prefix) && first.endsWith(suffix) && first !== '';
+}
 
 /**
  * ngx.socket.tcp(): one object that can be connected, pooled and reconnected. It implements the
@@ -371,6 +401,7 @@ export class TcpSocket implements Cosocket {
         socket: raw as net.Socket,
         servername: opts.serverName || undefined,
         rejectUnauthorized: false,
+        checkServerIdentity: () => undefined, // names are checked below, the way the caller asks
         ca: this.trustedCa,
         cert: this.clientCert?.cert,
         key: this.clientCert?.key,
@@ -399,7 +430,8 @@ export class TcpSocket implements Cosocket {
           }
           const name = opts.verifyName === undefined ? opts.serverName : opts.verifyName;
           if (name) {
-            const bad = tls.checkServerIdentity(name, t.getPeerCertificate());
+            const cert = t.getPeerCertificate();
+            const bad = opts.hostCheck === 'rfc6125' ? tls.checkServerIdentity(name, cert) !== undefined : !x509CheckHost(name, cert);
             if (bad) {
               t.destroy();
               done({ stream: null, err: 'certificate host mismatch' });
