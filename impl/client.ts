@@ -14,6 +14,7 @@
 // from a CSPRNG instead of the unseeded math.random (§7.10); `client_priv_key must be provided with
 // client_cert` and the few other errors the original raises as Lua errors are returned as `err`.
 import { buildHandshakeRequest, checkStatusLine, generateKey, headersValue, luaTruthy, MAX_RESPONSE_HEADER, offeredProtocols, originValue, protocolsValue, validateHandshakeResponse } from './handshake-client.js';
+import { isValidCloseCode, MessageValidator } from './message-validator.js';
 import { TcpSocket } from './pool.js';
 import type { KeepalivePool } from './pool.js';
 import { resolveProfile } from './profile.js';
@@ -152,18 +153,6 @@ class ReadRecorder implements Cosocket {
   }
 }
 
-/** The strict message checks (impl/message-validator.ts, shared with the server). */
-interface MessageCheck {
-  check(r: RecvResult): { ok: true } | { ok: false; err: string; closeCode: 1002 | 1007 | 1009 };
-}
-
-// The server engineer's module; loaded by name so compat clients never need it.
-const MESSAGE_VALIDATOR_MODULE = './message-validator.js';
-async function loadMessageValidator(checks: StrictChecks): Promise<MessageCheck> {
-  const mod = (await import(MESSAGE_VALIDATOR_MODULE)) as { MessageValidator: new (c: StrictChecks) => MessageCheck };
-  return new mod.MessageValidator(checks);
-}
-
 /** The close code a strict client fails the connection with for a recv_frame protocol error. */
 function closeCodeFor(err: string): 1002 | 1009 | null {
   if (err === RECV_ERRORS.exceeding || err === RECV_ERRORS.lenTooLarge) return 1009;
@@ -183,7 +172,8 @@ export class WebSocketClient {
   fatal = false;
   /** Set by every send_close attempt that passes the code check. */
   closed = false;
-  private validator: MessageCheck | null = null;
+  /** The strict message checks (shared with the server), one per connection. */
+  private validator: MessageValidator | null = null;
 
   constructor(opts: ClientOptions = {}) {
     const maxPayloadLen = luaOr(opts.max_payload_len, DEFAULT_MAX_PAYLOAD_LEN);
@@ -335,8 +325,7 @@ export class WebSocketClient {
       return recvFail(CLIENT_ERRORS.frameMasked);
     }
     if (checks.checkFragmentation || checks.validateUtf8 || checks.validateCloseCodes) {
-      // Loaded on first use: only the strict message checks need it.
-      this.validator ??= await loadMessageValidator(checks);
+      this.validator ??= new MessageValidator(checks);
       const v = this.validator.check(r);
       if (!v.ok) {
         this.fatal = true;
@@ -459,10 +448,9 @@ function isSendableOpcode(opcode: number): boolean {
   return opcode === 0x0 || opcode === 0x1 || opcode === 0x2 || opcode === 0x8 || opcode === 0x9 || opcode === 0xa;
 }
 
-/** strict validateCloseCodes on send (RFC 6455 §7.4): 1000-1003, 1007-1011, 3000-4999. */
+/** strict validateCloseCodes on send (RFC 6455 §7.4): the codes an endpoint may put on the wire. */
 function isSendableCloseCode(code: unknown): boolean {
-  if (typeof code !== 'number' || !Number.isInteger(code)) return false;
-  return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1011) || (code >= 3000 && code <= 4999);
+  return typeof code === 'number' && Number.isInteger(code) && isValidCloseCode(code);
 }
 
 /** strict limitResponseHeader: reads up to CRLFCRLF, failing once `limit` bytes have no end. */
