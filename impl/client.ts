@@ -16,6 +16,7 @@
 import { buildHandshakeRequest, checkStatusLine, generateKey, headersValue, luaTruthy, MAX_RESPONSE_HEADER, offeredProtocols, originValue, protocolsValue, validateHandshakeResponse } from './handshake-client.js';
 import { isValidCloseCode, MessageValidator } from './message-validator.js';
 import { TcpSocket } from './pool.js';
+import { ReadRecorder } from './read-recorder.js';
 import type { KeepalivePool } from './pool.js';
 import { resolveProfile } from './profile.js';
 import type { StrictChecks, StrictOption } from './profile.js';
@@ -120,37 +121,6 @@ export function closePayload(code: unknown, msg: unknown): { payload: Buffer | n
   const bits = luaTobit(code);
   const head = Buffer.from([(bits >>> 8) & 0xff, bits & 0xff]);
   return { payload: luaTruthy(msg) ? Buffer.concat([head, luaToString(msg)]) : head, err: null };
-}
-
-/**
- * Records what recv_frame read, so the strict checks can see the mask bit and whether a timed-out
- * read had already consumed bytes (neither is part of recv_frame's result).
- */
-class ReadRecorder implements Cosocket {
-  first: Buffer | null = null;
-  lastPartial = 0;
-  constructor(private readonly sock: Cosocket) {}
-  async receive(n: number): Promise<SockRecv> {
-    const r = await this.sock.receive(n);
-    if (r.data !== null) {
-      if (this.first === null) this.first = r.data;
-    } else {
-      this.lastPartial = r.partial.length;
-    }
-    return r;
-  }
-  receiveUntil(pattern: Buffer | string): Promise<SockRecv> {
-    return this.sock.receiveUntil(pattern);
-  }
-  send(data: Buffer | string | readonly Buffer[]): Promise<SendResult> {
-    return this.sock.send(data);
-  }
-  setTimeout(ms: number): void {
-    this.sock.setTimeout(ms);
-  }
-  close(): Promise<OkResult> {
-    return this.sock.close();
-  }
 }
 
 /** The close code a strict client fails the connection with for a recv_frame protocol error. */
