@@ -2,6 +2,7 @@
 // handshake with the scenario's options and runs its steps on the first connection.
 import { makeTestPki } from '../pki.js';
 import type { Step, StepRecord } from '../peers/lua-api.js';
+import { createServer } from '../../impl/server.js';
 import { runTsStep, type StepTarget } from './ts-steps.js';
 
 export interface TsScriptedServer {
@@ -9,6 +10,8 @@ export interface TsScriptedServer {
   url: string;
   /** Resolves with the step records once the steps have run. */
   records: Promise<StepRecord[]>;
+  /** Whether a client completed the handshake (the steps run on that connection). */
+  readonly connected: boolean;
   close(): Promise<void>;
 }
 
@@ -27,13 +30,12 @@ export async function startTsScriptedServer(opts: {
   records.catch(() => {});
   let handled = false;
   const pki = opts.tls ? makeTestPki() : null;
-  const { createServer } = (await import('../../impl/server.js')) as { createServer: (o: Record<string, unknown>) => Promise<{ url: string; close(): Promise<void> }> };
   const server = await createServer({
     ...(opts.opts as object),
     port: 0,
     host: '127.0.0.1',
     ...(pki ? { tls: { cert: pki.serverCert, key: pki.serverKey, ca: pki.caCert, requestCert: opts.requireClientCert } } : {}),
-    handler: async (ws: unknown) => {
+    handler: async (ws) => {
       if (handled) return; // only the scenario's connection runs the steps
       handled = true;
       const out: StepRecord[] = [{ op: 'new', ret: [true, null] }];
@@ -48,6 +50,9 @@ export async function startTsScriptedServer(opts: {
   return {
     url: server.url,
     records,
+    get connected() {
+      return handled;
+    },
     close: async () => {
       await server.close();
     },

@@ -1,0 +1,329 @@
+// resty.websocket.server v0.12 (behaviour spec §4): the handshake, then recv_frame and the senders
+// with the original's checks, errors and fatal-state rules. `strict` turns on RFC 6455 fixes, one
+// named switch per deviation (impl/profile.ts, spec §7).
+//
+// Usage:
+//   const srv = await createServer({ port: 8080, handler: async (ws) => {
+//     for (;;) {
+//       const { data, type, err } = await ws.recvFrame();
+//       if (!data) return;                                  // err says why
+//       if (type === 'close') return void ws.sendClose(err === null ? undefined : err, data);
+//       if (type === 'text') await ws.sendText(data);
+//     }
+//   } });
+import type { IncomingMessage } from 'node:http';
+import net from 'node:net';
+import tls from 'node:tls';
+import { closePayload } from './client.js';
+import { checkHandshake, parseRequestHead, type HandshakeRequest } from './handshake-server.js';
+import { MessageValidator } from './message-validator.js';
+import { resolveProfile, type StrictChecks, type StrictOption } from './profile.js';
+import { READ_FAILURE_PREFIX, recvFrame, RECV_ERRORS, sendFrame } from './protocol.js';
+import { ReadRecorder } from './read-recorder.js';
+import { NodeCosocket, type Stream } from './socket.js';
+import type { Cosocket, RecvResult, SendResult } from './types.js';
+
+export const _VERSION = '0.12';
+
+export const SERVER_ERRORS = {
+  fatal: 'fatal error already happened',
+  notInitialized: 'not initialized yet',
+  badStatusCode: 'bad status code',
+  /** strict serverClosedState. */
+  closed: 'already closed',
+  /** strict validateSendOpcode. */
+  badOpcode: 'bad opcode',
+} as const;
+
+export interface ServerOptions {
+  /** Default 65535. A 0 is honoured (it is truthy in Lua). */
+  max_payload_len?: number;
+  /** Default max_payload_len. */
+  max_recv_len?: number;
+  /** Default max_payload_len. */
+  max_send_len?: number;
+  /** Mask the frames the server sends (the original's test hook; RFC 6455 forbids it). */
+  send_masked?: boolean;
+  /** Read/send timeout in ms (sock:settimeout). It does not cover the 101 response. */
+  timeout?: number;
+  /** Profile: absent/false = compat (v0.12 as it is), true = every RFC fix, or single switches. */
+  strict?: StrictOption;
+  /** Subprotocols this server supports, most preferred first (strict selectOneSubprotocol). */
+  protocols?: readonly string[];
+}
+
+function luaOr<T>(v: T | null | undefined | false, fallback: T): T {
+  return v === null || v === undefined || v === false ? fallback : v;
+}
+
+function recvFail(err: string): RecvResult {
+  return { data: null, type: null, err };
+}
+
+/** The close code a strict server fails the connection with for a recv_frame protocol error. */
+function closeCodeFor(err: string): 1002 | 1009 | null {
+  if (err === RECV_ERRORS.exceeding || err === RECV_ERRORS.lenTooLarge) return 1009;
+  if (Object.values(READ_FAILURE_PREFIX).some((p) => err.startsWith(p))) return null; // the socket failed
+  return 1002;
+}
+
+function isSendableOpcode(opcode: number): boolean {
+  return opcode === 0x0 || opcode === 0x1 || opcode === 0x2 || opcode === 0x8 || opcode === 0x9 || opcode === 0xa;
+}
+
+export class WebSocketServer {
+  protected sock: Cosocket | null;
+  protected readonly maxRecvLen: number;
+  protected readonly maxSendLen: number;
+  protected readonly sendMasked: boolean;
+  readonly checks: StrictChecks;
+  /** Set by any recv error but a timeout, and by any send error (spec §5 "Which errors poison an object"). */
+  fatal = false;
+  /** Only with strict serverClosedState: set once a close frame was sent. */
+  closed = false;
+  /** The handshake request (headers as received). */
+  readonly request: HandshakeRequest | null;
+  /** The subprotocol the 101 response carried, if any. */
+  readonly protocol: string | null;
+  private readonly validator: MessageValidator | null;
+
+  constructor(sock: Cosocket | null, opts: ServerOptions = {}, request: HandshakeRequest | null = null, protocol: string | null = null) {
+    const maxPayloadLen = luaOr(opts.max_payload_len, 65535);
+    this.maxRecvLen = luaOr(opts.max_recv_len, maxPayloadLen);
+    this.maxSendLen = luaOr(opts.max_send_len, maxPayloadLen);
+    this.sendMasked = !!opts.send_masked;
+    this.checks = resolveProfile(opts.strict);
+    this.sock = sock;
+    this.request = request;
+    this.protocol = protocol;
+    const c = this.checks;
+    this.validator = c.checkFragmentation || c.validateUtf8 || c.validateCloseCodes ? new MessageValidator(c) : null;
+    if (sock && opts.timeout) sock.setTimeout(opts.timeout);
+  }
+
+  /** The underlying cosocket. */
+  get socket(): Cosocket | null {
+    return this.sock;
+  }
+
+  /** recv_frame(): force_masking is always on for a server. */
+  async recvFrame(): Promise<RecvResult> {
+    if (this.fatal) return recvFail(SERVER_ERRORS.fatal);
+    const sock = this.sock;
+    if (!sock) return recvFail(SERVER_ERRORS.notInitialized);
+    const recorder = this.checks.fatalOnPartialTimeout ? new ReadRecorder(sock) : null;
+    const r = await recvFrame(recorder ?? sock, this.maxRecvLen, true);
+    if (r.data === null) {
+      if (!r.err.includes(': timeout')) {
+        this.fatal = true;
+        const code = closeCodeFor(r.err);
+        if (code !== null) await this.failConnection(code);
+      } else if (recorder && (!r.err.startsWith(READ_FAILURE_PREFIX.head) || recorder.lastPartial > 0)) {
+        // §7.9: bytes of the frame were consumed, so the stream can no longer be trusted.
+        this.fatal = true;
+      }
+      return r;
+    }
+    if (this.validator) {
+      const v = this.validator.check(r);
+      if (!v.ok) {
+        this.fatal = true;
+        await this.failConnection(v.closeCode);
+        return recvFail(v.err);
+      }
+    }
+    return r;
+  }
+
+  /** strict failWithCloseCode: RFC 6455 §7.1.7 "fail the WebSocket connection". */
+  private async failConnection(code: 1002 | 1007 | 1009): Promise<void> {
+    if (!this.checks.failWithCloseCode || !this.sock) return;
+    if (!this.closed) {
+      this.closed = true;
+      await sendFrame(this.sock, true, 0x8, Buffer.from([code >> 8, code & 0xff]), 125, this.sendMasked);
+    }
+    await this.sock.close();
+  }
+
+  /** send_frame(fin, opcode, payload): any failure, argument errors included, sets fatal. */
+  async sendFrame(fin: boolean, opcode: number, payload?: unknown): Promise<SendResult> {
+    if (this.fatal) return { bytes: null, err: SERVER_ERRORS.fatal };
+    const sock = this.sock;
+    if (!sock) return { bytes: null, err: SERVER_ERRORS.notInitialized };
+    if (this.checks.serverClosedState && this.closed && opcode !== 0x8) return { bytes: null, err: SERVER_ERRORS.closed };
+    if (this.checks.validateSendOpcode && !isSendableOpcode(opcode)) {
+      this.fatal = true;
+      return { bytes: null, err: SERVER_ERRORS.badOpcode };
+    }
+    const r = await sendFrame(sock, !!fin, opcode, payload, this.maxSendLen, this.sendMasked);
+    if (r.err !== null) this.fatal = true;
+    return r;
+  }
+
+  sendText(data?: unknown): Promise<SendResult> {
+    return this.sendFrame(true, 0x1, data);
+  }
+
+  sendBinary(data?: unknown): Promise<SendResult> {
+    return this.sendFrame(true, 0x2, data);
+  }
+
+  sendPing(data?: unknown): Promise<SendResult> {
+    return this.sendFrame(true, 0x9, data);
+  }
+
+  sendPong(data?: unknown): Promise<SendResult> {
+    return this.sendFrame(true, 0xa, data);
+  }
+
+  /** send_continue(data): a FINAL continuation frame only (v0.12, 9641665). */
+  sendContinue(data?: unknown): Promise<SendResult> {
+    return this.sendFrame(true, 0x0, data);
+  }
+
+  /**
+   * send_close(code?, msg?): a code that is not a number or is above 0x7fff is "bad status code"
+   * (fatal stays unset); otherwise the code goes through LuaJIT bit ops (1000.7 -> 1001, -1 -> 0xffff).
+   * msg is only sent with a code.
+   */
+  async sendClose(code?: unknown, msg?: unknown): Promise<SendResult> {
+    if (this.checks.validateCloseCodes && code !== undefined && code !== null && code !== false) {
+      if (typeof code !== 'number' || !Number.isInteger(code) || !((code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999))) {
+        return { bytes: null, err: SERVER_ERRORS.badStatusCode };
+      }
+    }
+    const built = closePayload(code, msg);
+    if (built.err !== null) return { bytes: null, err: SERVER_ERRORS.badStatusCode };
+    const r = await this.sendFrame(true, 0x8, built.payload);
+    if (this.checks.serverClosedState && r.err === null) this.closed = true;
+    return r;
+  }
+
+  /** set_timeout(ms): returns nothing, or `{ err: "not initialized yet" }` without a socket. */
+  setTimeout(ms: number): { err: string } | undefined {
+    if (!this.sock) return { err: SERVER_ERRORS.notInitialized };
+    this.sock.setTimeout(ms);
+    return undefined;
+  }
+}
+
+export type NewServerResult = { server: WebSocketServer; err: null } | { server: null; err: string };
+
+/** Reads the request head from a raw connection, as nginx would (up to the blank line). */
+async function readRequestHead(sock: NodeCosocket): Promise<{ head: Buffer; err: null } | { head: null; err: string }> {
+  const r = await sock.receiveUntil('\r\n\r\n');
+  if (r.data === null) return { head: null, err: `failed to read the request header: ${r.err}` };
+  return { head: r.data, err: null };
+}
+
+/** Drops a request body announced by Content-Length (the original's ngx.req.read_body()). */
+async function discardBody(sock: NodeCosocket, req: HandshakeRequest): Promise<string | null> {
+  const cl = req.rawHeaders.find(([n]) => n.toLowerCase() === 'content-length')?.[1];
+  const len = cl === undefined ? 0 : Number(cl);
+  if (!Number.isFinite(len) || len <= 0) return null;
+  const r = await sock.receive(len);
+  return r.data === null ? `failed to read the request body: ${r.err}` : null;
+}
+
+async function upgrade(sock: NodeCosocket, req: HandshakeRequest, opts: ServerOptions): Promise<NewServerResult> {
+  const checks = resolveProfile(opts.strict);
+  const outcome = checkHandshake(req, { checks, protocols: opts.protocols });
+  if (!outcome.ok) {
+    // compat sends nothing (the application decides; the README exits with 444); strict answers.
+    if (outcome.response) await sock.send(outcome.response);
+    return { server: null, err: outcome.err };
+  }
+  const sent = await sock.send(outcome.response);
+  if (sent.err !== null) return { server: null, err: `failed to send response header: ${sent.err}` };
+  return { server: new WebSocketServer(sock, opts, req, outcome.protocol), err: null };
+}
+
+/**
+ * new(opts) on a raw connection: reads and parses the request head itself (what nginx accepts,
+ * Node's HTTP parser sometimes refuses), runs the original's checks and sends the 101 response.
+ * A request nginx itself would refuse gets nginx's error status.
+ */
+export async function acceptWebSocket(stream: Stream, opts: ServerOptions = {}): Promise<NewServerResult & { request: HandshakeRequest | null }> {
+  const sock = new NodeCosocket(stream, { timeout: 60_000 });
+  const head = await readRequestHead(sock);
+  if (head.head === null) return { server: null, err: head.err, request: null };
+  const parsed = parseRequestHead(head.head);
+  if (parsed.req === null) {
+    const reason = parsed.status === 414 ? 'Request-URI Too Large' : parsed.status === 505 ? 'HTTP Version Not Supported' : 'Bad Request';
+    await sock.send(`HTTP/1.1 ${parsed.status} ${reason}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+    return { server: null, err: parsed.err, request: null };
+  }
+  const bodyErr = await discardBody(sock, parsed.req);
+  if (bodyErr) return { server: null, err: bodyErr, request: parsed.req };
+  return { ...(await upgrade(sock, parsed.req, opts)), request: parsed.req };
+}
+
+/** new(opts) on a Node http server's 'upgrade' event (req, socket, head). */
+export async function newServer(req: IncomingMessage, socket: Stream, head: Buffer, opts: ServerOptions = {}): Promise<NewServerResult> {
+  const rawHeaders: Array<[string, string]> = [];
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) rawHeaders.push([req.rawHeaders[i]!, req.rawHeaders[i + 1]!.trim()]);
+  const request: HandshakeRequest = { method: req.method ?? 'GET', target: req.url ?? '/', httpVersion: req.httpVersion, rawHeaders };
+  return upgrade(new NodeCosocket(socket, { head }), request, opts);
+}
+
+export interface CreateServerOptions extends ServerOptions {
+  /** Default 0 (a free port). */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Serve wss: PEM certificate and key; `ca` + `requestCert` for mutual TLS. */
+  tls?: { cert: string | Buffer; key: string | Buffer; ca?: string | Buffer; requestCert?: boolean };
+  /** Runs for each upgraded connection; the connection is closed when it returns. */
+  handler: (ws: WebSocketServer, request: HandshakeRequest) => unknown;
+  /** Called when a handshake fails (the connection is then closed, like the README's `ngx.exit(444)`). */
+  onHandshakeError?: (err: string, request: HandshakeRequest | null) => void;
+}
+
+export interface RunningServer {
+  /** ws://host:port or wss://host:port */
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** A resty-style server in three lines: handshake per connection, then your handler. */
+export async function createServer(opts: CreateServerOptions): Promise<RunningServer> {
+  const host = opts.host ?? '127.0.0.1';
+  const sockets = new Set<Stream>();
+  const onConnection = (stream: Stream): void => {
+    sockets.add(stream);
+    stream.on('close', () => sockets.delete(stream));
+    stream.on('error', () => {});
+    void (async () => {
+      const r = await acceptWebSocket(stream, opts);
+      if (r.server === null) {
+        opts.onHandshakeError?.(r.err, r.request);
+        stream.destroySoon?.();
+        return;
+      }
+      try {
+        await opts.handler(r.server, r.request!);
+      } finally {
+        await r.server.socket?.close();
+      }
+    })().catch(() => stream.destroy());
+  };
+  const server = opts.tls
+    ? tls.createServer({ cert: opts.tls.cert, key: opts.tls.key, ca: opts.tls.ca, requestCert: !!opts.tls.requestCert, rejectUnauthorized: !!opts.tls.requestCert }, onConnection)
+    : net.createServer(onConnection);
+  server.on('tlsClientError', () => {});
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, host, () => resolve());
+  });
+  const port = (server.address() as net.AddressInfo).port;
+  return {
+    url: `${opts.tls ? 'wss' : 'ws'}://${host}:${port}`,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
