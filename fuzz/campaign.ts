@@ -400,6 +400,7 @@ const TARGET_LOADERS: Record<string, () => Promise<TargetModule>> = {
   'frame-compat': () => import('./targets/frame-compat.js'),
   'frame-strict': () => import('./targets/frame-strict.js'),
   'frame-planted': () => import('./targets/frame-planted.js'),
+  'handshake-server': () => import('./targets/handshake-server.js'),
   'handshake-client': () => import('./targets/handshake-client.js'),
   uri: () => import('./targets/uri.js'),
   utf8: () => import('./targets/utf8.js'),
