@@ -187,7 +187,7 @@ describe('server methods and state rules (spec §4, §5)', () => {
     const m = await serve(async (ws) => [await ws.sendText(Buffer.alloc(400)), plain(await ws.recvFrame())], { max_recv_len: 200 });
     const c2 = await RawClient.open(m.port);
     c2.send(masked(true, 1, Buffer.alloc(300)));
-    expect(await m.result).toEqual([{ bytes: 402, err: null }, { data: null, type: null, err: 'exceeding max payload len' }]);
+    expect(await m.result).toEqual([{ bytes: 404, err: null }, { data: null, type: null, err: "exceeding max payload len" }]);
   });
 
   it('applies the send_close code rules: type, range, LuaJIT rounding and wrap (spec §4)', async () => {
