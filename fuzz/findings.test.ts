@@ -6,10 +6,16 @@ import { caseFromJson, luaRequest, oursAnswer, oursRecvFrame } from './diff/case
 import { ensureOracle, LuaOracle } from './diff/lua-oracle.js';
 import { loadFindings } from './findings.js';
 import { IN_CI } from './test-env.js';
+import { handshakeDiffUnavailable, oursHandshake } from './diff/handshake-diff.js';
+import { probeHandshake } from './diff/handshake-nginx.js';
+import { startNativePeer } from '../conformance/peers/native/index.js';
+import type { RunningPeer } from '../conformance/peers/types.js';
+import { afterAll, beforeAll } from 'vitest';
 
 const findings = loadFindings();
-const crashes = findings.filter((f) => f.target !== 'diff');
+const crashes = findings.filter((f) => f.target !== 'diff' && f.target !== 'diff-handshake');
 const divergences = findings.filter((f) => f.target === 'diff');
+const handshakeDivergences = findings.filter((f) => f.target === 'diff-handshake');
 
 describe('saved jsfuzz findings replay clean', () => {
   if (crashes.length === 0) it.skip('no saved jsfuzz findings yet', () => {});
@@ -35,6 +41,25 @@ describe('saved divergences now agree with the original', () => {
       } finally {
         await oracle.close();
       }
+    });
+  }
+});
+
+describe('saved handshake divergences now agree with the original server:new()', () => {
+  const why = handshakeDiffUnavailable();
+  const run = handshakeDivergences.length > 0 && (why === null || IN_CI);
+  let peer: RunningPeer | undefined;
+  beforeAll(async () => {
+    if (run) peer = await startNativePeer({});
+  }, 60_000);
+  afterAll(async () => {
+    await peer?.stop();
+  });
+  if (handshakeDivergences.length === 0) it.skip('no saved handshake divergences yet', () => {});
+  for (const f of handshakeDivergences) {
+    it.skipIf(!run)(`diff-handshake/${f.id}: ${f.meta.signature}`, async () => {
+      const port = Number(new URL(peer!.httpUrl).port);
+      expect(oursHandshake(f.input)).toEqual(await probeHandshake(port, f.input));
     });
   }
 });

@@ -1,8 +1,10 @@
 // `wslab diff`: differential fuzzing of our frame codec against the original protocol.lua.
-import { join } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ROOT_DIR } from '../build-targets.js';
 import { parseDuration } from '../cli.js';
+import { handshakeDiffUnavailable, runHandshakeDiff, type HandshakeDiffReport } from './handshake-diff.js';
 import { runDiff, type DiffReport } from './runner.js';
 
 export const help = `Usage: wslab diff [--time 60s] [--cases N] [--seed N] [options]
@@ -23,6 +25,8 @@ Options:
   --cases N      stop after N cases
   --seed N       fast-check seed (default: random; printed, to repeat a run)
   --no-corpus    skip the jsfuzz corpus replay
+  --handshake D  then also diff the server handshake for D (needs the native nginx peer: the
+                 original server:new() at /diff-handshake vs parseRequestHead + checkHandshake)
   --findings DIR where to save divergences (default: fuzz/findings)
   --report FILE  summary JSON (default: report/diff.json)
   --quiet        no progress lines
@@ -30,6 +34,7 @@ Options:
 Examples:
   wslab diff --time 60s
   wslab diff --time 10m --seed 42
+  wslab diff --time 30s --handshake 30s
   RESTY_WEBSOCKET_LIB=/src/lua-resty-websocket/lib wslab diff --cases 100000`;
 
 export async function run(argv: string[]): Promise<number> {
@@ -42,6 +47,7 @@ export async function run(argv: string[]): Promise<number> {
         cases: { type: 'string' },
         seed: { type: 'string' },
         'no-corpus': { type: 'boolean', default: false },
+        handshake: { type: 'string' },
         findings: { type: 'string' },
         report: { type: 'string', default: join(ROOT_DIR, 'report', 'diff.json') },
         quiet: { type: 'boolean', default: false },
@@ -53,6 +59,7 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   let report: DiffReport;
+  let handshake: HandshakeDiffReport | null = null;
   try {
     const tty = process.stderr.isTTY === true;
     let last = 0;
@@ -77,13 +84,26 @@ export async function run(argv: string[]): Promise<number> {
           }),
     });
     if (tty && !values.quiet) process.stderr.write('\n');
+    if (values.handshake) {
+      const why = handshakeDiffUnavailable();
+      if (why) throw new Error(`--handshake: ${why}`);
+      handshake = await runHandshakeDiff({
+        timeMs: parseDuration(values.handshake),
+        ...(values.seed ? { seed: Number(values.seed) } : {}),
+        ...(values.findings ? { findingsDir: values.findings } : {}),
+      });
+      const file = values.report!.replace(/\.json$/, '') + '-handshake.json';
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, JSON.stringify(handshake, null, 2) + '\n');
+    }
   } catch (e) {
     console.error(`wslab diff: ${(e as Error).message}`);
     return 2;
   }
   console.log(formatDiffReport(report));
+  if (handshake) console.log(formatHandshakeReport(handshake));
   console.log(`\nreport: ${values.report}`);
-  return report.ok ? 0 : 1;
+  return report.ok && (handshake?.ok ?? true) ? 0 : 1;
 }
 
 export function formatDiffReport(r: DiffReport): string {
@@ -94,6 +114,16 @@ export function formatDiffReport(r: DiffReport): string {
   ];
   for (const d of r.divergences) {
     lines.push(`  ${d.signature}${d.duplicate ? ' (already saved)' : ''}`, `    ${d.file}`, `    lua:  ${JSON.stringify(d.lua)}`, `    ours: ${JSON.stringify(d.ours)}`);
+  }
+  return lines.join('\n');
+}
+
+export function formatHandshakeReport(r: HandshakeDiffReport): string {
+  const lines = [
+    `handshake: ${r.cases} requests in ${(r.durationMs / 1000).toFixed(1)}s (${r.casesPerSec}/s), seed ${r.seed}, divergences: ${r.divergenceCount}`,
+  ];
+  for (const d of r.divergences) {
+    lines.push(`  ${d.signature}`, `    ${d.file}`, `    request: ${JSON.stringify(d.request)}`, `    lua:  ${JSON.stringify(d.lua)}`, `    ours: ${JSON.stringify(d.ours)}`);
   }
   return lines.join('\n');
 }

@@ -1,0 +1,146 @@
+// Differential fuzzing of the server handshake: the same raw upgrade requests to the original
+// server:new() (hosted by the native nginx peer at /diff-handshake) and to our parseRequestHead +
+// checkHandshake (compat). Compared: nginx-level refusals (our parser's status vs nginx's), the
+// library's error text, and for a 101 the Sec-WebSocket-Accept and Sec-WebSocket-Protocol headers.
+import fc from 'fast-check';
+import { relative } from 'node:path';
+import { checkHandshake, parseRequestHead } from '../../impl/handshake-server.js';
+import { nativeUnavailable, startNativePeer } from '../../conformance/peers/native/index.js';
+import { ROOT_DIR } from '../build-targets.js';
+import { FINDINGS_DIR, saveFinding } from '../findings.js';
+import { minimiseAsync } from '../minimise.js';
+import { classify, encodeRequest, probeHandshake, requestArb, type LuaHandshakeAnswer } from './handshake-nginx.js';
+
+export interface HandshakeDiffOptions {
+  timeMs?: number;
+  maxCases?: number;
+  seed?: number;
+  /** Requests in flight at once (default 8). */
+  concurrency?: number;
+  findingsDir?: string;
+  maxDivergences?: number;
+  /** Use a running peer on this port instead of starting one. */
+  port?: number;
+}
+
+export interface HandshakeDivergence {
+  id: string;
+  signature: string;
+  file: string;
+  request: string;
+  lua: LuaHandshakeAnswer;
+  ours: LuaHandshakeAnswer;
+}
+
+export interface HandshakeDiffReport {
+  cases: number;
+  casesPerSec: number;
+  durationMs: number;
+  seed: number;
+  outcomes: Record<string, number>;
+  divergenceCount: number;
+  divergences: HandshakeDivergence[];
+  ok: boolean;
+}
+
+export function handshakeDiffUnavailable(): string | null {
+  return nativeUnavailable();
+}
+
+/** Our answer in the same shape as the probe's. */
+export function oursHandshake(request: Buffer): LuaHandshakeAnswer {
+  const raw = request.toString('latin1');
+  const end = raw.indexOf('\r\n\r\n');
+  const parsed = parseRequestHead(end < 0 ? raw : raw.slice(0, end));
+  if (parsed.req === null) return { kind: 'nginx', status: parsed.status };
+  const out = checkHandshake(parsed.req, { checks: { validateHandshakeRequest: false, selectOneSubprotocol: false } });
+  if (!out.ok) return { kind: 'err', err: out.err };
+  // Read our 101 back through the same classifier the probe uses.
+  return classify(Buffer.concat([out.response, Buffer.from('WSLAB-OK')]));
+}
+
+function signatureOf(lua: LuaHandshakeAnswer, ours: LuaHandshakeAnswer): string {
+  const shape = (a: LuaHandshakeAnswer): string =>
+    a.kind === 'err' ? `err ${a.err.replace(/: .*$/, ': ...')}` : a.kind === 'nginx' ? `nginx ${a.status}` : a.kind === 'ok' ? `ok protocol=${a.protocol === null ? 'none' : 'set'}` : 'none';
+  return `handshake: lua ${shape(lua)} / ours ${shape(ours)}`;
+}
+
+export async function runHandshakeDiff(opts: HandshakeDiffOptions = {}): Promise<HandshakeDiffReport> {
+  const started = Date.now();
+  const deadline = started + (opts.timeMs ?? 30_000);
+  const seed = opts.seed ?? Math.floor(Math.random() * 0x7fffffff);
+  const concurrency = opts.concurrency ?? 8;
+  const peer = opts.port === undefined ? await startNativePeer({}) : null;
+  const port = opts.port ?? Number(new URL(peer!.httpUrl).port);
+  const outcomes: Record<string, number> = {};
+  const divergences: HandshakeDivergence[] = [];
+  let divergenceCount = 0;
+  let cases = 0;
+  const done = (): boolean => Date.now() >= deadline || (opts.maxCases !== undefined && cases >= opts.maxCases);
+  try {
+    for (let round = 0; !done(); round++) {
+      const batch = fc.sample(requestArb, { numRuns: 64, seed: (seed + round * 104729) | 0 }).map(encodeRequest);
+      for (let i = 0; i < batch.length && !done(); i += concurrency) {
+        const slice = batch.slice(i, i + concurrency);
+        const answers = await Promise.all(slice.map((r) => probeHandshake(port, r)));
+        for (let k = 0; k < slice.length; k++) {
+          cases++;
+          const request = slice[k]!;
+          const lua = answers[k]!;
+          const ours = oursHandshake(request);
+          const key = lua.kind === 'err' ? lua.err : lua.kind;
+          if (JSON.stringify(lua) === JSON.stringify(ours)) {
+            outcomes[key] = (outcomes[key] ?? 0) + 1;
+            continue;
+          }
+          divergenceCount++;
+          const signature = signatureOf(lua, ours);
+          if (divergences.length >= (opts.maxDivergences ?? 10) || divergences.some((d) => d.signature === signature)) continue;
+          divergences.push(await recordHandshakeDivergence(port, request, signature, opts.findingsDir ?? FINDINGS_DIR));
+        }
+      }
+    }
+  } finally {
+    await peer?.stop();
+  }
+  const durationMs = Date.now() - started;
+  return {
+    cases,
+    casesPerSec: Math.round(cases / Math.max(0.001, durationMs / 1000)),
+    durationMs,
+    seed,
+    outcomes,
+    divergenceCount,
+    divergences,
+    ok: divergenceCount === 0,
+  };
+}
+
+async function recordHandshakeDivergence(port: number, request: Buffer, signature: string, findingsDir: string): Promise<HandshakeDivergence> {
+  const still = async (r: Buffer): Promise<boolean> => {
+    // Without the blank line nginx just waits for more: not a candidate.
+    if (!r.includes('\r\n\r\n')) return false;
+    const lua = await probeHandshake(port, r, 1000);
+    const ours = oursHandshake(r);
+    return JSON.stringify(lua) !== JSON.stringify(ours) && signatureOf(lua, ours) === signature;
+  };
+  const min = await minimiseAsync(request, still, 300);
+  const lua = await probeHandshake(port, min);
+  const ours = oursHandshake(min);
+  const saved = saveFinding(
+    findingsDir,
+    {
+      target: 'diff-handshake',
+      kind: 'divergence',
+      signature,
+      message: `${signature}\nrequest: ${JSON.stringify(min.toString('latin1'))}`,
+      inputHex: min.toString('hex'),
+      originalHex: request.toString('hex'),
+      foundAt: new Date().toISOString(),
+      source: 'diff',
+      detail: { lua, ours },
+    },
+    min,
+  );
+  return { id: saved.id, signature, file: relative(ROOT_DIR, saved.jsonPath), request: min.toString('latin1'), lua, ours };
+}
