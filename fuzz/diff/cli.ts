@@ -27,6 +27,8 @@ Options:
   --no-corpus    skip the jsfuzz corpus replay
   --handshake D  then also diff the server handshake for D (needs the native nginx peer: the
                  original server:new() at /diff-handshake vs parseRequestHead + checkHandshake)
+  --handshake-mutate  with --handshake: also edit bytes in the header lines (how closely our
+                 request parser follows nginx's own refusals)
   --findings DIR where to save divergences (default: fuzz/findings)
   --report FILE  summary JSON (default: report/diff.json)
   --quiet        no progress lines
@@ -48,6 +50,7 @@ export async function run(argv: string[]): Promise<number> {
         seed: { type: 'string' },
         'no-corpus': { type: 'boolean', default: false },
         handshake: { type: 'string' },
+        'handshake-mutate': { type: 'boolean', default: false },
         findings: { type: 'string' },
         report: { type: 'string', default: join(ROOT_DIR, 'report', 'diff.json') },
         quiet: { type: 'boolean', default: false },
@@ -89,6 +92,7 @@ export async function run(argv: string[]): Promise<number> {
       if (why) throw new Error(`--handshake: ${why}`);
       handshake = await runHandshakeDiff({
         timeMs: parseDuration(values.handshake),
+        mutate: values['handshake-mutate'],
         ...(values.seed ? { seed: Number(values.seed) } : {}),
         ...(values.findings ? { findingsDir: values.findings } : {}),
       });

@@ -9,7 +9,7 @@ import { nativeUnavailable, startNativePeer } from '../../conformance/peers/nati
 import { ROOT_DIR } from '../build-targets.js';
 import { FINDINGS_DIR, saveFinding } from '../findings.js';
 import { minimiseAsync } from '../minimise.js';
-import { classify, encodeRequest, probeHandshake, requestArb, type LuaHandshakeAnswer } from './handshake-nginx.js';
+import { classify, encodeRequest, mutatedRequestArb, probeHandshake, requestArb, type LuaHandshakeAnswer } from './handshake-nginx.js';
 
 export interface HandshakeDiffOptions {
   timeMs?: number;
@@ -21,6 +21,11 @@ export interface HandshakeDiffOptions {
   maxDivergences?: number;
   /** Use a running peer on this port instead of starting one. */
   port?: number;
+  /**
+   * Also edit bytes inside the header lines. That mostly probes how closely parseRequestHead
+   * mimics nginx's own refusals (the environment), not the library's checks.
+   */
+  mutate?: boolean;
 }
 
 export interface HandshakeDivergence {
@@ -79,7 +84,10 @@ export async function runHandshakeDiff(opts: HandshakeDiffOptions = {}): Promise
   const done = (): boolean => Date.now() >= deadline || (opts.maxCases !== undefined && cases >= opts.maxCases);
   try {
     for (let round = 0; !done(); round++) {
-      const batch = fc.sample(requestArb, { numRuns: 64, seed: (seed + round * 104729) | 0 }).map(encodeRequest);
+      const runSeed = (seed + round * 104729) | 0;
+      const batch = opts.mutate
+        ? fc.sample(mutatedRequestArb, { numRuns: 64, seed: runSeed })
+        : fc.sample(requestArb, { numRuns: 64, seed: runSeed }).map(encodeRequest);
       for (let i = 0; i < batch.length && !done(); i += concurrency) {
         const slice = batch.slice(i, i + concurrency);
         const answers = await Promise.all(slice.map((r) => probeHandshake(port, r)));
@@ -117,14 +125,18 @@ export async function runHandshakeDiff(opts: HandshakeDiffOptions = {}): Promise
 }
 
 async function recordHandshakeDivergence(port: number, request: Buffer, signature: string, findingsDir: string): Promise<HandshakeDivergence> {
-  const still = async (r: Buffer): Promise<boolean> => {
+  // The request line stays as it is (it routes to /diff-handshake); the rest is minimised.
+  const lineEnd = request.indexOf('\r\n') + 2;
+  const requestLine = request.subarray(0, lineEnd);
+  const still = async (rest: Buffer): Promise<boolean> => {
+    const r = Buffer.concat([requestLine, rest]);
     // Without the blank line nginx just waits for more: not a candidate.
     if (!r.includes('\r\n\r\n')) return false;
     const lua = await probeHandshake(port, r, 1000);
     const ours = oursHandshake(r);
     return JSON.stringify(lua) !== JSON.stringify(ours) && signatureOf(lua, ours) === signature;
   };
-  const min = await minimiseAsync(request, still, 300);
+  const min = Buffer.concat([requestLine, await minimiseAsync(request.subarray(lineEnd), still, 300)]);
   const lua = await probeHandshake(port, min);
   const ours = oursHandshake(min);
   const saved = saveFinding(

@@ -54,6 +54,9 @@ function responseComplete(raw: Buffer): boolean {
 
 export function classify(raw: Buffer): LuaHandshakeAnswer {
   const end = raw.indexOf('\r\n\r\n');
+  // An HTTP/0.9-style request gets nginx's error page without a status line.
+  const page = /<title>(\d{3}) /.exec(raw.subarray(0, 200).toString('latin1'));
+  if (!raw.subarray(0, 5).equals(Buffer.from('HTTP/')) && page) return { kind: 'nginx', status: Number(page[1]) };
   if (end < 0) return { kind: 'none', detail: raw.subarray(0, 200).toString('latin1') };
   const head = raw.subarray(0, end).toString('latin1');
   const body = raw.subarray(end + 4);
@@ -125,4 +128,41 @@ export const requestArb: fc.Arbitrary<RequestSpec> = fc
     const headers: Array<[string, string]> = [['Host', '127.0.0.1'], ...[...groups.slice(k), ...groups.slice(0, k)].flat()];
     if (r.body) headers.push(['Content-Length', String(r.body.length)]);
     return { method: r.method, target: r.target, version: r.version, headers, body: r.body };
+  });
+
+type ByteEdit = { at: number; op: 'set' | 'insert' | 'delete'; b: number };
+
+/** Interesting bytes for HTTP heads: separators, whitespace, case, NUL, obs-fold. */
+const HEAD_BYTES = [0x20, 0x09, 0x0b, 0x0c, 0x0d, 0x0a, 0x3a, 0x2c, 0x5f, 0x2d, 0x00, 0x7f, 0x80, 0xff, 0x41, 0x61];
+
+/** Requests from requestArb, sometimes with a few byte edits inside the head (parser edge cases). */
+export const mutatedRequestArb: fc.Arbitrary<Buffer> = fc
+  .tuple(
+    requestArb,
+    fc.oneof(
+      { weight: 3, arbitrary: fc.constant<ByteEdit[]>([]) },
+      {
+        weight: 1,
+        arbitrary: fc.array(
+          fc.record({ at: fc.nat(), op: fc.constantFrom('set' as const, 'insert' as const, 'delete' as const), b: fc.constantFrom(...HEAD_BYTES) }),
+          { minLength: 1, maxLength: 3 },
+        ),
+      },
+    ),
+  )
+  .map(([spec, edits]) => {
+    let buf = encodeRequest(spec);
+    const headEnd = buf.indexOf('\r\n\r\n');
+    for (const e of edits) {
+      // Edit only the header lines: the request line routes to /diff-handshake, and the blank
+      // line that ends the head must stay.
+      const first = buf.indexOf('\r\n') + 2;
+      const limit = buf.indexOf('\r\n\r\n');
+      if (limit <= first) break;
+      const at = first + (e.at % (limit - first));
+      if (e.op === 'set') buf[at] = e.b;
+      else if (e.op === 'insert') buf = Buffer.concat([buf.subarray(0, at), Buffer.from([e.b]), buf.subarray(at)]);
+      else buf = Buffer.concat([buf.subarray(0, at), buf.subarray(at + 1)]);
+    }
+    return headEnd < 0 ? encodeRequest(spec) : buf;
   });
