@@ -80,8 +80,19 @@ describe('parseRequestHead', () => {
     expect(parseRequestHead('GET /ws HTTP/1.1\r\nUpgrade: websocket')).toMatchObject({ req: null, status: 400 });
     expect(parseRequestHead('GARBAGE')).toMatchObject({ req: null, status: 400 });
     expect(parseRequestHead('GET /ws HTTP/2.0\r\nHost: a')).toMatchObject({ req: null, status: 505 });
-    expect(parseRequestHead('GET /ws HTTP/1.1\r\nHost: a\r\nno colon here')).toMatchObject({ req: null, status: 400 });
+    expect(parseRequestHead('GET /ws HTTP/1.1\r\nHost:')).toMatchObject({ req: null, status: 400 });
     expect(parseRequestHead(`GET /${'a'.repeat(9000)} HTTP/1.1\r\nHost: a`)).toMatchObject({ req: null, status: 414 });
+  });
+
+  it('skips invalid header lines like nginx (ignore_invalid_headers) and ends the head at a bare-LF blank line', () => {
+    const r = parseRequestHead('GET / HTTP/1.1\nHost: a\nno colon here\nX_Under: 1\nUpgrade: websocket\n\nX-After: 1');
+    expect(r.req?.rawHeaders).toEqual([['Host', 'a'], ['Upgrade', 'websocket']]);
+  });
+
+  it('leaves out an empty Sec-WebSocket-Protocol in the 101, as nginx drops empty headers', () => {
+    const r = parseRequestHead(request([...GOOD, 'Sec-WebSocket-Protocol:']));
+    const out = checkHandshake(r.req!, { checks: COMPAT });
+    expect(out.ok && out.response.toString()).not.toContain('Sec-WebSocket-Protocol');
   });
 
   it('keeps header order, trims values, and reads HTTP/1.0 without Host', () => {

@@ -52,16 +52,19 @@ export function parseRequestHead(head: Buffer | string): ParseResult {
   const httpVersion = major === undefined ? '0.9' : `${major}.${Number(minor)}`;
   const rawHeaders: Array<[string, string]> = [];
   for (const line of lines) {
-    if (line === '') continue;
+    // The head ends at the first empty line (nginx accepts bare LF line ends too).
+    if (line === '') break;
     if (line.length > MAX_HEADER_LINE) return { req: null, err: 'header line too long', status: 494 };
     const colon = line.indexOf(':');
-    if (colon <= 0) return { req: null, err: 'bad header line', status: 400 };
-    const name = line.slice(0, colon);
-    if (!TOKEN.test(name)) return { req: null, err: 'bad header line', status: 400 };
+    const name = colon > 0 ? line.slice(0, colon) : '';
+    // ignore_invalid_headers (nginx's default): a line without a colon or with a bad name is skipped.
+    if (!TOKEN.test(name) || name.includes('_')) continue;
     rawHeaders.push([name, line.slice(colon + 1).trim()]);
   }
   const req: HandshakeRequest = { method: m[1]!, target: m[2]!, httpVersion, rawHeaders };
-  if (httpVersion === '1.1' && firstHeader(req, 'host') === null) return { req: null, err: 'client sent HTTP/1.1 request without "Host" header', status: 400 };
+  const host = firstHeader(req, 'host');
+  if (httpVersion === '1.1' && host === null) return { req: null, err: 'client sent HTTP/1.1 request without "Host" header', status: 400 };
+  if (host === '') return { req: null, err: 'client sent invalid host header', status: 400 };
   return { req, err: null };
 }
 
@@ -128,7 +131,8 @@ export function checkHandshake(req: HandshakeRequest, opts: HandshakeOptions): H
 /** The 101 response, headers in the original's wire order (spec §4 step 7, after nginx's own). */
 export function buildResponse(key: string, protocol: string | null): Buffer {
   let head = 'HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\n';
-  if (protocol !== null) head += `Sec-WebSocket-Protocol: ${protocol}\r\n`;
+  // nginx leaves out a header whose value is empty (an empty Sec-WebSocket-Protocol request header).
+  if (protocol) head += `Sec-WebSocket-Protocol: ${protocol}\r\n`;
   head += `Upgrade: websocket\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n\r\n`;
   return Buffer.from(head, 'latin1');
 }

@@ -209,11 +209,29 @@ export class WebSocketServer {
 
 export type NewServerResult = { server: WebSocketServer; err: null } | { server: null; err: string };
 
-/** Reads the request head from a raw connection, as nginx would (up to the blank line). */
+/** nginx's client_header_buffer_size + large_client_header_buffers (1k + 4 × 8k). */
+const MAX_REQUEST_HEAD = 33 * 1024;
+
+/**
+ * Reads the request head from a raw connection as nginx does: up to the first empty line, which
+ * may end in CRLF or a bare LF. Byte by byte: heads are small, and the bytes after the head must
+ * stay unread for the WebSocket frames.
+ */
 async function readRequestHead(sock: NodeCosocket): Promise<{ head: Buffer; err: null } | { head: null; err: string }> {
-  const r = await sock.receiveUntil('\r\n\r\n');
-  if (r.data === null) return { head: null, err: `failed to read the request header: ${r.err}` };
-  return { head: r.data, err: null };
+  const bytes: number[] = [];
+  let lineStart = 0;
+  while (bytes.length < MAX_REQUEST_HEAD) {
+    const r = await sock.receive(1);
+    if (r.data === null) return { head: null, err: `failed to read the request header: ${r.err}` };
+    const b = r.data[0]!;
+    bytes.push(b);
+    if (b !== 0x0a) continue;
+    const line = bytes.length - 1 - lineStart; // length without the LF
+    const empty = line === 0 || (line === 1 && bytes[lineStart] === 0x0d);
+    if (empty && lineStart > 0) return { head: Buffer.from(bytes.slice(0, lineStart)), err: null };
+    lineStart = bytes.length;
+  }
+  return { head: null, err: 'request header too large' };
 }
 
 /** Drops a request body announced by Content-Length (the original's ngx.req.read_body()). */
