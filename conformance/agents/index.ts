@@ -1,0 +1,184 @@
+// The testees the conformance suite runs by default. Server agents expose an echo URL for server
+// mode; client agents run the Autobahn testee protocol against our fuzzingserver.
+import { WebSocket, WebSocketServer } from 'ws';
+import type { AddressInfo } from 'node:net';
+import { createServer, type WebSocketServer as OurServer } from '../../impl/server.js';
+import { newClient, type WebSocketClient } from '../../impl/client.js';
+import type { RunningPeer } from '../peers/types.js';
+
+export const MAX_MESSAGE = 16 * 1024 * 1024;
+
+export interface ServerAgent {
+  kind: 'server';
+  name: string;
+  summary: string;
+  needsPeer?: boolean;
+  start(peer?: RunningPeer): Promise<{ url: string; stop(): Promise<void> }>;
+}
+
+export interface ClientAgent {
+  kind: 'client';
+  name: string;
+  summary: string;
+  needsPeer?: boolean;
+  /** Runs getCaseCount, every runCase, updateReports against `base` (ws://host:port). */
+  run(base: string, agent: string, peer?: RunningPeer): Promise<void>;
+}
+
+export type Agent = ServerAgent | ClientAgent;
+
+/** The echo app every agent of ours runs: reassemble, echo, answer pings, echo the close. */
+async function echoLoop(ws: OurServer | WebSocketClient, isClient: boolean): Promise<void> {
+  let parts: Buffer[] | null = null;
+  let kind: 'text' | 'binary' = 'text';
+  for (;;) {
+    const r = await ws.recvFrame();
+    if (r.data === null) {
+      if (r.err.includes(': timeout')) continue;
+      if (isClient) await (ws as WebSocketClient).close();
+      return;
+    }
+    switch (r.type) {
+      case 'ping':
+        await ws.sendPong(r.data);
+        break;
+      case 'pong':
+        break;
+      case 'close':
+        await ws.sendClose(r.err ?? undefined, r.err === null ? undefined : r.data);
+        if (isClient) await (ws as WebSocketClient).close();
+        return;
+      default: {
+        if (r.type !== 'continuation' || parts === null) {
+          parts = [];
+          kind = r.type === 'binary' ? 'binary' : 'text';
+        }
+        parts.push(r.data);
+        if (r.err !== 'again') {
+          const msg = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+          parts = null;
+          const sent = kind === 'binary' ? await ws.sendBinary(msg) : await ws.sendText(msg);
+          if (sent.err !== null) {
+            if (isClient) await (ws as WebSocketClient).close();
+            return;
+          }
+        }
+      }
+    }
+  }
+}
+
+function oursServer(strict: boolean): ServerAgent {
+  return {
+    kind: 'server',
+    name: strict ? 'ours-server-strict' : 'ours-server-compat',
+    summary: `our server (impl/server.ts), ${strict ? 'strict' : 'compat'} profile, echo app`,
+    async start() {
+      const srv = await createServer({ max_payload_len: MAX_MESSAGE, strict, handler: (ws) => echoLoop(ws, false) });
+      return { url: `${srv.url}/`, stop: srv.close };
+    },
+  };
+}
+
+function oursClient(strict: boolean): ClientAgent {
+  return {
+    kind: 'client',
+    name: strict ? 'ours-client-strict' : 'ours-client-compat',
+    summary: `our client (impl/client.ts), ${strict ? 'strict' : 'compat'} profile, echo app`,
+    async run(base, agent) {
+      const count = Number(await firstText(base + '/getCaseCount'));
+      for (let i = 1; i <= count; i++) {
+        const c = newClient({ max_payload_len: MAX_MESSAGE, strict, timeout: 15_000 });
+        const r = await c.connect(`${base}/runCase?case=${i}&agent=${encodeURIComponent(agent)}`);
+        if (r.err !== null) continue;
+        // Like the Lua client app: close() is the only way out, so a fatal compat client leaves the
+        // socket open (spec §7.15) until the fuzzingserver gives up on it.
+        await echoLoop(c, true);
+      }
+      await firstText(`${base}/updateReports?agent=${encodeURIComponent(agent)}`);
+    },
+  };
+}
+
+/** Connects with ws and returns the first text message (getCaseCount), or "" when there is none. */
+function firstText(url: string): Promise<string> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(url);
+    let got = '';
+    ws.on('message', (d) => {
+      got ||= d.toString();
+    });
+    ws.on('close', () => resolve(got));
+    ws.on('error', () => resolve(got));
+  });
+}
+
+export const AGENTS: readonly Agent[] = [
+  {
+    kind: 'server',
+    name: 'ws-server',
+    // ws 8.23 refuses messages of more than 16384 fragments (1008) by default; 9.3.1/9.4.1 send 65536.
+    summary: 'the ws package (calibration: known to pass every case; fragment limit off)',
+    async start() {
+      const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', maxPayload: 64 * 1024 * 1024, maxFragments: 0 });
+      await new Promise((r) => wss.once('listening', r));
+      wss.on('connection', (ws) => {
+        ws.on('error', () => {});
+        ws.on('message', (data, isBinary) => ws.send(data as Buffer, { binary: isBinary }));
+      });
+      return {
+        url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/`,
+        stop: () => new Promise<void>((r) => {
+          for (const c of wss.clients) c.terminate();
+          wss.close(() => r());
+        }),
+      };
+    },
+  },
+  oursServer(false),
+  oursServer(true),
+  {
+    kind: 'server',
+    name: 'lua-server',
+    summary: 'nginx + the real lua-resty-websocket server with a naive echo app (fixtures/lua/conformance/echo.lua)',
+    needsPeer: true,
+    async start(peer) {
+      if (!peer) throw new Error('lua-server needs the nginx + Lua peer');
+      return { url: `${peer.wsUrl}/conformance-echo`, stop: async () => {} };
+    },
+  },
+  {
+    kind: 'client',
+    name: 'ws-client',
+    summary: 'the ws package client (calibration)',
+    async run(base, agent) {
+      const count = Number(await firstText(base + '/getCaseCount'));
+      for (let i = 1; i <= count; i++) {
+        await new Promise<void>((resolve) => {
+          const ws = new WebSocket(`${base}/runCase?case=${i}&agent=${encodeURIComponent(agent)}`, { maxPayload: 64 * 1024 * 1024, maxFragments: 0 });
+          ws.on('message', (data, isBinary) => ws.send(data as Buffer, { binary: isBinary }));
+          ws.on('close', () => resolve());
+          ws.on('error', () => {});
+        });
+      }
+      await firstText(`${base}/updateReports?agent=${encodeURIComponent(agent)}`);
+    },
+  },
+  oursClient(false),
+  oursClient(true),
+  {
+    kind: 'client',
+    name: 'lua-client',
+    summary: 'the real lua-resty-websocket client in nginx with a naive echo app (fixtures/lua/conformance/client.lua)',
+    needsPeer: true,
+    async run(base, agent, peer) {
+      if (!peer) throw new Error('lua-client needs the nginx + Lua peer');
+      const res = await fetch(`${peer.httpUrl}/conformance-client?base=${encodeURIComponent(base)}&agent=${encodeURIComponent(agent)}`, { signal: AbortSignal.timeout(600_000) });
+      if (res.status !== 200) throw new Error(`lua-client: HTTP ${res.status}: ${(await res.text()).slice(0, 200)}`);
+    },
+  },
+];
+
+export function findAgent(name: string): Agent | undefined {
+  return AGENTS.find((a) => a.name === name);
+}

@@ -1,0 +1,435 @@
+// The fuzzing endpoint: our side of one test connection, with Autobahn's WebSocket protocol rules
+// for what it receives and how it closes (autobahn/websocket/protocol.py: closedByMe, failedByMe,
+// droppedByMe, wasClean, the close-handshake and server-drop timeouts; failByDrop = false), the
+// wire log, and raw frame control for what it sends (chops, sync, RSV, masks, repeated payloads).
+import { randomBytes } from 'node:crypto';
+import { FrameDecoder } from '../../impl/protocol.js';
+import { maskInPlace } from '../../impl/mask.js';
+import { Utf8Validator, isValidUtf8 } from '../../impl/utf8.js';
+import type { Stream } from '../../impl/socket.js';
+import { CLOSE, type CaseRun, type ConformanceCase, type FrameSpec, type FuzzingEndpoint, type WireLogEntry } from './types.js';
+import { judge } from './judge.js';
+
+const MAX_WIRE_LOG_DATA = 256;
+/** Autobahn's closeHandshakeTimeout and serverConnectionDropTimeout defaults (seconds). */
+const CLOSE_HANDSHAKE_TIMEOUT = 1;
+const SERVER_DROP_TIMEOUT = 1;
+/** Codes a close frame may carry (autobahn's CLOSE_STATUS_CODES_ALLOWED plus 3000-4999). */
+function allowedCloseCode(code: number): boolean {
+  return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1011) || (code >= 3000 && code <= 4999);
+}
+
+function hexLog(data: Buffer): string {
+  return data.length > MAX_WIRE_LOG_DATA ? `${data.subarray(0, MAX_WIRE_LOG_DATA).toString('hex')} ...` : data.toString('hex');
+}
+function textLog(data: Buffer): string {
+  return data.length > MAX_WIRE_LOG_DATA ? `${data.subarray(0, MAX_WIRE_LOG_DATA).toString('latin1')} ...` : data.toString('latin1');
+}
+
+/** Builds a frame's octets with full control (no validation: cases send broken frames on purpose). */
+export function encodeFrame(f: FrameSpec, payload: Buffer, mask: Buffer | null): Buffer {
+  const len = payload.length;
+  const lenBytes = len <= 125 ? 0 : len <= 0xffff ? 2 : 8;
+  const head = Buffer.alloc(2 + lenBytes + (mask ? 4 : 0));
+  head[0] = ((f.fin ?? true) ? 0x80 : 0) | (((f.rsv ?? 0) & 7) << 4) | (f.opcode & 0x0f);
+  const mbit = mask ? 0x80 : 0;
+  if (lenBytes === 0) head[1] = mbit | len;
+  else if (lenBytes === 2) {
+    head[1] = mbit | 126;
+    head.writeUInt16BE(len, 2);
+  } else {
+    head[1] = mbit | 127;
+    head.writeUInt32BE(Math.floor(len / 2 ** 32), 2);
+    head.writeUInt32BE(len >>> 0, 6);
+  }
+  const body = Buffer.from(payload);
+  if (mask) {
+    mask.copy(head, 2 + lenBytes);
+    maskInPlace(body, mask);
+  }
+  return Buffer.concat([head, body]);
+}
+
+function fill(payload: Buffer, len: number | undefined): Buffer {
+  if (len === undefined || len === payload.length) return payload;
+  if (payload.length === 0) return Buffer.alloc(len);
+  const out = Buffer.allocUnsafe(len);
+  for (let off = 0; off < len; off += payload.length) payload.copy(out, off, 0, Math.min(payload.length, len - off));
+  return out;
+}
+
+export interface EndpointStats {
+  txFrameStats: Record<number, number>;
+  rxFrameStats: Record<number, number>;
+  txOctetStats: Record<number, number>;
+  rxOctetStats: Record<number, number>;
+}
+
+export interface EndpointOutcome {
+  closedByMe: boolean;
+  failedByMe: boolean;
+  droppedByMe: boolean;
+  wasClean: boolean;
+  wasNotCleanReason: string | null;
+  localCloseCode: number | null;
+  localCloseReason: string | null;
+  remoteCloseCode: number | null;
+  remoteCloseReason: string | null;
+}
+
+export class Endpoint implements FuzzingEndpoint {
+  readonly isServer: boolean;
+  state: 'OPEN' | 'CLOSING' | 'CLOSED' = 'OPEN';
+  createWirelog = true;
+  readonly wirelog: WireLogEntry[] = [];
+  readonly stats: EndpointStats = { txFrameStats: {}, rxFrameStats: {}, txOctetStats: {}, rxOctetStats: {} };
+  readonly outcome: EndpointOutcome = {
+    closedByMe: false, failedByMe: false, droppedByMe: false, wasClean: false, wasNotCleanReason: null,
+    localCloseCode: null, localCloseReason: null, remoteCloseCode: null, remoteCloseReason: null,
+  };
+  /** Resolves when the TCP connection is gone. */
+  readonly closed: Promise<void>;
+  private resolveClosed!: () => void;
+  private readonly stream: Stream;
+  private readonly decoder = new FrameDecoder({ maxPayloadLen: 0x7fffffff, forceMasking: false });
+  private readonly run: CaseRun;
+  private readonly kase: ConformanceCase;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private closeHandshakeTimer: NodeJS.Timeout | null = null;
+  private serverDropTimer: NodeJS.Timeout | null = null;
+  private messageOpcode: number | null = null;
+  private messageParts: Buffer[] = [];
+  private readonly utf8 = new Utf8Validator();
+  private sendChain: Promise<void> = Promise.resolve();
+
+  /**
+   * Multiplies the waits that decide a verdict (killAfter, closeAfter, the close-handshake and
+   * server-drop timeouts) for loaded machines; continueLater keeps its delays (they are the test).
+   */
+  private readonly timeScale: number;
+
+  constructor(stream: Stream, isServer: boolean, kase: ConformanceCase, run: Omit<CaseRun, 'p'>, initial?: Buffer, timeScale = 1) {
+    this.timeScale = timeScale;
+    this.stream = stream;
+    this.isServer = isServer;
+    this.kase = kase;
+    this.run = Object.assign(run, { p: this }) as CaseRun;
+    this.closed = new Promise((r) => (this.resolveClosed = r));
+    stream.setNoDelay?.(true);
+    stream.on('data', (d: Buffer) => this.onData(d));
+    stream.on('error', () => {});
+    stream.on('close', () => this.connectionLost());
+    if (initial && initial.length > 0) this.onData(initial);
+  }
+
+  get case(): CaseRun {
+    return this.run;
+  }
+
+  // ---- sending ---------------------------------------------------------------------------
+
+  private log(e: WireLogEntry): void {
+    if (this.createWirelog) this.wirelog.push(e);
+  }
+
+  /** Queues octets; chopped or synced pieces go out as separate writes with an event-loop turn between. */
+  private sendData(data: Buffer, sync: boolean, chopsize?: number): void {
+    const pieces: Buffer[] = [];
+    if (chopsize && chopsize > 0) for (let i = 0; i < data.length; i += chopsize) pieces.push(data.subarray(i, i + chopsize));
+    else pieces.push(data);
+    const separate = sync || (chopsize !== undefined && chopsize > 0);
+    this.sendChain = this.sendChain.then(async () => {
+      for (const piece of pieces) {
+        if (this.stream.destroyed) return;
+        this.stats.txOctetStats[piece.length] = (this.stats.txOctetStats[piece.length] ?? 0) + 1;
+        this.log(['TO', hexLog(piece), separate]);
+        const flushed = this.stream.write(piece);
+        if (separate) await new Promise((r) => setImmediate(r));
+        else if (!flushed) await new Promise((r) => this.stream.once('drain', r));
+      }
+    });
+  }
+
+  sendFrame(f: FrameSpec): void {
+    if (this.state === 'CLOSED') return;
+    const base = typeof f.payload === 'string' ? Buffer.from(f.payload, 'utf8') : (f.payload ?? Buffer.alloc(0));
+    const payload = fill(base, f.payloadLen);
+    const mask = f.mask !== undefined ? f.mask : this.isServer ? null : randomBytes(4);
+    this.stats.txFrameStats[f.opcode] = (this.stats.txFrameStats[f.opcode] ?? 0) + 1;
+    this.log(['TF', textLog(base), f.opcode, f.fin ?? true, f.rsv ?? 0, mask ? mask.toString('hex') : null, f.payloadLen ?? null, f.chopsize ?? null, !!f.sync]);
+    this.sendData(encodeFrame(f, payload, mask), !!f.sync, f.chopsize);
+  }
+
+  encodeFrame(f: FrameSpec): Buffer {
+    const base = typeof f.payload === 'string' ? Buffer.from(f.payload, 'utf8') : (f.payload ?? Buffer.alloc(0));
+    const mask = f.mask !== undefined ? f.mask : this.isServer ? null : randomBytes(4);
+    return encodeFrame(f, fill(base, f.payloadLen), mask);
+  }
+
+  sendRaw(data: Buffer, sync = true): void {
+    if (this.state === 'CLOSED') return;
+    this.sendData(data, sync);
+  }
+
+  sendMessage(payload: Buffer | string, binary: boolean, fragmentSize?: number): void {
+    const data = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload;
+    const opcode = binary ? 2 : 1;
+    if (!fragmentSize || data.length <= fragmentSize) {
+      this.sendFrame({ opcode, payload: data });
+      return;
+    }
+    for (let off = 0; off < data.length; off += fragmentSize) {
+      const last = off + fragmentSize >= data.length;
+      this.sendFrame({ opcode: off === 0 ? opcode : 0, payload: data.subarray(off, off + fragmentSize), fin: last });
+    }
+  }
+
+  sendCloseFrame(code?: number | null, reason?: Buffer | string | null, isReply = false): void {
+    if (this.state === 'CLOSED') return;
+    const parts: Buffer[] = [];
+    if (code !== undefined && code !== null) parts.push(Buffer.from([(code >> 8) & 0xff, code & 0xff]));
+    if (reason !== undefined && reason !== null) parts.push(typeof reason === 'string' ? Buffer.from(reason, 'utf8') : reason);
+    this.outcome.localCloseCode = code ?? null;
+    this.outcome.localCloseReason = reason === undefined || reason === null ? null : reason.toString();
+    this.sendFrame({ opcode: 8, payload: Buffer.concat(parts) });
+    if (this.state === 'OPEN') {
+      this.state = 'CLOSING';
+      this.outcome.closedByMe = !isReply;
+      if (!isReply) {
+        this.closeHandshakeTimer = this.timer(CLOSE_HANDSHAKE_TIMEOUT * this.timeScale, () => {
+          if (this.state === 'CLOSED') return;
+          this.outcome.wasClean = false;
+          this.outcome.wasNotCleanReason = 'peer did not respond (in time) in closing handshake';
+          this.dropConnection(true);
+        });
+      }
+    }
+  }
+
+  sendClose(code?: number, reason?: Buffer | string): void {
+    if (this.state !== 'OPEN') return;
+    this.sendCloseFrame(code ?? null, reason ?? null, false);
+  }
+
+  /** Autobahn's failConnection with failByDrop = false: start (or keep) a closing handshake. */
+  failConnection(code: number = CLOSE.GOING_AWAY, reason = 'Going Away'): void {
+    if (this.state === 'CLOSED') return;
+    this.outcome.failedByMe = true;
+    if (this.state !== 'CLOSING') this.sendCloseFrame(code, reason, false);
+  }
+
+  private timer(seconds: number, fn: () => void): NodeJS.Timeout {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      fn();
+    }, seconds * 1000);
+    this.timers.add(t);
+    return t;
+  }
+
+  continueLater(seconds: number, fn: () => void, tag?: string): void {
+    this.log(['CT', seconds, tag ?? null]);
+    this.timer(seconds, () => {
+      if (this.state === 'CLOSED') return;
+      this.log(['CTE', tag ?? null]);
+      fn();
+    });
+  }
+
+  killAfter(seconds: number): void {
+    this.log(['KL', seconds]);
+    this.timer(seconds * this.timeScale, () => {
+      if (this.state === 'CLOSED') return;
+      this.log(['KLE']);
+      this.failConnection();
+    });
+  }
+
+  closeAfter(seconds: number): void {
+    this.log(['TI', seconds]);
+    this.timer(seconds * this.timeScale, () => {
+      if (this.state === 'CLOSED') return;
+      this.log(['TIE']);
+      this.sendClose();
+    });
+  }
+
+  dropConnection(abort: boolean): void {
+    if (this.state === 'CLOSED') return;
+    this.outcome.droppedByMe = true;
+    this.state = 'CLOSED';
+    void this.sendChain.then(() => (abort ? this.stream.destroy() : this.stream.end()));
+    if (abort) this.stream.destroy();
+  }
+
+  // ---- receiving -------------------------------------------------------------------------
+
+  private onData(d: Buffer): void {
+    this.stats.rxOctetStats[d.length] = (this.stats.rxOctetStats[d.length] ?? 0) + 1;
+    this.log(['RO', hexLog(d)]);
+    if (this.state === 'CLOSED') return;
+    this.decoder.push(Buffer.from(d));
+    for (let r = this.decoder.next(); r !== null; r = this.decoder.next()) {
+      if ((this.state as string) === 'CLOSED') return;
+      const dec = this.decoder;
+      if (r.data === null) {
+        // The testee sent something our decoder refuses (RSV bits, reserved opcode, bad control frame).
+        this.log(['RF', '', dec.opcode, dec.fin, 0, dec.masked, null]);
+        this.protocolViolation(r.err);
+        continue;
+      }
+      const opcode = dec.opcode;
+      this.stats.rxFrameStats[opcode] = (this.stats.rxFrameStats[opcode] ?? 0) + 1;
+      this.log(['RF', textLog(r.type === 'close' && r.err !== null ? Buffer.concat([Buffer.from([r.err >> 8, r.err & 0xff]), r.data]) : r.data), opcode, dec.fin, 0, dec.masked, null]);
+      if (this.isServer && !dec.masked) {
+        this.protocolViolation('unmasked client frame');
+        continue;
+      }
+      if (!this.isServer && dec.masked) {
+        this.protocolViolation('masked server frame');
+        continue;
+      }
+      this.processFrame(opcode, dec.fin, r.type === 'close' ? (r.err as number | null) : null, r.data);
+    }
+  }
+
+  private protocolViolation(_reason: string): void {
+    this.failConnection(CLOSE.PROTOCOL_ERROR, 'protocol violation');
+  }
+
+  private processFrame(opcode: number, fin: boolean, closeCode: number | null, data: Buffer): void {
+    switch (opcode) {
+      case 0x8:
+        this.onCloseFrame(closeCode, closeCode === null ? null : data);
+        return;
+      case 0x9:
+        if (this.state === 'OPEN' || this.state === 'CLOSING') this.onPing(data);
+        return;
+      case 0xa:
+        this.onPong(data);
+        return;
+      default:
+        this.onDataFrame(opcode, fin, data);
+    }
+  }
+
+  private onDataFrame(opcode: number, fin: boolean, data: Buffer): void {
+    if (opcode === 0) {
+      if (this.messageOpcode === null) return this.protocolViolation('continuation without a message');
+    } else {
+      if (this.messageOpcode !== null) return this.protocolViolation('data frame inside a fragmented message');
+      this.messageOpcode = opcode;
+      this.messageParts = [];
+      this.utf8.reset();
+    }
+    if (this.messageOpcode === 1 && !this.utf8.push(data)) {
+      this.messageOpcode = null;
+      this.failConnection(CLOSE.INVALID_PAYLOAD, 'invalid UTF-8');
+      return;
+    }
+    this.messageParts.push(data);
+    if (!fin) return;
+    const binary = this.messageOpcode === 2;
+    this.messageOpcode = null;
+    if (!binary && !this.utf8.end()) {
+      this.failConnection(CLOSE.INVALID_PAYLOAD, 'invalid UTF-8');
+      return;
+    }
+    const payload = this.messageParts.length === 1 ? this.messageParts[0]! : Buffer.concat(this.messageParts);
+    this.messageParts = [];
+    if (this.kase.onMessage) this.kase.onMessage(this.run, payload, binary);
+    else {
+      this.run.received.push(['message', payload, binary]);
+      this.finishWhenDone();
+    }
+  }
+
+  private onPing(data: Buffer): void {
+    this.run.received.push(['ping', data]);
+    this.finishWhenDone();
+  }
+
+  private onPong(data: Buffer): void {
+    this.run.received.push(['pong', data]);
+    this.finishWhenDone();
+  }
+
+  private onCloseFrame(code: number | null, reason: Buffer | null): void {
+    this.outcome.remoteCloseCode = code;
+    this.outcome.remoteCloseReason = reason === null ? null : reason.toString('utf8');
+    if (code !== null && !allowedCloseCode(code)) {
+      this.protocolViolation(`invalid close code ${code}`);
+      return;
+    }
+    if (reason !== null && !isValidUtf8(reason)) {
+      this.failConnection(CLOSE.INVALID_PAYLOAD, 'invalid close reason (non-UTF-8 payload)');
+      return;
+    }
+    if (this.state === 'CLOSING') {
+      if (this.closeHandshakeTimer) clearTimeout(this.closeHandshakeTimer);
+      this.outcome.wasClean = true;
+      if (this.isServer) this.dropConnection(true);
+      else this.serverDropTimer = this.timer(SERVER_DROP_TIMEOUT * this.timeScale, () => this.onServerDropTimeout());
+    } else if (this.state === 'OPEN') {
+      this.outcome.wasClean = true;
+      this.sendCloseFrame(CLOSE.NORMAL, null, true);
+      if (this.isServer) this.dropConnection(false);
+      else this.serverDropTimer = this.timer(SERVER_DROP_TIMEOUT * this.timeScale, () => this.onServerDropTimeout());
+    }
+  }
+
+  private onServerDropTimeout(): void {
+    if (this.state === 'CLOSED') return;
+    this.outcome.wasClean = false;
+    this.outcome.wasNotCleanReason = 'server did not drop TCP connection (in time)';
+    this.dropConnection(true);
+  }
+
+  /** When what was received matches every expected outcome, start the closing handshake if we are to (case.py). */
+  finishWhenDone(): void {
+    const run = this.run;
+    for (const exp of Object.values(run.expected)) if (!sameEvents(run.received, exp!)) return;
+    if (run.expectedClose.closedByMe && !run.suppressClose) this.sendClose(run.expectedClose.closeCode[0]);
+  }
+
+  private connectionLost(): void {
+    if (this.serverDropTimer) clearTimeout(this.serverDropTimer);
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    if (this.state !== 'CLOSED') this.state = 'CLOSED';
+    if (!this.outcome.wasClean && !this.outcome.droppedByMe && this.outcome.wasNotCleanReason === null) {
+      this.outcome.wasNotCleanReason = 'peer dropped the TCP connection without previous WebSocket closing handshake';
+    }
+    judge(this.run, this.outcome, this.isServer);
+    this.kase.onConnectionLost?.(this.run);
+    this.resolveClosed();
+  }
+
+  /** Ends the connection now (the per-case hard timeout). */
+  abort(): void {
+    if (this.state !== 'CLOSED') {
+      this.outcome.wasNotCleanReason ??= 'case timed out';
+      this.dropConnection(true);
+    }
+  }
+}
+
+/** Autobahn compares pickles: same kinds, same payload bytes, same flags, same order. */
+export function sameEvents(a: readonly unknown[], b: readonly unknown[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as unknown[];
+    const y = b[i] as unknown[];
+    if (x.length !== y.length) return false;
+    for (let j = 0; j < x.length; j++) {
+      const u = x[j];
+      const v = y[j];
+      if (Buffer.isBuffer(u) || Buffer.isBuffer(v)) {
+        const ub = Buffer.isBuffer(u) ? u : Buffer.from(String(u), 'utf8');
+        const vb = Buffer.isBuffer(v) ? v : Buffer.from(String(v), 'utf8');
+        if (!ub.equals(vb)) return false;
+      } else if (u !== v) return false;
+    }
+  }
+  return true;
+}

@@ -1,0 +1,98 @@
+// Server mode (Autobahn's fuzzingclient): we connect to the server under test, once per case, and
+// play the client side of the case.
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import tls from 'node:tls';
+import { once } from 'node:events';
+import type { Stream } from '../../impl/socket.js';
+import { failedToStart, runCaseOnStream } from './run-case.js';
+import type { CaseResult, ConformanceCase } from './types.js';
+
+export interface ServerTarget {
+  agent: string;
+  /** ws:// or wss:// URL of an echo endpoint. */
+  url: string;
+  /** Extra trusted CA (PEM) for wss. */
+  ca?: string;
+  timeScale?: number;
+}
+
+/** Per-case hard limits: the 9.x cases may legitimately take long. */
+export function caseTimeoutFor(kase: ConformanceCase): number {
+  return kase.id.startsWith('9.') ? 120_000 : 15_000;
+}
+
+async function connect(url: URL, ca?: string): Promise<Stream> {
+  const port = Number(url.port || (url.protocol === 'wss:' ? 443 : 80));
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const stream = url.protocol === 'wss:'
+    ? tls.connect({ host, port, ca, rejectUnauthorized: !!ca, servername: net.isIP(host) ? undefined : host })
+    : net.connect({ host, port });
+  stream.setTimeout(10_000, () => stream.destroy(new Error('connect timeout')));
+  await once(stream, url.protocol === 'wss:' ? 'secureConnect' : 'connect');
+  stream.setTimeout(0);
+  return stream;
+}
+
+/** Performs the opening handshake; returns the response head and any bytes after it. */
+async function handshake(stream: Stream, url: URL): Promise<{ request: string; response: string; rest: Buffer }> {
+  const key = randomBytes(16).toString('base64');
+  const request = [
+    `GET ${url.pathname || '/'}${url.search} HTTP/1.1`,
+    `Host: ${url.host}`,
+    'Upgrade: websocket',
+    'Connection: Upgrade',
+    `Sec-WebSocket-Key: ${key}`,
+    'Sec-WebSocket-Version: 13',
+    'User-Agent: resty-websocket-lab conformance',
+    '', '',
+  ].join('\r\n');
+  stream.write(request);
+  let buf = Buffer.alloc(0);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => done(new Error('no handshake response within 5 s')), 5000);
+    const onData = (d: Buffer): void => {
+      buf = Buffer.concat([buf, d]);
+      const at = buf.indexOf('\r\n\r\n');
+      if (at < 0) return;
+      done(null, buf.subarray(0, at + 4).toString('latin1'), buf.subarray(at + 4));
+    };
+    const onEnd = (): void => done(new Error(`connection closed during the handshake${buf.length ? `: ${buf.toString('latin1').slice(0, 200)}` : ''}`));
+    function done(err: Error | null, response = '', rest = Buffer.alloc(0)): void {
+      clearTimeout(timer);
+      stream.off('data', onData);
+      stream.off('close', onEnd);
+      stream.off('error', onEnd);
+      if (err) reject(err);
+      else if (!/^HTTP\/1\.1 101/.test(response)) reject(new Error(`handshake refused: ${response.split('\r\n')[0]}`));
+      else resolve({ request, response, rest });
+    }
+    stream.on('data', onData);
+    stream.on('close', onEnd);
+    stream.on('error', onEnd);
+  });
+}
+
+export async function runCaseAgainstServer(target: ServerTarget, kase: ConformanceCase): Promise<CaseResult> {
+  const url = new URL(target.url);
+  let stream: Stream;
+  try {
+    stream = await connect(url, target.ca);
+  } catch (e) {
+    return failedToStart(kase, target.agent, `could not connect: ${(e as Error).message}`);
+  }
+  stream.on('error', () => {});
+  let hs: { request: string; response: string; rest: Buffer };
+  try {
+    hs = await handshake(stream, url);
+  } catch (e) {
+    stream.destroy();
+    return failedToStart(kase, target.agent, (e as Error).message);
+  }
+  stream.pause();
+  const result = runCaseOnStream(stream, kase, {
+    agent: target.agent, isServer: false, httpRequest: hs.request, httpResponse: hs.response, initial: hs.rest, caseTimeoutMs: caseTimeoutFor(kase) * (target.timeScale ?? 1), timeScale: target.timeScale,
+  });
+  stream.resume();
+  return result;
+}
