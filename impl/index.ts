@@ -1,0 +1,22 @@
+// resty-websocket-lab's reference implementation of lua-resty-websocket v0.12: the frame codec
+// (protocol), the server, the client, their cosocket-like socket layer and the profiles.
+export * from './types.js';
+export { COMPAT, STRICT, resolveProfile } from './profile.js';
+export type { StrictChecks, StrictOption, StrictSwitch } from './profile.js';
+export {
+  _VERSION, recvFrame, buildFrame, sendFrame, FrameDecoder, RECV_ERRORS, SEND_ERRORS, READ_FAILURE_PREFIX, MAX_FRAME_PAYLOAD,
+  luaPayload, luaToString, formatLuaNumber,
+} from './protocol.js';
+export type { FrameDecoderOptions, FrameHead, ReadStage } from './protocol.js';
+export { maskInPlace, randomMaskKey } from './mask.js';
+export { NodeCosocket, connectCosocket, DEFAULT_TIMEOUT_MS } from './socket.js';
+export { createServer, newServer, acceptWebSocket, WebSocketServer, SERVER_ERRORS } from './server.js';
+export type { ServerOptions, CreateServerOptions, RunningServer } from './server.js';
+export { newClient, WebSocketClient, CLIENT_ERRORS } from './client.js';
+export type { ClientOptions, ConnectOptions, ConnectResult } from './client.js';
+export { parseUri } from './uri.js';
+export { KeepalivePool, defaultKeepalivePool } from './pool.js';
+export { parseRequestHead, checkHandshake, HANDSHAKE_ERRORS } from './handshake-server.js';
+export { buildHandshakeRequest, parseResponseHead, acceptFor } from './handshake-client.js';
+export { Utf8Validator, isValidUtf8 } from './utf8.js';
+export { MessageValidator, STRICT_ERRORS, isValidCloseCode } from './message-validator.js';
