@@ -219,9 +219,11 @@ export class Endpoint implements FuzzingEndpoint {
   }
 
   private timer(seconds: number, fn: () => void): NodeJS.Timeout {
+    // The verdict must not depend on event-loop order: bytes that arrived before the deadline are
+    // read first (libuv polls sockets after timers and before immediates), then the timer acts.
     const t = setTimeout(() => {
       this.timers.delete(t);
-      fn();
+      setImmediate(fn);
     }, seconds * 1000);
     this.timers.add(t);
     return t;
