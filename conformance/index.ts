@@ -123,6 +123,7 @@ export async function runConformance(opts: RunConformanceOptions = {}): Promise<
   }
   try {
     await limit(tasks, opts.concurrency ?? 4);
+    await fuzzingServer?.drain();
   } finally {
     await fuzzingServer?.close();
     if (ownPeer) await peer?.stop();

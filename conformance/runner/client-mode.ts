@@ -20,6 +20,8 @@ export interface FuzzingServerOptions {
 export interface FuzzingServer {
   url: string;
   port: number;
+  /** Resolves once every case that has started has finished (a testee may move on before its last case ended). */
+  drain(): Promise<void>;
   /** Resolves when `agent` asked for /updateReports (or when stop() is called). */
   reportsRequested(agent: string): Promise<void>;
   close(): Promise<void>;
@@ -33,6 +35,7 @@ const CLOSE_1000 = Buffer.from([0x88, 0x02, 0x03, 0xe8]);
 
 export async function startFuzzingServer(opts: FuzzingServerOptions): Promise<FuzzingServer> {
   const waiters = new Map<string, Array<() => void>>();
+  const inFlight = new Set<Promise<unknown>>();
   const requested = new Set<string>();
   const sockets = new Set<net.Socket>();
   const server = net.createServer((sock) => {
@@ -90,7 +93,9 @@ export async function startFuzzingServer(opts: FuzzingServerOptions): Promise<Fu
         agent, isServer: true, httpRequest: head, httpResponse: response, initial: rest, caseTimeoutMs: caseTimeoutFor(kase) * (opts.timeScale ?? 1), timeScale: opts.timeScale,
       });
       sock.resume();
+      inFlight.add(running);
       const result = await running.catch((e: Error) => failedToStart(kase, agent, e.message, head, response));
+      inFlight.delete(running);
       opts.onResult?.(result);
       return;
     }
@@ -106,6 +111,9 @@ export async function startFuzzingServer(opts: FuzzingServerOptions): Promise<Fu
   return {
     url: `ws://${host}:${port}`,
     port,
+    drain: async () => {
+      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+    },
     reportsRequested: (agent) =>
       requested.has(agent) ? Promise.resolve() : new Promise((r) => waiters.set(agent, [...(waiters.get(agent) ?? []), r])),
     close: () =>

@@ -13,8 +13,8 @@ const PARSE_ERRORS: Record<string, number> = {
   'bad request line': 400,
   'unsupported HTTP version': 505,
   'header line too long': 494,
-  'bad header line': 400,
   'client sent HTTP/1.1 request without "Host" header': 400,
+  'client sent invalid host header': 400,
 };
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
