@@ -1,0 +1,66 @@
+// Echo benchmark (parent): our server and a ws server each in a child process, nginx + Lua /echo
+// from the peer, and the load generator in its own child process.
+import type { RunningPeer } from '../conformance/peers/index.js';
+import { spawnTsChild, type ChildHandle } from './common.js';
+import type { LoadCell, LoadParams, LoadResult, LoadTarget } from './loadgen.js';
+
+export interface EchoOptions {
+  conns?: number[];
+  sizes?: number[];
+  /** In-flight messages per connection for the pipelined runs. */
+  pipelineDepth?: number;
+  timeMs: number;
+  warmupMs: number;
+  maxMsgs: number;
+  /** nginx + Lua peer; absent = that column is skipped. */
+  peer: RunningPeer | null;
+}
+
+export interface EchoReport {
+  results: LoadResult[];
+  /** Per cell: ours / ws and ours / nginx msgs/s. */
+  ratios: Array<{ conns: number; size: number; depth: number; vsWs: number | null; vsNginx: number | null }>;
+}
+
+async function startServerChild(kind: 'ours' | 'ws', lifetimeMs: number): Promise<{ child: ChildHandle; port: number }> {
+  const child = spawnTsChild('echo-server.ts', [kind, String(lifetimeMs)], {}, lifetimeMs + 5000);
+  const info = (await child.firstJson) as { port: number };
+  return { child, port: info.port };
+}
+
+export async function runEchoBench(o: EchoOptions): Promise<EchoReport> {
+  const depth = o.pipelineDepth ?? 32;
+  const cells: LoadCell[] = [];
+  for (const conns of o.conns ?? [1, 64]) for (const size of o.sizes ?? [16, 16 * 1024]) for (const d of [1, depth]) cells.push({ conns, size, depth: d });
+  const targetsCount = o.peer ? 3 : 2;
+  const bound = 60_000 + cells.length * targetsCount * (o.timeMs + o.warmupMs + 2500) * 2;
+  const servers = await Promise.all([startServerChild('ours', bound), startServerChild('ws', bound)]);
+  try {
+    const targets: LoadTarget[] = [
+      { name: 'ours', host: '127.0.0.1', port: servers[0].port, path: '/' },
+      { name: 'ws', host: '127.0.0.1', port: servers[1].port, path: '/' },
+    ];
+    if (o.peer) {
+      const u = new URL(o.peer.wsUrl);
+      targets.push({ name: 'nginx+lua', host: u.hostname, port: Number(u.port), path: `${u.pathname.replace(/\/$/, '')}/echo?timeout=60000` });
+    }
+    const params: LoadParams = { targets, cells, timeMs: o.timeMs, maxMsgs: o.maxMsgs, warmupMs: o.warmupMs };
+    const gen = spawnTsChild('loadgen.ts', [JSON.stringify(params)], {}, bound);
+    const { results } = (await gen.firstJson) as { results: LoadResult[] };
+    await gen.exited;
+    const rate = (name: string, c: LoadCell): number | null => {
+      const r = results.find((x) => x.target === name && x.conns === c.conns && x.size === c.size && x.depth === c.depth);
+      return r && !r.error && r.msgsPerSec > 0 ? r.msgsPerSec : null;
+    };
+    const ratios = cells.map((c) => {
+      const ours = rate('ours', c);
+      const ws = rate('ws', c);
+      const ngx = rate('nginx+lua', c);
+      return { ...c, vsWs: ours !== null && ws !== null ? ours / ws : null, vsNginx: ours !== null && ngx !== null ? ours / ngx : null };
+    });
+    return { results, ratios };
+  } finally {
+    for (const s of servers) s.child.kill();
+    await Promise.all(servers.map((s) => s.child.exited));
+  }
+}
