@@ -1,0 +1,302 @@
+// The container peer: the same nginx + real lua-resty-websocket as the native backend, run in a
+// container through testcontainers (Docker, or podman's API socket set up by
+// scripts/setup-podman.sh). Two image flavours:
+//   - "debian": our image from fixtures/container (Debian nginx + ngx_lua + Debian's
+//     lua-nginx-websocket 0.08 through our shim): the same bits as the native peer.
+//   - "openresty": openresty/openresty images, with their bundled resty.websocket (v0.12 line).
+// The container uses host networking with nginx listening on 127.0.0.1 only, so the peer's Lua
+// client reaches our TS servers on the host's 127.0.0.1 (the "Lua client <-> TS server" direction).
+// Fixtures, the rendered config and the TLS files are copied in (no bind mounts: works with remote
+// daemons and rootless podman alike). Containers are always removed: on stop(), on a failed start,
+// and at process exit / Ctrl-C.
+import { readFileSync } from 'node:fs';
+import type { Readable } from 'node:stream';
+import type { StartedTestContainer } from 'testcontainers';
+import { makeTestPki } from '../../pki.js';
+import { freePort, httpGet, LUA_CPATH, LUA_MODULE, NDK_MODULE, readLibInfo } from '../native/index.js';
+import { FIXTURES_LUA, renderNginxConf } from '../native/nginx-conf.js';
+import { resolveLuaLib } from '../native/lua-lib.js';
+import type { LuaLibraryInfo, PeerBackend, PeerStartOptions, RunningPeer } from '../types.js';
+import { applyPodmanEnv, resolveImage } from './env.js';
+import { removeOnExit, forgetOnExit } from './cleanup.js';
+
+export type ImageFlavour = 'debian' | 'openresty';
+
+/** Paths inside the container. */
+const IN = {
+  root: '/wslab',
+  prefix: '/wslab/prefix',
+  lua: '/wslab/lua',
+  lualib: '/wslab/lualib',
+  tls: '/wslab/tls',
+  go: '/wslab/go',
+} as const;
+
+interface FlavourLayout {
+  nginx: string;
+  /** null: the modules are compiled in (OpenResty), so no load_module lines. */
+  modules: { ndk: string; lua: string } | null;
+  /** The library's lua_package_path entries when no luaLib is given. */
+  libPath: string[];
+  luaCpath: string[];
+  source: (image: string) => string;
+}
+
+const DEBIAN_LIB_ROOT = '/opt/wslab/lua-nginx-websocket/usr/share/lua/5.1';
+export const LAYOUTS: Record<ImageFlavour, FlavourLayout> = {
+  debian: {
+    nginx: '/usr/sbin/nginx',
+    modules: { ndk: NDK_MODULE, lua: LUA_MODULE },
+    libPath: [`${DEBIAN_LIB_ROOT}/?.lua`, `${IN.lua}/shim/?.lua`],
+    luaCpath: LUA_CPATH,
+    source: (image) => `Debian lua-nginx-websocket 0.08-1 (nginx.websocket.* through our resty.websocket shim) in container ${image}`,
+  },
+  openresty: {
+    nginx: '/usr/local/openresty/nginx/sbin/nginx',
+    modules: null,
+    // The bundled resty.websocket comes from OpenResty's default path, appended by ";;".
+    libPath: [],
+    luaCpath: ['/usr/local/openresty/lualib/?.so'],
+    source: (image) => `OpenResty's bundled lua-resty-websocket in container ${image}`,
+  },
+};
+
+/** Shell probe run in the container: which flavour the image is. */
+const PROBE = `if [ -x ${LAYOUTS.openresty.nginx} ]; then echo openresty; elif [ -x ${LAYOUTS.debian.nginx} ] && [ -f ${LUA_MODULE} ]; then echo debian; else echo unknown; fi`;
+
+/** PID 1 until the config is in place, then nginx itself (so the container lives exactly as long as nginx). */
+const WAIT_THEN_EXEC = `echo wslab-waiting; while [ ! -f ${IN.go} ]; do sleep 0.1; done; exec /bin/sh ${IN.go}`;
+
+export interface ContainerPeerOptions extends PeerStartOptions {
+  /** Image to run; default WSLAB_PEER_IMAGE (env or .cache/podman.env), else a pinned openresty/openresty. */
+  image?: string;
+  /** Force the flavour instead of probing the image. */
+  flavour?: ImageFlavour;
+  logLevel?: 'debug' | 'info' | 'notice' | 'warn' | 'error';
+  /** How long to wait for nginx's /health, ms (an image pull is not included). Default 30 s. */
+  startTimeoutMs?: number;
+}
+
+/** Renders the nginx config for one flavour with in-container paths (the native renderer, reused). */
+export function renderContainerConf(p: {
+  flavour: ImageFlavour;
+  port: number;
+  tlsPort: number;
+  customLib: boolean;
+  logLevel?: ContainerPeerOptions['logLevel'];
+  extraHttpConfig?: string;
+}): { conf: string; locations: Record<string, string> } {
+  const layout = LAYOUTS[p.flavour];
+  const ours = `${IN.lua}/?.lua`;
+  const luaPath = p.customLib ? [`${IN.lualib}/?.lua`, ours] : [...layout.libPath, ours];
+  // OpenResty has no module files: render with placeholders, then drop those load_module lines.
+  const placeholder = '/wslab-compiled-in.so';
+  const rendered = renderNginxConf({
+    prefix: IN.prefix,
+    ndkModule: layout.modules?.ndk ?? placeholder,
+    luaModule: layout.modules?.lua ?? placeholder,
+    luaPath,
+    luaCpath: layout.luaCpath,
+    fixturesLua: IN.lua,
+    port: p.port,
+    tlsPort: p.tlsPort,
+    serverCert: `${IN.tls}/server.crt`,
+    serverKey: `${IN.tls}/server.key`,
+    caCert: `${IN.tls}/ca.crt`,
+    errorLog: `${IN.prefix}/logs/error.log`,
+    logLevel: p.logLevel,
+    runAsRoot: true,
+  });
+  let conf = rendered.conf
+    .split('\n')
+    .filter((line) => !(line.trim().startsWith('load_module') && line.includes(placeholder)))
+    .join('\n');
+  if (p.extraHttpConfig) conf = conf.replace(/\n}\s*$/, `\n${p.extraHttpConfig}\n}\n`);
+  return { conf, locations: rendered.locations };
+}
+
+async function loadTestcontainers(): Promise<typeof import('testcontainers')> {
+  applyPodmanEnv();
+  return import('testcontainers');
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
+      timer.unref();
+    }),
+  ]);
+}
+
+export const RUNTIME_HINT =
+  'no container runtime answers: start Docker (DOCKER_HOST), or on a machine without Docker run `sudo bash scripts/setup-podman.sh` (podman + its API socket + the local peer image)';
+
+/** Why the container backend cannot start here, or null. */
+export async function containerUnavailable(): Promise<string | null> {
+  try {
+    const tc = await loadTestcontainers();
+    const client = await withTimeout(tc.getContainerRuntimeClient(), 15_000, 'finding a container runtime');
+    await withTimeout(client.container.list(), 10_000, 'listing containers');
+    return null;
+  } catch (e) {
+    return `${RUNTIME_HINT} (${(e as Error).message.split('\n')[0]})`;
+  }
+}
+
+async function execText(container: StartedTestContainer, script: string): Promise<{ output: string; exitCode: number }> {
+  const r = await container.exec(['/bin/sh', '-c', script]);
+  return { output: r.output, exitCode: r.exitCode };
+}
+
+class ContainerPeer implements RunningPeer {
+  readonly backend = 'container' as const;
+  private stopped = false;
+  constructor(
+    readonly httpUrl: string,
+    readonly wsUrl: string,
+    readonly wssUrl: string,
+    readonly caPem: string,
+    readonly lib: LuaLibraryInfo,
+    readonly image: string,
+    readonly flavour: ImageFlavour,
+    readonly container: StartedTestContainer,
+    private readonly output: () => string,
+  ) {}
+
+  get containerId(): string {
+    return this.container.getId();
+  }
+
+  async alive(): Promise<boolean> {
+    if (this.stopped) return false;
+    const r = await httpGet(`${this.httpUrl}/health`, 1000);
+    return r?.status === 200;
+  }
+
+  async errorLog(maxBytes = 16_384): Promise<string> {
+    if (!this.stopped) {
+      try {
+        const r = await execText(this.container, `tail -c ${Math.max(1, Math.floor(maxBytes))} ${IN.prefix}/logs/error.log`);
+        if (r.exitCode === 0) return r.output;
+      } catch {
+        /* the container is gone: fall back to what nginx printed */
+      }
+    }
+    return this.output().slice(-maxBytes);
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    try {
+      await this.container.stop({ timeout: 2_000, remove: true });
+    } catch {
+      /* already gone */
+    }
+    forgetOnExit(this.container.getId());
+  }
+}
+
+export async function startContainerPeer(opts: ContainerPeerOptions = {}): Promise<ContainerPeer> {
+  const tc = await loadTestcontainers();
+  const image = resolveImage(opts.image);
+  let customLib: string | null = null;
+  if (opts.luaLib) {
+    const lib = resolveLuaLib({ luaLib: opts.luaLib });
+    if (lib.err !== null) throw new Error(lib.err);
+    customLib = lib.lib.dir;
+  }
+  const pki = opts.tls ? null : makeTestPki();
+  const certs = opts.tls ?? { cert: pki!.paths.serverCert, key: pki!.paths.serverKey, ca: pki!.paths.caCert };
+  const caPath = certs.ca ?? certs.cert;
+  const port = opts.port || (await freePort());
+  const tlsPort = opts.tlsPort || (await freePort());
+
+  let output = '';
+  const copies = [{ source: FIXTURES_LUA, target: IN.lua }];
+  if (customLib) copies.push({ source: customLib, target: IN.lualib });
+  const container = await new tc.GenericContainer(image)
+    .withNetworkMode('host')
+    .withEntrypoint(['/bin/sh', '-c', WAIT_THEN_EXEC])
+    .withCommand([])
+    .withLabels({ 'wslab.peer': 'container', 'wslab.ports': `${port},${tlsPort}` })
+    .withCopyDirectoriesToContainer(copies)
+    .withLogConsumer((stream: Readable) => {
+      stream.on('data', (d: Buffer | string) => (output = (output + d.toString()).slice(-16_384)));
+      stream.on('error', () => {});
+    })
+    .withWaitStrategy(tc.Wait.forLogMessage('wslab-waiting'))
+    .withStartupTimeout(opts.startTimeoutMs ?? 30_000)
+    .start();
+  removeOnExit(container.getId());
+
+  const fail = async (msg: string): Promise<never> => {
+    let log = '';
+    try {
+      log = (await execText(container, `tail -c 4000 ${IN.prefix}/logs/error.log 2>/dev/null`)).output;
+    } catch {
+      /* gone */
+    }
+    await container.stop({ timeout: 1_000, remove: true }).catch(() => {});
+    forgetOnExit(container.getId());
+    throw new Error(`${msg}; container output: ${output.trim()} ${log.trim()}`.trim());
+  };
+
+  let flavour = opts.flavour;
+  if (!flavour) {
+    const probed = (await execText(container, PROBE)).output.trim();
+    if (probed !== 'debian' && probed !== 'openresty') {
+      return fail(`image ${image} has neither OpenResty (${LAYOUTS.openresty.nginx}) nor Debian's nginx + ngx_lua (${LUA_MODULE})`);
+    }
+    flavour = probed;
+  }
+  const rendered = renderContainerConf({ flavour, port, tlsPort, customLib: customLib !== null, logLevel: opts.logLevel, extraHttpConfig: opts.extraHttpConfig });
+  const contents = [
+    { content: rendered.conf, target: `${IN.prefix}/nginx.conf` },
+    { content: readFileSync(certs.cert, 'utf8'), target: `${IN.tls}/server.crt` },
+    { content: readFileSync(certs.key, 'utf8'), target: `${IN.tls}/server.key` },
+    { content: readFileSync(caPath, 'utf8'), target: `${IN.tls}/ca.crt` },
+    ...Object.entries(rendered.locations).map(([name, text]) => ({ content: text, target: `${IN.prefix}/locations/${name}` })),
+  ];
+  await container.copyContentToContainer(contents);
+  const mk = await execText(container, `mkdir -p ${['logs', 'tmp', 'locations'].map((d) => `${IN.prefix}/${d}`).join(' ')}`);
+  if (mk.exitCode !== 0) return fail(`could not prepare ${IN.prefix}: ${mk.output}`);
+  const nginx = LAYOUTS[flavour].nginx;
+  // Written last, in its own copy: PID 1 execs it as soon as it appears.
+  await container.copyContentToContainer([
+    { content: `exec ${nginx} -p ${IN.prefix} -c ${IN.prefix}/nginx.conf -e ${IN.prefix}/logs/error.log\n`, target: IN.go },
+  ]);
+
+  const httpUrl = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + (opts.startTimeoutMs ?? 30_000);
+  for (;;) {
+    const r = await httpGet(`${httpUrl}/health`, 500);
+    if (r?.status === 200) break;
+    if (/\[emerg\]|exec: .*not found/.test(output)) return fail(`nginx did not start in ${image}`);
+    if (Date.now() > deadline) return fail(`nginx in ${image} did not answer ${httpUrl}/health in time`);
+    await new Promise((r2) => setTimeout(r2, 50));
+  }
+  let info: LuaLibraryInfo;
+  try {
+    info = await readLibInfo(httpUrl, customLib ? `${customLib} in container ${image}` : LAYOUTS[flavour].source(image));
+  } catch (e) {
+    return fail((e as Error).message.split('\n')[0]);
+  }
+  const caPem = readFileSync(caPath, 'utf8');
+  return new ContainerPeer(httpUrl, `ws://127.0.0.1:${port}`, `wss://127.0.0.1:${tlsPort}`, caPem, info, image, flavour, container, () => output);
+}
+
+export const containerBackend: PeerBackend = {
+  name: 'container',
+  async available() {
+    const why = await containerUnavailable();
+    return why ? { ok: false, reason: why } : { ok: true };
+  },
+  // startPeer() passes its whole options object, which carries `image` for this backend.
+  start: (opts) => startContainerPeer(opts as ContainerPeerOptions),
+};
+
+export { DEFAULT_IMAGE, LOCAL_IMAGE, resolveImage } from './env.js';
