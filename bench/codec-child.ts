@@ -2,7 +2,8 @@
 // in the same process, on the same input, interleaved round by round. The parent starts one child
 // with bufferutil and one without (ws reads WS_NO_BUFFER_UTIL when it is first required, our
 // mask.ts reads WSLAB_NO_BUFFER_UTIL when it is loaded), so both sides always use the same masking.
-import { Receiver, Sender } from 'ws';
+import type { Writable } from 'node:stream';
+import * as wsModule from 'ws';
 import { buildFrame, FrameDecoder } from '../impl/protocol.js';
 import { maskInPlace, maskInPlaceJs, usingNativeMask } from '../impl/mask.js';
 import { median, MiB, timeLoop } from './common.js';
@@ -45,6 +46,14 @@ export interface CodecChildResult {
   cells: CodecCell[];
   unmask: UnmaskCell[];
 }
+
+// ws exports Receiver and Sender (its wrapper.mjs) but @types/ws does not declare them.
+type WsReceiver = Writable;
+interface WsInternals {
+  Receiver: new (opts: { isServer: boolean; maxPayload: number; skipUTF8Validation: boolean; allowSynchronousEvents: boolean }) => WsReceiver;
+  Sender: { frame(data: Buffer, opts: { fin: boolean; opcode: number; mask: boolean; readOnly: boolean; rsv1: boolean }): Buffer[] };
+}
+const { Receiver, Sender } = wsModule as unknown as WsInternals;
 
 const BINARY = 0x2;
 const KEY = Buffer.from([0x37, 0xfa, 0x21, 0x3d]);

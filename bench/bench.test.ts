@@ -1,0 +1,101 @@
+// Smoke test: every benchmark runs end to end with tiny counts (real child processes, real
+// sockets, the real nginx + Lua peer, real jsfuzz) and reports well-formed numbers. No timing
+// thresholds: the targets are checked for shape only.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { help, runBench, run, SUITES, type BenchProfile, type BenchReport } from './cli.js';
+import { CODEC_SIZES } from './codec.js';
+
+const TINY: BenchProfile = {
+  codec: { rounds: 1, roundMs: 2, passBytes: 16 * 1024 },
+  echo: { timeMs: 60, warmupMs: 0, maxMsgs: 300, conns: [1, 3], sizes: [16, 16 * 1024] },
+  client: { rounds: 1, roundMs: 40, maxMsgs: 50 },
+  fuzz: { timeMs: 800, target: 'frame-compat' },
+};
+
+const dir = mkdtempSync(join(tmpdir(), 'wslab-bench-test-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const positive = (x: number): void => {
+  expect(Number.isFinite(x)).toBe(true);
+  expect(x).toBeGreaterThan(0);
+};
+
+describe('wslab bench', () => {
+  it('rejects unknown suites and options with exit code 2, and documents itself', async () => {
+    expect(await run(['--only', 'codec,nope'])).toBe(2);
+    expect(await run(['--bogus'])).toBe(2);
+    expect(help).toContain('--only');
+    expect(help).toContain('--quick');
+  });
+
+  it('runs every suite with tiny counts and writes a well-formed report', async () => {
+    const out = join(dir, 'bench.json');
+    const report = await runBench({ suites: SUITES, profile: TINY, out, print: false, command: 'test' });
+    expect(report.errors).toEqual({});
+    const onDisk = JSON.parse(readFileSync(out, 'utf8')) as BenchReport;
+    expect(onDisk.command).toBe('test');
+    expect(onDisk.machine.node).toBe(process.version);
+    expect(onDisk.machine.cpus).toBeGreaterThan(0);
+
+    // codec: both masking variants, every size x masked x op, ours and ws measured
+    expect(report.codec!.map((v) => v.variant)).toEqual(['bufferutil', 'js']);
+    expect(report.codec![0]!.nativeMask).toBe(true);
+    expect(report.codec![1]!.nativeMask).toBe(false);
+    for (const v of report.codec!) {
+      expect(v.cells).toHaveLength(CODEC_SIZES.length * 2 * 2);
+      for (const c of v.cells) {
+        positive(c.ours.framesPerSec);
+        positive(c.ws.framesPerSec);
+        expect(c.ratio).toBeCloseTo(c.ratios[0]!, 10);
+        expect(c.ours.mibPerSec).toBeCloseTo((c.ours.framesPerSec * c.size) / 1048576, 6);
+      }
+      expect(v.unmask.map((u) => u.size)).toEqual(CODEC_SIZES.filter((s) => s >= 125));
+      for (const u of v.unmask) {
+        positive(u.maskInPlace);
+        positive(u.maskInPlaceJs);
+        positive(u.bufferCopy);
+      }
+    }
+
+    // echo: 3 servers x (2 conns x 2 sizes x serial/pipelined), every echo accounted for
+    const echo = report.echo!;
+    expect(echo.results).toHaveLength(3 * 8);
+    for (const r of echo.results) {
+      expect(r.error).toBeUndefined();
+      expect(r.msgs).toBeGreaterThanOrEqual(r.conns * r.depth);
+      expect(r.msgs).toBeLessThanOrEqual(TINY.echo.maxMsgs);
+      positive(r.msgsPerSec);
+      expect(r.p99Ms).toBeGreaterThanOrEqual(r.p50Ms);
+    }
+    expect(new Set(echo.results.map((r) => r.target))).toEqual(new Set(['ours', 'ws', 'nginx+lua']));
+    for (const c of echo.ratios) {
+      positive(c.vsWs!);
+      positive(c.vsNginx!);
+    }
+
+    // client
+    positive(report.client!.ours.msgsPerSec);
+    positive(report.client!.ws.msgsPerSec);
+    positive(report.client!.ratio);
+
+    // fuzz
+    expect(report.fuzz!.targets.map((t) => t.target)).toEqual(['frame-compat']);
+    expect(report.fuzz!.targets[0]!.ok).toBe(true);
+    positive(report.fuzz!.targets[0]!.execs);
+    expect(report.fuzz!.diff.ok).toBe(true);
+    positive(report.fuzz!.diff.casesPerSec);
+
+    // targets: one row per check, each with a ratio and a verdict that agrees with it
+    const names = report.targets.map((t) => t.name);
+    expect(names).toContain('echo server vs ws, pipelined');
+    expect(names).toContain('echo server vs nginx + Lua, pipelined');
+    expect(names.filter((n) => n.startsWith('decoder vs ws, small frames'))).toHaveLength(2);
+    for (const t of report.targets) {
+      positive(t.got!);
+      expect(t.ok).toBe(t.got! >= t.want);
+    }
+  }, 90_000);
+});

@@ -1,0 +1,288 @@
+// `wslab bench`: codec, echo server, client and fuzz throughput as ratios against ws and
+// nginx + Lua. Prints tables, checks the project's targets and writes report/bench.json.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem, arch, platform, release } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { startPeer, type RunningPeer } from '../conformance/peers/index.js';
+import { runClientBench, type ClientReport } from './client.js';
+import { runCodecBench, type CodecReport } from './codec.js';
+import { fmtRate, fmtRatio, fmtSize, ROOT_DIR, table } from './common.js';
+import { runEchoBench, type EchoReport } from './echo.js';
+import { runFuzzBench, type FuzzBenchReport } from './fuzz.js';
+
+export const SUITES = ['codec', 'echo', 'client', 'fuzz'] as const;
+export type Suite = (typeof SUITES)[number];
+
+export const help = `wslab bench [--only codec,echo,client,fuzz] [--quick] [--out FILE]
+
+Benchmarks as ratios against ws ${'8'} and nginx + Lua (the real lua-resty-websocket):
+  codec   FrameDecoder / buildFrame vs ws Receiver / Sender, 2 B .. 1 MiB frames, masked and not,
+          with and without bufferutil (one child process each); unmask MiB/s vs Buffer.copy
+  echo    one load generator (raw sockets, own process) against our server, a ws server (each in
+          a child process) and nginx + Lua /echo: 1 and 64 connections, 16 B and 16 KiB,
+          serial round trips and 32 in flight per connection; msgs/s, p50/p99 latency
+  client  our client vs the ws client, serial round trips against nginx + Lua /echo
+  fuzz    jsfuzz execs/s per target and differential cases/s (15 s each, 5 s with --quick)
+
+Options:
+  --only LIST   comma list of suites (default: all)
+  --quick       shorter runs (about 1 minute in all)
+  --out FILE    JSON report (default report/bench.json)
+
+The full run takes about 3-4 minutes and every loop is bounded by count and time. The echo and
+client suites need the nginx + Lua peer (npm run setup); without it their nginx parts are skipped.
+
+Examples:
+  wslab bench
+  wslab bench --quick
+  wslab bench --only codec
+  WSLAB_BENCH_DEBUG=1 wslab bench --only echo --quick   # child processes' stderr shown
+`;
+
+/** The knobs of one run (the CLI picks one of PROFILES; the smoke test passes tiny ones). */
+export interface BenchProfile {
+  codec: { rounds: number; roundMs: number; passBytes?: number };
+  echo: { timeMs: number; warmupMs: number; maxMsgs: number; conns?: number[]; sizes?: number[] };
+  client: { rounds: number; roundMs: number; maxMsgs: number };
+  fuzz: { timeMs: number; target?: string };
+}
+
+export const PROFILES: Record<'full' | 'quick', BenchProfile> = {
+  full: {
+    codec: { rounds: 5, roundMs: 80 },
+    echo: { timeMs: 1500, warmupMs: 300, maxMsgs: 1_000_000 },
+    client: { rounds: 5, roundMs: 600, maxMsgs: 200_000 },
+    fuzz: { timeMs: 15_000 },
+  },
+  quick: {
+    codec: { rounds: 3, roundMs: 30 },
+    echo: { timeMs: 500, warmupMs: 150, maxMsgs: 500_000 },
+    client: { rounds: 3, roundMs: 300, maxMsgs: 100_000 },
+    fuzz: { timeMs: 5_000 },
+  },
+};
+
+export interface TargetCheck {
+  name: string;
+  want: number;
+  got: number | null;
+  ok: boolean;
+  detail: string;
+}
+
+export interface BenchReport {
+  command: string;
+  startedAt: string;
+  durationMs: number;
+  machine: { cpus: number; cpuModel: string; memMiB: number; platform: string; release: string; arch: string; node: string; loadavg?: number[] };
+  profile: BenchProfile;
+  codec?: CodecReport;
+  echo?: EchoReport;
+  client?: ClientReport;
+  fuzz?: FuzzBenchReport;
+  errors: Record<string, string>;
+  targets: TargetCheck[];
+}
+
+function geomean(xs: number[]): number | null {
+  const ok = xs.filter((x) => Number.isFinite(x) && x > 0);
+  return ok.length === 0 ? null : Math.exp(ok.reduce((a, x) => a + Math.log(x), 0) / ok.length);
+}
+
+function check(name: string, want: number, got: number | null, detail: string): TargetCheck {
+  return { name, want, got, ok: got !== null && got >= want, detail };
+}
+
+/** The project's targets, from whatever suites ran. */
+export function checkTargets(r: BenchReport): TargetCheck[] {
+  const out: TargetCheck[] = [];
+  for (const v of r.codec ?? []) {
+    const dec = v.cells.filter((c) => c.op === 'decode');
+    const small = dec.filter((c) => c.size <= 125);
+    if (small.length > 0) {
+      const worst = small.reduce((a, c) => (c.ratio < a.ratio ? c : a));
+      out.push(check(`decoder vs ws, small frames [${v.variant}]`, 1.5, worst.ratio, `worst of ${small.length}: ${fmtSize(worst.size)} ${worst.masked ? 'masked' : 'unmasked'}`));
+    }
+    const k64 = dec.filter((c) => c.size === 65536);
+    if (k64.length > 0) {
+      const worst = k64.reduce((a, c) => (c.ratio < a.ratio ? c : a));
+      out.push(check(`decoder vs ws, 64 KiB [${v.variant}]`, 1.0, worst.ratio, `worst: ${worst.masked ? 'masked' : 'unmasked'}`));
+    }
+    const big = v.unmask.filter((u) => u.size >= 65536);
+    if (big.length > 0) {
+      const worst = big.reduce((a, u) => (u.ratioMask < a.ratioMask ? u : a));
+      out.push(check(`unmask vs Buffer.copy [${v.variant}${v.nativeMask ? ', native' : ', JS'}]`, 0.5, worst.ratioMask, `worst: ${fmtSize(worst.size)}`));
+    }
+  }
+  if (r.echo) {
+    const piped = r.echo.ratios.filter((c) => c.depth > 1);
+    const ws = piped.map((c) => c.vsWs).filter((x): x is number => x !== null);
+    const ngx = piped.map((c) => c.vsNginx).filter((x): x is number => x !== null);
+    out.push(check('echo server vs ws, pipelined', 1.2, geomean(ws), `geomean of ${ws.length} cells, min ${fmtRatio(ws.length ? Math.min(...ws) : null)}`));
+    out.push(check('echo server vs nginx + Lua, pipelined', 0.8, geomean(ngx), `geomean of ${ngx.length} cells, min ${fmtRatio(ngx.length ? Math.min(...ngx) : null)}`));
+  }
+  return out;
+}
+
+function printCodec(c: CodecReport): void {
+  for (const v of c) {
+    console.log(`\ncodec [${v.variant}, our masking ${v.nativeMask ? 'native' : 'JS'}] frames/s (MiB/s), ratio = ours / ws (median of rounds)`);
+    console.log(
+      table(
+        ['op', 'size', 'mask', 'ours', 'ws', 'ratio'],
+        v.cells.map((x) => [
+          x.op,
+          fmtSize(x.size),
+          x.masked ? 'yes' : 'no',
+          `${fmtRate(x.ours.framesPerSec)} (${x.ours.mibPerSec.toFixed(0)})`,
+          `${fmtRate(x.ws.framesPerSec)} (${x.ws.mibPerSec.toFixed(0)})`,
+          fmtRatio(x.ratio),
+        ]),
+      ),
+    );
+    console.log(`unmask MiB/s [${v.variant}]`);
+    console.log(
+      table(
+        ['size', 'maskInPlace', 'maskInPlaceJs', 'Buffer.copy', 'mask/copy', 'js/copy'],
+        v.unmask.map((u) => [fmtSize(u.size), u.maskInPlace.toFixed(0), u.maskInPlaceJs.toFixed(0), u.bufferCopy.toFixed(0), fmtRatio(u.ratioMask), fmtRatio(u.ratioMaskJs)]),
+      ),
+    );
+  }
+}
+
+function printEcho(e: EchoReport): void {
+  console.log('\necho: msgs/s (p50 / p99 ms); depth = messages in flight per connection');
+  const rows = e.ratios.map((c) => {
+    const cell = (name: string): string => {
+      const r = e.results.find((x) => x.target === name && x.conns === c.conns && x.size === c.size && x.depth === c.depth);
+      if (!r) return '-';
+      if (r.error && r.msgsPerSec === 0) return 'error';
+      return `${fmtRate(r.msgsPerSec)} (${r.p50Ms?.toFixed(2)}/${r.p99Ms?.toFixed(2)})${r.error ? '!' : ''}`;
+    };
+    return [String(c.conns), fmtSize(c.size), String(c.depth), cell('ours'), cell('ws'), cell('nginx+lua'), fmtRatio(c.vsWs), fmtRatio(c.vsNginx)];
+  });
+  console.log(table(['conns', 'size', 'depth', 'ours', 'ws', 'nginx+lua', 'ours/ws', 'ours/nginx'], rows));
+  for (const r of e.results) if (r.error) console.log(`  ! ${r.target} ${r.conns}x${fmtSize(r.size)} depth ${r.depth}: ${r.error}`);
+}
+
+function printClient(c: ClientReport): void {
+  console.log(`\nclient: serial round trips of ${fmtSize(c.size)} against nginx + Lua /echo`);
+  console.log(table(['client', 'msgs/s'], [['ours', fmtRate(c.ours.msgsPerSec)], ['ws', fmtRate(c.ws.msgsPerSec)], ['ours/ws', fmtRatio(c.ratio)]]));
+}
+
+function printFuzz(f: FuzzBenchReport): void {
+  console.log('\nfuzz: jsfuzz execs/s per target (fresh corpus), differential cases/s');
+  const rows = f.targets.map((t) => [t.target, t.ok ? fmtRate(t.execsPerSec) : `error`]);
+  rows.push(['diff (vs Lua)', f.diff.ok ? fmtRate(f.diff.casesPerSec) : `error: ${f.diff.error ?? ''}`]);
+  console.log(table(['target', 'per second'], rows));
+}
+
+export interface RunBenchOptions {
+  suites: readonly Suite[];
+  profile: BenchProfile;
+  out: string | null;
+  command?: string;
+  /** Print tables (default true). */
+  print?: boolean;
+}
+
+/** Runs the chosen suites; never throws for one suite's failure (it lands in `errors`). */
+export async function runBench(o: RunBenchOptions): Promise<BenchReport> {
+  const started = Date.now();
+  const print = o.print ?? true;
+  const cpuList = cpus();
+  const report: BenchReport = {
+    command: o.command ?? 'wslab bench',
+    startedAt: new Date(started).toISOString(),
+    durationMs: 0,
+    machine: {
+      cpus: cpuList.length,
+      cpuModel: cpuList[0]?.model ?? 'unknown',
+      memMiB: Math.round(totalmem() / 1048576),
+      platform: platform(),
+      release: release(),
+      arch: arch(),
+      node: process.version,
+    },
+    profile: o.profile,
+    errors: {},
+    targets: [],
+  };
+  const log = (s: string): void => {
+    if (print) console.error(s);
+  };
+  let peer: RunningPeer | null = null;
+  const needPeer = o.suites.includes('echo') || o.suites.includes('client');
+  if (needPeer) {
+    try {
+      peer = await startPeer();
+    } catch (e) {
+      report.errors.peer = `nginx + Lua peer unavailable, its measurements are skipped: ${(e as Error).message}`;
+      log(report.errors.peer);
+    }
+  }
+  try {
+    for (const suite of o.suites) {
+      log(`[bench] ${suite} ...`);
+      try {
+        if (suite === 'codec') {
+          report.codec = await runCodecBench(o.profile.codec);
+          if (print) printCodec(report.codec);
+        } else if (suite === 'echo') {
+          report.echo = await runEchoBench({ ...o.profile.echo, peer });
+          if (print) printEcho(report.echo);
+        } else if (suite === 'client') {
+          if (!peer) throw new Error('needs the nginx + Lua peer');
+          report.client = await runClientBench({ ...o.profile.client, peer });
+          if (print) printClient(report.client);
+        } else {
+          report.fuzz = await runFuzzBench(o.profile.fuzz);
+          if (print) printFuzz(report.fuzz);
+        }
+      } catch (e) {
+        report.errors[suite] = (e as Error).stack ?? String(e);
+        log(`[bench] ${suite} failed: ${(e as Error).message}`);
+      }
+    }
+  } finally {
+    await peer?.stop();
+  }
+  report.targets = checkTargets(report);
+  report.durationMs = Date.now() - started;
+  report.machine.loadavg = (await import('node:os')).loadavg();
+  if (print && report.targets.length > 0) {
+    console.log('\ntargets');
+    console.log(table(['', 'target', 'want', 'got', 'detail'], report.targets.map((t) => [t.ok ? '✓' : '✗', t.name, `≥ ${t.want}x`, fmtRatio(t.got), t.detail])));
+  }
+  if (o.out) {
+    mkdirSync(dirname(o.out), { recursive: true });
+    writeFileSync(o.out, JSON.stringify(report, null, 2) + '\n');
+    if (print) console.log(`\nwrote ${o.out} (${(report.durationMs / 1000).toFixed(0)} s)`);
+  }
+  return report;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  let values: { only?: string; quick?: boolean; out?: string };
+  try {
+    ({ values } = parseArgs({ args: argv, options: { only: { type: 'string' }, quick: { type: 'boolean' }, out: { type: 'string' } }, strict: true }));
+  } catch (e) {
+    console.error(`wslab bench: ${(e as Error).message}\n\n${help}`);
+    return 2;
+  }
+  const suites = values.only ? values.only.split(',').map((s) => s.trim()).filter(Boolean) : [...SUITES];
+  const unknown = suites.filter((s) => !(SUITES as readonly string[]).includes(s));
+  if (unknown.length > 0) {
+    console.error(`wslab bench: unknown suite(s) ${unknown.join(', ')} (choose from ${SUITES.join(', ')})`);
+    return 2;
+  }
+  const report = await runBench({
+    suites: suites as Suite[],
+    profile: PROFILES[values.quick ? 'quick' : 'full'],
+    out: resolve(values.out ?? join(ROOT_DIR, 'report', 'bench.json')),
+    command: ['wslab bench', ...argv].join(' '),
+  });
+  // a missed target is a finding, not a failure; a suite that could not run is
+  return Object.keys(report.errors).filter((k) => k !== 'peer').length > 0 ? 1 : 0;
+}

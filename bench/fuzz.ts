@@ -1,0 +1,43 @@
+// Fuzz throughput: jsfuzz execs/s per target and differential cases/s against the Lua code.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCampaign } from '../fuzz/campaign.js';
+import { runDiff } from '../fuzz/diff/runner.js';
+
+export interface FuzzBenchOptions {
+  timeMs: number;
+  /** Targets (default "all"). */
+  target?: string;
+  jobs?: number;
+}
+
+export interface FuzzBenchReport {
+  targets: Array<{ target: string; ok: boolean; execs: number; execsPerSec: number; error?: string }>;
+  totalExecsPerSec: number;
+  diff: { ok: boolean; cases: number; casesPerSec: number; error?: string };
+}
+
+export async function runFuzzBench(o: FuzzBenchOptions): Promise<FuzzBenchReport> {
+  // A fresh corpus keeps the numbers comparable between runs; findings go to a throwaway folder so
+  // a benchmark never adds files to fuzz/findings (run `wslab fuzz` to hunt for real).
+  const findingsDir = mkdtempSync(join(tmpdir(), 'wslab-bench-findings-'));
+  try {
+    return await measure(o, findingsDir);
+  } finally {
+    rmSync(findingsDir, { recursive: true, force: true });
+  }
+}
+
+async function measure(o: FuzzBenchOptions, findingsDir: string): Promise<FuzzBenchReport> {
+  const fuzz = await runCampaign({ target: o.target ?? 'all', timeMs: o.timeMs, jobs: o.jobs ?? 2, freshCorpus: true, maxFindings: 1, findingsDir });
+  const targets = fuzz.targets.map((t) => ({ target: t.target, ok: t.ok, execs: t.execs, execsPerSec: t.execsPerSec, ...(t.error ? { error: t.error.slice(0, 300) } : {}) }));
+  let diff: FuzzBenchReport['diff'];
+  try {
+    const d = await runDiff({ timeMs: o.timeMs, maxDivergences: 1, useCorpus: false, findingsDir });
+    diff = { ok: true, cases: d.cases, casesPerSec: d.casesPerSec };
+  } catch (e) {
+    diff = { ok: false, cases: 0, casesPerSec: 0, error: (e as Error).message.slice(0, 300) };
+  }
+  return { targets, totalExecsPerSec: fuzz.totals.execsPerSec, diff };
+}
