@@ -14,13 +14,14 @@
 // from a CSPRNG instead of the unseeded math.random (§7.10); `client_priv_key must be provided with
 // client_cert` and the few other errors the original raises as Lua errors are returned as `err`.
 import { buildHandshakeRequest, checkStatusLine, generateKey, headersValue, luaTruthy, MAX_RESPONSE_HEADER, offeredProtocols, originValue, protocolsValue, validateHandshakeResponse } from './handshake-client.js';
-import { isValidCloseCode, MessageValidator } from './message-validator.js';
+import { closeCodeFor, closePayload, failWithClose, FrameSenders, isSendableCloseCode, isSendableOpcode, luaOr, recvFail } from './endpoint.js';
+import { MessageValidator } from './message-validator.js';
 import { TcpSocket } from './pool.js';
 import { ReadRecorder } from './read-recorder.js';
 import type { KeepalivePool } from './pool.js';
 import { resolveProfile } from './profile.js';
 import type { StrictChecks, StrictOption } from './profile.js';
-import { luaToString, READ_FAILURE_PREFIX, recvFrame, RECV_ERRORS, sendFrame } from './protocol.js';
+import { READ_FAILURE_PREFIX, recvFrame, sendFrame } from './protocol.js';
 import type { Cosocket, OkResult, RecvResult, SendResult, SockRecv } from './types.js';
 import { parseUri } from './uri.js';
 
@@ -93,44 +94,10 @@ function connectFail(err: string): ConnectResult {
   return { ok: null, err, res: null };
 }
 
-function recvFail(err: string): RecvResult {
-  return { data: null, type: null, err };
-}
+// Shared with the server (impl/endpoint.ts); re-exported for code that imported them from here.
+export { closePayload, luaTobit } from './endpoint.js';
 
-/** Lua's `a or b`. */
-function luaOr<T>(v: T | null | undefined | false, fallback: T): T {
-  return v === null || v === undefined || v === false ? fallback : v;
-}
-
-const tobitView = new Float64Array(1);
-const tobitInt = new Int32Array(tobitView.buffer);
-/** LuaJIT's bit.tobit: round to nearest (ties to even) and wrap to 32 bits. */
-export function luaTobit(x: number): number {
-  tobitView[0] = x + 6755399441055744.0; // 2^52 + 2^51
-  return tobitInt[0]!;
-}
-
-/**
- * send_close's payload rules, shared with the server (spec §4): a code that is not a number or is
- * above 0x7fff is "bad status code"; otherwise two bytes of LuaJIT bit ops on it (1000.7 -> 1001,
- * -1 -> 0xffff) followed by msg. No code means an empty payload, whatever msg is.
- */
-export function closePayload(code: unknown, msg: unknown): { payload: Buffer | null; err: null } | { payload: null; err: string } {
-  if (!luaTruthy(code)) return { payload: null, err: null };
-  if (typeof code !== 'number' || code > 0x7fff) return { payload: null, err: CLIENT_ERRORS.badStatusCode };
-  const bits = luaTobit(code);
-  const head = Buffer.from([(bits >>> 8) & 0xff, bits & 0xff]);
-  return { payload: luaTruthy(msg) ? Buffer.concat([head, luaToString(msg)]) : head, err: null };
-}
-
-/** The close code a strict client fails the connection with for a recv_frame protocol error. */
-function closeCodeFor(err: string): 1002 | 1009 | null {
-  if (err === RECV_ERRORS.exceeding || err === RECV_ERRORS.lenTooLarge) return 1009;
-  if (Object.values(READ_FAILURE_PREFIX).some((p) => err.startsWith(p))) return null; // the socket failed
-  return 1002;
-}
-
-export class WebSocketClient {
+export class WebSocketClient extends FrameSenders {
   // Plain (not #private) fields: an object made without `newClient` has no socket and answers
   // "not initialized", like calling the Lua methods on a table without `sock`.
   protected sock: TcpSocket | null;
@@ -146,6 +113,7 @@ export class WebSocketClient {
   private validator: MessageValidator | null = null;
 
   constructor(opts: ClientOptions = {}) {
+    super();
     const maxPayloadLen = luaOr(opts.max_payload_len, DEFAULT_MAX_PAYLOAD_LEN);
     this.maxRecvLen = luaOr(opts.max_recv_len, maxPayloadLen);
     this.maxSendLen = luaOr(opts.max_send_len, maxPayloadLen);
@@ -309,11 +277,9 @@ export class WebSocketClient {
   /** strict failWithCloseCode: RFC 6455 §7.1.7 "fail the WebSocket connection". */
   private async failConnection(code: 1002 | 1007 | 1009): Promise<void> {
     if (!this.checks.failWithCloseCode || !this.sock) return;
-    if (!this.closed) {
-      this.closed = true;
-      await sendFrame(this.sock, true, 0x8, Buffer.from([code >> 8, code & 0xff]), 125, !this.sendUnmasked);
-    }
-    await this.sock.close();
+    const alreadyClosed = this.closed;
+    this.closed = true;
+    await failWithClose(this.sock, code, alreadyClosed, !this.sendUnmasked);
   }
 
   /** send_frame(fin, opcode, payload): checks fatal, then closed, then the socket. */
@@ -329,22 +295,6 @@ export class WebSocketClient {
     const r = await sendFrame(sock, luaTruthy(fin), opcode, payload, this.maxSendLen, !this.sendUnmasked);
     if (r.err !== null) this.fatal = true;
     return r;
-  }
-
-  sendText(data?: unknown): Promise<SendResult> {
-    return this.sendFrame(true, 0x1, data);
-  }
-
-  sendBinary(data?: unknown): Promise<SendResult> {
-    return this.sendFrame(true, 0x2, data);
-  }
-
-  sendPing(data?: unknown): Promise<SendResult> {
-    return this.sendFrame(true, 0x9, data);
-  }
-
-  sendPong(data?: unknown): Promise<SendResult> {
-    return this.sendFrame(true, 0xa, data);
   }
 
   /**
@@ -411,16 +361,6 @@ export class WebSocketClient {
     this.sock.setTimeout(ms);
     return undefined;
   }
-}
-
-/** strict validateSendOpcode: the six opcodes RFC 6455 defines. */
-function isSendableOpcode(opcode: number): boolean {
-  return opcode === 0x0 || opcode === 0x1 || opcode === 0x2 || opcode === 0x8 || opcode === 0x9 || opcode === 0xa;
-}
-
-/** strict validateCloseCodes on send (RFC 6455 §7.4): the codes an endpoint may put on the wire. */
-function isSendableCloseCode(code: unknown): boolean {
-  return typeof code === 'number' && Number.isInteger(code) && isValidCloseCode(code);
 }
 
 /** strict limitResponseHeader: reads up to CRLFCRLF, failing once `limit` bytes have no end. */

@@ -14,11 +14,11 @@
 import type { IncomingMessage } from 'node:http';
 import net from 'node:net';
 import tls from 'node:tls';
-import { closePayload } from './client.js';
+import { closeCodeFor, closePayload, failWithClose, FrameSenders, isSendableCloseCode, isSendableOpcode, luaOr, recvFail } from './endpoint.js';
 import { checkHandshake, parseRequestHead, type HandshakeRequest } from './handshake-server.js';
 import { MessageValidator } from './message-validator.js';
 import { resolveProfile, type StrictChecks, type StrictOption } from './profile.js';
-import { READ_FAILURE_PREFIX, recvFrame, RECV_ERRORS, sendFrame } from './protocol.js';
+import { READ_FAILURE_PREFIX, recvFrame, sendFrame } from './protocol.js';
 import { ReadRecorder } from './read-recorder.js';
 import { NodeCosocket, type Stream } from './socket.js';
 import type { Cosocket, RecvResult, SendResult } from './types.js';
@@ -52,26 +52,7 @@ export interface ServerOptions {
   protocols?: readonly string[];
 }
 
-function luaOr<T>(v: T | null | undefined | false, fallback: T): T {
-  return v === null || v === undefined || v === false ? fallback : v;
-}
-
-function recvFail(err: string): RecvResult {
-  return { data: null, type: null, err };
-}
-
-/** The close code a strict server fails the connection with for a recv_frame protocol error. */
-function closeCodeFor(err: string): 1002 | 1009 | null {
-  if (err === RECV_ERRORS.exceeding || err === RECV_ERRORS.lenTooLarge) return 1009;
-  if (Object.values(READ_FAILURE_PREFIX).some((p) => err.startsWith(p))) return null; // the socket failed
-  return 1002;
-}
-
-function isSendableOpcode(opcode: number): boolean {
-  return opcode === 0x0 || opcode === 0x1 || opcode === 0x2 || opcode === 0x8 || opcode === 0x9 || opcode === 0xa;
-}
-
-export class WebSocketServer {
+export class WebSocketServer extends FrameSenders {
   protected sock: Cosocket | null;
   protected readonly maxRecvLen: number;
   protected readonly maxSendLen: number;
@@ -88,6 +69,7 @@ export class WebSocketServer {
   private readonly validator: MessageValidator | null;
 
   constructor(sock: Cosocket | null, opts: ServerOptions = {}, request: HandshakeRequest | null = null, protocol: string | null = null) {
+    super();
     const maxPayloadLen = luaOr(opts.max_payload_len, 65535);
     this.maxRecvLen = luaOr(opts.max_recv_len, maxPayloadLen);
     this.maxSendLen = luaOr(opts.max_send_len, maxPayloadLen);
@@ -138,11 +120,9 @@ export class WebSocketServer {
   /** strict failWithCloseCode: RFC 6455 §7.1.7 "fail the WebSocket connection". */
   private async failConnection(code: 1002 | 1007 | 1009): Promise<void> {
     if (!this.checks.failWithCloseCode || !this.sock) return;
-    if (!this.closed) {
-      this.closed = true;
-      await sendFrame(this.sock, true, 0x8, Buffer.from([code >> 8, code & 0xff]), 125, this.sendMasked);
-    }
-    await this.sock.close();
+    const alreadyClosed = this.closed;
+    this.closed = true;
+    await failWithClose(this.sock, code, alreadyClosed, this.sendMasked);
   }
 
   /** send_frame(fin, opcode, payload): any failure, argument errors included, sets fatal. */
@@ -160,22 +140,6 @@ export class WebSocketServer {
     return r;
   }
 
-  sendText(data?: unknown): Promise<SendResult> {
-    return this.sendFrame(true, 0x1, data);
-  }
-
-  sendBinary(data?: unknown): Promise<SendResult> {
-    return this.sendFrame(true, 0x2, data);
-  }
-
-  sendPing(data?: unknown): Promise<SendResult> {
-    return this.sendFrame(true, 0x9, data);
-  }
-
-  sendPong(data?: unknown): Promise<SendResult> {
-    return this.sendFrame(true, 0xa, data);
-  }
-
   /** send_continue(data): a FINAL continuation frame only (v0.12, 9641665). */
   sendContinue(data?: unknown): Promise<SendResult> {
     return this.sendFrame(true, 0x0, data);
@@ -187,10 +151,8 @@ export class WebSocketServer {
    * msg is only sent with a code.
    */
   async sendClose(code?: unknown, msg?: unknown): Promise<SendResult> {
-    if (this.checks.validateCloseCodes && code !== undefined && code !== null && code !== false) {
-      if (typeof code !== 'number' || !Number.isInteger(code) || !((code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999))) {
-        return { bytes: null, err: SERVER_ERRORS.badStatusCode };
-      }
+    if (this.checks.validateCloseCodes && code !== undefined && code !== null && code !== false && !isSendableCloseCode(code)) {
+      return { bytes: null, err: SERVER_ERRORS.badStatusCode };
     }
     const built = closePayload(code, msg);
     if (built.err !== null) return { bytes: null, err: SERVER_ERRORS.badStatusCode };
