@@ -263,6 +263,31 @@ describe('strict profile (spec §7)', () => {
     expect(await result).toEqual([{ bytes: 4, err: null }, { bytes: null, err: 'already closed' }]);
   });
 
+  it('makes a timeout inside a frame fatal with fatalOnPartialTimeout (compat stays non-fatal, spec §7.9)', async () => {
+    for (const strict of [true, false]) {
+      const { port, result } = await serve(async (ws) => {
+        ws.setTimeout(50);
+        const r = plain(await ws.recvFrame());
+        return [r, ws.fatal];
+      }, { strict: strict ? { fatalOnPartialTimeout: true } : false });
+      const c = await RawClient.open(port);
+      await c.until(() => !!c.head);
+      c.send(masked(true, 1, 'foo').subarray(0, 3));
+      // Header read whole, then 1 of the 7 body bytes (key + "foo") before the timeout.
+      expect(await result).toEqual([{ data: null, type: null, err: 'failed to read masking-len and payload: timeout' }, strict]);
+      c.sock.destroy();
+    }
+  });
+
+  it('refuses reserved opcodes on send with validateSendOpcode, and sends them in compat', async () => {
+    const strict = await serve(async (ws) => [await ws.sendFrame(true, 0x3, 'x'), ws.fatal], { strict: { validateSendOpcode: true } });
+    await RawClient.open(strict.port);
+    expect(await strict.result).toEqual([{ bytes: null, err: 'bad opcode' }, true]);
+    const compat = await serve(async (ws) => [await ws.sendFrame(true, 0x3, 'x'), ws.fatal]);
+    await RawClient.open(compat.port);
+    expect(await compat.result).toEqual([{ bytes: 3, err: null }, false]);
+  });
+
   it('refuses invalid close codes on send', async () => {
     const { port, result } = await serve(async (ws) => [await ws.sendClose(1005), await ws.sendClose(5000), await ws.sendClose(4000)], { strict: true });
     await RawClient.open(port);
