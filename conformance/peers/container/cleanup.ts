@@ -40,7 +40,8 @@ function onSignal(signal: NodeJS.Signals): void {
   removeContainersSync([...live]);
   live.clear();
   unhook();
-  // Our listener stopped Node's default "exit on signal"; restore it unless someone else handles it.
+  // Our listener stopped Node's default "exit on signal"; restore it unless someone else handles it
+  // (they run right after us: Node calls a copy of the listener list).
   if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
 }
 const onExit = (): void => removeContainersSync([...live]);
@@ -59,9 +60,11 @@ export function removeOnExit(id: string): void {
   if (hooked) return;
   hooked = true;
   process.on('exit', onExit);
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  process.on('SIGHUP', onSignal);
+  // First in line, so handlers that re-raise only when they are alone (signal-exit, tsx's relay)
+  // see us gone and do their usual thing.
+  process.prependListener('SIGINT', onSignal);
+  process.prependListener('SIGTERM', onSignal);
+  process.prependListener('SIGHUP', onSignal);
 }
 
 export function forgetOnExit(id: string): void {
