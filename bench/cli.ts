@@ -139,6 +139,7 @@ function printCodec(c: CodecReport): void {
           `${fmtRate(x.ws.framesPerSec)} (${x.ws.mibPerSec.toFixed(0)})`,
           fmtRatio(x.ratio),
         ]),
+        3,
       ),
     );
     console.log(`unmask MiB/s [${v.variant}]`);
@@ -168,7 +169,7 @@ function printEcho(e: EchoReport): void {
 
 function printClient(c: ClientReport): void {
   console.log(`\nclient: serial round trips of ${fmtSize(c.size)} against nginx + Lua /echo`);
-  console.log(table(['client', 'msgs/s'], [['ours', fmtRate(c.ours.msgsPerSec)], ['ws', fmtRate(c.ws.msgsPerSec)], ['ours/ws', fmtRatio(c.ratio)]]));
+  console.log(table(['client', 'msgs/s'], [['ours', fmtRate(c.ours.msgsPerSec)], ['ws', fmtRate(c.ws.msgsPerSec)], ['ours/ws (median of paired rounds)', fmtRatio(c.ratio)]]));
 }
 
 function printFuzz(f: FuzzBenchReport): void {
@@ -253,7 +254,7 @@ export async function runBench(o: RunBenchOptions): Promise<BenchReport> {
   report.machine.loadavg = (await import('node:os')).loadavg();
   if (print && report.targets.length > 0) {
     console.log('\ntargets');
-    console.log(table(['', 'target', 'want', 'got', 'detail'], report.targets.map((t) => [t.ok ? '✓' : '✗', t.name, `≥ ${t.want}x`, fmtRatio(t.got), t.detail])));
+    console.log(table(['', 'target', 'detail', 'want', 'got'], report.targets.map((t) => [t.ok ? '✓' : '✗', t.name, t.detail, `≥ ${t.want}x`, fmtRatio(t.got)]), 3));
   }
   if (o.out) {
     mkdirSync(dirname(o.out), { recursive: true });

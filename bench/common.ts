@@ -41,10 +41,10 @@ export function fmtSize(bytes: number): string {
   return `${bytes} B`;
 }
 
-/** Prints an aligned text table. */
-export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+/** An aligned text table: the first `leftCols` columns (text) left-aligned, the rest (numbers) right-aligned. */
+export function table(header: readonly string[], rows: readonly (readonly string[])[], leftCols = 1): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const line = (cells: readonly string[]): string => cells.map((c, i) => (i < leftCols ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
