@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { help, runBench, run, SUITES, type BenchProfile, type BenchReport } from './cli.js';
 import { CODEC_SIZES } from './codec.js';
+import { runEchoBench } from './echo.js';
+import { hotFunctions, mainProfileIn } from './profile.js';
 
 const TINY: BenchProfile = {
   codec: { rounds: 1, roundMs: 2, passBytes: 16 * 1024 },
@@ -98,4 +100,22 @@ describe('wslab bench', () => {
       expect(t.ok).toBe(t.got! >= t.want);
     }
   }, 90_000);
+
+  it('--cpu-prof: profiles the echo server children and names their hot functions', async () => {
+    const profDir = join(dir, 'prof');
+    const r = await runEchoBench({ timeMs: 150, warmupMs: 0, maxMsgs: 2000, conns: [4], sizes: [16 * 1024], pipelineDepth: 8, peer: null, cpuProfDir: profDir });
+    expect(r.results.map((x) => x.target)).toEqual(['ours', 'ws', 'ours', 'ws']);
+    for (const kind of ['ours', 'ws']) {
+      const file = mainProfileIn(join(profDir, kind));
+      expect(file).not.toBeNull();
+      const hot = hotFunctions(file!, 10);
+      expect(hot.length).toBeGreaterThan(0);
+      expect(hot.every((h) => h.share > 0 && h.share <= 1 && h.name !== '(idle)')).toBe(true);
+      const shares = hot.map((h) => h.share);
+      expect(shares).toEqual([...shares].sort((a, b) => b - a));
+    }
+    // the ws server's profile must show ws's own code somewhere in its busy samples
+    const wsHot = hotFunctions(mainProfileIn(join(profDir, 'ws'))!, 1000);
+    expect(wsHot.some((h) => h.where.includes('node_modules/ws/'))).toBe(true);
+  }, 60_000);
 });

@@ -10,6 +10,7 @@ import { runCodecBench, type CodecReport } from './codec.js';
 import { fmtRate, fmtRatio, fmtSize, ROOT_DIR, table } from './common.js';
 import { runEchoBench, type EchoReport } from './echo.js';
 import { runFuzzBench, type FuzzBenchReport } from './fuzz.js';
+import { hotFunctions, mainProfileIn } from './profile.js';
 
 export const SUITES = ['codec', 'echo', 'client', 'fuzz'] as const;
 export type Suite = (typeof SUITES)[number];
@@ -29,6 +30,8 @@ Options:
   --only LIST   comma list of suites (default: all)
   --quick       shorter runs (about 1 minute in all)
   --out FILE    JSON report (default report/bench.json)
+  --cpu-prof DIR  write CPU profiles (node --cpu-prof) of the codec children (DIR/codec) and of
+                the two echo servers (DIR/echo/ours, DIR/echo/ws); open them in Chrome DevTools
 
 The full run takes about 3-4 minutes and every loop is bounded by count and time. The echo and
 client suites need the nginx + Lua peer (npm run setup); without it their nginx parts are skipped.
@@ -38,6 +41,7 @@ Examples:
   wslab bench --quick
   wslab bench --only codec
   WSLAB_BENCH_DEBUG=1 wslab bench --only echo --quick   # child processes' stderr shown
+  wslab bench --only echo --quick --cpu-prof report/prof   # where does our server spend its time?
 `;
 
 /** The knobs of one run (the CLI picks one of PROFILES; the smoke test passes tiny ones). */
@@ -179,6 +183,20 @@ function printFuzz(f: FuzzBenchReport): void {
   console.log(table(['target', 'per second'], rows));
 }
 
+function printProfiles(dir: string): void {
+  for (const sub of ['echo/ours', 'echo/ws', 'codec']) {
+    let file: string | null = null;
+    try {
+      file = mainProfileIn(join(dir, sub));
+    } catch {
+      continue; // that suite did not run
+    }
+    if (!file) continue;
+    console.log(`\nCPU profile ${file}: self time, share of busy samples`);
+    console.log(table(['function', 'where', 'share'], hotFunctions(file).map((h) => [h.name, h.where, `${(h.share * 100).toFixed(1)}%`]), 2));
+  }
+}
+
 export interface RunBenchOptions {
   suites: readonly Suite[];
   profile: BenchProfile;
@@ -186,6 +204,7 @@ export interface RunBenchOptions {
   command?: string;
   /** Print tables (default true). */
   print?: boolean;
+  cpuProfDir?: string;
 }
 
 /** Runs the chosen suites; never throws for one suite's failure (it lands in `errors`). */
@@ -228,10 +247,10 @@ export async function runBench(o: RunBenchOptions): Promise<BenchReport> {
       log(`[bench] ${suite} ...`);
       try {
         if (suite === 'codec') {
-          report.codec = await runCodecBench(o.profile.codec);
+          report.codec = await runCodecBench({ ...o.profile.codec, ...(o.cpuProfDir ? { cpuProfDir: join(o.cpuProfDir, 'codec') } : {}) });
           if (print) printCodec(report.codec);
         } else if (suite === 'echo') {
-          report.echo = await runEchoBench({ ...o.profile.echo, peer });
+          report.echo = await runEchoBench({ ...o.profile.echo, peer, ...(o.cpuProfDir ? { cpuProfDir: join(o.cpuProfDir, 'echo') } : {}) });
           if (print) printEcho(report.echo);
         } else if (suite === 'client') {
           if (!peer) throw new Error('needs the nginx + Lua peer');
@@ -256,6 +275,7 @@ export async function runBench(o: RunBenchOptions): Promise<BenchReport> {
     console.log('\ntargets');
     console.log(table(['', 'target', 'detail', 'want', 'got'], report.targets.map((t) => [t.ok ? '✓' : '✗', t.name, t.detail, `≥ ${t.want}x`, fmtRatio(t.got)]), 3));
   }
+  if (print && o.cpuProfDir) printProfiles(o.cpuProfDir);
   if (o.out) {
     mkdirSync(dirname(o.out), { recursive: true });
     writeFileSync(o.out, JSON.stringify(report, null, 2) + '\n');
@@ -265,9 +285,9 @@ export async function runBench(o: RunBenchOptions): Promise<BenchReport> {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let values: { only?: string; quick?: boolean; out?: string };
+  let values: { only?: string; quick?: boolean; out?: string; 'cpu-prof'?: string };
   try {
-    ({ values } = parseArgs({ args: argv, options: { only: { type: 'string' }, quick: { type: 'boolean' }, out: { type: 'string' } }, strict: true }));
+    ({ values } = parseArgs({ args: argv, options: { only: { type: 'string' }, quick: { type: 'boolean' }, out: { type: 'string' }, 'cpu-prof': { type: 'string' } }, strict: true }));
   } catch (e) {
     console.error(`wslab bench: ${(e as Error).message}\n\n${help}`);
     return 2;
@@ -283,6 +303,7 @@ export async function run(argv: string[]): Promise<number> {
     profile: PROFILES[values.quick ? 'quick' : 'full'],
     out: resolve(values.out ?? join(ROOT_DIR, 'report', 'bench.json')),
     command: ['wslab bench', ...argv].join(' '),
+    ...(values['cpu-prof'] ? { cpuProfDir: resolve(values['cpu-prof']) } : {}),
   });
   // a missed target is a finding, not a failure; a suite that could not run is
   return Object.keys(report.errors).filter((k) => k !== 'peer').length > 0 ? 1 : 0;

@@ -1,6 +1,6 @@
 // Codec benchmark (parent): one child with bufferutil, one with pure-JS masking for both sides.
 import type { CodecChildParams, CodecChildResult } from './codec-child.js';
-import { spawnTsChild } from './common.js';
+import { cpuProfArgs, spawnTsChild } from './common.js';
 
 export const CODEC_SIZES = [2, 20, 125, 64 * 1024, 1024 * 1024];
 
@@ -10,6 +10,8 @@ export interface CodecOptions {
   roundMs: number;
   passBytes?: number;
   variants?: Array<'bufferutil' | 'js'>;
+  /** Write a CPU profile of each child here. */
+  cpuProfDir?: string;
 }
 
 export type CodecReport = CodecChildResult[];
@@ -27,7 +29,7 @@ export async function runCodecBench(o: CodecOptions): Promise<CodecReport> {
   const out: CodecReport = [];
   for (const variant of o.variants ?? ['bufferutil', 'js']) {
     const env = variant === 'js' ? { WS_NO_BUFFER_UTIL: '1', WSLAB_NO_BUFFER_UTIL: '1' } : { WS_NO_BUFFER_UTIL: undefined, WSLAB_NO_BUFFER_UTIL: undefined };
-    const child = spawnTsChild('codec-child.ts', [JSON.stringify(params)], env, bound);
+    const child = spawnTsChild('codec-child.ts', [JSON.stringify(params)], env, bound, cpuProfArgs(o.cpuProfDir));
     out.push((await child.firstJson) as CodecChildResult);
     await child.exited;
   }

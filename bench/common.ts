@@ -61,10 +61,10 @@ export interface ChildHandle {
  * result as one JSON line on stdout; anything else on stdout is ignored, stderr is passed through
  * when WSLAB_BENCH_DEBUG is set. `timeoutMs` bounds the child's life.
  */
-export function spawnTsChild(file: string, args: readonly string[], env: Record<string, string | undefined>, timeoutMs: number): ChildHandle {
+export function spawnTsChild(file: string, args: readonly string[], env: Record<string, string | undefined>, timeoutMs: number, nodeArgs: readonly string[] = []): ChildHandle {
   const childEnv: Record<string, string> = {};
   for (const [k, v] of Object.entries({ ...process.env, ...env })) if (v !== undefined) childEnv[k] = v;
-  const child = spawn(process.execPath, ['--import', 'tsx', join(BENCH_DIR, file), ...args], {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(BENCH_DIR, file), ...args], {
     cwd: ROOT_DIR,
     env: childEnv,
     stdio: ['pipe', 'pipe', process.env.WSLAB_BENCH_DEBUG ? 'inherit' : 'pipe'],
@@ -120,4 +120,9 @@ export function timeLoop(fn: () => void, minMs: number, maxIters: number): { ite
     elapsed = process.hrtime.bigint() - start;
   } while (elapsed < limit && iters < maxIters);
   return { iters, seconds: Number(elapsed) / 1e9 };
+}
+
+/** Node flags that write a CPU profile into `dir` (the largest .cpuprofile is the main thread; tsx's loader thread writes a small one). */
+export function cpuProfArgs(dir: string | undefined): string[] {
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
 }

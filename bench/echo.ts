@@ -1,7 +1,7 @@
 // Echo benchmark (parent): our server and a ws server each in a child process, nginx + Lua /echo
 // from the peer, and the load generator in its own child process.
 import type { RunningPeer } from '../conformance/peers/index.js';
-import { spawnTsChild, type ChildHandle } from './common.js';
+import { cpuProfArgs, spawnTsChild, type ChildHandle } from './common.js';
 import type { LoadCell, LoadParams, LoadResult, LoadTarget } from './loadgen.js';
 
 export interface EchoOptions {
@@ -14,6 +14,8 @@ export interface EchoOptions {
   maxMsgs: number;
   /** nginx + Lua peer; absent = that column is skipped. */
   peer: RunningPeer | null;
+  /** Write CPU profiles of both server children here. */
+  cpuProfDir?: string;
 }
 
 export interface EchoReport {
@@ -22,8 +24,9 @@ export interface EchoReport {
   ratios: Array<{ conns: number; size: number; depth: number; vsWs: number | null; vsNginx: number | null }>;
 }
 
-async function startServerChild(kind: 'ours' | 'ws', lifetimeMs: number): Promise<{ child: ChildHandle; port: number }> {
-  const child = spawnTsChild('echo-server.ts', [kind, String(lifetimeMs)], {}, lifetimeMs + 5000);
+async function startServerChild(kind: 'ours' | 'ws', lifetimeMs: number, cpuProfDir?: string): Promise<{ child: ChildHandle; port: number }> {
+  const dir = cpuProfDir ? `${cpuProfDir}/${kind}` : undefined;
+  const child = spawnTsChild('echo-server.ts', [kind, String(lifetimeMs)], {}, lifetimeMs + 5000, cpuProfArgs(dir));
   const info = (await child.firstJson) as { port: number };
   return { child, port: info.port };
 }
@@ -34,7 +37,7 @@ export async function runEchoBench(o: EchoOptions): Promise<EchoReport> {
   for (const conns of o.conns ?? [1, 64]) for (const size of o.sizes ?? [16, 16 * 1024]) for (const d of [1, depth]) cells.push({ conns, size, depth: d });
   const targetsCount = o.peer ? 3 : 2;
   const bound = 60_000 + cells.length * targetsCount * (o.timeMs + o.warmupMs + 2500) * 2;
-  const servers = await Promise.all([startServerChild('ours', bound), startServerChild('ws', bound)]);
+  const servers = await Promise.all([startServerChild('ours', bound, o.cpuProfDir), startServerChild('ws', bound, o.cpuProfDir)]);
   try {
     const targets: LoadTarget[] = [
       { name: 'ours', host: '127.0.0.1', port: servers[0].port, path: '/' },
