@@ -65,6 +65,8 @@ describe('server handshake checks (spec §4 new())', () => {
     expect(!post.ok && post.response?.toString()).toMatch(/^HTTP\/1\.1 405 Method Not Allowed\r\n/);
     expect(err(request(['Upgrade: h2c, websocket', 'Connection: keep-alive, Upgrade', ...GOOD.slice(2)]), true)).toBeNull();
     expect(err(request([GOOD[0]!, 'Connection: xupgradex', ...GOOD.slice(2)]), true)).toBe('bad "connection" request header');
+    // 22 base64 digits + "==" is 16 bytes only when the last digit leaves no stray bits (A, Q, g, w).
+    expect(err(request([...GOOD.slice(0, 2), 'Sec-WebSocket-Key: x3JJHMbDL1EzLkh9GBhXDx==', GOOD[3]!]), true)).toBe('bad "sec-websocket-key" request header');
     const key = check(request([...GOOD.slice(0, 2), 'Sec-WebSocket-Key: abc', GOOD[3]!]), true);
     expect(!key.ok && key.response?.toString()).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
     const version = check(request([...GOOD.slice(0, 3), 'Sec-WebSocket-Version: 8']), true);

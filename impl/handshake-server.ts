@@ -114,7 +114,7 @@ export function checkHandshake(req: HandshakeRequest, opts: HandshakeOptions): H
 
   const key = firstHeader(req, 'sec-websocket-key');
   if (key === null) return fail(HANDSHAKE_ERRORS.key);
-  if (strict && !/^[A-Za-z0-9+/]{22}==$/.test(key)) return fail(HANDSHAKE_ERRORS.key);
+  if (strict && !/^[A-Za-z0-9+/]{21}[AQgw]==$/.test(key)) return fail(HANDSHAKE_ERRORS.key);
 
   const version = firstHeader(req, 'sec-websocket-version');
   if (version !== '13') return fail(HANDSHAKE_ERRORS.version, 426, 'Upgrade Required', 'Sec-WebSocket-Version: 13\r\n');
