@@ -15,9 +15,9 @@ import { hotFunctions, mainProfileIn } from './profile.js';
 export const SUITES = ['codec', 'echo', 'client', 'fuzz'] as const;
 export type Suite = (typeof SUITES)[number];
 
-export const help = `wslab bench [--only codec,echo,client,fuzz] [--quick] [--out FILE]
+export const help = `wslab bench [--only codec,echo,client,fuzz] [--quick] [--out FILE] [--cpu-prof DIR]
 
-Benchmarks as ratios against ws ${'8'} and nginx + Lua (the real lua-resty-websocket):
+Benchmarks as ratios against ws 8 and nginx + Lua (the real lua-resty-websocket):
   codec   FrameDecoder / buildFrame vs ws Receiver / Sender, 2 B .. 1 MiB frames, masked and not,
           with and without bufferutil (one child process each); unmask MiB/s vs Buffer.copy
   echo    one load generator (raw sockets, own process) against our server, a ws server (each in
