@@ -286,6 +286,27 @@ export const SEND_ERRORS = {
 /** The largest payload the original can frame (it uses 32-bit bit ops). */
 export const MAX_FRAME_PAYLOAD = 0x7fffffff;
 
+/** Bytes of the header build_frame writes: 2, plus 2 or 8 for the extended length, plus 4 for the key. */
+function headerLength(payloadLen: number, masking: boolean): number {
+  return 2 + (payloadLen <= 125 ? 0 : payloadLen <= 0xffff ? 2 : 8) + (masking ? 4 : 0);
+}
+
+/** Writes byte 0, the mask bit and the minimal length encoding (the key, if any, is the caller's). */
+function writeHeader(out: Buffer, fin: boolean, opcode: number, payloadLen: number, masking: boolean): void {
+  out[0] = ((fin ? 0x80 : 0) | opcode) & 0xff;
+  const maskBit = masking ? 0x80 : 0;
+  if (payloadLen <= 125) {
+    out[1] = maskBit | payloadLen;
+  } else if (payloadLen <= 0xffff) {
+    out[1] = maskBit | 126;
+    out.writeUInt16BE(payloadLen, 2);
+  } else {
+    out[1] = maskBit | 127;
+    out.writeUInt32BE(0, 2);
+    out.writeUInt32BE(payloadLen, 6);
+  }
+}
+
 /**
  * protocol.build_frame(fin, opcode, payload_len, payload, masking). Like the original, the opcode
  * is not validated (0x10 leaks into RSV3) and the caller's payload_len is trusted for the header.
@@ -300,21 +321,9 @@ export function buildFrame(
   maskKey?: Buffer,
 ): { frame: Buffer; err: null } | { frame: null; err: string } {
   if (payloadLen > MAX_FRAME_PAYLOAD) return { frame: null, err: SEND_ERRORS.tooBig };
-  const lenBytes = payloadLen <= 125 ? 0 : payloadLen <= 0xffff ? 2 : 8;
-  const headerLen = 2 + lenBytes + (masking ? 4 : 0);
+  const headerLen = headerLength(payloadLen, masking);
   const frame = Buffer.allocUnsafe(headerLen + payload.length);
-  frame[0] = ((fin ? 0x80 : 0) | opcode) & 0xff;
-  const maskBit = masking ? 0x80 : 0;
-  if (lenBytes === 0) {
-    frame[1] = maskBit | payloadLen;
-  } else if (lenBytes === 2) {
-    frame[1] = maskBit | 126;
-    frame.writeUInt16BE(payloadLen, 2);
-  } else {
-    frame[1] = maskBit | 127;
-    frame.writeUInt32BE(0, 2);
-    frame.writeUInt32BE(payloadLen, 6);
-  }
+  writeHeader(frame, fin, opcode, payloadLen, masking);
   payload.copy(frame, headerLen);
   if (masking) {
     const key = maskKey ?? randomMaskKey();
@@ -322,6 +331,17 @@ export function buildFrame(
     maskInPlace(frame.subarray(headerLen), key);
   }
   return { frame, err: null };
+}
+
+/** Unmasked payloads from this size on are sent after their header instead of being copied into one buffer. */
+const UNCOPIED_PAYLOAD = 1024;
+
+/** The header build_frame would write for an unmasked frame, or null for a length above 0x7fffffff. */
+export function buildFrameHeader(fin: boolean, opcode: number, payloadLen: number): Buffer | null {
+  if (payloadLen > MAX_FRAME_PAYLOAD) return null;
+  const header = Buffer.allocUnsafe(headerLength(payloadLen, false));
+  writeHeader(header, fin, opcode, payloadLen, false);
+  return header;
 }
 
 /**
@@ -343,9 +363,17 @@ export async function sendFrame(
     if (len > 125) return { bytes: null, err: SEND_ERRORS.controlTooMuch };
     if (!fin) return { bytes: null, err: SEND_ERRORS.controlFragmented };
   }
-  const built = buildFrame(fin, opcode, len, bytes, masking);
-  if (built.frame === null) return { bytes: null, err: 'failed to build frame: ' + built.err };
-  const sent = await sock.send(built.frame);
+  let sent: SendResult;
+  if (!masking && len >= UNCOPIED_PAYLOAD) {
+    // A large unmasked payload goes out as it is, after its header: no copy into a frame buffer.
+    const header = buildFrameHeader(fin, opcode, len);
+    if (header === null) return { bytes: null, err: 'failed to build frame: ' + SEND_ERRORS.tooBig };
+    sent = await sock.send([header, bytes]);
+  } else {
+    const built = buildFrame(fin, opcode, len, bytes, masking);
+    if (built.frame === null) return { bytes: null, err: 'failed to build frame: ' + built.err };
+    sent = await sock.send(built.frame);
+  }
   if (sent.bytes === null) return { bytes: null, err: 'failed to send frame: ' + sent.err };
   return sent;
 }

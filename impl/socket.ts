@@ -110,23 +110,47 @@ export class NodeCosocket implements Cosocket {
     return this.wait(-1, pat);
   }
 
+  /**
+   * Sends all bytes. Like ngx_lua, it returns once the bytes are taken for sending; it waits (under
+   * the send timeout) only when the stream pushes back. Several buffers go out in one write
+   * (corked), so a frame header and its payload need no copy into one buffer.
+   */
   send(data: Buffer | string | readonly Buffer[]): Promise<SendResult> {
-    const buf = typeof data === 'string' ? Buffer.from(data, 'latin1') : Buffer.isBuffer(data) ? data : Buffer.concat(data);
     if (this.closed || this.stream.destroyed || !this.stream.writable) return Promise.resolve({ bytes: null, err: 'closed' });
+    const stream = this.stream;
+    let bytes: number;
+    let flowing: boolean;
+    if (typeof data === 'string' || Buffer.isBuffer(data)) {
+      const buf = typeof data === 'string' ? Buffer.from(data, 'latin1') : data;
+      bytes = buf.length;
+      flowing = stream.write(buf);
+    } else {
+      bytes = 0;
+      flowing = true;
+      stream.cork();
+      for (const piece of data) {
+        bytes += piece.length;
+        flowing = stream.write(piece);
+      }
+      stream.uncork();
+    }
+    if (flowing) return Promise.resolve({ bytes, err: null });
     return new Promise((resolve) => {
-      let done = false;
       const finish = (r: SendResult): void => {
-        if (done) return;
-        done = true;
-        if (timer) clearTimeout(timer);
+        clearTimeout(timer);
+        stream.off('drain', onDrain);
+        stream.off('error', onError);
+        stream.off('close', onClose);
         resolve(r);
       };
+      const onDrain = (): void => finish({ bytes, err: null });
+      const onError = (e: Error): void => finish({ bytes: null, err: ngxSocketError(e) });
+      const onClose = (): void => finish({ bytes: null, err: this.endError });
       // ngx_lua's send timeout covers waiting for the kernel to take the bytes.
       const timer = setTimeout(() => finish({ bytes: null, err: 'timeout' }), this.timeoutMs);
-      this.stream.write(buf, (err) => {
-        if (err) finish({ bytes: null, err: ngxSocketError(err) });
-        else finish({ bytes: buf.length, err: null });
-      });
+      stream.on('drain', onDrain);
+      stream.on('error', onError);
+      stream.on('close', onClose);
     });
   }
 
