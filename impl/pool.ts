@@ -457,6 +457,10 @@ export class TcpSocket implements Cosocket {
     return this.conn.receive(n);
   }
 
+  tryReceive(n: number): Buffer | null {
+    return this.conn === null ? null : this.conn.tryReceive(n);
+  }
+
   receiveUntil(pattern: Buffer | string): Promise<SockRecv> {
     if (this.conn === null) return Promise.resolve({ data: null, err: 'closed', partial: EMPTY });
     return this.conn.receiveUntil(pattern);

@@ -102,6 +102,13 @@ export class NodeCosocket implements Cosocket {
     return this.wait(n, null);
   }
 
+  tryReceive(n: number): Buffer | null {
+    if (this.closedByUs || n <= 0 || this.queue.length < n) return null;
+    const data = this.queue.take(n);
+    this.maybeResume();
+    return data;
+  }
+
   receiveUntil(pattern: Buffer | string): Promise<SockRecv> {
     const pat = typeof pattern === 'string' ? Buffer.from(pattern, 'latin1') : pattern;
     if (this.closedByUs) return Promise.resolve({ data: null, err: 'closed', partial: EMPTY });

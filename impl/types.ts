@@ -52,6 +52,11 @@ export type OkResult = { ok: 1; err: null } | { ok: null; err: string };
 export interface Cosocket {
   /** Reads exactly `n` bytes (n = 0 yields an empty buffer at once). */
   receive(n: number): Promise<SockRecv>;
+  /**
+   * Optional fast path: exactly `n` bytes when they are already buffered, else null (and nothing
+   * consumed). Must be equivalent to a receive(n) that resolves at once.
+   */
+  tryReceive?(n: number): Buffer | null;
   /** Reads up to and excluding `pattern` (ngx_lua's receiveuntil + a reader call with no size). */
   receiveUntil(pattern: Buffer | string): Promise<SockRecv>;
   /** Sends all bytes; returns the number of bytes sent. */
