@@ -28,11 +28,12 @@ fi
 
 # 1. Packages.
 missing=()
-for p in podman runc debootstrap; do command -v "$p" >/dev/null 2>&1 || [ -x "/usr/sbin/$p" ] || missing+=("$p"); done
+for p in podman runc debootstrap curl; do command -v "$p" >/dev/null 2>&1 || [ -x "/usr/sbin/$p" ] || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing ${missing[*]}"
   apt_get update -qq
-  apt_get install -y -qq --no-install-recommends podman runc debootstrap uidmap >/dev/null
+  # uidmap: rootless use later; ca-certificates: debootstrap from https mirrors.
+  apt_get install -y -qq --no-install-recommends "${missing[@]}" uidmap ca-certificates >/dev/null
 fi
 
 # 2. containers.conf: runc (crun is not in bookworm's podman deps), ulimits nginx is happy with.

@@ -90,7 +90,7 @@ describe.skipIf(containerWhy !== null)('container peer', () => {
   });
 
   it('echoes over wss with the peer CA', async () => {
-    const ws = new WebSocket(`${peer.wssUrl}/echo`, { ca: peer.caPem, servername: 'localhost' });
+    const ws = new WebSocket(`${peer.wssUrl}/echo`, { ca: peer.caPem });
     const got = await new Promise<string>((resolve, reject) => {
       ws.on('open', () => ws.send('tls'));
       ws.on('message', (d) => resolve(d.toString()));
@@ -160,9 +160,10 @@ describe.skipIf(containerWhy !== null || nativeWhy !== null)('container vs nativ
     await Promise.all([container?.stop(), native?.stop()]);
   });
 
-  it('interop: every scenario and direction gets the same verdict and differences', async () => {
+  it('interop: every scenario and direction gets the same verdict and differences', async (ctx) => {
+    // Another library version (OpenResty's) legitimately differs from the native Debian one.
+    if (container.lib.clientVersion !== native.lib.clientVersion) ctx.skip(`container runs ${container.lib.clientVersion}, native ${native.lib.clientVersion}`);
     const { runInterop } = await import('../../interop/index.js');
-    if (!container.lib.source.startsWith('Debian')) return; // a different library legitimately differs
     const run = (peer: RunningPeer) => runInterop({ peer, outDir: mkdtempSync(join(tmpdir(), 'wslab-interop-')) });
     const c = await run(container);
     const n = await run(native);
@@ -173,7 +174,8 @@ describe.skipIf(containerWhy !== null || nativeWhy !== null)('container vs nativ
     expect(c.summary).toEqual(n.summary);
   }, 300_000);
 
-  it('conformance against the Lua echo server: same verdict for every case', async () => {
+  it('conformance against the Lua echo server: same verdict for every case', async (ctx) => {
+    if (container.lib.clientVersion !== native.lib.clientVersion) ctx.skip(`container runs ${container.lib.clientVersion}, native ${native.lib.clientVersion}`);
     const { runConformance } = await import('../../index.js');
     const cases = '1.*,2.*,3.*,4.*,5.*,6.1.*,7.1.*';
     const run = (peer: RunningPeer) =>

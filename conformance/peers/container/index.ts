@@ -216,7 +216,7 @@ export async function startContainerPeer(opts: ContainerPeerOptions = {}): Promi
   const tlsPort = opts.tlsPort || (await freePort());
 
   let output = '';
-  const copies = [{ source: FIXTURES_LUA, target: IN.lua }];
+  const copies: Array<{ source: string; target: string }> = [{ source: FIXTURES_LUA, target: IN.lua }];
   if (customLib) copies.push({ source: customLib, target: IN.lualib });
   const container = await new tc.GenericContainer(image)
     .withNetworkMode('host')
