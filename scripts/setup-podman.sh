@@ -71,7 +71,7 @@ if [ "$rebuild" = 1 ] || [ "$have" != "$inputs" ]; then
     # Same Debian mirror as this machine's apt sources (deb.debian.org unless configured otherwise).
     if [ -z "$mirror" ]; then
       mirror=$(grep -hsoE '^(URIs:|deb) +https?://[^ ]+/debian/?( |$)' /etc/apt/sources.list /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list 2>/dev/null \
-        | grep -v security | head -1 | awk '{print $2}')
+        | grep -v security | head -1 | awk '{print $2}' || true)  # grep exits 2 on an absent file (pipefail)
       mirror=${mirror:-http://deb.debian.org/debian}
     fi
     log "debootstrap --variant=minbase bookworm from $mirror"
