@@ -46,6 +46,25 @@ describe('NodeCosocket', () => {
     done();
   });
 
+  it('times out on silence, not on the length of a read that keeps making progress (like ngx_lua)', async () => {
+    const { a, b, done } = await pair();
+    const s = new NodeCosocket(b, { timeout: 80 });
+    // 8 pieces 40 ms apart: the read takes ~320 ms, four times the timeout, with no gap above 80 ms.
+    let sent = 0;
+    const tick = setInterval(() => {
+      a.write(Buffer.alloc(4, 0x61 + sent));
+      if (++sent === 8) clearInterval(tick);
+    }, 40);
+    const started = Date.now();
+    const r = await s.receive(32);
+    expect(r.err).toBeNull();
+    expect(r.data?.length).toBe(32);
+    expect(Date.now() - started).toBeGreaterThan(160);
+    // Then silence: the next read times out after one timeout.
+    expect((await s.receive(1)).err).toBe('timeout');
+    done();
+  });
+
   it('reports "closed" when the peer ends, after the buffered bytes are read', async () => {
     const { a, b, done } = await pair();
     const s = new NodeCosocket(b);

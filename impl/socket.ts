@@ -41,7 +41,7 @@ interface PendingRead {
 }
 
 export interface NodeCosocketOptions {
-  /** Timeout for reads and sends in ms; default 60 s like ngx_lua. */
+  /** Timeout for reads and sends in ms (for reads: the longest silence while waiting); default 60 s like ngx_lua. */
   timeout?: number;
   /** Bytes already read from the stream (e.g. the rest of an HTTP upgrade request). */
   head?: Buffer;
@@ -229,6 +229,10 @@ export class NodeCosocket implements Cosocket {
         const at = this.queue.indexOf(p.pattern!);
         if (at >= 0) this.settle(p, this.takeUntil(at, p.pattern!.length));
       }
+      // ngx_lua re-arms the read timer each time a read makes progress, so the timeout bounds the
+      // silence between bytes, not the whole read: a 1 MiB payload trickling in small chops for
+      // longer than the timeout is still received.
+      if (this.pending === p) p.timer?.refresh();
     }
     const need = this.pending?.n ?? 0;
     if (this.queue.length > Math.max(HIGH_WATER, need)) this.stream.pause();
