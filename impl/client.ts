@@ -21,7 +21,7 @@ import { ReadRecorder } from './read-recorder.js';
 import type { KeepalivePool } from './pool.js';
 import { resolveProfile } from './profile.js';
 import type { StrictChecks, StrictOption } from './profile.js';
-import { READ_FAILURE_PREFIX, recvFrame, sendFrame } from './protocol.js';
+import { READ_FAILURE_PREFIX, readFrame, writeFrame } from './protocol.js';
 import type { Cosocket, OkResult, RecvResult, SendResult, SockRecv } from './types.js';
 import { parseUri } from './uri.js';
 
@@ -238,19 +238,27 @@ export class WebSocketClient extends FrameSenders {
   }
 
   /** recv_frame(): `{ data, type, err }` (spec §5 "Client methods"). */
-  async recvFrame(): Promise<RecvResult> {
-    if (this.fatal) return recvFail(CLIENT_ERRORS.fatal);
+  recvFrame(): Promise<RecvResult> {
+    if (this.fatal) return Promise.resolve(recvFail(CLIENT_ERRORS.fatal));
     const sock = this.sock;
-    if (!sock) return recvFail(CLIENT_ERRORS.notInitializedYet);
+    if (!sock) return Promise.resolve(recvFail(CLIENT_ERRORS.notInitializedYet));
     const checks = this.checks;
     // Only the strict checks that look below recv_frame's result pay for the recorder.
     const recorder = checks.rejectMaskedServerFrames || checks.fatalOnPartialTimeout ? new ReadRecorder(sock) : null;
-    const r = await recvFrame(recorder ?? sock, this.maxRecvLen, false);
+    // A frame already buffered is read and checked synchronously (readFrame).
+    const r = readFrame(recorder ?? sock, this.maxRecvLen, false);
+    const out = r instanceof Promise ? r.then((x) => this.afterRecv(x, recorder)) : this.afterRecv(r, recorder);
+    return out instanceof Promise ? out : Promise.resolve(out);
+  }
+
+  /** The state rules around recv_frame's result, and the strict checks on it. */
+  private afterRecv(r: RecvResult, recorder: ReadRecorder | null): RecvResult | Promise<RecvResult> {
+    const checks = this.checks;
     if (r.data === null) {
       if (!r.err.includes(': timeout')) {
         this.fatal = true;
         const code = closeCodeFor(r.err);
-        if (code !== null) await this.failConnection(code);
+        if (code !== null) return this.failConnection(code).then(() => r);
       } else if (recorder !== null && checks.fatalOnPartialTimeout && (!r.err.startsWith(READ_FAILURE_PREFIX.head) || recorder.lastPartial > 0)) {
         // §7.9: bytes of the frame were consumed, so the stream can no longer be trusted.
         this.fatal = true;
@@ -259,16 +267,14 @@ export class WebSocketClient extends FrameSenders {
     }
     if (checks.rejectMaskedServerFrames && recorder?.first && (recorder.first[1]! & 0x80) !== 0) {
       this.fatal = true;
-      await this.failConnection(1002);
-      return recvFail(CLIENT_ERRORS.frameMasked);
+      return this.failConnection(1002).then(() => recvFail(CLIENT_ERRORS.frameMasked));
     }
     if (checks.checkFragmentation || checks.validateUtf8 || checks.validateCloseCodes) {
       this.validator ??= new MessageValidator(checks);
       const v = this.validator.check(r);
       if (!v.ok) {
         this.fatal = true;
-        await this.failConnection(v.closeCode);
-        return recvFail(v.err);
+        return this.failConnection(v.closeCode).then(() => recvFail(v.err));
       }
     }
     return r;
@@ -283,19 +289,24 @@ export class WebSocketClient extends FrameSenders {
   }
 
   /** send_frame(fin, opcode, payload): checks fatal, then closed, then the socket. */
-  async sendFrame(fin: boolean, opcode: number, payload?: unknown): Promise<SendResult> {
-    if (this.fatal) return { bytes: null, err: CLIENT_ERRORS.fatal };
-    if (this.closed) return { bytes: null, err: CLIENT_ERRORS.closed };
+  sendFrame(fin: boolean, opcode: number, payload?: unknown): Promise<SendResult> {
+    if (this.fatal) return Promise.resolve({ bytes: null, err: CLIENT_ERRORS.fatal });
+    if (this.closed) return Promise.resolve({ bytes: null, err: CLIENT_ERRORS.closed });
     const sock = this.sock;
-    if (!sock) return { bytes: null, err: CLIENT_ERRORS.notInitializedYet };
+    if (!sock) return Promise.resolve({ bytes: null, err: CLIENT_ERRORS.notInitializedYet });
     if (this.checks.validateSendOpcode && !isSendableOpcode(opcode)) {
       this.fatal = true;
-      return { bytes: null, err: CLIENT_ERRORS.badOpcode };
+      return Promise.resolve({ bytes: null, err: CLIENT_ERRORS.badOpcode });
     }
-    const r = await sendFrame(sock, luaTruthy(fin), opcode, payload, this.maxSendLen, !this.sendUnmasked);
+    const r = writeFrame(sock, luaTruthy(fin), opcode, payload, this.maxSendLen, !this.sendUnmasked);
+    if (r instanceof Promise) return r.then(this.afterSend);
+    return Promise.resolve(this.afterSend(r));
+  }
+
+  private readonly afterSend = (r: SendResult): SendResult => {
     if (r.err !== null) this.fatal = true;
     return r;
-  }
+  };
 
   /**
    * send_close(code?, msg?): "bad status code" changes nothing; otherwise the frame goes through

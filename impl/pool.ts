@@ -471,6 +471,11 @@ export class TcpSocket implements Cosocket {
     return this.conn.send(data);
   }
 
+  sendNow(data: Buffer | string | readonly Buffer[]): SendResult | Promise<SendResult> {
+    if (this.conn === null) return { bytes: null, err: 'closed' };
+    return this.conn.sendNow(data);
+  }
+
   /** Bytes received on the current connection and not yet read. */
   get buffered(): number {
     return this.conn?.buffered ?? 0;

@@ -7,7 +7,7 @@ import {
 } from './protocol.js';
 import { maskInPlace, maskInPlaceJs } from './mask.js';
 import { NodeCosocket } from './socket.js';
-import type { RecvResult } from './types.js';
+import type { OkResult, RecvResult, SendResult, SockRecv } from './types.js';
 
 const KEY = Buffer.from([0x37, 0xfa, 0x21, 0x3d]);
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
@@ -202,6 +202,108 @@ describe('chunk-split invariance', () => {
       expect(decodeAll(stream, [1], opts).map(plain)).toEqual(whole);
     },
   );
+});
+
+/**
+ * An in-memory cosocket: chunks already buffered when reading starts, then one chunk per
+ * setImmediate, then "closed". With `fastPath` it offers tryReceive, so recvFrame takes buffered
+ * frames synchronously; without it every read waits on a promise.
+ */
+class ChunkedCosocket {
+  private buffered = Buffer.alloc(0);
+  private pending: { n: number; resolve: (r: SockRecv) => void } | null = null;
+  private ended = false;
+  tryReceive?: (n: number) => Buffer | null;
+
+  constructor(fastPath: boolean) {
+    if (fastPath) this.tryReceive = (n) => (n > 0 && this.buffered.length >= n ? this.take(n) : null);
+  }
+
+  feed(chunk: Buffer): void {
+    this.buffered = Buffer.concat([this.buffered, chunk]);
+    const p = this.pending;
+    if (p && this.buffered.length >= p.n) {
+      this.pending = null;
+      p.resolve({ data: this.take(p.n), err: null });
+    }
+  }
+
+  end(): void {
+    this.ended = true;
+    const p = this.pending;
+    this.pending = null;
+    p?.resolve({ data: null, err: 'closed', partial: this.take(this.buffered.length) });
+  }
+
+  receive(n: number): Promise<SockRecv> {
+    if (this.buffered.length >= n) return Promise.resolve({ data: this.take(n), err: null });
+    if (this.ended) return Promise.resolve({ data: null, err: 'closed', partial: this.take(this.buffered.length) });
+    return new Promise((resolve) => (this.pending = { n, resolve }));
+  }
+
+  private take(n: number): Buffer {
+    const out = Buffer.from(this.buffered.subarray(0, n));
+    this.buffered = this.buffered.subarray(n);
+    return out;
+  }
+
+  receiveUntil(): Promise<SockRecv> {
+    throw new Error('not used');
+  }
+  send(): Promise<SendResult> {
+    throw new Error('not used');
+  }
+  setTimeout(): void {}
+  close(): Promise<OkResult> {
+    return Promise.resolve({ ok: 1, err: null });
+  }
+}
+
+describe('recvFrame over a cosocket', () => {
+  const frameArb = fc.record({
+    fin: fc.boolean(), opcode: fc.constantFrom(0, 1, 2, 3, 8, 9, 11), masked: fc.boolean(), rsv: fc.constantFrom(0, 0, 0, 0x40),
+    payload: fc.oneof(fc.uint8Array({ maxLength: 140 }), fc.uint8Array({ minLength: 200, maxLength: 300 })),
+  }).map(({ fin, opcode, masked, rsv, payload }) => {
+    const f = frame(fin, opcode, Buffer.from(payload), masked);
+    f[0] = f[0]! | rsv;
+    return f;
+  });
+  fcTest.prop([
+    fc.array(frameArb, { maxLength: 6 }),
+    fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 10 }),
+    fc.nat({ max: 12 }),
+    fc.boolean(),
+    fc.boolean(),
+  ])('gives the FrameDecoder\'s results for any chunking, buffered or arriving later, with or without tryReceive', async (frames, chunks, upFront, force, fastPath) => {
+    const stream = Buffer.concat(frames);
+    const opts = { maxPayloadLen: 250, forceMasking: force };
+    const expected = decodeAll(Buffer.from(stream), [], opts).map(plain);
+    const pieces: Buffer[] = [];
+    for (let off = 0, i = 0; off < stream.length; i++) {
+      const size = chunks[i % chunks.length]!;
+      pieces.push(Buffer.from(stream.subarray(off, off + size)));
+      off += size;
+    }
+    const sock = new ChunkedCosocket(fastPath);
+    pieces.splice(0, upFront).forEach((p) => sock.feed(p));
+    const feeder = (async () => {
+      for (const p of pieces) {
+        await new Promise((r) => setImmediate(r));
+        sock.feed(p);
+      }
+      await new Promise((r) => setImmediate(r));
+      sock.end();
+    })();
+    const got: ReturnType<typeof plain>[] = [];
+    // every result but the last consumes at least 2 bytes
+    for (let n = 0; n <= stream.length / 2 + 1; n++) {
+      const r = plain(await recvFrame(sock, opts.maxPayloadLen, opts.forceMasking));
+      got.push(r);
+      if (r.err !== null && String(r.err).endsWith(': closed')) break;
+    }
+    await feeder;
+    expect(got).toEqual(expected);
+  });
 });
 
 describe('luaPayload / formatLuaNumber', () => {

@@ -111,46 +111,89 @@ export function finishFrame(head: FrameHead, body: Buffer): RecvResult {
  * protocol.recv_frame(sock, max_payload_len, force_masking): reads one frame with exact-size reads,
  * as the original does, so a failure part-way leaves the socket where the original would leave it.
  */
-export async function recvFrame(sock: Cosocket, maxPayloadLen: number, forceMasking: boolean): Promise<RecvResult> {
-  // Reads that the socket can serve from its buffer are taken synchronously (one await per frame
-  // instead of up to three); the bytes, the order and the errors are the same either way.
-  const read = (n: number): SockRecv | Promise<SockRecv> => {
-    const now = sock.tryReceive?.(n);
-    return now ? { data: now, err: null } : sock.receive(n);
-  };
-  let got = read(2);
-  const first = got instanceof Promise ? await got : got;
-  if (first.data === null) return failure(READ_FAILURE_PREFIX.head + first.err);
-  const head: FrameHead = { fin: false, opcode: 0, masked: false, payloadLen: 0 };
-  let err = parseHead(head, first.data[0]!, first.data[1]!, forceMasking);
-  if (err !== null) return failure(err);
+export function recvFrame(sock: Cosocket, maxPayloadLen: number, forceMasking: boolean): Promise<RecvResult> {
+  const r = readFrame(sock, maxPayloadLen, forceMasking);
+  return r instanceof Promise ? r : Promise.resolve(r);
+}
 
+/**
+ * recvFrame without the promise when it can do without: a frame whose bytes the socket already
+ * buffers (tryReceive) is read and returned synchronously; otherwise the reads go on from the
+ * first one that must wait. The bytes, their order and the errors are the same either way, and
+ * the server and client build on this so a pipelined frame costs no promise at all.
+ */
+export function readFrame(sock: Cosocket, maxPayloadLen: number, forceMasking: boolean): RecvResult | Promise<RecvResult> {
+  const head: FrameHead = { fin: false, opcode: 0, masked: false, payloadLen: 0 };
+  if (sock.tryReceive === undefined) return readFrameFrom(sock, head, STAGE_HEAD, maxPayloadLen, forceMasking);
+  const first = sock.tryReceive(2);
+  if (first === null) return readFrameFrom(sock, head, STAGE_HEAD, maxPayloadLen, forceMasking);
+  let err = parseHead(head, first[0]!, first[1]!, forceMasking);
+  if (err !== null) return failure(err);
   if (head.payloadLen === 126) {
-    got = read(2);
+    const ext = sock.tryReceive(2);
+    if (ext === null) return readFrameFrom(sock, head, STAGE_LEN16, maxPayloadLen, forceMasking);
+    head.payloadLen = (ext[0]! << 8) | ext[1]!;
+  } else if (head.payloadLen === 127) {
+    const ext = sock.tryReceive(8);
+    if (ext === null) return readFrameFrom(sock, head, STAGE_LEN64, maxPayloadLen, forceMasking);
+    const len = parseLength64(ext, 0);
+    if (typeof len === 'string') return failure(len);
+    head.payloadLen = len;
+  }
+  err = checkPayloadLen(head, maxPayloadLen);
+  if (err !== null) return failure(err);
+  const rest = bodyLength(head);
+  if (rest === 0) return finishFrame(head, EMPTY);
+  const body = sock.tryReceive(rest);
+  if (body === null) return readFrameFrom(sock, head, STAGE_BODY, maxPayloadLen, forceMasking);
+  return finishFrame(head, body);
+}
+
+/**
+ * The rest of a frame from `stage` on, waiting for each read. `head` holds what the earlier stages
+ * parsed and checked (STAGE_BODY: the length checks passed too).
+ */
+async function readFrameFrom(sock: Cosocket, head: FrameHead, stage: number, maxPayloadLen: number, forceMasking: boolean): Promise<RecvResult> {
+  if (stage === STAGE_HEAD) {
+    const first = await sock.receive(2); // tryReceive just said the bytes are not there
+    if (first.data === null) return failure(READ_FAILURE_PREFIX.head + first.err);
+    const err = parseHead(head, first.data[0]!, first.data[1]!, forceMasking);
+    if (err !== null) return failure(err);
+    stage = head.payloadLen === 126 ? STAGE_LEN16 : head.payloadLen === 127 ? STAGE_LEN64 : STAGE_BODY;
+    if (stage === STAGE_BODY) {
+      const lenErr = checkPayloadLen(head, maxPayloadLen);
+      if (lenErr !== null) return failure(lenErr);
+    }
+  }
+  if (stage === STAGE_LEN16) {
+    const got = readNow(sock, 2);
     const ext = got instanceof Promise ? await got : got;
     if (ext.data === null) return failure(READ_FAILURE_PREFIX.len16 + ext.err);
     head.payloadLen = (ext.data[0]! << 8) | ext.data[1]!;
-  } else if (head.payloadLen === 127) {
-    got = read(8);
+  } else if (stage === STAGE_LEN64) {
+    const got = readNow(sock, 8);
     const ext = got instanceof Promise ? await got : got;
     if (ext.data === null) return failure(READ_FAILURE_PREFIX.len64 + ext.err);
     const len = parseLength64(ext.data, 0);
     if (typeof len === 'string') return failure(len);
     head.payloadLen = len;
   }
-
-  err = checkPayloadLen(head, maxPayloadLen);
-  if (err !== null) return failure(err);
-
-  const rest = bodyLength(head);
-  let body = EMPTY;
-  if (rest > 0) {
-    got = read(rest);
-    const r = got instanceof Promise ? await got : got;
-    if (r.data === null) return failure(READ_FAILURE_PREFIX.body + r.err);
-    body = r.data;
+  if (stage !== STAGE_BODY) {
+    const lenErr = checkPayloadLen(head, maxPayloadLen);
+    if (lenErr !== null) return failure(lenErr);
   }
-  return finishFrame(head, body);
+  const rest = bodyLength(head);
+  if (rest === 0) return finishFrame(head, EMPTY);
+  const got = readNow(sock, rest);
+  const r = got instanceof Promise ? await got : got;
+  if (r.data === null) return failure(READ_FAILURE_PREFIX.body + r.err);
+  return finishFrame(head, r.data);
+}
+
+/** A read served from the socket's buffer when it can be (no promise), else receive(n). */
+function readNow(sock: Cosocket, n: number): SockRecv | Promise<SockRecv> {
+  const now = sock.tryReceive?.(n);
+  return now ? { data: now, err: null } : sock.receive(n);
 }
 
 const STAGE_HEAD = 0;
@@ -358,7 +401,7 @@ export function buildFrameHeader(fin: boolean, opcode: number, payloadLen: numbe
  * protocol.send_frame(sock, fin, opcode, payload, max_payload_len, masking). The payload goes
  * through Lua's coercion first (nil/false become "", other non-strings `tostring`).
  */
-export async function sendFrame(
+export function sendFrame(
   sock: Cosocket,
   fin: boolean,
   opcode: number,
@@ -366,6 +409,19 @@ export async function sendFrame(
   maxPayloadLen: number,
   masking: boolean,
 ): Promise<SendResult> {
+  const r = writeFrame(sock, fin, opcode, payload, maxPayloadLen, masking);
+  return r instanceof Promise ? r : Promise.resolve(r);
+}
+
+/** sendFrame without the promise when the socket takes the bytes at once (Cosocket.sendNow). */
+export function writeFrame(
+  sock: Cosocket,
+  fin: boolean,
+  opcode: number,
+  payload: unknown,
+  maxPayloadLen: number,
+  masking: boolean,
+): SendResult | Promise<SendResult> {
   const bytes = luaPayload(payload);
   const len = bytes.length;
   if (len > maxPayloadLen) return { bytes: null, err: SEND_ERRORS.tooBig };
@@ -373,19 +429,23 @@ export async function sendFrame(
     if (len > 125) return { bytes: null, err: SEND_ERRORS.controlTooMuch };
     if (!fin) return { bytes: null, err: SEND_ERRORS.controlFragmented };
   }
-  let sent: SendResult;
+  let data: Buffer | Buffer[];
   if (!masking && len >= UNCOPIED_PAYLOAD) {
     // A large unmasked payload goes out as it is, after its header: no copy into a frame buffer.
     const header = buildFrameHeader(fin, opcode, len);
     if (header === null) return { bytes: null, err: 'failed to build frame: ' + SEND_ERRORS.tooBig };
-    sent = await sock.send([header, bytes]);
+    data = [header, bytes];
   } else {
     const built = buildFrame(fin, opcode, len, bytes, masking);
     if (built.frame === null) return { bytes: null, err: 'failed to build frame: ' + built.err };
-    sent = await sock.send(built.frame);
+    data = built.frame;
   }
-  if (sent.bytes === null) return { bytes: null, err: 'failed to send frame: ' + sent.err };
-  return sent;
+  const sent = sock.sendNow ? sock.sendNow(data) : sock.send(data);
+  return sent instanceof Promise ? sent.then(sendOutcome) : sendOutcome(sent);
+}
+
+function sendOutcome(sent: SendResult): SendResult {
+  return sent.bytes === null ? { bytes: null, err: 'failed to send frame: ' + sent.err } : sent;
 }
 
 /** send_frame's payload coercion: `if not payload then "" elseif not a string then tostring`. */

@@ -21,12 +21,22 @@ export class ReadRecorder implements Cosocket {
     return r;
   }
 
+  tryReceive(n: number): Buffer | null {
+    const data = this.sock.tryReceive?.(n) ?? null;
+    if (data !== null && this.first === null) this.first = data;
+    return data;
+  }
+
   receiveUntil(pattern: Buffer | string): Promise<SockRecv> {
     return this.sock.receiveUntil(pattern);
   }
 
   send(data: Buffer | string | readonly Buffer[]): Promise<SendResult> {
     return this.sock.send(data);
+  }
+
+  sendNow(data: Buffer | string | readonly Buffer[]): SendResult | Promise<SendResult> {
+    return this.sock.sendNow ? this.sock.sendNow(data) : this.sock.send(data);
   }
 
   setTimeout(ms: number): void {

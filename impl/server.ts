@@ -18,7 +18,7 @@ import { closeCodeFor, closePayload, failWithClose, FrameSenders, isSendableClos
 import { checkHandshake, parseRequestHead, type HandshakeRequest } from './handshake-server.js';
 import { MessageValidator } from './message-validator.js';
 import { resolveProfile, type StrictChecks, type StrictOption } from './profile.js';
-import { READ_FAILURE_PREFIX, recvFrame, sendFrame } from './protocol.js';
+import { READ_FAILURE_PREFIX, readFrame, writeFrame } from './protocol.js';
 import { ReadRecorder } from './read-recorder.js';
 import { NodeCosocket, type Stream } from './socket.js';
 import type { Cosocket, RecvResult, SendResult } from './types.js';
@@ -88,18 +88,27 @@ export class WebSocketServer extends FrameSenders {
     return this.sock;
   }
 
-  /** recv_frame(): force_masking is always on for a server. */
-  async recvFrame(): Promise<RecvResult> {
-    if (this.fatal) return recvFail(SERVER_ERRORS.fatal);
+  /**
+   * recv_frame(): force_masking is always on for a server. A frame already buffered is read and
+   * checked synchronously (readFrame); the promise is then an already-settled one.
+   */
+  recvFrame(): Promise<RecvResult> {
+    if (this.fatal) return Promise.resolve(recvFail(SERVER_ERRORS.fatal));
     const sock = this.sock;
-    if (!sock) return recvFail(SERVER_ERRORS.notInitialized);
+    if (!sock) return Promise.resolve(recvFail(SERVER_ERRORS.notInitialized));
     const recorder = this.checks.fatalOnPartialTimeout ? new ReadRecorder(sock) : null;
-    const r = await recvFrame(recorder ?? sock, this.maxRecvLen, true);
+    const r = readFrame(recorder ?? sock, this.maxRecvLen, true);
+    const out = r instanceof Promise ? r.then((x) => this.afterRecv(x, recorder)) : this.afterRecv(r, recorder);
+    return out instanceof Promise ? out : Promise.resolve(out);
+  }
+
+  /** The state rules around recv_frame's result, and the strict checks on it. */
+  private afterRecv(r: RecvResult, recorder: ReadRecorder | null): RecvResult | Promise<RecvResult> {
     if (r.data === null) {
       if (!r.err.includes(': timeout')) {
         this.fatal = true;
         const code = closeCodeFor(r.err);
-        if (code !== null) await this.failConnection(code);
+        if (code !== null) return this.failConnection(code).then(() => r);
       } else if (recorder && (!r.err.startsWith(READ_FAILURE_PREFIX.head) || recorder.lastPartial > 0)) {
         // §7.9: bytes of the frame were consumed, so the stream can no longer be trusted.
         this.fatal = true;
@@ -110,8 +119,7 @@ export class WebSocketServer extends FrameSenders {
       const v = this.validator.check(r);
       if (!v.ok) {
         this.fatal = true;
-        await this.failConnection(v.closeCode);
-        return recvFail(v.err);
+        return this.failConnection(v.closeCode).then(() => recvFail(v.err));
       }
     }
     return r;
@@ -126,19 +134,24 @@ export class WebSocketServer extends FrameSenders {
   }
 
   /** send_frame(fin, opcode, payload): any failure, argument errors included, sets fatal. */
-  async sendFrame(fin: boolean, opcode: number, payload?: unknown): Promise<SendResult> {
-    if (this.fatal) return { bytes: null, err: SERVER_ERRORS.fatal };
+  sendFrame(fin: boolean, opcode: number, payload?: unknown): Promise<SendResult> {
+    if (this.fatal) return Promise.resolve({ bytes: null, err: SERVER_ERRORS.fatal });
     const sock = this.sock;
-    if (!sock) return { bytes: null, err: SERVER_ERRORS.notInitialized };
-    if (this.checks.serverClosedState && this.closed && opcode !== 0x8) return { bytes: null, err: SERVER_ERRORS.closed };
+    if (!sock) return Promise.resolve({ bytes: null, err: SERVER_ERRORS.notInitialized });
+    if (this.checks.serverClosedState && this.closed && opcode !== 0x8) return Promise.resolve({ bytes: null, err: SERVER_ERRORS.closed });
     if (this.checks.validateSendOpcode && !isSendableOpcode(opcode)) {
       this.fatal = true;
-      return { bytes: null, err: SERVER_ERRORS.badOpcode };
+      return Promise.resolve({ bytes: null, err: SERVER_ERRORS.badOpcode });
     }
-    const r = await sendFrame(sock, !!fin, opcode, payload, this.maxSendLen, this.sendMasked);
+    const r = writeFrame(sock, !!fin, opcode, payload, this.maxSendLen, this.sendMasked);
+    if (r instanceof Promise) return r.then(this.afterSend);
+    return Promise.resolve(this.afterSend(r));
+  }
+
+  private readonly afterSend = (r: SendResult): SendResult => {
     if (r.err !== null) this.fatal = true;
     return r;
-  }
+  };
 
   /** send_continue(data): a FINAL continuation frame only (v0.12, 9641665). */
   sendContinue(data?: unknown): Promise<SendResult> {

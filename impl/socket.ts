@@ -134,7 +134,12 @@ export class NodeCosocket implements Cosocket {
    * the TCP segmentation differs (ngx_lua makes one send() per call).
    */
   send(data: Buffer | string | readonly Buffer[]): Promise<SendResult> {
-    if (this.closed || this.stream.destroyed || !this.stream.writable) return Promise.resolve({ bytes: null, err: 'closed' });
+    const r = this.sendNow(data);
+    return r instanceof Promise ? r : Promise.resolve(r);
+  }
+
+  sendNow(data: Buffer | string | readonly Buffer[]): SendResult | Promise<SendResult> {
+    if (this.closed || this.stream.destroyed || !this.stream.writable) return { bytes: null, err: 'closed' };
     const stream = this.stream;
     if (!this.corked) {
       this.corked = true;
@@ -152,8 +157,7 @@ export class NodeCosocket implements Cosocket {
         stream.write(piece);
       }
     }
-    const flowing = stream.writableLength <= SEND_HIGH_WATER;
-    if (flowing) return Promise.resolve({ bytes, err: null });
+    if (stream.writableLength <= SEND_HIGH_WATER) return { bytes, err: null };
     return new Promise((resolve) => {
       const finish = (r: SendResult): void => {
         clearTimeout(timer);

@@ -61,6 +61,11 @@ export interface Cosocket {
   receiveUntil(pattern: Buffer | string): Promise<SockRecv>;
   /** Sends all bytes; returns the number of bytes sent. */
   send(data: Buffer | string | readonly Buffer[]): Promise<SendResult>;
+  /**
+   * Optional fast path: send(), but the result itself when it is known at once (the bytes were
+   * taken without waiting), else the promise send() would return.
+   */
+  sendNow?(data: Buffer | string | readonly Buffer[]): SendResult | Promise<SendResult>;
   /** Sets the connect/send/read timeout in milliseconds (ngx_lua's settimeout). */
   setTimeout(ms: number): void;
   close(): Promise<OkResult>;
