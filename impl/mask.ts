@@ -84,11 +84,24 @@ let keyPoolOffset = KEY_POOL_SIZE;
 
 /** Four fresh random bytes. The returned buffer is only valid until the next call. */
 export function randomMaskKey(): Buffer {
-  if (keyPoolOffset === KEY_POOL_SIZE) {
-    randomFillSync(keyPool);
-    keyPoolOffset = 0;
-  }
+  if (keyPoolOffset === KEY_POOL_SIZE) refillKeyPool();
   const key = keyPool.subarray(keyPoolOffset, keyPoolOffset + 4);
   keyPoolOffset += 4;
   return key;
+}
+
+/** Writes four fresh random bytes at out[at..at+3] (randomMaskKey without the Buffer view). */
+export function writeMaskKey(out: Buffer, at: number): void {
+  if (keyPoolOffset === KEY_POOL_SIZE) refillKeyPool();
+  const o = keyPoolOffset;
+  out[at] = keyPool[o]!;
+  out[at + 1] = keyPool[o + 1]!;
+  out[at + 2] = keyPool[o + 2]!;
+  out[at + 3] = keyPool[o + 3]!;
+  keyPoolOffset = o + 4;
+}
+
+function refillKeyPool(): void {
+  randomFillSync(keyPool);
+  keyPoolOffset = 0;
 }

@@ -62,6 +62,19 @@ describe('buildFrame', () => {
     expect(buildFrame(true, 1, MAX_FRAME_PAYLOAD, Buffer.alloc(0), false).frame!.subarray(0, 10).toString('hex')).toBe('817f000000007fffffff');
   });
 
+  fcTest.prop([fc.uint8Array({ maxLength: 700 }), fc.option(fc.uint8Array({ minLength: 4, maxLength: 4 }), { nil: undefined })])(
+    'masks any payload with the key it writes (given or drawn), on the small-copy and the large path',
+    (bytes, key) => {
+      const payload = Buffer.from(bytes);
+      const f = buildFrame(true, 0x2, payload.length, payload, true, key && Buffer.from(key)).frame!;
+      const headerLen = f.length - payload.length;
+      const k = f.subarray(headerLen - 4, headerLen);
+      if (key) expect([...k]).toEqual([...key]);
+      for (let i = 0; i < payload.length; i++) expect(f[headerLen + i]).toBe(payload[i]! ^ k[i & 3]!);
+      expect(payload).toEqual(Buffer.from(bytes)); // the caller's payload is left as it was
+    },
+  );
+
   it('draws a fresh masking key per frame', () => {
     const keys = new Set<string>();
     for (let i = 0; i < 50; i++) keys.add(buildFrame(true, 1, 1, Buffer.from('a'), true).frame!.subarray(2, 6).toString('hex'));

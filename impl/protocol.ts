@@ -2,7 +2,7 @@
 // same order with the same error strings. One core of pure functions serves both the cosocket-driven
 // `recvFrame` and the synchronous, incremental `FrameDecoder` used by fuzz targets and runners.
 import { ByteQueue, EMPTY } from './byte-queue.js';
-import { maskInPlace, randomMaskKey } from './mask.js';
+import { maskInPlace, writeMaskKey } from './mask.js';
 import { TYPE_BY_OPCODE } from './types.js';
 import type { Cosocket, FrameType, RecvResult, SendResult, SockRecv } from './types.js';
 
@@ -375,16 +375,39 @@ export function buildFrame(
 ): { frame: Buffer; err: null } | { frame: null; err: string } {
   if (payloadLen > MAX_FRAME_PAYLOAD) return { frame: null, err: SEND_ERRORS.tooBig };
   const headerLen = headerLength(payloadLen, masking);
-  const frame = Buffer.allocUnsafe(headerLen + payload.length);
+  const n = payload.length;
+  const frame = Buffer.allocUnsafe(headerLen + n);
   writeHeader(frame, fin, opcode, payloadLen, masking);
-  payload.copy(frame, headerLen);
-  if (masking) {
-    const key = maskKey ?? randomMaskKey();
-    key.copy(frame, headerLen - 4, 0, 4);
-    maskInPlace(frame.subarray(headerLen), key);
+  if (!masking) {
+    if (n > 0) payload.copy(frame, headerLen);
+    return { frame, err: null };
+  }
+  const keyAt = headerLen - 4;
+  if (maskKey) maskKey.copy(frame, keyAt, 0, 4);
+  else writeMaskKey(frame, keyAt);
+  if (n <= MASK_WHILE_COPYING) {
+    // Small payloads are masked as they are copied: one pass and no Buffer views.
+    const k0 = frame[keyAt]!;
+    const k1 = frame[keyAt + 1]!;
+    const k2 = frame[keyAt + 2]!;
+    const k3 = frame[keyAt + 3]!;
+    let i = 0;
+    for (; i + 3 < n; i += 4) {
+      frame[headerLen + i] = payload[i]! ^ k0;
+      frame[headerLen + i + 1] = payload[i + 1]! ^ k1;
+      frame[headerLen + i + 2] = payload[i + 2]! ^ k2;
+      frame[headerLen + i + 3] = payload[i + 3]! ^ k3;
+    }
+    for (; i < n; i++) frame[headerLen + i] = payload[i]! ^ frame[keyAt + (i & 3)]!;
+  } else {
+    payload.copy(frame, headerLen);
+    maskInPlace(frame.subarray(headerLen), frame.subarray(keyAt, headerLen));
   }
   return { frame, err: null };
 }
+
+/** Up to this payload size buildFrame masks while copying; above it, copy then mask in place (word-wise or native). */
+const MASK_WHILE_COPYING = 128;
 
 /** Unmasked payloads from this size on are sent after their header instead of being copied into one buffer. */
 const UNCOPIED_PAYLOAD = 1024;
