@@ -424,26 +424,14 @@ export function buildFrameHeader(fin: boolean, opcode: number, payloadLen: numbe
  * protocol.send_frame(sock, fin, opcode, payload, max_payload_len, masking). The payload goes
  * through Lua's coercion first (nil/false become "", other non-strings `tostring`).
  */
-export function sendFrame(
-  sock: Cosocket,
-  fin: boolean,
-  opcode: number,
-  payload: unknown,
-  maxPayloadLen: number,
-  masking: boolean,
-): Promise<SendResult> {
+export function sendFrame(sock: Cosocket, fin: boolean, opcode: number, payload: unknown, maxPayloadLen: number, masking: boolean): Promise<SendResult> {
   const r = writeFrame(sock, fin, opcode, payload, maxPayloadLen, masking);
   return r instanceof Promise ? r : Promise.resolve(r);
 }
 
 /** sendFrame without the promise when the socket takes the bytes at once (Cosocket.sendNow). */
 export function writeFrame(
-  sock: Cosocket,
-  fin: boolean,
-  opcode: number,
-  payload: unknown,
-  maxPayloadLen: number,
-  masking: boolean,
+  sock: Cosocket, fin: boolean, opcode: number, payload: unknown, maxPayloadLen: number, masking: boolean,
 ): SendResult | Promise<SendResult> {
   const bytes = luaPayload(payload);
   const len = bytes.length;
