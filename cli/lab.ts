@@ -132,7 +132,7 @@ export async function run(argv: string[]): Promise<number> {
       const s = r.summary;
       return {
         status: s.fail + s.error > 0 ? 'fail' : 'pass',
-        summary: `${s.pass} pass, ${s.fail} fail, ${s.skip} skip (library ${peer.lib.clientVersion}), ${s.error} error; ${s.unexplainedDifferences} unexplained and ${s.explainedDifferences} explained differences`,
+        summary: `${s.pass} pass${s.flaky ? ` (${s.flaky} flaky)` : ''}, ${s.fail} fail, ${s.skip} skip (library ${peer.lib.clientVersion}), ${s.error} error; ${s.unexplainedDifferences} unexplained and ${s.explainedDifferences} explained differences`,
         link: 'interop.html',
         data: s,
       };

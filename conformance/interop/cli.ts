@@ -18,6 +18,8 @@ Options:
   --backend B         native | container | auto (default auto)
   --lua-lib DIR       another lua-resty-websocket lib/ folder (or RESTY_WEBSOCKET_LIB)
   --out DIR           report folder (default report/)
+  --retries N         run a failed or errored run again up to N times (default 1; 0 = never); a
+                      repeat that passes is reported as "pass (flaky)" with the first reason
   --list              list the scenarios and exit
   --json              print the summary as JSON
 
@@ -33,7 +35,7 @@ export async function run(argv: string[]): Promise<number> {
     args: argv,
     options: {
       scenarios: { type: 'string' }, exclude: { type: 'string' }, directions: { type: 'string' },
-      backend: { type: 'string' }, 'lua-lib': { type: 'string' }, out: { type: 'string' },
+      backend: { type: 'string' }, 'lua-lib': { type: 'string' }, out: { type: 'string' }, retries: { type: 'string' },
       list: { type: 'boolean', default: false }, json: { type: 'boolean', default: false },
     },
   });
@@ -47,21 +49,27 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`wslab interop: unknown direction "${bad}" (one of ${DIRECTIONS.join(', ')})`);
     return 2;
   }
+  const retries = values.retries === undefined ? undefined : Number(values.retries);
+  if (retries !== undefined && !(Number.isInteger(retries) && retries >= 0)) {
+    console.error(`wslab interop: --retries takes a whole number from 0, not "${values.retries}"`);
+    return 2;
+  }
   const tty = process.stderr.isTTY;
   try {
     const report = await runInterop({
-      scenarios: values.scenarios, exclude: values.exclude, directions,
+      scenarios: values.scenarios, exclude: values.exclude, directions, retries,
       backend: values.backend as 'native' | 'container' | 'auto' | undefined, luaLib: values['lua-lib'], outDir: values.out,
       onResult: (r, done, total) => {
-        const line = `[${done}/${total}] ${r.scenario} ${r.direction}: ${r.verdict}${r.reason && r.verdict !== 'pass' ? ` — ${r.reason.split('\n')[0]}` : ''}`;
-        if (tty && r.verdict === 'pass') process.stderr.write(`\r\x1b[K${line}`);
+        const line = `[${done}/${total}] ${r.scenario} ${r.direction}: ${r.verdict}${r.reason && r.verdict !== 'pass' ? ` — ${r.reason.split('\n')[0]}` : ''}${r.flaky !== undefined ? ` (flaky; first run: ${r.flaky.split('\n')[0]})` : ''}`;
+        const plainPass = r.verdict === 'pass' && r.flaky === undefined;
+        if (tty && plainPass) process.stderr.write(`\r\x1b[K${line}`);
         else process.stderr.write(`${tty ? '\r\x1b[K' : ''}${line}\n`);
       },
     });
     if (tty) process.stderr.write('\r\x1b[K');
     const s = report.summary;
     if (values.json) console.log(JSON.stringify(s));
-    else console.log(`interop: ${s.pass} pass, ${s.fail} fail, ${s.skip} skip, ${s.error} error; ${s.unexplainedDifferences} unexplained differences (library ${report.peer.lib.clientVersion}); report/interop.html`);
+    else console.log(`interop: ${s.pass} pass${s.flaky ? ` (${s.flaky} flaky: passed when run again)` : ''}, ${s.fail} fail, ${s.skip} skip, ${s.error} error; ${s.unexplainedDifferences} unexplained differences (library ${report.peer.lib.clientVersion}); report/interop.html`);
     return s.fail + s.error > 0 ? 1 : 0;
   } catch (e) {
     console.error(`wslab interop: ${(e as Error).message}`);

@@ -18,6 +18,8 @@ export interface RunInteropOptions extends StartPeerOptions {
   /** Where report files go; default report/. */
   outDir?: string;
   onResult?: (r: DirectionResult, done: number, total: number) => void;
+  /** A failed or errored run is run again up to this many times (default 1); see DirectionResult.flaky. */
+  retries?: number;
 }
 
 export async function runInterop(opts: RunInteropOptions = {}): Promise<InteropReport> {
@@ -41,6 +43,7 @@ export async function runInterop(opts: RunInteropOptions = {}): Promise<InteropR
       peer,
       scenarios,
       directions: opts.directions,
+      retries: opts.retries,
       restartPeer: ownPeer ? restart : undefined,
       onResult: (r) => {
         results.push(r);

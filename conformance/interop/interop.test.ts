@@ -8,7 +8,7 @@ import type { RunningPeer } from '../peers/types.js';
 import { runScenarios } from './runner.js';
 import { SCENARIOS, selectScenarios } from './scenarios/index.js';
 import { compareRecords } from '../compare/index.js';
-import type { DirectionResult } from './types.js';
+import type { DirectionResult, Scenario } from './types.js';
 
 const why = nativeUnavailable();
 let serverAvailable = true;
@@ -51,6 +51,23 @@ describe.skipIf(why !== null)('interop against nginx + the real lua-resty-websoc
       }
     });
   }
+
+  it('runs a failed run once more: a pass then is "flaky" with the first reason, a failure that comes back stays', async () => {
+    const base = SCENARIOS.find((s) => s.id === 'sanity-02-text')!;
+    const calls = { once: 0, always: 0, never: 0 };
+    const failsOnce: Scenario = { ...base, id: 'retry-once', check: (r, d) => { if (d === 'ts-ts' && calls.once++ === 0) throw new Error('first run fails'); base.check?.(r, d); } };
+    const failsAlways: Scenario = { ...base, id: 'retry-always', check: (_r, d) => { if (d === 'ts-ts') { calls.always++; throw new Error('always fails'); } } };
+    const noRetry: Scenario = { ...base, id: 'retry-none', check: (_r, d) => { if (d === 'ts-ts') { calls.never++; throw new Error('fails'); } } };
+    const got = await runScenarios({ peer, scenarios: [failsOnce, failsAlways], directions: ['ts-ts'] });
+    expect(got.map((r) => [r.scenario, r.verdict, r.flaky, r.reason])).toEqual([
+      ['retry-once', 'pass', 'check: first run fails', undefined],
+      ['retry-always', 'fail', undefined, 'check: always fails'],
+    ]);
+    expect(calls).toMatchObject({ once: 2, always: 2 });
+    const none = await runScenarios({ peer, scenarios: [noRetry], directions: ['ts-ts'], retries: 0 });
+    expect(none.map((r) => r.verdict)).toEqual(['fail']);
+    expect(calls.never).toBe(1);
+  }, 60_000);
 });
 
 describe('the comparator', () => {

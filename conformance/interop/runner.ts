@@ -115,10 +115,49 @@ export interface InteropOptions {
   onResult?: (r: DirectionResult) => void;
   /** Restarts the peer when it stopped answering; absent: its remaining runs are marked. */
   restartPeer?: () => Promise<RunningPeer>;
+  /**
+   * A run that fails or errors is run again this many times (default 1); a repeat that passes is
+   * reported as a pass with `flaky` set to the first reason. A failure that comes back stays one.
+   */
+  retries?: number;
 }
 
 function runsLua(d: Direction): boolean {
   return d !== 'ts-ts';
+}
+
+/**
+ * One run of a scenario in one direction, judged: the scenario's check, then our records against
+ * the reference (lua-lua). `result` is null for a reference run that was not asked for.
+ */
+async function attempt(
+  peer: RunningPeer, s: Scenario, d: Direction, reference: ScenarioRecords | null, wanted: boolean, libVersion: string,
+): Promise<{ records: ScenarioRecords | null; result: DirectionResult | null }> {
+  const base = { scenario: s.id, direction: d, differences: [] as DirectionResult['differences'], durationMs: 0 };
+  let records: ScenarioRecords;
+  try {
+    records = await withTimeout(runDirection(peer, s, d), RUN_TIMEOUT_MS + 20_000, `${s.id} ${d}`);
+  } catch (e) {
+    const log = runsLua(d) ? (await peer.errorLog(2000)).trim().split('\n').slice(-3).join('\n') : '';
+    return { records: null, result: wanted ? { ...base, verdict: 'error', reason: `${(e as Error).message}${log ? `\nnginx: ${log}` : ''}` } : null };
+  }
+  if (!wanted) return { records, result: null };
+  const failures: string[] = [];
+  try {
+    s.check?.(records, d);
+  } catch (e) {
+    failures.push(`check: ${(e as Error).message.split('\n')[0]}`);
+  }
+  const differences: DirectionResult['differences'] = [];
+  const ref = d === 'lua-lua' ? null : reference;
+  if (ref) {
+    // Our side(s) against the Lua library playing the same role with the same peer.
+    if (d === 'ts-lua' || d === 'ts-ts') differences.push(...compareRecords(ref.client, records.client, libVersion).map((x) => ({ side: 'client' as const, ...x })));
+    if (d === 'lua-ts' || d === 'ts-ts') differences.push(...compareRecords(ref.server, records.server, libVersion).map((x) => ({ side: 'server' as const, ...x })));
+  }
+  const unexplained = differences.filter((x) => !x.explained);
+  if (unexplained.length > 0) failures.push(`${unexplained.length} unexplained difference(s) from the Lua library`);
+  return { records, result: { ...base, verdict: failures.length ? 'fail' : 'pass', reason: failures.join('; ') || undefined, records, differences } };
 }
 
 /** Runs every scenario in every direction; the lua-lua run of a scenario is the reference for the other three. */
@@ -158,31 +197,17 @@ export async function runScenarios(opts: InteropOptions): Promise<DirectionResul
         if (dirs.includes(d)) emit({ ...base, verdict: 'error', reason: peerDead, durationMs: 0 });
         continue;
       }
-      let records: ScenarioRecords;
-      try {
-        records = await withTimeout(runDirection(peer, s, d), RUN_TIMEOUT_MS + 20_000, `${s.id} ${d}`);
-      } catch (e) {
-        const log = runsLua(d) ? (await peer.errorLog(2000)).trim().split('\n').slice(-3).join('\n') : '';
-        if (dirs.includes(d)) emit({ ...base, verdict: 'error', reason: `${(e as Error).message}${log ? `\nnginx: ${log}` : ''}`, durationMs: Date.now() - started });
-        continue;
+      let outcome = await attempt(peer, s, d, reference, dirs.includes(d), libVersion);
+      let firstFailure: string | null = null;
+      for (let left = opts.retries ?? 1; outcome.result?.verdict !== 'pass' && outcome.result !== null && left > 0; left--) {
+        firstFailure ??= outcome.result.reason ?? outcome.result.verdict;
+        if (runsLua(d) && !(await peer.alive())) break; // a dead peer is the restart logic's business
+        outcome = await attempt(peer, s, d, reference, dirs.includes(d), libVersion);
       }
-      if (d === 'lua-lua') reference = records;
-      if (!dirs.includes(d)) continue;
-      const failures: string[] = [];
-      try {
-        s.check?.(records, d);
-      } catch (e) {
-        failures.push(`check: ${(e as Error).message.split('\n')[0]}`);
-      }
-      const differences: DirectionResult['differences'] = [];
-      if (reference && d !== 'lua-lua') {
-        // Our side(s) against the Lua library playing the same role with the same peer.
-        if (d === 'ts-lua' || d === 'ts-ts') differences.push(...compareRecords(reference.client, records.client, libVersion).map((x) => ({ side: 'client' as const, ...x })));
-        if (d === 'lua-ts' || d === 'ts-ts') differences.push(...compareRecords(reference.server, records.server, libVersion).map((x) => ({ side: 'server' as const, ...x })));
-      }
-      const unexplained = differences.filter((x) => !x.explained);
-      if (unexplained.length > 0) failures.push(`${unexplained.length} unexplained difference(s) from the Lua library`);
-      emit({ ...base, verdict: failures.length ? 'fail' : 'pass', reason: failures.join('; ') || undefined, durationMs: Date.now() - started, records, differences });
+      if (d === 'lua-lua' && outcome.records) reference = outcome.records;
+      if (outcome.result === null) continue;
+      const flaky = firstFailure !== null && outcome.result.verdict === 'pass' ? { flaky: firstFailure } : {};
+      emit({ ...outcome.result, ...flaky, durationMs: Date.now() - started });
     }
   }
   return results;

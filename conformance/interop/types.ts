@@ -58,4 +58,6 @@ export interface DirectionResult {
   records?: ScenarioRecords;
   /** Against lua-lua (the reference run), for the sides our implementation played. */
   differences: Difference[];
+  /** Set when the first run failed or errored and the repeat passed: the first run's reason. */
+  flaky?: string;
 }
