@@ -247,8 +247,7 @@ export class WebSocketClient extends FrameSenders {
     const recorder = checks.rejectMaskedServerFrames || checks.fatalOnPartialTimeout ? new ReadRecorder(sock) : null;
     // A frame already buffered is read and checked synchronously (readFrame).
     const r = readFrame(recorder ?? sock, this.maxRecvLen, false);
-    const out = r instanceof Promise ? r.then((x) => this.afterRecv(x, recorder)) : this.afterRecv(r, recorder);
-    return out instanceof Promise ? out : Promise.resolve(out);
+    return r instanceof Promise ? r.then((x) => this.afterRecv(x, recorder)) : Promise.resolve(this.afterRecv(r, recorder));
   }
 
   /** The state rules around recv_frame's result, and the strict checks on it. */
@@ -299,8 +298,7 @@ export class WebSocketClient extends FrameSenders {
       return Promise.resolve({ bytes: null, err: CLIENT_ERRORS.badOpcode });
     }
     const r = writeFrame(sock, luaTruthy(fin), opcode, payload, this.maxSendLen, !this.sendUnmasked);
-    if (r instanceof Promise) return r.then(this.afterSend);
-    return Promise.resolve(this.afterSend(r));
+    return r instanceof Promise ? r.then(this.afterSend) : Promise.resolve(this.afterSend(r));
   }
 
   private readonly afterSend = (r: SendResult): SendResult => {

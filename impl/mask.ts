@@ -75,6 +75,26 @@ export function maskInPlaceJs(buf: Buffer, key: Buffer): void {
   for (; i < len; i++) buf[i]! ^= key[i & 3]!;
 }
 
+/**
+ * Writes `src` masked into `dst` at `at`, with the 4-byte key at dst[keyAt..keyAt+3]: one pass and
+ * no Buffer views, for small payloads where a copy followed by maskInPlace costs more.
+ */
+export function copyMasked(src: Buffer, dst: Buffer, at: number, keyAt: number): void {
+  const n = src.length;
+  const k0 = dst[keyAt]!;
+  const k1 = dst[keyAt + 1]!;
+  const k2 = dst[keyAt + 2]!;
+  const k3 = dst[keyAt + 3]!;
+  let i = 0;
+  for (; i + 3 < n; i += 4) {
+    dst[at + i] = src[i]! ^ k0;
+    dst[at + i + 1] = src[i + 1]! ^ k1;
+    dst[at + i + 2] = src[i + 2]! ^ k2;
+    dst[at + i + 3] = src[i + 3]! ^ k3;
+  }
+  for (; i < n; i++) dst[at + i] = src[i]! ^ dst[keyAt + (i & 3)]!;
+}
+
 // Masking keys come from a CSPRNG (RFC 6455 §10.3). The original uses math.random, which is
 // unseeded and so predictable across restarts: a documented deviation we do not reproduce.
 // Random bytes are drawn in blocks so a small frame does not pay for a crypto call.

@@ -2,9 +2,9 @@
 // same order with the same error strings. One core of pure functions serves both the cosocket-driven
 // `recvFrame` and the synchronous, incremental `FrameDecoder` used by fuzz targets and runners.
 import { ByteQueue, EMPTY } from './byte-queue.js';
-import { maskInPlace, writeMaskKey } from './mask.js';
+import { copyMasked, maskInPlace, writeMaskKey } from './mask.js';
 import { TYPE_BY_OPCODE } from './types.js';
-import type { Cosocket, FrameType, RecvResult, SendResult, SockRecv } from './types.js';
+import type { Cosocket, FrameType, RecvResult, SendResult } from './types.js';
 
 export const _VERSION = '0.12';
 
@@ -112,8 +112,7 @@ export function finishFrame(head: FrameHead, body: Buffer): RecvResult {
  * as the original does, so a failure part-way leaves the socket where the original would leave it.
  */
 export function recvFrame(sock: Cosocket, maxPayloadLen: number, forceMasking: boolean): Promise<RecvResult> {
-  const r = readFrame(sock, maxPayloadLen, forceMasking);
-  return r instanceof Promise ? r : Promise.resolve(r);
+  return Promise.resolve(readFrame(sock, maxPayloadLen, forceMasking));
 }
 
 /**
@@ -124,76 +123,50 @@ export function recvFrame(sock: Cosocket, maxPayloadLen: number, forceMasking: b
  */
 export function readFrame(sock: Cosocket, maxPayloadLen: number, forceMasking: boolean): RecvResult | Promise<RecvResult> {
   const head: FrameHead = { fin: false, opcode: 0, masked: false, payloadLen: 0 };
-  if (sock.tryReceive === undefined) return readFrameFrom(sock, head, STAGE_HEAD, maxPayloadLen, forceMasking);
-  const first = sock.tryReceive(2);
-  if (first === null) return readFrameFrom(sock, head, STAGE_HEAD, maxPayloadLen, forceMasking);
-  let err = parseHead(head, first[0]!, first[1]!, forceMasking);
-  if (err !== null) return failure(err);
-  if (head.payloadLen === 126) {
-    const ext = sock.tryReceive(2);
-    if (ext === null) return readFrameFrom(sock, head, STAGE_LEN16, maxPayloadLen, forceMasking);
-    head.payloadLen = (ext[0]! << 8) | ext[1]!;
-  } else if (head.payloadLen === 127) {
-    const ext = sock.tryReceive(8);
-    if (ext === null) return readFrameFrom(sock, head, STAGE_LEN64, maxPayloadLen, forceMasking);
-    const len = parseLength64(ext, 0);
-    if (typeof len === 'string') return failure(len);
-    head.payloadLen = len;
-  }
-  err = checkPayloadLen(head, maxPayloadLen);
-  if (err !== null) return failure(err);
-  const rest = bodyLength(head);
-  if (rest === 0) return finishFrame(head, EMPTY);
-  const body = sock.tryReceive(rest);
-  if (body === null) return readFrameFrom(sock, head, STAGE_BODY, maxPayloadLen, forceMasking);
-  return finishFrame(head, body);
+  return readStages(sock, head, STAGE_HEAD, null, maxPayloadLen, forceMasking);
 }
 
 /**
- * The rest of a frame from `stage` on, waiting for each read. `head` holds what the earlier stages
- * parsed and checked (STAGE_BODY: the length checks passed too).
+ * The frame's reads from `stage` on (spec §2 order: head, extended length, checks, body), each
+ * served from the socket's buffer when it can be; the first that must wait goes on in
+ * waitForStage. `got` is the bytes of `stage` when a wait has just delivered them.
  */
-async function readFrameFrom(sock: Cosocket, head: FrameHead, stage: number, maxPayloadLen: number, forceMasking: boolean): Promise<RecvResult> {
-  if (stage === STAGE_HEAD) {
-    const first = await sock.receive(2); // tryReceive just said the bytes are not there
-    if (first.data === null) return failure(READ_FAILURE_PREFIX.head + first.err);
-    const err = parseHead(head, first.data[0]!, first.data[1]!, forceMasking);
-    if (err !== null) return failure(err);
-    stage = head.payloadLen === 126 ? STAGE_LEN16 : head.payloadLen === 127 ? STAGE_LEN64 : STAGE_BODY;
-    if (stage === STAGE_BODY) {
-      const lenErr = checkPayloadLen(head, maxPayloadLen);
-      if (lenErr !== null) return failure(lenErr);
+function readStages(
+  sock: Cosocket, head: FrameHead, stage: number, got: Buffer | null, maxPayloadLen: number, forceMasking: boolean,
+): RecvResult | Promise<RecvResult> {
+  for (;;) {
+    const n = stage === STAGE_HEAD || stage === STAGE_LEN16 ? 2 : stage === STAGE_LEN64 ? 8 : bodyLength(head);
+    const bytes = got ?? (n === 0 ? EMPTY : (sock.tryReceive?.(n) ?? null));
+    got = null;
+    if (bytes === null) return waitForStage(sock, head, stage, n, maxPayloadLen, forceMasking);
+    if (stage === STAGE_BODY) return finishFrame(head, bytes);
+    if (stage === STAGE_HEAD) {
+      const err = parseHead(head, bytes[0]!, bytes[1]!, forceMasking);
+      if (err !== null) return failure(err);
+      if (head.payloadLen === 126 || head.payloadLen === 127) {
+        stage = head.payloadLen === 126 ? STAGE_LEN16 : STAGE_LEN64;
+        continue;
+      }
+    } else if (stage === STAGE_LEN16) {
+      head.payloadLen = (bytes[0]! << 8) | bytes[1]!;
+    } else {
+      const len = parseLength64(bytes, 0);
+      if (typeof len === 'string') return failure(len);
+      head.payloadLen = len;
     }
+    const err = checkPayloadLen(head, maxPayloadLen);
+    if (err !== null) return failure(err);
+    stage = STAGE_BODY;
   }
-  if (stage === STAGE_LEN16) {
-    const got = readNow(sock, 2);
-    const ext = got instanceof Promise ? await got : got;
-    if (ext.data === null) return failure(READ_FAILURE_PREFIX.len16 + ext.err);
-    head.payloadLen = (ext.data[0]! << 8) | ext.data[1]!;
-  } else if (stage === STAGE_LEN64) {
-    const got = readNow(sock, 8);
-    const ext = got instanceof Promise ? await got : got;
-    if (ext.data === null) return failure(READ_FAILURE_PREFIX.len64 + ext.err);
-    const len = parseLength64(ext.data, 0);
-    if (typeof len === 'string') return failure(len);
-    head.payloadLen = len;
-  }
-  if (stage !== STAGE_BODY) {
-    const lenErr = checkPayloadLen(head, maxPayloadLen);
-    if (lenErr !== null) return failure(lenErr);
-  }
-  const rest = bodyLength(head);
-  if (rest === 0) return finishFrame(head, EMPTY);
-  const got = readNow(sock, rest);
-  const r = got instanceof Promise ? await got : got;
-  if (r.data === null) return failure(READ_FAILURE_PREFIX.body + r.err);
-  return finishFrame(head, r.data);
 }
 
-/** A read served from the socket's buffer when it can be (no promise), else receive(n). */
-function readNow(sock: Cosocket, n: number): SockRecv | Promise<SockRecv> {
-  const now = sock.tryReceive?.(n);
-  return now ? { data: now, err: null } : sock.receive(n);
+/** Waits for the `n` bytes of `stage`, then goes on synchronously where it can. */
+async function waitForStage(
+  sock: Cosocket, head: FrameHead, stage: number, n: number, maxPayloadLen: number, forceMasking: boolean,
+): Promise<RecvResult> {
+  const r = await sock.receive(n);
+  if (r.data === null) return failure(READ_FAILURE_PREFIX[STAGE_NAMES[stage]!] + r.err);
+  return readStages(sock, head, stage, r.data, maxPayloadLen, forceMasking);
 }
 
 const STAGE_HEAD = 0;
@@ -386,19 +359,7 @@ export function buildFrame(
   if (maskKey) maskKey.copy(frame, keyAt, 0, 4);
   else writeMaskKey(frame, keyAt);
   if (n <= MASK_WHILE_COPYING) {
-    // Small payloads are masked as they are copied: one pass and no Buffer views.
-    const k0 = frame[keyAt]!;
-    const k1 = frame[keyAt + 1]!;
-    const k2 = frame[keyAt + 2]!;
-    const k3 = frame[keyAt + 3]!;
-    let i = 0;
-    for (; i + 3 < n; i += 4) {
-      frame[headerLen + i] = payload[i]! ^ k0;
-      frame[headerLen + i + 1] = payload[i + 1]! ^ k1;
-      frame[headerLen + i + 2] = payload[i + 2]! ^ k2;
-      frame[headerLen + i + 3] = payload[i + 3]! ^ k3;
-    }
-    for (; i < n; i++) frame[headerLen + i] = payload[i]! ^ frame[keyAt + (i & 3)]!;
+    copyMasked(payload, frame, headerLen, keyAt);
   } else {
     payload.copy(frame, headerLen);
     maskInPlace(frame.subarray(headerLen), frame.subarray(keyAt, headerLen));
@@ -425,8 +386,7 @@ export function buildFrameHeader(fin: boolean, opcode: number, payloadLen: numbe
  * through Lua's coercion first (nil/false become "", other non-strings `tostring`).
  */
 export function sendFrame(sock: Cosocket, fin: boolean, opcode: number, payload: unknown, maxPayloadLen: number, masking: boolean): Promise<SendResult> {
-  const r = writeFrame(sock, fin, opcode, payload, maxPayloadLen, masking);
-  return r instanceof Promise ? r : Promise.resolve(r);
+  return Promise.resolve(writeFrame(sock, fin, opcode, payload, maxPayloadLen, masking));
 }
 
 /** sendFrame without the promise when the socket takes the bytes at once (Cosocket.sendNow). */

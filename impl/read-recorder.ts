@@ -35,10 +35,6 @@ export class ReadRecorder implements Cosocket {
     return this.sock.send(data);
   }
 
-  sendNow(data: Buffer | string | readonly Buffer[]): SendResult | Promise<SendResult> {
-    return this.sock.sendNow ? this.sock.sendNow(data) : this.sock.send(data);
-  }
-
   setTimeout(ms: number): void {
     this.sock.setTimeout(ms);
   }

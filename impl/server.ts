@@ -98,8 +98,7 @@ export class WebSocketServer extends FrameSenders {
     if (!sock) return Promise.resolve(recvFail(SERVER_ERRORS.notInitialized));
     const recorder = this.checks.fatalOnPartialTimeout ? new ReadRecorder(sock) : null;
     const r = readFrame(recorder ?? sock, this.maxRecvLen, true);
-    const out = r instanceof Promise ? r.then((x) => this.afterRecv(x, recorder)) : this.afterRecv(r, recorder);
-    return out instanceof Promise ? out : Promise.resolve(out);
+    return r instanceof Promise ? r.then((x) => this.afterRecv(x, recorder)) : Promise.resolve(this.afterRecv(r, recorder));
   }
 
   /** The state rules around recv_frame's result, and the strict checks on it. */
@@ -144,8 +143,7 @@ export class WebSocketServer extends FrameSenders {
       return Promise.resolve({ bytes: null, err: SERVER_ERRORS.badOpcode });
     }
     const r = writeFrame(sock, !!fin, opcode, payload, this.maxSendLen, this.sendMasked);
-    if (r instanceof Promise) return r.then(this.afterSend);
-    return Promise.resolve(this.afterSend(r));
+    return r instanceof Promise ? r.then(this.afterSend) : Promise.resolve(this.afterSend(r));
   }
 
   private readonly afterSend = (r: SendResult): SendResult => {

@@ -134,8 +134,7 @@ export class NodeCosocket implements Cosocket {
    * the TCP segmentation differs (ngx_lua makes one send() per call).
    */
   send(data: Buffer | string | readonly Buffer[]): Promise<SendResult> {
-    const r = this.sendNow(data);
-    return r instanceof Promise ? r : Promise.resolve(r);
+    return Promise.resolve(this.sendNow(data));
   }
 
   sendNow(data: Buffer | string | readonly Buffer[]): SendResult | Promise<SendResult> {

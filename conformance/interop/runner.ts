@@ -197,16 +197,16 @@ export async function runScenarios(opts: InteropOptions): Promise<DirectionResul
         if (dirs.includes(d)) emit({ ...base, verdict: 'error', reason: peerDead, durationMs: 0 });
         continue;
       }
-      let outcome = await attempt(peer, s, d, reference, dirs.includes(d), libVersion);
-      let firstFailure: string | null = null;
-      for (let left = opts.retries ?? 1; outcome.result?.verdict !== 'pass' && outcome.result !== null && left > 0; left--) {
-        firstFailure ??= outcome.result.reason ?? outcome.result.verdict;
+      const wanted = dirs.includes(d);
+      let outcome = await attempt(peer, s, d, reference, wanted, libVersion);
+      const first = outcome.result;
+      for (let left = opts.retries ?? 1; left > 0 && outcome.result !== null && outcome.result.verdict !== 'pass'; left--) {
         if (runsLua(d) && !(await peer.alive())) break; // a dead peer is the restart logic's business
-        outcome = await attempt(peer, s, d, reference, dirs.includes(d), libVersion);
+        outcome = await attempt(peer, s, d, reference, wanted, libVersion);
       }
       if (d === 'lua-lua' && outcome.records) reference = outcome.records;
       if (outcome.result === null) continue;
-      const flaky = firstFailure !== null && outcome.result.verdict === 'pass' ? { flaky: firstFailure } : {};
+      const flaky = first !== null && first !== outcome.result && outcome.result.verdict === 'pass' ? { flaky: first.reason ?? first.verdict } : {};
       emit({ ...outcome.result, ...flaky, durationMs: Date.now() - started });
     }
   }
