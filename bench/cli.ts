@@ -4,6 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, arch, platform, release } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { chooseLuaLib } from '../lab/lua-lib.js';
 import { startPeer, type RunningPeer } from '../lab/peers/index.js';
 import { runClientBench, type ClientReport } from './client.js';
 import { runCodecBench, type CodecReport } from './codec.js';
@@ -31,6 +32,7 @@ Options:
   --only LIST   comma list of suites (default: all)
   --quick       shorter runs (about 1 minute in all)
   --out FILE    JSON report (default report/bench.json)
+  --lua-lib DIR  the lua-resty-websocket the nginx peer loads (or RESTY_WEBSOCKET_LIB; either layout)
   --cpu-prof DIR  write CPU profiles (node --cpu-prof) of the codec children (DIR/codec) and of
                 the two echo servers (DIR/echo/ours, DIR/echo/ws); open them in Chrome DevTools
 
@@ -88,6 +90,8 @@ export interface BenchReport {
   fuzz?: FuzzBenchReport;
   errors: Record<string, string>;
   targets: TargetCheck[];
+  /** The lua-resty-websocket the nginx peer loaded (_VERSION, folder), when a suite used it. */
+  luaLib?: { version: string; path: string; source: string };
 }
 
 function geomean(xs: number[]): number | null {
@@ -238,6 +242,7 @@ export async function runBench(o: RunBenchOptions): Promise<BenchReport> {
   if (needPeer) {
     try {
       peer = await startPeer();
+      report.luaLib = { version: peer.lib.clientVersion, path: peer.lib.path, source: peer.lib.source };
     } catch (e) {
       report.errors.peer = `nginx + Lua peer unavailable, its measurements are skipped: ${(e as Error).message}`;
       log(report.errors.peer);
@@ -286,11 +291,16 @@ export async function runBench(o: RunBenchOptions): Promise<BenchReport> {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let values: { only?: string; quick?: boolean; out?: string; 'cpu-prof'?: string };
+  let values: { only?: string; quick?: boolean; out?: string; 'cpu-prof'?: string; 'lua-lib'?: string };
   try {
-    ({ values } = parseArgs({ args: argv, options: { only: { type: 'string' }, quick: { type: 'boolean' }, out: { type: 'string' }, 'cpu-prof': { type: 'string' } }, strict: true }));
+    ({ values } = parseArgs({ args: argv, options: { only: { type: 'string' }, quick: { type: 'boolean' }, out: { type: 'string' }, 'cpu-prof': { type: 'string' }, 'lua-lib': { type: 'string' } }, strict: true }));
   } catch (e) {
     console.error(`wslab bench: ${(e as Error).message}\n\n${help}`);
+    return 2;
+  }
+  const libErr = chooseLuaLib(values['lua-lib']);
+  if (libErr) {
+    console.error(`wslab bench: --lua-lib: ${libErr}`);
     return 2;
   }
   const suites = values.only ? values.only.split(',').map((s) => s.trim()).filter(Boolean) : [...SUITES];

@@ -1,6 +1,8 @@
 // `wslab`: one subcommand per capability. Each subcommand lives with the code it drives and
 // exports `run(argv) => Promise<exitCode>` and a `help` text; this file only dispatches, and
 // imports lazily so `wslab peer` does not load the fuzzers.
+import { installInterruptHandler } from '../lab/children.js';
+
 export interface Subcommand {
   readonly help: string;
   run(argv: string[]): Promise<number>;
@@ -45,5 +47,7 @@ export async function main(argv: string[]): Promise<number> {
     console.log(sub.help);
     return 0;
   }
+  // Ctrl-C / SIGTERM stops every child of the run and leaves its report marked interrupted.
+  installInterruptHandler(name);
   return sub.run(rest);
 }

@@ -3,6 +3,7 @@
 // per run (it writes crash-<sha256> into its cwd), restarts after a crash (it stops at the first),
 // minimisation, and saved findings that fuzz/findings.test.ts replays.
 import { spawn } from 'node:child_process';
+import { trackChild, trackTempDir } from '../lab/children.js';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -239,6 +240,8 @@ function runJsfuzzOnce(st: TargetState, instance: number): Promise<RunOutcome> {
     `--versifier=${st.info.text}`,
   ];
   const child = spawn(process.execPath, args, { cwd: workDir, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  trackChild(child, 'jsfuzz', true);
+  const untrackWorkDir = trackTempDir(workDir);
   let stdout = '';
   let stderr = '';
   let partial = '';
@@ -309,6 +312,7 @@ function runJsfuzzOnce(st: TargetState, instance: number): Promise<RunOutcome> {
         outcome = 'failed';
       }
       rmSync(workDir, { recursive: true, force: true });
+      untrackWorkDir();
       resolve(outcome);
     });
   });

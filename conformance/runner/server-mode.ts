@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import type { Stream } from '../../impl/socket.js';
 import { failedToStart, runCaseOnStream } from './run-case.js';
 import type { CaseResult, ConformanceCase } from './types.js';
+import { runTiming } from './timing.js';
 
 export interface ServerTarget {
   agent: string;
@@ -47,6 +48,7 @@ async function handshake(stream: Stream, url: URL): Promise<{ request: string; r
     'User-Agent: resty-websocket-lab conformance',
     '', '',
   ].join('\r\n');
+  const sentAt = performance.now();
   stream.write(request);
   let buf = Buffer.alloc(0);
   return new Promise((resolve, reject) => {
@@ -65,7 +67,10 @@ async function handshake(stream: Stream, url: URL): Promise<{ request: string; r
       stream.off('error', onEnd);
       if (err) reject(err);
       else if (!/^HTTP\/1\.1 101/.test(response)) reject(new Error(`handshake refused: ${response.split('\r\n')[0]}`));
-      else resolve({ request, response, rest });
+      else {
+        runTiming.noteRtt(performance.now() - sentAt);
+        resolve({ request, response, rest });
+      }
     }
     stream.on('data', onData);
     stream.on('close', onEnd);

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ROOT_DIR } from '../../lab/paths.js';
 import { parseDuration } from '../cli.js';
+import { chooseLuaLib } from '../../lab/lua-lib.js';
 import { handshakeDiffUnavailable, runHandshakeDiff, type HandshakeDiffReport } from './handshake-diff.js';
 import { runDiff, type DiffReport } from './runner.js';
 
@@ -18,7 +19,9 @@ flips, random chunkings) and from the jsfuzz corpus of the frame-compat target. 
 minimised and saved with both answers to fuzz/findings/diff/. Exit code 1 on any divergence.
 
 The original is Debian's lua-nginx-websocket 0.08 (protocol.lua is the same in v0.08..v0.13 but
-for _VERSION), extracted by scripts/setup.sh; RESTY_WEBSOCKET_LIB=<lib dir> selects another copy.
+for _VERSION), extracted by scripts/setup.sh; --lua-lib DIR (or RESTY_WEBSOCKET_LIB=DIR) selects another
+copy, in either layout (DIR/resty/websocket/*.lua or Debian's DIR/nginx/websocket/*.lua), for the
+frame diff and the handshake diff alike.
 
 Options:
   --time D       wall time: 90, 90s, 10m (default: 60s)
@@ -32,6 +35,7 @@ Options:
   --findings DIR where to save divergences (default: fuzz/findings)
   --report FILE  summary JSON (default: report/diff.json)
   --quiet        no progress lines
+  --lua-lib DIR  the lua-resty-websocket copy to compare with (or RESTY_WEBSOCKET_LIB)
 
 Examples:
   wslab diff --time 60s
@@ -54,11 +58,17 @@ export async function run(argv: string[]): Promise<number> {
         findings: { type: 'string' },
         report: { type: 'string', default: join(ROOT_DIR, 'report', 'diff.json') },
         quiet: { type: 'boolean', default: false },
+        'lua-lib': { type: 'string' },
       },
       strict: true,
     }));
   } catch (e) {
     console.error(`wslab diff: ${(e as Error).message}\n\n${help}`);
+    return 2;
+  }
+  const libErr = chooseLuaLib(values['lua-lib']);
+  if (libErr) {
+    console.error(`wslab diff: --lua-lib: ${libErr}`);
     return 2;
   }
   let report: DiffReport;

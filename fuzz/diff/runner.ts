@@ -138,7 +138,7 @@ export async function runDiff(opts: DiffOptions = {}): Promise<DiffReport> {
     startedAt: new Date(started).toISOString(),
     durationMs,
     seed,
-    luaProtocol: relative(ROOT_DIR, oracle.protocolPath),
+    luaProtocol: oracle.protocolPath,
     luaVersion,
     cases,
     casesPerSec: Math.round(cases / Math.max(0.001, durationMs / 1000)),

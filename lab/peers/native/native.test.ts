@@ -5,7 +5,7 @@ import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nativeUnavailable, startNativePeer } from './index.js';
-import { resolveLuaLib } from './lua-lib.js';
+import { resolveLuaLib } from '../../lua-lib.js';
 import { needsLibVersion } from '../index.js';
 import { registerLuaServer, runLuaClient } from '../lua-api.js';
 import type { RunningPeer } from '../types.js';
