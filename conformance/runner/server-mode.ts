@@ -101,3 +101,34 @@ export async function runCaseAgainstServer(target: ServerTarget, kase: Conforman
   stream.resume();
   return result;
 }
+
+/**
+ * Whether a server testee can be reached at all: connect, opening handshake, close. Null when it
+ * can, else one line saying why not (run before its cases, so a dead URL is one clear error
+ * instead of 301 case files that each say "could not connect").
+ */
+export async function probeServer(target: Pick<ServerTarget, 'url' | 'ca'>): Promise<string | null> {
+  let url: URL;
+  try {
+    url = new URL(target.url);
+  } catch {
+    return `not a URL: ${target.url}`;
+  }
+  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') return `not a ws:// or wss:// URL: ${target.url}`;
+  let stream: Stream;
+  try {
+    stream = await connect(url, target.ca);
+  } catch (e) {
+    return `cannot connect to ${target.url}: ${(e as Error).message}`;
+  }
+  stream.on('error', () => {});
+  try {
+    await handshake(stream, url);
+    stream.end(Buffer.from([0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8]));
+    return null;
+  } catch (e) {
+    return `no WebSocket handshake with ${target.url}: ${(e as Error).message}`;
+  } finally {
+    setTimeout(() => stream.destroy(), 200).unref();
+  }
+}
