@@ -2,6 +2,7 @@
 // Each option says what it takes (a flag, a string, one of a few words, a number in a range, a
 // comma list of known names, a duration); anything else is a UsageError, which cli/main.ts turns
 // into one line `wslab <cmd>: ...` on stderr and exit code 2 — never a stack trace.
+import { isAbsolute, relative as relativePath, resolve as resolvePath } from 'node:path';
 import { parseArgs } from 'node:util';
 
 /** A bad command line. `message` is the one line shown after `wslab <cmd>: `. */
@@ -213,4 +214,11 @@ export function parseCommandLine<const S extends OptionsSpec>(command: string, a
     }
   }
   return { values: values as ParsedValues<S>, positionals: raw.positionals };
+}
+
+/** A path as a message shows it: relative to the working directory when inside it, else absolute. */
+export function shownPath(p: string): string {
+  const abs = resolvePath(p);
+  const rel = relativePath(process.cwd(), abs);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : abs;
 }
