@@ -6,8 +6,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { writeAtomic } from '../lab/fs.js';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseCommandLine, shownPath, UsageError } from './args.js';
 import { ROOT_DIR } from '../lab/paths.js';
+import { BACKEND_CHOICES } from '../lab/peers/index.js';
 import type { RunningPeer } from '../lab/peers/types.js';
 import { onInterrupt } from '../lab/children.js';
 import { chooseLuaLib, differentCopies, type LoadedLibrary } from '../lab/lua-lib.js';
@@ -58,13 +59,6 @@ function dirOf(file: string): string {
   return file.replace(/\/[^/]*$/, '');
 }
 
-export function parseDuration(s: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(s.trim());
-  if (!m) throw new Error(`bad duration "${s}" (use e.g. 500ms, 30s, 2m)`);
-  const n = Number(m[1]);
-  return m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000;
-}
-
 function log(line: string): void {
   process.stderr.write(`${line}\n`);
 }
@@ -82,29 +76,19 @@ async function ensurePeer(): Promise<string | null> {
   return why;
 }
 
+/** The parts `--skip` can name, in the order they run. */
+export const LAB_PARTS = ['interop', 'conformance', 'deviations', 'fuzz', 'diff'] as const;
+
 export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        skip: { type: 'string', default: '' }, full: { type: 'boolean', default: false },
-        'fuzz-time': { type: 'string', default: '10s' }, 'diff-time': { type: 'string', default: '20s' },
-        backend: { type: 'string' }, 'lua-lib': { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean', default: false },
-      },
-      strict: true,
-    }));
-  } catch (e) {
-    console.error(`wslab lab: ${(e as Error).message.split('\n')[0]}`);
-    return 2;
-  }
+  const { values } = parseCommandLine('lab', argv, {
+    skip: { type: 'list', choices: LAB_PARTS, default: [] }, full: { type: 'flag' },
+    'fuzz-time': { type: 'duration', default: '10s' }, 'diff-time': { type: 'duration', default: '20s' },
+    backend: { type: 'string', choices: BACKEND_CHOICES }, 'lua-lib': { type: 'string' }, out: { type: 'string' }, json: { type: 'flag' },
+  });
   // One library for every part (peer, Lua agents, diff, frame deviations): RESTY_WEBSOCKET_LIB.
   const libErr = chooseLuaLib(values['lua-lib']);
-  if (libErr) {
-    console.error(`wslab lab: --lua-lib: ${libErr}`);
-    return 2;
-  }
-  const skip = new Set(values.skip!.split(',').map((s) => s.trim()).filter(Boolean));
+  if (libErr) throw new UsageError('lab', `--lua-lib: ${libErr}`);
+  const skip = new Set<string>(values.skip);
   const outDir = values.out ?? join(ROOT_DIR, 'report');
   mkdirSync(outDir, { recursive: true });
   const started = Date.now();
@@ -157,7 +141,7 @@ export async function run(argv: string[]): Promise<number> {
   if (!peerWhy || values.backend === 'container' || values.backend === 'auto') {
     try {
       const { startPeer } = await import('../lab/peers/index.js');
-      const peerOpts = { backend: (values.backend as 'native' | 'container' | 'auto' | undefined) ?? 'auto' };
+      const peerOpts = { backend: values.backend ?? 'auto' };
       peer = await startPeer(peerOpts);
       supervisor = PeerSupervisor.forOwnPeer(peer, peerOpts);
       report.peer = { backend: peer.backend, lib: peer.lib };
@@ -236,7 +220,7 @@ export async function run(argv: string[]): Promise<number> {
 
     await section('fuzz', 'Fuzzing: jsfuzz campaigns on every parser', async () => {
       const { runCampaign } = await import('../fuzz/campaign.js');
-      const r = await runCampaign({ target: 'all', timeMs: parseDuration(values['fuzz-time']!), jobs: 2, reportFile: join(outDir, 'fuzz.json') });
+      const r = await runCampaign({ target: 'all', timeMs: values['fuzz-time'], jobs: 2, reportFile: join(outDir, 'fuzz.json') });
       return {
         status: r.totals.execs === 0 ? 'error' : r.ok && r.totals.findings === 0 ? 'pass' : 'fail',
         summary: `${r.totals.execs === 0 ? 'no input was run: ' : ''}${r.totals.execs.toLocaleString('en')} execs (${Math.round(r.totals.execsPerSec).toLocaleString('en')}/s) on ${r.targets.length} targets; ${r.totals.findings} findings; ${r.targets.map((t) => `${t.target} ${Math.round(t.execsPerSec)}/s`).join(', ')}`,
@@ -250,7 +234,7 @@ export async function run(argv: string[]): Promise<number> {
       const { oracleUnavailable } = await import('../lab/lua-oracle.js');
       const why = oracleUnavailable();
       if (why) return { status: 'error', summary: why };
-      const r = await runDiff({ timeMs: parseDuration(values['diff-time']!), reportFile: join(outDir, 'diff.json') });
+      const r = await runDiff({ timeMs: values['diff-time'], reportFile: join(outDir, 'diff.json') });
       const mixed = loaded({ part: 'diff (protocol.lua under luajit)', version: r.luaVersion, path: dirOf(r.luaProtocol) });
       return {
         status: mixed || r.cases === 0 ? 'error' : r.ok && r.divergenceCount === 0 ? 'pass' : 'fail',
@@ -262,8 +246,8 @@ export async function run(argv: string[]): Promise<number> {
 
     const benchPath = join(outDir, 'bench.json');
     report.sections.bench = existsSync(benchPath)
-      ? { title: 'Benchmarks (latest `wslab bench`)', status: 'info', summary: 'ratios from report/bench.json', link: 'bench.json', data: JSON.parse(readFileSync(benchPath, 'utf8')), durationMs: 0 }
-      : { title: 'Benchmarks', status: 'info', summary: 'no report/bench.json yet: run `npx wslab bench`', durationMs: 0 };
+      ? { title: 'Benchmarks (latest `wslab bench`)', status: 'info', summary: `ratios from ${shownPath(benchPath)}`, link: 'bench.json', data: JSON.parse(readFileSync(benchPath, 'utf8')), durationMs: 0 }
+      : { title: 'Benchmarks', status: 'info', summary: `no ${shownPath(benchPath)} yet: run \`npx wslab bench --out ${shownPath(benchPath)}\``, durationMs: 0 };
   } finally {
     await (supervisor?.current ?? peer)?.stop();
     stopWriting();
@@ -273,7 +257,7 @@ export async function run(argv: string[]): Promise<number> {
   report.ok = !mixed && (supervisor?.restarts.length ?? 0) === 0 && Object.values(report.sections).every((s) => s.status === 'pass' || s.status === 'skipped' || s.status === 'info');
   if (mixed) log(`lab: ${mixed}`);
   save();
-  log(`lab: ${report.ok ? 'all parts passed' : 'some parts failed'} in ${((Date.now() - started) / 1000).toFixed(0)} s; report/index.html`);
+  log(`lab: ${report.ok ? 'all parts passed' : 'some parts failed'} in ${((Date.now() - started) / 1000).toFixed(0)} s; ${shownPath(join(outDir, 'index.html'))}`);
   if (values.json) console.log(JSON.stringify({ ok: report.ok, sections: Object.fromEntries(Object.entries(report.sections).map(([k, s]) => [k, { status: s.status, summary: s.summary }])) }));
   return report.ok ? 0 : 1;
 }

@@ -1,5 +1,5 @@
 // `wslab conformance`: Autobahn's 301 non-compression cases against servers and clients.
-import { parseArgs } from 'node:util';
+import { parseCommandLine, shownPath, UsageError } from '../cli/args.js';
 import { AGENTS } from './agents/index.js';
 import { CASES } from './cases/index.js';
 import { MUST_PASS, runConformance, runProblems, summarizeRun, unstableCases, type ConformanceRun } from './index.js';
@@ -12,6 +12,8 @@ import { ROOT_DIR } from '../lab/paths.js';
 import { writeAtomic } from '../lab/fs.js';
 import { onInterrupt } from '../lab/children.js';
 import { chooseLuaLib } from '../lab/lua-lib.js';
+import { attachedLine, attachRecordedPeer } from '../lab/peers/recorded.js';
+import type { RunningPeer } from '../lab/peers/types.js';
 
 export const help = `Usage: wslab conformance [options]
 
@@ -59,48 +61,26 @@ Examples:
 
 const LUA_AGENTS = ['lua-server', 'lua-client'];
 
-function positiveInt(v: string | undefined, flag: string): number | undefined | string {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  return Number.isInteger(n) && n >= 1 ? n : `wslab conformance: ${flag} takes a whole number from 1, not "${v}"`;
-}
-
 export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        agents: { type: 'string' }, url: { type: 'string', multiple: true }, mode: { type: 'string' }, port: { type: 'string' },
-        cases: { type: 'string' }, exclude: { type: 'string' }, 'time-scale': { type: 'string' }, out: { type: 'string' },
-        concurrency: { type: 'string' }, 'check-expected': { type: 'boolean', default: false }, 'write-expected': { type: 'boolean', default: false },
-        json: { type: 'boolean', default: false }, 'lua-lib': { type: 'string' }, repeat: { type: 'string' },
-      },
-      strict: true,
-    }));
-  } catch (e) {
-    console.error(`wslab conformance: ${(e as Error).message.split('\n')[0]}`);
-    return 2;
-  }
+  const { values } = parseCommandLine('conformance', argv, {
+    agents: { type: 'list', choices: AGENTS.map((a) => a.name) }, url: { type: 'repeat' }, mode: { type: 'string', choices: ['server', 'client'] },
+    port: { type: 'number', integer: true, min: 0, max: 65535 },
+    cases: { type: 'string' }, exclude: { type: 'string' }, 'time-scale': { type: 'number', min: 0.1 }, out: { type: 'string' },
+    concurrency: { type: 'number', integer: true, min: 1 }, 'check-expected': { type: 'flag' }, 'write-expected': { type: 'flag' },
+    json: { type: 'flag' }, 'lua-lib': { type: 'string' }, repeat: { type: 'number', integer: true, min: 1 },
+  });
   const libErr = chooseLuaLib(values['lua-lib']);
-  if (libErr) {
-    console.error(`wslab conformance: --lua-lib: ${libErr}`);
-    return 2;
-  }
-  const repeat = positiveInt(values.repeat, '--repeat');
-  if (typeof repeat === 'string') {
-    console.error(repeat);
-    return 2;
-  }
+  if (libErr) throw new UsageError('conformance', `--lua-lib: ${libErr}`);
+  const repeat = values.repeat;
   const outDir = values.out ?? join(ROOT_DIR, 'report', 'conformance');
   const cases = selectCases(values.cases ?? '*', values.exclude ?? '');
   if (values.mode === 'client') {
     const report = new ConformanceReport(join(outDir, 'clients'), 'Conformance: clients (we are the server)');
-    const srv = await startFuzzingServer({ cases, port: Number(values.port ?? 9001), onResult: (r) => {
+    const srv = await startFuzzingServer({ cases, port: values.port ?? 9001, onResult: (r) => {
       report.add(r);
       console.log(`${r.agent} ${r.id}: ${r.behavior} / ${r.behaviorClose}`);
     }, onUpdateReports: () => report.flush(true) });
-    console.log(`fuzzingserver on ${srv.url} with ${cases.length} cases; Ctrl-C to stop (reports in ${outDir}/clients)`);
+    console.log(`fuzzingserver on ${srv.url} with ${cases.length} cases; Ctrl-C to stop (reports in ${shownPath(join(outDir, 'clients'))})`);
     // Ctrl-C: the interrupt handler (lab/children.ts) writes the report and exits.
     onInterrupt(() => report.flush(true));
     await new Promise<void>(() => {});
@@ -108,30 +88,23 @@ export async function run(argv: string[]): Promise<number> {
   }
 
   const servers: Record<string, string> = {};
-  for (const spec of values.url ?? []) {
+  for (const spec of values.url) {
     const at = spec.indexOf('=');
-    if (at <= 0) {
-      console.error(`wslab conformance: --url takes NAME=URL, got "${spec}"`);
-      return 2;
-    }
+    if (at <= 0) throw new UsageError('conformance', `--url takes NAME=URL, got "${spec}"`);
     servers[spec.slice(0, at)] = spec.slice(at + 1);
   }
-  const agents = values.agents ? values.agents.split(',').map((s) => s.trim()).filter(Boolean) : (Object.keys(servers).length ? [] : undefined);
-  const unknown = agents?.find((a) => !AGENTS.some((x) => x.name === a));
-  if (unknown) {
-    console.error(`wslab conformance: unknown agent "${unknown}" (known: ${AGENTS.map((a) => a.name).join(', ')})`);
-    return 2;
+  const agents = values.agents ?? (Object.keys(servers).length ? [] : undefined);
+  // The peer `wslab peer start` left running, when the Lua agents need one and it matches.
+  let peer: RunningPeer | undefined;
+  if ((agents ?? AGENTS.map((a) => a.name)).some((n) => AGENTS.find((a) => a.name === n)?.needsPeer)) {
+    const recorded = await attachRecordedPeer({ luaLib: process.env.RESTY_WEBSOCKET_LIB });
+    if (recorded.peer) {
+      peer = recorded.peer;
+      console.error(attachedLine('conformance', peer));
+    } else if (recorded.why) console.error(`wslab conformance: starting a peer of its own: ${recorded.why}`);
   }
-  const timeScale = values['time-scale'] ? Number(values['time-scale']) : undefined;
-  if (timeScale !== undefined && !(timeScale > 0)) {
-    console.error(`wslab conformance: --time-scale takes a number above 0, not "${values['time-scale']}"`);
-    return 2;
-  }
-  const concurrency = positiveInt(values.concurrency, '--concurrency');
-  if (typeof concurrency === 'string') {
-    console.error(concurrency);
-    return 2;
-  }
+  const timeScale = values['time-scale'];
+  const concurrency = values.concurrency;
   const tty = process.stderr.isTTY;
   const runs: ConformanceRun[] = [];
   const results: Array<{ failed: boolean; lines: string[]; json: Record<string, unknown> }> = [];
@@ -139,7 +112,7 @@ export async function run(argv: string[]): Promise<number> {
     let done = 0;
     const total = cases.length * ((agents ?? AGENTS.map((a) => a.name)).length + Object.keys(servers).length);
     const res = await runConformance({
-      agents, servers, cases: values.cases, exclude: values.exclude, outDir: repeat ? join(outDir, `run-${i}`) : outDir,
+      agents, servers, cases: values.cases, exclude: values.exclude, outDir: repeat ? join(outDir, `run-${i}`) : outDir, peer,
       timeScale, concurrency,
       onResult: (r) => {
         done++;
@@ -169,7 +142,7 @@ export async function run(argv: string[]): Promise<number> {
 }
 
 /** One run's lines, JSON summary and pass/fail, as the CLI prints them. */
-function judgeCliRun(res: ConformanceRun, values: { 'check-expected'?: boolean; 'write-expected'?: boolean }, urlAgents: readonly string[]): { failed: boolean; lines: string[]; json: Record<string, unknown> } {
+function judgeCliRun(res: ConformanceRun, values: { 'check-expected': boolean; 'write-expected': boolean; out?: string }, urlAgents: readonly string[]): { failed: boolean; lines: string[]; json: Record<string, unknown> } {
   const summary = summarizeRun(res);
   const problems = runProblems(res, [...MUST_PASS, ...urlAgents]);
   const merged = { ...res.servers, ...res.clients };
@@ -194,7 +167,7 @@ function judgeCliRun(res: ConformanceRun, values: { 'check-expected'?: boolean; 
   for (const p of problems) if (!errorLines.has(p)) lines.push(`problem: ${p}`);
   for (const r of res.reruns) lines.push(`re-run: ${r.agent} ${r.id}: ${r.reason}; first ${r.first}, then ${r.final}${r.first !== r.final ? ' (flaky)' : ''}`);
   if (res.lib) lines.push(`library: lua-resty-websocket ${res.lib.version} from ${res.lib.path}`);
-  lines.push(`conformance: ${(res.durationMs / 1000).toFixed(1)} s; verdict waits padded by ${res.timing.paddingMs} ms (lag p95 ${res.timing.lagP95Ms} ms, RTT p90 ${res.timing.rttP90Ms} ms); report/conformance/{servers,clients}/index.html, run.json`);
+  lines.push(`conformance: ${(res.durationMs / 1000).toFixed(1)} s; verdict waits padded by ${res.timing.paddingMs} ms (lag p95 ${res.timing.lagP95Ms} ms, RTT p90 ${res.timing.rttP90Ms} ms); ${shownPath(values.out ?? join(ROOT_DIR, 'report', 'conformance'))}/{servers,clients}/index.html, run.json`);
   const failed = problems.length > 0 || expectedDiffs.length > 0;
   return {
     failed,
