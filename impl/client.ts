@@ -15,7 +15,7 @@
 // client_cert` and the few other errors the original raises as Lua errors are returned as `err`.
 import { buildHandshakeRequest, checkStatusLine, generateKey, headersValue, luaTruthy, MAX_RESPONSE_HEADER, offeredProtocols, originValue, protocolsValue, validateHandshakeResponse } from './handshake-client.js';
 import { ENDPOINT_ERRORS, luaOr, WebSocketEndpoint } from './endpoint.js';
-import { TcpSocket } from './pool.js';
+import { TcpSocket } from './tcp-socket.js';
 import type { KeepalivePool } from './pool.js';
 import { resolveProfile } from './profile.js';
 import type { StrictOption } from './profile.js';
