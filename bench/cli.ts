@@ -5,6 +5,7 @@ import { cpus, totalmem, arch, platform, release } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseCommandLine, shownPath, UsageError } from '../cli/args.js';
 import { chooseLuaLib } from '../lab/lua-lib.js';
+import { interruptedReportFile } from '../lab/children.js';
 import { startPeer, type RunningPeer } from '../lab/peers/index.js';
 import { runClientBench, type ClientReport } from './client.js';
 import { runCodecBench, type CodecReport } from './codec.js';
@@ -237,6 +238,7 @@ export async function runBench(o: RunBenchOptions): Promise<BenchReport> {
   const log = (s: string): void => {
     if (print) console.error(s);
   };
+  const stopInterruptReport = o.out ? interruptedReportFile(o.out, () => ({ ...report, durationMs: Date.now() - started })) : () => {};
   let peer: RunningPeer | null = null;
   const needPeer = o.suites.includes('echo') || o.suites.includes('client');
   if (needPeer) {
@@ -276,6 +278,7 @@ export async function runBench(o: RunBenchOptions): Promise<BenchReport> {
   }
   report.targets = checkTargets(report);
   report.durationMs = Date.now() - started;
+  stopInterruptReport();
   report.machine.loadavg = (await import('node:os')).loadavg();
   if (print && report.targets.length > 0) {
     console.log('\ntargets');

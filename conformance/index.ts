@@ -128,6 +128,7 @@ export async function runConformance(opts: RunConformanceOptions = {}): Promise<
   };
   const stopWriting = onInterrupt(() => {
     run.interrupted = true;
+    serversReport.notes = clientsReport.notes = ['interrupted: not every case ran', ...runNotes(run)];
     serversReport.flush(false);
     clientsReport.flush(false);
     writeRunJson();
@@ -313,12 +314,26 @@ export async function runConformance(opts: RunConformanceOptions = {}): Promise<
       }
     }
     run.finished = !run.interrupted;
+    const notes = runNotes(run);
+    serversReport.notes = notes;
+    clientsReport.notes = notes;
     serversReport.flush(run.finished);
     clientsReport.flush(run.finished);
     writeRunJson();
     stopWriting();
   }
   return run;
+}
+
+/** The run-level lines the HTML matrices show: errors, peer deaths, affected and re-run cases. */
+function runNotes(run: ConformanceRun): string[] {
+  return [
+    ...Object.entries(run.errors).map(([a, e]) => `${a}: error: ${e}`),
+    ...run.restarts.map((r) => `the peer died (noticed ${r.noticedBy}): ${r.restarted ? 'restarted' : `not restarted: ${r.error}`}`),
+    ...(run.affected.length ? [`cases affected by the peer's death: ${run.affected.map((x) => `${x.agent} ${x.id}`).join(', ')}`] : []),
+    ...run.reruns.map((r) => `run again: ${r.agent} ${r.id} (${r.reason}): first ${r.first}, then ${r.final}${r.first !== r.final ? ' (flaky)' : ''}`),
+    ...(run.lib ? [`library: lua-resty-websocket ${run.lib.version} from ${run.lib.path}`] : []),
+  ];
 }
 
 export interface AgentSummary {

@@ -5,7 +5,8 @@
 // report that says it was interrupted — whether the signal went to the node process alone (Ctrl-C
 // forwarded by a supervisor, `kill PID`) or to its whole process group (Ctrl-C in a terminal).
 import type { ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 
 interface TrackedProcess {
   pid: number;
@@ -143,5 +144,17 @@ export function installInterruptHandler(command: string): void {
   process.once('exit', () => {
     for (const p of processes.values()) signalProcess(p, 'SIGKILL');
     for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+  });
+}
+
+/**
+ * While a report file is being produced, an interrupt writes `partial()` into it marked
+ * `finished: false, ok: false, interrupted: true`, so what is on disk never looks like a finished
+ * (or an older) run. Returns the function that stops that once the real report is written.
+ */
+export function interruptedReportFile(file: string, partial: () => object): () => void {
+  return onInterrupt(() => {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, JSON.stringify({ ...partial(), finished: false, ok: false, interrupted: true }, null, 2) + '\n');
   });
 }

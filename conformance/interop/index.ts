@@ -59,11 +59,18 @@ export async function runInterop(opts: RunInteropOptions = {}): Promise<InteropR
     const report = buildReport(scenarios, results, meta, finished);
     const restarts = supervisor.restarts.slice(restartsBefore);
     const s = report.summary;
+    const affected = results.filter((r) => r.affectedByPeerDeath).map((r) => ({ scenario: r.scenario, direction: r.direction }));
     return {
       ...report,
+      notes: [
+        ...(interrupted ? ['interrupted: not every scenario ran'] : []),
+        ...restarts.map((r) => `the peer died (noticed ${r.noticedBy}): ${r.restarted ? 'restarted' : `not restarted: ${r.error}`}`),
+        ...(affected.length ? [`run again after the peer's restart: ${affected.map((a) => `${a.scenario} ${a.direction}`).join(', ')}`] : []),
+        `library: lua-resty-websocket ${lib.clientVersion} from ${lib.path}`,
+      ],
       flakyRuns: results.filter((r) => r.flaky !== undefined).map((r) => ({ scenario: r.scenario, direction: r.direction, firstRun: r.flaky!.split('\n')[0]! })),
       restarts,
-      affected: results.filter((r) => r.affectedByPeerDeath).map((r) => ({ scenario: r.scenario, direction: r.direction })),
+      affected,
       luaLib: { version: lib.clientVersion, path: lib.path, source: lib.source },
       ok: finished && !interrupted && s.fail + s.error === 0 && s.pass > 0 && restarts.length === 0,
       interrupted,
