@@ -56,8 +56,8 @@ export class PeerSupervisor {
   }
 
   private async doCheck(noticedBy: string): Promise<PeerHealth> {
-    // Two tries: one lost health request on a loaded machine is not a death.
-    if ((await this.peer.alive()) || (await this.peer.alive())) return 'alive';
+    // A slow answer on a loaded machine is not a death: a second try waits 10 s.
+    if ((await this.peer.alive()) || (await this.peer.alive(10_000))) return 'alive';
     const at = new Date().toISOString();
     if (!this.start || this.restarts.length >= this.maxRestarts) {
       const why = !this.start ? 'the peer stopped answering (it was not started by this run, so it is not restarted)' : `the peer stopped answering again after ${this.restarts.length} restart(s)`;

@@ -39,8 +39,8 @@ export interface RunningPeer {
   /** PEM of the CA that signed the peer's TLS certificate. */
   readonly caPem: string;
   readonly lib: LuaLibraryInfo;
-  /** True while nginx answers its health endpoint. */
-  alive(): Promise<boolean>;
+  /** True while nginx answers its health endpoint (within `timeoutMs`, default 1000). */
+  alive(timeoutMs?: number): Promise<boolean>;
   /** The tail of nginx's error log (for reports when a case fails). */
   errorLog(maxBytes?: number): Promise<string>;
   stop(): Promise<void>;

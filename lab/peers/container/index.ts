@@ -174,9 +174,9 @@ class ContainerPeer implements RunningPeer {
     return this.container.getId();
   }
 
-  async alive(): Promise<boolean> {
+  async alive(timeoutMs = 1000): Promise<boolean> {
     if (this.stopped) return false;
-    const r = await httpGet(`${this.httpUrl}/health`, 1000);
+    const r = await httpGet(`${this.httpUrl}/health`, timeoutMs);
     return r?.status === 200;
   }
 

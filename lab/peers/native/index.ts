@@ -110,8 +110,8 @@ class NativePeer implements RunningPeer {
     private readonly untrack: () => void = () => {},
   ) {}
 
-  async alive(): Promise<boolean> {
-    const r = await httpGet(`${this.httpUrl}/health`, 1000);
+  async alive(timeoutMs = 1000): Promise<boolean> {
+    const r = await httpGet(`${this.httpUrl}/health`, timeoutMs);
     return r?.status === 200;
   }
 
