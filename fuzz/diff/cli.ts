@@ -121,7 +121,7 @@ export function formatDiffReport(r: DiffReport): string {
 
 export function formatHandshakeReport(r: HandshakeDiffReport): string {
   const lines = [
-    `handshake: ${r.cases} requests in ${(r.durationMs / 1000).toFixed(1)}s (${r.casesPerSec}/s), seed ${r.seed}, divergences: ${r.divergenceCount}`,
+    `handshake: ${r.cases} requests in ${(r.durationMs / 1000).toFixed(1)}s (${r.casesPerSec}/s), seed ${r.seed}, divergences: ${r.divergenceCount}${r.luaLib ? `; server.lua ${r.luaLib.version} from ${r.luaLib.path}` : ''}`,
   ];
   for (const d of r.divergences) {
     lines.push(`  ${d.signature}`, `    ${d.file}`, `    request: ${JSON.stringify(d.request)}`, `    lua:  ${JSON.stringify(d.lua)}`, `    ours: ${JSON.stringify(d.ours)}`);
