@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { writeAtomic } from '../lab/fs.js';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseCommandLine, shownPath, UsageError } from './args.js';
 import { ROOT_DIR } from '../lab/paths.js';
 import { BACKEND_CHOICES } from '../lab/peers/index.js';
@@ -53,11 +53,6 @@ Examples:
   npm start                       # = wslab lab, after installing what is missing
   wslab lab --skip fuzz,diff      # interop + conformance only
   wslab lab --full --fuzz-time 60s`;
-
-/** The folder of a module file (where protocol.lua was loaded from). */
-function dirOf(file: string): string {
-  return file.replace(/\/[^/]*$/, '');
-}
 
 function log(line: string): void {
   process.stderr.write(`${line}\n`);
@@ -205,16 +200,16 @@ export async function run(argv: string[]): Promise<number> {
     await section('deviations', 'RFC 6455 deviations of the original, with minimal reproducers', async () => {
       const { runFrameProbes } = await import('../conformance/deviations/frame-probes.js');
       const { judgeDeviations } = await import('../conformance/deviations/judge.js');
-      let oracleLib: { version: string; path: string } | null = null;
-      const frame = await runFrameProbes(undefined, (l) => (oracleLib = l));
+      const oracle: { lib: { version: string; path: string } | null } = { lib: null };
+      const frame = await runFrameProbes(undefined, (l) => (oracle.lib = l));
       let handshake: Awaited<ReturnType<typeof import('../conformance/deviations/handshake-probes.js')['runHandshakeProbes']>> | null = null;
       if (supervisor && (await supervisor.check('before the deviations')) !== 'dead') handshake = await (await import('../conformance/deviations/handshake-probes.js')).runHandshakeProbes(supervisor.current);
       const v = judgeDeviations(frame, handshake);
-      const mixed = oracleLib ? loaded({ part: 'deviations (protocol.lua under luajit)', version: (oracleLib as { version: string }).version, path: dirOf((oracleLib as { path: string }).path) }) : null;
+      const mixed = oracle.lib ? loaded({ part: 'deviations (protocol.lua under luajit)', version: oracle.lib.version, path: dirname(oracle.lib.path) }) : null;
       return {
         status: mixed ? 'error' : v.status,
         summary: mixed ? `${mixed}; ${v.summary}` : v.summary,
-        data: { frame, handshake, compared: v.compared, errors: v.errors, oracle: oracleLib },
+        data: { frame, handshake, compared: v.compared, errors: v.errors, oracle: oracle.lib },
       };
     });
 
@@ -235,7 +230,7 @@ export async function run(argv: string[]): Promise<number> {
       const why = oracleUnavailable();
       if (why) return { status: 'error', summary: why };
       const r = await runDiff({ timeMs: values['diff-time'], reportFile: join(outDir, 'diff.json') });
-      const mixed = loaded({ part: 'diff (protocol.lua under luajit)', version: r.luaVersion, path: dirOf(r.luaProtocol) });
+      const mixed = loaded({ part: 'diff (protocol.lua under luajit)', version: r.luaVersion, path: dirname(r.luaProtocol) });
       return {
         status: mixed || r.cases === 0 ? 'error' : r.ok && r.divergenceCount === 0 ? 'pass' : 'fail',
         summary: `${mixed ? `${mixed}; ` : ''}${r.cases === 0 ? 'no case was compared; ' : ''}${r.cases.toLocaleString('en')} cases (${Math.round(r.casesPerSec).toLocaleString('en')}/s, seed ${r.seed}) against protocol.lua ${r.luaVersion} (${r.luaProtocol}); ${r.divergenceCount} divergences`,

@@ -388,15 +388,15 @@ export interface UnstableCase {
 
 /** Every (agent, case) whose verdict was not the same in all runs (a missing verdict counts as "(absent)"). */
 export function unstableCases(runs: readonly ConformanceRun[]): UnstableCase[] {
-  const keys = new Map<string, { agent: string; id: string }>();
-  for (const r of runs) for (const x of r.results) keys.set(`${x.agent}\u0000${x.id}`, { agent: x.agent, id: x.id });
+  const byRun = runs.map((r) => new Map(r.results.map((x) => [`${x.agent}\u0000${x.id}`, verdictText(x)])));
+  const keys = new Set(byRun.flatMap((m) => [...m.keys()]));
   const out: UnstableCase[] = [];
-  for (const { agent, id } of keys.values()) {
-    const verdicts = runs.map((r) => {
-      const x = r.results.find((y) => y.agent === agent && y.id === id);
-      return x ? verdictText(x) : '(absent)';
-    });
-    if (new Set(verdicts).size > 1) out.push({ agent, id, verdicts });
+  for (const k of keys) {
+    const verdicts = byRun.map((m) => m.get(k) ?? '(absent)');
+    if (new Set(verdicts).size > 1) {
+      const [agent, id] = k.split('\u0000') as [string, string];
+      out.push({ agent, id, verdicts });
+    }
   }
   return out;
 }
