@@ -1,6 +1,6 @@
 // Echo benchmark (parent): our server and a ws server each in a child process, nginx + Lua /echo
 // from the peer, and the load generator in its own child process.
-import type { RunningPeer } from '../conformance/peers/index.js';
+import type { RunningPeer } from '../lab/peers/index.js';
 import { cpuProfArgs, spawnTsChild, type ChildHandle } from './common.js';
 import type { LoadCell, LoadParams, LoadResult, LoadTarget } from './loadgen.js';
 
