@@ -1,7 +1,7 @@
 // What the server and the client objects share: the state rules around recv_frame and send_frame
 // (fatal, strict failures with a close code), send_close's code arithmetic, and the four senders
 // that are send_frame with a fixed opcode.
-import { luaTruthy } from './handshake-client.js';
+import { luaTobit, luaTruthy } from './lua.js';
 import { isValidCloseCode } from './message-validator.js';
 import { luaToString, READ_FAILURE_PREFIX, RECV_ERRORS, sendFrame } from './protocol.js';
 import type { Cosocket, RecvResult, SendResult } from './types.js';
@@ -12,18 +12,7 @@ export function recvFail(err: string): RecvResult {
   return { data: null, type: null, err };
 }
 
-/** Lua's `a or b`. */
-export function luaOr<T>(v: T | null | undefined | false, fallback: T): T {
-  return v === null || v === undefined || v === false ? fallback : v;
-}
-
-const tobitView = new Float64Array(1);
-const tobitInt = new Int32Array(tobitView.buffer);
-/** LuaJIT's bit.tobit: round to nearest (ties to even) and wrap to 32 bits. */
-export function luaTobit(x: number): number {
-  tobitView[0] = x + 6755399441055744.0; // 2^52 + 2^51
-  return tobitInt[0]!;
-}
+export { luaOr, luaTobit } from './lua.js';
 
 /**
  * send_close's payload rules (spec §4): a code that is not a number or is above 0x7fff is
