@@ -108,11 +108,19 @@ export function checkHandshake(req: HandshakeRequest, opts: HandshakeOptions): H
   return { ok: true, response: buildResponse(key, protocol), protocol, key };
 }
 
+/**
+ * ngx_lua escapes a response header value it is given (ngx.header): control bytes but TAB, and
+ * DEL, become %XX (measured: a "\f" offered protocol comes back as "%0C").
+ */
+export function escapeHeaderValue(v: string): string {
+  return v.replace(/[\x00-\x08\x0a-\x1f\x7f]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
+}
+
 /** The 101 response, headers in the original's wire order (spec §4 step 7, after nginx's own). */
 export function buildResponse(key: string, protocol: string | null): Buffer {
   let head = 'HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\n';
   // nginx leaves out a header whose value is empty (an empty Sec-WebSocket-Protocol request header).
-  if (protocol) head += `Sec-WebSocket-Protocol: ${protocol}\r\n`;
+  if (protocol) head += `Sec-WebSocket-Protocol: ${escapeHeaderValue(protocol)}\r\n`;
   head += `Upgrade: websocket\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n\r\n`;
   return Buffer.from(head, 'latin1');
 }
