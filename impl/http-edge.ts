@@ -63,14 +63,31 @@ export function headLimits(opts: HttpEdgeOptions): HeadLimits {
   };
 }
 
-/** Sends nginx's error page, then discards what the client still sends, for a bounded time. */
-export function respondAndLinger(stream: Stream, response: Buffer | null): void {
+const lingeringStreams = new WeakSet<Stream>();
+
+/** True while the edge owns a refused connection (its error response, then the lingering close). */
+export function isLingering(stream: Stream): boolean {
+  return lingeringStreams.has(stream);
+}
+
+/**
+ * Sends nginx's error page, then discards what the client still sends, for a bounded time.
+ * `discardingBody` (a 413): like nginx's discarded-body handler the connection stays open while
+ * the body is thrown away, then closes; otherwise (a refused head) like ngx_http_set_lingering_close
+ * the write side is shut at once and reads are drained until the client stops.
+ */
+export function respondAndLinger(stream: Stream, response: Buffer | null, discardingBody = false): void {
   if (stream.destroyed) return;
+  lingeringStreams.add(stream);
   let silence: NodeJS.Timeout | null = null;
   const done = (): void => {
     clearTimeout(total);
     if (silence) clearTimeout(silence);
-    stream.destroy();
+    if (discardingBody && !stream.destroyed) {
+      stream.end();
+      stream.destroySoon?.();
+      setTimeout(() => stream.destroy(), 1000).unref();
+    } else stream.destroy();
   };
   const total = setTimeout(done, LINGERING_TIME_MS);
   silence = setTimeout(done, LINGERING_TIMEOUT_MS);
@@ -78,7 +95,9 @@ export function respondAndLinger(stream: Stream, response: Buffer | null): void 
   stream.once('end', done);
   stream.once('close', done);
   stream.on('error', () => {});
-  if (response) stream.end(response);
+  if (discardingBody) {
+    if (response) stream.write(response);
+  } else if (response) stream.end(response);
   else stream.end();
   stream.resume();
 }
@@ -112,7 +131,7 @@ export function readHttpRequest(stream: Stream, opts: HttpEdgeOptions = {}): Pro
     const fail = (status: HeadStatus, err: string): void => {
       stream.pause();
       finish({ ok: false, err, request: head, status });
-      respondAndLinger(stream, nginxErrorResponse(status, head?.httpVersion === '0.9'));
+      respondAndLinger(stream, nginxErrorResponse(status, head?.httpVersion === '0.9'), status === 413);
     };
     const closeSilently = (err: string): void => {
       finish({ ok: false, err, request: head, status: null });

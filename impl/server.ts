@@ -16,7 +16,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { closeCodeFor, closePayload, failWithClose, FrameSenders, isSendableCloseCode, isSendableOpcode, recvFail } from './endpoint.js';
 import { checkHandshake, type HandshakeRequest } from './handshake-server.js';
-import { readHttpRequest, type HttpEdgeOptions } from './http-edge.js';
+import { isLingering, readHttpRequest, type HttpEdgeOptions } from './http-edge.js';
 import { luaOr, luaTruthy } from './lua.js';
 import { MessageValidator } from './message-validator.js';
 import { resolveProfile, type StrictChecks, type StrictOption } from './profile.js';
@@ -270,7 +270,8 @@ export async function createServer(opts: CreateServerOptions): Promise<RunningSe
       const r = await acceptWebSocket(stream, opts);
       if (r.server === null) {
         opts.onHandshakeError?.(r.err, r.request);
-        stream.destroySoon?.();
+        // A request the HTTP edge refused is answered and closed there (nginx's lingering close).
+        if (!isLingering(stream)) stream.destroySoon?.();
         return;
       }
       try {
