@@ -363,20 +363,8 @@ export class RequestHeadParser {
           this.rl = 'checkUri';
           return null;
         }
+        if (ch === SP || ch === CR || ch === LF) return this.uriEndByte(ch, p);
         switch (ch) {
-          case SP:
-            this.uriEnd = p;
-            this.rl = 'http09';
-            return null;
-          case CR:
-            this.uriEnd = p;
-            this.http09 = true;
-            this.rl = 'almostDone';
-            return null;
-          case LF:
-            this.uriEnd = p;
-            this.http09 = true;
-            return this.requestLineDone();
           case 0x2e:
             if (this.rl === 'afterSlashInUri') this.complex = true;
             this.rl = this.rl === 'afterSlashInUri' ? 'uri' : 'checkUri';
@@ -408,20 +396,8 @@ export class RequestHeadParser {
         }
       case 'uri':
         if (usual(ch)) return null;
+        if (ch === SP || ch === CR || ch === LF) return this.uriEndByte(ch, p);
         switch (ch) {
-          case SP:
-            this.uriEnd = p;
-            this.rl = 'http09';
-            return null;
-          case CR:
-            this.uriEnd = p;
-            this.http09 = true;
-            this.rl = 'almostDone';
-            return null;
-          case LF:
-            this.uriEnd = p;
-            this.http09 = true;
-            return this.requestLineDone();
           case 0x23:
             this.complex = true;
             return null;
@@ -501,6 +477,21 @@ export class RequestHeadParser {
   }
 
   private inArgs = false;
+
+  /** SP, CR or LF after the URI: the version follows, or (CR/LF) the line is an HTTP/0.9 request. */
+  private uriEndByte(ch: number, p: number): HeadVerdict | null {
+    this.uriEnd = p;
+    if (ch === SP) {
+      this.rl = 'http09';
+      return null;
+    }
+    this.http09 = true;
+    if (ch === CR) {
+      this.rl = 'almostDone';
+      return null;
+    }
+    return this.requestLineDone();
+  }
 
   private hostByte(ch: number, p: number): HeadVerdict | null {
     if (isAlpha(ch) || isDigit(ch) || ch === 0x2e || ch === 0x2d) return null;
