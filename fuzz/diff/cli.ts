@@ -28,7 +28,7 @@ Options:
   --seed N       fast-check seed (default: random; printed, to repeat a run)
   --no-corpus    skip the jsfuzz corpus replay
   --handshake D  then also diff the server handshake for D (needs the native nginx peer: the
-                 original server:new() at /diff-handshake vs parseRequestHead + checkHandshake)
+                 original server:new() at /diff-handshake vs our HTTP edge, impl/request-head.ts, + checkHandshake)
   --handshake-mutate  with --handshake: also edit bytes in the header lines (how closely our
                  request parser follows nginx's own refusals)
   --findings DIR where to save divergences (default: fuzz/findings)
