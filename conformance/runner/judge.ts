@@ -11,9 +11,13 @@ export interface Verdict {
   resultClose: string;
 }
 
-export function judge(c: Pick<CaseRun, 'received' | 'expected' | 'expectedClose'>, o: EndpointOutcome, isServer: boolean): Verdict {
-  let behavior: Behavior = 'FAILED';
-  let result = 'Actual events differ from any expected.';
+/**
+ * `c.behavior`/`c.result` are the case's own verdict so far (Autobahn's Case starts FAILED, and cases
+ * like 9.x set OK themselves from onMessage); a match with an expected outcome overrides them.
+ */
+export function judge(c: Pick<CaseRun, 'received' | 'expected' | 'expectedClose' | 'behavior' | 'result'>, o: EndpointOutcome, isServer: boolean): Verdict {
+  let behavior: Behavior = c.behavior;
+  let result = c.result;
   for (const [b, events] of Object.entries(c.expected)) {
     if (sameEvents(c.received, events!)) {
       behavior = b as Behavior;

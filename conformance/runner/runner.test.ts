@@ -48,6 +48,7 @@ const noCase: ConformanceCase = { id: '0.0.0', description: 'test case', expecta
 describe('the judge', () => {
   it('is a pure function of what was expected and the recorded outcome', () => {
     const c = Object.freeze({
+      behavior: 'FAILED' as const, result: 'Actual events differ from any expected.',
       received: Object.freeze([['message', Buffer.from('a'), false]]) as CaseRun['received'],
       expected: Object.freeze({ OK: [['message', Buffer.from('a'), false]] }) as CaseRun['expected'],
       expectedClose: Object.freeze({ closedByMe: true, closeCode: [1000], requireClean: true }),
@@ -61,6 +62,10 @@ describe('the judge', () => {
     expect(judge(c, outcome({ remoteCloseCode: 1002 }), false)).toMatchObject({ behaviorClose: 'WRONG CODE', resultClose: 'The close code should have been 1000 or empty' });
     expect(judge(c, outcome({ droppedByMe: true }), false).behaviorClose).toBe('FAILED BY CLIENT');
     expect(judge(c, outcome({ droppedByMe: true }), true).behaviorClose).toBe('OK');
+    // No expected outcome matched: the case's own verdict stands (9.x sets OK from onMessage).
+    const own = { ...c, expected: {}, behavior: 'OK' as const, result: 'Received message within 0.1 s.' };
+    expect(judge(own, o, false)).toMatchObject({ behavior: 'OK', result: 'Received message within 0.1 s.' });
+    expect(judge({ ...own, behavior: 'FAILED', result: 'Did not receive message within 1 seconds.' }, o, false)).toMatchObject({ behavior: 'FAILED', result: 'Did not receive message within 1 seconds.' });
   });
 
   it('and the transport does not import it (no endpoint <-> judge cycle)', () => {
