@@ -48,6 +48,8 @@ export interface HandshakeDiffReport {
   divergenceCount: number;
   divergences: HandshakeDivergence[];
   ok: boolean;
+  /** The server.lua the nginx peer loaded (_VERSION, folder); absent when the caller gave a port. */
+  luaLib?: { version: string; path: string };
 }
 
 export function handshakeDiffUnavailable(): string | null {
@@ -144,6 +146,7 @@ export async function runHandshakeDiff(opts: HandshakeDiffOptions = {}): Promise
     divergenceCount,
     divergences,
     ok: divergenceCount === 0,
+    ...(peer ? { luaLib: { version: peer.lib.serverVersion, path: peer.lib.path } } : {}),
   };
 }
 
