@@ -57,14 +57,15 @@ export interface ChildHandle {
 }
 
 /**
- * Runs `node --import tsx <bench/file> ...args` with extra environment. The child must print its
- * result as one JSON line on stdout; anything else on stdout is ignored, stderr is passed through
- * when WSLAB_BENCH_DEBUG is set. `timeoutMs` bounds the child's life.
+ * Runs `node <build>/bench/<file>.js ...args` (bench/build.ts: plain JavaScript, as the package
+ * ships, not tsx) with extra environment. The child must print its result as one JSON line on
+ * stdout; anything else on stdout is ignored, stderr is passed through when WSLAB_BENCH_DEBUG is
+ * set. `timeoutMs` bounds the child's life.
  */
-export function spawnTsChild(file: string, args: readonly string[], env: Record<string, string | undefined>, timeoutMs: number, nodeArgs: readonly string[] = []): ChildHandle {
+export function spawnBenchChild(buildDir: string, file: string, args: readonly string[], env: Record<string, string | undefined>, timeoutMs: number, nodeArgs: readonly string[] = []): ChildHandle {
   const childEnv: Record<string, string> = {};
   for (const [k, v] of Object.entries({ ...process.env, ...env })) if (v !== undefined) childEnv[k] = v;
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(BENCH_DIR, file), ...args], {
+  const child = spawn(process.execPath, [...nodeArgs, join(buildDir, 'bench', file.replace(/\.ts$/, '.js')), ...args], {
     cwd: ROOT_DIR,
     env: childEnv,
     stdio: ['pipe', 'pipe', process.env.WSLAB_BENCH_DEBUG ? 'inherit' : 'pipe'],
@@ -122,7 +123,7 @@ export function timeLoop(fn: () => void, minMs: number, maxIters: number): { ite
   return { iters, seconds: Number(elapsed) / 1e9 };
 }
 
-/** Node flags that write a CPU profile into `dir` (the largest .cpuprofile is the main thread; tsx's loader thread writes a small one). */
+/** Node flags that write a CPU profile into `dir` (the largest .cpuprofile is the main thread). */
 export function cpuProfArgs(dir: string | undefined): string[] {
   return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
 }

@@ -6,7 +6,8 @@
 import { spawnSync } from 'node:child_process';
 import type { RunningPeer } from '../conformance/peers/index.js';
 import type { ConnsParams, ConnsResult, ConnsTarget } from './conns-loadgen.js';
-import { cpuProfArgs, spawnTsChild, type ChildHandle } from './common.js';
+import { spawnBenchChild, type ChildHandle } from './common.js';
+import { benchBuildDir } from './build.js';
 
 export const CONNS_COUNTS = [1, 100, 1000, 5000];
 
@@ -42,7 +43,8 @@ function nofileLimits(): { soft: number | null; hard: number | null } {
 }
 
 async function startServer(kind: (typeof SERVER_KINDS)[number], lifetimeMs: number, cpuProfDir?: string): Promise<{ kind: string; child: ChildHandle; port: number; pid: number }> {
-  const child = spawnTsChild('echo-server.ts', [kind, String(lifetimeMs)], {}, lifetimeMs + 5000, cpuProfArgs(cpuProfDir && kind !== 'tcp' ? `${cpuProfDir}/${kind}` : undefined));
+  const prof = cpuProfDir && kind !== 'tcp' ? [`${cpuProfDir}/${kind}`] : [];
+  const child = spawnBenchChild(benchBuildDir(), 'echo-server.ts', [kind, String(lifetimeMs), ...prof], {}, lifetimeMs + 5000);
   const info = (await child.firstJson) as { port: number; pid: number };
   return { kind, child, port: info.port, pid: info.pid };
 }
@@ -73,7 +75,7 @@ export async function runConnsBench(o: ConnsOptions): Promise<ConnsReport> {
       // rotate who goes first, so slow drift of the machine's load does not favour one server
       const order = targets.map((_, i) => targets[(i + ci) % targets.length]!);
       const params: ConnsParams = { targets: order, conns, size, timeMs: o.timeMs, warmupMs: o.warmupMs, maxMsgs: o.maxMsgs };
-      const gen = spawnTsChild('conns-loadgen.ts', [JSON.stringify(params)], {}, bound);
+      const gen = spawnBenchChild(benchBuildDir(), 'conns-loadgen.ts', [JSON.stringify(params)], {}, bound);
       const got = ((await gen.firstJson) as { results: ConnsResult[] }).results;
       await gen.exited;
       results.push(...got);

@@ -1,7 +1,8 @@
 // Echo benchmark (parent): our server, a ws server and a raw TCP echo (the floor) each in a child
 // process, nginx + Lua /echo from the peer, and the load generator in its own child process.
 import type { RunningPeer } from '../conformance/peers/index.js';
-import { cpuProfArgs, spawnTsChild, type ChildHandle } from './common.js';
+import { spawnBenchChild, type ChildHandle } from './common.js';
+import { benchBuildDir } from './build.js';
 import type { LoadCell, LoadParams, LoadResult, LoadTarget } from './loadgen.js';
 
 export interface EchoOptions {
@@ -26,7 +27,7 @@ export interface EchoReport {
 
 async function startServerChild(kind: 'ours' | 'ws' | 'tcp', lifetimeMs: number, cpuProfDir?: string): Promise<{ child: ChildHandle; port: number }> {
   const dir = cpuProfDir && kind !== 'tcp' ? `${cpuProfDir}/${kind}` : undefined;
-  const child = spawnTsChild('echo-server.ts', [kind, String(lifetimeMs)], {}, lifetimeMs + 5000, cpuProfArgs(dir));
+  const child = spawnBenchChild(benchBuildDir(), 'echo-server.ts', [kind, String(lifetimeMs), ...(dir ? [dir] : [])], {}, lifetimeMs + 5000);
   const info = (await child.firstJson) as { port: number };
   return { child, port: info.port };
 }
@@ -50,7 +51,7 @@ export async function runEchoBench(o: EchoOptions): Promise<EchoReport> {
     // the raw TCP echo returns our masked frames as they are; the generator's decoder takes them
     targets.push({ name: 'tcp', host: '127.0.0.1', port: servers[2].port, path: '/' });
     const params: LoadParams = { targets, cells, timeMs: o.timeMs, maxMsgs: o.maxMsgs, warmupMs: o.warmupMs };
-    const gen = spawnTsChild('loadgen.ts', [JSON.stringify(params)], {}, bound);
+    const gen = spawnBenchChild(benchBuildDir(), 'loadgen.ts', [JSON.stringify(params)], {}, bound);
     const { results } = (await gen.firstJson) as { results: LoadResult[] };
     await gen.exited;
     const rate = (name: string, c: LoadCell): number | null => {

@@ -65,6 +65,31 @@ describe('NodeCosocket', () => {
     done();
   });
 
+  it('times each read from its own start, after earlier reads settled, and honours a lowered timeout at once', async () => {
+    const { a, b, done } = await pair();
+    const s = new NodeCosocket(b, { timeout: 60_000 });
+    // a read that settles leaves the socket's one timer armed for 60 s ...
+    a.write('x');
+    expect((await s.receive(1)).data?.toString()).toBe('x');
+    // ... which must not delay a read under a 40 ms timeout set afterwards
+    s.setTimeout(600);
+    let t0 = performance.now();
+    expect(await s.receive(1)).toEqual({ data: null, err: 'timeout', partial: Buffer.alloc(0) });
+    expect(performance.now() - t0).toBeLessThan(20_000);
+    // reads in a row, each answered well within the timeout, then a pause: the one timer of the
+    // socket, armed by the first of them, must not fire on a later one before its own 600 ms
+    for (let i = 0; i < 3; i++) {
+      setTimeout(() => a.write('y'), 150);
+      const r = await s.receive(1);
+      expect(r.err).toBeNull();
+      expect(r.data?.toString()).toBe('y');
+    }
+    t0 = performance.now();
+    expect((await s.receive(1)).err).toBe('timeout');
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(595);
+    done();
+  });
+
   it('reports "closed" when the peer ends, after the buffered bytes are read', async () => {
     const { a, b, done } = await pair();
     const s = new NodeCosocket(b);
