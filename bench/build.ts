@@ -11,10 +11,13 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ts from 'typescript';
-import { BENCH_DIR, ROOT_DIR } from './common.js';
+import { ROOT_DIR } from '../lab/paths.js';
+import { BENCH_DIR } from './common.js';
 
 /** The child modules (and what they import from bench/). */
 const BENCH_FILES = ['common.ts', 'echo-server.ts', 'loadgen.ts', 'conns-loadgen.ts', 'codec-child.ts'];
+/** What bench/common.ts imports from the lab layer. */
+const LAB_FILES = ['paths.ts'];
 
 function sources(): Array<{ rel: string; text: string }> {
   const implDir = join(ROOT_DIR, 'impl');
@@ -23,7 +26,8 @@ function sources(): Array<{ rel: string; text: string }> {
     .sort()
     .map((f) => ({ rel: `impl/${f}`, text: readFileSync(join(implDir, f), 'utf8') }));
   const bench = BENCH_FILES.map((f) => ({ rel: `bench/${f}`, text: readFileSync(join(BENCH_DIR, f), 'utf8') }));
-  return [...impl, ...bench];
+  const lab = LAB_FILES.map((f) => ({ rel: `lab/${f}`, text: readFileSync(join(ROOT_DIR, 'lab', f), 'utf8') }));
+  return [...impl, ...bench, ...lab];
 }
 
 let built: string | null = null;

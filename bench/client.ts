@@ -1,7 +1,7 @@
 // Client benchmark: our client vs the ws client, serial round trips against the same
 // nginx + Lua /echo, interleaved rounds, median ratio.
 import WebSocket from 'ws';
-import type { RunningPeer } from '../conformance/peers/index.js';
+import type { RunningPeer } from '../lab/peers/index.js';
 import { newClient } from '../impl/client.js';
 import { median } from './common.js';
 

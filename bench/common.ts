@@ -4,9 +4,9 @@
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ROOT_DIR } from '../lab/paths.js';
 
 export const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
-export const ROOT_DIR = join(BENCH_DIR, '..');
 
 export function median(xs: readonly number[]): number {
   if (xs.length === 0) return NaN;

@@ -4,7 +4,7 @@
 // count), the targets run one after the other in a rotating order, and one load generator child
 // drives them all.
 import { spawnSync } from 'node:child_process';
-import type { RunningPeer } from '../conformance/peers/index.js';
+import type { RunningPeer } from '../lab/peers/index.js';
 import type { ConnsParams, ConnsResult, ConnsTarget } from './conns-loadgen.js';
 import { spawnBenchChild, type ChildHandle } from './common.js';
 import { benchBuildDir } from './build.js';

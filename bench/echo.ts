@@ -1,6 +1,6 @@
 // Echo benchmark (parent): our server, a ws server and a raw TCP echo (the floor) each in a child
 // process, nginx + Lua /echo from the peer, and the load generator in its own child process.
-import type { RunningPeer } from '../conformance/peers/index.js';
+import type { RunningPeer } from '../lab/peers/index.js';
 import { spawnBenchChild, type ChildHandle } from './common.js';
 import { benchBuildDir } from './build.js';
 import type { LoadCell, LoadParams, LoadResult, LoadTarget } from './loadgen.js';

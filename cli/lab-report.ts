@@ -1,6 +1,7 @@
 // report/index.html for `wslab lab`: one page with every part's status and summary, the RFC
 // deviations of the original as a table of reproducers, and links to the detailed reports.
-import type { LuaLibraryInfo } from '../conformance/peers/types.js';
+import type { LuaLibraryInfo } from '../lab/peers/types.js';
+import { esc } from '../lab/html.js';
 
 export interface SectionStatus {
   title: string;
@@ -21,7 +22,6 @@ export interface LabReport {
   finished: boolean;
 }
 
-const esc = (s: unknown): string => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 interface FrameRow {
   probe: { id: string; specItem: number; title: string; rfc: string; rfcRequires: string; hex: string; forceMasking: boolean };

@@ -3,11 +3,12 @@
 // of the original, a fuzz and a differential campaign — and writes report/index.html with a JSON
 // twin as results arrive. Each part that cannot run says why; the others still run.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { writeAtomic } from '../lab/fs.js';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ROOT_DIR } from '../conformance/peers/native/nginx-conf.js';
-import type { RunningPeer } from '../conformance/peers/types.js';
+import { ROOT_DIR } from '../lab/paths.js';
+import type { RunningPeer } from '../lab/peers/types.js';
 import { renderLabHtml, type LabReport, type SectionStatus } from './lab-report.js';
 
 export const help = `Usage: wslab lab [options]
@@ -50,14 +51,9 @@ function log(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
-function writeAtomic(path: string, text: string): void {
-  writeFileSync(`${path}.tmp`, text);
-  renameSync(`${path}.tmp`, path);
-}
-
 /** Installs the native peer when it is missing and we can (root, apt). */
 async function ensurePeer(): Promise<string | null> {
-  const { nativeUnavailable } = await import('../conformance/peers/native/index.js');
+  const { nativeUnavailable } = await import('../lab/peers/native/index.js');
   let why = nativeUnavailable();
   if (!why) return null;
   if (process.getuid?.() !== 0) return `${why} (run as root to install it)`;
@@ -113,7 +109,7 @@ export async function run(argv: string[]): Promise<number> {
   if (values.backend !== 'container') peerWhy = await ensurePeer();
   if (!peerWhy || values.backend === 'container' || values.backend === 'auto') {
     try {
-      const { startPeer } = await import('../conformance/peers/index.js');
+      const { startPeer } = await import('../lab/peers/index.js');
       peer = await startPeer({ backend: (values.backend as 'native' | 'container' | 'auto' | undefined) ?? 'auto', luaLib: values['lua-lib'] });
       report.peer = { backend: peer.backend, lib: peer.lib };
       log(`lab: peer ${peer.backend}, lua-resty-websocket ${peer.lib.clientVersion} (${peer.lib.source}), ngx_lua ${peer.lib.ngxLuaVersion}`);
@@ -194,7 +190,7 @@ export async function run(argv: string[]): Promise<number> {
 
     await section('diff', 'Differential fuzzing: our decoder vs the original protocol.lua', async () => {
       const { runDiff } = await import('../fuzz/diff/runner.js');
-      const { oracleUnavailable } = await import('../fuzz/diff/lua-oracle.js');
+      const { oracleUnavailable } = await import('../lab/lua-oracle.js');
       const why = oracleUnavailable();
       if (why) return { status: 'error', summary: why };
       const r = await runDiff({ timeMs: parseDuration(values['diff-time']!), reportFile: join(outDir, 'diff.json') });

@@ -8,7 +8,7 @@ export interface Subcommand {
 
 const SUBCOMMANDS: Record<string, { summary: string; load: () => Promise<Subcommand> }> = {
   lab: { summary: 'run interop + conformance + fuzz against the default peer, write report/', load: () => import('./lab.js') },
-  peer: { summary: 'install, start, stop or inspect the nginx + Lua peer', load: () => import('../conformance/peers/cli.js') },
+  peer: { summary: 'install, start, stop or inspect the nginx + Lua peer', load: () => import('../lab/peers/cli.js') },
   interop: { summary: 'run the interop scenarios in both directions against the peer', load: () => import('../conformance/interop/cli.js') },
   conformance: { summary: 'run the Autobahn-style conformance cases (server or client mode)', load: () => import('../conformance/cli.js') },
   fuzz: { summary: 'run a jsfuzz campaign on one parser target', load: () => import('../fuzz/cli.js') },

@@ -8,7 +8,7 @@ import { startFuzzingServer } from './runner/client-mode.js';
 import { selectCases } from './cases/index.js';
 import { ConformanceReport } from './report/index.js';
 import { join } from 'node:path';
-import { ROOT_DIR } from './peers/native/nginx-conf.js';
+import { ROOT_DIR } from '../lab/paths.js';
 
 export const help = `Usage: wslab conformance [options]
 

@@ -3,7 +3,7 @@
 // the table documents the original's conformance precisely, case by case.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT_DIR } from './peers/native/nginx-conf.js';
+import { ROOT_DIR } from '../lab/paths.js';
 import { compareCaseIds } from './cases/index.js';
 import type { ConformanceIndex } from './report/index.js';
 

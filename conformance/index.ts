@@ -2,9 +2,9 @@
 // driven in server mode (we connect to them), client agents in client mode (they connect to our
 // fuzzingserver); agents run concurrently, each through its cases in order.
 import { join } from 'node:path';
-import { ROOT_DIR } from './peers/native/nginx-conf.js';
-import { startPeer } from './peers/index.js';
-import type { RunningPeer } from './peers/types.js';
+import { ROOT_DIR } from '../lab/paths.js';
+import { startPeer } from '../lab/peers/index.js';
+import type { RunningPeer } from '../lab/peers/types.js';
 import { AGENTS, findAgent, type Agent } from './agents/index.js';
 import { selectCases } from './cases/index.js';
 import { startFuzzingServer } from './runner/client-mode.js';

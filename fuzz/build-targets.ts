@@ -5,9 +5,9 @@ import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ROOT_DIR } from '../lab/paths.js';
 
 export const FUZZ_DIR = dirname(fileURLToPath(import.meta.url));
-export const ROOT_DIR = dirname(FUZZ_DIR);
 export const BUILD_DIR = join(FUZZ_DIR, 'build');
 const require = createRequire(import.meta.url);
 

@@ -7,7 +7,8 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
-import { buildTargets, compiledTargetPath, loadCheck, ROOT_DIR } from './build-targets.js';
+import { ROOT_DIR } from '../lab/paths.js';
+import { buildTargets, compiledTargetPath, loadCheck } from './build-targets.js';
 import { errorSignature, FINDINGS_DIR, saveFinding, type SavedFinding } from './findings.js';
 import { parseCrashes, parseStatsLine, type JsfuzzCrash } from './jsfuzz-output.js';
 import { minimise } from './minimise.js';

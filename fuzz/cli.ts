@@ -1,7 +1,7 @@
 // `wslab fuzz`: jsfuzz campaigns on the parser targets, with findings saved and a summary written.
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ROOT_DIR } from './build-targets.js';
+import { ROOT_DIR } from '../lab/paths.js';
 import { runCampaign, type CampaignProgress, type FuzzReport } from './campaign.js';
 import { TARGETS, TEST_TARGETS } from './registry.js';
 

@@ -2,14 +2,15 @@
 // their target, and fuzz/findings/diff/ cases must get the same answer from us and the original.
 import { describe, expect, it } from 'vitest';
 import { loadTargetFunction } from './campaign.js';
-import { caseFromJson, luaRequest, oursAnswer, oursRecvFrame } from './diff/cases.js';
-import { ensureOracle, LuaOracle } from './diff/lua-oracle.js';
+import { caseFromJson, luaRequest } from '../lab/oracle-cases.js';
+import { oursAnswer, oursRecvFrame } from './diff/cases.js';
+import { ensureOracle, LuaOracle } from '../lab/lua-oracle.js';
 import { loadFindings } from './findings.js';
 import { IN_CI } from './test-env.js';
 import { handshakeDiffUnavailable, oursHandshake } from './diff/handshake-diff.js';
 import { probeHandshake } from './diff/handshake-nginx.js';
-import { startNativePeer } from '../conformance/peers/native/index.js';
-import type { RunningPeer } from '../conformance/peers/types.js';
+import { startNativePeer } from '../lab/peers/native/index.js';
+import type { RunningPeer } from '../lab/peers/types.js';
 import { afterAll, beforeAll } from 'vitest';
 
 const findings = loadFindings();

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadTargetFunction, runCampaign } from './campaign.js';
-import { ensureOracle } from './diff/lua-oracle.js';
+import { ensureOracle } from '../lab/lua-oracle.js';
 import { runDiff } from './diff/runner.js';
 import { loadFindings } from './findings.js';
 import { PlantedBugDecoder } from './targets/planted-decoder.js';

@@ -1,7 +1,7 @@
 // Shared settings of the fuzz tests: CI runs the long versions, local runs stay short.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT_DIR } from './build-targets.js';
+import { ROOT_DIR } from '../lab/paths.js';
 import { parseDuration } from './cli.js';
 
 export const IN_CI = process.env.CI === 'true';

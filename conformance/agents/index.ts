@@ -4,7 +4,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import type { AddressInfo } from 'node:net';
 import { createServer, type WebSocketServer as OurServer } from '../../impl/server.js';
 import { newClient, type WebSocketClient } from '../../impl/client.js';
-import type { RunningPeer } from '../peers/types.js';
+import type { RunningPeer } from '../../lab/peers/types.js';
 
 export const MAX_MESSAGE = 16 * 1024 * 1024;
 

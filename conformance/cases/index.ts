@@ -1,4 +1,5 @@
 // The catalogue: Autobahn|Testsuite's 301 non-compression cases (sections 1-7, 9, 10), one file per section.
+import { globSelector } from '../../lab/glob.js';
 import type { ConformanceCase } from '../runner/types.js';
 import { section1 } from './1-framing.js';
 import { section2 } from './2-pings.js';
@@ -25,8 +26,6 @@ export function compareCaseIds(a: string, b: string): number {
 
 /** Autobahn's case patterns: comma-separated globs like "1.*,5.*"; exclude wins. */
 export function selectCases(include = '*', exclude = ''): ConformanceCase[] {
-  const toRe = (g: string): RegExp => new RegExp('^' + g.trim().replace(/\./g, '\\.').replace(/\*/g, '.*') + '$');
-  const inc = include.split(',').filter(Boolean).map(toRe);
-  const exc = exclude.split(',').filter(Boolean).map(toRe);
-  return CASES.filter((c) => inc.some((r) => r.test(c.id)) && !exc.some((r) => r.test(c.id))).sort((a, b) => compareCaseIds(a.id, b.id));
+  const selected = globSelector(include, exclude);
+  return CASES.filter((c) => selected(c.id)).sort((a, b) => compareCaseIds(a.id, b.id));
 }

@@ -1,8 +1,8 @@
 // The differential comparator: our implementation's step records against the Lua library's for
 // the same steps, call by call. Differences that are known and explained (a newer library version,
 // a socket error whose wording depends on timing) are kept but marked, never hidden.
-import { versionAtLeast } from '../peers/types.js';
-import type { LuaRet, StepRecord } from '../peers/lua-api.js';
+import { versionAtLeast } from '../../lab/peers/types.js';
+import type { LuaRet, StepRecord } from '../../lab/peers/lua-api.js';
 
 export interface RecordDifference {
   step: number;

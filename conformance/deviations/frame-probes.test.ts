@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FRAME_PROBES, runFrameProbes } from './frame-probes.js';
-import { oracleUnavailable } from '../../fuzz/diff/lua-oracle.js';
+import { oracleUnavailable } from '../../lab/lua-oracle.js';
 
 const unavailable = oracleUnavailable();
 

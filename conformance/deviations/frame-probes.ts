@@ -4,8 +4,8 @@
 import { FrameDecoder } from '../../impl/protocol.js';
 import { STRICT } from '../../impl/profile.js';
 import type { RecvResult } from '../../impl/types.js';
-import { describeAnswer, luaRequest, type RecvCase } from '../../fuzz/diff/cases.js';
-import { LuaOracle, oracleUnavailable } from '../../fuzz/diff/lua-oracle.js';
+import { describeAnswer, luaRequest, type RecvCase } from '../../lab/oracle-cases.js';
+import { LuaOracle, oracleUnavailable } from '../../lab/lua-oracle.js';
 
 export interface FrameProbe {
   id: string;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nativeUnavailable, startNativePeer } from '../peers/native/index.js';
-import type { RunningPeer } from '../peers/types.js';
+import { nativeUnavailable, startNativePeer } from '../../lab/peers/native/index.js';
+import type { RunningPeer } from '../../lab/peers/types.js';
 import { runHandshakeProbes } from './handshake-probes.js';
 
 const why = nativeUnavailable();

@@ -3,8 +3,8 @@
 // its client against a server that answers wrongly.
 import net from 'node:net';
 import { once } from 'node:events';
-import { runLuaClient } from '../peers/lua-api.js';
-import type { RunningPeer } from '../peers/types.js';
+import { runLuaClient } from '../../lab/peers/lua-api.js';
+import type { RunningPeer } from '../../lab/peers/types.js';
 
 export interface HandshakeProbe {
   id: string;

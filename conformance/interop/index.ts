@@ -1,8 +1,8 @@
 // runInterop: the programmatic entry point (wslab interop, wslab lab).
 import { join } from 'node:path';
-import { startPeer, type StartPeerOptions } from '../peers/index.js';
-import type { RunningPeer } from '../peers/types.js';
-import { ROOT_DIR } from '../peers/native/nginx-conf.js';
+import { startPeer, type StartPeerOptions } from '../../lab/peers/index.js';
+import type { RunningPeer } from '../../lab/peers/types.js';
+import { ROOT_DIR } from '../../lab/paths.js';
 import { runScenarios } from './runner.js';
 import { selectScenarios } from './scenarios/index.js';
 import { buildReport, writeReport, type InteropReport } from './report.js';

@@ -2,9 +2,9 @@
 // no unexplained difference from the Lua library, and scenarios that need a newer library than the
 // peer's are skipped (not failed).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPeer } from '../peers/index.js';
-import { nativeUnavailable } from '../peers/native/index.js';
-import type { RunningPeer } from '../peers/types.js';
+import { startPeer } from '../../lab/peers/index.js';
+import { nativeUnavailable } from '../../lab/peers/native/index.js';
+import type { RunningPeer } from '../../lab/peers/types.js';
 import { runScenarios } from './runner.js';
 import { SCENARIOS, selectScenarios } from './scenarios/index.js';
 import { compareRecords } from '../compare/index.js';

@@ -1,9 +1,11 @@
 // report/interop.json and report/interop.html: scenario × direction × result, with every
 // difference from the Lua library shown inline with both values. Rewritten after each result.
-import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { writeAtomic } from '../../lab/fs.js';
+import { esc } from '../../lab/html.js';
 import { dirname } from 'node:path';
 import { showRecord } from '../compare/index.js';
-import type { LuaLibraryInfo } from '../peers/types.js';
+import type { LuaLibraryInfo } from '../../lab/peers/types.js';
 import { DIRECTIONS, type DirectionResult, type Scenario } from './types.js';
 
 export interface InteropSummary {
@@ -59,7 +61,6 @@ export function buildReport(
   };
 }
 
-const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 export function renderHtml(report: InteropReport): string {
   const byKey = new Map(report.results.map((r) => [`${r.scenario}|${r.direction}`, r]));
@@ -91,7 +92,6 @@ ${rows}</table></body></html>`;
 export function writeReport(report: InteropReport, jsonPath: string, htmlPath: string): void {
   mkdirSync(dirname(jsonPath), { recursive: true });
   for (const [path, text] of [[jsonPath, JSON.stringify(report, null, 2)], [htmlPath, renderHtml(report)]] as const) {
-    writeFileSync(`${path}.tmp`, text);
-    renameSync(`${path}.tmp`, path);
+    writeAtomic(path, text);
   }
 }

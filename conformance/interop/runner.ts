@@ -2,10 +2,10 @@
 // the Lua-Lua reference run. Results are handed out as they arrive (the report is written from
 // them), and a peer that dies marks what it could not run and the run goes on.
 import { randomBytes } from 'node:crypto';
-import { makeTestPki } from '../pki.js';
-import { registerLuaServer, runLuaClient, type Step, type StepRecord } from '../peers/lua-api.js';
-import type { RunningPeer } from '../peers/types.js';
-import { needsLibVersion } from '../peers/index.js';
+import { makeTestPki } from '../../lab/pki.js';
+import { registerLuaServer, runLuaClient, type Step, type StepRecord } from '../../lab/peers/lua-api.js';
+import type { RunningPeer } from '../../lab/peers/types.js';
+import { needsLibVersion } from '../../lab/peers/index.js';
 import { compareRecords } from '../compare/index.js';
 import { newClient } from '../../impl/client.js';
 import { runTsStep, type StepTarget } from './ts-steps.js';

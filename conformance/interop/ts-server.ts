@@ -1,7 +1,7 @@
 // Our server playing the scripted-server role: one createServer per run, which performs the
 // handshake with the scenario's options and runs its steps on the first connection.
-import { makeTestPki } from '../pki.js';
-import type { Step, StepRecord } from '../peers/lua-api.js';
+import { makeTestPki } from '../../lab/pki.js';
+import type { Step, StepRecord } from '../../lab/peers/lua-api.js';
 import { createServer } from '../../impl/server.js';
 import { runTsStep, type StepTarget } from './ts-steps.js';
 

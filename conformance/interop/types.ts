@@ -1,6 +1,6 @@
 // Interop scenarios: the same client steps and server steps run by the Lua library and by our
 // implementation, in four directions, so results can be compared call by call.
-import type { Step, StepRecord } from '../peers/lua-api.js';
+import type { Step, StepRecord } from '../../lab/peers/lua-api.js';
 
 /** client ↔ server: who plays each role. */
 export type Direction = 'lua-lua' | 'ts-lua' | 'lua-ts' | 'ts-ts';

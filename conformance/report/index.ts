@@ -1,7 +1,9 @@
 // Autobahn-compatible reports: index.json (agent -> case -> behavior, behaviorClose, remoteCloseCode,
 // duration, reportfile), one <agent>_case_<id>.json per case with the wire log, and an HTML matrix
 // (agents × cases, colour-coded, each cell linking to its case report). Written as results arrive.
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { writeAtomic } from '../../lab/fs.js';
+import { esc } from '../../lab/html.js';
 import { join } from 'node:path';
 import { compareCaseIds } from '../cases/index.js';
 import type { CaseResult } from '../runner/types.js';
@@ -19,11 +21,6 @@ export type ConformanceIndex = Record<string, Record<string, IndexEntry>>;
 export function reportFileName(agent: string, caseId: string): string {
   const clean = agent.trim().toLowerCase().replace(/[^a-z0-9]+/g, ' ').trim().replace(/ +/g, '_');
   return `${clean}_case_${caseId.replace(/\./g, '_')}.json`;
-}
-
-function writeAtomic(path: string, text: string): void {
-  writeFileSync(`${path}.tmp`, text);
-  renameSync(`${path}.tmp`, path);
 }
 
 export class ConformanceReport {
@@ -49,7 +46,6 @@ export class ConformanceReport {
   }
 }
 
-const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const CLASS: Record<string, string> = { OK: 'ok', 'NON-STRICT': 'nonstrict', INFORMATIONAL: 'info', UNIMPLEMENTED: 'unimpl', FAILED: 'failed', 'WRONG CODE': 'failed', UNCLEAN: 'failed', 'FAILED BY CLIENT': 'failed' };
 
 export function renderMatrix(index: ConformanceIndex, title: string, finished: boolean, results: readonly CaseResult[] = []): string {

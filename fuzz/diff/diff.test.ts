@@ -2,8 +2,9 @@
 // behaviours, our codec agrees on them, and a generated run (60 s in CI) finds no divergence.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IN_CI, DIFF_TIME_MS } from '../test-env.js';
-import { describeAnswer, luaRequest, oursAnswer, oursRecvFrame, type DiffCase, type RecvCase } from './cases.js';
-import { LuaOracle, ensureOracle } from './lua-oracle.js';
+import { describeAnswer, luaRequest, type DiffCase, type RecvCase } from '../../lab/oracle-cases.js';
+import { oursAnswer, oursRecvFrame } from './cases.js';
+import { LuaOracle, ensureOracle } from '../../lab/lua-oracle.js';
 import { corpusCases, runDiff } from './runner.js';
 
 const why = ensureOracle();

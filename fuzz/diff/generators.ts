@@ -3,7 +3,7 @@
 // non-minimal lengths, bit flips, truncations, random chunkings; build_frame and send_frame
 // arguments, Lua-coerced payloads included.
 import fc from 'fast-check';
-import type { BuildCase, DiffCase, LuaValue, RecvCase, SendCase } from './cases.js';
+import type { BuildCase, DiffCase, LuaValue, RecvCase, SendCase } from '../../lab/oracle-cases.js';
 
 const u8 = fc.integer({ min: 0, max: 255 });
 const bytes = (max: number): fc.Arbitrary<Buffer> => fc.uint8Array({ maxLength: max }).map((a) => Buffer.from(a));

@@ -1,8 +1,8 @@
 // The server handshake against the original server:new() in nginx: the probe reads the spec's
 // verified verdicts, and a generated run finds no divergence.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startNativePeer } from '../../conformance/peers/native/index.js';
-import type { RunningPeer } from '../../conformance/peers/types.js';
+import { startNativePeer } from '../../lab/peers/native/index.js';
+import type { RunningPeer } from '../../lab/peers/types.js';
 import { IN_CI } from '../test-env.js';
 import { handshakeDiffUnavailable, oursHandshake, runHandshakeDiff } from './handshake-diff.js';
 import { probeHandshake } from './handshake-nginx.js';

@@ -5,8 +5,8 @@
 import fc from 'fast-check';
 import { relative } from 'node:path';
 import { checkHandshake, parseRequestHead } from '../../impl/handshake-server.js';
-import { nativeUnavailable, startNativePeer } from '../../conformance/peers/native/index.js';
-import { ROOT_DIR } from '../build-targets.js';
+import { nativeUnavailable, startNativePeer } from '../../lab/peers/native/index.js';
+import { ROOT_DIR } from '../../lab/paths.js';
 import { FINDINGS_DIR, saveFinding } from '../findings.js';
 import { minimiseAsync } from '../minimise.js';
 import { classify, encodeRequest, mutatedRequestArb, probeHandshake, requestArb, type LuaHandshakeAnswer } from './handshake-nginx.js';

@@ -4,14 +4,15 @@
 import fc from 'fast-check';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { ROOT_DIR } from '../build-targets.js';
+import { ROOT_DIR } from '../../lab/paths.js';
 import { DEFAULT_WORK_ROOT, SEEDS_DIR } from '../campaign.js';
 import { FINDINGS_DIR, saveFinding } from '../findings.js';
 import { minimiseAsync } from '../minimise.js';
 import { parseFrameInput, type DecoderFactory } from '../targets/frame-common.js';
-import { caseToJson, describeAnswer, luaRequest, oursAnswer, oursRecvFrame, type DiffCase, type RecvCase } from './cases.js';
+import { caseToJson, describeAnswer, luaRequest, type DiffCase, type RecvCase } from '../../lab/oracle-cases.js';
+import { oursAnswer, oursRecvFrame } from './cases.js';
 import { diffCaseArb } from './generators.js';
-import { LuaOracle } from './lua-oracle.js';
+import { LuaOracle } from '../../lab/lua-oracle.js';
 
 export interface DiffOptions {
   /** Wall time (default 60 s). */

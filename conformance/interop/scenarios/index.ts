@@ -1,5 +1,6 @@
 // The interop catalogue: every upstream test of spec §8 that a WebSocket peer can observe, plus
 // the behaviour the spec documents beyond them.
+import { globSelector } from '../../../lab/glob.js';
 import type { Scenario } from '../types.js';
 import { behaviourScenarios } from './behaviour.js';
 import { csScenarios } from './cs.js';
@@ -10,8 +11,6 @@ export const SCENARIOS: readonly Scenario[] = [...sanityScenarios, ...csScenario
 
 /** Scenarios whose id matches any of the comma-separated globs ("cs-*,limits-*"). */
 export function selectScenarios(globs?: string, exclude?: string): Scenario[] {
-  const toRe = (g: string): RegExp => new RegExp('^' + g.trim().replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$');
-  const inc = globs ? globs.split(',').filter(Boolean).map(toRe) : null;
-  const exc = exclude ? exclude.split(',').filter(Boolean).map(toRe) : [];
-  return SCENARIOS.filter((s) => (!inc || inc.some((re) => re.test(s.id))) && !exc.some((re) => re.test(s.id)));
+  const selected = globSelector(globs, exclude);
+  return SCENARIOS.filter((s) => selected(s.id));
 }

@@ -1,6 +1,6 @@
 // Short constructors for scenario steps and for the assertions of the upstream tests.
 import assert from 'node:assert/strict';
-import type { LuaRet, PayloadSpec, Step, StepRecord } from '../../peers/lua-api.js';
+import type { LuaRet, PayloadSpec, Step, StepRecord } from '../../../lab/peers/lua-api.js';
 
 export const recv: Step = { op: 'recv_frame' };
 export const text = (payload: PayloadSpec): Step => ({ op: 'send_text', payload });

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ROOT_DIR } from './native/nginx-conf.js';
+import { ROOT_DIR } from '../paths.js';
 import { startNativePeer, stopPid, httpGet } from './native/index.js';
 import { chooseBackend, type BackendChoice } from './index.js';
 

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeTestPki } from '../../pki.js';
 import type { LuaLibraryInfo, PeerBackend, PeerStartOptions, RunningPeer } from '../types.js';
-import { FIXTURES_LUA, renderNginxConf } from './nginx-conf.js';
+import { FIXTURES_LUA } from '../../paths.js';
+import { renderNginxConf } from './nginx-conf.js';
 import { resolveLuaLib } from './lua-lib.js';
 
 export const MODULES_DIR = '/usr/lib/nginx/modules';

@@ -4,7 +4,7 @@
 // environment win over the file.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT_DIR } from '../native/nginx-conf.js';
+import { ROOT_DIR } from '../../paths.js';
 
 export const PODMAN_ENV_FILE = join(ROOT_DIR, '.cache', 'podman.env');
 

@@ -3,7 +3,7 @@
 // RESTY_WEBSOCKET_LIB (e.g. v0.12 from an OpenResty install).
 import { existsSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { FIXTURES_LUA, ROOT_DIR } from './nginx-conf.js';
+import { FIXTURES_LUA, ROOT_DIR } from '../../paths.js';
 
 export const DEBIAN_LUA_ROOT = join(ROOT_DIR, '.cache', 'lua-nginx-websocket', 'usr', 'share', 'lua', '5.1');
 export const SHIM_DIR = join(FIXTURES_LUA, 'shim');

@@ -4,7 +4,7 @@
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT_DIR } from '../build-targets.js';
+import { ROOT_DIR } from './paths.js';
 
 export const DRIVER_PATH = join(ROOT_DIR, 'fixtures', 'lua', 'diff', 'driver.lua');
 /** Where scripts/setup-peers.sh extracts Debian's lua-nginx-websocket 0.08 (protocol.lua is unchanged up to v0.13). */

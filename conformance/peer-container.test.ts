@@ -7,12 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { nativeUnavailable, startNativePeer } from '../native/index.js';
-import { ROOT_DIR } from '../native/nginx-conf.js';
-import type { RunningPeer } from '../types.js';
-import { containerUnavailable, renderContainerConf, startContainerPeer } from './index.js';
-import { apiEndpoint } from './cleanup.js';
-import { parseEnvFile, resolveImage } from './env.js';
+import { nativeUnavailable, startNativePeer } from '../lab/peers/native/index.js';
+import { ROOT_DIR } from '../lab/paths.js';
+import type { RunningPeer } from '../lab/peers/types.js';
+import { containerUnavailable, renderContainerConf, startContainerPeer } from '../lab/peers/container/index.js';
+import { apiEndpoint } from '../lab/peers/container/cleanup.js';
+import { parseEnvFile, resolveImage } from '../lab/peers/container/env.js';
 
 const containerWhy = await containerUnavailable();
 const nativeWhy = nativeUnavailable();
@@ -131,7 +131,7 @@ describe.skipIf(containerWhy !== null)('container peer', () => {
   }, 120_000);
 
   it('Ctrl-C in the process that started it removes the container', async () => {
-    const script = join(ROOT_DIR, 'conformance', 'peers', 'container', 'start-and-wait.fixture.ts');
+    const script = join(ROOT_DIR, 'lab', 'peers', 'container', 'start-and-wait.fixture.ts');
     const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: ROOT_DIR, stdio: ['ignore', 'pipe', 'inherit'] });
     const id = await new Promise<string>((resolve, reject) => {
       let out = '';
@@ -163,7 +163,7 @@ describe.skipIf(containerWhy !== null || nativeWhy !== null)('container vs nativ
   it('interop: every scenario and direction gets the same verdict and differences', async (ctx) => {
     // Another library version (OpenResty's) legitimately differs from the native Debian one.
     if (container.lib.clientVersion !== native.lib.clientVersion) ctx.skip(`container runs ${container.lib.clientVersion}, native ${native.lib.clientVersion}`);
-    const { runInterop } = await import('../../interop/index.js');
+    const { runInterop } = await import('./interop/index.js');
     // runInterop runs a failed run once more (DirectionResult.flaky), so a transient loopback
     // hiccup on one backend does not show up as a backend difference; which runs needed it may differ.
     const run = (peer: RunningPeer) => runInterop({ peer, outDir: mkdtempSync(join(tmpdir(), 'wslab-interop-')) });
@@ -178,7 +178,7 @@ describe.skipIf(containerWhy !== null || nativeWhy !== null)('container vs nativ
 
   it('conformance against the Lua echo server: same verdict for every case', async (ctx) => {
     if (container.lib.clientVersion !== native.lib.clientVersion) ctx.skip(`container runs ${container.lib.clientVersion}, native ${native.lib.clientVersion}`);
-    const { runConformance } = await import('../../index.js');
+    const { runConformance } = await import('./index.js');
     const cases = '1.*,2.*,3.*,4.*,5.*,6.1.*,7.1.*';
     const run = (peer: RunningPeer) =>
       runConformance({ peer, agents: ['lua-server'], cases, outDir: mkdtempSync(join(tmpdir(), 'wslab-conf-')) });

@@ -3,11 +3,7 @@
 // paths inside its image.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-export const ROOT_DIR = fileURLToPath(new URL('../../../', import.meta.url));
-export const FIXTURES_NGINX = join(ROOT_DIR, 'fixtures', 'nginx');
-export const FIXTURES_LUA = join(ROOT_DIR, 'fixtures', 'lua');
+import { FIXTURES_NGINX } from '../../paths.js';
 
 export interface NginxConfParams {
   /** nginx's -p prefix: pid file, temp paths and the rendered locations/ live there. */
