@@ -113,6 +113,8 @@ describe('wslab bench', () => {
     positive(report.fuzz!.targets[0]!.execs);
     expect(report.fuzz!.diff.ok).toBe(true);
     positive(report.fuzz!.diff.casesPerSec);
+    positive(report.fuzz!.diff.nodeCpuUsPerCase!);
+    expect(report.fuzz!.diff.luaCpuUsPerCase).toBeGreaterThanOrEqual(0);
 
     // targets: one row per check, each with a ratio and a verdict that agrees with it
     const names = report.targets.map((t) => t.name);

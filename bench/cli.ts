@@ -169,7 +169,11 @@ export function checkTargets(r: BenchReport): TargetCheck[] {
     }
   }
   if (r.client) out.push(check('client vs ws client', 1.0, r.client.ratio, `median of ${r.client.ratios.length} paired rounds, range ${fmtRatio(Math.min(...r.client.ratios))}-${fmtRatio(Math.max(...r.client.ratios))}`));
-  if (r.fuzz?.diff.ok) out.push(check('differential fuzzing', 5000, r.fuzz.diff.casesPerSec, `${r.fuzz.diff.cases} cases vs the Lua protocol.lua`, 'min', 'per-second'));
+  if (r.fuzz?.diff.ok) {
+    const d = r.fuzz.diff;
+    const cpu = d.nodeCpuUsPerCase !== undefined ? `; CPU per case ${d.nodeCpuUsPerCase.toFixed(0)} µs node, ${d.luaCpuUsPerCase!.toFixed(0)} µs luajit` : '';
+    out.push(check('differential fuzzing', 5000, d.casesPerSec, `${d.cases} cases vs the Lua protocol.lua${cpu}`, 'min', 'per-second'));
+  }
   return out;
 }
 
@@ -251,6 +255,7 @@ function printFuzz(f: FuzzBenchReport): void {
   console.log('\nfuzz: jsfuzz execs/s per target (fresh corpus), differential cases/s');
   const rows = f.targets.map((t) => [t.target, t.ok ? fmtRate(t.execsPerSec) : `error`]);
   rows.push(['diff (vs Lua)', f.diff.ok ? fmtRate(f.diff.casesPerSec) : `error: ${f.diff.error ?? ''}`]);
+  if (f.diff.nodeCpuUsPerCase !== undefined) rows.push(['  diff CPU µs per case: node | luajit', `${f.diff.nodeCpuUsPerCase.toFixed(0)} | ${f.diff.luaCpuUsPerCase!.toFixed(0)}`]);
   console.log(table(['target', 'per second'], rows));
 }
 
