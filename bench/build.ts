@@ -15,7 +15,7 @@ import { ROOT_DIR } from '../lab/paths.js';
 import { BENCH_DIR } from './common.js';
 
 /** The child modules (and what they import from bench/). */
-const BENCH_FILES = ['common.ts', 'echo-server.ts', 'loadgen.ts', 'conns-loadgen.ts', 'codec-child.ts'];
+const BENCH_FILES = ['common.ts', 'echo-server.ts', 'loadgen.ts', 'conns-loadgen.ts', 'codec-child.ts', 'client-child.ts'];
 /** What bench/common.ts imports from the lab layer. */
 const LAB_FILES = ['paths.ts'];
 
