@@ -145,7 +145,8 @@ export function checkTargets(r: BenchReport): TargetCheck[] {
     const big = r.echo.ratios.filter((c) => c.depth > 1 && c.size >= 16 * 1024 && c.vsWs !== null);
     if (big.length > 0) {
       const worst = big.reduce((a, c) => (c.vsWs! < a.vsWs! ? c : a));
-      out.push(check('echo server vs ws, 16 KiB pipelined', 1.0, worst.vsWs, `worst of ${big.length}: ${worst.conns} conn(s), ${worst.depth} in flight`));
+      const cpu = (name: string): string => fmtUs(r.echo!.results.find((x) => x.target === name && x.conns === worst.conns && x.size === worst.size && x.depth === worst.depth)?.serverCpuUsPerMsg);
+      out.push(check('echo server vs ws, 16 KiB pipelined', 1.0, worst.vsWs, `worst of ${big.length}: ${worst.conns} conn(s), ${worst.depth} in flight; server CPU ${cpu('ours')} vs ${cpu('ws')} µs/msg`));
     }
     const piped = r.echo.ratios.filter((c) => c.depth > 1);
     const ws = piped.map((c) => c.vsWs).filter((x): x is number => x !== null);
@@ -232,13 +233,13 @@ function printCodec(c: CodecReport): void {
 }
 
 function printEcho(e: EchoReport): void {
-  console.log('\necho: msgs/s (p50 / p99 ms); depth = messages in flight per connection');
+  console.log('\necho: msgs/s (p50 / p99 ms) server CPU µs per message; depth = messages in flight per connection');
   const rows = e.ratios.map((c) => {
     const cell = (name: string): string => {
       const r = e.results.find((x) => x.target === name && x.conns === c.conns && x.size === c.size && x.depth === c.depth);
       if (!r) return '-';
       if (r.error && r.msgsPerSec === 0) return 'error';
-      return `${fmtRate(r.msgsPerSec)} (${r.p50Ms?.toFixed(2)}/${r.p99Ms?.toFixed(2)})${r.error ? '!' : ''}`;
+      return `${fmtRate(r.msgsPerSec)} (${r.p50Ms?.toFixed(2)}/${r.p99Ms?.toFixed(2)}) ${fmtUs(r.serverCpuUsPerMsg)}${r.error ? '!' : ''}`;
     };
     return [String(c.conns), fmtSize(c.size), String(c.depth), cell('ours'), cell('ws'), cell('nginx+lua'), cell('tcp'), fmtRatio(c.vsWs), fmtRatio(c.vsNginx), fmtRatio(c.vsTcp)];
   });

@@ -2,7 +2,7 @@
 import WebSocket from 'ws';
 import { newClient } from '../impl/client.js';
 import type { ClientReport } from './client.js';
-import { median } from './common.js';
+import { isMain, median } from './common.js';
 
 async function oursRound(url: string, payload: Buffer, roundMs: number, maxMsgs: number): Promise<number> {
   const wb = newClient({ timeout: 10_000, max_payload_len: 1 << 20 });
@@ -90,7 +90,7 @@ async function measureClients(o: ClientChildParams): Promise<ClientReport> {
   return { size, ours: { msgsPerSec: median(ours), rounds: ours }, ws: { msgsPerSec: median(ws), rounds: ws }, ratio: median(ratios), ratios };
 }
 
-if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!) && process.argv[2]) {
+if (isMain(import.meta.url) && process.argv[2]) {
   let out: ClientReport | { error: string };
   try {
     out = await measureClients(JSON.parse(process.argv[2]) as ClientChildParams);

@@ -2,7 +2,8 @@
 // module in a child process that reports one JSON line (so each measurement gets its own
 // process, environment and JIT state).
 import { spawn } from 'node:child_process';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ROOT_DIR } from '../lab/paths.js';
 
@@ -127,3 +128,33 @@ export function timeLoop(fn: () => void, minMs: number, maxIters: number): { ite
 export function cpuProfArgs(dir: string | undefined): string[] {
   return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
 }
+
+/** Whether the module at `url` (its import.meta.url) is the process's entry point. */
+export function isMain(url: string): boolean {
+  return process.argv[1] !== undefined && fileURLToPath(url) === resolve(process.argv[1]);
+}
+
+const CLK_TCK = 100; // Linux's USER_HZ for /proc/<pid>/stat
+
+export function rssKiB(pid: number | null): number | null {
+  if (pid === null) return null;
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** utime + stime of a process in µs. */
+export function cpuUs(pid: number | null): number | null {
+  if (pid === null) return null;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1e6) / CLK_TCK;
+  } catch {
+    return null;
+  }
+}
+

@@ -7,10 +7,9 @@
 // so a connection only counts bytes, checks the first byte of each echo it sees start, and sends
 // the next frame when one is complete. Its own CPU time per message is reported beside the
 // server's, so the claim can be checked on every run.
-import { readFileSync } from 'node:fs';
 import * as net from 'node:net';
 import { buildFrame } from '../impl/protocol.js';
-import { percentileSorted } from './common.js';
+import { cpuUs, isMain, percentileSorted, rssKiB } from './common.js';
 
 export interface ConnsTarget {
   name: string;
@@ -56,29 +55,6 @@ export interface ConnsResult {
 }
 
 const KEY = Buffer.from([0x11, 0x22, 0x33, 0x44]);
-const CLK_TCK = 100; // Linux's USER_HZ for /proc/<pid>/stat
-
-function rssKiB(pid: number | null): number | null {
-  if (pid === null) return null;
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
-    return m ? Number(m[1]) : null;
-  } catch {
-    return null;
-  }
-}
-
-/** utime + stime of a process in µs. */
-function cpuUs(pid: number | null): number | null {
-  if (pid === null) return null;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(f[11]) + Number(f[12])) * 1e6) / CLK_TCK;
-  } catch {
-    return null;
-  }
-}
 
 function upgradeRequest(t: ConnsTarget): string {
   return (
@@ -289,7 +265,7 @@ export async function runConnsLoadgen(p: ConnsParams): Promise<ConnsResult[]> {
   return out;
 }
 
-if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) {
+if (isMain(import.meta.url)) {
   const res = await runConnsLoadgen(JSON.parse(process.argv[2]!) as ConnsParams);
   process.stdout.write(JSON.stringify({ results: res }) + '\n');
   process.exit(0);

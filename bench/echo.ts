@@ -25,11 +25,11 @@ export interface EchoReport {
   ratios: Array<{ conns: number; size: number; depth: number; vsWs: number | null; vsNginx: number | null; vsTcp: number | null }>;
 }
 
-async function startServerChild(kind: 'ours' | 'ws' | 'tcp', lifetimeMs: number, cpuProfDir?: string): Promise<{ child: ChildHandle; port: number }> {
+async function startServerChild(kind: 'ours' | 'ws' | 'tcp', lifetimeMs: number, cpuProfDir?: string): Promise<{ child: ChildHandle; port: number; pid: number }> {
   const dir = cpuProfDir && kind !== 'tcp' ? `${cpuProfDir}/${kind}` : undefined;
   const child = spawnBenchChild(benchBuildDir(), 'echo-server.ts', [kind, String(lifetimeMs), ...(dir ? [dir] : [])], {}, lifetimeMs + 5000);
-  const info = (await child.firstJson) as { port: number };
-  return { child, port: info.port };
+  const info = (await child.firstJson) as { port: number; pid: number };
+  return { child, port: info.port, pid: info.pid };
 }
 
 export async function runEchoBench(o: EchoOptions): Promise<EchoReport> {
@@ -41,15 +41,16 @@ export async function runEchoBench(o: EchoOptions): Promise<EchoReport> {
   const servers = await Promise.all([startServerChild('ours', bound, o.cpuProfDir), startServerChild('ws', bound, o.cpuProfDir), startServerChild('tcp', bound)]);
   try {
     const targets: LoadTarget[] = [
-      { name: 'ours', host: '127.0.0.1', port: servers[0].port, path: '/' },
-      { name: 'ws', host: '127.0.0.1', port: servers[1].port, path: '/' },
+      { name: 'ours', host: '127.0.0.1', port: servers[0].port, path: '/', pid: servers[0].pid },
+      { name: 'ws', host: '127.0.0.1', port: servers[1].port, path: '/', pid: servers[1].pid },
     ];
     if (o.peer) {
       const u = new URL(o.peer.wsUrl);
-      targets.push({ name: 'nginx+lua', host: u.hostname, port: Number(u.port), path: `${u.pathname.replace(/\/$/, '')}/echo?timeout=60000` });
+      const pid = 'pid' in o.peer && typeof o.peer.pid === 'number' ? o.peer.pid : null;
+      targets.push({ name: 'nginx+lua', host: u.hostname, port: Number(u.port), path: `${u.pathname.replace(/\/$/, '')}/echo?timeout=60000`, pid });
     }
     // the raw TCP echo returns our masked frames as they are; the generator's decoder takes them
-    targets.push({ name: 'tcp', host: '127.0.0.1', port: servers[2].port, path: '/' });
+    targets.push({ name: 'tcp', host: '127.0.0.1', port: servers[2].port, path: '/', pid: servers[2].pid });
     const params: LoadParams = { targets, cells, timeMs: o.timeMs, maxMsgs: o.maxMsgs, warmupMs: o.warmupMs };
     const gen = spawnBenchChild(benchBuildDir(), 'loadgen.ts', [JSON.stringify(params)], {}, bound);
     const { results } = (await gen.firstJson) as { results: LoadResult[] };

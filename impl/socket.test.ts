@@ -129,6 +129,57 @@ describe('NodeCosocket', () => {
     done();
   });
 
+  it('send returns at once under 1 MiB queued, waits past it while the peer reads nothing, and times out like ngx_lua', async () => {
+    const { a, b, done } = await pair();
+    a.pause();
+    const s = new NodeCosocket(b, { timeout: 300 });
+    const piece = Buffer.alloc(64 * 1024, 0x61);
+    // the first sends are taken at once (the kernel and a little queue hold them)
+    expect(s.sendNow(piece)).toEqual({ bytes: piece.length, err: null });
+    let waited: Promise<unknown> | null = null;
+    for (let i = 0; i < 200 && waited === null; i++) {
+      const r = s.sendNow(piece);
+      if (r instanceof Promise) waited = r;
+      else expect(r).toEqual({ bytes: piece.length, err: null });
+    }
+    expect(waited).not.toBeNull();
+    expect(b.writableLength).toBeGreaterThan(1 << 20);
+    // nobody reads: once the kernel's buffers on both ends are full too (a few MiB on loopback),
+    // a waiting send fails with ngx_lua's "timeout" when the send timeout passes
+    let r = (await waited) as { bytes: number | null; err: string | null };
+    for (let total = 0; r.err === null && total < 256 << 20; total += piece.length) {
+      const next = s.sendNow(piece);
+      r = next instanceof Promise ? await next : next;
+    }
+    expect(r).toEqual({ bytes: null, err: 'timeout' });
+    done();
+  });
+
+  it('a send waiting past the mark resumes once the peer reads, before the queue is empty', async () => {
+    const { a, b, done } = await pair();
+    a.pause();
+    const s = new NodeCosocket(b, { timeout: 20_000 });
+    const piece = Buffer.alloc(64 * 1024, 0x62);
+    let waited: Promise<unknown> | null = null;
+    let sent = 0;
+    for (let i = 0; i < 400 && waited === null; i++) {
+      const r = s.sendNow(piece);
+      sent += piece.length;
+      if (r instanceof Promise) waited = r;
+    }
+    expect(waited).not.toBeNull();
+    let received = 0;
+    a.on('data', (d: Buffer) => {
+      received += d.length;
+    });
+    a.resume();
+    expect(await waited).toEqual({ bytes: piece.length, err: null });
+    expect(received).toBeLessThanOrEqual(sent);
+    while (received < sent) await new Promise((r) => setTimeout(r, 5));
+    expect(received).toBe(sent);
+    done();
+  });
+
   it('detach() hands back the stream and the unread bytes', async () => {
     const { a, b, done } = await pair();
     const s = new NodeCosocket(b);
