@@ -33,19 +33,22 @@ Benchmarks as ratios against ws 8 and nginx + Lua (the real lua-resty-websocket)
 
 Options:
   --only LIST   comma list of suites (default: all)
-  --quick       shorter runs (about 1 minute in all)
+  --quick       shorter runs (about 1.5 minutes in all)
   --out FILE    JSON report (default report/bench.json)
   --cpu-prof DIR  write CPU profiles (node --cpu-prof) of the codec children (DIR/codec), of
                 the two echo servers (DIR/echo/ours, DIR/echo/ws) and of both at each connection
                 count (DIR/conns/<N>/ours, DIR/conns/<N>/ws); open them in Chrome DevTools
 
-The full run takes about 3-4 minutes and every loop is bounded by count and time. The echo and
-client suites need the nginx + Lua peer (npm run setup); without it their nginx parts are skipped.
+The full run takes about 4-5 minutes and every loop is bounded by count and time. The echo, conns
+and client suites need the nginx + Lua peer (npm run setup); without it their nginx parts are
+skipped. The conns suite needs an open-file limit above 5000 (it prints the limit and skips the
+counts that do not fit). Every goal is printed with ✓/✗, the goal and the measured value.
 
 Examples:
   wslab bench
   wslab bench --quick
   wslab bench --only codec
+  wslab bench --only conns --quick   # 1..5000 connections: msgs/s, p99, RSS and CPU per connection
   WSLAB_BENCH_DEBUG=1 wslab bench --only echo --quick   # child processes' stderr shown
   wslab bench --only echo --quick --cpu-prof report/prof   # where does our server spend its time?
 `;
