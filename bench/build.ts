@@ -17,7 +17,7 @@ import { BENCH_DIR } from './common.js';
 /** The child modules (and what they import from bench/). */
 const BENCH_FILES = ['common.ts', 'echo-server.ts', 'loadgen.ts', 'conns-loadgen.ts', 'codec-child.ts', 'client-child.ts'];
 /** What bench/common.ts imports from the lab layer. */
-const LAB_FILES = ['paths.ts'];
+const LAB_FILES = ['paths.ts', 'children.ts'];
 
 function sources(): Array<{ rel: string; text: string }> {
   const implDir = join(ROOT_DIR, 'impl');

@@ -3,7 +3,9 @@
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, arch, platform, release } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseCommandLine, shownPath, UsageError } from '../cli/args.js';
+import { chooseLuaLib } from '../lab/lua-lib.js';
+import { interruptedReportFile } from '../lab/children.js';
 import { startPeer, type RunningPeer } from '../lab/peers/index.js';
 import { runClientBench, type ClientReport } from './client.js';
 import { runCodecBench, type CodecReport } from './codec.js';
@@ -35,6 +37,7 @@ Options:
   --only LIST   comma list of suites (default: all)
   --quick       shorter runs (about 1.5 minutes in all)
   --out FILE    JSON report (default report/bench.json)
+  --lua-lib DIR  the lua-resty-websocket the nginx peer loads (or RESTY_WEBSOCKET_LIB; either layout)
   --cpu-prof DIR  write CPU profiles (node --cpu-prof) of the codec children (DIR/codec), of
                 the two echo servers (DIR/echo/ours, DIR/echo/ws) and of both at each connection
                 count (DIR/conns/<N>/ours, DIR/conns/<N>/ws); open them in Chrome DevTools
@@ -104,6 +107,8 @@ export interface BenchReport {
   fuzz?: FuzzBenchReport;
   errors: Record<string, string>;
   targets: TargetCheck[];
+  /** The lua-resty-websocket the nginx peer loaded (_VERSION, folder), when a suite used it. */
+  luaLib?: { version: string; path: string; source: string };
 }
 
 function geomean(xs: number[]): number | null {
@@ -318,11 +323,13 @@ export async function runBench(o: RunBenchOptions): Promise<BenchReport> {
   const log = (s: string): void => {
     if (print) console.error(s);
   };
+  const stopInterruptReport = o.out ? interruptedReportFile(o.out, () => ({ ...report, durationMs: Date.now() - started })) : () => {};
   let peer: RunningPeer | null = null;
   const needPeer = o.suites.includes('echo') || o.suites.includes('conns') || o.suites.includes('client');
   if (needPeer) {
     try {
       peer = await startPeer();
+      report.luaLib = { version: peer.lib.clientVersion, path: peer.lib.path, source: peer.lib.source };
     } catch (e) {
       report.errors.peer = `nginx + Lua peer unavailable, its measurements are skipped: ${(e as Error).message}`;
       log(report.errors.peer);
@@ -359,6 +366,7 @@ export async function runBench(o: RunBenchOptions): Promise<BenchReport> {
   }
   report.targets = checkTargets(report);
   report.durationMs = Date.now() - started;
+  stopInterruptReport();
   report.machine.loadavg = (await import('node:os')).loadavg();
   if (print && report.targets.length > 0) {
     console.log('\ntargets');
@@ -368,27 +376,18 @@ export async function runBench(o: RunBenchOptions): Promise<BenchReport> {
   if (o.out) {
     mkdirSync(dirname(o.out), { recursive: true });
     writeFileSync(o.out, JSON.stringify(report, null, 2) + '\n');
-    if (print) console.log(`\nwrote ${o.out} (${(report.durationMs / 1000).toFixed(0)} s)`);
+    if (print) console.log(`\nwrote ${shownPath(o.out)} (${(report.durationMs / 1000).toFixed(0)} s)`);
   }
   return report;
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let values: { only?: string; quick?: boolean; out?: string; 'cpu-prof'?: string };
-  try {
-    ({ values } = parseArgs({ args: argv, options: { only: { type: 'string' }, quick: { type: 'boolean' }, out: { type: 'string' }, 'cpu-prof': { type: 'string' } }, strict: true }));
-  } catch (e) {
-    console.error(`wslab bench: ${(e as Error).message}\n\n${help}`);
-    return 2;
-  }
-  const suites = values.only ? values.only.split(',').map((s) => s.trim()).filter(Boolean) : [...SUITES];
-  const unknown = suites.filter((s) => !(SUITES as readonly string[]).includes(s));
-  if (unknown.length > 0) {
-    console.error(`wslab bench: unknown suite(s) ${unknown.join(', ')} (choose from ${SUITES.join(', ')})`);
-    return 2;
-  }
+  const { values } = parseCommandLine('bench', argv, { only: { type: 'list', choices: SUITES }, quick: { type: 'flag' }, out: { type: 'string' }, 'cpu-prof': { type: 'string' }, 'lua-lib': { type: 'string' } });
+  const libErr = chooseLuaLib(values['lua-lib']);
+  if (libErr) throw new UsageError('bench', `--lua-lib: ${libErr}`);
+  const suites = values.only ?? [...SUITES];
   const report = await runBench({
-    suites: suites as Suite[],
+    suites,
     profile: PROFILES[values.quick ? 'quick' : 'full'],
     out: resolve(values.out ?? join(ROOT_DIR, 'report', 'bench.json')),
     command: ['wslab bench', ...argv].join(' '),

@@ -3,6 +3,7 @@
 // process, environment and JIT state).
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { trackChild } from '../lab/children.js';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ROOT_DIR } from '../lab/paths.js';
@@ -71,6 +72,7 @@ export function spawnBenchChild(buildDir: string, file: string, args: readonly s
     env: childEnv,
     stdio: ['pipe', 'pipe', process.env.WSLAB_BENCH_DEBUG ? 'inherit' : 'pipe'],
   });
+  trackChild(child, `bench ${file}`);
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4000);

@@ -5,6 +5,7 @@
 import net from 'node:net';
 import type tls from 'node:tls';
 import { ByteQueue, EMPTY } from './byte-queue.js';
+import { luaSocketTimeout } from './lua.js';
 import type { Cosocket, OkResult, SendResult, SockRecv } from './types.js';
 
 /** ngx_lua's lua_socket_{connect,send,read}_timeout default. */
@@ -24,6 +25,14 @@ const SEND_HIGH_WATER = 1024 * 1024;
 const SEND_LOW_WATER = 256 * 1024;
 
 export type Stream = net.Socket | tls.TLSSocket;
+
+/**
+ * ngx_lua's answers to a second read or send on one cosocket while the first still waits
+ * (ngx_http_lua_socket_check_busy_reading/writing): the second call fails at once, the first
+ * goes on untouched.
+ */
+export const SOCKET_BUSY = { reading: 'socket busy reading', writing: 'socket busy writing' } as const;
+const BUSY_READING: SockRecv = Object.freeze({ data: null, err: SOCKET_BUSY.reading, partial: EMPTY });
 
 /** Maps a Node socket error to ngx_lua's wording. */
 export function ngxSocketError(e: unknown): string {
@@ -62,6 +71,8 @@ export class NodeCosocket implements Cosocket {
   readonly stream: Stream;
   private readonly queue = new ByteQueue();
   private pending: PendingRead | null = null;
+  /** A send is waiting for the kernel to take its bytes (ngx_lua's write_waiting). */
+  private writeWaiting = false;
   private timeoutMs: number;
   private ended = false;
   private endError = 'closed';
@@ -131,9 +142,9 @@ export class NodeCosocket implements Cosocket {
     return this.queue.length;
   }
 
-  setTimeout(ms: number): void {
-    // ngx_lua treats 0 as "use the configured default".
-    this.timeoutMs = ms > 0 ? ms : DEFAULT_TIMEOUT_MS;
+  /** tcpsock:settimeout: a value not above 0 (or not a number) means the default, as in ngx_lua. */
+  setTimeout(ms: unknown): void {
+    this.timeoutMs = luaSocketTimeout(ms, DEFAULT_TIMEOUT_MS);
   }
 
   get timeout(): number {
@@ -142,6 +153,7 @@ export class NodeCosocket implements Cosocket {
 
   receive(n: number): Promise<SockRecv> {
     if (this.closedByUs) return Promise.resolve({ data: null, err: 'closed', partial: EMPTY });
+    if (this.pending !== null) return Promise.resolve(BUSY_READING);
     if (n <= 0) return Promise.resolve({ data: EMPTY, err: null });
     if (this.queue.length >= n) {
       const data = this.queue.take(n);
@@ -152,7 +164,7 @@ export class NodeCosocket implements Cosocket {
   }
 
   tryReceive(n: number): Buffer | null {
-    if (this.closedByUs || n <= 0 || this.queue.length < n) return null;
+    if (this.closedByUs || this.pending !== null || n <= 0 || this.queue.length < n) return null;
     const data = this.queue.take(n);
     this.maybeResume();
     return data;
@@ -161,6 +173,7 @@ export class NodeCosocket implements Cosocket {
   receiveUntil(pattern: Buffer | string): Promise<SockRecv> {
     const pat = typeof pattern === 'string' ? Buffer.from(pattern, 'latin1') : pattern;
     if (this.closedByUs) return Promise.resolve({ data: null, err: 'closed', partial: EMPTY });
+    if (this.pending !== null) return Promise.resolve(BUSY_READING);
     const at = this.queue.indexOf(pat);
     if (at >= 0) return Promise.resolve(this.takeUntil(at, pat.length));
     return this.wait(-1, pat);
@@ -181,6 +194,7 @@ export class NodeCosocket implements Cosocket {
 
   sendNow(data: Buffer | string | readonly Buffer[]): SendResult | Promise<SendResult> {
     if (this.closed || this.stream.destroyed || !this.stream.writable) return { bytes: null, err: 'closed' };
+    if (this.writeWaiting) return { bytes: null, err: SOCKET_BUSY.writing };
     const stream = this.stream;
     if (!this.corked) {
       this.corked = true;
@@ -199,11 +213,13 @@ export class NodeCosocket implements Cosocket {
       }
     }
     if (stream.writableLength <= SEND_HIGH_WATER) return { bytes, err: null };
+    this.writeWaiting = true;
     return new Promise((resolve) => {
       let done = false;
       const finish = (r: SendResult): void => {
         if (done) return;
         done = true;
+        this.writeWaiting = false;
         clearTimeout(timer);
         stream.off('drain', onDrain);
         stream.off('error', onError);
@@ -341,26 +357,35 @@ export interface ConnectOptions {
   timeout?: number;
 }
 
-/** Opens a TCP or Unix-socket connection, with ngx_lua's connect timeout and error words. */
-export function connectCosocket(
-  opts: ConnectOptions,
-): Promise<{ sock: NodeCosocket; err: null } | { sock: null; err: string }> {
+/**
+ * Opens a TCP or Unix-socket stream, with ngx_lua's connect timeout and error words. `host` must
+ * be an address: names are resolved before (impl/tcp-socket.ts does it as nginx's resolver would).
+ */
+export function openStream(opts: ConnectOptions): Promise<{ stream: net.Socket; err: null } | { stream: null; err: string }> {
   const timeout = opts.timeout && opts.timeout > 0 ? opts.timeout : DEFAULT_TIMEOUT_MS;
   return new Promise((resolve) => {
     const stream = opts.path !== undefined ? net.connect({ path: opts.path }) : net.connect({ host: opts.host, port: opts.port! });
     const timer = setTimeout(() => {
       stream.destroy();
-      resolve({ sock: null, err: 'timeout' });
+      resolve({ stream: null, err: 'timeout' });
     }, timeout);
     const onError = (e: Error): void => {
       clearTimeout(timer);
-      resolve({ sock: null, err: ngxSocketError(e) });
+      resolve({ stream: null, err: ngxSocketError(e) });
     };
     stream.once('error', onError);
     stream.once('connect', () => {
       clearTimeout(timer);
       stream.off('error', onError);
-      resolve({ sock: new NodeCosocket(stream, { timeout: opts.timeout }), err: null });
+      resolve({ stream, err: null });
     });
   });
+}
+
+/** Opens a connection (openStream) as a cosocket. */
+export async function connectCosocket(
+  opts: ConnectOptions,
+): Promise<{ sock: NodeCosocket; err: null } | { sock: null; err: string }> {
+  const r = await openStream(opts);
+  return r.err !== null ? { sock: null, err: r.err } : { sock: new NodeCosocket(r.stream, { timeout: opts.timeout }), err: null };
 }
