@@ -3,6 +3,7 @@
 // process, environment and JIT state).
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import * as net from 'node:net';
 import { trackChild } from '../lab/children.js';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -160,3 +161,56 @@ export function cpuUs(pid: number | null): number | null {
   }
 }
 
+
+/** Where a load generator connects: a WebSocket endpoint on 127.0.0.1. */
+export interface UpgradeTarget {
+  name: string;
+  host: string;
+  port: number;
+  path: string;
+}
+
+function upgradeRequest(t: UpgradeTarget): string {
+  return (
+    `GET ${t.path} HTTP/1.1\r\nHost: ${t.host}:${t.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+    `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`
+  );
+}
+
+/**
+ * Opens a raw connection and completes a hand-written upgrade (the load generators do no
+ * WebSocket client work beyond this). Resolves with the socket, paused, and any bytes that came
+ * after the response head; rejects on a response other than 101, an error or `timeoutMs`.
+ */
+export function openUpgraded(t: UpgradeTarget, timeoutMs: number): Promise<{ sock: net.Socket; rest: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect({ host: t.host, port: t.port, noDelay: true });
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(new Error(`${t.name}: handshake timed out`));
+    }, timeoutMs);
+    let head = Buffer.alloc(0);
+    const onData = (d: Buffer): void => {
+      head = Buffer.concat([head, d]);
+      const end = head.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      clearTimeout(timer);
+      sock.off('data', onData);
+      sock.off('error', onError);
+      sock.pause();
+      if (!head.subarray(0, 12).toString('latin1').includes(' 101')) {
+        sock.destroy();
+        reject(new Error(`${t.name}: no 101: ${head.subarray(0, end).toString('latin1').split('\r\n')[0]}`));
+        return;
+      }
+      resolve({ sock, rest: Buffer.from(head.subarray(end + 4)) });
+    };
+    const onError = (e: Error): void => {
+      clearTimeout(timer);
+      reject(new Error(`${t.name}: ${e.message}`));
+    };
+    sock.on('data', onData);
+    sock.on('error', onError);
+    sock.once('connect', () => sock.write(upgradeRequest(t)));
+  });
+}

@@ -9,7 +9,7 @@
 // server's, so the claim can be checked on every run.
 import * as net from 'node:net';
 import { buildFrame } from '../impl/protocol.js';
-import { cpuUs, isMain, percentileSorted, rssKiB } from './common.js';
+import { cpuUs, isMain, openUpgraded, percentileSorted, rssKiB } from './common.js';
 
 export interface ConnsTarget {
   name: string;
@@ -56,47 +56,6 @@ export interface ConnsResult {
 
 const KEY = Buffer.from([0x11, 0x22, 0x33, 0x44]);
 
-function upgradeRequest(t: ConnsTarget): string {
-  return (
-    `GET ${t.path} HTTP/1.1\r\nHost: ${t.host}:${t.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-    `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`
-  );
-}
-
-/** Opens one connection and completes the upgrade; resolves with the socket (paused) and any bytes after the head. */
-function openConn(t: ConnsTarget): Promise<{ sock: net.Socket; rest: number }> {
-  return new Promise((resolve, reject) => {
-    const sock = net.connect({ host: t.host, port: t.port, noDelay: true });
-    const timer = setTimeout(() => {
-      sock.destroy();
-      reject(new Error(`${t.name}: handshake timed out`));
-    }, 10_000);
-    let head = Buffer.alloc(0);
-    const onData = (d: Buffer): void => {
-      head = Buffer.concat([head, d]);
-      const end = head.indexOf('\r\n\r\n');
-      if (end < 0) return;
-      clearTimeout(timer);
-      sock.off('data', onData);
-      sock.off('error', onError);
-      sock.pause();
-      if (!head.subarray(0, 12).toString('latin1').includes(' 101')) {
-        sock.destroy();
-        reject(new Error(`${t.name}: no 101: ${head.subarray(0, end).toString('latin1').split('\r\n')[0]}`));
-        return;
-      }
-      resolve({ sock, rest: head.length - end - 4 });
-    };
-    const onError = (e: Error): void => {
-      clearTimeout(timer);
-      reject(new Error(`${t.name}: ${e.message}`));
-    };
-    sock.on('data', onData);
-    sock.on('error', onError);
-    sock.once('connect', () => sock.write(upgradeRequest(t)));
-  });
-}
-
 async function openAll(t: ConnsTarget, n: number, concurrency: number): Promise<net.Socket[]> {
   const socks: net.Socket[] = [];
   let next = 0;
@@ -105,8 +64,8 @@ async function openAll(t: ConnsTarget, n: number, concurrency: number): Promise<
     while (next < n && failure === null) {
       next++;
       try {
-        const { sock, rest } = await openConn(t);
-        if (rest !== 0) throw new Error(`${t.name}: ${rest} unexpected bytes after the 101`);
+        const { sock, rest } = await openUpgraded(t, 10_000);
+        if (rest.length !== 0) throw new Error(`${t.name}: ${rest.length} unexpected bytes after the 101`);
         socks.push(sock);
       } catch (e) {
         failure ??= e as Error;

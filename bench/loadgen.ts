@@ -3,7 +3,7 @@
 // costs as little as possible and is the same for every server. Bounded by message count AND time.
 import * as net from 'node:net';
 import { buildFrame, FrameDecoder } from '../impl/protocol.js';
-import { cpuUs, isMain, percentileSorted } from './common.js';
+import { cpuUs, isMain, openUpgraded, percentileSorted } from './common.js';
 
 export interface LoadTarget {
   name: string;
@@ -47,49 +47,16 @@ export interface LoadResult {
 
 const KEY = Buffer.from([0x11, 0x22, 0x33, 0x44]);
 
-function upgradeRequest(t: LoadTarget): string {
-  return (
-    `GET ${t.path} HTTP/1.1\r\nHost: ${t.host}:${t.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-    `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`
-  );
-}
-
 interface Conn {
   sock: net.Socket;
   dec: FrameDecoder;
 }
 
 async function openConn(t: LoadTarget): Promise<Conn> {
-  return new Promise((resolve, reject) => {
-    const sock = net.connect({ host: t.host, port: t.port, noDelay: true });
-    const timer = setTimeout(() => {
-      sock.destroy();
-      reject(new Error(`${t.name}: handshake timed out`));
-    }, 5000);
-    let head = Buffer.alloc(0);
-    const onData = (d: Buffer): void => {
-      head = Buffer.concat([head, d]);
-      const end = head.indexOf('\r\n\r\n');
-      if (end < 0) return;
-      clearTimeout(timer);
-      sock.off('data', onData);
-      sock.pause();
-      if (!head.subarray(0, 12).toString('latin1').includes(' 101')) {
-        sock.destroy();
-        reject(new Error(`${t.name}: no 101: ${head.subarray(0, end).toString('latin1').split('\r\n')[0]}`));
-        return;
-      }
-      const dec = new FrameDecoder({ maxPayloadLen: 0x7fffffff, forceMasking: false });
-      if (head.length > end + 4) dec.push(Buffer.from(head.subarray(end + 4)));
-      resolve({ sock, dec });
-    };
-    sock.on('data', onData);
-    sock.once('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    sock.once('connect', () => sock.write(upgradeRequest(t)));
-  });
+  const { sock, rest } = await openUpgraded(t, 5000);
+  const dec = new FrameDecoder({ maxPayloadLen: 0x7fffffff, forceMasking: false });
+  if (rest.length > 0) dec.push(rest);
+  return { sock, dec };
 }
 
 /** One measurement: `conns` connections each keeping `depth` messages in flight. */
