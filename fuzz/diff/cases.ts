@@ -5,10 +5,23 @@ import type { Cosocket, RecvResult, SendResult, SockRecv } from '../../impl/type
 import { timeoutPoints, type BuildCase, type DiffCase, type LuaValue, type RecvCase, type SendCase } from '../../lab/oracle-cases.js';
 import type { DecoderFactory } from '../targets/frame-common.js';
 
+// Error strings come from a small set; their hex form is made once each (a differential run
+// encodes two per case).
+const errHex = new Map<string, string>();
+
+function encodeErr(err: string): string {
+  let hex = errHex.get(err);
+  if (hex === undefined) {
+    hex = `s${Buffer.from(err, 'latin1').toString('hex')}`;
+    if (errHex.size < 4096) errHex.set(err, hex);
+  }
+  return hex;
+}
+
 function encodeResult(r: RecvResult): string {
-  const data = r.data === null ? '~' : r.data.toString('hex');
+  const data = r.data === null ? '~' : r.data.length === 0 ? '' : r.data.toString('hex');
   const type = r.type ?? '~';
-  const err = r.err === null ? '~' : typeof r.err === 'number' ? `n${r.err}` : `s${Buffer.from(r.err, 'latin1').toString('hex')}`;
+  const err = r.err === null ? '~' : typeof r.err === 'number' ? `n${r.err}` : encodeErr(r.err);
   return ` ${data},${type},${err}`;
 }
 

@@ -34,6 +34,25 @@ describe.skipIf(!run)(`differential fuzzing against the original protocol.lua${w
     expect(await oracle.version()).toMatch(/^0\.(0[89]|1[0-3])$/);
   });
 
+  it('answers a batch (askMany) exactly as one request at a time, in order, interleaved with single requests', async () => {
+    const reqs = [
+      luaRequest(recv([0x81, 0x02, 0x68, 0x69])),
+      luaRequest({ kind: 'build', fin: true, opcode: 2, payloadLen: 3, payload: Buffer.from('abc'), masking: true, key: 0x01020304 }),
+      'garbage that the driver answers with X',
+      luaRequest(recv(Buffer.concat([Buffer.from([0x82, 0x7e, 0xff, 0xff]), Buffer.alloc(65535, 0x61)]))),
+      luaRequest(recv([])),
+    ];
+    const one: string[] = [];
+    for (const r of reqs) one.push(await oracle.ask(r));
+    const [batch, single, batch2, empty] = await Promise.all([oracle.askMany(reqs), oracle.ask(reqs[0]!), oracle.askMany(reqs.slice(3)), oracle.askMany([])]);
+    expect(batch).toEqual(one);
+    expect(single).toBe(one[0]);
+    expect(batch2).toEqual(one.slice(3));
+    expect(empty).toEqual([]);
+    expect(one[2]!.startsWith('X ')).toBe(true);
+    expect(one[3]!.length).toBeGreaterThan(2 * 65535);
+  });
+
   it('agrees on the 31-bit length limit (2^31-1 passes to the max check, 2^31 and 2^63 fail)', async () => {
     const len64 = (hi: number[]): number[] => [0x82, 0x7f, ...hi];
     const cases: Array<[number[], string]> = [
