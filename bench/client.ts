@@ -2,7 +2,7 @@
 // nginx + Lua /echo, interleaved rounds, median ratio.
 import WebSocket from 'ws';
 import type { RunningPeer } from '../lab/peers/index.js';
-import { newClient } from '../impl/client.js';
+import { newClient } from 'resty-websocket/client';
 import { median } from './common.js';
 
 export interface ClientOptions {

@@ -4,8 +4,8 @@
 // mask.ts reads WSLAB_NO_BUFFER_UTIL when it is loaded), so both sides always use the same masking.
 import type { Writable } from 'node:stream';
 import * as wsModule from 'ws';
-import { buildFrame, FrameDecoder } from '../impl/protocol.js';
-import { maskInPlace, maskInPlaceJs, usingNativeMask } from '../impl/mask.js';
+import { buildFrame, FrameDecoder } from 'resty-websocket/protocol';
+import { maskInPlace, maskInPlaceJs, usingNativeMask } from 'resty-websocket/mask';
 import { median, MiB, timeLoop } from './common.js';
 
 export interface CodecChildParams {

@@ -1,7 +1,7 @@
 // Child process: an echo server, ours (createServer + recvFrame/sendFrame, like the Lua /echo
 // location) or ws's, on 127.0.0.1. Prints {"port":N} and runs until stdin closes or a bound passes.
 import { WebSocketServer } from 'ws';
-import { createServer } from '../impl/server.js';
+import { createServer } from 'resty-websocket/server';
 
 const OPCODES: Record<string, number> = { text: 0x1, binary: 0x2, continuation: 0x0 };
 

@@ -2,7 +2,7 @@
 // pre-built masked binary frames and a FrameDecoder that counts the echoes, so the generator
 // costs as little as possible and is the same for every server. Bounded by message count AND time.
 import * as net from 'node:net';
-import { buildFrame, FrameDecoder } from '../impl/protocol.js';
+import { buildFrame, FrameDecoder } from 'resty-websocket/protocol';
 import { percentileSorted } from './common.js';
 
 export interface LoadTarget {

@@ -14,10 +14,10 @@ import type { RunningPeer } from '../lab/peers/types.js';
 import { versionAtLeast } from '../lab/peers/types.js';
 import { makeTestPki } from '../lab/pki.js';
 import type { TestPki } from '../lab/pki.js';
-import { newClient, WebSocketClient } from '../impl/client.js';
-import type { ClientOptions } from '../impl/client.js';
-import { createServer } from '../impl/server.js';
-import type { RecvResult } from '../impl/types.js';
+import { newClient, WebSocketClient } from 'resty-websocket/client';
+import type { ClientOptions } from 'resty-websocket/client';
+import { createServer } from 'resty-websocket/server';
+import type { RecvResult } from 'resty-websocket/types';
 import {
   PeerConnection, Peer, OnRequest, upgradeResponse, frame, decodeFrames, PeerOptions, startPeer, KEY, pools, peers, servers, client, peer, upgrade, wsEcho, closedPort, sleep, until, cleanupPeers, head,
 } from '../impl/test-support/raw-peer.js';

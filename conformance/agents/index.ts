@@ -2,8 +2,8 @@
 // mode; client agents run the Autobahn testee protocol against our fuzzingserver.
 import { WebSocket, WebSocketServer } from 'ws';
 import type { AddressInfo } from 'node:net';
-import { createServer, type WebSocketServer as OurServer } from '../../impl/server.js';
-import { newClient, type WebSocketClient } from '../../impl/client.js';
+import { createServer, type WebSocketServer as OurServer } from 'resty-websocket/server';
+import { newClient, type WebSocketClient } from 'resty-websocket/client';
 import type { RunningPeer } from '../../lab/peers/types.js';
 
 export const MAX_MESSAGE = 16 * 1024 * 1024;

@@ -3,10 +3,10 @@
 // droppedByMe, wasClean, the close-handshake and server-drop timeouts; failByDrop = false), the
 // wire log, and raw frame control for what it sends (chops, sync, RSV, masks, repeated payloads).
 import { randomBytes } from 'node:crypto';
-import { FrameDecoder } from '../../impl/protocol.js';
-import { maskInPlace } from '../../impl/mask.js';
-import { Utf8Validator, isValidUtf8 } from '../../impl/utf8.js';
-import type { Stream } from '../../impl/socket.js';
+import { FrameDecoder } from 'resty-websocket/protocol';
+import { maskInPlace } from 'resty-websocket/mask';
+import { Utf8Validator, isValidUtf8 } from 'resty-websocket/utf8';
+import type { Stream } from 'resty-websocket/socket';
 import { CLOSE, type CaseRun, type ConformanceCase, type FrameSpec, type FuzzingEndpoint, type WireLogEntry } from './types.js';
 import { judge } from './judge.js';
 

@@ -4,7 +4,7 @@
 // library's error text, and for a 101 the Sec-WebSocket-Accept and Sec-WebSocket-Protocol headers.
 import fc from 'fast-check';
 import { relative } from 'node:path';
-import { checkHandshake, parseRequestHead } from '../../impl/handshake-server.js';
+import { checkHandshake, parseRequestHead } from 'resty-websocket/handshake-server';
 import { nativeUnavailable, startNativePeer } from '../../lab/peers/native/index.js';
 import { ROOT_DIR } from '../../lab/paths.js';
 import { FINDINGS_DIR, saveFinding } from '../findings.js';

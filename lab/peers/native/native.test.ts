@@ -9,7 +9,7 @@ import { resolveLuaLib } from './lua-lib.js';
 import { needsLibVersion } from '../index.js';
 import { registerLuaServer, runLuaClient } from '../lua-api.js';
 import type { RunningPeer } from '../types.js';
-import { buildFrame, FrameDecoder } from '../../../impl/protocol.js';
+import { buildFrame, FrameDecoder } from 'resty-websocket/protocol';
 
 const why = nativeUnavailable();
 
