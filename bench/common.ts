@@ -57,14 +57,17 @@ export interface ChildHandle {
 }
 
 /**
- * Runs `node --import tsx <bench/file> ...args` with extra environment. The child must print its
+ * Runs `node --import tsx <bench/file> ...args` (the compiled .js when built) with extra environment. The child must print its
  * result as one JSON line on stdout; anything else on stdout is ignored, stderr is passed through
  * when WSLAB_BENCH_DEBUG is set. `timeoutMs` bounds the child's life.
  */
 export function spawnTsChild(file: string, args: readonly string[], env: Record<string, string | undefined>, timeoutMs: number, nodeArgs: readonly string[] = []): ChildHandle {
   const childEnv: Record<string, string> = {};
   for (const [k, v] of Object.entries({ ...process.env, ...env })) if (v !== undefined) childEnv[k] = v;
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(BENCH_DIR, file), ...args], {
+  // Built (dist/bench/*.js): run the compiled child; from the sources: through tsx.
+  const built = import.meta.url.endsWith('.js');
+  const entry = built ? [join(BENCH_DIR, file.replace(/\.ts$/, '.js'))] : ['--import', 'tsx', join(BENCH_DIR, file)];
+  const child = spawn(process.execPath, [...nodeArgs, ...entry, ...args], {
     cwd: ROOT_DIR,
     env: childEnv,
     stdio: ['pipe', 'pipe', process.env.WSLAB_BENCH_DEBUG ? 'inherit' : 'pipe'],
