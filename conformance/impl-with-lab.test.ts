@@ -3,7 +3,7 @@
 // nginx. They moved here from impl/ so the library's own tests import nothing from the lab.
 import { execFileSync } from 'node:child_process';
 import net from 'node:net';
-import tls from 'node:tls';
+import type tls from 'node:tls';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,13 +14,10 @@ import type { RunningPeer } from '../lab/peers/types.js';
 import { versionAtLeast } from '../lab/peers/types.js';
 import { makeTestPki } from '../lab/pki.js';
 import type { TestPki } from '../lab/pki.js';
-import { newClient, WebSocketClient } from 'resty-websocket/client';
-import type { ClientOptions } from 'resty-websocket/client';
+import { newClient } from 'resty-websocket/client';
 import { createServer } from 'resty-websocket/server';
 import type { RecvResult } from 'resty-websocket/types';
-import {
-  PeerConnection, Peer, OnRequest, upgradeResponse, frame, decodeFrames, PeerOptions, startPeer, KEY, pools, peers, servers, client, peer, upgrade, wsEcho, closedPort, sleep, until, cleanupPeers, head,
-} from '../impl/test-support/raw-peer.js';
+import { frame, decodeFrames, client, peer, upgrade, closedPort, sleep, cleanupPeers } from '../impl/test-support/raw-peer.js';
 
 afterEach(cleanupPeers);
 

@@ -1,24 +1,17 @@
-// The client against real sockets on 127.0.0.1: a raw TCP/TLS peer written here answers with
-// crafted bytes (the tests see the exact request bytes and control every response byte), plus
-// the `ws` package's server as a conforming peer. Each compat deviation of spec §7 that concerns
-// the client is checked in both profiles.
-import { execFileSync } from 'node:child_process';
+// The client against real sockets on 127.0.0.1: a raw TCP/TLS peer (test-support/raw-peer.ts)
+// answers with crafted bytes (the tests see the exact request bytes and control every response
+// byte), plus the `ws` package's server as a conforming peer. Each compat deviation of spec §7 that
+// concerns the client is checked in both profiles. The wss and Lua-comparison tests need the lab
+// (its PKI, the nginx peer) and live in conformance/impl-with-lab.test.ts.
 import net from 'node:net';
-import tls from 'node:tls';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocketServer } from 'ws';
+import { afterEach, describe, expect, it } from 'vitest';
 import { newClient, WebSocketClient } from './client.js';
-import type { ClientOptions } from './client.js';
-import { acceptFor } from './handshake-client.js';
 import { STRICT_ERRORS } from './message-validator.js';
 import { KeepalivePool } from './pool.js';
-import { buildFrame } from './protocol.js';
-import {
-  PeerConnection, Peer, OnRequest, upgradeResponse, frame, decodeFrames, PeerOptions, startPeer, KEY, pools, peers, servers, client, peer, upgrade, wsEcho, closedPort, sleep, until, cleanupPeers, head,
-} from './test-support/raw-peer.js';
+import { upgradeResponse, frame, decodeFrames, KEY, pools, servers, client, peer, upgrade, wsEcho, closedPort, sleep, until, cleanupPeers, head } from './test-support/raw-peer.js';
 
 afterEach(cleanupPeers);
 

@@ -4,7 +4,6 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { buildFrame, FrameDecoder } from './protocol.js';
 import { createServer, newServer, WebSocketServer, type CreateServerOptions, type RunningServer } from './server.js';
-import { newClient } from './client.js';
 import type { RecvResult } from './types.js';
 
 const HEAD = 'GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: x3JJHMbDL1EzLkh9GBhXDw==\r\nSec-WebSocket-Version: 13\r\n';

@@ -110,6 +110,20 @@ describe('the resty-websocket package', () => {
     expect(files.some((f) => /test/.test(f))).toBe(false);
   });
 
+  it('has publint- and @arethetypeswrong/cli-clean exports (ESM only, by choice: see impl/README.md)', () => {
+    const unpacked = join(work, 'lib-unpacked');
+    mkdirSync(unpacked);
+    execFileSync('tar', ['-xzf', libTarball, '-C', unpacked]);
+    const bin = (name: string): string => join(ROOT_DIR, 'node_modules', '.bin', name);
+    const publint = spawnSync(bin('publint'), [join(unpacked, 'package'), '--pack', 'false', '--strict'], { encoding: 'utf8', timeout: 60_000 });
+    expect(publint.stdout).toContain('All good!');
+    expect(publint.status).toBe(0);
+    // esm-only: a require() of the package resolves to ESM, which Node 20.19+/22.12+ load (require(esm)).
+    const attw = spawnSync(bin('attw'), [libTarball, '--profile', 'esm-only', '--include-entrypoints', './protocol', './server', './client', './socket', '--format', 'ascii'], { encoding: 'utf8', timeout: 60_000 });
+    expect(attw.stdout).toContain('node16 (from ESM): 🟢 (ESM)');
+    expect(attw.status, attw.stdout).toBe(0);
+  }, 120_000);
+
   it('installs offline into an empty project adding no package beyond itself, and runs no build', () => {
     project = emptyProject('uses-lib');
     npm(['install', ...NPM_QUIET.filter((f) => f !== '--ignore-scripts'), libTarball], project);

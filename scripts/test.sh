@@ -5,5 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 npx tsc -p tsconfig.json --noEmit
+bash scripts/lint.sh
 npm run --silent build
 exec npx vitest run "$@"
