@@ -21,7 +21,7 @@ import { frame, decodeFrames, client, peer, upgrade, closedPort, sleep, cleanupP
 
 afterEach(cleanupPeers);
 
-describe('wss (spec §5 step 8, cs.t 22-26, 29, 33-36, §7.12)', () => {
+describe('wss (docs/behaviour.md §5 step 8, cs.t 22-26, 29, 33-36, §7.12)', () => {
   let pki: TestPki;
   let selfSigned: { key: string; cert: string };
   beforeAll(() => {
@@ -132,7 +132,7 @@ describe('wss (spec §5 step 8, cs.t 22-26, 29, 33-36, §7.12)', () => {
 
 // Differential check against the real resty.websocket.client running in nginx (the installed copy:
 // Debian's 0.08 unless RESTY_WEBSOCKET_LIB names another). Only what that version shares with
-// v0.12 is compared; 0.08 has no Unix-socket URIs and no third return value (spec §9).
+// v0.12 is compared; 0.08 has no Unix-socket URIs and no third return value (docs/behaviour.md §9).
 const nginxMissing = nativeUnavailable();
 
 describe.skipIf(nginxMissing !== null)('against the real Lua client in nginx', () => {

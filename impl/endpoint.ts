@@ -26,7 +26,7 @@ export function luaTobit(x: number): number {
 }
 
 /**
- * send_close's payload rules (spec §4): a code that is not a number or is above 0x7fff is
+ * send_close's payload rules (docs/behaviour.md §4): a code that is not a number or is above 0x7fff is
  * "bad status code"; otherwise two bytes of LuaJIT bit ops on it (1000.7 -> 1001, -1 -> 0xffff)
  * followed by msg. No code means an empty payload, whatever msg is.
  */

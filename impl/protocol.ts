@@ -1,4 +1,4 @@
-// The frame codec, mirroring resty.websocket.protocol (behaviour spec §2-3): the same checks in the
+// The frame codec, mirroring resty.websocket.protocol (docs/behaviour.md §2-3): the same checks in the
 // same order with the same error strings. One core of pure functions serves both the cosocket-driven
 // `recvFrame` and the synchronous, incremental `FrameDecoder` used by fuzz targets and runners.
 import { ByteQueue, EMPTY } from './byte-queue.js';
@@ -8,7 +8,7 @@ import type { Cosocket, FrameType, RecvResult, SendResult } from './types.js';
 
 export const _VERSION = '0.12';
 
-/** Errors recv_frame can return besides socket failures (spec §2). */
+/** Errors recv_frame can return besides socket failures (docs/behaviour.md §2). */
 export const RECV_ERRORS = {
   rsv: 'bad RSV1, RSV2, or RSV3 bits',
   reservedData: 'reserved non-control frames',
@@ -44,7 +44,7 @@ function failure(err: string): RecvResult {
 }
 
 /**
- * Checks the first two bytes (spec §2 steps 2-4) and fills `head`. Returns null when the frame may
+ * Checks the first two bytes (docs/behaviour.md §2 steps 2-4) and fills `head`. Returns null when the frame may
  * go on, or the error. `head.payloadLen` is the 7-bit length (126/127 mean an extended length follows).
  */
 export function parseHead(head: FrameHead, b0: number, b1: number, forceMasking: boolean): string | null {
@@ -72,7 +72,7 @@ export function parseLength64(buf: Buffer, off: number): number | string {
   return fifth * 0x1000000 + (buf[off + 5]! << 16) + (buf[off + 6]! << 8) + buf[off + 7]!;
 }
 
-/** The checks that follow the length (spec §2 steps 6-7): control-frame rules, then the maximum. */
+/** The checks that follow the length (docs/behaviour.md §2 steps 6-7): control-frame rules, then the maximum. */
 export function checkPayloadLen(head: FrameHead, maxPayloadLen: number): string | null {
   if ((head.opcode & 0x8) !== 0) {
     if (head.payloadLen > 125) return RECV_ERRORS.controlTooLong;
@@ -88,7 +88,7 @@ export function bodyLength(head: FrameHead): number {
 }
 
 /**
- * Turns the body (masking key + payload) into recv_frame's result (spec §2 steps 9-10). The body
+ * Turns the body (masking key + payload) into recv_frame's result (docs/behaviour.md §2 steps 9-10). The body
  * is unmasked in place: callers hand over buffers they own.
  */
 export function finishFrame(head: FrameHead, body: Buffer): RecvResult {
@@ -127,7 +127,7 @@ export function readFrame(sock: Cosocket, maxPayloadLen: number, forceMasking: b
 }
 
 /**
- * The frame's reads from `stage` on (spec §2 order: head, extended length, checks, body), each
+ * The frame's reads from `stage` on (docs/behaviour.md §2 order: head, extended length, checks, body), each
  * served from the socket's buffer when it can be; the first that must wait goes on in
  * waitForStage. `got` is the bytes of `stage` when a wait has just delivered them.
  */
@@ -302,7 +302,7 @@ export class FrameDecoder implements FrameHead {
   }
 }
 
-/** Errors build_frame and send_frame return (spec §3). */
+/** Errors build_frame and send_frame return (docs/behaviour.md §3). */
 export const SEND_ERRORS = {
   tooBig: 'payload too big',
   controlTooMuch: 'too much payload for control frame',

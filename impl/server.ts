@@ -1,6 +1,6 @@
-// resty.websocket.server v0.12 (behaviour spec §4): the handshake, then recv_frame and the senders
+// resty.websocket.server v0.12 (docs/behaviour.md §4): the handshake, then recv_frame and the senders
 // with the original's checks, errors and fatal-state rules. `strict` turns on RFC 6455 fixes, one
-// named switch per deviation (impl/profile.ts, spec §7).
+// named switch per deviation (impl/profile.ts, docs/behaviour.md §7).
 //
 // Usage:
 //   const srv = await createServer({ port: 8080, handler: async (ws) => {
@@ -58,7 +58,7 @@ export class WebSocketServer extends FrameSenders {
   protected readonly maxSendLen: number;
   protected readonly sendMasked: boolean;
   readonly checks: StrictChecks;
-  /** Set by any recv error but a timeout, and by any send error (spec §5 "Which errors poison an object"). */
+  /** Set by any recv error but a timeout, and by any send error (docs/behaviour.md §5 "Which errors poison an object"). */
   fatal = false;
   /** Only with strict serverClosedState: set once a close frame was sent. */
   closed = false;

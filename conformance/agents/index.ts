@@ -92,7 +92,7 @@ function oursClient(strict: boolean): ClientAgent {
         const r = await c.connect(`${base}/runCase?case=${i}&agent=${encodeURIComponent(agent)}`);
         if (r.err !== null) continue;
         // Like the Lua client app: close() is the only way out, so a fatal compat client leaves the
-        // socket open (spec §7.15) until the fuzzingserver gives up on it.
+        // socket open (docs/behaviour.md §7.15) until the fuzzingserver gives up on it.
         await echoLoop(c, true);
       }
       await firstText(`${base}/updateReports?agent=${encodeURIComponent(agent)}`);

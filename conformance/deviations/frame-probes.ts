@@ -1,4 +1,4 @@
-// Where the original's frame codec departs from RFC 6455 (behaviour spec §7), shown by running the
+// Where the original's frame codec departs from RFC 6455 (docs/behaviour.md §7), shown by running the
 // real protocol.lua (under luajit, through the differential fuzzer's driver) on a minimal input:
 // bytes in, `data, typ, err` out, next to what the RFC requires and what our two profiles do.
 import { FrameDecoder } from 'resty-websocket/protocol';

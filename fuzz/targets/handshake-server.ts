@@ -1,7 +1,7 @@
 // jsfuzz target: the server's request-head parser and handshake checks (impl/handshake-server.ts).
 // Input: the raw request; the head is everything before the first CRLFCRLF.
 // Oracle: parse errors are the documented nginx-level refusals; compat checks give exactly the
-// verdict the behaviour spec §4 step 4 prescribes (first value of each header, in its order, with
+// verdict the docs/behaviour.md §4 step 4 prescribes (first value of each header, in its order, with
 // its error texts) and a 101 with the right Accept and the first offered protocol verbatim; strict
 // accepts only what RFC 6455 §4.2.1 allows.
 import { acceptFor } from '../../impl/handshake-client.js';
@@ -61,7 +61,7 @@ export function fuzz(buf: Buffer): void {
     check(res.startsWith('HTTP/1.1 101 ') && res.endsWith('\r\n\r\n'), 'compat: not a 101 head', res.slice(0, 80));
     check(res.includes(`\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n`), 'compat: wrong Accept', res);
   } else {
-    check(compat.err === want, 'compat: verdict differs from spec §4', { ours: compat.err, spec: want });
+    check(compat.err === want, 'compat: verdict differs from docs/behaviour.md §4', { ours: compat.err, spec: want });
     check(compat.response === null, 'compat: sent a response on failure', '');
   }
 
