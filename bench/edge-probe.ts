@@ -161,7 +161,7 @@ async function startChild(kind: 'ours' | 'ws', lifetimeMs: number): Promise<Targ
 }
 
 export async function main(argv: string[]): Promise<number> {
-  let values;
+  let values: { slow?: string; 'slow-time'?: string; 'body-mib'?: string; 'no-nginx'?: boolean; json?: string; help?: boolean };
   try {
     ({ values } = parseArgs({ args: argv, options: {
       slow: { type: 'string', default: '1000' }, 'slow-time': { type: 'string', default: '70' }, 'body-mib': { type: 'string', default: '256' },

@@ -393,7 +393,6 @@ export class RequestHeadParser {
             return null;
           case 0x3f:
             this.rl = 'uri';
-            this.inArgs = true;
             return null;
           case 0x23:
             this.complex = true;
@@ -488,8 +487,6 @@ export class RequestHeadParser {
     }
   }
 
-  private inArgs = false;
-
   /** SP, CR or LF after the URI: the version follows, or (CR/LF) the line is an HTTP/0.9 request. */
   private uriEndByte(ch: number, p: number): HeadVerdict | null {
     this.uriEnd = p;
@@ -521,7 +518,6 @@ export class RequestHeadParser {
         return null;
       case 0x3f:
         this.rl = 'uri';
-        this.inArgs = true;
         return null;
       case SP:
         this.uriEnd = p;

@@ -1,7 +1,7 @@
 // A cosocket-like layer over a Node stream: exact-size reads and reads up to a pattern, with
 // ngx_lua's timeout and error semantics. A read that fails part-way consumes what it got and hands
 // it back as `partial`, which is what makes the original's stream desynchronise after a timeout
-// inside a frame (behaviour spec §5, "A timeout is non-fatal even in the middle of a frame").
+// inside a frame (docs/behaviour.md §5, "A timeout is non-fatal even in the middle of a frame").
 import net from 'node:net';
 import type tls from 'node:tls';
 import { ByteQueue, EMPTY } from './byte-queue.js';

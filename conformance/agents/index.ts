@@ -2,8 +2,8 @@
 // mode; client agents run the Autobahn testee protocol against our fuzzingserver.
 import { WebSocket, WebSocketServer } from 'ws';
 import type { AddressInfo } from 'node:net';
-import { createServer, type WebSocketServer as OurServer } from '../../impl/server.js';
-import { newClient, type WebSocketClient } from '../../impl/client.js';
+import { createServer, type WebSocketServer as OurServer } from 'resty-websocket/server';
+import { newClient, type WebSocketClient } from 'resty-websocket/client';
 import type { RunningPeer } from '../../lab/peers/types.js';
 
 export const MAX_MESSAGE = 16 * 1024 * 1024;
@@ -94,7 +94,7 @@ function oursClient(strict: boolean): ClientAgent {
         const r = await c.connect(`${base}/runCase?case=${i}&agent=${encodeURIComponent(agent)}`);
         if (r.err !== null) continue;
         // Like the Lua client app: close() is the only way out, so a fatal compat client leaves the
-        // socket open (spec §7.15) until the fuzzingserver gives up on it.
+        // socket open (docs/behaviour.md §7.15) until the fuzzingserver gives up on it.
         await echoLoop(c, true);
       }
       await firstText(`${base}/updateReports?agent=${encodeURIComponent(agent)}`);

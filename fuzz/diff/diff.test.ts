@@ -85,7 +85,7 @@ describe.skipIf(!run)(`differential fuzzing against the original protocol.lua${w
     expect(cut.ours).toEqual(cut.lua);
   });
 
-  it('agrees on the desynchronisation after a timeout inside a frame (spec §5)', async () => {
+  it('agrees on the desynchronisation after a timeout inside a frame (docs/behaviour.md §5)', async () => {
     const foo = [0x81, 0x03, 0x66, 0x6f, 0x6f];
     // 1 byte, a timeout, then the rest: the next call starts inside the frame.
     const early = await both({ ...recv([...foo, ...foo]), timeouts: [1] });
@@ -108,7 +108,7 @@ describe.skipIf(!run)(`differential fuzzing against the original protocol.lua${w
     expect(build.lua).toBe('F 818312345678745b39');
     expect(build.ours).toBe(build.lua);
     const leak = await both({ kind: 'build', fin: true, opcode: 0x10, payloadLen: 0, masking: false, key: 1, payload: Buffer.alloc(0) });
-    expect(leak.lua).toBe('F 9000'); // the opcode leaks into RSV3 (spec §3)
+    expect(leak.lua).toBe('F 9000'); // the opcode leaks into RSV3 (docs/behaviour.md §3)
     expect(leak.ours).toBe(leak.lua);
     const send = await both({ kind: 'send', fin: true, opcode: 9, maxPayloadLen: 125, masking: false, key: 1, payload: { t: 'number', v: 12.5 } });
     expect(send.lua).toBe(`S 6 8904${Buffer.from('12.5').toString('hex')}`);
@@ -131,7 +131,7 @@ describe.skipIf(!run)(`differential fuzzing against the original protocol.lua${w
     expect(report.byKind.recv).toBeGreaterThan(0);
     expect(report.byKind.build).toBeGreaterThan(0);
     expect(report.byKind.send).toBeGreaterThan(0);
-    // Every read stage's end-of-stream error and every recv error of spec §2 was exercised.
+    // Every read stage's end-of-stream error and every recv error of docs/behaviour.md §2 was exercised.
     for (const k of ['recv:failed to receive the first 2 bytes', 'recv:failed to read masking-len and payload', 'recv:payload len too large', 'recv:close']) {
       expect(report.outcomes[k], k).toBeGreaterThan(0);
     }

@@ -233,8 +233,8 @@ async function recordDivergence(
   oracle: LuaOracle,
   c: DiffCase,
   signature: string,
-  lua: string,
-  ours: string,
+  _lua: string, // the answers before minimising; the finding records the minimised case's answers
+  _ours: string,
   findingsDir: string,
   opts: DiffOptions,
 ): Promise<Divergence> {
