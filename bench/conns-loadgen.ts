@@ -7,7 +7,7 @@
 // so a connection only counts bytes, checks the first byte of each echo it sees start, and sends
 // the next frame when one is complete. Its own CPU time per message is reported beside the
 // server's, so the claim can be checked on every run.
-import * as net from 'node:net';
+import type * as net from 'node:net';
 import { buildFrame } from '../impl/protocol.js';
 import { cpuUs, isMain, openUpgraded, percentileSorted, rssKiB } from './common.js';
 

@@ -1,7 +1,7 @@
 // Child process: the echo load generator. Raw net sockets, a hand-written upgrade request,
 // pre-built masked binary frames and a FrameDecoder that counts the echoes, so the generator
 // costs as little as possible and is the same for every server. Bounded by message count AND time.
-import * as net from 'node:net';
+import type * as net from 'node:net';
 import { buildFrame, FrameDecoder } from '../impl/protocol.js';
 import { cpuUs, isMain, openUpgraded, percentileSorted } from './common.js';
 
