@@ -23,7 +23,7 @@ table{border-collapse:collapse;margin:6px 0 14px}
 th,td{border:1px solid var(--line);padding:5px 8px;text-align:left;vertical-align:top}
 thead th{background:var(--panel);font-weight:600;position:sticky;top:0;z-index:1}
 tbody th{font-weight:500}
-table.data tbody tr:nth-child(even) td{background:#fbfcfd}
+table.data tbody tr:nth-child(even) td:not([class]){background:#fbfcfd}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 small,.muted{color:var(--muted)}
 .cards{display:flex;flex-wrap:wrap;gap:12px;margin:12px 0 18px}
