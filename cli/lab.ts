@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ROOT_DIR } from '../lab/paths.js';
 import type { RunningPeer } from '../lab/peers/types.js';
-import { renderLabHtml, type LabReport, type SectionStatus } from './lab-report.js';
+import { loadLabFiles, renderLabHtml, type LabReport, type SectionStatus } from './lab-report.js';
 
 export const help = `Usage: wslab lab [options]
 
@@ -81,7 +81,7 @@ export async function run(argv: string[]): Promise<number> {
   const save = (): void => {
     report.durationMs = Date.now() - started;
     writeAtomic(join(outDir, 'index.json'), JSON.stringify(report, null, 2));
-    writeAtomic(join(outDir, 'index.html'), renderLabHtml(report));
+    writeAtomic(join(outDir, 'index.html'), renderLabHtml(report, loadLabFiles(outDir)));
   };
   const section = async (name: string, title: string, body: () => Promise<Omit<SectionStatus, 'title' | 'durationMs'>>): Promise<void> => {
     if (skip.has(name)) {
