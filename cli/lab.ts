@@ -137,7 +137,7 @@ export async function run(argv: string[]): Promise<number> {
     await section('conformance', 'Conformance: Autobahn cases 1-7, 9, 10 (ported)', async () => {
       const { runConformance, passes } = await import('../conformance/index.js');
       const { diffAgainst, readExpected } = await import('../conformance/expected.js');
-      const agents = ['ws-server', 'ws-client', 'ours-server-strict', 'ours-client-strict', 'ours-server-compat', 'ours-client-compat', ...(peer ? ['lua-server', 'lua-client'] : [])];
+      const agents = ['ws-server', 'ws-client', 'ours-server-strict', 'ours-client-strict', 'ours-server-compat', 'ours-client-compat', ...(peer ? ['lua-server', 'lua-client'] : []), 'chromium-client'];
       const r = await runConformance({ agents, peer: peer ?? undefined, exclude: values.full ? '' : '9.*', outDir: join(outDir, 'conformance'), timeScale: 2, concurrency: agents.length });
       const merged = { ...r.servers, ...r.clients };
       const table = readExpected();
@@ -156,7 +156,7 @@ export async function run(argv: string[]): Promise<number> {
       for (const [a, e] of Object.entries(r.errors)) problems.push(`${a}: ${e}`);
       return {
         status: problems.length ? 'fail' : 'pass',
-        summary: `${Object.entries(perAgent).map(([a, s]) => `${a} ${s.pass}/${s.cases}`).join(', ')}${problems.length ? `. Problems: ${problems.join('; ')}` : '. Lua agents match the stored table; compat == Lua on every case.'}`,
+        summary: `${Object.entries(perAgent).map(([a, s]) => `${a} ${s.pass}/${s.cases}`).join(', ')}${Object.entries(r.skipped).map(([a, why]) => `; ${a} skipped: ${why}`).join('')}${problems.length ? `. Problems: ${problems.join('; ')}` : '. Lua agents match the stored table; compat == Lua on every case.'}`,
         link: 'conformance/servers/index.html',
         extraLinks: { 'client matrix': 'conformance/clients/index.html' },
         data: { perAgent, errors: r.errors, durationMs: r.durationMs },

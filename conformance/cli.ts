@@ -123,10 +123,11 @@ export async function run(argv: string[]): Promise<number> {
         if (diffs.length) failed = true;
       }
     }
-    if (values.json) console.log(JSON.stringify({ summary, errors: res.errors, durationMs: res.durationMs }));
+    if (values.json) console.log(JSON.stringify({ summary, errors: res.errors, skipped: res.skipped, durationMs: res.durationMs }));
     else {
       for (const [a, s] of Object.entries(summary)) console.log(`${a.padEnd(20)} ${s.pass}/${s.cases} pass`);
       for (const [a, e] of Object.entries(res.errors)) console.log(`${a.padEnd(20)} error: ${e}`);
+      for (const [a, why] of Object.entries(res.skipped)) console.log(`${a.padEnd(20)} skipped: ${why}`);
       console.log(`conformance: ${(res.durationMs / 1000).toFixed(1)} s; report/conformance/{servers,clients}/index.html`);
     }
     return failed ? 1 : 0;

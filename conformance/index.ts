@@ -35,6 +35,8 @@ export interface ConformanceRun {
   clients: ConformanceIndex;
   results: CaseResult[];
   errors: Record<string, string>;
+  /** Agents that cannot run on this machine (e.g. no chromium), with why. */
+  skipped: Record<string, string>;
   durationMs: number;
 }
 
@@ -56,10 +58,15 @@ export async function runConformance(opts: RunConformanceOptions = {}): Promise<
   const cases = selectCases(opts.cases ?? '*', opts.exclude ?? '');
   const outDir = opts.outDir ?? join(ROOT_DIR, 'report', 'conformance');
   const names = opts.agents ?? AGENTS.map((a) => a.name);
+  const skipped: Record<string, string> = {};
   const agents: Agent[] = names.map((n) => {
     const a = findAgent(n);
     if (!a) throw new Error(`unknown agent "${n}" (known: ${AGENTS.map((x) => x.name).join(', ')})`);
     return a;
+  }).filter((a) => {
+    const why = a.unavailable?.() ?? null;
+    if (why) skipped[a.name] = why;
+    return !why;
   });
   const serversReport = new ConformanceReport(join(outDir, 'servers'), 'Conformance: servers (we are the client)');
   const clientsReport = new ConformanceReport(join(outDir, 'clients'), 'Conformance: clients (we are the server)');
@@ -130,5 +137,5 @@ export async function runConformance(opts: RunConformanceOptions = {}): Promise<
     serversReport.flush(true);
     clientsReport.flush(true);
   }
-  return { servers: serversReport.index, clients: clientsReport.index, results, errors, durationMs: Date.now() - started };
+  return { servers: serversReport.index, clients: clientsReport.index, results, errors, skipped, durationMs: Date.now() - started };
 }
