@@ -124,11 +124,13 @@ export async function run(argv: string[]): Promise<number> {
     await section('interop', 'Interop: our implementation vs the Lua library, four directions', async () => {
       if (!peer) return { status: 'error', summary: `no peer: ${peerWhy}` };
       const { runInterop } = await import('../conformance/interop/index.js');
+      const { browserSummaryLine } = await import('../conformance/interop/browser/index.js');
       const r = await runInterop({ peer, outDir });
       const s = r.summary;
+      const b = r.browser?.summary;
       return {
-        status: s.fail + s.error > 0 ? 'fail' : 'pass',
-        summary: `${s.pass} pass${s.flaky ? ` (${s.flaky} flaky)` : ''}, ${s.fail} fail, ${s.skip} skip (library ${peer.lib.clientVersion}), ${s.error} error; ${s.unexplainedDifferences} unexplained and ${s.explainedDifferences} explained differences`,
+        status: s.fail + s.error + (b ? b.fail + b.error : 0) > 0 ? 'fail' : 'pass',
+        summary: `${s.pass} pass${s.flaky ? ` (${s.flaky} flaky)` : ''}, ${s.fail} fail, ${s.skip} skip (library ${peer.lib.clientVersion}), ${s.error} error; ${s.unexplainedDifferences} unexplained and ${s.explainedDifferences} explained differences${r.browser ? `; ${browserSummaryLine(r.browser)}` : ''}`,
         link: 'interop.html',
         data: s,
       };

@@ -1,4 +1,5 @@
 // `wslab interop`: the interop scenarios in four directions against the peer.
+import { browserSummaryLine } from './browser/index.js';
 import { parseArgs } from 'node:util';
 import { runInterop } from './index.js';
 import { SCENARIOS } from './scenarios/index.js';
@@ -10,6 +11,11 @@ Runs every interop scenario (the upstream tests sanity.t, cs.t, limits.t and the
 behaviour) with the real lua-resty-websocket and with our implementation, in four directions:
 lua-lua (the reference), ts-lua, lua-ts and ts-ts (client-server). Each of our runs is compared
 call by call with the reference; writes report/interop.json and report/interop.html as results arrive.
+Then the browser direction (unless --directions is given): a page in Debian's chromium talks to the
+Lua server in nginx and to ours (compat and strict) — text, binary up to 1 MiB, pings, close codes
+and reasons both ways, subprotocol lists, server-initiated close, a message over max_payload_len —
+and what it observes is compared with the Lua server's run (browser-* ids; skipped with the reason
+when chromium is not installed: sudo bash scripts/setup-browser.sh).
 
 Options:
   --scenarios GLOBS   comma-separated scenario id globs (default: all ${SCENARIOS.length})
@@ -68,9 +74,11 @@ export async function run(argv: string[]): Promise<number> {
     });
     if (tty) process.stderr.write('\r\x1b[K');
     const s = report.summary;
-    if (values.json) console.log(JSON.stringify(s));
+    if (values.json) console.log(JSON.stringify(report.browser ? { ...s, browser: report.browser.skipped ? { skipped: report.browser.skipped } : report.browser.summary } : s));
     else console.log(`interop: ${s.pass} pass${s.flaky ? ` (${s.flaky} flaky: passed when run again)` : ''}, ${s.fail} fail, ${s.skip} skip, ${s.error} error; ${s.unexplainedDifferences} unexplained differences (library ${report.peer.lib.clientVersion}); report/interop.html`);
-    return s.fail + s.error > 0 ? 1 : 0;
+    if (report.browser && !values.json) console.log(`interop: ${browserSummaryLine(report.browser)}`);
+    const browserFailed = report.browser ? report.browser.summary.fail + report.browser.summary.error : 0;
+    return s.fail + s.error + browserFailed > 0 ? 1 : 0;
   } catch (e) {
     console.error(`wslab interop: ${(e as Error).message}`);
     return 1;

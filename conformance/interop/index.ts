@@ -7,6 +7,8 @@ import { runScenarios } from './runner.js';
 import { selectScenarios } from './scenarios/index.js';
 import { buildReport, writeReport, type InteropReport } from './report.js';
 import type { Direction, DirectionResult } from './types.js';
+import { globSelector } from '../../lab/glob.js';
+import { runBrowserInterop, type BrowserInteropReport } from './browser/index.js';
 
 export interface RunInteropOptions extends StartPeerOptions {
   /** A running peer to use; otherwise one is started (and stopped) here. */
@@ -20,6 +22,8 @@ export interface RunInteropOptions extends StartPeerOptions {
   onResult?: (r: DirectionResult, done: number, total: number) => void;
   /** A failed or errored run is run again up to this many times (default 1); see DirectionResult.flaky. */
   retries?: number;
+  /** Run the browser direction (Chromium as the client; skipped with a reason without chromium). Default: when no directions are given. */
+  browser?: boolean;
 }
 
 export async function runInterop(opts: RunInteropOptions = {}): Promise<InteropReport> {
@@ -35,6 +39,7 @@ export async function runInterop(opts: RunInteropOptions = {}): Promise<InteropR
     return peer;
   };
   const results: DirectionResult[] = [];
+  let browser: BrowserInteropReport | undefined;
   const dirsPerScenario = (opts.directions ?? ['lua-lua', 'ts-lua', 'lua-ts', 'ts-ts']).length;
   const total = scenarios.length * dirsPerScenario;
   const meta = { backend: peer.backend, lib: peer.lib };
@@ -51,10 +56,14 @@ export async function runInterop(opts: RunInteropOptions = {}): Promise<InteropR
         opts.onResult?.(r, results.length, total);
       },
     });
+    if (opts.browser ?? !opts.directions) {
+      const selected = globSelector(opts.scenarios, opts.exclude);
+      browser = await runBrowserInterop({ peer, select: selected });
+    }
   } finally {
     if (ownPeer) await peer.stop();
   }
-  const report = buildReport(scenarios, results, meta, true);
+  const report = { ...buildReport(scenarios, results, meta, true), browser };
   writeReport(report, jsonPath, htmlPath);
   return report;
 }

@@ -7,6 +7,8 @@ import { dirname } from 'node:path';
 import { showRecord } from '../compare/index.js';
 import type { LuaLibraryInfo } from '../../lab/peers/types.js';
 import { DIRECTIONS, type DirectionResult, type Scenario } from './types.js';
+import type { BrowserInteropReport } from './browser/index.js';
+import { renderBrowserSection } from './browser/report.js';
 
 export interface InteropSummary {
   pass: number;
@@ -25,6 +27,8 @@ export interface InteropReport {
   summary: InteropSummary;
   scenarios: Array<{ id: string; title: string; upstream?: string; needs?: Scenario['needs'] }>;
   results: Array<Omit<DirectionResult, 'records'> & { records?: unknown }>;
+  /** The browser direction (Chromium as the client), when it was run. */
+  browser?: BrowserInteropReport;
   finished: boolean;
 }
 
@@ -101,7 +105,7 @@ function rank(rs: ReadonlyArray<{ verdict: string; flaky?: string }>): number {
   return 2;
 }
 
-export function renderHtml(report: InteropReport, extra = ''): string {
+export function renderHtml(report: InteropReport): string {
   const byKey = new Map(report.results.map((r) => [`${r.scenario}|${r.direction}`, r]));
   const legend = explainedLegend(report.results);
   const ordered = report.scenarios.map((s, i) => ({ s, i, rs: report.results.filter((r) => r.scenario === s.id) }))
@@ -143,7 +147,7 @@ ${legend.size ? `<p class="note">Known differences between the Lua library in us
 <p class="note">Scenarios with a failure or error come first, then flaky ones, then the rest in catalogue order.</p>
 <table class="data interop"><thead><tr><th>scenario</th>${DIRECTIONS.map((d) => `<th>${d}</th>`).join('')}</tr></thead><tbody>
 ${rows}</tbody></table>
-${extra}`;
+${report.browser ? renderBrowserSection(report.browser) : ''}`;
   return page({ title: 'wslab interop', body, nav: { 'lab report': 'index.html', interop: 'interop.html' }, script: FILTER_SCRIPT });
 }
 
