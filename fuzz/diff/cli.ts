@@ -1,9 +1,8 @@
 // `wslab diff`: differential fuzzing of our frame codec against the original protocol.lua.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseCommandLine, shownPath } from '../../cli/args.js';
 import { ROOT_DIR } from '../../lab/paths.js';
-import { parseDuration } from '../cli.js';
 import { handshakeDiffUnavailable, runHandshakeDiff, type HandshakeDiffReport } from './handshake-diff.js';
 import { runDiff, type DiffReport } from './runner.js';
 
@@ -40,39 +39,30 @@ Examples:
   RESTY_WEBSOCKET_LIB=/src/lua-resty-websocket/lib wslab diff --cases 100000`;
 
 export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        time: { type: 'string', default: '60s' },
-        cases: { type: 'string' },
-        seed: { type: 'string' },
-        'no-corpus': { type: 'boolean', default: false },
-        handshake: { type: 'string' },
-        'handshake-mutate': { type: 'boolean', default: false },
-        findings: { type: 'string' },
-        report: { type: 'string', default: join(ROOT_DIR, 'report', 'diff.json') },
-        quiet: { type: 'boolean', default: false },
-      },
-      strict: true,
-    }));
-  } catch (e) {
-    console.error(`wslab diff: ${(e as Error).message}\n\n${help}`);
-    return 2;
-  }
+  const { values } = parseCommandLine('diff', argv, {
+    time: { type: 'duration' },
+    cases: { type: 'number', integer: true, min: 1 },
+    seed: { type: 'number', integer: true },
+    'no-corpus': { type: 'flag' },
+    handshake: { type: 'duration' },
+    'handshake-mutate': { type: 'flag' },
+    findings: { type: 'string' },
+    report: { type: 'string', default: join(ROOT_DIR, 'report', 'diff.json') },
+    quiet: { type: 'flag' },
+  });
   let report: DiffReport;
   let handshake: HandshakeDiffReport | null = null;
   try {
     const tty = process.stderr.isTTY === true;
     let last = 0;
     report = await runDiff({
-      timeMs: values.cases && values.time === '60s' ? 24 * 3_600_000 : parseDuration(values.time!),
-      ...(values.cases ? { maxCases: Number(values.cases) } : {}),
-      ...(values.seed ? { seed: Number(values.seed) } : {}),
+      // --cases alone runs until that many cases; otherwise --time (default 60 s) bounds the run
+      timeMs: values.time ?? (values.cases ? 24 * 3_600_000 : 60_000),
+      ...(values.cases ? { maxCases: values.cases } : {}),
+      ...(values.seed !== undefined ? { seed: values.seed } : {}),
       useCorpus: !values['no-corpus'],
       ...(values.findings ? { findingsDir: values.findings } : {}),
-      reportFile: values.report!,
+      reportFile: values.report,
       ...(values.quiet
         ? {}
         : {
@@ -87,16 +77,16 @@ export async function run(argv: string[]): Promise<number> {
           }),
     });
     if (tty && !values.quiet) process.stderr.write('\n');
-    if (values.handshake) {
+    if (values.handshake !== undefined) {
       const why = handshakeDiffUnavailable();
       if (why) throw new Error(`--handshake: ${why}`);
       handshake = await runHandshakeDiff({
-        timeMs: parseDuration(values.handshake),
+        timeMs: values.handshake,
         mutate: values['handshake-mutate'],
-        ...(values.seed ? { seed: Number(values.seed) } : {}),
+        ...(values.seed !== undefined ? { seed: values.seed } : {}),
         ...(values.findings ? { findingsDir: values.findings } : {}),
       });
-      const file = values.report!.replace(/\.json$/, '') + '-handshake.json';
+      const file = values.report.replace(/\.json$/, '') + '-handshake.json';
       mkdirSync(dirname(file), { recursive: true });
       writeFileSync(file, JSON.stringify(handshake, null, 2) + '\n');
     }
@@ -106,7 +96,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   console.log(formatDiffReport(report));
   if (handshake) console.log(formatHandshakeReport(handshake));
-  console.log(`\nreport: ${values.report}`);
+  console.log(`\nreport: ${shownPath(values.report)}`);
   return report.ok && (handshake?.ok ?? true) ? 0 : 1;
 }
 
