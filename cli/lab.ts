@@ -10,6 +10,8 @@ import { parseCommandLine, shownPath } from './args.js';
 import { ROOT_DIR } from '../lab/paths.js';
 import { BACKEND_CHOICES } from '../lab/peers/index.js';
 import type { RunningPeer } from '../lab/peers/types.js';
+import { createProgress, fraction, rate } from './progress.js';
+import { selectCases } from '../conformance/cases/index.js';
 import { loadLabFiles, renderLabHtml, type LabReport, type SectionStatus } from './lab-report.js';
 
 export const help = `Usage: wslab lab [options]
@@ -41,8 +43,9 @@ Examples:
   wslab lab --skip fuzz,diff      # interop + conformance only
   wslab lab --full --fuzz-time 60s`;
 
+const progress = createProgress(process.stderr);
 function log(line: string): void {
-  process.stderr.write(`${line}\n`);
+  progress.line(line);
 }
 
 /** Installs the native peer when it is missing and we can (root, apt). */
@@ -119,7 +122,7 @@ export async function run(argv: string[]): Promise<number> {
       if (!peer) return { status: 'error', summary: `no peer: ${peerWhy}` };
       const { runInterop } = await import('../conformance/interop/index.js');
       const { browserSummaryLine } = await import('../conformance/interop/browser/index.js');
-      const r = await runInterop({ peer, outDir });
+      const r = await runInterop({ peer, outDir, onResult: (x, done, total) => progress.update(`  interop ${fraction(done, total)} · ${x.scenario} ${x.direction}: ${x.verdict}`) });
       const s = r.summary;
       const b = r.browser?.summary;
       return {
@@ -134,7 +137,10 @@ export async function run(argv: string[]): Promise<number> {
       const { runConformance, passes } = await import('../conformance/index.js');
       const { diffAgainst, readExpected } = await import('../conformance/expected.js');
       const agents = ['ws-server', 'ws-client', 'ours-server-strict', 'ours-client-strict', 'ours-server-compat', 'ours-client-compat', ...(peer ? ['lua-server', 'lua-client'] : []), 'chromium-client'];
-      const r = await runConformance({ agents, peer: peer ?? undefined, exclude: values.full ? '' : '9.*', outDir: join(outDir, 'conformance'), timeScale: 2, concurrency: agents.length });
+      const total = selectCases('*', values.full ? '' : '9.*').length * agents.length;
+      let done = 0;
+      const onResult = (x: { agent: string; id: string }): void => progress.update(`  conformance ${fraction(++done, total)} · ${x.agent} ${x.id}`);
+      const r = await runConformance({ agents, peer: peer ?? undefined, exclude: values.full ? '' : '9.*', outDir: join(outDir, 'conformance'), timeScale: 2, concurrency: agents.length, onResult });
       const merged = { ...r.servers, ...r.clients };
       const table = readExpected();
       const perAgent: Record<string, { cases: number; pass: number }> = {};
@@ -175,7 +181,8 @@ export async function run(argv: string[]): Promise<number> {
 
     await section('fuzz', 'Fuzzing: jsfuzz campaigns on every parser', async () => {
       const { runCampaign } = await import('../fuzz/campaign.js');
-      const r = await runCampaign({ target: 'all', timeMs: values['fuzz-time'], jobs: 2, reportFile: join(outDir, 'fuzz.json') });
+      const onProgress = (p: { target: string; elapsedMs: number; execs: number; execsPerSec: number; coverage: number }): void => progress.update(`  fuzz ${p.target} ${(p.elapsedMs / 1000).toFixed(0)} s · ${p.execs.toLocaleString('en')} execs (${rate(p.execsPerSec)}) · coverage ${p.coverage}`);
+      const r = await runCampaign({ target: 'all', timeMs: values['fuzz-time'], jobs: 2, reportFile: join(outDir, 'fuzz.json'), onProgress });
       return {
         status: r.ok && r.totals.findings === 0 ? 'pass' : 'fail',
         summary: `${r.totals.execs.toLocaleString('en')} execs (${Math.round(r.totals.execsPerSec).toLocaleString('en')}/s) on ${r.targets.length} targets; ${r.totals.findings} findings; ${r.targets.map((t) => `${t.target} ${Math.round(t.execsPerSec)}/s`).join(', ')}`,
@@ -189,7 +196,7 @@ export async function run(argv: string[]): Promise<number> {
       const { oracleUnavailable } = await import('../lab/lua-oracle.js');
       const why = oracleUnavailable();
       if (why) return { status: 'error', summary: why };
-      const r = await runDiff({ timeMs: values['diff-time'], reportFile: join(outDir, 'diff.json') });
+      const r = await runDiff({ timeMs: values['diff-time'], reportFile: join(outDir, 'diff.json'), onProgress: (p) => progress.update(`  diff ${(p.elapsedMs / 1000).toFixed(0)} s · ${p.cases.toLocaleString('en')} cases (${rate(p.casesPerSec)}) · ${p.divergences} divergences`) });
       return {
         status: r.ok && r.divergenceCount === 0 ? 'pass' : 'fail',
         summary: `${r.cases.toLocaleString('en')} cases (${Math.round(r.casesPerSec).toLocaleString('en')}/s, seed ${r.seed}) against protocol.lua ${r.luaVersion}; ${r.divergenceCount} divergences`,
