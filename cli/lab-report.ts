@@ -108,8 +108,10 @@ function fuzzBlock(f: FuzzReport): string {
 }
 
 function diffBlock(d: DiffReport): string {
-  const outcomes = Object.entries(d.outcomes ?? {}).sort((a, b) => b[1] - a[1]);
-  const a = barChart({ title: `Differential cases by the original's answer (${fmtN(d.cases)} cases, seed ${d.seed})`, bars: outcomes.map(([k, v]) => ({ label: k, value: v })), width: 640, labelWidth: 220 });
+  const sorted = Object.entries(d.outcomes ?? {}).sort((a, b) => b[1] - a[1]);
+  const TOP = 14;
+  const outcomes = sorted.length > TOP + 1 ? [...sorted.slice(0, TOP), [`${sorted.length - TOP} other answers`, sorted.slice(TOP).reduce((n, [, v]) => n + v, 0)] as [string, number]] : sorted;
+  const a = barChart({ title: `Differential cases by the original's answer (${fmtN(d.cases)} cases, seed ${d.seed})`, bars: outcomes.map(([k, v]) => ({ label: k, value: v })), width: 640, labelWidth: 260 });
   const kinds = Object.entries(d.byKind ?? {}).map(([k, v]) => ({ label: k, value: v }));
   const b = barChart({ title: `Cases by kind · ${d.divergenceCount} divergences`, bars: [...kinds, { label: 'divergences', value: d.divergenceCount, color: d.divergenceCount ? '#cf222e' : '#2da44e' }], width: 440, labelWidth: 110 });
   return `<div class="charts">${a}${b}</div>`;
@@ -143,7 +145,7 @@ function benchBlock(b: BenchReport): string {
   const rows = targets.map((t) => [esc(t.name), t.got === null ? '—' : `<span class="mono">${t.got.toFixed(2)}×</span>`, `<span class="mono">${t.want}×</span>`, t.ok ? '<span class="badge pass">met</span>' : '<span class="badge fail">missed</span>', `<small>${esc(t.detail)}</small>`]);
   const errors = Object.entries(b.errors ?? {}).map(([k, v]) => `<li><b>${esc(k)}</b>: ${esc(v)}</li>`).join('');
   const m = b.machine;
-  return `<p class="sub">\`${esc(b.command)}\` · ${esc(b.startedAt)} · ${m ? `${m.cpus} × ${esc(m.cpuModel)}, node ${esc(m.node)}${m.loadavg ? `, load ${m.loadavg.map((x) => x.toFixed(1)).join(' ')}` : ''}` : ''}</p>
+  return `<p class="sub"><code>${esc(b.command)}</code> · ${esc(b.startedAt)} · ${m ? `${m.cpus} × ${esc(m.cpuModel)}, node ${esc(m.node)}${m.loadavg ? `, load ${m.loadavg.map((x) => x.toFixed(1)).join(' ')}` : ''}` : ''}</p>
 <div class="charts">${chart}</div>${table(['goal', 'measured', 'wanted', '', 'detail'], rows)}${errors ? `<ul class="note">${errors}</ul>` : ''}${connsBlock((b as unknown as Record<string, unknown>).conns)}`;
 }
 

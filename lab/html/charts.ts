@@ -77,7 +77,9 @@ export interface Bar {
 export function barChart(o: { title: string; bars: readonly Bar[]; width?: number; max?: number; labelWidth?: number }): string {
   const W = o.width ?? 640;
   if (o.bars.length === 0) return empty(o.title, W, 'no data recorded');
-  const LW = o.labelWidth ?? 200, T = 34, row = 22, R = 90;
+  const LW = o.labelWidth ?? 200, T = 34, row = 22;
+  // Room on the right for the longest value text (about 6.5 px a character at 11 px).
+  const R = Math.min(W / 2, 16 + 6.5 * Math.max(...o.bars.map((b) => (b.text ?? fmt(b.value)).length)));
   const H = T + o.bars.length * row + 12;
   const max = Math.max(o.max ?? 0, ...o.bars.map((b) => b.value), 1e-9);
   const bars = o.bars.map((b, i) => {
@@ -102,7 +104,7 @@ export interface RatioRow {
 export function ratioChart(o: { title: string; rows: readonly RatioRow[]; width?: number; labelWidth?: number }): string {
   const W = o.width ?? 760;
   if (o.rows.length === 0) return empty(o.title, W, 'no targets checked');
-  const LW = o.labelWidth ?? 290, T = 34, row = 24, R = 110;
+  const LW = o.labelWidth ?? 290, T = 34, row = 24, R = 130;
   const H = T + o.rows.length * row + 30;
   const max = Math.max(1, ...o.rows.map((r) => Math.max(r.got ?? 0, r.want))) * 1.08;
   const x = (v: number): number => LW + (v / max) * (W - LW - R);
@@ -119,5 +121,5 @@ export function ratioChart(o: { title: string; rows: readonly RatioRow[]; width?
   const axis = ticks(0, max).map((t) => `<text x="${x(t).toFixed(1)}" y="${H - 10}" text-anchor="middle">${fmt(t)}×</text><line class="grid" x1="${x(t).toFixed(1)}" x2="${x(t).toFixed(1)}" y1="${T}" y2="${H - 24}"/>`).join('');
   return `<svg class="chart" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(o.title)}"><text class="title" x="14" y="20">${esc(o.title)}</text>${axis}`
     + `<line x1="${one.toFixed(1)}" x2="${one.toFixed(1)}" y1="${T}" y2="${H - 24}" stroke="#8c959f" stroke-dasharray="3 3"/>${rows}`
-    + `<text x="${W - R + 8}" y="${T + 10}">│ goal</text></svg>`;
+    + `<text x="${W - 14}" y="20" text-anchor="end">bar: measured · tick: goal · dashed: 1×</text></svg>`;
 }
