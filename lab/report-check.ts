@@ -1,5 +1,6 @@
 // Opens a report page in the lab's chromium, collects console errors and page errors, checks that
 // the page's main elements render, and saves a full-page screenshot next to it (<page>.png).
+import type { Page } from 'playwright-core';
 import type { LabBrowser } from './browser.js';
 import { pathToFileURL } from 'node:url';
 
@@ -12,7 +13,7 @@ export interface PageCheck {
   title: string;
 }
 
-export async function checkReportPage(browser: LabBrowser, file: string, selectors: readonly string[], opts: { width?: number; fullPage?: boolean; screenshot?: string } = {}): Promise<PageCheck> {
+export async function checkReportPage(browser: LabBrowser, file: string, selectors: readonly string[], opts: { width?: number; fullPage?: boolean; screenshot?: string; interact?: (page: Page) => Promise<void> } = {}): Promise<PageCheck> {
   const page = await browser.context.newPage();
   const consoleErrors: string[] = [];
   page.on('console', (m) => {
@@ -28,6 +29,8 @@ export async function checkReportPage(browser: LabBrowser, file: string, selecto
     }
     const screenshot = opts.screenshot ?? file.replace(/\.html$/, '.png');
     await page.screenshot({ path: screenshot, fullPage: opts.fullPage ?? true });
+    // After the screenshot, so it shows the page as it opens.
+    await opts.interact?.(page);
     return { file, screenshot, consoleErrors, missing, title: await page.title() };
   } finally {
     await page.close();
