@@ -60,14 +60,14 @@ function agentSummary(entries: readonly IndexEntry[]): { counts: Record<Outcome,
 function cell(e: IndexEntry | undefined): string {
   if (!e) return '<td class="none">–</td>';
   const worst = worseOutcome(e);
-  const close = e.behaviorClose !== 'OK' ? `<small>close: ${esc(e.behaviorClose)}${e.remoteCloseCode !== null ? ` ${e.remoteCloseCode}` : ''}</small>` : e.remoteCloseCode !== null ? `<small>${e.remoteCloseCode}</small>` : '';
+  const close = e.behaviorClose !== 'OK' && e.behaviorClose !== e.behavior ? `<small>close: ${esc(e.behaviorClose)}${e.remoteCloseCode !== null ? ` ${e.remoteCloseCode}` : ''}</small>` : e.remoteCloseCode !== null ? `<small>${e.remoteCloseCode}</small>` : '';
   return `<td class="${OUTCOME_CLASS[worst]}" title="behavior ${esc(e.behavior)}, close ${esc(e.behaviorClose)}, ${e.duration} ms"><a href="${esc(casePageName(e.reportfile))}">${esc(e.behavior)}${close}<small>${e.duration} ms</small></a></td>`;
 }
 
 export function renderMatrix(index: ConformanceIndex, title: string, finished: boolean, results: readonly CaseResult[] = []): string {
   const agents = Object.keys(index).sort();
   const caseIds = [...new Set(agents.flatMap((a) => Object.keys(index[a]!)))].sort(compareCaseIds);
-  const descriptions = new Map(results.map((r) => [r.id, r.description.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim()]));
+  const descriptions = new Map(results.map((r) => [r.id, r.description.replace(/<br ?\/?>/g, ' ').replace(/<[^>]+>/g, '').replace(/\s+/g, ' ').trim()]));
   const summaries = new Map(agents.map((a) => [a, agentSummary(Object.values(index[a]!))]));
 
   const countsRows = agents.map((a) => {
@@ -93,7 +93,7 @@ export function renderMatrix(index: ConformanceIndex, title: string, finished: b
       return { a, pass, n: entries.length, cls, worstShown };
     });
     const allPass = perAgent.every((p) => p.n === 0 || p.pass === p.n);
-    const summary = `<span>${esc(major)} · ${esc(SECTION_TITLES[major] ?? '')}</span><small>${ids.length} cases</small>`
+    const summary = `<span>${esc(major)} · ${esc(SECTION_TITLES[major] ?? '')}</span><small>${ids.length} case${ids.length === 1 ? '' : 's'}</small>`
       + perAgent.map((p) => `<span class="badge ${p.cls}" title="${esc(p.a)}: ${p.pass}/${p.n} pass${p.worstShown.length ? `; ${p.worstShown.join(', ')}` : ''}">${esc(p.a)} ${p.pass}/${p.n}</span>`).join('');
     let lastMinor = '';
     const rows: string[] = [];

@@ -72,7 +72,7 @@ svg.chart .grid{stroke:#eaeef2}
 svg.chart .axis{stroke:#8c959f}
 .charts{display:flex;flex-wrap:wrap;align-items:flex-start}
 .diffline{font-size:12px;margin-top:3px}
-.note{font-size:12px;color:var(--muted);max-width:36em}
+.note{font-size:12px;color:var(--muted);max-width:72em}
 tr.hidden{display:none}
 footer{color:var(--muted);font-size:12px;margin-top:32px;border-top:1px solid var(--line);padding-top:10px}
 `;
