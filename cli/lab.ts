@@ -18,8 +18,9 @@ export const help = `Usage: wslab lab [options]
 
 The main job: on the embedded default peer (Debian's nginx + libnginx-mod-http-lua + the real
 lua-resty-websocket), run
-  1. the interop scenarios in four directions (report/interop.html),
-  2. the conformance run for ws, our server/client (compat and strict) and the Lua library
+  1. the interop scenarios in four directions, then the browser direction (Chromium against the
+     Lua server and ours) (report/interop.html),
+  2. the conformance run for ws, our server/client (compat and strict), the Lua library and chromium
      (report/conformance/), checked against the stored Lua table,
   3. the RFC 6455 deviations of the original, each with a minimal reproducer,
   4. a short jsfuzz campaign on every parser and a differential run against protocol.lua,
