@@ -61,7 +61,8 @@ describe.skipIf(why !== null)(`chromium in the lab${why ? ` (skipped: ${why})` :
     const verdicts = conformance.clients['chromium-client']!;
     expect(Object.keys(verdicts).sort()).toEqual(CASES.split(',').sort());
     // What any working browser does: echo text and binary, answer pings, close cleanly when asked.
-    for (const id of ['1.1.1', '1.1.2', '2.1', '5.1', '6.2.1', '7.1.1']) expect([id, verdicts[id]!.behavior, verdicts[id]!.behaviorClose]).toEqual([id, 'OK', 'OK']);
+    // Not 7.1.1: Chromium's network process may answer the close before the page's echo is sent.
+    for (const id of ['1.1.1', '1.1.2', '2.1', '5.1', '6.2.1']) expect([id, verdicts[id]!.behavior, verdicts[id]!.behaviorClose]).toEqual([id, 'OK', 'OK']);
   });
 
   it('interop includes the browser direction: Lua vs ours as Chromium sees them', () => {
