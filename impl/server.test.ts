@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import http from 'node:http';
 import net from 'node:net';
 import { once } from 'node:events';
-import { buildFrame, FrameDecoder } from './protocol.js';
+import { buildFrame, FrameDecoder, toRecvResult } from './protocol.js';
 import { createServer, newServer, WebSocketServer, type CreateServerOptions, type RunningServer } from './server.js';
 import { newClient } from './client.js';
 import type { RecvResult } from './types.js';
@@ -45,9 +45,9 @@ class RawClient {
       d = this.buf.subarray(at + 4);
     }
     this.dec.push(Buffer.from(d));
-    for (let r = this.dec.next(); r; r = this.dec.next()) {
-      this.frames.push(r);
-      this.maskBits.push(this.dec.masked);
+    for (let f = this.dec.nextFrame(); f; f = this.dec.nextFrame()) {
+      this.frames.push(toRecvResult(f.outcome));
+      this.maskBits.push(f.head.masked);
     }
   }
   async until(pred: () => boolean, ms = 2000): Promise<void> {
