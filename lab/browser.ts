@@ -17,8 +17,8 @@ export const CHROMIUM_ARGS = [
 ] as const;
 
 /** Why the browser parts cannot run here, or null when they can. */
-export function browserUnavailable(): string | null {
-  if (!existsSync(CHROMIUM_PATH)) return `chromium is not installed at ${CHROMIUM_PATH} (run: sudo bash scripts/setup-browser.sh)`;
+export function browserUnavailable(path: string = CHROMIUM_PATH): string | null {
+  if (!existsSync(path)) return `chromium is not installed at ${path} (run: sudo bash scripts/setup-browser.sh)`;
   return null;
 }
 
