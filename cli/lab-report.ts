@@ -111,7 +111,7 @@ function diffBlock(d: DiffReport): string {
   const sorted = Object.entries(d.outcomes ?? {}).sort((a, b) => b[1] - a[1]);
   const TOP = 14;
   const outcomes = sorted.length > TOP + 1 ? [...sorted.slice(0, TOP), [`${sorted.length - TOP} other answers`, sorted.slice(TOP).reduce((n, [, v]) => n + v, 0)] as [string, number]] : sorted;
-  const a = barChart({ title: `Differential cases by the original's answer (${fmtN(d.cases)} cases, seed ${d.seed})`, bars: outcomes.map(([k, v]) => ({ label: k, value: v })), width: 640, labelWidth: 260 });
+  const a = barChart({ title: `Differential cases by the original's answer (${fmtN(d.cases)} cases, seed ${d.seed})`, bars: outcomes.map(([k, v], i) => ({ label: k, value: v, color: i === TOP && sorted.length > TOP + 1 ? '#afb8c1' : undefined })), width: 640, labelWidth: 260 });
   const kinds = Object.entries(d.byKind ?? {}).map(([k, v]) => ({ label: k, value: v }));
   const b = barChart({ title: `Cases by kind · ${d.divergenceCount} divergences`, bars: [...kinds, { label: 'divergences', value: d.divergenceCount, color: d.divergenceCount ? '#cf222e' : '#2da44e' }], width: 440, labelWidth: 110 });
   return `<div class="charts">${a}${b}</div>`;
