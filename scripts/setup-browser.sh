@@ -8,8 +8,9 @@ if [ -x /usr/bin/chromium ]; then
   exit 0
 fi
 if [ "$(id -u)" -ne 0 ]; then
+  # Optional for the lab: the browser parts say they were skipped and why; the rest runs.
   echo "setup-browser: chromium is missing; run as root: sudo bash scripts/setup-browser.sh (the browser parts are skipped until then)" >&2
-  exit 1
+  exit 0
 fi
 apt_get() { DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 "$@"; }
 echo "setup-browser: installing chromium"
