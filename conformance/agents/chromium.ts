@@ -10,12 +10,16 @@ import type { ClientAgent } from './index.js';
  * helpers the transpiler inserted (tsx's __name), which do not exist in the page.
  */
 export const TESTEE_LOOP = `async ({ base, agent }) => {
+  // Every connection is bounded: the fuzzingserver ends each case itself (killAfter, close
+  // timeouts); this only keeps a stuck connection from holding the loop forever.
+  const BOUND_MS = 120000;
   const once = (url, echo) => new Promise((resolve) => {
     const ws = new WebSocket(url);
     ws.binaryType = 'arraybuffer';
     let first = '';
+    const stuck = setTimeout(() => { ws.close(); setTimeout(() => resolve(first), 5000); }, BOUND_MS);
     ws.onmessage = (e) => { if (echo) ws.send(e.data); else if (!first) first = String(e.data); };
-    ws.onclose = () => resolve(first);
+    ws.onclose = () => { clearTimeout(stuck); resolve(first); };
     ws.onerror = () => {};
   });
   const a = encodeURIComponent(agent);
