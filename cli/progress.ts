@@ -33,7 +33,7 @@ export function createProgress(out: { write(s: string): unknown; isTTY?: boolean
       if (t - shownAt < interval) return;
       shownAt = t;
       if (tty) {
-        const width = Math.max(20, (out.columns ?? 100) - 1);
+        const width = Math.max(20, (out.columns || 100) - 1); // 0 or unknown: a terminal without a size
         out.write(`\r\x1b[K${text.length > width ? `${text.slice(0, width - 1)}…` : text}`);
         onScreen = true;
       } else out.write(`${text}\n`);
