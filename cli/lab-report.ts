@@ -30,6 +30,12 @@ export interface LabReport {
   sections: Record<string, SectionStatus>;
   ok: boolean;
   finished: boolean;
+  /** Set when SIGINT/SIGTERM stopped the run (finished and ok are false then). */
+  interrupted?: boolean;
+  /** What each part loaded of lua-resty-websocket (_VERSION, folder); differing copies are an error. */
+  libraries?: Array<{ part: string; version: string; path: string }>;
+  /** Every death of the peer during the run, restarted or not (cases it affected are in the parts' data). */
+  peerRestarts?: Array<{ at: string; noticedBy: string; restarted: boolean; error?: string }>;
 }
 
 
@@ -195,7 +201,7 @@ export function renderLabHtml(r: LabReport, files: LabFiles = {}): string {
     return [`<b>${esc(s.title)}</b>`, `<span class="badge ${STATUS_CLASS[s.status]}">${esc(s.status)}</span>`, `${esc(s.summary)}${links ? `<br>${links}` : ''}`, `<span class="mono">${(s.durationMs / 1000).toFixed(1)} s</span>`];
   });
   const dev = r.sections.deviations?.data as { frame: FrameRow[]; handshake: HandshakeRow[] } | undefined;
-  const statusLine = r.ok ? 'all parts passed' : r.finished ? 'some parts failed' : 'running';
+  const statusLine = r.interrupted ? 'interrupted: the parts that had not finished are marked' : r.ok ? 'all parts passed' : r.finished ? 'some parts failed' : 'running';
   const statuses = Object.values(r.sections);
   const count = (st: SectionStatus['status']): number => statuses.filter((s) => s.status === st).length;
   const blocks: string[] = [];
@@ -209,9 +215,11 @@ export function renderLabHtml(r: LabReport, files: LabFiles = {}): string {
   blocks.push(files.bench?.targets ? `<h2>Benchmarks <small>(latest <code>wslab bench</code>)</small></h2>${benchBlock(files.bench)}` : '<h2>Benchmarks</h2><p class="muted">No report/bench.json yet: run <code>npx wslab bench</code>.</p>');
   const body = `<h1>Lab report</h1>
 <p class="sub">${esc(r.generatedAt)} · ${(r.durationMs / 1000).toFixed(0)} s · peer: ${r.peer ? `${esc(r.peer.backend)}, lua-resty-websocket ${esc(r.peer.lib.clientVersion)} (${esc(r.peer.lib.source)}), ngx_lua ${esc(r.peer.lib.ngxLuaVersion)}` : 'none'}</p>
-<div class="banner ${r.ok ? 'pass' : r.finished ? 'fail' : 'running'}">${esc(statusLine)}${r.finished ? '' : ' — this page is rewritten as parts finish'}</div>
+<div class="banner ${r.ok ? 'pass' : r.finished || r.interrupted ? 'fail' : 'running'}">${esc(statusLine)}${r.finished || r.interrupted ? '' : ' — this page is rewritten as parts finish'}</div>
+${r.peerRestarts?.length ? `<div class="banner error">The peer died during the run: <ul style="margin:0">${r.peerRestarts.map((x) => `<li>${esc(x.at)}, noticed by ${esc(x.noticedBy)}: ${x.restarted ? 'restarted' : `not restarted: ${esc(x.error ?? '')}`}</li>`).join('')}</ul></div>` : ''}
 ${cards([['parts passed', count('pass'), 'good'], ['failed', count('fail'), count('fail') ? 'bad' : 'good'], ['errors', count('error'), count('error') ? 'bad' : 'good'], ['skipped', count('skipped'), 'neutral'], ['running', count('running'), count('running') ? 'warn' : 'neutral']])}
 ${table(['part', 'status', 'result', 'time'], rows)}
+${r.libraries?.length ? `<p class="note">lua-resty-websocket loaded: ${r.libraries.map((l) => `${esc(l.part)}: ${esc(l.version)} from <code>${esc(l.path)}</code>`).join(' · ')}</p>` : ''}
 ${blocks.join('\n')}
 ${dev ? `<h2>The original's RFC 6455 deviations, reproduced</h2><p class="note">Each row is a minimal input and what the real library returned for it; our compat profile returns the same, our strict profile fixes it.</p>${deviationsTable(dev)}` : ''}`;
   return page({ title: 'resty-websocket-lab report', body, nav: { 'lab report': 'index.html', interop: 'interop.html', 'server matrix': 'conformance/servers/index.html', 'client matrix': 'conformance/clients/index.html' } });

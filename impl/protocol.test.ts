@@ -8,7 +8,8 @@ import {
 } from './protocol.js';
 import { maskInPlace, maskInPlaceJs } from './mask.js';
 import { NodeCosocket } from './socket.js';
-import type { OkResult, RecvResult, SendResult, SockRecv } from './types.js';
+import { TestCosocket } from './test-support/test-cosocket.js';
+import type { RecvResult } from './types.js';
 
 const KEY = Buffer.from([0x37, 0xfa, 0x21, 0x3d]);
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
@@ -218,61 +219,6 @@ describe('chunk-split invariance', () => {
   );
 });
 
-/**
- * An in-memory cosocket: chunks already buffered when reading starts, then one chunk per
- * setImmediate, then "closed". With `fastPath` it offers tryReceive, so recvFrame takes buffered
- * frames synchronously; without it every read waits on a promise.
- */
-class ChunkedCosocket {
-  private buffered = Buffer.alloc(0);
-  private pending: { n: number; resolve: (r: SockRecv) => void } | null = null;
-  private ended = false;
-  tryReceive?: (n: number) => Buffer | null;
-
-  constructor(fastPath: boolean) {
-    if (fastPath) this.tryReceive = (n) => (n > 0 && this.buffered.length >= n ? this.take(n) : null);
-  }
-
-  feed(chunk: Buffer): void {
-    this.buffered = Buffer.concat([this.buffered, chunk]);
-    const p = this.pending;
-    if (p && this.buffered.length >= p.n) {
-      this.pending = null;
-      p.resolve({ data: this.take(p.n), err: null });
-    }
-  }
-
-  end(): void {
-    this.ended = true;
-    const p = this.pending;
-    this.pending = null;
-    p?.resolve({ data: null, err: 'closed', partial: this.take(this.buffered.length) });
-  }
-
-  receive(n: number): Promise<SockRecv> {
-    if (this.buffered.length >= n) return Promise.resolve({ data: this.take(n), err: null });
-    if (this.ended) return Promise.resolve({ data: null, err: 'closed', partial: this.take(this.buffered.length) });
-    return new Promise((resolve) => (this.pending = { n, resolve }));
-  }
-
-  private take(n: number): Buffer {
-    const out = Buffer.from(this.buffered.subarray(0, n));
-    this.buffered = this.buffered.subarray(n);
-    return out;
-  }
-
-  receiveUntil(): Promise<SockRecv> {
-    throw new Error('not used');
-  }
-  send(): Promise<SendResult> {
-    throw new Error('not used');
-  }
-  setTimeout(): void {}
-  close(): Promise<OkResult> {
-    return Promise.resolve({ ok: 1, err: null });
-  }
-}
-
 describe('FrameDecoder.nextFrame: heads and failures as values', () => {
   // Frames with any first byte (RSV bits and reserved opcodes included) and any mask bit.
   const headArb = fc.record({
@@ -349,7 +295,7 @@ describe('recvFrame over a cosocket', () => {
       pieces.push(Buffer.from(stream.subarray(off, off + size)));
       off += size;
     }
-    const sock = new ChunkedCosocket(fastPath);
+    const sock = new TestCosocket({ fastPath });
     pieces.splice(0, upFront).forEach((p) => sock.feed(p));
     const feeder = (async () => {
       for (const p of pieces) {

@@ -151,14 +151,15 @@ export class FrameParser {
   }
 
   /**
-   * Takes the bytes of the current read (exactly `needed`; owned: a masked payload is unmasked
-   * in place). Returns the frame or the failure, or null when another read follows.
+   * Takes the bytes of the current read: exactly `needed` of them, at bytes[at..]; owned (a
+   * masked payload is unmasked in place, and a payload is returned as a view of them). Returns
+   * the frame or the failure, or null when another read follows.
    */
-  advance(bytes: Buffer): FrameOutcome | null {
+  advance(bytes: Buffer, at = 0): FrameOutcome | null {
     switch (this.state) {
       case STAGE_HEAD: {
-        const b0 = bytes[0]!;
-        const b1 = bytes[1]!;
+        const b0 = bytes[at]!;
+        const b1 = bytes[at + 1]!;
         this.fin = (b0 & 0x80) !== 0;
         this.opcode = b0 & 0x0f;
         this.masked = (b1 & 0x80) !== 0;
@@ -173,10 +174,10 @@ export class FrameParser {
         return null;
       }
       case STAGE_LEN16:
-        this.payloadLen = (bytes[0]! << 8) | bytes[1]!;
+        this.payloadLen = (bytes[at]! << 8) | bytes[at + 1]!;
         return this.afterLength();
       case STAGE_LEN64: {
-        const len = parseLength64(bytes, 0);
+        const len = parseLength64(bytes, at);
         if (len === null) {
           this.state = STAGE_HEAD;
           return CHECK_FAILED.lenTooLarge;
@@ -184,10 +185,17 @@ export class FrameParser {
         this.payloadLen = len;
         return this.afterLength();
       }
-      default:
+      default: {
+        const body = at === 0 ? bytes : bytes.subarray(at, at + this.needed);
         this.state = STAGE_HEAD;
-        return this.finish(bytes);
+        return this.finish(body);
+      }
     }
+  }
+
+  /** Whether the current read is the body (whose bytes become the payload, so they need a Buffer of their own). */
+  get readsBody(): boolean {
+    return this.state === STAGE_BODY;
   }
 
   /** The current read failed with `sockErr` (it consumed `partial` bytes): the failure, and back to the first read. */
@@ -346,7 +354,16 @@ export class FrameDecoder {
     for (;;) {
       const n = p.needed;
       if (q.length < n) return null;
-      const out = p.advance(q.take(n));
+      let out: FrameOutcome | null;
+      const held = p.readsBody ? null : q.headHolding(n);
+      if (held !== null) {
+        // A head or length read inside one chunk is read where it lies (no Buffer of its own).
+        const at = q.headOffset;
+        q.skip(n);
+        out = p.advance(held, at);
+      } else {
+        out = p.advance(q.take(n));
+      }
       if (out !== null) return out;
     }
   }

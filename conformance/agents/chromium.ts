@@ -9,7 +9,7 @@ import type { ClientAgent } from './index.js';
  * string: a TypeScript function would be handed over through Function#toString, carrying whatever
  * helpers the transpiler inserted (tsx's __name), which do not exist in the page.
  */
-export const TESTEE_LOOP = `async ({ base, agent }) => {
+export const TESTEE_LOOP = `async ({ base, agent, only }) => {
   // Every connection is bounded: the fuzzingserver ends each case itself (killAfter, close
   // timeouts); this only keeps a stuck connection from holding the loop forever.
   const BOUND_MS = 120000;
@@ -23,10 +23,14 @@ export const TESTEE_LOOP = `async ({ base, agent }) => {
     ws.onerror = () => {};
   });
   const a = encodeURIComponent(agent);
-  const count = Number(await once(base + '/getCaseCount', false)) || 0;
-  for (let i = 1; i <= count; i++) await once(base + '/runCase?case=' + i + '&agent=' + a, true);
+  let numbers = only;
+  if (!numbers) {
+    const count = Number(await once(base + '/getCaseCount', false)) || 0;
+    numbers = Array.from({ length: count }, (_, i) => i + 1);
+  }
+  for (const i of numbers) await once(base + '/runCase?case=' + i + '&agent=' + a, true);
   await once(base + '/updateReports?agent=' + a, false);
-  return count;
+  return numbers.length;
 }`;
 
 export const chromiumClient: ClientAgent = {
@@ -34,13 +38,13 @@ export const chromiumClient: ClientAgent = {
   name: 'chromium-client',
   summary: "Debian's chromium (headless, playwright-core): a page's WebSocket echoes every message",
   unavailable: browserUnavailable,
-  async run(base, agent) {
+  async run(base, agent, _peer, only) {
     const browser = await launchBrowser();
     try {
       const page = await browser.context.newPage();
       // A loaded page (not about:blank) so the WebSocket has an ordinary origin-less context.
       await page.setContent('<!doctype html><title>wslab chromium-client</title>');
-      const count = await page.evaluate(`(${TESTEE_LOOP})(${JSON.stringify({ base, agent })})`) as number;
+      const count = await page.evaluate(`(${TESTEE_LOOP})(${JSON.stringify({ base, agent, only: only ?? null })})`) as number;
       if (count === 0) throw new Error('chromium-client: getCaseCount returned no count');
     } finally {
       await browser.close();

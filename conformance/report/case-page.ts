@@ -89,6 +89,8 @@ export function renderCasePage(r: CaseResult, reportfile: string, matrixTitle: s
 <p class="sub"><a href="index.html">${esc(matrixTitle)}</a> › section ${esc(major)} ${esc(crumbs)}</p>
 <h1>Case ${esc(r.id)} <small>· ${esc(r.agent)}</small></h1>
 <p>${badge(r.behavior, OUTCOME_CLASS[r.behavior as Outcome] ?? 'failed')} behavior &nbsp; ${badge(r.behaviorClose, OUTCOME_CLASS[r.behaviorClose as Outcome] ?? 'failed')} close behavior &nbsp; <span class="muted">counted as</span> ${badge(outcome, OUTCOME_CLASS[outcome])} &nbsp; <span class="muted">${r.duration} ms · ${esc(r.rfc)}</span></p>
+${r.error !== undefined ? `<div class="banner error">The case could not run: ${esc(r.error)}</div>` : ''}
+${r.rerun ? `<div class="banner running">Run a second time (${esc(r.rerun.reason)}); the first run gave ${esc(r.rerun.first)}.</div>` : ''}
 <h2>Case description</h2><p>${caseText(r.description)}</p>
 <h2>Case expectation</h2><p>${caseText(r.expectation)}</p>
 <h2>Case outcome</h2><p>${esc(r.result)}</p>
@@ -102,6 +104,7 @@ ${keyValues([
     ['closed by me', yesNo(r.closedByMe)], ['failed by me', yesNo(r.failedByMe)], ['dropped by me', yesNo(r.droppedByMe)],
     ['was clean', `${yesNo(r.wasClean)}${r.wasNotCleanReason ? ` — ${esc(r.wasNotCleanReason)}` : ''}`],
     ['local close', close(r.localCloseCode, r.localCloseReason)], ['remote close', close(r.remoteCloseCode, r.remoteCloseReason)],
+    ...(r.timeout ? [['deciding timeout', `${esc(r.timeout.timer)}: waited ${r.timeout.waitedMs} ms (Autobahn's ${r.timeout.autobahnMs} ms), fired ${r.timeout.lateMs} ms late, testee quiet for ${r.timeout.quietMs === null ? 'the whole case' : `${r.timeout.quietMs} ms`}${r.timeout.closeCall ? ' — a close call' : ''}`] as const] : []),
   ])}
 <h2>Opening handshake</h2>
 <div style="display:flex;gap:20px;flex-wrap:wrap"><div style="flex:1;min-width:380px"><h3>Request</h3><pre class="txt" style="padding:8px">${esc(r.httpRequest || '(none)')}</pre></div>

@@ -32,6 +32,8 @@ const MATRIX_INTERVAL_MS = 2000;
 export class ConformanceReport {
   readonly index: ConformanceIndex = {};
   private readonly results: CaseResult[] = [];
+  /** Run-level lines shown above the matrix (errors, peer restarts, affected and re-run cases). */
+  notes: string[] = [];
 
   constructor(readonly outDir: string, readonly title: string) {
     mkdirSync(outDir, { recursive: true });
@@ -52,7 +54,7 @@ export class ConformanceReport {
   private matrixWrittenAt = -Infinity;
 
   private writeMatrix(finished: boolean): void {
-    writeAtomic(join(this.outDir, 'index.html'), renderMatrix(this.index, this.title, finished, this.results));
+    writeAtomic(join(this.outDir, 'index.html'), renderMatrix(this.index, this.title, finished, this.results, this.notes));
     this.matrixWrittenAt = Date.now();
   }
 
@@ -76,7 +78,7 @@ function cell(e: IndexEntry | undefined): string {
   return `<td class="${OUTCOME_CLASS[worst]}" title="behavior ${esc(e.behavior)}, close ${esc(e.behaviorClose)}, ${e.duration} ms"><a href="${esc(casePageName(e.reportfile))}">${esc(e.behavior)}${close}<small>${e.duration} ms</small></a></td>`;
 }
 
-export function renderMatrix(index: ConformanceIndex, title: string, finished: boolean, results: readonly CaseResult[] = []): string {
+export function renderMatrix(index: ConformanceIndex, title: string, finished: boolean, results: readonly CaseResult[] = [], notes: readonly string[] = []): string {
   const agents = Object.keys(index).sort();
   const caseIds = [...new Set(agents.flatMap((a) => Object.keys(index[a]!)))].sort(compareCaseIds);
   const descriptions = new Map(results.map((r) => [r.id, r.description.replace(/<br ?\/?>/g, ' ').replace(/<[^>]+>/g, '').replace(/\s+/g, ' ').trim()]));
@@ -121,6 +123,7 @@ export function renderMatrix(index: ConformanceIndex, title: string, finished: b
   const body = `<h1>${esc(title)}</h1>
 <p class="sub">Autobahn|Testsuite cases 1-7, 9, 10 ported to TypeScript · ${caseIds.length} cases × ${agents.length} agents${finished ? '' : ' · <b>run in progress or interrupted</b>'}</p>
 ${finished ? '' : '<div class="banner running">This run has not finished: the matrix shows the cases done so far.</div>'}
+${notes.length ? `<div class="banner error"><ul style="margin:0">${notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul></div>` : ''}
 <h2>Outcomes per agent</h2>
 <p class="note">Each case counted once, by the worse of its behavior and its close behavior (a case that is OK but closes uncleanly counts as UNCLEAN). Pass: behavior OK, NON-STRICT or INFORMATIONAL and close OK or INFORMATIONAL.</p>
 ${countsTable}
