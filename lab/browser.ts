@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext } from 'playwright-core';
+import { onCleanup, trackTempDir } from './children.js';
 
 export const CHROMIUM_PATH = process.env.WSLAB_CHROMIUM ?? '/usr/bin/chromium';
 
@@ -35,6 +36,7 @@ export async function launchBrowser(): Promise<LabBrowser> {
   if (why) throw new Error(why);
   const { chromium } = await import('playwright-core');
   const profile = mkdtempSync(join(tmpdir(), 'wslab-chromium-'));
+  const forgetDir = trackTempDir(profile);
   // launchPersistentContext is the one way to hand chromium our own --user-data-dir.
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM_PATH,
@@ -42,13 +44,21 @@ export async function launchBrowser(): Promise<LabBrowser> {
     args: [...CHROMIUM_ARGS],
     ignoreDefaultArgs: ['--headless'],
     timeout: 60_000,
+    // Our interrupt handler (lab/children.ts) stops it, through the cleanup below; playwright's
+    // exit hook still kills the browser process if the command exits first.
+    handleSIGINT: false,
+    handleSIGTERM: false,
+    handleSIGHUP: false,
   });
+  const forgetCleanup = onCleanup(() => context.close().catch(() => {}));
   return {
     context,
     version: context.browser()?.version() ?? 'unknown',
     async close() {
+      forgetCleanup();
       await context.close().catch(() => {});
       rmSync(profile, { recursive: true, force: true });
+      forgetDir();
     },
   };
 }
