@@ -3,6 +3,7 @@
 // (events, CloseEvent code/reason/wasClean, `protocol`) plus what the server's calls returned are
 // compared between Lua and ours. Skipped, with the reason, where chromium is not installed.
 import { browserUnavailable, launchBrowser, type LabBrowser } from '../../../lab/browser.js';
+import { interrupted } from '../../../lab/children.js';
 import { registerLuaServer, type LuaRet, type StepRecord } from '../../../lab/peers/lua-api.js';
 import type { RunningPeer } from '../../../lab/peers/types.js';
 import { startTsScriptedServer } from '../ts-server.js';
@@ -136,6 +137,7 @@ export async function runBrowserInterop(opts: RunBrowserInteropOptions): Promise
   };
   try {
     for (const s of scenarios) {
+      if (interrupted()) break; // Ctrl-C: what ran is reported, nothing more is started
       let lua: BrowserObservation | null = null;
       for (const server of BROWSER_SERVERS) {
         const started = Date.now();
