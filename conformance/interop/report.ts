@@ -136,7 +136,7 @@ export function renderHtml(report: InteropReport): string {
   const body = `<h1>Interop: our implementation vs lua-resty-websocket</h1>
 <p class="sub">Peer: ${esc(report.peer.backend)} — library ${esc(report.peer.lib.clientVersion)} (${esc(report.peer.lib.source)}), ngx_lua ${esc(report.peer.lib.ngxLuaVersion)}. Directions are client ↔ server; lua-lua is the reference the others are compared with.</p>
 ${report.finished ? '' : '<div class="banner running">Run in progress or interrupted: the table shows what finished.</div>'}
-${report.notes?.length ? `<div class="banner error"><ul style="margin:0">${report.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul></div>` : ''}
+${report.notes?.length ? `<div class="banner notes"><ul style="margin:0">${report.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul></div>` : ''}
 ${cards([
     ['pass', sum.pass, 'good'], ['fail', sum.fail, sum.fail ? 'bad' : 'good'], ['error', sum.error, sum.error ? 'bad' : 'good'],
     ['flaky (passed on retry)', sum.flaky, sum.flaky ? 'warn' : 'good'], ['skip', sum.skip, 'neutral'],

@@ -123,7 +123,7 @@ export function renderMatrix(index: ConformanceIndex, title: string, finished: b
   const body = `<h1>${esc(title)}</h1>
 <p class="sub">Autobahn|Testsuite cases 1-7, 9, 10 ported to TypeScript · ${caseIds.length} cases × ${agents.length} agents${finished ? '' : ' · <b>run in progress or interrupted</b>'}</p>
 ${finished ? '' : '<div class="banner running">This run has not finished: the matrix shows the cases done so far.</div>'}
-${notes.length ? `<div class="banner error"><ul style="margin:0">${notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul></div>` : ''}
+${notes.length ? `<div class="banner notes"><ul style="margin:0">${notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul></div>` : ''}
 <h2>Outcomes per agent</h2>
 <p class="note">Each case counted once, by the worse of its behavior and its close behavior (a case that is OK but closes uncleanly counts as UNCLEAN). Pass: behavior OK, NON-STRICT or INFORMATIONAL and close OK or INFORMATIONAL.</p>
 ${countsTable}

@@ -33,6 +33,7 @@ small,.muted{color:var(--muted)}
 .card.good{border-left:4px solid var(--ok)}.card.bad{border-left:4px solid var(--bad)}.card.warn{border-left:4px solid var(--warn)}.card.neutral{border-left:4px solid var(--info)}
 .badge{display:inline-block;padding:1px 8px;border-radius:999px;font-size:12px;font-weight:600;line-height:18px;white-space:nowrap}
 .banner{border-radius:8px;padding:10px 14px;margin:10px 0 16px;font-weight:500}
+.banner.notes{background:var(--panel);color:var(--fg);font-weight:400;font-size:13px}
 .banner.pass{background:var(--ok-bg);color:#0b4f22}.banner.fail,.banner.error{background:var(--bad-bg);color:#82071e}.banner.running{background:var(--warn-bg);color:#633c01}
 details.sec{border:1px solid var(--line);border-radius:8px;margin:10px 0;background:var(--bg)}
 details.sec>summary{cursor:pointer;padding:8px 12px;background:var(--panel);border-radius:8px;font-weight:600;list-style:none;display:flex;gap:10px;align-items:center;flex-wrap:wrap}
