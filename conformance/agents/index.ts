@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { createServer, type WebSocketServer as OurServer } from 'resty-websocket/server';
 import { newClient, type WebSocketClient } from 'resty-websocket/client';
 import type { RunningPeer } from '../../lab/peers/types.js';
+import { chromiumClient } from './chromium.js';
 
 export const MAX_MESSAGE = 16 * 1024 * 1024;
 
@@ -13,6 +14,8 @@ export interface ServerAgent {
   name: string;
   summary: string;
   needsPeer?: boolean;
+  /** Why the agent cannot run on this machine (it is then skipped, with this reason), or null. */
+  unavailable?: () => string | null;
   start(peer?: RunningPeer): Promise<{ url: string; stop(): Promise<void> }>;
 }
 
@@ -21,6 +24,8 @@ export interface ClientAgent {
   name: string;
   summary: string;
   needsPeer?: boolean;
+  /** Why the agent cannot run on this machine (it is then skipped, with this reason), or null. */
+  unavailable?: () => string | null;
   /**
    * Runs getCaseCount, every runCase (or only the case numbers in `only`: a re-run), updateReports
    * against `base` (ws://host:port).
@@ -187,6 +192,7 @@ export const AGENTS: readonly Agent[] = [
       if (res.status !== 200) throw new Error(`lua-client: HTTP ${res.status}: ${(await res.text()).slice(0, 200)}`);
     },
   },
+  chromiumClient,
 ];
 
 export function findAgent(name: string): Agent | undefined {
