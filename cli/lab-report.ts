@@ -157,7 +157,7 @@ function benchBlock(b: BenchReport): string {
 
 function conformanceBlock(c: NonNullable<LabFiles['conformance']>): string {
   const bars: Bar[] = [];
-  for (const [side, index] of [['server', c.servers], ['client', c.clients]] as const) {
+  for (const index of [c.servers, c.clients]) {
     for (const [agent, cases] of Object.entries(index ?? {}).sort()) {
       const entries = Object.values(cases);
       const counts = countOutcomes(entries);
