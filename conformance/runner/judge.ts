@@ -12,10 +12,11 @@ export interface Verdict {
 }
 
 /**
- * `c.behavior`/`c.result` are the case's own verdict so far (Autobahn's Case starts FAILED, and cases
- * like 9.x set OK themselves from onMessage); a match with an expected outcome overrides them.
+ * `c.behavior`/`c.result` are where the case left them: most cases leave Autobahn's initial FAILED and
+ * list `expected` events; some (section 9) decide behavior themselves and expect no events, as in
+ * Autobahn, where onConnectionLost only overrides the behavior when an expected event list matches.
  */
-export function judge(c: Pick<CaseRun, 'received' | 'expected' | 'expectedClose' | 'behavior' | 'result'>, o: EndpointOutcome, isServer: boolean): Verdict {
+export function judge(c: Pick<CaseRun, 'behavior' | 'result' | 'received' | 'expected' | 'expectedClose'>, o: EndpointOutcome, isServer: boolean): Verdict {
   let behavior: Behavior = c.behavior;
   let result = c.result;
   for (const [b, events] of Object.entries(c.expected)) {
