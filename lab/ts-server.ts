@@ -44,6 +44,8 @@ export async function startTsScriptedServer(opts: {
   steps: Step[];
   tls: boolean;
   requireClientCert: boolean;
+  /** Wraps our server object before the steps run (the session diff's tests plant divergences with it). */
+  wrap?: (ws: StepTarget) => StepTarget;
 }): Promise<TsScriptedServer> {
   let resolve!: (r: StepRecord[]) => void;
   let reject!: (e: Error) => void;
@@ -94,12 +96,13 @@ export async function startTsScriptedServer(opts: {
         return;
       }
       const ws = r.server;
+      const target = opts.wrap ? opts.wrap(ws as unknown as StepTarget) : (ws as unknown as StepTarget);
       out.push({ op: 'new', ret: [true, null] });
       try {
         for (const step of opts.steps) {
           if (step.op === 'request_head') out.push({ op: step.op, ret: [head()], state: { fatal: ws.fatal, closed: ws.closed } });
           else if (step.op === 'tls_info') out.push({ op: step.op, ret: [sni()], state: { fatal: ws.fatal, closed: ws.closed } });
-          else out.push(await runTsStep(ws as unknown as StepTarget, step));
+          else out.push(await runTsStep(target, step));
         }
         resolve(out);
       } catch (e) {

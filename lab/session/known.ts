@@ -1,0 +1,93 @@
+// Known, explained differences between a library version and ours (v0.12), declared once each
+// with the spec item that documents them. A session whose FIRST divergence matches one of these
+// is counted as explained under that id (what follows it is a consequence of it); anything else
+// is a finding. Record-level explanations that do not change state (connect's third value in
+// v0.08) are made by lab/compare.ts explainDifference and are not divergences at all.
+import { versionAtLeast } from '../peers/types.js';
+import type { StepRecord } from '../peers/lua-api.js';
+import type { Session } from './types.js';
+
+export interface FirstDivergence {
+  /** Where the two sides first differ. */
+  channel: 'records' | 'head' | 'wire' | 'tcp' | 'connections';
+  /** records: the step index (0 = new). */
+  step?: number;
+  op?: string;
+  lua: unknown;
+  ours: unknown;
+  /** records only: the raw records. */
+  luaRecord?: StepRecord;
+  oursRecord?: StepRecord;
+}
+
+export interface KnownDifference {
+  id: string;
+  /** The spec item (docs: /work/shared/spec/resty-websocket-behaviour.md, and our docs/behaviour.md). */
+  specItem: string;
+  summary: string;
+  matches(d: FirstDivergence, s: Session, libVersion: string): boolean;
+}
+
+function err(r: StepRecord | undefined): string | null {
+  if (!r) return null;
+  const i = r.op === 'recv_frame' ? 2 : 1;
+  const v = r.ret[i];
+  return Buffer.isBuffer(v) ? v.toString('latin1') : null;
+}
+
+const older = (v: string): boolean => !versionAtLeast(v, '0.12');
+const opts = (s: Session): Record<string, unknown> => (s.role === 'server' ? s.opts : s.newOpts);
+
+export const KNOWN_DIFFERENCES: readonly KnownDifference[] = [
+  {
+    id: 'v012-max-recv-len',
+    specItem: '§1 801c70e (v0.12) / §9: max_recv_len is new in v0.12; v0.08 ignores it',
+    summary: 'v0.08 ignores max_recv_len: a frame over max_recv_len but within max_payload_len is received (or the other way round)',
+    matches: (d, s, v) =>
+      older(v) && d.channel === 'records' && d.op === 'recv_frame' && opts(s).max_recv_len !== undefined &&
+      (err(d.luaRecord) === 'exceeding max payload len') !== (err(d.oursRecord) === 'exceeding max payload len'),
+  },
+  {
+    id: 'v012-max-send-len',
+    specItem: '§1 801c70e (v0.12) / §9: max_send_len is new in v0.12; v0.08 ignores it',
+    summary: 'v0.08 ignores max_send_len: a send over max_send_len but within max_payload_len goes out (or the other way round)',
+    matches: (d, s, v) =>
+      older(v) && d.channel === 'records' && /^send_/.test(d.op ?? '') && opts(s).max_send_len !== undefined &&
+      (err(d.luaRecord) === 'payload too big') !== (err(d.oursRecord) === 'payload too big'),
+  },
+  {
+    id: 'v012-send-continue',
+    specItem: '§1 9641665 (v0.12) / §9: the server has no send_continue before v0.12',
+    summary: 'v0.08 servers have no send_continue',
+    matches: (d, _s, v) => older(v) && d.channel === 'records' && d.op === 'send_continue' && err(d.luaRecord) === 'method send_continue does not exist',
+  },
+  {
+    id: 'v009-server-send-close-code',
+    specItem: '§1 b341b7d (v0.09) / §9: v0.08 server send_close does not reject bad codes (a string that is no number raises a Lua error)',
+    summary: "v0.08's server sends close frames with codes v0.12 refuses with \"bad status code\"",
+    matches: (d, s, v) =>
+      !versionAtLeast(v, '0.09') && s.role === 'server' && d.channel === 'records' && d.op === 'send_close' && err(d.oursRecord) === 'bad status code',
+  },
+  {
+    id: 'v012-connect-options',
+    specItem: '§1 0f304cc, 314e725, 9e907f9, 4d20e30 / §9: v0.08 silently ignores host, key, server_name, pool_size, backlog and their type checks',
+    summary: 'v0.08 ignores the connect options host, key, server_name (and does not type-check them)',
+    matches: (d, s, v) => {
+      if (!older(v) || s.role !== 'client') return false;
+      if (d.channel === 'records' && d.op === 'connect') {
+        return /^(custom host header must be a string|custom Sec-WebSocket-Key must be a string|SSL server_name must be a string)$/.test(err(d.oursRecord) ?? '');
+      }
+      if (d.channel === 'head') {
+        // Only the Host or Sec-WebSocket-Key lines differ, and the program set host or key.
+        const uses = s.steps.some((x) => x.op === 'connect' && (x.opts?.host !== undefined || x.opts?.key !== undefined));
+        const strip = (h: unknown): string => String(h).split('\r\n').filter((l) => !/^(host|sec-websocket-key):/i.test(l)).join('\r\n');
+        return uses && strip(d.lua) === strip(d.ours);
+      }
+      return false;
+    },
+  },
+];
+
+export function explainFirstDivergence(d: FirstDivergence, s: Session, libVersion: string): KnownDifference | null {
+  return KNOWN_DIFFERENCES.find((k) => k.matches(d, s, libVersion)) ?? null;
+}
