@@ -43,11 +43,13 @@ interface Collected {
   ended: boolean;
   /** We closed our socket: later close events are ours, not the library's. */
   self: boolean;
+  /** The library's side reset the connection (it closed with bytes unread): the kernel may drop what it had sent. */
+  reset: boolean;
   ended$: Promise<void>;
 }
 
 function collect(sock: net.Socket): Collected {
-  const c: Collected = { chunks: [], ended: false, self: false, ended$: Promise.resolve() };
+  const c: Collected = { chunks: [], ended: false, self: false, reset: false, ended$: Promise.resolve() };
   c.ended$ = new Promise<void>((resolve) => {
     const done = (): void => {
       if (!c.self) c.ended = true;
@@ -57,7 +59,10 @@ function collect(sock: net.Socket): Collected {
     sock.on('close', done);
   });
   sock.on('data', (d: Buffer) => c.chunks.push(d));
-  sock.on('error', () => {});
+  sock.on('error', (e: NodeJS.ErrnoException) => {
+    // ECONNRESET on a read, EPIPE on a write: either way the library's side reset the connection.
+    if (!c.self && (e.code === 'ECONNRESET' || e.code === 'EPIPE')) c.reset = true;
+  });
   return c;
 }
 
@@ -66,13 +71,9 @@ function headEnd(buf: Buffer): number {
   return i < 0 ? -1 : i + 4;
 }
 
-async function waitFor(cond: () => boolean, ended: Promise<void>, ms: number): Promise<void> {
+async function waitFor(cond: () => boolean, c: Collected, ms: number): Promise<void> {
   const deadline = Date.now() + ms;
-  while (!cond() && Date.now() < deadline) {
-    await Promise.race([sleep(2), ended]);
-    if (cond()) return;
-    if (await Promise.race([ended.then(() => true), Promise.resolve(false)])) return;
-  }
+  while (!cond() && !c.ended && Date.now() < deadline) await Promise.race([sleep(2), c.ended$]);
 }
 
 async function finish(sock: net.Socket, c: Collected, end: PeerEnd, waitMs: number): Promise<boolean> {
@@ -109,6 +110,7 @@ export interface RawClientResult {
   /** Every byte after the head. */
   after: Buffer;
   libraryClosed: boolean;
+  reset: boolean;
 }
 
 /** Plays the client side of a server session against 127.0.0.1:port, GETting `path`. */
@@ -126,7 +128,7 @@ export async function runRawClient(port: number, path: string, s: ServerSession,
   sock.write(Buffer.concat([Buffer.from(head, 'latin1'), startsNow && !first.chops?.length ? groupBytes(first) : Buffer.alloc(0)]));
   if (startsNow && first.chops?.length) await writeChopped(sock, groupBytes(first), first.chops);
   const all = (): Buffer => Buffer.concat(c.chunks);
-  await waitFor(() => headEnd(all()) >= 0, c.ended$, 5000);
+  await waitFor(() => headEnd(all()) >= 0, c, 5000);
   const got = all();
   const he = headEnd(got);
   if (he >= 0) await sendGroups(sock, s.traffic, startsNow ? 1 : 0);
@@ -138,6 +140,7 @@ export async function runRawClient(port: number, path: string, s: ServerSession,
     head: e < 0 ? null : bytes.subarray(0, e - 4).toString('latin1'),
     after: e < 0 ? bytes : bytes.subarray(e),
     libraryClosed,
+    reset: c.reset,
   };
 }
 
@@ -149,6 +152,7 @@ export interface RawServerConnection {
   head: string | null;
   after: Buffer;
   libraryClosed: boolean;
+  reset: boolean;
 }
 
 export interface RawServer {
@@ -184,7 +188,7 @@ export async function startRawServer(s: ClientSession): Promise<RawServer> {
     conns.push(entry);
     entry.scripted = (async () => {
       const all = (): Buffer => Buffer.concat(c.chunks);
-      await waitFor(() => headEnd(all()) >= 0, c.ended$, 5000);
+      await waitFor(() => headEnd(all()) >= 0, c, 5000);
       const he = headEnd(all());
       if (he < 0) return;
       entry.headLen = he;
@@ -223,6 +227,7 @@ export async function startRawServer(s: ClientSession): Promise<RawServer> {
           head: he < 0 ? null : bytes.subarray(0, he - 4).toString('latin1'),
           after: he < 0 ? bytes : bytes.subarray(he),
           libraryClosed: x.c.ended,
+          reset: x.c.reset,
         };
       });
     },

@@ -49,14 +49,14 @@ export async function observeServerSession(side: Side, s: ServerSession, peer: R
     const raw = await runRawClient(portOf(peer.wsUrl), reg.path, s, wait);
     const res = await reg.results(wait + 5000);
     if (!res.done && res.records.length === 0) throw new Error(`the Lua server never ran the session (${reg.path}); nginx: ${(await peer.errorLog(600)).trim().split('\n').slice(-2).join(' | ')}`);
-    return { records: res.records, head: raw.head, wire: decodeFrames(raw.after), libraryClosed: raw.libraryClosed };
+    return { records: res.records, head: raw.head, wire: decodeFrames(raw.after), libraryClosed: raw.libraryClosed, reset: raw.reset };
   }
   const steps = s.steps;
   const srv = await startTsScriptedServer({ opts: s.opts, steps, tls: false, requireClientCert: false, wrap: targets.wrapServer });
   try {
     const raw = await runRawClient(portOf(srv.url), '/scripted', s, wait);
     const records = srv.connected ? await withTimeout(srv.records, wait + 5000, 'our server') : [];
-    return { records, head: raw.head, wire: decodeFrames(raw.after), libraryClosed: raw.libraryClosed };
+    return { records, head: raw.head, wire: decodeFrames(raw.after), libraryClosed: raw.libraryClosed, reset: raw.reset };
   } finally {
     await srv.close();
   }
@@ -117,6 +117,7 @@ export async function observeClientSession(side: Side, s: ClientSession, peer: R
       head: first?.head ?? null,
       wire: decodeFrames(first?.after ?? Buffer.alloc(0)),
       libraryClosed: first?.libraryClosed ?? false,
+      reset: first?.reset ?? false,
       connections: conns.length,
       laterHeads: conns.slice(1).map((c) => c.head ?? ''),
     };
@@ -160,9 +161,21 @@ export function compareObservations(s: Session, lua: SessionObservation, ours: S
     first = { channel: 'records', step: d.step, op: d.op, lua: d.lua, ours: d.ours, luaRecord: lua.records[d.step], oursRecord: ours.records[d.step] };
     break;
   }
+  // A reset drops what the peer's kernel had not handed over yet: the side that saw less must have
+  // seen a prefix of what the other saw (lab/session/types.ts SessionObservation.reset).
+  const reset = !!(lua.reset || ours.reset);
+  let luaHead = normalisedHead(s, lua.head);
+  let oursHead = normalisedHead(s, ours.head);
+  let luaWire: unknown = lua.wire;
+  let oursWire: unknown = ours.wire;
+  if (reset) {
+    if (luaHead === null || oursHead === null) luaHead = oursHead = null;
+    const [short, long] = lua.wire.frames.length <= ours.wire.frames.length ? [lua.wire, ours.wire] : [ours.wire, lua.wire];
+    if (JSON.stringify(long.frames.slice(0, short.frames.length)) === JSON.stringify(short.frames)) luaWire = oursWire = 'prefix (reset)';
+  }
   const channels: Array<[FirstDivergence['channel'], unknown, unknown]> = [
-    ['head', normalisedHead(s, lua.head), normalisedHead(s, ours.head)],
-    ['wire', lua.wire, ours.wire],
+    ['head', luaHead, oursHead],
+    ['wire', luaWire, oursWire],
     ['tcp', lua.libraryClosed ? 'library closed TCP' : 'TCP left open', ours.libraryClosed ? 'library closed TCP' : 'TCP left open'],
     ['connections', { connections: lua.connections ?? null, later: (lua.laterHeads ?? []).map((h) => normalisedHead(s, h)) }, { connections: ours.connections ?? null, later: (ours.laterHeads ?? []).map((h) => normalisedHead(s, h)) }],
   ];

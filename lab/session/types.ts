@@ -68,6 +68,11 @@ export interface SessionObservation {
   wire: { frames: WireFrame[]; rest: string };
   /** Whether the library closed the TCP connection (within the wait after the peer's end). */
   libraryClosed: boolean;
+  /**
+   * The library reset the connection (closed it with bytes unread): the peer's kernel may then drop
+   * bytes the library had sent, so the head and frames are compared as a prefix of the other side's.
+   */
+  reset?: boolean;
   /** Client role: TCP connections the raw server accepted (a reused pooled connection adds none). */
   connections?: number;
   /** Client role: request heads of the later connections. */
