@@ -353,7 +353,8 @@ export class TcpSocket implements Cosocket {
     }
     if (port === 0) return { stream: null, err: 'connection refused' }; // what Linux says for port 0
     return new Promise((done) => {
-      const stream = port === null ? net.connect({ path: address }) : net.connect({ host: address, port });
+      // Half-open like an nginx cosocket: after the server's FIN, reads say "closed" but sends still go out.
+      const stream = port === null ? net.connect({ path: address, allowHalfOpen: true }) : net.connect({ host: address, port, allowHalfOpen: true });
       const timer = setTimeout(() => {
         stream.destroy();
         done({ stream: null, err: 'timeout' });

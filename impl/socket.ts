@@ -138,7 +138,9 @@ export class NodeCosocket implements Cosocket {
   }
 
   sendNow(data: Buffer | string | readonly Buffer[]): SendResult | Promise<SendResult> {
-    if (this.closed || this.stream.destroyed || !this.stream.writable) return { bytes: null, err: 'closed' };
+    // A FIN from the peer ends reading only: like an nginx cosocket, sends go on while the stream
+    // is writable (a half-open client connection; Node ends a non-half-open one itself).
+    if (this.closedByUs || this.stream.destroyed || !this.stream.writable) return { bytes: null, err: 'closed' };
     const stream = this.stream;
     if (!this.corked) {
       this.corked = true;

@@ -67,11 +67,15 @@ export function normaliseRequestHead(s: string, o: NormaliseOptions = {}): strin
     .join('\r\n');
 }
 
+const BAD_STATUS = 'bad HTTP response status line: ';
+
 function normaliseValue(op: string, i: number, v: LuaRet | undefined, o: NormaliseOptions): unknown {
   if (v === undefined || v === null) return null;
   if (Buffer.isBuffer(v)) {
     let s = v.toString('latin1');
     if (op === 'connect' && i === 2 && /^\s*HTTP\//.test(s)) s = normaliseResponseHead(s, o);
+    // The refused header block is quoted in the error: the same normalisation.
+    if (op === 'connect' && i === 1 && s.startsWith(BAD_STATUS)) s = BAD_STATUS + normaliseResponseHead(s.slice(BAD_STATUS.length), o);
     if (op === 'request_head' && i === 0) s = normaliseRequestHead(s, o);
     if (SOCKET_ERROR_VARIANTS.test(s)) s = s.replace(SOCKET_ERROR_VARIANTS, ': <socket closed>');
     if (s === 'closed' || s === 'connection reset by peer' || s === 'broken pipe') s = '<socket closed>';

@@ -25,6 +25,11 @@ export interface KnownDifference {
   /** The spec item (docs: /work/shared/spec/resty-websocket-behaviour.md, and our docs/behaviour.md). */
   specItem: string;
   summary: string;
+  /**
+   * 'session' (default): what follows is a consequence, the session counts as explained. 'record':
+   * the difference changes no state (a request header), the comparison goes on past it.
+   */
+  level?: 'record' | 'session';
   matches(d: FirstDivergence, s: Session, libVersion: string): boolean;
 }
 
@@ -69,25 +74,33 @@ export const KNOWN_DIFFERENCES: readonly KnownDifference[] = [
       !versionAtLeast(v, '0.09') && s.role === 'server' && d.channel === 'records' && d.op === 'send_close' && err(d.oursRecord) === 'bad status code',
   },
   {
-    id: 'v012-connect-options',
-    specItem: '§1 0f304cc, 314e725, 9e907f9, 4d20e30 / §9: v0.08 silently ignores host, key, server_name, pool_size, backlog and their type checks',
-    summary: 'v0.08 ignores the connect options host, key, server_name (and does not type-check them)',
+    id: 'v012-connect-option-checks',
+    specItem: '§1 0f304cc, 314e725, 9e907f9 / §5 connect step 5 / §9: v0.08 does not type-check host, key, server_name',
+    summary: 'v0.08 connects where v0.12 refuses a non-string host, key or server_name',
+    matches: (d, s, v) =>
+      older(v) && s.role === 'client' && d.channel === 'records' && d.op === 'connect' &&
+      /^(custom host header must be a string|custom Sec-WebSocket-Key must be a string|SSL server_name must be a string)$/.test(err(d.oursRecord) ?? ''),
+  },
+  {
+    id: 'v012-connect-host-key',
+    specItem: '§1 0f304cc (host), 314e725 (key) / §9: v0.08 ignores the host and key connect options',
+    summary: 'v0.08 sends Host 127.0.0.1:<port> and a random key where the program set host or key',
+    level: 'record',
     matches: (d, s, v) => {
       if (!older(v) || s.role !== 'client') return false;
+      const uses = s.steps.some((x) => x.op === 'connect' && (x.opts?.host !== undefined || x.opts?.key !== undefined));
       if (d.channel === 'records' && d.op === 'connect') {
-        return /^(custom host header must be a string|custom Sec-WebSocket-Key must be a string|SSL server_name must be a string)$/.test(err(d.oursRecord) ?? '');
+        // A refused response quotes its Accept, which follows the key v0.08 chose itself.
+        const noAccept = (r: StepRecord | undefined): string => (err(r) ?? '').replace(/(sec-websocket-accept:)[^\r]*/gi, '$1');
+        return uses && (err(d.luaRecord) ?? '').startsWith('bad HTTP response status line: ') && noAccept(d.luaRecord) === noAccept(d.oursRecord);
       }
-      if (d.channel === 'head') {
-        // Only the Host or Sec-WebSocket-Key lines differ, and the program set host or key.
-        const uses = s.steps.some((x) => x.op === 'connect' && (x.opts?.host !== undefined || x.opts?.key !== undefined));
-        const strip = (h: unknown): string => String(h).split('\r\n').filter((l) => !/^(host|sec-websocket-key):/i.test(l)).join('\r\n');
-        return uses && strip(d.lua) === strip(d.ours);
-      }
-      return false;
+      if (d.channel !== 'head' && d.channel !== 'connections') return false;
+      const strip = (h: unknown): string => JSON.stringify(h).replace(/(host|sec-websocket-key):[^\\]*/gi, '$1');
+      return uses && strip(d.lua) === strip(d.ours);
     },
   },
 ];
 
-export function explainFirstDivergence(d: FirstDivergence, s: Session, libVersion: string): KnownDifference | null {
-  return KNOWN_DIFFERENCES.find((k) => k.matches(d, s, libVersion)) ?? null;
+export function explainFirstDivergence(d: FirstDivergence, s: Session, libVersion: string, level: 'record' | 'session' = 'session'): KnownDifference | null {
+  return KNOWN_DIFFERENCES.find((k) => (k.level ?? 'session') === level && k.matches(d, s, libVersion)) ?? null;
 }

@@ -201,9 +201,11 @@ export async function startRawServer(s: ClientSession): Promise<RawServer> {
       const startsNow = first !== undefined && first.pauseMs === 0 && !first.chops?.length;
       sock.write(Buffer.concat([responseText(s, reqHead), startsNow ? groupBytes(first) : Buffer.alloc(0)]));
       await sendGroups(sock, s.traffic, startsNow ? 1 : 0);
+      // A client checks for the server's FIN in calls that read nothing (set_keepalive says
+      // "closed"): a FIN or RST waits until the client has used what came before it.
+      if (s.end !== 'hold') await sleep(RST_SETTLE_MS);
       if (s.end === 'fin') sock.end();
       if (s.end === 'rst') {
-        await sleep(RST_SETTLE_MS);
         c.self = true;
         sock.resetAndDestroy();
       }

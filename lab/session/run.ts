@@ -158,7 +158,13 @@ export function compareObservations(s: Session, lua: SessionObservation, ours: S
       recordExplained.push(d.explained);
       continue;
     }
-    first = { channel: 'records', step: d.step, op: d.op, lua: d.lua, ours: d.ours, luaRecord: lua.records[d.step], oursRecord: ours.records[d.step] };
+    const fd: FirstDivergence = { channel: 'records', step: d.step, op: d.op, lua: d.lua, ours: d.ours, luaRecord: lua.records[d.step], oursRecord: ours.records[d.step] };
+    const known = explainFirstDivergence(fd, s, libVersion, 'record');
+    if (known) {
+      recordExplained.push(known.id);
+      continue;
+    }
+    first = fd;
     break;
   }
   // A reset drops what the peer's kernel had not handed over yet: the side that saw less must have
@@ -181,10 +187,15 @@ export function compareObservations(s: Session, lua: SessionObservation, ours: S
   ];
   if (!first) {
     for (const [channel, l, o] of channels) {
-      if (JSON.stringify(l) !== JSON.stringify(o)) {
-        first = { channel, lua: l, ours: o };
-        break;
+      if (JSON.stringify(l) === JSON.stringify(o)) continue;
+      const d: FirstDivergence = { channel, lua: l, ours: o };
+      const known = explainFirstDivergence(d, s, libVersion, 'record');
+      if (known) {
+        recordExplained.push(known.id);
+        continue;
       }
+      first = d;
+      break;
     }
   }
   return { first, explained: first ? explainFirstDivergence(first, s, libVersion) : null, recordExplained };

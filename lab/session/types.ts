@@ -65,7 +65,7 @@ export interface SessionObservation {
   /** Server role: the response head the raw client got; client role: the request head the raw server got (first connection). */
   head: string | null;
   /** The frames the library put on the wire after the head, and any bytes left over. */
-  wire: { frames: WireFrame[]; rest: string };
+  wire: { frames: WireFrame[]; rest: string; stray?: string };
   /** Whether the library closed the TCP connection (within the wait after the peer's end). */
   libraryClosed: boolean;
   /**

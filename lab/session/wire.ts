@@ -56,9 +56,13 @@ function payloadText(b: Buffer): string {
 }
 
 /** Decodes every whole frame in `bytes`; bytes left over (a frame cut short) are returned as hex. */
-export function decodeFrames(bytes: Buffer): { frames: WireFrame[]; rest: string } {
+export function decodeFrames(bytes: Buffer): { frames: WireFrame[]; rest: string; stray?: string } {
   const frames: WireFrame[] = [];
   let at = 0;
+  // A client's `headers = {}` bug (spec §5 step 10) puts a CRLF after the request head: kept apart
+  // so the frames behind it are still decoded (and their masking keys normalised).
+  const stray = bytes[0] === 0x0d && bytes[1] === 0x0a ? '0d0a' : undefined;
+  if (stray) at = 2;
   for (;;) {
     if (bytes.length - at < 2) break;
     const b0 = bytes[at]!;
@@ -88,5 +92,5 @@ export function decodeFrames(bytes: Buffer): { frames: WireFrame[]; rest: string
     at = p + len;
   }
   const rest = bytes.subarray(at);
-  return { frames, rest: rest.length <= 64 ? rest.toString('hex') : payloadText(rest) };
+  return { frames, rest: rest.length <= 64 ? rest.toString('hex') : payloadText(rest), ...(stray ? { stray } : {}) };
 }
