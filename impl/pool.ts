@@ -510,6 +510,8 @@ export class TcpSocket implements Cosocket {
    */
   setKeepalive(timeoutMs?: number | null, size?: number | null): OkResult {
     const conn = this.conn;
+    // After the server's FIN ngx_lua answers "closed" but keeps the connection: sends still go out.
+    if (conn !== null && conn.closed && !conn.stream.destroyed && conn.stream.writable) return { ok: null, err: 'closed' };
     if (conn === null || conn.closed || conn.stream.destroyed) {
       if (conn !== null) {
         this.conn = null;
@@ -526,6 +528,9 @@ export class TcpSocket implements Cosocket {
       spool = this.registry.create(key, poolSize, -1);
     }
     if (conn.buffered > 0) {
+      // ngx_lua: bytes its buffer holds -> "unread data in buffer" (the connection stays);
+      // bytes still in the kernel -> "connection in dubious state" (the connection is closed).
+      if (conn.bufferedAtLastRead > 0) return { ok: null, err: 'unread data in buffer' };
       this.conn = null;
       void conn.close();
       this.release();

@@ -58,6 +58,7 @@ export class NodeCosocket implements Cosocket {
   private ended = false;
   private endError = 'closed';
   private closedByUs = false;
+  private readLeftover = 0;
   private corked = false;
   private readonly uncork = (): void => {
     this.corked = false;
@@ -90,6 +91,15 @@ export class NodeCosocket implements Cosocket {
     return this.queue.length;
   }
 
+  /**
+   * Of those, the bytes that had already arrived when the last read returned: what an nginx
+   * cosocket holds in its own buffer (one recv() takes all that is there), as opposed to bytes that
+   * arrived later and are still in the kernel. setkeepalive tells the two apart.
+   */
+  get bufferedAtLastRead(): number {
+    return Math.min(this.readLeftover, this.queue.length);
+  }
+
   setTimeout(ms: number): void {
     // ngx_lua treats 0 as "use the configured default".
     this.timeoutMs = ms > 0 ? ms : DEFAULT_TIMEOUT_MS;
@@ -104,6 +114,7 @@ export class NodeCosocket implements Cosocket {
     if (n <= 0) return Promise.resolve({ data: EMPTY, err: null });
     if (this.queue.length >= n) {
       const data = this.queue.take(n);
+      this.readLeftover = this.queue.length;
       this.maybeResume();
       return Promise.resolve({ data, err: null });
     }
@@ -113,6 +124,7 @@ export class NodeCosocket implements Cosocket {
   tryReceive(n: number): Buffer | null {
     if (this.closedByUs || n <= 0 || this.queue.length < n) return null;
     const data = this.queue.take(n);
+    this.readLeftover = this.queue.length;
     this.maybeResume();
     return data;
   }
@@ -232,6 +244,7 @@ export class NodeCosocket implements Cosocket {
   private takeUntil(at: number, patLen: number): SockRecv {
     const data = Buffer.from(this.queue.take(at));
     this.queue.take(patLen);
+    this.readLeftover = this.queue.length;
     this.maybeResume();
     return { data, err: null };
   }
@@ -241,7 +254,11 @@ export class NodeCosocket implements Cosocket {
     const p = this.pending;
     if (p !== null) {
       if (p.n >= 0) {
-        if (this.queue.length >= p.n) this.settle(p, { data: this.queue.take(p.n), err: null });
+        if (this.queue.length >= p.n) {
+          const data = this.queue.take(p.n);
+          this.readLeftover = this.queue.length;
+          this.settle(p, { data, err: null });
+        }
       } else {
         const at = this.queue.indexOf(p.pattern!);
         if (at >= 0) this.settle(p, this.takeUntil(at, p.pattern!.length));
