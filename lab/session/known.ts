@@ -82,6 +82,15 @@ export const KNOWN_DIFFERENCES: readonly KnownDifference[] = [
       /^(custom host header must be a string|custom Sec-WebSocket-Key must be a string|SSL server_name must be a string)$/.test(err(d.oursRecord) ?? ''),
   },
   {
+    id: 'v011-pool-size-backlog',
+    specItem: '§1 4d20e30 (v0.11) / §9: v0.08 ignores the pool_size and backlog connect options',
+    summary: 'v0.08 opens a connection where a pool_size/backlog limit makes v0.11+ refuse it',
+    matches: (d, s, v) =>
+      !versionAtLeast(v, '0.11') && s.role === 'client' && d.channel === 'records' && d.op === 'connect' &&
+      err(d.oursRecord) === 'failed to connect: too many waiting connect operations' &&
+      s.steps.some((x) => x.op === 'connect' && (x.opts?.pool_size !== undefined || x.opts?.backlog !== undefined)),
+  },
+  {
     id: 'v012-connect-host-key',
     specItem: '§1 0f304cc (host), 314e725 (key) / §9: v0.08 ignores the host and key connect options',
     summary: 'v0.08 sends Host 127.0.0.1:<port> and a random key where the program set host or key',
