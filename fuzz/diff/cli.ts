@@ -6,6 +6,8 @@ import { ROOT_DIR } from '../../lab/paths.js';
 import { parseDuration } from '../cli.js';
 import { handshakeDiffUnavailable, runHandshakeDiff, type HandshakeDiffReport } from './handshake-diff.js';
 import { runDiff, type DiffReport } from './runner.js';
+import { startPeer } from '../../lab/peers/index.js';
+import { formatSessionReport, runSessionDiff, type Role, type SessionReport } from '../session/runner.js';
 
 export const help = `Usage: wslab diff [--time 60s] [--cases N] [--seed N] [options]
 
@@ -29,6 +31,17 @@ Options:
                  original server:new() at /diff-handshake vs parseRequestHead + checkHandshake)
   --handshake-mutate  with --handshake: also edit bytes in the header lines (how closely our
                  request parser follows nginx's own refusals)
+  --session D    then also diff whole sessions for D (needs the nginx peer): generated upgrade
+                 requests, server:new()/client:new()/connect() options, API-call programs and
+                 byte-level peer traffic (every opcode, fragments, close bodies, boundary lengths,
+                 cuts, pauses around the timeouts, FIN/RST), run on the real library in nginx and
+                 on ours, compared call by call, on the wire and at TCP close. Divergences are
+                 shrunk and saved to fuzz/findings/session/ (replay: wslab interop --scenario-file F);
+                 known version differences are counted under their declared spec item.
+                 Writes report/session.json. With --session, --time 0 skips the frame diff.
+  --roles LIST   with --session: server,client (default both)
+  --jobs N       with --session: sessions run side by side (default 3)
+  --lua-lib DIR  with --session: another lua-resty-websocket lib/ folder (or RESTY_WEBSOCKET_LIB)
   --findings DIR where to save divergences (default: fuzz/findings)
   --report FILE  summary JSON (default: report/diff.json)
   --quiet        no progress lines
@@ -37,6 +50,8 @@ Examples:
   wslab diff --time 60s
   wslab diff --time 10m --seed 42
   wslab diff --time 30s --handshake 30s
+  nice wslab diff --time 0 --session 10m --seed 7
+  wslab diff --time 0 --session 60s --roles client
   RESTY_WEBSOCKET_LIB=/src/lua-resty-websocket/lib wslab diff --cases 100000`;
 
 export async function run(argv: string[]): Promise<number> {
@@ -51,6 +66,10 @@ export async function run(argv: string[]): Promise<number> {
         'no-corpus': { type: 'boolean', default: false },
         handshake: { type: 'string' },
         'handshake-mutate': { type: 'boolean', default: false },
+        session: { type: 'string' },
+        roles: { type: 'string' },
+        jobs: { type: 'string' },
+        'lua-lib': { type: 'string' },
         findings: { type: 'string' },
         report: { type: 'string', default: join(ROOT_DIR, 'report', 'diff.json') },
         quiet: { type: 'boolean', default: false },
@@ -61,13 +80,33 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`wslab diff: ${(e as Error).message}\n\n${help}`);
     return 2;
   }
-  let report: DiffReport;
+  let report: DiffReport | null = null;
   let handshake: HandshakeDiffReport | null = null;
+  let session: SessionReport | null = null;
+  const roles = values.roles?.split(',').map((r) => r.trim());
+  if (roles && (roles.length === 0 || roles.some((r) => r !== 'server' && r !== 'client'))) {
+    console.error(`wslab diff: --roles takes server, client or server,client, not "${values.roles}"`);
+    return 2;
+  }
+  const jobs = values.jobs === undefined ? undefined : Number(values.jobs);
+  if (jobs !== undefined && !(Number.isInteger(jobs) && jobs >= 1 && jobs <= 16)) {
+    console.error(`wslab diff: --jobs takes a whole number from 1 to 16, not "${values.jobs}"`);
+    return 2;
+  }
+  let sessionMs: number | null = null;
+  let frameMs: number;
+  try {
+    sessionMs = values.session === undefined ? null : parseDuration(values.session);
+    frameMs = parseDuration(values.time!);
+  } catch (e) {
+    console.error(`wslab diff: ${(e as Error).message}`);
+    return 2;
+  }
   try {
     const tty = process.stderr.isTTY === true;
     let last = 0;
-    report = await runDiff({
-      timeMs: values.cases && values.time === '60s' ? 24 * 3_600_000 : parseDuration(values.time!),
+    if (frameMs > 0 || sessionMs === null) report = await runDiff({
+      timeMs: values.cases && values.time === '60s' ? 24 * 3_600_000 : frameMs,
       ...(values.cases ? { maxCases: Number(values.cases) } : {}),
       ...(values.seed ? { seed: Number(values.seed) } : {}),
       useCorpus: !values['no-corpus'],
@@ -100,14 +139,51 @@ export async function run(argv: string[]): Promise<number> {
       mkdirSync(dirname(file), { recursive: true });
       writeFileSync(file, JSON.stringify(handshake, null, 2) + '\n');
     }
+    if (sessionMs !== null) session = await runSessionPart(sessionMs, { seed: values.seed, roles: roles as Role[] | undefined, jobs, luaLib: values['lua-lib'], findings: values.findings, quiet: values.quiet, reportFile: join(dirname(values.report!), 'session.json') });
   } catch (e) {
     console.error(`wslab diff: ${(e as Error).message}`);
     return 2;
   }
-  console.log(formatDiffReport(report));
+  if (report) console.log(formatDiffReport(report));
   if (handshake) console.log(formatHandshakeReport(handshake));
-  console.log(`\nreport: ${values.report}`);
-  return report.ok && (handshake?.ok ?? true) ? 0 : 1;
+  if (session) console.log(formatSessionReport(session));
+  console.log(`\nreport: ${report ? values.report : ''}${session ? ` ${join(dirname(values.report!), 'session.json')}` : ''}`);
+  return (report?.ok ?? true) && (handshake?.ok ?? true) && (session?.ok ?? true) ? 0 : 1;
+}
+
+/** The --session part: starts the peer, runs the session diff, stops the peer (Ctrl-C leaves an interrupted report). */
+async function runSessionPart(
+  timeMs: number,
+  o: { seed?: string; roles?: Role[]; jobs?: number; luaLib?: string; findings?: string; quiet: boolean; reportFile: string },
+): Promise<SessionReport> {
+  const peer = await startPeer({ luaLib: o.luaLib });
+  const abort = new AbortController();
+  const onSigint = (): void => abort.abort();
+  process.once('SIGINT', onSigint);
+  const tty = process.stderr.isTTY === true;
+  let last = 0;
+  try {
+    const seed = o.seed ? Number(o.seed) : undefined;
+    const r = await runSessionDiff({
+      peer, timeMs, seed, roles: o.roles, jobs: o.jobs, reportFile: o.reportFile, signal: abort.signal,
+      ...(o.findings ? { findingsDir: join(o.findings, 'session') } : {}),
+      ...(o.quiet ? {} : {
+        onProgress: (p) => {
+          const line = `[session] ${(p.elapsedMs / 1000).toFixed(0)}s sessions ${p.sessions} (${p.sessionsPerSec}/s) divergences ${p.divergences} explained ${p.explained}`;
+          if (tty) process.stderr.write(`\r${line.padEnd(80)}`);
+          else if (Date.now() - last >= 5000) {
+            last = Date.now();
+            console.error(line);
+          }
+        },
+      }),
+    });
+    if (tty && !o.quiet) process.stderr.write('\n');
+    return r;
+  } finally {
+    process.off('SIGINT', onSigint);
+    await peer.stop();
+  }
 }
 
 export function formatDiffReport(r: DiffReport): string {
