@@ -3,7 +3,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, arch, platform, release } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseCommandLine, shownPath } from '../cli/args.js';
 import { startPeer, type RunningPeer } from '../lab/peers/index.js';
 import { runClientBench, type ClientReport } from './client.js';
 import { runCodecBench, type CodecReport } from './codec.js';
@@ -280,27 +280,16 @@ export async function runBench(o: RunBenchOptions): Promise<BenchReport> {
   if (o.out) {
     mkdirSync(dirname(o.out), { recursive: true });
     writeFileSync(o.out, JSON.stringify(report, null, 2) + '\n');
-    if (print) console.log(`\nwrote ${o.out} (${(report.durationMs / 1000).toFixed(0)} s)`);
+    if (print) console.log(`\nwrote ${shownPath(o.out)} (${(report.durationMs / 1000).toFixed(0)} s)`);
   }
   return report;
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let values: { only?: string; quick?: boolean; out?: string; 'cpu-prof'?: string };
-  try {
-    ({ values } = parseArgs({ args: argv, options: { only: { type: 'string' }, quick: { type: 'boolean' }, out: { type: 'string' }, 'cpu-prof': { type: 'string' } }, strict: true }));
-  } catch (e) {
-    console.error(`wslab bench: ${(e as Error).message}\n\n${help}`);
-    return 2;
-  }
-  const suites = values.only ? values.only.split(',').map((s) => s.trim()).filter(Boolean) : [...SUITES];
-  const unknown = suites.filter((s) => !(SUITES as readonly string[]).includes(s));
-  if (unknown.length > 0) {
-    console.error(`wslab bench: unknown suite(s) ${unknown.join(', ')} (choose from ${SUITES.join(', ')})`);
-    return 2;
-  }
+  const { values } = parseCommandLine('bench', argv, { only: { type: 'list', choices: SUITES }, quick: { type: 'flag' }, out: { type: 'string' }, 'cpu-prof': { type: 'string' } });
+  const suites = values.only ?? [...SUITES];
   const report = await runBench({
-    suites: suites as Suite[],
+    suites,
     profile: PROFILES[values.quick ? 'quick' : 'full'],
     out: resolve(values.out ?? join(ROOT_DIR, 'report', 'bench.json')),
     command: ['wslab bench', ...argv].join(' '),

@@ -6,8 +6,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { writeAtomic } from '../lab/fs.js';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseCommandLine, shownPath } from './args.js';
 import { ROOT_DIR } from '../lab/paths.js';
+import { BACKEND_CHOICES } from '../lab/peers/index.js';
 import type { RunningPeer } from '../lab/peers/types.js';
 import { renderLabHtml, type LabReport, type SectionStatus } from './lab-report.js';
 
@@ -40,13 +41,6 @@ Examples:
   wslab lab --skip fuzz,diff      # interop + conformance only
   wslab lab --full --fuzz-time 60s`;
 
-export function parseDuration(s: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(s.trim());
-  if (!m) throw new Error(`bad duration "${s}" (use e.g. 500ms, 30s, 2m)`);
-  const n = Number(m[1]);
-  return m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000;
-}
-
 function log(line: string): void {
   process.stderr.write(`${line}\n`);
 }
@@ -64,16 +58,16 @@ async function ensurePeer(): Promise<string | null> {
   return why;
 }
 
+/** The parts `--skip` can name, in the order they run. */
+export const LAB_PARTS = ['interop', 'conformance', 'deviations', 'fuzz', 'diff'] as const;
+
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      skip: { type: 'string', default: '' }, full: { type: 'boolean', default: false },
-      'fuzz-time': { type: 'string', default: '10s' }, 'diff-time': { type: 'string', default: '20s' },
-      backend: { type: 'string' }, 'lua-lib': { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean', default: false },
-    },
+  const { values } = parseCommandLine('lab', argv, {
+    skip: { type: 'list', choices: LAB_PARTS, default: [] }, full: { type: 'flag' },
+    'fuzz-time': { type: 'duration', default: '10s' }, 'diff-time': { type: 'duration', default: '20s' },
+    backend: { type: 'string', choices: BACKEND_CHOICES }, 'lua-lib': { type: 'string' }, out: { type: 'string' }, json: { type: 'flag' },
   });
-  const skip = new Set(values.skip!.split(',').map((s) => s.trim()).filter(Boolean));
+  const skip = new Set<string>(values.skip);
   const outDir = values.out ?? join(ROOT_DIR, 'report');
   mkdirSync(outDir, { recursive: true });
   const started = Date.now();
@@ -110,7 +104,7 @@ export async function run(argv: string[]): Promise<number> {
   if (!peerWhy || values.backend === 'container' || values.backend === 'auto') {
     try {
       const { startPeer } = await import('../lab/peers/index.js');
-      peer = await startPeer({ backend: (values.backend as 'native' | 'container' | 'auto' | undefined) ?? 'auto', luaLib: values['lua-lib'] });
+      peer = await startPeer({ backend: values.backend ?? 'auto', luaLib: values['lua-lib'] });
       report.peer = { backend: peer.backend, lib: peer.lib };
       log(`lab: peer ${peer.backend}, lua-resty-websocket ${peer.lib.clientVersion} (${peer.lib.source}), ngx_lua ${peer.lib.ngxLuaVersion}`);
     } catch (e) {
@@ -179,7 +173,7 @@ export async function run(argv: string[]): Promise<number> {
 
     await section('fuzz', 'Fuzzing: jsfuzz campaigns on every parser', async () => {
       const { runCampaign } = await import('../fuzz/campaign.js');
-      const r = await runCampaign({ target: 'all', timeMs: parseDuration(values['fuzz-time']!), jobs: 2, reportFile: join(outDir, 'fuzz.json') });
+      const r = await runCampaign({ target: 'all', timeMs: values['fuzz-time'], jobs: 2, reportFile: join(outDir, 'fuzz.json') });
       return {
         status: r.ok && r.totals.findings === 0 ? 'pass' : 'fail',
         summary: `${r.totals.execs.toLocaleString('en')} execs (${Math.round(r.totals.execsPerSec).toLocaleString('en')}/s) on ${r.targets.length} targets; ${r.totals.findings} findings; ${r.targets.map((t) => `${t.target} ${Math.round(t.execsPerSec)}/s`).join(', ')}`,
@@ -193,7 +187,7 @@ export async function run(argv: string[]): Promise<number> {
       const { oracleUnavailable } = await import('../lab/lua-oracle.js');
       const why = oracleUnavailable();
       if (why) return { status: 'error', summary: why };
-      const r = await runDiff({ timeMs: parseDuration(values['diff-time']!), reportFile: join(outDir, 'diff.json') });
+      const r = await runDiff({ timeMs: values['diff-time'], reportFile: join(outDir, 'diff.json') });
       return {
         status: r.ok && r.divergenceCount === 0 ? 'pass' : 'fail',
         summary: `${r.cases.toLocaleString('en')} cases (${Math.round(r.casesPerSec).toLocaleString('en')}/s, seed ${r.seed}) against protocol.lua ${r.luaVersion}; ${r.divergenceCount} divergences`,
@@ -204,15 +198,15 @@ export async function run(argv: string[]): Promise<number> {
 
     const benchPath = join(outDir, 'bench.json');
     report.sections.bench = existsSync(benchPath)
-      ? { title: 'Benchmarks (latest `wslab bench`)', status: 'info', summary: 'ratios from report/bench.json', link: 'bench.json', data: JSON.parse(readFileSync(benchPath, 'utf8')), durationMs: 0 }
-      : { title: 'Benchmarks', status: 'info', summary: 'no report/bench.json yet: run `npx wslab bench`', durationMs: 0 };
+      ? { title: 'Benchmarks (latest `wslab bench`)', status: 'info', summary: `ratios from ${shownPath(benchPath)}`, link: 'bench.json', data: JSON.parse(readFileSync(benchPath, 'utf8')), durationMs: 0 }
+      : { title: 'Benchmarks', status: 'info', summary: `no ${shownPath(benchPath)} yet: run \`npx wslab bench --out ${shownPath(benchPath)}\``, durationMs: 0 };
   } finally {
     await peer?.stop();
   }
   report.finished = true;
   report.ok = Object.values(report.sections).every((s) => s.status === 'pass' || s.status === 'skipped' || s.status === 'info');
   save();
-  log(`lab: ${report.ok ? 'all parts passed' : 'some parts failed'} in ${((Date.now() - started) / 1000).toFixed(0)} s; report/index.html`);
+  log(`lab: ${report.ok ? 'all parts passed' : 'some parts failed'} in ${((Date.now() - started) / 1000).toFixed(0)} s; ${shownPath(join(outDir, 'index.html'))}`);
   if (values.json) console.log(JSON.stringify({ ok: report.ok, sections: Object.fromEntries(Object.entries(report.sections).map(([k, s]) => [k, { status: s.status, summary: s.summary }])) }));
   return report.ok ? 0 : 1;
 }

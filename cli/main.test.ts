@@ -30,3 +30,42 @@ describe('wslab', () => {
     }
   });
 });
+
+describe('wslab <command> with a bad command line', () => {
+  // Each: exit code 2, exactly one line on stderr naming the command, nothing on stdout, no stack.
+  const BAD: Record<string, string[][]> = {
+    lab: [['--nope'], ['--skip', 'fuzz,nope'], ['--backend', 'x'], ['--fuzz-time', 'ten'], ['--out'], ['extra']],
+    peer: [['--nope'], ['frobnicate'], [], ['start', '--port', '99999'], ['start', '--backend', 'x'], ['start', 'now']],
+    interop: [['--nope'], ['--directions', 'ts-lua,up-down'], ['--retries', '-1'], ['--backend', 'x'], ['--list=yes']],
+    conformance: [['--nope'], ['--mode', 'foo'], ['--agents', 'ws-server,nope'], ['--url', 'noequals'], ['--concurrency', '0'], ['--time-scale', 'fast']],
+    fuzz: [['--nope'], ['--target', 'nope'], ['--jobs', '0'], ['--time', 'ten'], ['--execs', '1e']],
+    diff: [['--nope'], ['--cases', 'x'], ['--seed', '1.5'], ['--handshake', 'ten'], ['--time']],
+    bench: [['--nope'], ['--only', 'codec,nope'], ['--out']],
+  };
+  for (const [cmd, lines] of Object.entries(BAD)) {
+    it(`wslab ${cmd}: exit 2 and one line`, async () => {
+      const err: string[] = [];
+      const out: string[] = [];
+      const e = vi.spyOn(console, 'error').mockImplementation((s: string) => void err.push(String(s)));
+      const o = vi.spyOn(console, 'log').mockImplementation((s: string) => void out.push(String(s)));
+      const w = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => (err.push(String(s)), true));
+      try {
+        for (const args of lines) {
+          err.length = 0;
+          out.length = 0;
+          const label = `wslab ${[cmd, ...args].join(' ')}`;
+          expect(await main([cmd, ...args]), label).toBe(2);
+          expect(err, label).toHaveLength(1);
+          expect(err[0]!.split('\n'), label).toHaveLength(1);
+          expect(err[0], label).toMatch(new RegExp(`^wslab ${cmd}: `));
+          expect(err[0], label).not.toMatch(/\n\s+at /);
+          expect(out, label).toEqual([]);
+        }
+      } finally {
+        e.mockRestore();
+        o.mockRestore();
+        w.mockRestore();
+      }
+    });
+  }
+});

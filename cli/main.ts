@@ -1,6 +1,9 @@
 // `wslab`: one subcommand per capability. Each subcommand lives with the code it drives and
 // exports `run(argv) => Promise<exitCode>` and a `help` text; this file only dispatches, and
-// imports lazily so `wslab peer` does not load the fuzzers.
+// imports lazily so `wslab peer` does not load the fuzzers. A bad command line anywhere below is a
+// UsageError (cli/args.ts): one line on stderr and exit code 2.
+import { UsageError } from './args.js';
+
 export interface Subcommand {
   readonly help: string;
   run(argv: string[]): Promise<number>;
@@ -37,7 +40,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const entry = SUBCOMMANDS[name];
   if (!entry) {
-    console.error(`wslab: unknown command "${name}"\n\n${usage()}`);
+    console.error(`wslab: unknown command "${name}" (one of ${Object.keys(SUBCOMMANDS).join(', ')}; see wslab --help)`);
     return 2;
   }
   const sub = await entry.load();
@@ -45,5 +48,13 @@ export async function main(argv: string[]): Promise<number> {
     console.log(sub.help);
     return 0;
   }
-  return sub.run(rest);
+  try {
+    return await sub.run(rest);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(e.line);
+      return 2;
+    }
+    throw e;
+  }
 }

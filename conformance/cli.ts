@@ -1,5 +1,5 @@
 // `wslab conformance`: Autobahn's 301 non-compression cases against servers and clients.
-import { parseArgs } from 'node:util';
+import { parseCommandLine, shownPath, UsageError } from '../cli/args.js';
 import { AGENTS } from './agents/index.js';
 import { CASES } from './cases/index.js';
 import { passes, runConformance } from './index.js';
@@ -9,6 +9,8 @@ import { selectCases } from './cases/index.js';
 import { ConformanceReport } from './report/index.js';
 import { join } from 'node:path';
 import { ROOT_DIR } from '../lab/paths.js';
+import { attachedLine, attachRecordedPeer } from '../lab/peers/recorded.js';
+import type { RunningPeer } from '../lab/peers/types.js';
 
 export const help = `Usage: wslab conformance [options]
 
@@ -43,24 +45,22 @@ const MUST_PASS = ['ws-server', 'ws-client', 'ours-server-strict', 'ours-client-
 const LUA_AGENTS = ['lua-server', 'lua-client'];
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      agents: { type: 'string' }, url: { type: 'string', multiple: true }, mode: { type: 'string' }, port: { type: 'string' },
-      cases: { type: 'string' }, exclude: { type: 'string' }, 'time-scale': { type: 'string' }, out: { type: 'string' },
-      concurrency: { type: 'string' }, 'check-expected': { type: 'boolean', default: false }, 'write-expected': { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-    },
+  const { values } = parseCommandLine('conformance', argv, {
+    agents: { type: 'list', choices: AGENTS.map((a) => a.name) }, url: { type: 'repeat' }, mode: { type: 'string', choices: ['server', 'client'] },
+    port: { type: 'number', integer: true, min: 0, max: 65535 },
+    cases: { type: 'string' }, exclude: { type: 'string' }, 'time-scale': { type: 'number', min: 0.1 }, out: { type: 'string' },
+    concurrency: { type: 'number', integer: true, min: 1 }, 'check-expected': { type: 'flag' }, 'write-expected': { type: 'flag' },
+    json: { type: 'flag' },
   });
   const outDir = values.out ?? join(ROOT_DIR, 'report', 'conformance');
   const cases = selectCases(values.cases ?? '*', values.exclude ?? '');
   if (values.mode === 'client') {
     const report = new ConformanceReport(join(outDir, 'clients'), 'Conformance: clients (we are the server)');
-    const srv = await startFuzzingServer({ cases, port: Number(values.port ?? 9001), onResult: (r) => {
+    const srv = await startFuzzingServer({ cases, port: values.port ?? 9001, onResult: (r) => {
       report.add(r);
       console.log(`${r.agent} ${r.id}: ${r.behavior} / ${r.behaviorClose}`);
     }, onUpdateReports: () => report.flush(true) });
-    console.log(`fuzzingserver on ${srv.url} with ${cases.length} cases; Ctrl-C to stop (reports in ${outDir}/clients)`);
+    console.log(`fuzzingserver on ${srv.url} with ${cases.length} cases; Ctrl-C to stop (reports in ${shownPath(join(outDir, 'clients'))})`);
     await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
     report.flush(true);
     await srv.close();
@@ -70,13 +70,19 @@ export async function run(argv: string[]): Promise<number> {
   const servers: Record<string, string> = {};
   for (const spec of values.url ?? []) {
     const at = spec.indexOf('=');
-    if (at <= 0) {
-      console.error(`wslab conformance: --url takes NAME=URL, got "${spec}"`);
-      return 2;
-    }
+    if (at <= 0) throw new UsageError('conformance', `--url takes NAME=URL, got "${spec}"`);
     servers[spec.slice(0, at)] = spec.slice(at + 1);
   }
-  const agents = values.agents ? values.agents.split(',').map((s) => s.trim()).filter(Boolean) : (Object.keys(servers).length ? [] : undefined);
+  const agents = values.agents ?? (Object.keys(servers).length ? [] : undefined);
+  // The peer `wslab peer start` left running, when the Lua agents need one and it matches.
+  let peer: RunningPeer | undefined;
+  if ((agents ?? AGENTS.map((a) => a.name)).some((n) => AGENTS.find((a) => a.name === n)?.needsPeer)) {
+    const recorded = await attachRecordedPeer({ luaLib: process.env.RESTY_WEBSOCKET_LIB });
+    if (recorded.peer) {
+      peer = recorded.peer;
+      console.error(attachedLine('conformance', peer));
+    } else if (recorded.why) console.error(`wslab conformance: starting a peer of its own: ${recorded.why}`);
+  }
   const controller = new AbortController();
   const onSigint = (): void => {
     console.error('\nwslab conformance: interrupted, writing what finished');
@@ -88,9 +94,9 @@ export async function run(argv: string[]): Promise<number> {
   const tty = process.stderr.isTTY;
   try {
     const res = await runConformance({
-      agents, servers, cases: values.cases, exclude: values.exclude, outDir,
-      timeScale: values['time-scale'] ? Number(values['time-scale']) : undefined,
-      concurrency: values.concurrency ? Number(values.concurrency) : undefined,
+      agents, servers, cases: values.cases, exclude: values.exclude, outDir, peer,
+      timeScale: values['time-scale'],
+      concurrency: values.concurrency,
       signal: controller.signal,
       onResult: (r) => {
         done++;
@@ -127,7 +133,7 @@ export async function run(argv: string[]): Promise<number> {
     else {
       for (const [a, s] of Object.entries(summary)) console.log(`${a.padEnd(20)} ${s.pass}/${s.cases} pass`);
       for (const [a, e] of Object.entries(res.errors)) console.log(`${a.padEnd(20)} error: ${e}`);
-      console.log(`conformance: ${(res.durationMs / 1000).toFixed(1)} s; report/conformance/{servers,clients}/index.html`);
+      console.log(`conformance: ${(res.durationMs / 1000).toFixed(1)} s; ${shownPath(outDir)}/{servers,clients}/index.html`);
     }
     return failed ? 1 : 0;
   } finally {

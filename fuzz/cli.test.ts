@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { UsageError } from '../cli/args.js';
 import { parseDuration, run } from './cli.js';
 import type { FuzzReport } from './campaign.js';
 
@@ -14,8 +15,9 @@ describe('wslab fuzz', () => {
     expect(() => parseDuration('ten')).toThrow(/bad duration/);
   });
 
-  it('rejects an unknown target with exit code 2', async () => {
-    expect(await run(['--target', 'no-such-target', '--time', '1s', '--quiet'])).toBe(2);
+  it('rejects an unknown target as a usage error (wslab exits 2 with one line)', async () => {
+    await expect(run(['--target', 'no-such-target', '--time', '1s', '--quiet'])).rejects.toThrow(UsageError);
+    await expect(run(['--target', 'no-such-target'])).rejects.toThrow('--target: unknown "no-such-target"');
   });
 
   it('runs a campaign and writes the summary report', async () => {

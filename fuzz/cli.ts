@@ -1,6 +1,6 @@
 // `wslab fuzz`: jsfuzz campaigns on the parser targets, with findings saved and a summary written.
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseCommandLine, shownPath } from '../cli/args.js';
 import { ROOT_DIR } from '../lab/paths.js';
 import { runCampaign, type CampaignProgress, type FuzzReport } from './campaign.js';
 import { TARGETS, TEST_TARGETS } from './registry.js';
@@ -30,36 +30,20 @@ Examples:
   wslab fuzz --target all --time 30s --jobs 2
   wslab fuzz --target uri,handshake-client --execs 200000`;
 
-/** "90", "90s", "1500ms", "10m", "1h" -> milliseconds. */
-export function parseDuration(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!m) throw new Error(`bad duration "${text}" (examples: 90, 90s, 1500ms, 10m)`);
-  const n = Number(m[1]);
-  const unit = m[2] ?? 's';
-  return Math.round(n * (unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000));
-}
+/** "90", "90s", "1500ms", "10m", "1h" -> milliseconds (one definition, in the argument layer). */
+export { parseDuration } from '../cli/args.js';
 
 export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        target: { type: 'string', default: 'all' },
-        time: { type: 'string', default: '60s' },
-        execs: { type: 'string' },
-        jobs: { type: 'string', default: '1' },
-        findings: { type: 'string' },
-        report: { type: 'string', default: join(ROOT_DIR, 'report', 'fuzz.json') },
-        fresh: { type: 'boolean', default: false },
-        quiet: { type: 'boolean', default: false },
-      },
-      strict: true,
-    }));
-  } catch (e) {
-    console.error(`wslab fuzz: ${(e as Error).message}\n\n${help}`);
-    return 2;
-  }
+  const { values } = parseCommandLine('fuzz', argv, {
+    target: { type: 'list', choices: ['all', ...TARGETS.map((t) => t.name), ...TEST_TARGETS.map((t) => t.name)], default: ['all'] },
+    time: { type: 'duration', default: '60s' },
+    execs: { type: 'number', integer: true, min: 1 },
+    jobs: { type: 'number', integer: true, min: 1, default: 1 },
+    findings: { type: 'string' },
+    report: { type: 'string', default: join(ROOT_DIR, 'report', 'fuzz.json') },
+    fresh: { type: 'flag' },
+    quiet: { type: 'flag' },
+  });
   let report: FuzzReport;
   try {
     const lastLine = new Map<string, number>();
@@ -73,13 +57,13 @@ export async function run(argv: string[]): Promise<number> {
       }
     };
     report = await runCampaign({
-      target: values.target!,
-      timeMs: parseDuration(values.time!),
-      ...(values.execs ? { maxExecs: Number(values.execs) } : {}),
-      jobs: Number(values.jobs),
+      target: values.target.length === 1 && values.target[0] === 'all' ? 'all' : values.target.filter((t) => t !== 'all'),
+      timeMs: values.time,
+      ...(values.execs ? { maxExecs: values.execs } : {}),
+      jobs: values.jobs,
       ...(values.findings ? { findingsDir: values.findings } : {}),
-      freshCorpus: values.fresh!,
-      reportFile: values.report!,
+      freshCorpus: values.fresh,
+      reportFile: values.report,
       ...(values.quiet ? {} : { onProgress: progress }),
     });
     if (tty && !values.quiet) process.stderr.write('\n');
@@ -88,7 +72,7 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   console.log(formatReport(report));
-  console.log(`\nreport: ${values.report}`);
+  console.log(`\nreport: ${shownPath(values.report)}`);
   return report.ok ? 0 : 1;
 }
 

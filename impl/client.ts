@@ -14,33 +14,30 @@
 // from a CSPRNG instead of the unseeded math.random (§7.10); `client_priv_key must be provided with
 // client_cert` and the few other errors the original raises as Lua errors are returned as `err`.
 import { buildHandshakeRequest, checkStatusLine, generateKey, headersValue, luaTruthy, MAX_RESPONSE_HEADER, offeredProtocols, originValue, protocolsValue, validateHandshakeResponse } from './handshake-client.js';
-import { closeCodeFor, closePayload, failWithClose, FrameSenders, isSendableCloseCode, isSendableOpcode, luaOr, recvFail } from './endpoint.js';
-import { MessageValidator } from './message-validator.js';
-import { TcpSocket } from './pool.js';
-import { ReadRecorder } from './read-recorder.js';
+import { ENDPOINT_ERRORS, luaOr, WebSocketEndpoint } from './endpoint.js';
+import { TcpSocket } from './tcp-socket.js';
 import type { KeepalivePool } from './pool.js';
 import { resolveProfile } from './profile.js';
-import type { StrictChecks, StrictOption } from './profile.js';
-import { READ_FAILURE_PREFIX, readFrame, writeFrame } from './protocol.js';
-import type { Cosocket, OkResult, RecvResult, SendResult, SockRecv } from './types.js';
+import type { StrictOption } from './profile.js';
+import type { Cosocket, OkResult, SendResult, SockRecv } from './types.js';
 import { parseUri } from './uri.js';
 
-export const _VERSION = '0.12';
+export { _VERSION } from './protocol.js';
 
 /** The client's default max_payload_len: 65535 in the code (the README says 65536). */
 export const DEFAULT_MAX_PAYLOAD_LEN = 65535;
 
 export const CLIENT_ERRORS = {
-  fatal: 'fatal error already happened',
-  closed: 'already closed',
-  notInitializedYet: 'not initialized yet',
+  fatal: ENDPOINT_ERRORS.fatal,
+  closed: ENDPOINT_ERRORS.closed,
+  notInitializedYet: ENDPOINT_ERRORS.notInitializedYet,
   /** connect, close and set_keepalive say it without "yet". */
   notInitialized: 'not initialized',
-  badStatusCode: 'bad status code',
+  badStatusCode: ENDPOINT_ERRORS.badStatusCode,
   /** strict validateSendOpcode. */
-  badOpcode: 'bad opcode',
+  badOpcode: ENDPOINT_ERRORS.badOpcode,
   /** strict rejectMaskedServerFrames (the mirror of the server's "frame unmasked"). */
-  frameMasked: 'frame masked',
+  frameMasked: ENDPOINT_ERRORS.frameMasked,
 } as const;
 
 export interface ClientOptions {
@@ -97,35 +94,32 @@ function connectFail(err: string): ConnectResult {
 // Shared with the server (impl/endpoint.ts); re-exported for code that imported them from here.
 export { closePayload, luaTobit } from './endpoint.js';
 
-export class WebSocketClient extends FrameSenders {
-  // Plain (not #private) fields: an object made without `newClient` has no socket and answers
-  // "not initialized", like calling the Lua methods on a table without `sock`.
-  protected sock: TcpSocket | null;
-  protected readonly maxRecvLen: number;
-  protected readonly maxSendLen: number;
-  protected readonly sendUnmasked: boolean;
-  readonly checks: StrictChecks;
-  /** Set by any error that poisons the object (spec §5 "Which errors poison an object"). */
-  fatal = false;
-  /** Set by every send_close attempt that passes the code check. */
-  closed = false;
-  /** The strict message checks (shared with the server), one per connection. */
-  private validator: MessageValidator | null = null;
-
+/**
+ * The client object: the endpoint core (impl/endpoint.ts) without force_masking, over an
+ * ngx.socket.tcp()-like socket, with connect and the client's closing rules: every send_close
+ * attempt sets `closed`, which blocks every send.
+ */
+export class WebSocketClient extends WebSocketEndpoint<TcpSocket> {
   constructor(opts: ClientOptions = {}) {
-    super();
     const maxPayloadLen = luaOr(opts.max_payload_len, DEFAULT_MAX_PAYLOAD_LEN);
-    this.maxRecvLen = luaOr(opts.max_recv_len, maxPayloadLen);
-    this.maxSendLen = luaOr(opts.max_send_len, maxPayloadLen);
-    this.sendUnmasked = luaTruthy(opts.send_unmasked);
-    this.checks = resolveProfile(opts.strict);
-    this.sock = new TcpSocket({ pool: opts.keepalivePool, resolver: opts.resolver, trustedCa: opts.trustedCa });
-    if (luaTruthy(opts.timeout)) this.sock.setTimeout(opts.timeout!);
+    super(new TcpSocket({ pool: opts.keepalivePool, resolver: opts.resolver, trustedCa: opts.trustedCa }), {
+      maxRecvLen: luaOr(opts.max_recv_len, maxPayloadLen),
+      maxSendLen: luaOr(opts.max_send_len, maxPayloadLen),
+      masking: !luaTruthy(opts.send_unmasked),
+      forceMasking: false,
+      checks: resolveProfile(opts.strict),
+    });
+    if (luaTruthy(opts.timeout)) this.sock!.setTimeout(opts.timeout!);
   }
 
-  /** The underlying cosocket (for tests and tools: raw sends, pool inspection). */
-  get socket(): TcpSocket | null {
-    return this.sock;
+  protected closedRefusesSend(): boolean {
+    return true;
+  }
+
+  /** send_close: a failure sets fatal, and closed is set in every case. */
+  protected closeAttempted(r: SendResult): void {
+    if (r.err !== null) this.fatal = true;
+    this.closed = true;
   }
 
   /** connect(uri, opts): spec §5 steps 1-14, in order. */
@@ -237,91 +231,6 @@ export class WebSocketClient extends FrameSenders {
     return name;
   }
 
-  /** recv_frame(): `{ data, type, err }` (spec §5 "Client methods"). */
-  recvFrame(): Promise<RecvResult> {
-    if (this.fatal) return Promise.resolve(recvFail(CLIENT_ERRORS.fatal));
-    const sock = this.sock;
-    if (!sock) return Promise.resolve(recvFail(CLIENT_ERRORS.notInitializedYet));
-    const checks = this.checks;
-    // Only the strict checks that look below recv_frame's result pay for the recorder.
-    const recorder = checks.rejectMaskedServerFrames || checks.fatalOnPartialTimeout ? new ReadRecorder(sock) : null;
-    // A frame already buffered is read and checked synchronously (readFrame).
-    const r = readFrame(recorder ?? sock, this.maxRecvLen, false);
-    return r instanceof Promise ? r.then((x) => this.afterRecv(x, recorder)) : Promise.resolve(this.afterRecv(r, recorder));
-  }
-
-  /** The state rules around recv_frame's result, and the strict checks on it. */
-  private afterRecv(r: RecvResult, recorder: ReadRecorder | null): RecvResult | Promise<RecvResult> {
-    const checks = this.checks;
-    if (r.data === null) {
-      if (!r.err.includes(': timeout')) {
-        this.fatal = true;
-        const code = closeCodeFor(r.err);
-        if (code !== null) return this.failConnection(code).then(() => r);
-      } else if (recorder !== null && checks.fatalOnPartialTimeout && (!r.err.startsWith(READ_FAILURE_PREFIX.head) || recorder.lastPartial > 0)) {
-        // §7.9: bytes of the frame were consumed, so the stream can no longer be trusted.
-        this.fatal = true;
-      }
-      return r;
-    }
-    if (checks.rejectMaskedServerFrames && recorder?.first && (recorder.first[1]! & 0x80) !== 0) {
-      this.fatal = true;
-      return this.failConnection(1002).then(() => recvFail(CLIENT_ERRORS.frameMasked));
-    }
-    if (checks.checkFragmentation || checks.validateUtf8 || checks.validateCloseCodes) {
-      this.validator ??= new MessageValidator(checks);
-      const v = this.validator.check(r);
-      if (!v.ok) {
-        this.fatal = true;
-        return this.failConnection(v.closeCode).then(() => recvFail(v.err));
-      }
-    }
-    return r;
-  }
-
-  /** strict failWithCloseCode: RFC 6455 §7.1.7 "fail the WebSocket connection". */
-  private async failConnection(code: 1002 | 1007 | 1009): Promise<void> {
-    if (!this.checks.failWithCloseCode || !this.sock) return;
-    const alreadyClosed = this.closed;
-    this.closed = true;
-    await failWithClose(this.sock, code, alreadyClosed, !this.sendUnmasked);
-  }
-
-  /** send_frame(fin, opcode, payload): checks fatal, then closed, then the socket. */
-  sendFrame(fin: boolean, opcode: number, payload?: unknown): Promise<SendResult> {
-    if (this.fatal) return Promise.resolve({ bytes: null, err: CLIENT_ERRORS.fatal });
-    if (this.closed) return Promise.resolve({ bytes: null, err: CLIENT_ERRORS.closed });
-    const sock = this.sock;
-    if (!sock) return Promise.resolve({ bytes: null, err: CLIENT_ERRORS.notInitializedYet });
-    if (this.checks.validateSendOpcode && !isSendableOpcode(opcode)) {
-      this.fatal = true;
-      return Promise.resolve({ bytes: null, err: CLIENT_ERRORS.badOpcode });
-    }
-    const r = writeFrame(sock, luaTruthy(fin), opcode, payload, this.maxSendLen, !this.sendUnmasked);
-    return r instanceof Promise ? r.then(this.afterSend) : Promise.resolve(this.afterSend(r));
-  }
-
-  private readonly afterSend = (r: SendResult): SendResult => {
-    if (r.err !== null) this.fatal = true;
-    return r;
-  };
-
-  /**
-   * send_close(code?, msg?): "bad status code" changes nothing; otherwise the frame goes through
-   * send_frame, a failure sets fatal, and closed is set in every case.
-   */
-  async sendClose(code?: unknown, msg?: unknown): Promise<SendResult> {
-    if (this.checks.validateCloseCodes && luaTruthy(code) && !isSendableCloseCode(code)) {
-      return { bytes: null, err: CLIENT_ERRORS.badStatusCode };
-    }
-    const built = closePayload(code, msg);
-    if (built.err !== null) return { bytes: null, err: built.err };
-    const r = await this.sendFrame(true, 0x8, built.payload);
-    if (r.err !== null) this.fatal = true;
-    this.closed = true;
-    return r;
-  }
-
   /**
    * close(): a fatal client answers "fatal error already happened" and leaves the socket open
    * (§7.15); otherwise an empty close frame is sent unless one was, then the socket is closed.
@@ -362,13 +271,6 @@ export class WebSocketClient extends FrameSenders {
       return r;
     }
     return sock.setKeepalive(maxIdleMs, poolSize);
-  }
-
-  /** set_timeout(ms): returns nothing, or `{ err: "not initialized yet" }` without a socket. */
-  setTimeout(ms: number): { err: string } | undefined {
-    if (!this.sock) return { err: CLIENT_ERRORS.notInitializedYet };
-    this.sock.setTimeout(ms);
-    return undefined;
   }
 }
 

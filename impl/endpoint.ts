@@ -1,15 +1,36 @@
-// What the server and the client objects share: the state rules around recv_frame and send_frame
-// (fatal, strict failures with a close code), send_close's code arithmetic, and the four senders
-// that are send_frame with a fixed opcode.
+// The endpoint core: what the server and the client objects share around recv_frame and
+// send_frame (behaviour spec §4-5). The fatal flag, the closed flag as far as it blocks sends,
+// "not initialized yet", the strict checks above recv_frame and failing the connection with a
+// close code, set_timeout, send_close's code rules and the four senders that are send_frame with a
+// fixed opcode. The server and the client add only their handshake and how they close (which
+// flags send_close sets, close, set_keepalive).
 import { luaTruthy } from './handshake-client.js';
-import { isValidCloseCode } from './message-validator.js';
-import { luaToString, READ_FAILURE_PREFIX, RECV_ERRORS, sendFrame } from './protocol.js';
+import { isValidCloseCode, MessageValidator } from './message-validator.js';
+import type { StrictChecks } from './profile.js';
+import { FrameParser, isRecvError, luaToString, readFrame, toRecvResult, writeFrame } from './protocol.js';
+import type { FrameOutcome, RecvError } from './protocol.js';
 import type { Cosocket, RecvResult, SendResult } from './types.js';
 
 export const BAD_STATUS_CODE = 'bad status code';
 
+/** The errors the server and the client say alike. */
+export const ENDPOINT_ERRORS = {
+  fatal: 'fatal error already happened',
+  notInitializedYet: 'not initialized yet',
+  closed: 'already closed',
+  badStatusCode: BAD_STATUS_CODE,
+  /** strict validateSendOpcode. */
+  badOpcode: 'bad opcode',
+  /** strict rejectMaskedServerFrames (the mirror of the server's "frame unmasked"). */
+  frameMasked: 'frame masked',
+} as const;
+
 export function recvFail(err: string): RecvResult {
   return { data: null, type: null, err };
+}
+
+function sendFail(err: string): SendResult {
+  return { bytes: null, err };
 }
 
 /** Lua's `a or b`. */
@@ -38,13 +59,6 @@ export function closePayload(code: unknown, msg: unknown): { payload: Buffer | n
   return { payload: luaTruthy(msg) ? Buffer.concat([head, luaToString(msg)]) : head, err: null };
 }
 
-/** The close code a strict endpoint fails the connection with for a recv_frame error; null when the socket itself failed. */
-export function closeCodeFor(err: string): 1002 | 1009 | null {
-  if (err === RECV_ERRORS.exceeding || err === RECV_ERRORS.lenTooLarge) return 1009;
-  if (Object.values(READ_FAILURE_PREFIX).some((p) => err.startsWith(p))) return null;
-  return 1002;
-}
-
 /** strict validateSendOpcode: the six opcodes RFC 6455 defines. */
 export function isSendableOpcode(opcode: number): boolean {
   return opcode === 0x0 || opcode === 0x1 || opcode === 0x2 || opcode === 0x8 || opcode === 0x9 || opcode === 0xa;
@@ -55,15 +69,141 @@ export function isSendableCloseCode(code: unknown): boolean {
   return typeof code === 'number' && Number.isInteger(code) && isValidCloseCode(code);
 }
 
-/** strict failWithCloseCode (RFC 6455 §7.1.7): a close frame with `code` unless one was sent, then the socket closes. */
-export async function failWithClose(sock: Cosocket, code: 1002 | 1007 | 1009, alreadyClosed: boolean, masked: boolean): Promise<void> {
-  if (!alreadyClosed) await sendFrame(sock, true, 0x8, Buffer.from([code >> 8, code & 0xff]), 125, masked);
-  await sock.close();
+/**
+ * The original decides fatal-or-not by the error text: `not str_find(err, ": timeout", 1, true)`.
+ * Only a read can fail that way, and ngx_lua's word for it is exactly "timeout".
+ */
+function isTimeout(e: RecvError): boolean {
+  return e.kind === 'read' && e.sockErr === 'timeout';
 }
 
-/** send_text, send_binary, send_ping and send_pong: one FIN=1 frame of their opcode through send_frame. */
-export abstract class FrameSenders {
-  abstract sendFrame(fin: boolean, opcode: number, payload?: unknown): Promise<SendResult>;
+/** How an endpoint frames and reads, fixed at construction. */
+export interface EndpointConfig {
+  maxRecvLen: number;
+  maxSendLen: number;
+  /** Mask the frames it sends. */
+  masking: boolean;
+  /** recv_frame's force_masking (on for a server). */
+  forceMasking: boolean;
+  checks: StrictChecks;
+}
+
+export abstract class WebSocketEndpoint<S extends Cosocket = Cosocket> {
+  // Plain (not #private) fields: an object made without a socket answers "not initialized yet",
+  // like calling the Lua methods on a table without `sock`.
+  protected sock: S | null;
+  protected readonly maxRecvLen: number;
+  protected readonly maxSendLen: number;
+  protected readonly masking: boolean;
+  protected readonly forceMasking: boolean;
+  readonly checks: StrictChecks;
+  /** Set by any recv error but a timeout, and by any send error (spec §5 "Which errors poison an object"). */
+  fatal = false;
+  /** Set by send_close as the server or client rules say; blocks sends (closedRefusesSend). */
+  closed = false;
+  /** The strict message checks, one per connection (made at the first frame they look at). */
+  protected validator: MessageValidator | null = null;
+  private readonly rejectMasked: boolean;
+  private readonly validates: boolean;
+
+  protected constructor(sock: S | null, cfg: EndpointConfig) {
+    this.sock = sock;
+    this.maxRecvLen = cfg.maxRecvLen;
+    this.maxSendLen = cfg.maxSendLen;
+    this.masking = cfg.masking;
+    this.forceMasking = cfg.forceMasking;
+    this.checks = cfg.checks;
+    const c = cfg.checks;
+    // A server forces masking, so only an endpoint that accepts masked frames can reject them.
+    this.rejectMasked = c.rejectMaskedServerFrames && !cfg.forceMasking;
+    this.validates = c.checkFragmentation || c.validateUtf8 || c.validateCloseCodes;
+  }
+
+  /** The underlying cosocket. */
+  get socket(): S | null {
+    return this.sock;
+  }
+
+  /** Whether a set `closed` flag refuses a send of `opcode` with "already closed". */
+  protected abstract closedRefusesSend(opcode: number): boolean;
+
+  /** What send_close's attempt (past the code check) does to the flags. */
+  protected abstract closeAttempted(r: SendResult): void;
+
+  /**
+   * recv_frame(): `{ data, type, err }`. A frame already buffered is read and checked
+   * synchronously (readFrame); the promise is then an already-settled one.
+   */
+  recvFrame(): Promise<RecvResult> {
+    if (this.fatal) return Promise.resolve(recvFail(ENDPOINT_ERRORS.fatal));
+    const sock = this.sock;
+    if (!sock) return Promise.resolve(recvFail(ENDPOINT_ERRORS.notInitializedYet));
+    const parser = new FrameParser(this.maxRecvLen, this.forceMasking);
+    const r = readFrame(sock, parser);
+    return r instanceof Promise ? r.then((o) => this.afterRecv(o, parser)) : Promise.resolve(this.afterRecv(r, parser));
+  }
+
+  /** The state rules around recv_frame's outcome and the strict checks on it; the API edge for its errors. */
+  private afterRecv(o: FrameOutcome, parser: FrameParser): RecvResult | Promise<RecvResult> {
+    if (isRecvError(o)) {
+      if (!isTimeout(o)) {
+        this.fatal = true;
+        if (o.closeCode !== null) return this.failConnection(o.closeCode).then(() => toRecvResult(o));
+      } else if (this.checks.fatalOnPartialTimeout && (o.stage !== 'head' || o.partial > 0)) {
+        // §7.9: bytes of the frame were consumed, so the stream can no longer be trusted.
+        this.fatal = true;
+      }
+      return toRecvResult(o);
+    }
+    if (this.rejectMasked && parser.head().masked) {
+      this.fatal = true;
+      return this.failConnection(1002).then(() => recvFail(ENDPOINT_ERRORS.frameMasked));
+    }
+    if (this.validates) {
+      this.validator ??= new MessageValidator(this.checks);
+      const v = this.validator.check(o);
+      if (!v.ok) {
+        this.fatal = true;
+        return this.failConnection(v.closeCode).then(() => recvFail(v.err));
+      }
+    }
+    return o;
+  }
+
+  /**
+   * strict failWithCloseCode, RFC 6455 §7.1.7 "fail the WebSocket connection": a close frame with
+   * `code` unless one was sent, then the socket closes.
+   */
+  protected async failConnection(code: 1002 | 1007 | 1009): Promise<void> {
+    const sock = this.sock;
+    if (!this.checks.failWithCloseCode || !sock) return;
+    const alreadyClosed = this.closed;
+    this.closed = true;
+    if (!alreadyClosed) await writeFrame(sock, true, 0x8, Buffer.from([code >> 8, code & 0xff]), 125, this.masking);
+    await sock.close();
+  }
+
+  /**
+   * send_frame(fin, opcode, payload): checks fatal, then closed, then the socket; any failure,
+   * argument errors included, sets fatal. Settles at once when the socket takes the bytes at once.
+   */
+  sendFrame(fin: unknown, opcode: number, payload?: unknown): Promise<SendResult> {
+    if (this.fatal) return Promise.resolve(sendFail(ENDPOINT_ERRORS.fatal));
+    if (this.closed && this.closedRefusesSend(opcode)) return Promise.resolve(sendFail(ENDPOINT_ERRORS.closed));
+    const sock = this.sock;
+    if (!sock) return Promise.resolve(sendFail(ENDPOINT_ERRORS.notInitializedYet));
+    if (this.checks.validateSendOpcode && !isSendableOpcode(opcode)) {
+      this.fatal = true;
+      return Promise.resolve(sendFail(ENDPOINT_ERRORS.badOpcode));
+    }
+    const r = writeFrame(sock, luaTruthy(fin), opcode, payload, this.maxSendLen, this.masking);
+    return r instanceof Promise ? r.then(this.afterSend) : Promise.resolve(this.afterSend(r));
+  }
+
+  private readonly afterSend = (r: SendResult): SendResult => {
+    if (r.err !== null) this.fatal = true;
+    return r;
+  };
 
   sendText(data?: unknown): Promise<SendResult> {
     return this.sendFrame(true, 0x1, data);
@@ -79,5 +219,26 @@ export abstract class FrameSenders {
 
   sendPong(data?: unknown): Promise<SendResult> {
     return this.sendFrame(true, 0xa, data);
+  }
+
+  /**
+   * send_close(code?, msg?): a code that is not a number or is above 0x7fff is "bad status code"
+   * and changes nothing; otherwise the code goes through LuaJIT bit ops (1000.7 -> 1001,
+   * -1 -> 0xffff), msg is only sent with a code, and the frame goes through send_frame.
+   */
+  async sendClose(code?: unknown, msg?: unknown): Promise<SendResult> {
+    if (this.checks.validateCloseCodes && luaTruthy(code) && !isSendableCloseCode(code)) return sendFail(BAD_STATUS_CODE);
+    const built = closePayload(code, msg);
+    if (built.err !== null) return sendFail(built.err);
+    const r = await this.sendFrame(true, 0x8, built.payload);
+    this.closeAttempted(r);
+    return r;
+  }
+
+  /** set_timeout(ms): returns nothing, or `{ err: "not initialized yet" }` without a socket. */
+  setTimeout(ms: number): { err: string } | undefined {
+    if (!this.sock) return { err: ENDPOINT_ERRORS.notInitializedYet };
+    this.sock.setTimeout(ms);
+    return undefined;
   }
 }

@@ -4,10 +4,11 @@ export * from './types.js';
 export { COMPAT, STRICT, resolveProfile } from './profile.js';
 export type { StrictChecks, StrictOption, StrictSwitch } from './profile.js';
 export {
-  _VERSION, recvFrame, buildFrame, sendFrame, FrameDecoder, RECV_ERRORS, SEND_ERRORS, READ_FAILURE_PREFIX, MAX_FRAME_PAYLOAD,
+  _VERSION, recvFrame, buildFrame, sendFrame, FrameDecoder, FrameParser, RECV_ERRORS, SEND_ERRORS, READ_FAILURE_PREFIX, MAX_FRAME_PAYLOAD,
+  isRecvError, recvErrorText, toRecvResult,
   luaPayload, luaToString, formatLuaNumber,
 } from './protocol.js';
-export type { FrameDecoderOptions, FrameHead, ReadStage } from './protocol.js';
+export type { DecodedFrame, FrameDecoderOptions, FrameHead, FrameOutcome, ReadStage, RecvError, RecvErrorKind, RecvFrame } from './protocol.js';
 export { maskInPlace, randomMaskKey } from './mask.js';
 export { NodeCosocket, connectCosocket, DEFAULT_TIMEOUT_MS } from './socket.js';
 export { createServer, newServer, acceptWebSocket, WebSocketServer, SERVER_ERRORS } from './server.js';
@@ -16,6 +17,8 @@ export { newClient, WebSocketClient, CLIENT_ERRORS } from './client.js';
 export type { ClientOptions, ConnectOptions, ConnectResult } from './client.js';
 export { parseUri } from './uri.js';
 export { KeepalivePool, defaultKeepalivePool } from './pool.js';
+export { TcpSocket } from './tcp-socket.js';
+export { WebSocketEndpoint, ENDPOINT_ERRORS } from './endpoint.js';
 export { parseRequestHead, checkHandshake, HANDSHAKE_ERRORS } from './handshake-server.js';
 export { buildHandshakeRequest, parseResponseHead, acceptFor } from './handshake-client.js';
 export { Utf8Validator, isValidUtf8 } from './utf8.js';

@@ -1,7 +1,8 @@
 // The ngx_lua-like cosocket and its keepalive pool against a plain TCP server on 127.0.0.1.
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { KeepalivePool, TcpSocket, x509CheckHost } from './pool.js';
+import { KeepalivePool } from './pool.js';
+import { TcpSocket } from './tcp-socket.js';
 
 interface Server {
   port: number;
@@ -235,29 +236,5 @@ describe('keepalive pool (ngx_lua semantics)', () => {
     const socks = [0, 1, 2].map(() => new TcpSocket({ pool: reg }));
     for (const s of socks) expect((await s.connect('127.0.0.1', srv.port, { pool_size: 1 })).ok).toBe(1);
     expect(reg.stats(`127.0.0.1:${srv.port}`)).toMatchObject({ size: 1, connections: 3 });
-  });
-});
-
-describe('x509CheckHost (OpenSSL X509_check_host as nginx uses it)', () => {
-  const cert = (subjectaltname?: string, CN?: string) => ({ subjectaltname, subject: CN === undefined ? {} : { CN } });
-  it('DNS SANs, case-insensitive, with wildcards in the leftmost label only', () => {
-    const c = cert('DNS:test.com, DNS:*.test, DNS:*.example.org, DNS:f*.wild.net, IP Address:127.0.0.1');
-    expect(x509CheckHost('TEST.com', c)).toBe(true);
-    expect(x509CheckHost('a.example.org', c)).toBe(true);
-    expect(x509CheckHost('a.b.example.org', c)).toBe(false);
-    expect(x509CheckHost('example.org', c)).toBe(false);
-    expect(x509CheckHost('foo.wild.net', c)).toBe(true);
-    expect(x509CheckHost('bar.wild.net', c)).toBe(false);
-    expect(x509CheckHost('client.test', c)).toBe(false); // "*.test" needs two labels after the wildcard
-  });
-  it('never matches an IP literal against an IP SAN, nor "host:port"', () => {
-    const c = cert('DNS:localhost, IP Address:127.0.0.1');
-    expect(x509CheckHost('127.0.0.1', c)).toBe(false);
-    expect(x509CheckHost('localhost:8443', c)).toBe(false);
-    expect(x509CheckHost('127.0.0.1', cert('DNS:127.0.0.1'))).toBe(true);
-  });
-  it('falls back to the subject CN only without DNS SANs', () => {
-    expect(x509CheckHost('cn.example', cert(undefined, 'cn.example'))).toBe(true);
-    expect(x509CheckHost('cn.example', cert('DNS:other.example', 'cn.example'))).toBe(false);
   });
 });

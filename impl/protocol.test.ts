@@ -4,6 +4,7 @@ import net from 'node:net';
 import { once } from 'node:events';
 import {
   buildFrame, FrameDecoder, recvFrame, sendFrame, formatLuaNumber, luaPayload, RECV_ERRORS, MAX_FRAME_PAYLOAD,
+  READ_FAILURE_PREFIX, isRecvError, recvErrorText, toRecvResult,
 } from './protocol.js';
 import { maskInPlace, maskInPlaceJs } from './mask.js';
 import { NodeCosocket } from './socket.js';
@@ -271,6 +272,57 @@ class ChunkedCosocket {
     return Promise.resolve({ ok: 1, err: null });
   }
 }
+
+describe('FrameDecoder.nextFrame: heads and failures as values', () => {
+  // Frames with any first byte (RSV bits and reserved opcodes included) and any mask bit.
+  const headArb = fc.record({
+    b0: fc.integer({ min: 0, max: 255 }), masked: fc.boolean(),
+    len: fc.constantFrom(0, 1, 2, 125, 126, 127, 65535, 65536), fill: fc.integer({ min: 0, max: 255 }),
+  });
+  fcTest.prop([headArb, fc.boolean(), fc.constantFrom(0, 125, 65535, 1 << 20)])(
+    'the head is what the frame\'s bytes say, whether the frame decodes or fails', ({ b0, masked, len, fill }, force, max) => {
+      const body = Buffer.alloc(len, fill);
+      const f = frame(true, 1, body, masked);
+      f[0] = b0;
+      const d = new FrameDecoder({ maxPayloadLen: max, forceMasking: force });
+      d.push(f);
+      const got = d.nextFrame();
+      expect(got).not.toBeNull();
+      const { head, outcome } = got!;
+      expect({ fin: head.fin, opcode: head.opcode, masked: head.masked }).toEqual({ fin: (b0 & 0x80) !== 0, opcode: b0 & 0x0f, masked });
+      // Past the first two bytes the length is the real one; a failure in them leaves the 7-bit one.
+      const sevenBit = body.length <= 125 ? body.length : body.length <= 0xffff ? 126 : 127;
+      expect([body.length, sevenBit]).toContain(head.payloadLen);
+      if (!isRecvError(outcome)) expect(head.payloadLen).toBe(body.length);
+      // next() is nextFrame()'s outcome at the API edge, whatever the chunking.
+      const bytewise = decodeAll(Buffer.concat([Buffer.from([b0]), frame(true, 1, body, masked).subarray(1)]), [1], { maxPayloadLen: max, forceMasking: force });
+      expect(toRecvResult(outcome)).toEqual(bytewise[0]);
+    });
+
+  /** The close code a strict endpoint used to derive from the error text (before errors were values). */
+  const codeFromText = (err: string): number | null =>
+    err === RECV_ERRORS.exceeding || err === RECV_ERRORS.lenTooLarge ? 1009 : Object.values(READ_FAILURE_PREFIX).some((p) => err.startsWith(p)) ? null : 1002;
+
+  fcTest.prop([fc.uint8Array({ maxLength: 200 }), fc.constantFrom(0, 1, 125, 126, 65535), fc.boolean(), fc.constantFrom('closed', 'timeout')])(
+    'every failure has the original\'s string, the close code the text implies, and its read', (bytes, max, force, sockErr) => {
+      const d = new FrameDecoder({ maxPayloadLen: max, forceMasking: force });
+      d.push(Buffer.from(bytes));
+      const texts = new Set<string>(Object.values(RECV_ERRORS));
+      for (let f = d.nextFrame(); f !== null; f = d.nextFrame()) {
+        if (!isRecvError(f.outcome)) continue;
+        const e = f.outcome;
+        expect(texts.has(recvErrorText(e)), recvErrorText(e)).toBe(true);
+        expect(e.closeCode).toBe(codeFromText(recvErrorText(e)));
+        expect(e.sockErr).toBeNull();
+      }
+      const stage = d.stage;
+      const partial = d.buffered;
+      const end = d.end(sockErr);
+      expect(end).toEqual({ data: null, type: null, err: READ_FAILURE_PREFIX[stage] + sockErr });
+      expect(codeFromText(end.err as string)).toBeNull();
+      expect(partial).toBeLessThan(stage === 'head' ? 2 : Number.MAX_SAFE_INTEGER);
+    });
+});
 
 describe('recvFrame over a cosocket', () => {
   const frameArb = fc.record({

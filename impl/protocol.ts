@@ -1,6 +1,7 @@
 // The frame codec, mirroring resty.websocket.protocol (behaviour spec §2-3): the same checks in the
-// same order with the same error strings. One core of pure functions serves both the cosocket-driven
-// `recvFrame` and the synchronous, incremental `FrameDecoder` used by fuzz targets and runners.
+// same order with the same error strings. One state machine (FrameParser) decodes frames; the
+// cosocket-driven `recvFrame` feeds it exact-size reads and the incremental `FrameDecoder` (fuzz
+// targets, runners) feeds it from pushed chunks. Failures are values (RecvError) until the API edge.
 import { ByteQueue, EMPTY } from './byte-queue.js';
 import { copyMasked, maskInPlace, writeMaskKey } from './mask.js';
 import { TYPE_BY_OPCODE } from './types.js';
@@ -31,142 +32,73 @@ export const READ_FAILURE_PREFIX = {
 
 export type ReadStage = keyof typeof READ_FAILURE_PREFIX;
 
-/** What the first two bytes (and the extended length) said about a frame. */
+/** What the first two bytes (and the extended length) said about a frame: a value, never updated. */
 export interface FrameHead {
-  fin: boolean;
-  opcode: number;
-  masked: boolean;
-  payloadLen: number;
+  readonly fin: boolean;
+  readonly opcode: number;
+  readonly masked: boolean;
+  /** The payload length; for a frame that failed before its extended length was read, the 7-bit one. */
+  readonly payloadLen: number;
 }
 
-function failure(err: string): RecvResult {
-  return { data: null, type: null, err };
-}
+/** The frame checks' failures by name (the keys of RECV_ERRORS), or `read` for a socket read that failed. */
+export type RecvErrorKind = keyof typeof RECV_ERRORS | 'read';
 
 /**
- * Checks the first two bytes (spec §2 steps 2-4) and fills `head`. Returns null when the frame may
- * go on, or the error. `head.payloadLen` is the 7-bit length (126/127 mean an extended length follows).
+ * A recv_frame failure as a value: what failed, at which of the frame's reads, and the close code
+ * a strict endpoint fails the connection with (RFC 6455 §7.4.1: 1009 for a frame too big, 1002
+ * for any other protocol error, none when the socket itself failed). The original's error string
+ * is made from it only at the API edge (recvErrorText).
  */
-export function parseHead(head: FrameHead, b0: number, b1: number, forceMasking: boolean): string | null {
-  if ((b0 & 0x70) !== 0) return RECV_ERRORS.rsv;
-  const opcode = b0 & 0x0f;
-  if (opcode >= 0x3 && opcode <= 0x7) return RECV_ERRORS.reservedData;
-  if (opcode >= 0xb) return RECV_ERRORS.reservedControl;
-  const masked = (b1 & 0x80) !== 0;
-  if (forceMasking && !masked) return RECV_ERRORS.unmasked;
-  head.fin = (b0 & 0x80) !== 0;
-  head.opcode = opcode;
-  head.masked = masked;
-  head.payloadLen = b1 & 0x7f;
-  return null;
+export interface RecvError {
+  readonly kind: RecvErrorKind;
+  /** The read that failed, or the last read before the check that failed. */
+  readonly stage: ReadStage;
+  readonly closeCode: 1002 | 1009 | null;
+  /** kind `read`: the socket's error ("timeout", "closed", ...); null otherwise. */
+  readonly sockErr: string | null;
+  /** kind `read`: bytes the failed read consumed (ngx_lua's partial result); 0 otherwise. */
+  readonly partial: number;
 }
 
-/**
- * Decodes the 64-bit extended length at buf[off..off+8]. Lengths of 2^31 and above are an error,
- * like the original (which works in 32-bit LuaJIT bit ops). Non-minimal encodings are accepted.
- */
-export function parseLength64(buf: Buffer, off: number): number | string {
-  if (buf[off] !== 0 || buf[off + 1] !== 0 || buf[off + 2] !== 0 || buf[off + 3] !== 0) return RECV_ERRORS.lenTooLarge;
-  const fifth = buf[off + 4]!;
-  if ((fifth & 0x80) !== 0) return RECV_ERRORS.lenTooLarge;
-  return fifth * 0x1000000 + (buf[off + 5]! << 16) + (buf[off + 6]! << 8) + buf[off + 7]!;
+/** What recv_frame gives when it does not fail: the success shapes of RecvResult. */
+export type RecvFrame = Exclude<RecvResult, { data: null }>;
+
+/** recv_frame's outcome inside impl/: a frame, or a structured failure. */
+export type FrameOutcome = RecvFrame | RecvError;
+
+export function isRecvError(o: FrameOutcome): o is RecvError {
+  return 'kind' in o;
 }
 
-/** The checks that follow the length (spec §2 steps 6-7): control-frame rules, then the maximum. */
-export function checkPayloadLen(head: FrameHead, maxPayloadLen: number): string | null {
-  if ((head.opcode & 0x8) !== 0) {
-    if (head.payloadLen > 125) return RECV_ERRORS.controlTooLong;
-    if (!head.fin) return RECV_ERRORS.controlFragmented;
-  }
-  if (head.payloadLen > maxPayloadLen) return RECV_ERRORS.exceeding;
-  return null;
+/** The original's error string for a failure (spec §2). */
+export function recvErrorText(e: RecvError): string {
+  return e.kind === 'read' ? READ_FAILURE_PREFIX[e.stage] + e.sockErr : RECV_ERRORS[e.kind];
 }
 
-/** Bytes still to read after the length: the masking key (if any) plus the payload. */
-export function bodyLength(head: FrameHead): number {
-  return head.masked ? head.payloadLen + 4 : head.payloadLen;
+/** The API edge: recv_frame's `data, typ, err` for an outcome. */
+export function toRecvResult(o: FrameOutcome): RecvResult {
+  return isRecvError(o) ? { data: null, type: null, err: recvErrorText(o) } : o;
 }
 
-/**
- * Turns the body (masking key + payload) into recv_frame's result (spec §2 steps 9-10). The body
- * is unmasked in place: callers hand over buffers they own.
- */
-export function finishFrame(head: FrameHead, body: Buffer): RecvResult {
-  let payload = body;
-  if (head.masked) {
-    payload = body.subarray(4);
-    maskInPlace(payload, body); // the key is body[0..3]; maskInPlace reads only those
-
-  }
-  const type = TYPE_BY_OPCODE[head.opcode] as FrameType;
-  if (type === 'close') {
-    if (payload.length === 0) return { data: EMPTY, type: 'close', err: null };
-    if (payload.length < 2) return failure(RECV_ERRORS.closeNoCode);
-    return { data: payload.subarray(2), type: 'close', err: (payload[0]! << 8) | payload[1]! };
-  }
-  return { data: payload, type, err: head.fin ? null : 'again' };
+function checkFailure(kind: keyof typeof RECV_ERRORS, stage: ReadStage): RecvError {
+  const closeCode = kind === 'exceeding' || kind === 'lenTooLarge' ? 1009 : 1002;
+  return Object.freeze({ kind, stage, closeCode, sockErr: null, partial: 0 });
 }
 
-/**
- * protocol.recv_frame(sock, max_payload_len, force_masking): reads one frame with exact-size reads,
- * as the original does, so a failure part-way leaves the socket where the original would leave it.
- */
-export function recvFrame(sock: Cosocket, maxPayloadLen: number, forceMasking: boolean): Promise<RecvResult> {
-  return Promise.resolve(readFrame(sock, maxPayloadLen, forceMasking));
-}
+/** The check failures, one value each (they carry nothing frame-specific). */
+const CHECK_FAILED = {
+  rsv: checkFailure('rsv', 'head'),
+  reservedData: checkFailure('reservedData', 'head'),
+  reservedControl: checkFailure('reservedControl', 'head'),
+  unmasked: checkFailure('unmasked', 'head'),
+  lenTooLarge: checkFailure('lenTooLarge', 'len64'),
+  closeNoCode: checkFailure('closeNoCode', 'body'),
+} as const;
 
-/**
- * recvFrame without the promise when it can do without: a frame whose bytes the socket already
- * buffers (tryReceive) is read and returned synchronously; otherwise the reads go on from the
- * first one that must wait. The bytes, their order and the errors are the same either way, and
- * the server and client build on this so a pipelined frame costs no promise at all.
- */
-export function readFrame(sock: Cosocket, maxPayloadLen: number, forceMasking: boolean): RecvResult | Promise<RecvResult> {
-  const head: FrameHead = { fin: false, opcode: 0, masked: false, payloadLen: 0 };
-  return readStages(sock, head, STAGE_HEAD, null, maxPayloadLen, forceMasking);
-}
-
-/**
- * The frame's reads from `stage` on (spec §2 order: head, extended length, checks, body), each
- * served from the socket's buffer when it can be; the first that must wait goes on in
- * waitForStage. `got` is the bytes of `stage` when a wait has just delivered them.
- */
-function readStages(
-  sock: Cosocket, head: FrameHead, stage: number, got: Buffer | null, maxPayloadLen: number, forceMasking: boolean,
-): RecvResult | Promise<RecvResult> {
-  for (;;) {
-    const n = stage === STAGE_HEAD || stage === STAGE_LEN16 ? 2 : stage === STAGE_LEN64 ? 8 : bodyLength(head);
-    const bytes = got ?? (n === 0 ? EMPTY : (sock.tryReceive?.(n) ?? null));
-    got = null;
-    if (bytes === null) return waitForStage(sock, head, stage, n, maxPayloadLen, forceMasking);
-    if (stage === STAGE_BODY) return finishFrame(head, bytes);
-    if (stage === STAGE_HEAD) {
-      const err = parseHead(head, bytes[0]!, bytes[1]!, forceMasking);
-      if (err !== null) return failure(err);
-      if (head.payloadLen === 126 || head.payloadLen === 127) {
-        stage = head.payloadLen === 126 ? STAGE_LEN16 : STAGE_LEN64;
-        continue;
-      }
-    } else if (stage === STAGE_LEN16) {
-      head.payloadLen = (bytes[0]! << 8) | bytes[1]!;
-    } else {
-      const len = parseLength64(bytes, 0);
-      if (typeof len === 'string') return failure(len);
-      head.payloadLen = len;
-    }
-    const err = checkPayloadLen(head, maxPayloadLen);
-    if (err !== null) return failure(err);
-    stage = STAGE_BODY;
-  }
-}
-
-/** Waits for the `n` bytes of `stage`, then goes on synchronously where it can. */
-async function waitForStage(
-  sock: Cosocket, head: FrameHead, stage: number, n: number, maxPayloadLen: number, forceMasking: boolean,
-): Promise<RecvResult> {
-  const r = await sock.receive(n);
-  if (r.data === null) return failure(READ_FAILURE_PREFIX[STAGE_NAMES[stage]!] + r.err);
-  return readStages(sock, head, stage, r.data, maxPayloadLen, forceMasking);
+/** A socket read of `stage` that failed with `sockErr` after consuming `partial` bytes. */
+export function readFailure(stage: ReadStage, sockErr: string, partial = 0): RecvError {
+  return { kind: 'read', stage, closeCode: null, sockErr, partial };
 }
 
 const STAGE_HEAD = 0;
@@ -175,29 +107,217 @@ const STAGE_LEN64 = 2;
 const STAGE_BODY = 3;
 const STAGE_NAMES: readonly ReadStage[] = ['head', 'len16', 'len64', 'body'];
 
+/**
+ * The frame state machine (spec §2), the one core of both recvFrame and FrameDecoder: one state
+ * field, the read it waits for. Each read's bytes go in through `advance`, exactly `needed` of
+ * them, and the checks run where the original runs them: RSV, opcode and mask bit after the first
+ * two bytes; the 64-bit length's range after those 8 bytes; the control-frame rules and the
+ * maximum once the length is known; the close code after the body. After a frame or a failure
+ * it is back at the first read with no frame state, as recv_frame keeps none between calls.
+ */
+export class FrameParser {
+  readonly maxPayloadLen: number;
+  readonly forceMasking: boolean;
+  private state = STAGE_HEAD;
+  // The frame in progress (the last one once it is done). Read out only as a FrameHead value.
+  private fin = false;
+  private opcode = 0;
+  private masked = false;
+  private payloadLen = 0;
+
+  constructor(maxPayloadLen: number, forceMasking: boolean) {
+    this.maxPayloadLen = maxPayloadLen;
+    this.forceMasking = forceMasking;
+  }
+
+  /** The read the parser waits for. */
+  get stage(): ReadStage {
+    return STAGE_NAMES[this.state]!;
+  }
+
+  /** How many bytes that read takes: 2, 2 or 8, or the masking key plus the payload. */
+  get needed(): number {
+    switch (this.state) {
+      case STAGE_HEAD: return 2;
+      case STAGE_LEN16: return 2;
+      case STAGE_LEN64: return 8;
+      default: return this.masked ? this.payloadLen + 4 : this.payloadLen;
+    }
+  }
+
+  /** The head of the frame in progress, or of the last one (as far as it was read). */
+  head(): FrameHead {
+    return { fin: this.fin, opcode: this.opcode, masked: this.masked, payloadLen: this.payloadLen };
+  }
+
+  /**
+   * Takes the bytes of the current read (exactly `needed`; owned: a masked payload is unmasked
+   * in place). Returns the frame or the failure, or null when another read follows.
+   */
+  advance(bytes: Buffer): FrameOutcome | null {
+    switch (this.state) {
+      case STAGE_HEAD: {
+        const b0 = bytes[0]!;
+        const b1 = bytes[1]!;
+        this.fin = (b0 & 0x80) !== 0;
+        this.opcode = b0 & 0x0f;
+        this.masked = (b1 & 0x80) !== 0;
+        this.payloadLen = b1 & 0x7f;
+        if ((b0 & 0x70) !== 0) return CHECK_FAILED.rsv;
+        if (this.opcode >= 0x3 && this.opcode <= 0x7) return CHECK_FAILED.reservedData;
+        if (this.opcode >= 0xb) return CHECK_FAILED.reservedControl;
+        if (this.forceMasking && !this.masked) return CHECK_FAILED.unmasked;
+        if (this.payloadLen === 126) this.state = STAGE_LEN16;
+        else if (this.payloadLen === 127) this.state = STAGE_LEN64;
+        else return this.afterLength();
+        return null;
+      }
+      case STAGE_LEN16:
+        this.payloadLen = (bytes[0]! << 8) | bytes[1]!;
+        return this.afterLength();
+      case STAGE_LEN64: {
+        const len = parseLength64(bytes, 0);
+        if (len === null) {
+          this.state = STAGE_HEAD;
+          return CHECK_FAILED.lenTooLarge;
+        }
+        this.payloadLen = len;
+        return this.afterLength();
+      }
+      default:
+        this.state = STAGE_HEAD;
+        return this.finish(bytes);
+    }
+  }
+
+  /** The current read failed with `sockErr` (it consumed `partial` bytes): the failure, and back to the first read. */
+  fail(sockErr: string, partial = 0): RecvError {
+    const stage = STAGE_NAMES[this.state]!;
+    this.state = STAGE_HEAD;
+    return readFailure(stage, sockErr, partial);
+  }
+
+  // The length is known (spec §2 steps 6-7): control-frame rules, then the maximum; a frame
+  // without body bytes is done at once (no read of 0 bytes).
+  private afterLength(): FrameOutcome | null {
+    const stage = STAGE_NAMES[this.state]!;
+    this.state = STAGE_HEAD;
+    if ((this.opcode & 0x8) !== 0) {
+      if (this.payloadLen > 125) return CONTROL_TOO_LONG[stage];
+      if (!this.fin) return CONTROL_FRAGMENTED[stage];
+    }
+    if (this.payloadLen > this.maxPayloadLen) return EXCEEDING[stage];
+    if (this.payloadLen === 0 && !this.masked) return this.finish(EMPTY);
+    this.state = STAGE_BODY;
+    return null;
+  }
+
+  // The body (masking key + payload) becomes recv_frame's result (spec §2 steps 9-10).
+  private finish(body: Buffer): FrameOutcome {
+    let payload = body;
+    if (this.masked) {
+      payload = body.subarray(4);
+      maskInPlace(payload, body); // the key is body[0..3]; maskInPlace reads only those
+    }
+    const type = TYPE_BY_OPCODE[this.opcode] as FrameType;
+    if (type === 'close') {
+      if (payload.length === 0) return { data: EMPTY, type: 'close', err: null };
+      if (payload.length < 2) return CHECK_FAILED.closeNoCode;
+      return { data: payload.subarray(2), type: 'close', err: (payload[0]! << 8) | payload[1]! };
+    }
+    return { data: payload, type, err: this.fin ? null : 'again' };
+  }
+}
+
+/** The checks made once the length is known, by the read that gave the length. */
+function byLengthStage(kind: 'controlTooLong' | 'controlFragmented' | 'exceeding'): Record<ReadStage, RecvError> {
+  return { head: checkFailure(kind, 'head'), len16: checkFailure(kind, 'len16'), len64: checkFailure(kind, 'len64'), body: checkFailure(kind, 'body') };
+}
+const CONTROL_TOO_LONG = byLengthStage('controlTooLong');
+const CONTROL_FRAGMENTED = byLengthStage('controlFragmented');
+const EXCEEDING = byLengthStage('exceeding');
+
+/**
+ * Decodes the 64-bit extended length at buf[off..off+8], or null for "payload len too large":
+ * lengths of 2^31 and above, like the original (which works in 32-bit LuaJIT bit ops).
+ * Non-minimal encodings are accepted.
+ */
+export function parseLength64(buf: Buffer, off: number): number | null {
+  if (buf[off] !== 0 || buf[off + 1] !== 0 || buf[off + 2] !== 0 || buf[off + 3] !== 0) return null;
+  const fifth = buf[off + 4]!;
+  if ((fifth & 0x80) !== 0) return null;
+  return fifth * 0x1000000 + (buf[off + 5]! << 16) + (buf[off + 6]! << 8) + buf[off + 7]!;
+}
+
+/**
+ * protocol.recv_frame(sock, max_payload_len, force_masking): reads one frame with exact-size reads,
+ * as the original does, so a failure part-way leaves the socket where the original would leave it.
+ */
+export function recvFrame(sock: Cosocket, maxPayloadLen: number, forceMasking: boolean): Promise<RecvResult> {
+  const r = readFrame(sock, new FrameParser(maxPayloadLen, forceMasking));
+  return r instanceof Promise ? r.then(toRecvResult) : Promise.resolve(toRecvResult(r));
+}
+
+/**
+ * Drives `parser` (at its first read) through one frame with exact-size reads of `sock`, without
+ * a promise when it can do without: a frame whose bytes the socket already buffers (tryReceive)
+ * is read and returned synchronously; otherwise the reads go on from the first one that must
+ * wait. The bytes, their order and the failures are the same either way, and the server and
+ * client build on this so a pipelined frame costs no promise at all.
+ */
+export function readFrame(sock: Cosocket, parser: FrameParser): FrameOutcome | Promise<FrameOutcome> {
+  return readStages(sock, parser, null);
+}
+
+/** The parser's reads from where it is, each served from the socket's buffer when it can be. `got` is the bytes a wait just delivered. */
+function readStages(sock: Cosocket, parser: FrameParser, got: Buffer | null): FrameOutcome | Promise<FrameOutcome> {
+  for (;;) {
+    const bytes = got ?? sock.tryReceive?.(parser.needed) ?? null;
+    got = null;
+    if (bytes === null) return waitForStage(sock, parser);
+    const out = parser.advance(bytes);
+    if (out !== null) return out;
+  }
+}
+
+/** Waits for the bytes of the parser's current read, then goes on synchronously where it can. */
+async function waitForStage(sock: Cosocket, parser: FrameParser): Promise<FrameOutcome> {
+  const r = await sock.receive(parser.needed);
+  if (r.data === null) return parser.fail(r.err, r.partial.length);
+  return readStages(sock, parser, r.data);
+}
+
 export interface FrameDecoderOptions {
   maxPayloadLen: number;
   forceMasking: boolean;
 }
 
+/** A frame or failure FrameDecoder decoded, with the head it had (as far as it was read). */
+export interface DecodedFrame {
+  head: FrameHead;
+  outcome: FrameOutcome;
+}
+
 /**
- * The same rules as recvFrame over bytes pushed in any chunking. After an error it keeps no frame
- * state and goes on with the bytes that follow, as the original does when called again on the
- * same socket. `push` takes ownership of the chunk (masked payloads are unmasked in place).
+ * recvFrame's state machine (FrameParser) over bytes pushed in any chunking: the same rules and
+ * results. After a failure it keeps no frame state and goes on with the bytes that follow, as the
+ * original does when called again on the same socket. `push` takes ownership of the chunk
+ * (masked payloads are unmasked in place).
  */
-export class FrameDecoder implements FrameHead {
-  fin = false;
-  opcode = 0;
-  masked = false;
-  payloadLen = 0;
-  readonly maxPayloadLen: number;
-  readonly forceMasking: boolean;
+export class FrameDecoder {
+  private readonly parser: FrameParser;
   private readonly queue = new ByteQueue();
-  private stageId = STAGE_HEAD;
 
   constructor(opts: FrameDecoderOptions) {
-    this.maxPayloadLen = opts.maxPayloadLen;
-    this.forceMasking = opts.forceMasking;
+    this.parser = new FrameParser(opts.maxPayloadLen, opts.forceMasking);
+  }
+
+  get maxPayloadLen(): number {
+    return this.parser.maxPayloadLen;
+  }
+
+  get forceMasking(): boolean {
+    return this.parser.forceMasking;
   }
 
   push(chunk: Buffer): void {
@@ -211,67 +331,36 @@ export class FrameDecoder implements FrameHead {
 
   /** The read the decoder is waiting on. */
   get stage(): ReadStage {
-    return STAGE_NAMES[this.stageId]!;
+    return this.parser.stage;
   }
 
   /** How many bytes the current read needs in all (the next frame's first read needs 2). */
   get needed(): number {
-    switch (this.stageId) {
-      case STAGE_HEAD: return 2;
-      case STAGE_LEN16: return 2;
-      case STAGE_LEN64: return 8;
-      default: return bodyLength(this);
+    return this.parser.needed;
+  }
+
+  /** The next frame or failure as a value, or null when more bytes are needed. */
+  nextOutcome(): FrameOutcome | null {
+    const q = this.queue;
+    const p = this.parser;
+    for (;;) {
+      const n = p.needed;
+      if (q.length < n) return null;
+      const out = p.advance(q.take(n));
+      if (out !== null) return out;
     }
   }
 
-  /** The next frame or error, or null when more bytes are needed. */
+  /** The next frame or failure with its head, or null when more bytes are needed. */
+  nextFrame(): DecodedFrame | null {
+    const outcome = this.nextOutcome();
+    return outcome === null ? null : { head: this.parser.head(), outcome };
+  }
+
+  /** The next recv_frame result (`data, typ, err`), or null when more bytes are needed. */
   next(): RecvResult | null {
-    const q = this.queue;
-    for (;;) {
-      switch (this.stageId) {
-        case STAGE_HEAD: {
-          if (q.length < 2) return null;
-          const b0 = q.byteAt(0);
-          const b1 = q.byteAt(1);
-          q.skip(2);
-          const err = parseHead(this, b0, b1, this.forceMasking);
-          if (err !== null) return failure(err);
-          if (this.payloadLen === 126) this.stageId = STAGE_LEN16;
-          else if (this.payloadLen === 127) this.stageId = STAGE_LEN64;
-          else {
-            const res = this.afterLength();
-            if (res !== null) return res;
-          }
-          break;
-        }
-        case STAGE_LEN16: {
-          if (q.length < 2) return null;
-          this.payloadLen = (q.byteAt(0) << 8) | q.byteAt(1);
-          q.skip(2);
-          const res = this.afterLength();
-          if (res !== null) return res;
-          break;
-        }
-        case STAGE_LEN64: {
-          if (q.length < 8) return null;
-          const len = parseLength64(q.take(8), 0);
-          if (typeof len === 'string') {
-            this.stageId = STAGE_HEAD;
-            return failure(len);
-          }
-          this.payloadLen = len;
-          const res = this.afterLength();
-          if (res !== null) return res;
-          break;
-        }
-        default: {
-          const rest = bodyLength(this);
-          if (q.length < rest) return null;
-          this.stageId = STAGE_HEAD;
-          return finishFrame(this, q.take(rest));
-        }
-      }
-    }
+    const outcome = this.nextOutcome();
+    return outcome === null ? null : toRecvResult(outcome);
   }
 
   /**
@@ -280,25 +369,8 @@ export class FrameDecoder implements FrameHead {
    * read are consumed, as ngx_lua consumes a partial read.
    */
   end(sockErr = 'closed'): RecvResult {
-    const stage = this.stage;
-    this.queue.takeAll();
-    this.stageId = STAGE_HEAD;
-    return failure(READ_FAILURE_PREFIX[stage] + sockErr);
-  }
-
-  // After the length: run the checks, then either finish a body-less frame or wait for the body.
-  private afterLength(): RecvResult | null {
-    const err = checkPayloadLen(this, this.maxPayloadLen);
-    if (err !== null) {
-      this.stageId = STAGE_HEAD;
-      return failure(err);
-    }
-    if (bodyLength(this) === 0) {
-      this.stageId = STAGE_HEAD;
-      return finishFrame(this, EMPTY);
-    }
-    this.stageId = STAGE_BODY;
-    return null;
+    const partial = this.queue.takeAll();
+    return toRecvResult(this.parser.fail(sockErr, partial.length));
   }
 }
 

@@ -14,25 +14,22 @@
 import type { IncomingMessage } from 'node:http';
 import net from 'node:net';
 import tls from 'node:tls';
-import { closeCodeFor, closePayload, failWithClose, FrameSenders, isSendableCloseCode, isSendableOpcode, luaOr, recvFail } from './endpoint.js';
+import { ENDPOINT_ERRORS, luaOr, WebSocketEndpoint } from './endpoint.js';
 import { checkHandshake, parseRequestHead, type HandshakeRequest } from './handshake-server.js';
-import { MessageValidator } from './message-validator.js';
-import { resolveProfile, type StrictChecks, type StrictOption } from './profile.js';
-import { READ_FAILURE_PREFIX, readFrame, writeFrame } from './protocol.js';
-import { ReadRecorder } from './read-recorder.js';
+import { resolveProfile, type StrictOption } from './profile.js';
 import { NodeCosocket, type Stream } from './socket.js';
-import type { Cosocket, RecvResult, SendResult } from './types.js';
+import type { Cosocket, SendResult } from './types.js';
 
-export const _VERSION = '0.12';
+export { _VERSION } from './protocol.js';
 
 export const SERVER_ERRORS = {
-  fatal: 'fatal error already happened',
-  notInitialized: 'not initialized yet',
-  badStatusCode: 'bad status code',
+  fatal: ENDPOINT_ERRORS.fatal,
+  notInitialized: ENDPOINT_ERRORS.notInitializedYet,
+  badStatusCode: ENDPOINT_ERRORS.badStatusCode,
   /** strict serverClosedState. */
-  closed: 'already closed',
+  closed: ENDPOINT_ERRORS.closed,
   /** strict validateSendOpcode. */
-  badOpcode: 'bad opcode',
+  badOpcode: ENDPOINT_ERRORS.badOpcode,
 } as const;
 
 export interface ServerOptions {
@@ -52,131 +49,43 @@ export interface ServerOptions {
   protocols?: readonly string[];
 }
 
-export class WebSocketServer extends FrameSenders {
-  protected sock: Cosocket | null;
-  protected readonly maxRecvLen: number;
-  protected readonly maxSendLen: number;
-  protected readonly sendMasked: boolean;
-  readonly checks: StrictChecks;
-  /** Set by any recv error but a timeout, and by any send error (spec §5 "Which errors poison an object"). */
-  fatal = false;
-  /** Only with strict serverClosedState: set once a close frame was sent. */
-  closed = false;
+/**
+ * The server object: the endpoint core (impl/endpoint.ts) with force_masking on, and the server's
+ * closing rules. The server has no closed state (spec §4) unless strict serverClosedState.
+ */
+export class WebSocketServer extends WebSocketEndpoint {
   /** The handshake request (headers as received). */
   readonly request: HandshakeRequest | null;
   /** The subprotocol the 101 response carried, if any. */
   readonly protocol: string | null;
-  private readonly validator: MessageValidator | null;
 
   constructor(sock: Cosocket | null, opts: ServerOptions = {}, request: HandshakeRequest | null = null, protocol: string | null = null) {
-    super();
     const maxPayloadLen = luaOr(opts.max_payload_len, 65535);
-    this.maxRecvLen = luaOr(opts.max_recv_len, maxPayloadLen);
-    this.maxSendLen = luaOr(opts.max_send_len, maxPayloadLen);
-    this.sendMasked = !!opts.send_masked;
-    this.checks = resolveProfile(opts.strict);
-    this.sock = sock;
+    super(sock, {
+      maxRecvLen: luaOr(opts.max_recv_len, maxPayloadLen),
+      maxSendLen: luaOr(opts.max_send_len, maxPayloadLen),
+      masking: !!opts.send_masked,
+      forceMasking: true,
+      checks: resolveProfile(opts.strict),
+    });
     this.request = request;
     this.protocol = protocol;
-    const c = this.checks;
-    this.validator = c.checkFragmentation || c.validateUtf8 || c.validateCloseCodes ? new MessageValidator(c) : null;
     if (sock && opts.timeout) sock.setTimeout(opts.timeout);
   }
 
-  /** The underlying cosocket. */
-  get socket(): Cosocket | null {
-    return this.sock;
+  /** strict serverClosedState: after a close frame only close frames may follow. */
+  protected closedRefusesSend(opcode: number): boolean {
+    return this.checks.serverClosedState && opcode !== 0x8;
   }
 
-  /**
-   * recv_frame(): force_masking is always on for a server. A frame already buffered is read and
-   * checked synchronously (readFrame); the promise is then an already-settled one.
-   */
-  recvFrame(): Promise<RecvResult> {
-    if (this.fatal) return Promise.resolve(recvFail(SERVER_ERRORS.fatal));
-    const sock = this.sock;
-    if (!sock) return Promise.resolve(recvFail(SERVER_ERRORS.notInitialized));
-    const recorder = this.checks.fatalOnPartialTimeout ? new ReadRecorder(sock) : null;
-    const r = readFrame(recorder ?? sock, this.maxRecvLen, true);
-    return r instanceof Promise ? r.then((x) => this.afterRecv(x, recorder)) : Promise.resolve(this.afterRecv(r, recorder));
+  /** "bad status code" aside, send_close sets fatal only as send_frame does; strict serverClosedState marks a sent close. */
+  protected closeAttempted(r: SendResult): void {
+    if (this.checks.serverClosedState && r.err === null) this.closed = true;
   }
-
-  /** The state rules around recv_frame's result, and the strict checks on it. */
-  private afterRecv(r: RecvResult, recorder: ReadRecorder | null): RecvResult | Promise<RecvResult> {
-    if (r.data === null) {
-      if (!r.err.includes(': timeout')) {
-        this.fatal = true;
-        const code = closeCodeFor(r.err);
-        if (code !== null) return this.failConnection(code).then(() => r);
-      } else if (recorder && (!r.err.startsWith(READ_FAILURE_PREFIX.head) || recorder.lastPartial > 0)) {
-        // §7.9: bytes of the frame were consumed, so the stream can no longer be trusted.
-        this.fatal = true;
-      }
-      return r;
-    }
-    if (this.validator) {
-      const v = this.validator.check(r);
-      if (!v.ok) {
-        this.fatal = true;
-        return this.failConnection(v.closeCode).then(() => recvFail(v.err));
-      }
-    }
-    return r;
-  }
-
-  /** strict failWithCloseCode: RFC 6455 §7.1.7 "fail the WebSocket connection". */
-  private async failConnection(code: 1002 | 1007 | 1009): Promise<void> {
-    if (!this.checks.failWithCloseCode || !this.sock) return;
-    const alreadyClosed = this.closed;
-    this.closed = true;
-    await failWithClose(this.sock, code, alreadyClosed, this.sendMasked);
-  }
-
-  /** send_frame(fin, opcode, payload): any failure, argument errors included, sets fatal. */
-  sendFrame(fin: boolean, opcode: number, payload?: unknown): Promise<SendResult> {
-    if (this.fatal) return Promise.resolve({ bytes: null, err: SERVER_ERRORS.fatal });
-    const sock = this.sock;
-    if (!sock) return Promise.resolve({ bytes: null, err: SERVER_ERRORS.notInitialized });
-    if (this.checks.serverClosedState && this.closed && opcode !== 0x8) return Promise.resolve({ bytes: null, err: SERVER_ERRORS.closed });
-    if (this.checks.validateSendOpcode && !isSendableOpcode(opcode)) {
-      this.fatal = true;
-      return Promise.resolve({ bytes: null, err: SERVER_ERRORS.badOpcode });
-    }
-    const r = writeFrame(sock, !!fin, opcode, payload, this.maxSendLen, this.sendMasked);
-    return r instanceof Promise ? r.then(this.afterSend) : Promise.resolve(this.afterSend(r));
-  }
-
-  private readonly afterSend = (r: SendResult): SendResult => {
-    if (r.err !== null) this.fatal = true;
-    return r;
-  };
 
   /** send_continue(data): a FINAL continuation frame only (v0.12, 9641665). */
   sendContinue(data?: unknown): Promise<SendResult> {
     return this.sendFrame(true, 0x0, data);
-  }
-
-  /**
-   * send_close(code?, msg?): a code that is not a number or is above 0x7fff is "bad status code"
-   * (fatal stays unset); otherwise the code goes through LuaJIT bit ops (1000.7 -> 1001, -1 -> 0xffff).
-   * msg is only sent with a code.
-   */
-  async sendClose(code?: unknown, msg?: unknown): Promise<SendResult> {
-    if (this.checks.validateCloseCodes && code !== undefined && code !== null && code !== false && !isSendableCloseCode(code)) {
-      return { bytes: null, err: SERVER_ERRORS.badStatusCode };
-    }
-    const built = closePayload(code, msg);
-    if (built.err !== null) return { bytes: null, err: SERVER_ERRORS.badStatusCode };
-    const r = await this.sendFrame(true, 0x8, built.payload);
-    if (this.checks.serverClosedState && r.err === null) this.closed = true;
-    return r;
-  }
-
-  /** set_timeout(ms): returns nothing, or `{ err: "not initialized yet" }` without a socket. */
-  setTimeout(ms: number): { err: string } | undefined {
-    if (!this.sock) return { err: SERVER_ERRORS.notInitialized };
-    this.sock.setTimeout(ms);
-    return undefined;
   }
 }
 

@@ -303,26 +303,36 @@ export interface ConnectOptions {
   timeout?: number;
 }
 
-/** Opens a TCP or Unix-socket connection, with ngx_lua's connect timeout and error words. */
-export function connectCosocket(
-  opts: ConnectOptions,
-): Promise<{ sock: NodeCosocket; err: null } | { sock: null; err: string }> {
+/**
+ * Opens a TCP or Unix-socket stream, with ngx_lua's connect timeout and error words. `host` must
+ * be an address: names are resolved before (impl/tcp-socket.ts does it as nginx's resolver would).
+ */
+export function openStream(opts: ConnectOptions): Promise<{ stream: net.Socket; err: null } | { stream: null; err: string }> {
   const timeout = opts.timeout && opts.timeout > 0 ? opts.timeout : DEFAULT_TIMEOUT_MS;
   return new Promise((resolve) => {
-    const stream = opts.path !== undefined ? net.connect({ path: opts.path }) : net.connect({ host: opts.host, port: opts.port! });
+    // Half-open like an nginx cosocket: after the peer's FIN, reads say "closed" but sends still go out.
+    const stream = opts.path !== undefined ? net.connect({ path: opts.path, allowHalfOpen: true }) : net.connect({ host: opts.host, port: opts.port!, allowHalfOpen: true });
     const timer = setTimeout(() => {
       stream.destroy();
-      resolve({ sock: null, err: 'timeout' });
+      resolve({ stream: null, err: 'timeout' });
     }, timeout);
     const onError = (e: Error): void => {
       clearTimeout(timer);
-      resolve({ sock: null, err: ngxSocketError(e) });
+      resolve({ stream: null, err: ngxSocketError(e) });
     };
     stream.once('error', onError);
     stream.once('connect', () => {
       clearTimeout(timer);
       stream.off('error', onError);
-      resolve({ sock: new NodeCosocket(stream, { timeout: opts.timeout }), err: null });
+      resolve({ stream, err: null });
     });
   });
+}
+
+/** Opens a connection (openStream) as a cosocket. */
+export async function connectCosocket(
+  opts: ConnectOptions,
+): Promise<{ sock: NodeCosocket; err: null } | { sock: null; err: string }> {
+  const r = await openStream(opts);
+  return r.err !== null ? { sock: null, err: r.err } : { sock: new NodeCosocket(r.stream, { timeout: opts.timeout }), err: null };
 }

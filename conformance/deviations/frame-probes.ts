@@ -1,7 +1,7 @@
 // Where the original's frame codec departs from RFC 6455 (behaviour spec §7), shown by running the
 // real protocol.lua (under luajit, through the differential fuzzer's driver) on a minimal input:
 // bytes in, `data, typ, err` out, next to what the RFC requires and what our two profiles do.
-import { FrameDecoder } from '../../impl/protocol.js';
+import { FrameDecoder, toRecvResult } from '../../impl/protocol.js';
 import { STRICT } from '../../impl/profile.js';
 import type { RecvResult } from '../../impl/types.js';
 import { describeAnswer, luaRequest, type RecvCase } from '../../lab/oracle-cases.js';
@@ -92,9 +92,9 @@ function runOurs(probe: FrameProbe, validator: StrictCheck | null): Answer[] {
   const dec = new FrameDecoder({ maxPayloadLen: probe.maxPayloadLen ?? 65535, forceMasking: probe.forceMasking });
   dec.push(Buffer.from(probe.hex.replace(/\s+/g, ''), 'hex'));
   const out: Answer[] = [];
-  for (let r = dec.next(); r !== null; r = dec.next()) {
-    // dec.masked is the mask bit of the frame just returned.
-    const failure = validator ? validator(r, dec.masked) : null;
+  for (let f = dec.nextFrame(); f !== null; f = dec.nextFrame()) {
+    const r = toRecvResult(f.outcome);
+    const failure = validator ? validator(r, f.head.masked) : null;
     if (failure !== null) {
       out.push({ data: null, type: null, err: failure });
       return out;

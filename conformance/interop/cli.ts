@@ -1,5 +1,10 @@
 // `wslab interop`: the interop scenarios in four directions against the peer.
-import { parseArgs } from 'node:util';
+import { join } from 'node:path';
+import { parseCommandLine, shownPath } from '../../cli/args.js';
+import { ROOT_DIR } from '../../lab/paths.js';
+import { BACKEND_CHOICES } from '../../lab/peers/index.js';
+import { attachedLine, attachRecordedPeer } from '../../lab/peers/recorded.js';
+import type { RunningPeer } from '../../lab/peers/types.js';
 import { runInterop } from './index.js';
 import { SCENARIOS } from './scenarios/index.js';
 import { DIRECTIONS, type Direction } from './types.js';
@@ -31,34 +36,30 @@ Examples:
   RESTY_WEBSOCKET_LIB=/usr/local/openresty/lualib wslab interop`;
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      scenarios: { type: 'string' }, exclude: { type: 'string' }, directions: { type: 'string' },
-      backend: { type: 'string' }, 'lua-lib': { type: 'string' }, out: { type: 'string' }, retries: { type: 'string' },
-      list: { type: 'boolean', default: false }, json: { type: 'boolean', default: false },
-    },
+  const { values } = parseCommandLine('interop', argv, {
+    scenarios: { type: 'string' }, exclude: { type: 'string' }, directions: { type: 'list', choices: DIRECTIONS },
+    backend: { type: 'string', choices: BACKEND_CHOICES }, 'lua-lib': { type: 'string' }, out: { type: 'string' }, retries: { type: 'number', integer: true, min: 0 },
+    list: { type: 'flag' }, json: { type: 'flag' },
   });
   if (values.list) {
     for (const s of SCENARIOS) console.log(`${s.id.padEnd(34)} ${s.title}${s.upstream ? ` [${s.upstream}]` : ''}${s.needs ? ` (needs ${s.needs.version})` : ''}`);
     return 0;
   }
-  const directions = values.directions?.split(',').map((d) => d.trim()) as Direction[] | undefined;
-  const bad = directions?.find((d) => !DIRECTIONS.includes(d));
-  if (bad) {
-    console.error(`wslab interop: unknown direction "${bad}" (one of ${DIRECTIONS.join(', ')})`);
-    return 2;
-  }
-  const retries = values.retries === undefined ? undefined : Number(values.retries);
-  if (retries !== undefined && !(Number.isInteger(retries) && retries >= 0)) {
-    console.error(`wslab interop: --retries takes a whole number from 0, not "${values.retries}"`);
-    return 2;
-  }
+  const directions = values.directions as Direction[] | undefined;
+  const retries = values.retries;
+  const outDir = values.out ?? join(ROOT_DIR, 'report');
+  // The peer `wslab peer start` left running, when it matches --backend and the library asked for.
+  let peer: RunningPeer | undefined;
+  const recorded = await attachRecordedPeer({ backend: values.backend, luaLib: values['lua-lib'] ?? process.env.RESTY_WEBSOCKET_LIB });
+  if (recorded.peer) {
+    peer = recorded.peer;
+    console.error(attachedLine('interop', peer));
+  } else if (recorded.why) console.error(`wslab interop: starting a peer of its own: ${recorded.why}`);
   const tty = process.stderr.isTTY;
   try {
     const report = await runInterop({
       scenarios: values.scenarios, exclude: values.exclude, directions, retries,
-      backend: values.backend as 'native' | 'container' | 'auto' | undefined, luaLib: values['lua-lib'], outDir: values.out,
+      backend: values.backend, luaLib: values['lua-lib'], outDir, peer,
       onResult: (r, done, total) => {
         const line = `[${done}/${total}] ${r.scenario} ${r.direction}: ${r.verdict}${r.reason && r.verdict !== 'pass' ? ` — ${r.reason.split('\n')[0]}` : ''}${r.flaky !== undefined ? ` (flaky; first run: ${r.flaky.split('\n')[0]})` : ''}`;
         const plainPass = r.verdict === 'pass' && r.flaky === undefined;
@@ -69,7 +70,7 @@ export async function run(argv: string[]): Promise<number> {
     if (tty) process.stderr.write('\r\x1b[K');
     const s = report.summary;
     if (values.json) console.log(JSON.stringify(s));
-    else console.log(`interop: ${s.pass} pass${s.flaky ? ` (${s.flaky} flaky: passed when run again)` : ''}, ${s.fail} fail, ${s.skip} skip, ${s.error} error; ${s.unexplainedDifferences} unexplained differences (library ${report.peer.lib.clientVersion}); report/interop.html`);
+    else console.log(`interop: ${s.pass} pass${s.flaky ? ` (${s.flaky} flaky: passed when run again)` : ''}, ${s.fail} fail, ${s.skip} skip, ${s.error} error; ${s.unexplainedDifferences} unexplained differences (library ${report.peer.lib.clientVersion}); ${shownPath(join(outDir, 'interop.html'))}`);
     return s.fail + s.error > 0 ? 1 : 0;
   } catch (e) {
     console.error(`wslab interop: ${(e as Error).message}`);

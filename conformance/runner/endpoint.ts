@@ -3,7 +3,7 @@
 // droppedByMe, wasClean, the close-handshake and server-drop timeouts; failByDrop = false), the
 // wire log, and raw frame control for what it sends (chops, sync, RSV, masks, repeated payloads).
 import { randomBytes } from 'node:crypto';
-import { FrameDecoder } from '../../impl/protocol.js';
+import { FrameDecoder, isRecvError, recvErrorText } from '../../impl/protocol.js';
 import { maskInPlace } from '../../impl/mask.js';
 import { Utf8Validator, isValidUtf8 } from '../../impl/utf8.js';
 import type { Stream } from '../../impl/socket.js';
@@ -271,27 +271,28 @@ export class Endpoint implements FuzzingEndpoint {
     this.log(['RO', hexLog(d)]);
     if (this.state === 'CLOSED') return;
     this.decoder.push(Buffer.from(d));
-    for (let r = this.decoder.next(); r !== null; r = this.decoder.next()) {
+    for (let f = this.decoder.nextFrame(); f !== null; f = this.decoder.nextFrame()) {
       if ((this.state as string) === 'CLOSED') return;
-      const dec = this.decoder;
-      if (r.data === null) {
+      const { head, outcome } = f;
+      if (isRecvError(outcome)) {
         // The testee sent something our decoder refuses (RSV bits, reserved opcode, bad control frame).
-        this.log(['RF', '', dec.opcode, dec.fin, 0, dec.masked, null]);
-        this.protocolViolation(r.err);
+        this.log(['RF', '', head.opcode, head.fin, 0, head.masked, null]);
+        this.protocolViolation(recvErrorText(outcome));
         continue;
       }
-      const opcode = dec.opcode;
+      const r = outcome;
+      const opcode = head.opcode;
       this.stats.rxFrameStats[opcode] = (this.stats.rxFrameStats[opcode] ?? 0) + 1;
-      this.log(['RF', textLog(r.type === 'close' && r.err !== null ? Buffer.concat([Buffer.from([r.err >> 8, r.err & 0xff]), r.data]) : r.data), opcode, dec.fin, 0, dec.masked, null]);
-      if (this.isServer && !dec.masked) {
+      this.log(['RF', textLog(r.type === 'close' && r.err !== null ? Buffer.concat([Buffer.from([r.err >> 8, r.err & 0xff]), r.data]) : r.data), opcode, head.fin, 0, head.masked, null]);
+      if (this.isServer && !head.masked) {
         this.protocolViolation('unmasked client frame');
         continue;
       }
-      if (!this.isServer && dec.masked) {
+      if (!this.isServer && head.masked) {
         this.protocolViolation('masked server frame');
         continue;
       }
-      this.processFrame(opcode, dec.fin, r.type === 'close' ? (r.err as number | null) : null, r.data);
+      this.processFrame(opcode, head.fin, r.type === 'close' ? r.err : null, r.data);
     }
   }
 

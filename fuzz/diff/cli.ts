@@ -1,9 +1,8 @@
 // `wslab diff`: differential fuzzing of our frame codec against the original protocol.lua.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseCommandLine, shownPath } from '../../cli/args.js';
 import { ROOT_DIR } from '../../lab/paths.js';
-import { parseDuration } from '../cli.js';
 import { handshakeDiffUnavailable, runHandshakeDiff, type HandshakeDiffReport } from './handshake-diff.js';
 import { runDiff, type DiffReport } from './runner.js';
 import { startPeer } from '../../lab/peers/index.js';
@@ -38,7 +37,7 @@ Options:
                  on ours, compared call by call, on the wire and at TCP close. Divergences are
                  shrunk and saved to fuzz/findings/session/ (replay: wslab interop --scenario-file F);
                  known version differences are counted under their declared spec item.
-                 Writes report/session.json. With --session, --time 0 skips the frame diff.
+                 Writes report/session.json. With --session and no --time, only sessions run.
   --roles LIST   with --session: server,client (default both)
   --jobs N       with --session: sessions run side by side (default 3)
   --lua-lib DIR  with --session: another lua-resty-websocket lib/ folder (or RESTY_WEBSOCKET_LIB)
@@ -55,63 +54,38 @@ Examples:
   RESTY_WEBSOCKET_LIB=/src/lua-resty-websocket/lib wslab diff --cases 100000`;
 
 export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        time: { type: 'string', default: '60s' },
-        cases: { type: 'string' },
-        seed: { type: 'string' },
-        'no-corpus': { type: 'boolean', default: false },
-        handshake: { type: 'string' },
-        'handshake-mutate': { type: 'boolean', default: false },
-        session: { type: 'string' },
-        roles: { type: 'string' },
-        jobs: { type: 'string' },
-        'lua-lib': { type: 'string' },
-        findings: { type: 'string' },
-        report: { type: 'string', default: join(ROOT_DIR, 'report', 'diff.json') },
-        quiet: { type: 'boolean', default: false },
-      },
-      strict: true,
-    }));
-  } catch (e) {
-    console.error(`wslab diff: ${(e as Error).message}\n\n${help}`);
-    return 2;
-  }
+  const { values } = parseCommandLine('diff', argv, {
+    time: { type: 'duration' },
+    cases: { type: 'number', integer: true, min: 1 },
+    seed: { type: 'number', integer: true },
+    'no-corpus': { type: 'flag' },
+    handshake: { type: 'duration' },
+    'handshake-mutate': { type: 'flag' },
+    session: { type: 'duration' },
+    roles: { type: 'list', choices: ['server', 'client'] },
+    jobs: { type: 'number', integer: true, min: 1, max: 16 },
+    'lua-lib': { type: 'string' },
+    findings: { type: 'string' },
+    report: { type: 'string', default: join(ROOT_DIR, 'report', 'diff.json') },
+    quiet: { type: 'flag' },
+  });
   let report: DiffReport | null = null;
   let handshake: HandshakeDiffReport | null = null;
   let session: SessionReport | null = null;
-  const roles = values.roles?.split(',').map((r) => r.trim());
-  if (roles && (roles.length === 0 || roles.some((r) => r !== 'server' && r !== 'client'))) {
-    console.error(`wslab diff: --roles takes server, client or server,client, not "${values.roles}"`);
-    return 2;
-  }
-  const jobs = values.jobs === undefined ? undefined : Number(values.jobs);
-  if (jobs !== undefined && !(Number.isInteger(jobs) && jobs >= 1 && jobs <= 16)) {
-    console.error(`wslab diff: --jobs takes a whole number from 1 to 16, not "${values.jobs}"`);
-    return 2;
-  }
-  let sessionMs: number | null = null;
-  let frameMs: number;
-  try {
-    sessionMs = values.session === undefined ? null : parseDuration(values.session);
-    frameMs = parseDuration(values.time!);
-  } catch (e) {
-    console.error(`wslab diff: ${(e as Error).message}`);
-    return 2;
-  }
+  const sessionFile = join(dirname(values.report), 'session.json');
   try {
     const tty = process.stderr.isTTY === true;
     let last = 0;
-    if (frameMs > 0 || sessionMs === null) report = await runDiff({
-      timeMs: values.cases && values.time === '60s' ? 24 * 3_600_000 : frameMs,
-      ...(values.cases ? { maxCases: Number(values.cases) } : {}),
-      ...(values.seed ? { seed: Number(values.seed) } : {}),
+    // With --session, --time 0 (or no --time) leaves the frame diff out.
+    const frameMs = values.time ?? (values.session !== undefined ? 0 : values.cases ? 24 * 3_600_000 : 60_000);
+    if (frameMs > 0 || values.session === undefined) report = await runDiff({
+      // --cases alone runs until that many cases; otherwise --time (default 60 s) bounds the run
+      timeMs: frameMs,
+      ...(values.cases ? { maxCases: values.cases } : {}),
+      ...(values.seed !== undefined ? { seed: values.seed } : {}),
       useCorpus: !values['no-corpus'],
       ...(values.findings ? { findingsDir: values.findings } : {}),
-      reportFile: values.report!,
+      reportFile: values.report,
       ...(values.quiet
         ? {}
         : {
@@ -125,21 +99,26 @@ export async function run(argv: string[]): Promise<number> {
             },
           }),
     });
-    if (tty && !values.quiet) process.stderr.write('\n');
-    if (values.handshake) {
+    if (tty && !values.quiet && report) process.stderr.write('\n');
+    if (values.handshake !== undefined) {
       const why = handshakeDiffUnavailable();
       if (why) throw new Error(`--handshake: ${why}`);
       handshake = await runHandshakeDiff({
-        timeMs: parseDuration(values.handshake),
+        timeMs: values.handshake,
         mutate: values['handshake-mutate'],
-        ...(values.seed ? { seed: Number(values.seed) } : {}),
+        ...(values.seed !== undefined ? { seed: values.seed } : {}),
         ...(values.findings ? { findingsDir: values.findings } : {}),
       });
-      const file = values.report!.replace(/\.json$/, '') + '-handshake.json';
+      const file = values.report.replace(/\.json$/, '') + '-handshake.json';
       mkdirSync(dirname(file), { recursive: true });
       writeFileSync(file, JSON.stringify(handshake, null, 2) + '\n');
     }
-    if (sessionMs !== null) session = await runSessionPart(sessionMs, { seed: values.seed, roles: roles as Role[] | undefined, jobs, luaLib: values['lua-lib'], findings: values.findings, quiet: values.quiet, reportFile: join(dirname(values.report!), 'session.json') });
+    if (values.session !== undefined) {
+      session = await runSessionPart(values.session, {
+        seed: values.seed, roles: values.roles as Role[] | undefined, jobs: values.jobs, luaLib: values['lua-lib'],
+        findings: values.findings, quiet: values.quiet, reportFile: sessionFile,
+      });
+    }
   } catch (e) {
     console.error(`wslab diff: ${(e as Error).message}`);
     return 2;
@@ -147,14 +126,14 @@ export async function run(argv: string[]): Promise<number> {
   if (report) console.log(formatDiffReport(report));
   if (handshake) console.log(formatHandshakeReport(handshake));
   if (session) console.log(formatSessionReport(session));
-  console.log(`\nreport: ${report ? values.report : ''}${session ? ` ${join(dirname(values.report!), 'session.json')}` : ''}`);
+  console.log(`\nreport: ${[report ? shownPath(values.report) : null, session ? shownPath(sessionFile) : null].filter(Boolean).join(' ')}`);
   return (report?.ok ?? true) && (handshake?.ok ?? true) && (session?.ok ?? true) ? 0 : 1;
 }
 
 /** The --session part: starts the peer, runs the session diff, stops the peer (Ctrl-C leaves an interrupted report). */
 async function runSessionPart(
   timeMs: number,
-  o: { seed?: string; roles?: Role[]; jobs?: number; luaLib?: string; findings?: string; quiet: boolean; reportFile: string },
+  o: { seed?: number; roles?: Role[]; jobs?: number; luaLib?: string; findings?: string; quiet: boolean; reportFile: string },
 ): Promise<SessionReport> {
   const peer = await startPeer({ luaLib: o.luaLib });
   const abort = new AbortController();
@@ -163,7 +142,7 @@ async function runSessionPart(
   const tty = process.stderr.isTTY === true;
   let last = 0;
   try {
-    const seed = o.seed ? Number(o.seed) : undefined;
+    const seed = o.seed;
     const r = await runSessionDiff({
       peer, timeMs, seed, roles: o.roles, jobs: o.jobs, reportFile: o.reportFile, signal: abort.signal,
       ...(o.findings ? { findingsDir: join(o.findings, 'session') } : {}),

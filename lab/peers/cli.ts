@@ -1,12 +1,13 @@
 // `wslab peer`: install, start, stop or inspect the nginx + Lua peer. `start` leaves nginx running
 // in the background and records it in .cache/peer/state.json so `stop` and `status` work later.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseCommandLine, UsageError } from '../../cli/args.js';
 import { ROOT_DIR } from '../paths.js';
 import { startNativePeer, stopPid, httpGet } from './native/index.js';
-import { chooseBackend, type BackendChoice } from './index.js';
+import { chooseBackend, BACKEND_CHOICES } from './index.js';
+import { clearPeerState, readPeerState as readState, writePeerState, type PeerState } from './recorded.js';
 
 export const help = `Usage: wslab peer <install|start|stop|status> [options]
 
@@ -35,40 +36,19 @@ Examples:
   RESTY_WEBSOCKET_LIB=/usr/local/openresty/lualib wslab peer start
   wslab peer status && wslab peer stop`;
 
-const STATE_DIR = join(ROOT_DIR, '.cache', 'peer');
-const STATE_FILE = join(STATE_DIR, 'state.json');
-
-interface PeerState {
-  pid: number | null;
-  backend: string;
-  httpUrl: string;
-  wsUrl: string;
-  wssUrl: string;
-  lib: unknown;
-  prefix?: string;
-}
-
-function readState(): PeerState | null {
-  if (!existsSync(STATE_FILE)) return null;
-  try {
-    return JSON.parse(readFileSync(STATE_FILE, 'utf8')) as PeerState;
-  } catch {
-    return null;
-  }
-}
-
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
+  const { values, positionals } = parseCommandLine(
+    'peer',
+    argv,
+    {
       'lua-lib': { type: 'string' },
-      backend: { type: 'string' },
-      port: { type: 'string' },
-      'tls-port': { type: 'string' },
-      json: { type: 'boolean', default: false },
+      backend: { type: 'string', choices: BACKEND_CHOICES },
+      port: { type: 'number', integer: true, min: 0, max: 65535 },
+      'tls-port': { type: 'number', integer: true, min: 0, max: 65535 },
+      json: { type: 'flag' },
     },
-  });
+    { positionals: { max: 1, first: ['install', 'start', 'stop', 'status'] } },
+  );
   const cmd = positionals[0];
   const out = (human: string, data: unknown): void => console.log(values.json ? JSON.stringify(data) : human);
 
@@ -83,13 +63,13 @@ export async function run(argv: string[]): Promise<number> {
         out(`a peer is already running at ${old.httpUrl} (pid ${old.pid}); stop it first`, { ok: false, running: old });
         return 1;
       }
-      const choice = (values.backend ?? 'auto') as BackendChoice;
+      const choice = values.backend ?? 'auto';
       try {
         const backend = await chooseBackend(choice);
         const opts = {
           luaLib: values['lua-lib'],
-          port: values.port ? Number(values.port) : undefined,
-          tlsPort: values['tls-port'] ? Number(values['tls-port']) : undefined,
+          port: values.port || undefined,
+          tlsPort: values['tls-port'] || undefined,
         };
         // Only the native backend can outlive this process; a container peer lives as long as the command.
         const peer = backend.name === 'native' ? await startNativePeer({ ...opts, detached: true }) : await backend.start(opts);
@@ -97,9 +77,10 @@ export async function run(argv: string[]): Promise<number> {
           pid: 'pid' in peer ? (peer as { pid: number }).pid : null,
           backend: peer.backend, httpUrl: peer.httpUrl, wsUrl: peer.wsUrl, wssUrl: peer.wssUrl, lib: peer.lib,
           prefix: 'prefix' in peer ? (peer as { prefix: string }).prefix : undefined,
+          caPem: peer.caPem,
+          luaLib: values['lua-lib'] ?? process.env.RESTY_WEBSOCKET_LIB,
         };
-        mkdirSync(STATE_DIR, { recursive: true });
-        writeFileSync(STATE_FILE, JSON.stringify(state, null, 2));
+        writePeerState(state);
         out(
           [
             `peer started (${peer.backend}, pid ${state.pid ?? 'n/a'})`,
@@ -124,7 +105,7 @@ export async function run(argv: string[]): Promise<number> {
       }
       await stopPid(s.pid);
       if (s.prefix) rmSync(s.prefix, { recursive: true, force: true });
-      rmSync(STATE_FILE, { force: true });
+      clearPeerState();
       out(`peer stopped (pid ${s.pid})`, { ok: true, stopped: s.pid });
       return 0;
     }
@@ -135,7 +116,6 @@ export async function run(argv: string[]): Promise<number> {
       return up ? 0 : 3;
     }
     default:
-      console.error(help);
-      return 2;
+      throw new UsageError('peer', 'needs a command: install, start, stop or status (see wslab peer --help)');
   }
 }

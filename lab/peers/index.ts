@@ -3,7 +3,8 @@
 import { versionAtLeast, type PeerBackend, type PeerStartOptions, type RunningPeer } from './types.js';
 import { nativeBackend } from './native/index.js';
 
-export type BackendChoice = 'native' | 'container' | 'auto';
+export const BACKEND_CHOICES = ['native', 'container', 'auto'] as const;
+export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 
 export interface StartPeerOptions extends PeerStartOptions {
   backend?: BackendChoice;

@@ -1,0 +1,224 @@
+// One argument layer for every `wslab` subcommand: node:util parseArgs behind a declarative spec.
+// Each option says what it takes (a flag, a string, one of a few words, a number in a range, a
+// comma list of known names, a duration); anything else is a UsageError, which cli/main.ts turns
+// into one line `wslab <cmd>: ...` on stderr and exit code 2 — never a stack trace.
+import { isAbsolute, relative as relativePath, resolve as resolvePath } from 'node:path';
+import { parseArgs } from 'node:util';
+
+/** A bad command line. `message` is the one line shown after `wslab <cmd>: `. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+  constructor(
+    readonly command: string,
+    message: string,
+  ) {
+    super(message);
+  }
+  /** The line printed on stderr. */
+  get line(): string {
+    return `wslab ${this.command}: ${this.message}`;
+  }
+}
+
+interface Common {
+  short?: string;
+}
+/** `--flag` (false when absent). */
+export interface FlagOption extends Common {
+  type: 'flag';
+}
+/** `--name VALUE`; with `choices`, one of those words. */
+export interface StringOption extends Common {
+  type: 'string';
+  default?: string;
+  choices?: readonly string[];
+}
+/** `--name VALUE`, repeatable: every occurrence, in order. */
+export interface RepeatOption extends Common {
+  type: 'repeat';
+}
+/** `--name N`: a finite number, optionally whole and within [min, max]. */
+export interface NumberOption extends Common {
+  type: 'number';
+  default?: number;
+  integer?: boolean;
+  min?: number;
+  max?: number;
+}
+/** `--name a,b,c`: a comma list; with `choices`, every item must be one of them. */
+export interface ListOption extends Common {
+  type: 'list';
+  default?: readonly string[];
+  choices?: readonly string[];
+}
+/** `--name 90s`: a duration in milliseconds ("90" means `defaultUnit`, "s" unless said). */
+export interface DurationOption extends Common {
+  type: 'duration';
+  default?: string;
+  defaultUnit?: 'ms' | 's';
+}
+export type OptionSpec = FlagOption | StringOption | RepeatOption | NumberOption | ListOption | DurationOption;
+export type OptionsSpec = Record<string, OptionSpec>;
+
+type HasDefault<O> = O extends { default: unknown } ? true : false;
+type ValueOf<O extends OptionSpec> = O extends FlagOption
+  ? boolean
+  : O extends RepeatOption
+    ? string[]
+    : O extends StringOption
+      ? HasDefault<O> extends true
+        ? O extends { choices: readonly (infer C)[] }
+          ? C
+          : string
+        : (O extends { choices: readonly (infer C)[] } ? C : string) | undefined
+      : O extends NumberOption | DurationOption
+        ? HasDefault<O> extends true
+          ? number
+          : number | undefined
+        : O extends ListOption
+          ? HasDefault<O> extends true
+            ? (O extends { choices: readonly (infer C)[] } ? C : string)[]
+            : (O extends { choices: readonly (infer C)[] } ? C : string)[] | undefined
+          : never;
+export type ParsedValues<S extends OptionsSpec> = { -readonly [K in keyof S]: ValueOf<S[K]> };
+
+export interface CommandLine<S extends OptionsSpec> {
+  values: ParsedValues<S>;
+  positionals: string[];
+}
+
+export interface ParseOptions {
+  /** Positional arguments allowed: a number (at most that many) or the words allowed as the first one. */
+  positionals?: number | { max: number; first?: readonly string[] };
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** "90", "90s", "1500ms", "10m", "1h" -> milliseconds; null when it is not a duration. */
+export function durationMs(text: string, defaultUnit: 'ms' | 's' = 's'): number | null {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  if (!m) return null;
+  return Math.round(Number(m[1]) * UNITS[m[2] ?? defaultUnit]!);
+}
+
+/** Like `durationMs`, throwing a plain Error on a bad duration (for durations that are not flags). */
+export function parseDuration(text: string): number {
+  const ms = durationMs(text);
+  if (ms === null) throw new Error(`bad duration "${text}" (examples: 90, 90s, 1500ms, 10m)`);
+  return ms;
+}
+
+function quoteList(words: readonly string[]): string {
+  return words.join(', ');
+}
+
+/** Turns node's parseArgs errors (multi-sentence, with hints about `--`) into one short line. */
+function rephrase(e: Error & { code?: string }): string {
+  const opt = /'(-[^' ]+)/.exec(e.message)?.[1];
+  switch (e.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return `unknown option ${opt ?? e.message}`;
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      return /argument missing/.test(e.message) ? `${opt ?? 'an option'} needs a value` : `${opt ?? 'an option'} takes no value`;
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL': {
+      const arg = /'([^']*)'/.exec(e.message)?.[1];
+      return `unexpected argument ${arg !== undefined ? `"${arg}"` : ''}`.trim();
+    }
+    default:
+      return e.message.split('\n')[0]!;
+  }
+}
+
+/**
+ * Parses `argv` for `wslab <command>` against `spec`. Throws UsageError (one line) on an unknown
+ * option, a missing value, a value outside its choices or range, or a positional not allowed.
+ */
+export function parseCommandLine<const S extends OptionsSpec>(command: string, argv: readonly string[], spec: S, opts: ParseOptions = {}): CommandLine<S> {
+  const fail = (message: string): never => {
+    throw new UsageError(command, `${message} (see wslab ${command} --help)`);
+  };
+  const nodeOptions: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> = {};
+  for (const [name, o] of Object.entries(spec)) {
+    nodeOptions[name] = { type: o.type === 'flag' ? 'boolean' : 'string', ...(o.type === 'repeat' ? { multiple: true } : {}), ...(o.short ? { short: o.short } : {}) };
+  }
+  let raw: { values: Record<string, string | boolean | (string | boolean)[] | undefined>; positionals: string[] };
+  try {
+    raw = parseArgs({ args: [...argv], options: nodeOptions, allowPositionals: true, strict: true });
+  } catch (e) {
+    return fail(rephrase(e as Error & { code?: string }));
+  }
+  const pos = opts.positionals ?? 0;
+  const maxPos = typeof pos === 'number' ? pos : pos.max;
+  if (raw.positionals.length > maxPos) fail(`unexpected argument "${raw.positionals[maxPos]}"`);
+  if (typeof pos === 'object' && pos.first && raw.positionals[0] !== undefined && !pos.first.includes(raw.positionals[0])) {
+    fail(`unknown ${command} command "${raw.positionals[0]}" (one of ${quoteList(pos.first)})`);
+  }
+
+  const values: Record<string, unknown> = {};
+  for (const [name, o] of Object.entries(spec)) {
+    const v = raw.values[name];
+    const flag = `--${name}`;
+    switch (o.type) {
+      case 'flag':
+        values[name] = v === true;
+        break;
+      case 'repeat':
+        values[name] = (v as string[] | undefined) ?? [];
+        break;
+      case 'string': {
+        const s = (v as string | undefined) ?? o.default;
+        if (s !== undefined && o.choices && !o.choices.includes(s)) fail(`${flag} takes one of ${quoteList(o.choices)}, not "${s}"`);
+        values[name] = s;
+        break;
+      }
+      case 'number': {
+        if (v === undefined) {
+          values[name] = o.default;
+          break;
+        }
+        const text = String(v).trim();
+        const n = text === '' ? Number.NaN : Number(text);
+        const what = o.integer ? 'a whole number' : 'a number';
+        const range = o.min !== undefined && o.max !== undefined ? ` from ${o.min} to ${o.max}` : o.min !== undefined ? ` from ${o.min}` : o.max !== undefined ? ` up to ${o.max}` : '';
+        if (!Number.isFinite(n) || (o.integer && !Number.isInteger(n)) || (o.min !== undefined && n < o.min) || (o.max !== undefined && n > o.max)) {
+          fail(`${flag} takes ${what}${range}, not "${String(v)}"`);
+        }
+        values[name] = n;
+        break;
+      }
+      case 'list': {
+        if (v === undefined) {
+          values[name] = o.default ? [...o.default] : undefined;
+          break;
+        }
+        const items = String(v)
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
+        const unknown = o.choices ? items.filter((i) => !o.choices!.includes(i)) : [];
+        if (unknown.length) fail(`${flag}: unknown ${unknown.map((u) => `"${u}"`).join(', ')} (one of ${quoteList(o.choices!)})`);
+        values[name] = items;
+        break;
+      }
+      case 'duration': {
+        const text = (v as string | undefined) ?? o.default;
+        if (text === undefined) {
+          values[name] = undefined;
+          break;
+        }
+        const ms = durationMs(text, o.defaultUnit);
+        if (ms === null) fail(`${flag} takes a duration like 90, 90s, 1500ms, 10m, not "${text}"`);
+        values[name] = ms;
+        break;
+      }
+    }
+  }
+  return { values: values as ParsedValues<S>, positionals: raw.positionals };
+}
+
+/** A path as a message shows it: relative to the working directory when inside it, else absolute. */
+export function shownPath(p: string): string {
+  const abs = resolvePath(p);
+  const rel = relativePath(process.cwd(), abs);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : abs;
+}

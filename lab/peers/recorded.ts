@@ -1,0 +1,107 @@
+// The peer `wslab peer start` leaves running in the background, recorded in .cache/peer/state.json.
+// `wslab peer stop|status` read the record; `wslab interop` and `wslab conformance` attach to that
+// peer (when it answers and was started with the library they would load) instead of starting
+// another, and never stop it.
+import { existsSync, readFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { ROOT_DIR } from '../paths.js';
+import { httpGet } from './native/index.js';
+import type { LuaLibraryInfo, RunningPeer } from './types.js';
+
+export const PEER_STATE_FILE = join(ROOT_DIR, '.cache', 'peer', 'state.json');
+
+export interface PeerState {
+  pid: number | null;
+  backend: string;
+  httpUrl: string;
+  wsUrl: string;
+  wssUrl: string;
+  lib: LuaLibraryInfo;
+  prefix?: string;
+  /** PEM of the CA of the peer's TLS certificate (absent in records older than attaching). */
+  caPem?: string;
+  /** The --lua-lib / RESTY_WEBSOCKET_LIB the peer was started with (absent: the default copy). */
+  luaLib?: string;
+}
+
+export function readPeerState(file = PEER_STATE_FILE): PeerState | null {
+  if (!existsSync(file)) return null;
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as PeerState;
+  } catch {
+    return null;
+  }
+}
+
+export function writePeerState(state: PeerState, file = PEER_STATE_FILE): void {
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify(state, null, 2));
+}
+
+export function clearPeerState(file = PEER_STATE_FILE): void {
+  rmSync(file, { force: true });
+}
+
+function tail(path: string, maxBytes: number): string {
+  try {
+    const text = readFileSync(path, 'utf8');
+    return text.length > maxBytes ? text.slice(-maxBytes) : text;
+  } catch {
+    return '';
+  }
+}
+
+/** A RunningPeer over a recorded one: `stop()` leaves it running (it belongs to `wslab peer start`). */
+class RecordedPeer implements RunningPeer {
+  readonly backend: 'native' | 'container';
+  readonly httpUrl: string;
+  readonly wsUrl: string;
+  readonly wssUrl: string;
+  readonly caPem: string;
+  readonly lib: LuaLibraryInfo;
+  constructor(readonly state: PeerState & { caPem: string }) {
+    this.backend = state.backend === 'container' ? 'container' : 'native';
+    this.httpUrl = state.httpUrl;
+    this.wsUrl = state.wsUrl;
+    this.wssUrl = state.wssUrl;
+    this.caPem = state.caPem;
+    this.lib = state.lib;
+  }
+  async alive(): Promise<boolean> {
+    return (await httpGet(`${this.httpUrl}/health`, 1000))?.status === 200;
+  }
+  async errorLog(maxBytes = 16_384): Promise<string> {
+    return this.state.prefix ? tail(join(this.state.prefix, 'logs', 'error.log'), maxBytes) : '';
+  }
+  async stop(): Promise<void> {}
+}
+
+export interface AttachOptions {
+  /** The backend asked for (--backend); undefined or 'auto' accepts either. */
+  backend?: string;
+  /** The library asked for (--lua-lib, else RESTY_WEBSOCKET_LIB); must be the one the peer loaded. */
+  luaLib?: string;
+  stateFile?: string;
+}
+
+/**
+ * The peer `wslab peer start` left running, when it answers /health and matches what was asked
+ * for; null otherwise (with `why` saying why it was not used, when there is a record).
+ */
+export async function attachRecordedPeer(o: AttachOptions = {}): Promise<{ peer: RunningPeer; why?: undefined } | { peer: null; why: string | null }> {
+  const s = readPeerState(o.stateFile);
+  if (!s) return { peer: null, why: null };
+  if (!s.caPem) return { peer: null, why: 'the recorded peer predates attaching (restart it with `wslab peer stop && wslab peer start`)' };
+  if (o.backend && o.backend !== 'auto' && o.backend !== s.backend) return { peer: null, why: `the recorded peer is ${s.backend}, --backend ${o.backend} was asked for` };
+  if ((o.luaLib || undefined) !== (s.luaLib || undefined)) {
+    return { peer: null, why: `the recorded peer loads ${s.luaLib ?? 'the default library'}, ${o.luaLib ?? 'the default library'} was asked for` };
+  }
+  if ((await httpGet(`${s.httpUrl}/health`, 1000))?.status !== 200) return { peer: null, why: `the recorded peer at ${s.httpUrl} does not answer` };
+  return { peer: new RecordedPeer(s as PeerState & { caPem: string }) };
+}
+
+/** What a command says when it attaches: one line on stderr. */
+export function attachedLine(command: string, peer: RunningPeer): string {
+  const pid = (peer as RecordedPeer).state?.pid;
+  return `wslab ${command}: using the peer started by \`wslab peer start\` at ${peer.httpUrl}${pid ? ` (pid ${pid})` : ''}, lua-resty-websocket ${peer.lib.clientVersion}; it stays running (\`wslab peer stop\` stops it)`;
+}
