@@ -6,13 +6,15 @@ import { ROOT_DIR } from '../../lab/paths.js';
 import { runScenarios } from './runner.js';
 import { selectScenarios } from './scenarios/index.js';
 import { buildReport, writeReport, type InteropReport } from './report.js';
-import type { Direction, DirectionResult } from './types.js';
+import type { Direction, DirectionResult, Scenario } from './types.js';
 
 export interface RunInteropOptions extends StartPeerOptions {
   /** A running peer to use; otherwise one is started (and stopped) here. */
   peer?: RunningPeer;
   /** Comma-separated id globs. */
   scenarios?: string;
+  /** These scenarios instead of the catalogue's (`--scenario-file`). */
+  scenarioList?: readonly Scenario[];
   exclude?: string;
   directions?: Direction[];
   /** Where report files go; default report/. */
@@ -23,7 +25,7 @@ export interface RunInteropOptions extends StartPeerOptions {
 }
 
 export async function runInterop(opts: RunInteropOptions = {}): Promise<InteropReport> {
-  const scenarios = selectScenarios(opts.scenarios, opts.exclude);
+  const scenarios = opts.scenarioList ? [...opts.scenarioList] : selectScenarios(opts.scenarios, opts.exclude);
   const outDir = opts.outDir ?? join(ROOT_DIR, 'report');
   const jsonPath = join(outDir, 'interop.json');
   const htmlPath = join(outDir, 'interop.html');
