@@ -89,8 +89,8 @@ export async function startTsScriptedServer(opts: {
       const r = await acceptWebSocket(stream, opts.opts as ServerOptions);
       stream.off('data', tee);
       if (r.server === null) {
-        // No complete request head: nginx never runs the location, so there is nothing to record.
-        if (r.request !== null || !r.err.startsWith('failed to read the request header')) out.push({ op: 'new', ret: [null, Buffer.from(r.err, 'latin1')] });
+        // No request head, or one nginx itself refuses: nginx never runs the location, nothing to record.
+        if (r.request !== null) out.push({ op: 'new', ret: [null, Buffer.from(r.err, 'latin1')] });
         stream.destroySoon?.();
         stream.end();
         resolve(out);
