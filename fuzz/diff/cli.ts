@@ -40,6 +40,8 @@ Options:
                  Writes report/session.json. With --session and no --time, only sessions run.
   --roles LIST   with --session: server,client (default both)
   --jobs N       with --session: sessions run side by side (default 3)
+  --shrink-budget D  with --session: how long one divergence is shrunk (default 60s; 0 = not)
+  --max-findings N   with --session: stop after N distinct divergences (default 5)
   --lua-lib DIR  with --session: another lua-resty-websocket lib/ folder (or RESTY_WEBSOCKET_LIB)
   --findings DIR where to save divergences (default: fuzz/findings)
   --report FILE  summary JSON (default: report/diff.json)
@@ -64,6 +66,8 @@ export async function run(argv: string[]): Promise<number> {
     session: { type: 'duration' },
     roles: { type: 'list', choices: ['server', 'client'] },
     jobs: { type: 'number', integer: true, min: 1, max: 16 },
+    'shrink-budget': { type: 'duration' },
+    'max-findings': { type: 'number', integer: true, min: 1 },
     'lua-lib': { type: 'string' },
     findings: { type: 'string' },
     report: { type: 'string', default: join(ROOT_DIR, 'report', 'diff.json') },
@@ -115,7 +119,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     if (values.session !== undefined) {
       session = await runSessionPart(values.session, {
-        seed: values.seed, roles: values.roles as Role[] | undefined, jobs: values.jobs, luaLib: values['lua-lib'],
+        seed: values.seed, roles: values.roles as Role[] | undefined, jobs: values.jobs, luaLib: values['lua-lib'], shrinkBudgetMs: values['shrink-budget'], maxFindings: values['max-findings'],
         findings: values.findings, quiet: values.quiet, reportFile: sessionFile,
       });
     }
@@ -133,7 +137,7 @@ export async function run(argv: string[]): Promise<number> {
 /** The --session part: starts the peer, runs the session diff, stops the peer (Ctrl-C leaves an interrupted report). */
 async function runSessionPart(
   timeMs: number,
-  o: { seed?: number; roles?: Role[]; jobs?: number; luaLib?: string; findings?: string; quiet: boolean; reportFile: string },
+  o: { seed?: number; roles?: Role[]; jobs?: number; luaLib?: string; shrinkBudgetMs?: number; maxFindings?: number; findings?: string; quiet: boolean; reportFile: string },
 ): Promise<SessionReport> {
   const peer = await startPeer({ luaLib: o.luaLib });
   const abort = new AbortController();
@@ -144,7 +148,7 @@ async function runSessionPart(
   try {
     const seed = o.seed;
     const r = await runSessionDiff({
-      peer, timeMs, seed, roles: o.roles, jobs: o.jobs, reportFile: o.reportFile, signal: abort.signal,
+      peer, timeMs, seed, roles: o.roles, jobs: o.jobs, reportFile: o.reportFile, signal: abort.signal, shrinkBudgetMs: o.shrinkBudgetMs, maxFindings: o.maxFindings,
       ...(o.findings ? { findingsDir: join(o.findings, 'session') } : {}),
       ...(o.quiet ? {} : {
         onProgress: (p) => {

@@ -33,6 +33,8 @@ export interface SessionDiffOptions {
   findingsDir?: string;
   /** Summary JSON (default: none). */
   reportFile?: string;
+  /** How long one divergence is shrunk (default SHRINK_BUDGET_MS; 0: not at all, the first failure is saved). */
+  shrinkBudgetMs?: number;
   /** Sessions run side by side (default 3). */
   jobs?: number;
   /** Stop after this many distinct divergences (default 5). */
@@ -183,7 +185,7 @@ export async function runSessionDiff(opts: SessionDiffOptions): Promise<SessionR
           return true;
         }
         if (!shrinking && seen.has(again.cmp.first.channel + describeDivergence(again.cmp.first))) return true;
-        if (!shrinking) shrinkUntil = Date.now() + SHRINK_BUDGET_MS;
+        if (!shrinking) shrinkUntil = Date.now() + (opts.shrinkBudgetMs ?? SHRINK_BUDGET_MS);
         shrinking = true;
         return false;
       });
