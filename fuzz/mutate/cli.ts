@@ -17,7 +17,7 @@ nothing a peer can see: version strings, table pre-sizing, log lines; with the r
 report/mutate.json with kill rates per file (killed / (killed + survived)).
 
 Checks (run in this order, a mutant stops at the first that kills it):
-  diff      the frame diff against protocol.lua under luajit (3000 cases; protocol.lua mutants only)
+  diff      the frame diff against protocol.lua under luajit (20000 cases; protocol.lua mutants only)
   session   the session diff against the mutant in nginx (--session-time per mutant, the file's role)
   interop   the interop catalogue, directions lua-lua,ts-lua,lua-ts (~75 s per mutant)
 

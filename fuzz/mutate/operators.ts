@@ -86,12 +86,21 @@ const FLIPS: Record<string, string> = { '==': '~=', '~=': '==', '<=': '>', '>=':
 export function mutantsOf(file: string, source: string): Mutant[] {
   const lines = source.split('\n');
   const out: Mutant[] = [];
+  // The `table.new` fallback block never runs under LuaJIT 2.1 (OpenResty's and Debian's have it).
+  const fallback = new Set<number>();
+  for (let i = 0; i < lines.length; i++) {
+    if (!/pcall\(\s*require\s*,\s*["']table\.new["']\s*\)/.test(lines[i]!)) continue;
+    for (let j = i + 1; j < lines.length && j < i + 8; j++) {
+      fallback.add(j);
+      if (/^end\b/.test(lines[j]!)) break;
+    }
+  }
   const add = (i: number, operator: Operator, after: string, extra?: { replaceNext?: string }): void => {
     const copy = [...lines];
     copy[i] = after;
     if (extra?.replaceNext !== undefined) copy[i + 1] = extra.replaceNext;
     const n = out.filter((m) => m.line === i + 1 && m.operator === operator).length;
-    const why = unobservable(lines[i]!);
+    const why = fallback.has(i) ? 'the table.new fallback: LuaJIT 2.1 always has table.new, so it never runs' : unobservable(lines[i]!);
     out.push({
       id: `${file}:${i + 1}:${operator}:${n}`, file, line: i + 1, operator, before: lines[i]!.trim(), after: after.trim(),
       ...(why ? { equivalent: why } : {}), source: copy.join('\n'),

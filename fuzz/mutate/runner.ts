@@ -127,7 +127,7 @@ async function runCheck(check: Check, m: Mutant, libRoot: string, work: string, 
   const env = { ...process.env, RESTY_WEBSOCKET_LIB: libRoot, WSLAB_PEER: 'native' };
   if (check === 'diff') {
     if (m.file !== 'protocol.lua') return null; // the frame diff runs protocol.lua alone
-    const r = await runWslab(['diff', '--cases', '3000', '--no-corpus', '--quiet', '--seed', '1', '--report', join(work, 'diff.json'), '--findings', join(work, 'findings')], env, 60_000, o.signal);
+    const r = await runWslab(['diff', '--cases', '20000', '--no-corpus', '--quiet', '--seed', '1', '--report', join(work, 'diff.json'), '--findings', join(work, 'findings')], env, 60_000, o.signal);
     return { killed: r.code !== 0, line: firstLine(r.out, /divergences: [1-9]|^  \S|wslab diff:/) };
   }
   if (check === 'session') {
