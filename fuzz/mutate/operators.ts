@@ -138,14 +138,23 @@ export function mutantsOf(file: string, source: string): Mutant[] {
       add(i, 'swap-checks', lines[i + 1]!, { replaceNext: line });
     }
     // change an error string (a string that is returned as the error)
-    const err = /^(.*\breturn\s+nil\s*,\s*)"([^"]*)"(.*)$/.exec(line);
+    const err = /^(.*\breturn\s+nil\s*,\s*(?:nil\s*,\s*)?)"([^"]*)"(.*)$/.exec(line);
     if (err) add(i, 'error-string', `${err[1]}"${err[2]}!"${err[3]}`);
     // drop an assignment to a state flag
     if (/^\s*self\.(fatal|closed)\s*=\s*true\s*$/.test(line)) add(i, 'drop-flag', line.replace(/self\.(fatal|closed)\s*=\s*true/, '-- (dropped) self.$1 = true'));
-    // drop a request/response header (a literal header line in the handshake text)
-    if (/"[A-Za-z-]+: [^"]*\\r\\n"/.test(line) || /^\s*"[A-Za-z-]+: /.test(line)) {
-      add(i, 'drop-header', line.replace(/"([A-Za-z-]+): [^"]*?(\\r\\n)?"/, '""'));
+    // drop a request header (renamed X-Dropped-<name>, so the request stays well-formed) or a
+    // response header (its ngx.header assignment removed)
+    for (const span of codeSpans(line)) {
+      if (!span.str) continue;
+      const g = /(^"|\\r\\n)([A-Za-z][A-Za-z-]*): /g;
+      let h: RegExpExecArray | null;
+      while ((h = g.exec(span.text)) !== null) {
+        const at = span.at + h.index + h[1]!.length;
+        add(i, 'drop-header', line.slice(0, at) + 'X-Dropped-' + line.slice(at));
+      }
     }
+    const rh = /^(\s*)(ngx_header|ngx\.header)\[\s*"([^"]+)"\s*\]\s*=\s*(?!nil\b)/.exec(line);
+    if (rh) add(i, 'drop-header', `${rh[1]}-- (dropped) ${line.trim()}`);
   }
   return out;
 }
