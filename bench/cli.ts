@@ -12,8 +12,9 @@ import { fmtRate, fmtRatio, fmtSize, table } from './common.js';
 import { runEchoBench, type EchoReport } from './echo.js';
 import { runFuzzBench, type FuzzBenchReport } from './fuzz.js';
 import { hotFunctions, mainProfileIn } from './profile.js';
+import { runSessionBench, type SessionBenchReport } from './session.js';
 
-export const SUITES = ['codec', 'echo', 'client', 'fuzz'] as const;
+export const SUITES = ['codec', 'echo', 'client', 'fuzz', 'session'] as const;
 export type Suite = (typeof SUITES)[number];
 
 export const help = `wslab bench [--only codec,echo,client,fuzz] [--quick] [--out FILE] [--cpu-prof DIR]
@@ -26,6 +27,7 @@ Benchmarks as ratios against ws 8 and nginx + Lua (the real lua-resty-websocket)
           serial round trips and 32 in flight per connection; msgs/s, p50/p99 latency
   client  our client vs the ws client, serial round trips against nginx + Lua /echo
   fuzz    jsfuzz execs/s per target and differential cases/s (15 s each, 5 s with --quick)
+  session  session diff against nginx: whole sessions/s per role, both sides run (3 x 15 s per role, 1 x 8 s with --quick)
 
 Options:
   --only LIST   comma list of suites (default: all)
@@ -51,6 +53,8 @@ export interface BenchProfile {
   echo: { timeMs: number; warmupMs: number; maxMsgs: number; conns?: number[]; sizes?: number[] };
   client: { rounds: number; roundMs: number; maxMsgs: number };
   fuzz: { timeMs: number; target?: string };
+  /** Session diff against nginx (default: 3 rounds of 15 s per role). */
+  session?: { rounds: number; roundMs: number };
 }
 
 export const PROFILES: Record<'full' | 'quick', BenchProfile> = {
@@ -59,12 +63,14 @@ export const PROFILES: Record<'full' | 'quick', BenchProfile> = {
     echo: { timeMs: 1500, warmupMs: 300, maxMsgs: 1_000_000 },
     client: { rounds: 5, roundMs: 600, maxMsgs: 200_000 },
     fuzz: { timeMs: 15_000 },
+    session: { rounds: 3, roundMs: 15_000 },
   },
   quick: {
     codec: { rounds: 3, roundMs: 30 },
     echo: { timeMs: 500, warmupMs: 150, maxMsgs: 500_000 },
     client: { rounds: 3, roundMs: 300, maxMsgs: 100_000 },
     fuzz: { timeMs: 5_000 },
+    session: { rounds: 1, roundMs: 8_000 },
   },
 };
 
@@ -86,6 +92,7 @@ export interface BenchReport {
   echo?: EchoReport;
   client?: ClientReport;
   fuzz?: FuzzBenchReport;
+  session?: SessionBenchReport;
   errors: Record<string, string>;
   targets: TargetCheck[];
 }
@@ -127,6 +134,7 @@ export function checkTargets(r: BenchReport): TargetCheck[] {
     out.push(check('echo server vs ws, pipelined', 1.2, geomean(ws), `geomean of ${ws.length} cells, min ${fmtRatio(ws.length ? Math.min(...ws) : null)}`));
     out.push(check('echo server vs nginx + Lua, pipelined', 0.8, geomean(ngx), `geomean of ${ngx.length} cells, min ${fmtRatio(ngx.length ? Math.min(...ngx) : null)}`));
   }
+  if (r.session) out.push(check('session diff against nginx, sessions/s (not a ratio)', 20, r.session.sessionsPerSec, `median of ${r.session.roles.map((x) => `${x.role} ${x.perRound.join('/')}`).join(', ')} (${r.session.jobs} jobs)`));
   return out;
 }
 
@@ -234,7 +242,7 @@ export async function runBench(o: RunBenchOptions): Promise<BenchReport> {
     if (print) console.error(s);
   };
   let peer: RunningPeer | null = null;
-  const needPeer = o.suites.includes('echo') || o.suites.includes('client');
+  const needPeer = o.suites.includes('echo') || o.suites.includes('client') || o.suites.includes('session');
   if (needPeer) {
     try {
       peer = await startPeer();
@@ -257,6 +265,10 @@ export async function runBench(o: RunBenchOptions): Promise<BenchReport> {
           if (!peer) throw new Error('needs the nginx + Lua peer');
           report.client = await runClientBench({ ...o.profile.client, peer });
           if (print) printClient(report.client);
+        } else if (suite === 'session') {
+          if (!peer) throw new Error('needs the nginx + Lua peer');
+          report.session = await runSessionBench({ ...(o.profile.session ?? { rounds: 3, roundMs: 15_000 }), peer });
+          if (print) console.log(`\nsession diff against nginx + Lua ${report.session.lib}: sessions/s per round (both sides run each session)\n${report.session.roles.map((x) => `  ${x.role}: ${x.perRound.join(', ')} (median ${x.median}, range ${x.min}-${x.max}; ${x.divergences} divergences, ${x.explained} explained, ${x.retries} retries)`).join('\n')}`);
         } else {
           report.fuzz = await runFuzzBench(o.profile.fuzz);
           if (print) printFuzz(report.fuzz);
