@@ -39,7 +39,7 @@ Options:
                  known version differences are counted under their declared spec item.
                  Writes report/session.json. With --session and no --time, only sessions run.
   --roles LIST   with --session: server,client (default both)
-  --jobs N       with --session: sessions run side by side (default 3)
+  --jobs N       with --session: sessions run side by side (default 4)
   --shrink-budget D  with --session: how long one divergence is shrunk (default 60s; 0 = not)
   --max-findings N   with --session: stop after N distinct divergences (default 5)
   --lua-lib DIR  with --session: another lua-resty-websocket lib/ folder (or RESTY_WEBSOCKET_LIB)

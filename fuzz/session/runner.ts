@@ -35,7 +35,7 @@ export interface SessionDiffOptions {
   reportFile?: string;
   /** How long one divergence is shrunk (default SHRINK_BUDGET_MS; 0: not at all, the first failure is saved). */
   shrinkBudgetMs?: number;
-  /** Sessions run side by side (default 3). */
+  /** Sessions run side by side (default 4). */
   jobs?: number;
   /** Stop after this many distinct divergences (default 5). */
   maxFindings?: number;
@@ -143,7 +143,7 @@ export async function runSessionDiff(opts: SessionDiffOptions): Promise<SessionR
   };
   const seen = new Set<string>();
   let peerDead: string | null = null;
-  const jobs = Math.max(1, opts.jobs ?? 3);
+  const jobs = Math.max(1, opts.jobs ?? 4);
   const maxFindings = opts.maxFindings ?? 5;
   save();
   // `jobs` independent fast-check loops side by side (most of a session is waiting on timeouts and

@@ -87,7 +87,8 @@ export const KNOWN_DIFFERENCES: readonly KnownDifference[] = [
     summary: 'v0.08 opens a connection where a pool_size/backlog limit makes v0.11+ refuse it',
     matches: (d, s, v) =>
       !versionAtLeast(v, '0.11') && s.role === 'client' && d.channel === 'records' && d.op === 'connect' &&
-      err(d.oursRecord) === 'failed to connect: too many waiting connect operations' &&
+      // over the limit: refused at once without a backlog, or queued until the connect timeout with one
+      /^failed to connect: (too many waiting connect operations|timeout)$/.test(err(d.oursRecord) ?? '') && err(d.luaRecord) === null &&
       s.steps.some((x) => x.op === 'connect' && (x.opts?.pool_size !== undefined || x.opts?.backlog !== undefined)),
   },
   {

@@ -34,7 +34,7 @@ async function writeChopped(sock: net.Socket, bytes: Buffer, chops: number[] = [
   if (at < bytes.length) sock.write(bytes.subarray(at));
 }
 
-/** After the last group: a RST waits this long first, so sends the library makes without waiting for input are not raced. */
+/** After the last group a FIN or RST waits this long, so what the library does without waiting for input is not raced. */
 export const RST_SETTLE_MS = 40;
 
 interface Collected {
@@ -77,9 +77,11 @@ async function waitFor(cond: () => boolean, c: Collected, ms: number): Promise<v
 }
 
 async function finish(sock: net.Socket, c: Collected, end: PeerEnd, waitMs: number): Promise<boolean> {
+  // A FIN or RST waits until the library has used what came before it: a read with a 1 ms timeout
+  // must time out, not see the FIN, whatever the scheduling.
+  if (end !== 'hold') await sleep(RST_SETTLE_MS);
   if (end === 'fin') sock.end();
   if (end === 'rst') {
-    await sleep(RST_SETTLE_MS);
     c.self = true;
     sock.resetAndDestroy();
     return c.ended;
