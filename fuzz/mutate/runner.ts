@@ -207,7 +207,10 @@ export async function runMutate(o: MutateOptions): Promise<MutateReport> {
   const perMutant = secondsPerMutant(checks, o.sessionSeconds ?? 8) * 1000;
   const cap = o.maxMutants ?? Math.max(1, Math.floor(o.budgetMs / perMutant));
   const chosen = new Set(spread(runnable, cap).map((m) => m.id));
-  const plan = all.filter((m) => m.equivalent || chosen.has(m.id));
+  // Files take turns, so a budget that runs out leaves every file with its share.
+  const byFile = files.map((f) => all.filter((m) => m.file === f && (m.equivalent || chosen.has(m.id))));
+  const plan: Mutant[] = [];
+  for (let i = 0; byFile.some((l) => i < l.length); i++) for (const l of byFile) if (i < l.length) plan.push(l[i]!);
   const report: MutateReport = {
     finished: false, ok: false, interrupted: false, lib: { path: lib.dir, version: lib.version }, budgetMs: o.budgetMs, durationMs: 0,
     checks, generated, files: {}, mutants: [],
