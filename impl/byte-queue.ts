@@ -32,6 +32,20 @@ export class ByteQueue {
     return chunk[i]!;
   }
 
+  /**
+   * The oldest chunk when the next n bytes (n <= length) lie inside it, read from `headOffset` on;
+   * else null. Nothing is consumed: a reader that needs no Buffer of its own reads them there.
+   */
+  headHolding(n: number): Buffer | null {
+    const head = this.chunks[this.first]!;
+    return this.offset + n <= head.length ? head : null;
+  }
+
+  /** Where the unread bytes of the oldest chunk start. */
+  get headOffset(): number {
+    return this.offset;
+  }
+
   /** Drops n bytes (n <= length). */
   skip(n: number): void {
     this.total -= n;

@@ -11,48 +11,11 @@ import { buildFrame, FrameDecoder, READ_FAILURE_PREFIX, RECV_ERRORS } from './pr
 import { WebSocketServer } from './server.js';
 import type { StrictChecks } from './profile.js';
 import type { TcpSocket } from './tcp-socket.js';
-import type { Cosocket, OkResult, RecvResult, SendResult, SockRecv } from './types.js';
+import { TestCosocket } from './test-support/test-cosocket.js';
+import type { ScriptEvent } from './test-support/test-cosocket.js';
+import type { Cosocket, RecvResult } from './types.js';
 
-type Event = Buffer | 'timeout';
-
-/** A cosocket over a script of chunks and read timeouts; records what is sent and whether it was closed. */
-class ScriptedCosocket implements Cosocket {
-  private buffered = Buffer.alloc(0);
-  readonly sent: Buffer[] = [];
-  closed = false;
-  constructor(private readonly events: Event[]) {}
-
-  receive(n: number): Promise<SockRecv> {
-    for (;;) {
-      if (this.buffered.length >= n) return Promise.resolve({ data: this.take(n), err: null });
-      const e = this.events.shift();
-      if (e === undefined || e === 'timeout' || this.closed) {
-        return Promise.resolve({ data: null, err: e === 'timeout' && !this.closed ? 'timeout' : 'closed', partial: this.take(this.buffered.length) });
-      }
-      this.buffered = Buffer.concat([this.buffered, e]);
-    }
-  }
-
-  private take(n: number): Buffer {
-    const out = Buffer.from(this.buffered.subarray(0, n));
-    this.buffered = this.buffered.subarray(n);
-    return out;
-  }
-
-  receiveUntil(): Promise<SockRecv> {
-    throw new Error('not used');
-  }
-  send(data: Buffer | string | readonly Buffer[]): Promise<SendResult> {
-    const buf = Buffer.isBuffer(data) ? data : typeof data === 'string' ? Buffer.from(data, 'latin1') : Buffer.concat(data);
-    this.sent.push(buf);
-    return Promise.resolve({ bytes: buf.length, err: null });
-  }
-  setTimeout(): void {}
-  close(): Promise<OkResult> {
-    this.closed = true;
-    return Promise.resolve({ ok: 1, err: null });
-  }
-}
+type Event = ScriptEvent;
 
 /** A client over a given cosocket (newClient makes its own TCP socket). */
 class ScriptedClient extends WebSocketClient {
@@ -145,7 +108,7 @@ async function drive(ep: WebSocketServer | WebSocketClient, calls: number): Prom
 }
 
 /** The close codes of the close frames an endpoint sent. */
-function sentCloseCodes(sock: ScriptedCosocket, masked: boolean): number[] {
+function sentCloseCodes(sock: TestCosocket, masked: boolean): number[] {
   const dec = new FrameDecoder({ maxPayloadLen: 125, forceMasking: masked });
   for (const b of sock.sent) dec.push(Buffer.from(b));
   const codes: number[] = [];
@@ -163,7 +126,7 @@ describe('the endpoint core: recv_frame state rules', () => {
       for (const side of ['server', 'client'] as const) {
         const script = events.map((e) => (e === 'timeout' ? e : Buffer.from(e)));
         const want = model(events.map((e) => (e === 'timeout' ? e : Buffer.from(e))), side === 'server', p.partialFatal);
-        const sock = new ScriptedCosocket(script);
+        const sock = new TestCosocket({ script });
         const ep = side === 'server' ? new WebSocketServer(sock, { max_payload_len: 200, strict: p.strict }) : new ScriptedClient(sock, p.strict);
         expect(await drive(ep, want.results.length), side).toEqual(want.results);
         expect(ep.fatal, side).toBe(true);

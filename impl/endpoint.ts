@@ -1,10 +1,10 @@
 // The endpoint core: what the server and the client objects share around recv_frame and
-// send_frame (behaviour spec §4-5). The fatal flag, the closed flag as far as it blocks sends,
+// send_frame (docs/behaviour.md §4-5). The fatal flag, the closed flag as far as it blocks sends,
 // "not initialized yet", the strict checks above recv_frame and failing the connection with a
 // close code, set_timeout, send_close's code rules and the four senders that are send_frame with a
 // fixed opcode. The server and the client add only their handshake and how they close (which
 // flags send_close sets, close, set_keepalive).
-import { luaTruthy } from './handshake-client.js';
+import { luaTobit, luaTruthy } from './lua.js';
 import { isValidCloseCode, MessageValidator } from './message-validator.js';
 import type { StrictChecks } from './profile.js';
 import { FrameParser, isRecvError, luaToString, readFrame, toRecvResult, writeFrame } from './protocol.js';
@@ -33,21 +33,10 @@ function sendFail(err: string): SendResult {
   return { bytes: null, err };
 }
 
-/** Lua's `a or b`. */
-export function luaOr<T>(v: T | null | undefined | false, fallback: T): T {
-  return v === null || v === undefined || v === false ? fallback : v;
-}
-
-const tobitView = new Float64Array(1);
-const tobitInt = new Int32Array(tobitView.buffer);
-/** LuaJIT's bit.tobit: round to nearest (ties to even) and wrap to 32 bits. */
-export function luaTobit(x: number): number {
-  tobitView[0] = x + 6755399441055744.0; // 2^52 + 2^51
-  return tobitInt[0]!;
-}
+export { luaOr, luaTobit } from './lua.js';
 
 /**
- * send_close's payload rules (spec §4): a code that is not a number or is above 0x7fff is
+ * send_close's payload rules (docs/behaviour.md §4): a code that is not a number or is above 0x7fff is
  * "bad status code"; otherwise two bytes of LuaJIT bit ops on it (1000.7 -> 1001, -1 -> 0xffff)
  * followed by msg. No code means an empty payload, whatever msg is.
  */
@@ -97,7 +86,7 @@ export abstract class WebSocketEndpoint<S extends Cosocket = Cosocket> {
   protected readonly masking: boolean;
   protected readonly forceMasking: boolean;
   readonly checks: StrictChecks;
-  /** Set by any recv error but a timeout, and by any send error (spec §5 "Which errors poison an object"). */
+  /** Set by any recv error but a timeout, and by any send error (docs/behaviour.md §5 "Which errors poison an object"). */
   fatal = false;
   /** Set by send_close as the server or client rules say; blocks sends (closedRefusesSend). */
   closed = false;

@@ -1,4 +1,4 @@
-// The frame codec, mirroring resty.websocket.protocol (behaviour spec §2-3): the same checks in the
+// The frame codec, mirroring resty.websocket.protocol (docs/behaviour.md §2-3): the same checks in the
 // same order with the same error strings. One state machine (FrameParser) decodes frames; the
 // cosocket-driven `recvFrame` feeds it exact-size reads and the incremental `FrameDecoder` (fuzz
 // targets, runners) feeds it from pushed chunks. Failures are values (RecvError) until the API edge.
@@ -9,7 +9,7 @@ import type { Cosocket, FrameType, RecvResult, SendResult } from './types.js';
 
 export const _VERSION = '0.12';
 
-/** Errors recv_frame can return besides socket failures (spec §2). */
+/** Errors recv_frame can return besides socket failures (docs/behaviour.md §2). */
 export const RECV_ERRORS = {
   rsv: 'bad RSV1, RSV2, or RSV3 bits',
   reservedData: 'reserved non-control frames',
@@ -71,7 +71,7 @@ export function isRecvError(o: FrameOutcome): o is RecvError {
   return 'kind' in o;
 }
 
-/** The original's error string for a failure (spec §2). */
+/** The original's error string for a failure (docs/behaviour.md §2). */
 export function recvErrorText(e: RecvError): string {
   return e.kind === 'read' ? READ_FAILURE_PREFIX[e.stage] + e.sockErr : RECV_ERRORS[e.kind];
 }
@@ -108,7 +108,7 @@ const STAGE_BODY = 3;
 const STAGE_NAMES: readonly ReadStage[] = ['head', 'len16', 'len64', 'body'];
 
 /**
- * The frame state machine (spec §2), the one core of both recvFrame and FrameDecoder: one state
+ * The frame state machine (docs/behaviour.md §2), the one core of both recvFrame and FrameDecoder: one state
  * field, the read it waits for. Each read's bytes go in through `advance`, exactly `needed` of
  * them, and the checks run where the original runs them: RSV, opcode and mask bit after the first
  * two bytes; the 64-bit length's range after those 8 bytes; the control-frame rules and the
@@ -151,14 +151,15 @@ export class FrameParser {
   }
 
   /**
-   * Takes the bytes of the current read (exactly `needed`; owned: a masked payload is unmasked
-   * in place). Returns the frame or the failure, or null when another read follows.
+   * Takes the bytes of the current read: exactly `needed` of them, at bytes[at..]; owned (a
+   * masked payload is unmasked in place, and a payload is returned as a view of them). Returns
+   * the frame or the failure, or null when another read follows.
    */
-  advance(bytes: Buffer): FrameOutcome | null {
+  advance(bytes: Buffer, at = 0): FrameOutcome | null {
     switch (this.state) {
       case STAGE_HEAD: {
-        const b0 = bytes[0]!;
-        const b1 = bytes[1]!;
+        const b0 = bytes[at]!;
+        const b1 = bytes[at + 1]!;
         this.fin = (b0 & 0x80) !== 0;
         this.opcode = b0 & 0x0f;
         this.masked = (b1 & 0x80) !== 0;
@@ -173,10 +174,10 @@ export class FrameParser {
         return null;
       }
       case STAGE_LEN16:
-        this.payloadLen = (bytes[0]! << 8) | bytes[1]!;
+        this.payloadLen = (bytes[at]! << 8) | bytes[at + 1]!;
         return this.afterLength();
       case STAGE_LEN64: {
-        const len = parseLength64(bytes, 0);
+        const len = parseLength64(bytes, at);
         if (len === null) {
           this.state = STAGE_HEAD;
           return CHECK_FAILED.lenTooLarge;
@@ -184,10 +185,17 @@ export class FrameParser {
         this.payloadLen = len;
         return this.afterLength();
       }
-      default:
+      default: {
+        const body = at === 0 ? bytes : bytes.subarray(at, at + this.needed);
         this.state = STAGE_HEAD;
-        return this.finish(bytes);
+        return this.finish(body);
+      }
     }
+  }
+
+  /** Whether the current read is the body (whose bytes become the payload, so they need a Buffer of their own). */
+  get readsBody(): boolean {
+    return this.state === STAGE_BODY;
   }
 
   /** The current read failed with `sockErr` (it consumed `partial` bytes): the failure, and back to the first read. */
@@ -197,7 +205,7 @@ export class FrameParser {
     return readFailure(stage, sockErr, partial);
   }
 
-  // The length is known (spec §2 steps 6-7): control-frame rules, then the maximum; a frame
+  // The length is known (docs/behaviour.md §2 steps 6-7): control-frame rules, then the maximum; a frame
   // without body bytes is done at once (no read of 0 bytes).
   private afterLength(): FrameOutcome | null {
     const stage = STAGE_NAMES[this.state]!;
@@ -212,7 +220,7 @@ export class FrameParser {
     return null;
   }
 
-  // The body (masking key + payload) becomes recv_frame's result (spec §2 steps 9-10).
+  // The body (masking key + payload) becomes recv_frame's result (docs/behaviour.md §2 steps 9-10).
   private finish(body: Buffer): FrameOutcome {
     let payload = body;
     if (this.masked) {
@@ -346,7 +354,16 @@ export class FrameDecoder {
     for (;;) {
       const n = p.needed;
       if (q.length < n) return null;
-      const out = p.advance(q.take(n));
+      let out: FrameOutcome | null;
+      const held = p.readsBody ? null : q.headHolding(n);
+      if (held !== null) {
+        // A head or length read inside one chunk is read where it lies (no Buffer of its own).
+        const at = q.headOffset;
+        q.skip(n);
+        out = p.advance(held, at);
+      } else {
+        out = p.advance(q.take(n));
+      }
       if (out !== null) return out;
     }
   }
@@ -374,7 +391,7 @@ export class FrameDecoder {
   }
 }
 
-/** Errors build_frame and send_frame return (spec §3). */
+/** Errors build_frame and send_frame return (docs/behaviour.md §3). */
 export const SEND_ERRORS = {
   tooBig: 'payload too big',
   controlTooMuch: 'too much payload for control frame',

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import net from 'node:net';
 import { once } from 'node:events';
-import { connectCosocket, NodeCosocket } from './socket.js';
+import { luaSocketTimeout, luaToNumber, luaTruthy } from './lua.js';
+import { connectCosocket, DEFAULT_TIMEOUT_MS, NodeCosocket, SOCKET_BUSY } from './socket.js';
 
 async function pair(): Promise<{ a: net.Socket; b: net.Socket; port: number; done: () => void }> {
   const server = net.createServer();
@@ -65,6 +66,31 @@ describe('NodeCosocket', () => {
     done();
   });
 
+  it('times each read from its own start, after earlier reads settled, and honours a lowered timeout at once', async () => {
+    const { a, b, done } = await pair();
+    const s = new NodeCosocket(b, { timeout: 60_000 });
+    // a read that settles leaves the socket's one timer armed for 60 s ...
+    a.write('x');
+    expect((await s.receive(1)).data?.toString()).toBe('x');
+    // ... which must not delay a read under a 40 ms timeout set afterwards
+    s.setTimeout(600);
+    let t0 = performance.now();
+    expect(await s.receive(1)).toEqual({ data: null, err: 'timeout', partial: Buffer.alloc(0) });
+    expect(performance.now() - t0).toBeLessThan(20_000);
+    // reads in a row, each answered well within the timeout, then a pause: the one timer of the
+    // socket, armed by the first of them, must not fire on a later one before its own 600 ms
+    for (let i = 0; i < 3; i++) {
+      setTimeout(() => a.write('y'), 150);
+      const r = await s.receive(1);
+      expect(r.err).toBeNull();
+      expect(r.data?.toString()).toBe('y');
+    }
+    t0 = performance.now();
+    expect((await s.receive(1)).err).toBe('timeout');
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(595);
+    done();
+  });
+
   it('reports "closed" when the peer ends, after the buffered bytes are read', async () => {
     const { a, b, done } = await pair();
     const s = new NodeCosocket(b);
@@ -104,6 +130,57 @@ describe('NodeCosocket', () => {
     done();
   });
 
+  it('send returns at once under 1 MiB queued, waits past it while the peer reads nothing, and times out like ngx_lua', async () => {
+    const { a, b, done } = await pair();
+    a.pause();
+    const s = new NodeCosocket(b, { timeout: 300 });
+    const piece = Buffer.alloc(64 * 1024, 0x61);
+    // the first sends are taken at once (the kernel and a little queue hold them)
+    expect(s.sendNow(piece)).toEqual({ bytes: piece.length, err: null });
+    let waited: Promise<unknown> | null = null;
+    for (let i = 0; i < 200 && waited === null; i++) {
+      const r = s.sendNow(piece);
+      if (r instanceof Promise) waited = r;
+      else expect(r).toEqual({ bytes: piece.length, err: null });
+    }
+    expect(waited).not.toBeNull();
+    expect(b.writableLength).toBeGreaterThan(1 << 20);
+    // nobody reads: once the kernel's buffers on both ends are full too (a few MiB on loopback),
+    // a waiting send fails with ngx_lua's "timeout" when the send timeout passes
+    let r = (await waited) as { bytes: number | null; err: string | null };
+    for (let total = 0; r.err === null && total < 256 << 20; total += piece.length) {
+      const next = s.sendNow(piece);
+      r = next instanceof Promise ? await next : next;
+    }
+    expect(r).toEqual({ bytes: null, err: 'timeout' });
+    done();
+  });
+
+  it('a send waiting past the mark resumes once the peer reads, before the queue is empty', async () => {
+    const { a, b, done } = await pair();
+    a.pause();
+    const s = new NodeCosocket(b, { timeout: 20_000 });
+    const piece = Buffer.alloc(64 * 1024, 0x62);
+    let waited: Promise<unknown> | null = null;
+    let sent = 0;
+    for (let i = 0; i < 400 && waited === null; i++) {
+      const r = s.sendNow(piece);
+      sent += piece.length;
+      if (r instanceof Promise) waited = r;
+    }
+    expect(waited).not.toBeNull();
+    let received = 0;
+    a.on('data', (d: Buffer) => {
+      received += d.length;
+    });
+    a.resume();
+    expect(await waited).toEqual({ bytes: piece.length, err: null });
+    expect(received).toBeLessThanOrEqual(sent);
+    while (received < sent) await new Promise((r) => setTimeout(r, 5));
+    expect(received).toBe(sent);
+    done();
+  });
+
   it('detach() hands back the stream and the unread bytes', async () => {
     const { a, b, done } = await pair();
     const s = new NodeCosocket(b);
@@ -130,5 +207,74 @@ describe('connectCosocket', () => {
     await once(server, 'close');
     expect(await connectCosocket({ host: '127.0.0.1', port: free })).toEqual({ sock: null, err: 'connection refused' });
     done();
+  });
+});
+
+// ngx_lua's rules for overlapping operations (ngx_http_lua_socket_check_busy_reading/writing) and
+// settimeout's argument (not above 0 = the configured default).
+describe('overlapping reads and sends', () => {
+  it('a second read while one waits answers at once "socket busy reading"; the first read goes on and gets its bytes', async () => {
+    const { a, b, done } = await pair();
+    const s = new NodeCosocket(b, { timeout: 2000 });
+    a.write('ab');
+    const first = s.receive(5);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(await s.receive(1)).toEqual({ data: null, err: SOCKET_BUSY.reading, partial: Buffer.alloc(0) });
+    expect(await s.receiveUntil('\n')).toMatchObject({ data: null, err: 'socket busy reading' });
+    expect(s.tryReceive(1)).toBeNull();
+    a.write('cde');
+    expect((await first).data?.toString()).toBe('abcde');
+    // Free again once the first read settled.
+    a.write('f');
+    expect((await s.receive(1)).data?.toString()).toBe('f');
+    done();
+  });
+
+  it('the first read keeps its own timeout', async () => {
+    const { b, done } = await pair();
+    const s = new NodeCosocket(b, { timeout: 60 });
+    const first = s.receive(1);
+    expect((await s.receive(1)).err).toBe('socket busy reading');
+    expect(await first).toMatchObject({ data: null, err: 'timeout' });
+    done();
+  });
+
+  it('a send while one waits for the kernel answers "socket busy writing"', async () => {
+    const { a, b, done } = await pair();
+    a.pause(); // the peer reads nothing: the first big send has to wait
+    const s = new NodeCosocket(b, { timeout: 2000 });
+    const big = Buffer.alloc(8 * 1024 * 1024, 1);
+    const first = s.send(big);
+    expect(await s.send('x')).toEqual({ bytes: null, err: SOCKET_BUSY.writing });
+    a.resume();
+    expect(await first).toEqual({ bytes: big.length, err: null });
+    expect(await s.send('y')).toEqual({ bytes: 1, err: null });
+    done();
+  });
+});
+
+describe('settimeout and Lua truthiness (impl/lua.ts)', () => {
+  it('0, negative and non-numbers mean the configured default; numeric strings are numbers', () => {
+    expect(luaSocketTimeout(0, DEFAULT_TIMEOUT_MS)).toBe(60_000);
+    expect(luaSocketTimeout(-5, DEFAULT_TIMEOUT_MS)).toBe(60_000);
+    expect(luaSocketTimeout('abc', DEFAULT_TIMEOUT_MS)).toBe(60_000);
+    expect(luaSocketTimeout(' 250 ', DEFAULT_TIMEOUT_MS)).toBe(250);
+    expect(luaSocketTimeout(10.9, DEFAULT_TIMEOUT_MS)).toBe(10);
+    expect(luaToNumber('0x10')).toBe(16);
+  });
+
+  it('NodeCosocket.setTimeout follows it', async () => {
+    const { b, done } = await pair();
+    const s = new NodeCosocket(b, { timeout: 50 });
+    s.setTimeout(0);
+    expect(s.timeout).toBe(DEFAULT_TIMEOUT_MS);
+    s.setTimeout(75);
+    expect(s.timeout).toBe(75);
+    done();
+  });
+
+  it('only nil and false are false', () => {
+    expect([0, '', [], {}, NaN].every(luaTruthy)).toBe(true);
+    expect([null, undefined, false].some(luaTruthy)).toBe(false);
   });
 });

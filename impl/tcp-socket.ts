@@ -10,9 +10,11 @@ import { DEFAULT_KEEPALIVE_TIMEOUT_MS, DEFAULT_POOL_SIZE, defaultKeepalivePool }
 import type { IdleConnection, KeepalivePool, SocketPool, WaitingConnect, Wakeup } from './pool.js';
 import { DEFAULT_TIMEOUT_MS, NodeCosocket, openStream } from './socket.js';
 import type { Stream } from './socket.js';
+import { luaSocketTimeout } from './lua.js';
 import { verifyPeer } from './tls-verify.js';
 import type { HostCheck } from './tls-verify.js';
 import type { Cosocket, OkResult, SendResult, SockRecv } from './types.js';
+import { isIpv4Literal } from './uri.js';
 
 export interface TcpConnectOptions {
   /** Pool name instead of "host:port" / the socket path. Numbers are used as their text. */
@@ -48,13 +50,6 @@ export interface SslHandshakeOptions {
    * SAN) and "host:port" never does; 'rfc6125' is Node's checkServerIdentity (IP SANs for IPs).
    */
   hostCheck?: HostCheck;
-}
-
-const IPV4_RE = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
-
-function isIpv4Literal(host: string): boolean {
-  const m = IPV4_RE.exec(host);
-  return m !== null && m.slice(1).every((o) => Number(o) <= 255);
 }
 
 /**
@@ -94,7 +89,7 @@ export class TcpSocket implements Cosocket {
   }
 
   setTimeout(ms: number): void {
-    this.timeoutMs = ms > 0 ? ms : DEFAULT_TIMEOUT_MS;
+    this.timeoutMs = luaSocketTimeout(ms, DEFAULT_TIMEOUT_MS);
     this.conn?.setTimeout(ms);
   }
 

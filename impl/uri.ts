@@ -1,4 +1,4 @@
-// WebSocket URI parsing for the client (behaviour spec §5 connect step 2). Pure: no I/O, no
+// WebSocket URI parsing for the client (docs/behaviour.md §5 connect step 2). Pure: no I/O, no
 // throwing, so it doubles as a fuzz target.
 //
 // compat reproduces the original's two PCRE regexes ("jo" flags: case-sensitive, `.` stops at
@@ -153,6 +153,14 @@ function parseStrict(uri: string): ParseUriResult {
   return { uri: { scheme, addr, unix: false, port, portText: String(port), explicitPort, path, hostHeader }, err: null };
 }
 
+const IPV4_RE = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+
+/** A dotted-quad IPv4 literal, each part at most 255 (what ngx_parse_url and inet_pton take). */
+export function isIpv4Literal(text: string): boolean {
+  const m = IPV4_RE.exec(text);
+  return m !== null && m.slice(1).every((o) => Number(o) <= 255);
+}
+
 function isIpv6(text: string): boolean {
   // Enough for a URI check: hex groups, at most one "::", optional trailing dotted IPv4.
   if (!/^[0-9A-Fa-f:.]+$/.test(text)) return false;
@@ -162,7 +170,7 @@ function isIpv6(text: string): boolean {
   let count = 0;
   const last = groups[groups.length - 1];
   if (last !== undefined && last.includes('.')) {
-    if (!/^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.test(last) || last.split('.').some((o) => Number(o) > 255)) return false;
+    if (!isIpv4Literal(last)) return false;
     groups = groups.slice(0, -1);
     count += 2;
   }

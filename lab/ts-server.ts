@@ -7,7 +7,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { makeTestPki } from './pki.js';
 import type { LuaRet, Step, StepRecord } from './peers/lua-api.js';
-import { acceptWebSocket, type ServerOptions } from '../impl/server.js';
+import { acceptWebSocket, type ServerOptions } from 'resty-websocket/server';
 import { runTsStep, type StepTarget } from './ts-steps.js';
 
 export interface TsScriptedServer {

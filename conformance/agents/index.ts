@@ -2,9 +2,10 @@
 // mode; client agents run the Autobahn testee protocol against our fuzzingserver.
 import { WebSocket, WebSocketServer } from 'ws';
 import type { AddressInfo } from 'node:net';
-import { createServer, type WebSocketServer as OurServer } from '../../impl/server.js';
-import { newClient, type WebSocketClient } from '../../impl/client.js';
+import { createServer, type WebSocketServer as OurServer } from 'resty-websocket/server';
+import { newClient, type WebSocketClient } from 'resty-websocket/client';
 import type { RunningPeer } from '../../lab/peers/types.js';
+import { chromiumClient } from './chromium.js';
 
 export const MAX_MESSAGE = 16 * 1024 * 1024;
 
@@ -13,6 +14,8 @@ export interface ServerAgent {
   name: string;
   summary: string;
   needsPeer?: boolean;
+  /** Why the agent cannot run on this machine (it is then skipped, with this reason), or null. */
+  unavailable?: () => string | null;
   start(peer?: RunningPeer): Promise<{ url: string; stop(): Promise<void> }>;
 }
 
@@ -21,8 +24,13 @@ export interface ClientAgent {
   name: string;
   summary: string;
   needsPeer?: boolean;
-  /** Runs getCaseCount, every runCase, updateReports against `base` (ws://host:port). */
-  run(base: string, agent: string, peer?: RunningPeer): Promise<void>;
+  /** Why the agent cannot run on this machine (it is then skipped, with this reason), or null. */
+  unavailable?: () => string | null;
+  /**
+   * Runs getCaseCount, every runCase (or only the case numbers in `only`: a re-run), updateReports
+   * against `base` (ws://host:port).
+   */
+  run(base: string, agent: string, peer?: RunningPeer, only?: readonly number[]): Promise<void>;
 }
 
 export type Agent = ServerAgent | ClientAgent;
@@ -85,19 +93,26 @@ function oursClient(strict: boolean): ClientAgent {
     kind: 'client',
     name: strict ? 'ours-client-strict' : 'ours-client-compat',
     summary: `our client (impl/client.ts), ${strict ? 'strict' : 'compat'} profile, echo app`,
-    async run(base, agent) {
-      const count = Number(await firstText(base + '/getCaseCount'));
-      for (let i = 1; i <= count; i++) {
+    async run(base, agent, _peer, only) {
+      for (const i of await caseNumbers(base, only)) {
         const c = newClient({ max_payload_len: MAX_MESSAGE, strict, timeout: 15_000 });
         const r = await c.connect(`${base}/runCase?case=${i}&agent=${encodeURIComponent(agent)}`);
         if (r.err !== null) continue;
         // Like the Lua client app: close() is the only way out, so a fatal compat client leaves the
-        // socket open (spec §7.15) until the fuzzingserver gives up on it.
+        // socket open (docs/behaviour.md §7.15) until the fuzzingserver gives up on it.
         await echoLoop(c, true);
       }
       await firstText(`${base}/updateReports?agent=${encodeURIComponent(agent)}`);
     },
   };
+}
+
+/** The case numbers a client testee runs: `only`, or 1..getCaseCount. */
+async function caseNumbers(base: string, only?: readonly number[]): Promise<number[]> {
+  if (only) return [...only];
+  const count = Number(await firstText(base + '/getCaseCount'));
+  if (!Number.isInteger(count) || count <= 0) throw new Error(`getCaseCount at ${base} gave no case count`);
+  return Array.from({ length: count }, (_, i) => i + 1);
 }
 
 /** Connects with ws and returns the first text message (getCaseCount), or "" when there is none. */
@@ -151,9 +166,8 @@ export const AGENTS: readonly Agent[] = [
     kind: 'client',
     name: 'ws-client',
     summary: 'the ws package client (calibration)',
-    async run(base, agent) {
-      const count = Number(await firstText(base + '/getCaseCount'));
-      for (let i = 1; i <= count; i++) {
+    async run(base, agent, _peer, only) {
+      for (const i of await caseNumbers(base, only)) {
         await new Promise<void>((resolve) => {
           const ws = new WebSocket(`${base}/runCase?case=${i}&agent=${encodeURIComponent(agent)}`, { maxPayload: 64 * 1024 * 1024, maxFragments: 0 });
           ws.on('message', (data, isBinary) => ws.send(data as Buffer, { binary: isBinary }));
@@ -171,12 +185,14 @@ export const AGENTS: readonly Agent[] = [
     name: 'lua-client',
     summary: 'the real lua-resty-websocket client in nginx with a naive echo app (fixtures/lua/conformance/client.lua)',
     needsPeer: true,
-    async run(base, agent, peer) {
+    async run(base, agent, peer, only) {
       if (!peer) throw new Error('lua-client needs the nginx + Lua peer');
-      const res = await fetch(`${peer.httpUrl}/conformance-client?base=${encodeURIComponent(base)}&agent=${encodeURIComponent(agent)}`, { signal: AbortSignal.timeout(600_000) });
+      const cases = only ? `&cases=${only.join(',')}` : '';
+      const res = await fetch(`${peer.httpUrl}/conformance-client?base=${encodeURIComponent(base)}&agent=${encodeURIComponent(agent)}${cases}`, { signal: AbortSignal.timeout(900_000) });
       if (res.status !== 200) throw new Error(`lua-client: HTTP ${res.status}: ${(await res.text()).slice(0, 200)}`);
     },
   },
+  chromiumClient,
 ];
 
 export function findAgent(name: string): Agent | undefined {

@@ -14,7 +14,7 @@ export interface ScenarioRecords {
 export interface Scenario {
   id: string;
   title: string;
-  /** The upstream test this scenario ports (spec §8), e.g. "cs.t 9". */
+  /** The upstream test this scenario ports (docs/behaviour.md §8), e.g. "cs.t 9". */
   upstream?: string;
   /** A library version the scenario needs, with what for (skipped, not failed, on older ones). */
   needs?: { version: string; what: string };
@@ -60,4 +60,6 @@ export interface DirectionResult {
   differences: Difference[];
   /** Set when the first run failed or errored and the repeat passed: the first run's reason. */
   flaky?: string;
+  /** The peer died during this run; it was restarted and this is the run made after the restart. */
+  affectedByPeerDeath?: true;
 }

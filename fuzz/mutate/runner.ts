@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { writeAtomic } from '../../lab/fs.js';
 import { ROOT_DIR } from '../../lab/paths.js';
-import { resolveLuaLib } from '../../lab/peers/native/lua-lib.js';
+import { resolveLuaLib } from '../../lab/lua-lib.js';
 import { mutantsOf, type Mutant } from './operators.js';
 
 export const FILES = ['protocol.lua', 'server.lua', 'client.lua'] as const;
@@ -123,21 +123,45 @@ function firstLine(out: string, re: RegExp): string {
   return (out.split('\n').find((l) => re.test(l)) ?? out.trim().split('\n').slice(-1)[0] ?? '').trim().slice(0, 240);
 }
 
-async function runCheck(check: Check, m: Mutant, libRoot: string, work: string, o: MutateOptions): Promise<CheckRun | null> {
+function readJson(file: string): Record<string, unknown> | null {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * One check against the mutant. Killed only on evidence: a divergence in the check's own report,
+ * or a failed interop verdict. A check that could not run says so (`error`) and kills nothing.
+ */
+async function runCheck(check: Check, m: Mutant, libRoot: string, work: string, o: MutateOptions): Promise<CheckRun & { error?: string } | null> {
   const env = { ...process.env, RESTY_WEBSOCKET_LIB: libRoot, WSLAB_PEER: 'native' };
+  const report = join(work, `${check}.json`);
+  rmSync(report, { force: true });
   if (check === 'diff') {
     if (m.file !== 'protocol.lua') return null; // the frame diff runs protocol.lua alone
-    const r = await runWslab(['diff', '--cases', '20000', '--no-corpus', '--quiet', '--seed', '1', '--report', join(work, 'diff.json'), '--findings', join(work, 'findings')], env, 60_000, o.signal);
-    return { killed: r.code !== 0, line: firstLine(r.out, /divergences: [1-9]|^  \S|wslab diff:/) };
+    const r = await runWslab(['diff', '--cases', '20000', '--no-corpus', '--quiet', '--seed', '1', '--report', report, '--findings', join(work, 'findings')], env, 120_000, o.signal);
+    const j = readJson(report);
+    if (j && Number(j.divergenceCount) > 0) return { killed: true, line: firstLine(r.out, /^  \S/) };
+    return { killed: false, line: '', ...(r.code !== 0 || !j ? { error: firstLine(r.out, /wslab diff:|Error/) } : {}) };
   }
   if (check === 'session') {
     const roles = m.file === 'server.lua' ? 'server' : m.file === 'client.lua' ? 'client' : 'server,client';
     const secs = o.sessionSeconds ?? 8;
-    const r = await runWslab(['diff', '--session', `${secs}s`, '--roles', roles, '--seed', '1', '--shrink-budget', '0', '--max-findings', '1', '--quiet', '--report', join(work, 'diff.json'), '--findings', join(work, 'findings')], env, secs * 1000 + 60_000, o.signal);
-    return { killed: r.code !== 0, line: firstLine(r.out, /^  (server|client) |errors:|wslab diff:/) };
+    const r = await runWslab(['diff', '--session', `${secs}s`, '--roles', roles, '--seed', '1', '--shrink-budget', '0', '--max-findings', '1', '--quiet', '--report', join(work, 'diff.json'), '--findings', join(work, 'findings')], env, secs * 1000 + 90_000, o.signal);
+    const j = readJson(join(work, 'session.json')) as { divergences?: Array<{ summary: string }>; errors?: string[]; sessions?: { server: number; client: number } } | null;
+    rmSync(join(work, 'session.json'), { force: true });
+    if (j?.divergences?.length) return { killed: true, line: `${j.divergences[0]!.summary}`.slice(0, 240) };
+    // The library raising Lua errors at run time (the endpoint's records say so) is a change a peer sees.
+    const luaErr = j?.errors?.find((e) => /Lua endpoint|lua_error|luaError/.test(e));
+    if (luaErr) return { killed: true, line: luaErr.slice(0, 240) };
+    return { killed: false, line: '', ...(!j || (j.sessions && j.sessions.server + j.sessions.client === 0) ? { error: firstLine(r.out, /wslab diff:|Error|error/) || 'no sessions ran' } : {}) };
   }
   const r = await runWslab(['interop', '--directions', 'lua-lua,ts-lua,lua-ts', '--retries', '1', '--out', join(work, 'interop'), '--lua-lib', libRoot], env, 300_000, o.signal);
-  return { killed: r.code !== 0, line: firstLine(r.out, /: (fail|error) —/) };
+  const j = readJson(join(work, 'interop', 'interop.json')) as { summary?: { fail: number; error: number } } | null;
+  if (j?.summary && j.summary.fail > 0) return { killed: true, line: firstLine(r.out, /: fail —/) };
+  return { killed: false, line: '', ...(!j || (j.summary?.error ?? 0) > 0 ? { error: firstLine(r.out, /: error —|wslab interop:/) } : {}) };
 }
 
 /** An even spread of `n` of the mutants: every file and operator gets its share. */
@@ -240,14 +264,17 @@ export async function runMutate(o: MutateOptions): Promise<MutateReport> {
         if (compiled && compiled.status !== 0) {
           result = { ...base, status: 'did-not-load', reason: (compiled.stderr || compiled.stdout).trim().split('\n')[0]!.slice(0, 200) };
         } else {
+          const errors: string[] = [];
           result = { ...base, status: 'survived', reason: `no check failed: ${checks.join(', ')}` };
           for (const c of checks) {
             const r = await runCheck(c, m, libRoot, work, o);
+            if (r?.error) errors.push(`${c}: ${r.error}`);
             if (r?.killed) {
               result = { ...base, status: 'killed', killedBy: c, reason: r.line };
               break;
             }
           }
+          if (result.status === 'survived' && errors.length) result.reason = `no check failed; check errors: ${errors.join('; ')}`.slice(0, 300);
         }
       }
       result.durationMs = Date.now() - t;

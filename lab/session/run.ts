@@ -7,7 +7,7 @@ import type { RunningPeer } from '../peers/types.js';
 import { compareRecords, normaliseRequestHead, normaliseResponseHead, showRecord } from '../compare.js';
 import { startTsScriptedServer } from '../ts-server.js';
 import { runTsStep, type StepTarget } from '../ts-steps.js';
-import { newClient } from '../../impl/client.js';
+import { newClient } from 'resty-websocket/client';
 import { closeWaitMs, runRawClient, startRawServer } from './raw-peers.js';
 import { explainFirstDivergence, type FirstDivergence, type KnownDifference } from './known.js';
 import type { ClientSession, ServerSession, Session, SessionObservation } from './types.js';

@@ -1,6 +1,6 @@
-// t/cs.t (spec §8): a client against a server. The request-byte and SNI tests (cs.t 19-21, 27,
-// 30-37) are in request-head.ts; cs.t 14 (a debug-log line) and 25 (a self-signed certificate the
-// peer's nginx does not serve) are covered by the client's unit tests.
+// t/cs.t (docs/behaviour.md §8): a client against a server. The request-byte and SNI tests (cs.t
+// 19-21, 27, 30-37) are in request-head.ts; cs.t 14 (a debug-log line) and 25 (a self-signed
+// certificate the peer's nginx does not serve) are covered by the client's unit tests.
 import assert from 'node:assert/strict';
 import type { Scenario } from '../types.js';
 import { binary, close, closeSock, expectErr, expectFrame, keepalive, nth, ping, pong, recv, sleep, text, timeout } from './steps.js';
