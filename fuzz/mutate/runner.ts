@@ -144,6 +144,9 @@ async function runCheck(check: Check, m: Mutant, libRoot: string, work: string, 
     const r = await runWslab(['diff', '--cases', '20000', '--no-corpus', '--quiet', '--seed', '1', '--report', report, '--findings', join(work, 'findings')], env, 120_000, o.signal);
     const j = readJson(report);
     if (j && Number(j.divergenceCount) > 0) return { killed: true, line: firstLine(r.out, /^  \S/) };
+    // The luajit process running the mutant died mid-run (the unmutated copy never does): the mutant
+    // raises where the original answers.
+    if (/EPIPE|oracle (exited|died)|luajit/i.test(r.out)) return { killed: true, line: `the mutant's protocol.lua crashed the luajit oracle: ${firstLine(r.out, /EPIPE|oracle|luajit/i)}` };
     return { killed: false, line: '', ...(r.code !== 0 || !j ? { error: firstLine(r.out, /wslab diff:|Error/) } : {}) };
   }
   if (check === 'session') {
