@@ -35,6 +35,10 @@ export function unobservable(line: string): string | null {
   if (/new_tab\s*\(/.test(line)) return 'table pre-sizing (table.new): capacity hints change no result';
   if (/\bngx_log\b|\bngx\.log\b|\bdebug\b.*log/.test(line)) return 'a log line: not on the wire, not returned';
   if (/^\s*local\s+\w+\s*=\s*(ngx|bit|string|table|ffi|math)\.\w+\s*$/.test(line)) return 'a local alias of a library function';
+  // An object always has its socket: new() fails otherwise (ngx.socket.tcp() / ngx.req.socket()), so
+  // the "not initialized" branches cannot be reached through the API (spec §5: an unconnected client
+  // says "failed to send frame: closed").
+  if (/^\s*if not (self\.)?sock then\s*$/.test(line) || /return nil,( nil,)? "not initialized( yet)?"/.test(line)) return 'the "not initialized" branch: every object new() returns has its socket, so no call reaches it';
   return null;
 }
 
