@@ -142,16 +142,22 @@ const requestArb: fc.Arbitrary<ServerSession['request']> = fc
     wsVersion: fc.oneof(w(12, fc.constant<string | null>('13')), w(1, fc.constantFrom<string | null>('12', '8', '13, 8', null))),
     protocol: fc.oneof(w(4, fc.constant<string | null>(null)), w(1, fc.constantFrom<string | null>('chat', 'chat, superchat', 'json'))),
     origin: fc.oneof(w(4, fc.constant<string | null>(null)), w(1, fc.constant<string | null>('http://example.com'))),
-    duplicateUpgrade: fc.oneof(w(15, fc.constant(false)), w(1, fc.constant(true))),
+    // a header sent twice, the second time with another value: the original reads the first only
+    duplicate: fc.oneof(w(12, fc.constant<string | null>(null)), w(1, fc.constantFrom<string | null>('Upgrade', 'Connection', 'Sec-WebSocket-Key', 'Sec-WebSocket-Version', 'Sec-WebSocket-Protocol'))),
   })
   .map((r) => {
     const h: Array<[string, string]> = [['Host', '127.0.0.1']];
-    if (r.upgrade !== null) h.push(['Upgrade', r.upgrade]);
-    if (r.duplicateUpgrade) h.push(['Upgrade', 'foo']);
-    if (r.connection !== null) h.push(['Connection', r.connection]);
-    if (r.key !== null) h.push(['Sec-WebSocket-Key', r.key]);
-    if (r.wsVersion !== null) h.push(['Sec-WebSocket-Version', r.wsVersion]);
-    if (r.protocol !== null) h.push(['Sec-WebSocket-Protocol', r.protocol]);
+    const second: Record<string, string> = { Upgrade: 'foo', Connection: 'close', 'Sec-WebSocket-Key': 'x3JJHMbDL1EzLkh9GBhXDw==', 'Sec-WebSocket-Version': '8', 'Sec-WebSocket-Protocol': 'other' };
+    const put = (name: string, value: string | null): void => {
+      if (value === null) return;
+      h.push([name, value]);
+      if (r.duplicate === name) h.push([name, second[name]!]);
+    };
+    put('Upgrade', r.upgrade);
+    put('Connection', r.connection);
+    put('Sec-WebSocket-Key', r.key);
+    put('Sec-WebSocket-Version', r.wsVersion);
+    put('Sec-WebSocket-Protocol', r.protocol ?? (r.duplicate === 'Sec-WebSocket-Protocol' ? 'chat' : null));
     if (r.origin !== null) h.push(['Origin', r.origin]);
     return { method: r.method, version: r.version, headers: h };
   });
