@@ -35,6 +35,8 @@ export function unobservable(line: string): string | null {
   if (/new_tab\s*\(/.test(line)) return 'table pre-sizing (table.new): capacity hints change no result';
   if (/\bngx_log\b|\bngx\.log\b|\bdebug\b.*log/.test(line)) return 'a log line: not on the wire, not returned';
   if (/^\s*local\s+\w+\s*=\s*(ngx|bit|string|table|ffi|math)\.\w+\s*$/.test(line)) return 'a local alias of a library function';
+  if (/ngx_lua_version\s*[<>]=?\s*\d+/.test(line)) return 'an ngx_lua version gate far below the installed one (0.10.23 = 10023): the same branch either way';
+  if (/\brand\(\s*256\s*\)/.test(line)) return 'the random Sec-WebSocket-Key bytes: keys are compared as random (normalised), a changed distribution is not observable per session';
   // An object always has its socket: new() fails otherwise (ngx.socket.tcp() / ngx.req.socket()), so
   // the "not initialized" branches cannot be reached through the API (spec §5: an unconnected client
   // says "failed to send frame: closed").
