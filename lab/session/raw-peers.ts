@@ -196,6 +196,9 @@ export async function startRawServer(s: ClientSession): Promise<RawServer> {
       entry.headLen = he;
       const reqHead = all().subarray(0, he).toString('latin1');
       if (index > 0) {
+        // Later than any 1 ms read timeout the program may have set, never racing it.
+        await sleep(RST_SETTLE_MS);
+        if (sock.destroyed) return;
         sock.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: upgrade\r\nSec-WebSocket-Accept: ${acceptFor(keyOf(reqHead))}\r\n\r\n`);
         return;
       }
