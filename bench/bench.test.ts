@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { UsageError } from '../cli/args.js';
+import { UsageError } from '../lab/args.js';
 import { help, runBench, run, SUITES, type BenchProfile, type BenchReport } from './cli.js';
 import { CODEC_SIZES } from './codec.js';
 import { runEchoBench } from './echo.js';

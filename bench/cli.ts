@@ -3,11 +3,12 @@
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, arch, platform, release } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { parseCommandLine, shownPath, UsageError } from '../cli/args.js';
+import { parseCommandLine, shownPath, UsageError } from '../lab/args.js';
 import { chooseLuaLib } from '../lab/lua-lib.js';
 import { interruptedReportFile } from '../lab/children.js';
 import { startPeer, type RunningPeer } from '../lab/peers/index.js';
-import { runClientBench, type ClientReport } from './client.js';
+import type { ClientReport } from './client-child.js';
+import { runClientBench } from './client.js';
 import { runCodecBench, type CodecReport } from './codec.js';
 import { runConnsBench, type ConnsReport } from './conns.js';
 import { ROOT_DIR } from '../lab/paths.js';

@@ -1,7 +1,6 @@
 // Child process of the client benchmark: both clients, interleaved rounds against one URL.
 import WebSocket from 'ws';
 import { newClient } from '../impl/client.js';
-import type { ClientReport } from './client.js';
 import { isMain, median } from './common.js';
 
 async function oursRound(url: string, payload: Buffer, roundMs: number, maxMsgs: number): Promise<number> {
@@ -53,6 +52,15 @@ async function wsRound(url: string, payload: Buffer, roundMs: number, maxMsgs: n
   } finally {
     ws.terminate();
   }
+}
+
+/** What the child measured: both clients' rates per round and their ratios. */
+export interface ClientReport {
+  size: number;
+  ours: { msgsPerSec: number; rounds: number[] };
+  ws: { msgsPerSec: number; rounds: number[] };
+  ratio: number;
+  ratios: number[];
 }
 
 export interface ClientChildParams {

@@ -3,7 +3,7 @@
 // (client-child.ts) running plain JavaScript like the servers of the other suites (bench/build.ts).
 import type { RunningPeer } from '../lab/peers/index.js';
 import { benchBuildDir } from './build.js';
-import type { ClientChildParams } from './client-child.js';
+import type { ClientChildParams, ClientReport } from './client-child.js';
 import { spawnBenchChild } from './common.js';
 
 export interface ClientOptions {
@@ -13,14 +13,6 @@ export interface ClientOptions {
   /** Time and message bounds per round per client. */
   roundMs: number;
   maxMsgs: number;
-}
-
-export interface ClientReport {
-  size: number;
-  ours: { msgsPerSec: number; rounds: number[] };
-  ws: { msgsPerSec: number; rounds: number[] };
-  ratio: number;
-  ratios: number[];
 }
 
 function echoUrl(peer: RunningPeer): string {

@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseCommandLine } from '../cli/args.js';
+import { parseCommandLine } from '../lab/args.js';
 import { installInterruptHandler, trackChild } from '../lab/children.js';
 import { writeAtomic } from '../lab/fs.js';
 import { ROOT_DIR } from '../lab/paths.js';

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { writeAtomic } from '../lab/fs.js';
 import { join } from 'node:path';
-import { parseCommandLine, shownPath, UsageError } from './args.js';
+import { parseCommandLine, shownPath, UsageError } from '../lab/args.js';
 import { ROOT_DIR } from '../lab/paths.js';
 import { BACKEND_CHOICES } from '../lab/peers/index.js';
 import type { RunningPeer } from '../lab/peers/types.js';

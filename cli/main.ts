@@ -1,9 +1,9 @@
 // `wslab`: one subcommand per capability. Each subcommand lives with the code it drives and
 // exports `run(argv) => Promise<exitCode>` and a `help` text; this file only dispatches, and
 // imports lazily so `wslab peer` does not load the fuzzers. A bad command line anywhere below is a
-// UsageError (cli/args.ts): one line on stderr and exit code 2.
+// UsageError (lab/args.ts): one line on stderr and exit code 2.
 import { installInterruptHandler } from '../lab/children.js';
-import { UsageError } from './args.js';
+import { UsageError } from '../lab/args.js';
 
 export interface Subcommand {
   readonly help: string;

@@ -1,5 +1,5 @@
 // `wslab conformance`: Autobahn's 301 non-compression cases against servers and clients.
-import { parseCommandLine, shownPath, UsageError } from '../cli/args.js';
+import { parseCommandLine, shownPath, UsageError } from '../lab/args.js';
 import { AGENTS } from './agents/index.js';
 import { CASES } from './cases/index.js';
 import { MUST_PASS, runConformance, runProblems, summarizeRun, unstableCases, type ConformanceRun } from './index.js';

@@ -58,7 +58,8 @@ describe('container config rendering', () => {
   });
   it('a custom library replaces the flavour default', () => {
     const { conf } = renderContainerConf({ flavour: 'debian', port: 1, tlsPort: 2, customLib: true });
-    expect(conf).toContain('lua_package_path "/wslab/lualib/?.lua;/wslab/lua/?.lua;;";');
+    // The shim after the copied folder, so a Debian-layout copy (nginx/websocket/*.lua) loads too.
+    expect(conf).toContain('lua_package_path "/wslab/lualib/?.lua;/wslab/lua/shim/?.lua;/wslab/lua/?.lua;;";');
   });
   it('env file and endpoint parsing', () => {
     expect(parseEnvFile('# c\nDOCKER_HOST=unix:///run/podman/podman.sock\n\nA="b c"\n')).toEqual({ DOCKER_HOST: 'unix:///run/podman/podman.sock', A: 'b c' });

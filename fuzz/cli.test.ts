@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../cli/args.js';
+import { UsageError } from '../lab/args.js';
 import { parseDuration, run } from './cli.js';
 import type { FuzzReport } from './campaign.js';
 

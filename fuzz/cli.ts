@@ -1,6 +1,6 @@
 // `wslab fuzz`: jsfuzz campaigns on the parser targets, with findings saved and a summary written.
 import { join } from 'node:path';
-import { parseCommandLine, shownPath } from '../cli/args.js';
+import { parseCommandLine, shownPath } from '../lab/args.js';
 import { ROOT_DIR } from '../lab/paths.js';
 import { runCampaign, type CampaignProgress, type FuzzReport } from './campaign.js';
 import { TARGETS, TEST_TARGETS } from './registry.js';
@@ -36,7 +36,7 @@ Examples:
   wslab fuzz --target uri --minimise-corpus --merge other-runner/corpus`;
 
 /** "90", "90s", "1500ms", "10m", "1h" -> milliseconds (one definition, in the argument layer). */
-export { parseDuration } from '../cli/args.js';
+export { parseDuration } from '../lab/args.js';
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseCommandLine('fuzz', argv, {

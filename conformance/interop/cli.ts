@@ -1,6 +1,6 @@
 // `wslab interop`: the interop scenarios in four directions against the peer.
 import { join } from 'node:path';
-import { parseCommandLine, shownPath, UsageError } from '../../cli/args.js';
+import { parseCommandLine, shownPath, UsageError } from '../../lab/args.js';
 import { writeAtomic } from '../../lab/fs.js';
 import { chooseLuaLib } from '../../lab/lua-lib.js';
 import { ROOT_DIR } from '../../lab/paths.js';

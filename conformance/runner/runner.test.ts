@@ -48,6 +48,8 @@ const noCase: ConformanceCase = { id: '0.0.0', description: 'test case', expecta
 describe('the judge', () => {
   it('is a pure function of what was expected and the recorded outcome', () => {
     const c = Object.freeze({
+      behavior: 'FAILED' as const,
+      result: 'Actual events differ from any expected.',
       received: Object.freeze([['message', Buffer.from('a'), false]]) as CaseRun['received'],
       expected: Object.freeze({ OK: [['message', Buffer.from('a'), false]] }) as CaseRun['expected'],
       expectedClose: Object.freeze({ closedByMe: true, closeCode: [1000], requireClean: true }),
@@ -61,6 +63,13 @@ describe('the judge', () => {
     expect(judge(c, outcome({ remoteCloseCode: 1002 }), false)).toMatchObject({ behaviorClose: 'WRONG CODE', resultClose: 'The close code should have been 1000 or empty' });
     expect(judge(c, outcome({ droppedByMe: true }), false).behaviorClose).toBe('FAILED BY CLIENT');
     expect(judge(c, outcome({ droppedByMe: true }), true).behaviorClose).toBe('OK');
+  });
+
+  it('keeps a behavior the case decided itself when it expects no events (section 9)', () => {
+    const decided = { behavior: 'OK' as const, result: 'Received text message of length 65536.', received: [], expected: {}, expectedClose: { closedByMe: true, closeCode: [1000], requireClean: true } };
+    expect(judge(decided, outcome(), false)).toMatchObject({ behavior: 'OK', result: 'Received text message of length 65536.', behaviorClose: 'OK' });
+    const timedOut = { ...decided, behavior: 'FAILED' as const, result: 'Did not receive message within 10 seconds.' };
+    expect(judge(timedOut, outcome(), false)).toMatchObject({ behavior: 'FAILED', result: 'Did not receive message within 10 seconds.' });
   });
 
   it('and the transport does not import it (no endpoint <-> judge cycle)', () => {

@@ -1,7 +1,7 @@
 // `wslab diff`: differential fuzzing of our frame codec against the original protocol.lua.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { parseCommandLine, shownPath, UsageError } from '../../cli/args.js';
+import { parseCommandLine, shownPath, UsageError } from '../../lab/args.js';
 import { ROOT_DIR } from '../../lab/paths.js';
 import { chooseLuaLib } from '../../lab/lua-lib.js';
 import { handshakeDiffUnavailable, runHandshakeDiff, type HandshakeDiffReport } from './handshake-diff.js';

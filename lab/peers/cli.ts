@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseCommandLine, UsageError } from '../../cli/args.js';
+import { parseCommandLine, UsageError } from '../args.js';
 import { ROOT_DIR } from '../paths.js';
 import { startNativePeer, stopPid, httpGet } from './native/index.js';
 import { chooseBackend, BACKEND_CHOICES } from './index.js';

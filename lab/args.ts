@@ -1,4 +1,5 @@
-// One argument layer for every `wslab` subcommand: node:util parseArgs behind a declarative spec.
+// One argument layer for every `wslab` subcommand (in lab/ because conformance/, fuzz/, bench/ and the
+// peer CLI all parse through it, and imports only go down): node:util parseArgs behind a declarative spec.
 // Each option says what it takes (a flag, a string, one of a few words, a number in a range, a
 // comma list of known names, a duration); anything else is a UsageError, which cli/main.ts turns
 // into one line `wslab <cmd>: ...` on stderr and exit code 2 — never a stack trace.
