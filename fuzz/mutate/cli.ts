@@ -1,6 +1,6 @@
 // `wslab mutate`: mutation testing of the original library, built in.
 import { join } from 'node:path';
-import { parseCommandLine, shownPath } from '../../cli/args.js';
+import { parseCommandLine, shownPath } from '../../lab/args.js';
 import { ROOT_DIR } from '../../lab/paths.js';
 import { CHECKS, FILES, runMutate, type Check, type LibFile, type MutateReport } from './runner.js';
 
