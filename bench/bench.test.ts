@@ -17,6 +17,7 @@ const TINY: BenchProfile = {
   conns: { timeMs: 60, warmupMs: 30, maxMsgs: 400, counts: [1, 20] },
   client: { rounds: 1, roundMs: 40, maxMsgs: 50 },
   fuzz: { timeMs: 800, target: 'frame-compat' },
+  session: { rounds: 1, roundMs: 1500 },
 };
 
 const dir = mkdtempSync(join(tmpdir(), 'wslab-bench-test-'));
@@ -29,7 +30,7 @@ const positive = (x: number): void => {
 
 describe('wslab bench', () => {
   it('rejects unknown suites and options as usage errors (wslab exits 2 with one line), and documents itself', async () => {
-    await expect(run(['--only', 'codec,nope'])).rejects.toThrow('--only: unknown "nope" (one of codec, echo, conns, client, fuzz)');
+    await expect(run(['--only', 'codec,nope'])).rejects.toThrow('--only: unknown "nope" (one of codec, echo, conns, client, fuzz, session)');
     await expect(run(['--bogus'])).rejects.toThrow(UsageError);
     expect(help).toContain('--only');
     expect(help).toContain('--quick');
@@ -63,6 +64,10 @@ describe('wslab bench', () => {
         positive(u.bufferCopy);
       }
     }
+
+    // session: both roles ran sessions against nginx
+    expect(report.session!.roles.map((r) => r.role)).toEqual(['server', 'client']);
+    for (const r of report.session!.roles) positive(r.median);
 
     // echo: 4 servers x (2 conns x 2 sizes x serial/pipelined), every echo accounted for
     const echo = report.echo!;

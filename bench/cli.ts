@@ -16,11 +16,12 @@ import { fmtRate, fmtRatio, fmtSize, table } from './common.js';
 import { runEchoBench, type EchoReport } from './echo.js';
 import { runFuzzBench, type FuzzBenchReport } from './fuzz.js';
 import { hotFunctions, mainProfileIn } from './profile.js';
+import { runSessionBench, type SessionBenchReport } from './session.js';
 
-export const SUITES = ['codec', 'echo', 'conns', 'client', 'fuzz'] as const;
+export const SUITES = ['codec', 'echo', 'conns', 'client', 'fuzz', 'session'] as const;
 export type Suite = (typeof SUITES)[number];
 
-export const help = `wslab bench [--only codec,echo,conns,client,fuzz] [--quick] [--out FILE] [--cpu-prof DIR]
+export const help = `wslab bench [--only codec,echo,conns,client,fuzz,session] [--quick] [--out FILE] [--cpu-prof DIR]
 
 Benchmarks as ratios against ws 8 and nginx + Lua (the real lua-resty-websocket):
   codec   FrameDecoder / buildFrame vs ws Receiver / Sender, 2 B .. 1 MiB frames, masked and not,
@@ -33,6 +34,7 @@ Benchmarks as ratios against ws 8 and nginx + Lua (the real lua-resty-websocket)
           server and load-generator CPU time per message
   client  our client vs the ws client, serial round trips against nginx + Lua /echo
   fuzz    jsfuzz execs/s per target and differential cases/s (15 s each, 5 s with --quick)
+  session  session diff against nginx: whole sessions/s per role, both sides run (3 x 15 s per role, 1 x 8 s with --quick)
 
 Options:
   --only LIST   comma list of suites (default: all)
@@ -64,6 +66,8 @@ export interface BenchProfile {
   conns: { timeMs: number; warmupMs: number; maxMsgs: number; counts?: number[] };
   client: { rounds: number; roundMs: number; maxMsgs: number };
   fuzz: { timeMs: number; target?: string };
+  /** Session diff against nginx (default: 3 rounds of 15 s per role). */
+  session?: { rounds: number; roundMs: number };
 }
 
 export const PROFILES: Record<'full' | 'quick', BenchProfile> = {
@@ -73,6 +77,7 @@ export const PROFILES: Record<'full' | 'quick', BenchProfile> = {
     conns: { timeMs: 2000, warmupMs: 500, maxMsgs: 2_000_000 },
     client: { rounds: 5, roundMs: 600, maxMsgs: 200_000 },
     fuzz: { timeMs: 15_000 },
+    session: { rounds: 3, roundMs: 15_000 },
   },
   quick: {
     codec: { rounds: 3, roundMs: 30 },
@@ -80,6 +85,7 @@ export const PROFILES: Record<'full' | 'quick', BenchProfile> = {
     conns: { timeMs: 700, warmupMs: 200, maxMsgs: 1_000_000 },
     client: { rounds: 3, roundMs: 300, maxMsgs: 100_000 },
     fuzz: { timeMs: 5_000 },
+    session: { rounds: 1, roundMs: 8_000 },
   },
 };
 
@@ -106,6 +112,7 @@ export interface BenchReport {
   conns?: ConnsReport;
   client?: ClientReport;
   fuzz?: FuzzBenchReport;
+  session?: SessionBenchReport;
   errors: Record<string, string>;
   targets: TargetCheck[];
   /** The lua-resty-websocket the nginx peer loaded (_VERSION, folder), when a suite used it. */
@@ -184,6 +191,7 @@ export function checkTargets(r: BenchReport): TargetCheck[] {
     const cpu = d.nodeCpuUsPerCase !== undefined ? `; CPU per case ${d.nodeCpuUsPerCase.toFixed(0)} µs node, ${d.luaCpuUsPerCase!.toFixed(0)} µs luajit` : '';
     out.push(check('differential fuzzing', 5000, d.casesPerSec, `${d.cases} cases vs the Lua protocol.lua${cpu}`, 'min', 'per-second'));
   }
+  if (r.session) out.push(check('session diff against nginx, sessions/s', 20, r.session.sessionsPerSec, `median of ${r.session.roles.map((x) => `${x.role} ${x.perRound.join('/')}`).join(', ')} (${r.session.jobs} jobs)`, 'min', 'per-second'));
   return out;
 }
 
@@ -326,7 +334,7 @@ export async function runBench(o: RunBenchOptions): Promise<BenchReport> {
   };
   const stopInterruptReport = o.out ? interruptedReportFile(o.out, () => ({ ...report, durationMs: Date.now() - started })) : () => {};
   let peer: RunningPeer | null = null;
-  const needPeer = o.suites.includes('echo') || o.suites.includes('conns') || o.suites.includes('client');
+  const needPeer = o.suites.includes('echo') || o.suites.includes('conns') || o.suites.includes('client') || o.suites.includes('session');
   if (needPeer) {
     try {
       peer = await startPeer();
@@ -353,6 +361,10 @@ export async function runBench(o: RunBenchOptions): Promise<BenchReport> {
           if (!peer) throw new Error('needs the nginx + Lua peer');
           report.client = await runClientBench({ ...o.profile.client, peer });
           if (print) printClient(report.client);
+        } else if (suite === 'session') {
+          if (!peer) throw new Error('needs the nginx + Lua peer');
+          report.session = await runSessionBench({ ...(o.profile.session ?? { rounds: 3, roundMs: 15_000 }), peer });
+          if (print) console.log(`\nsession diff against nginx + Lua ${report.session.lib}: sessions/s per round (both sides run each session)\n${report.session.roles.map((x) => `  ${x.role}: ${x.perRound.join(', ')} (median ${x.median}, range ${x.min}-${x.max}; ${x.divergences} divergences, ${x.explained} explained, ${x.retries} retries)`).join('\n')}`);
         } else {
           report.fuzz = await runFuzzBench(o.profile.fuzz);
           if (print) printFuzz(report.fuzz);

@@ -27,14 +27,19 @@ lua-resty-websocket), run
      (report/conformance/), checked against the stored Lua table,
   3. the RFC 6455 deviations of the original, each with a minimal reproducer,
   4. a short jsfuzz campaign on every parser and a differential run against protocol.lua,
+  5. a short session diff: generated whole sessions, both roles, against the library in nginx
+     (report/session.json), and with --mutate, mutation testing of the library (report/mutate.json),
 and write report/index.html and report/index.json (plus the latest report/bench.json ratios, if any).
 Installs the peer first when it is missing (scripts/setup-peers.sh, needs root for apt-get).
 
 Options:
-  --skip LIST        parts to leave out: interop,conformance,deviations,fuzz,diff
+  --skip LIST        parts to leave out: interop,conformance,deviations,fuzz,diff,session
   --full             the whole conformance catalogue (default leaves out the 9.* performance cases)
   --fuzz-time T      per fuzz target (default 10s)
   --diff-time T      differential run (default 20s)
+  --session-time T   session diff (default 20s)
+  --mutate           also run \`wslab mutate\` (kill rates per file, survivors)
+  --mutate-budget T  its budget (default 10m)
   --backend B        native | container | auto (default auto)
   --lua-lib DIR      another lua-resty-websocket (or RESTY_WEBSOCKET_LIB), for every part: the peer,
                      the Lua agents, diff and the frame deviations; DIR/resty/websocket/*.lua
@@ -55,7 +60,8 @@ Exit code: 0 when every part passed (the Lua library's own deviations are findin
 Examples:
   npm start                       # = wslab lab, after installing what is missing
   wslab lab --skip fuzz,diff      # interop + conformance only
-  wslab lab --full --fuzz-time 60s`;
+  wslab lab --full --fuzz-time 60s
+  wslab lab --mutate --mutate-budget 30m`;
 
 const progress = createProgress(process.stderr);
 function log(line: string): void {
@@ -76,12 +82,13 @@ async function ensurePeer(): Promise<string | null> {
 }
 
 /** The parts `--skip` can name, in the order they run. */
-export const LAB_PARTS = ['interop', 'conformance', 'deviations', 'fuzz', 'diff'] as const;
+export const LAB_PARTS = ['interop', 'conformance', 'deviations', 'fuzz', 'diff', 'session'] as const;
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseCommandLine('lab', argv, {
     skip: { type: 'list', choices: LAB_PARTS, default: [] }, full: { type: 'flag' },
     'fuzz-time': { type: 'duration', default: '10s' }, 'diff-time': { type: 'duration', default: '20s' },
+    'session-time': { type: 'duration', default: '20s' }, mutate: { type: 'flag' }, 'mutate-budget': { type: 'duration', default: '10m' },
     backend: { type: 'string', choices: BACKEND_CHOICES }, 'lua-lib': { type: 'string' }, out: { type: 'string' }, json: { type: 'flag' },
   });
   // One library for every part (peer, Lua agents, diff, frame deviations): RESTY_WEBSOCKET_LIB.
@@ -248,6 +255,33 @@ export async function run(argv: string[]): Promise<number> {
         data: { cases: r.cases, casesPerSec: r.casesPerSec, divergences: r.divergenceCount, seed: r.seed, luaVersion: r.luaVersion, luaProtocol: r.luaProtocol },
       };
     });
+
+    await section('session', 'Session diff: generated whole sessions, both roles, against the library in nginx', async () => {
+      if (!peer) return { status: 'error', summary: `no peer: ${peerWhy}` };
+      const { runSessionDiff } = await import('../fuzz/session/runner.js');
+      const r = await runSessionDiff({ peer, timeMs: values['session-time'], reportFile: join(outDir, 'session.json') });
+      return {
+        status: r.ok ? 'pass' : r.sessions.server + r.sessions.client === 0 ? 'error' : 'fail',
+        summary: `${r.sessions.server} server + ${r.sessions.client} client sessions (${r.sessionsPerSec}/s, seed ${r.seed}) against ${peer.lib.clientVersion}; ${r.divergences.length} unexplained divergences${r.divergences.length ? ` (${r.divergences.map((d) => shownPath(d.file)).join(', ')})` : ''}; explained: ${r.explained.map((e) => `${e.id} x${e.count}`).join(', ') || 'none'}; ${r.retries.length} retries${r.errors.length ? `; errors: ${r.errors.slice(0, 2).join('; ')}` : ''}`,
+        link: 'session.json',
+        data: { sessions: r.sessions, sessionsPerSec: r.sessionsPerSec, seed: r.seed, divergences: r.divergences, explained: r.explained, retries: r.retries.length },
+      };
+    });
+
+    if (values.mutate) {
+      await section('mutate', 'Mutation testing of the library: would the lab notice a change?', async () => {
+        const { runMutate } = await import('../fuzz/mutate/runner.js');
+        const r = await runMutate({ luaLib: values['lua-lib'] ?? process.env.RESTY_WEBSOCKET_LIB, budgetMs: values['mutate-budget'], reportFile: join(outDir, 'mutate.json') });
+        const files = Object.entries(r.files).map(([f, x]) => `${f} ${x.killRate === null ? 'n/a' : `${Math.round(x.killRate * 100)}%`} (${x.killed}/${x.killed + x.survived}; ${x.equivalent} equivalent, ${x.didNotLoad} did not load)`);
+        const survivors = r.mutants.filter((m) => m.status === 'survived');
+        return {
+          status: r.ok ? 'pass' : 'fail',
+          summary: `kill rates: ${files.join(', ')}; ${survivors.length} survivors${survivors.length ? `: ${survivors.slice(0, 3).map((m) => `${m.id} ${m.before} => ${m.after}`).join('; ')}` : ''}`,
+          link: 'mutate.json',
+          data: { files: r.files, survivors },
+        };
+      });
+    }
 
     const benchPath = join(outDir, 'bench.json');
     report.sections.bench = existsSync(benchPath)

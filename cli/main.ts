@@ -16,7 +16,8 @@ const SUBCOMMANDS: Record<string, { summary: string; load: () => Promise<Subcomm
   interop: { summary: 'run the interop scenarios in both directions against the peer', load: () => import('../conformance/interop/cli.js') },
   conformance: { summary: 'run the Autobahn-style conformance cases (server or client mode)', load: () => import('../conformance/cli.js') },
   fuzz: { summary: 'run a jsfuzz campaign on one parser target', load: () => import('../fuzz/cli.js') },
-  diff: { summary: 'differential fuzzing: our decoder vs the original Lua code', load: () => import('../fuzz/diff/cli.js') },
+  diff: { summary: 'differential fuzzing: our decoder vs the original Lua code (--session: whole sessions)', load: () => import('../fuzz/diff/cli.js') },
+  mutate: { summary: 'mutation testing of the Lua library: would the lab notice a change?', load: () => import('../fuzz/mutate/cli.js') },
   bench: { summary: 'benchmarks as ratios against ws and nginx + Lua', load: () => import('../bench/cli.js') },
 };
 

@@ -61,7 +61,8 @@ export function loadFindings(dir = FINDINGS_DIR): LoadedFinding[] {
   if (!existsSync(dir)) return [];
   const out: LoadedFinding[] = [];
   for (const target of readdirSync(dir, { withFileTypes: true })) {
-    if (!target.isDirectory()) continue;
+    // session/ holds whole-session scenarios (fuzz/session), replayed by their own test.
+    if (!target.isDirectory() || target.name === 'session') continue;
     for (const f of readdirSync(join(dir, target.name))) {
       if (!f.endsWith('.json')) continue;
       const id = f.slice(0, -5);

@@ -77,6 +77,7 @@ export class NodeCosocket implements Cosocket {
   private ended = false;
   private endError = 'closed';
   private closedByUs = false;
+  private readLeftover = 0;
   private corked = false;
   /**
    * One read timer per socket, armed lazily: a read sets `readDeadline` and arms the timer only if
@@ -142,6 +143,15 @@ export class NodeCosocket implements Cosocket {
     return this.queue.length;
   }
 
+  /**
+   * Of those, the bytes that had already arrived when the last read returned: what an nginx
+   * cosocket holds in its own buffer (one recv() takes all that is there), as opposed to bytes that
+   * arrived later and are still in the kernel. setkeepalive tells the two apart.
+   */
+  get bufferedAtLastRead(): number {
+    return Math.min(this.readLeftover, this.queue.length);
+  }
+
   /** tcpsock:settimeout: a value not above 0 (or not a number) means the default, as in ngx_lua. */
   setTimeout(ms: unknown): void {
     this.timeoutMs = luaSocketTimeout(ms, DEFAULT_TIMEOUT_MS);
@@ -157,6 +167,7 @@ export class NodeCosocket implements Cosocket {
     if (n <= 0) return Promise.resolve({ data: EMPTY, err: null });
     if (this.queue.length >= n) {
       const data = this.queue.take(n);
+      this.readLeftover = this.queue.length;
       this.maybeResume();
       return Promise.resolve({ data, err: null });
     }
@@ -166,6 +177,7 @@ export class NodeCosocket implements Cosocket {
   tryReceive(n: number): Buffer | null {
     if (this.closedByUs || this.pending !== null || n <= 0 || this.queue.length < n) return null;
     const data = this.queue.take(n);
+    this.readLeftover = this.queue.length;
     this.maybeResume();
     return data;
   }
@@ -193,7 +205,9 @@ export class NodeCosocket implements Cosocket {
   }
 
   sendNow(data: Buffer | string | readonly Buffer[]): SendResult | Promise<SendResult> {
-    if (this.closed || this.stream.destroyed || !this.stream.writable) return { bytes: null, err: 'closed' };
+    // A FIN from the peer ends reading only: like an nginx cosocket, sends go on while the stream
+    // is writable (a half-open client connection; Node ends a non-half-open one itself).
+    if (this.closedByUs || this.stream.destroyed || !this.stream.writable) return { bytes: null, err: 'closed' };
     if (this.writeWaiting) return { bytes: null, err: SOCKET_BUSY.writing };
     const stream = this.stream;
     if (!this.corked) {
@@ -297,6 +311,7 @@ export class NodeCosocket implements Cosocket {
   private takeUntil(at: number, patLen: number): SockRecv {
     const data = Buffer.from(this.queue.take(at));
     this.queue.take(patLen);
+    this.readLeftover = this.queue.length;
     this.maybeResume();
     return { data, err: null };
   }
@@ -306,7 +321,11 @@ export class NodeCosocket implements Cosocket {
     const p = this.pending;
     if (p !== null) {
       if (p.n >= 0) {
-        if (this.queue.length >= p.n) this.settle(p, { data: this.queue.take(p.n), err: null });
+        if (this.queue.length >= p.n) {
+          const data = this.queue.take(p.n);
+          this.readLeftover = this.queue.length;
+          this.settle(p, { data, err: null });
+        }
       } else {
         const at = this.queue.indexOf(p.pattern!);
         if (at >= 0) this.settle(p, this.takeUntil(at, p.pattern!.length));
@@ -364,7 +383,8 @@ export interface ConnectOptions {
 export function openStream(opts: ConnectOptions): Promise<{ stream: net.Socket; err: null } | { stream: null; err: string }> {
   const timeout = opts.timeout && opts.timeout > 0 ? opts.timeout : DEFAULT_TIMEOUT_MS;
   return new Promise((resolve) => {
-    const stream = opts.path !== undefined ? net.connect({ path: opts.path }) : net.connect({ host: opts.host, port: opts.port! });
+    // Half-open like an nginx cosocket: after the peer's FIN, reads say "closed" but sends still go out.
+    const stream = opts.path !== undefined ? net.connect({ path: opts.path, allowHalfOpen: true }) : net.connect({ host: opts.host, port: opts.port!, allowHalfOpen: true });
     const timer = setTimeout(() => {
       stream.destroy();
       resolve({ stream: null, err: 'timeout' });

@@ -319,11 +319,15 @@ export class TcpSocket implements Cosocket {
 
   /**
    * sock:setkeepalive(timeout?, size?): puts the connection into the pool for its key. "closed"
-   * when there is no live connection; "connection in dubious state" (and the connection is
-   * closed) when received data is still unread. timeout 0 keeps it forever.
+   * when there is no live connection or the server closed (the connection stays, for sends);
+   * "unread data in buffer" when bytes that came with the last read are unread (it stays);
+   * "connection in dubious state" (and the connection is closed) when bytes that came later are
+   * unread. timeout 0 keeps it forever.
    */
   setKeepalive(timeoutMs?: number | null, size?: number | null): OkResult {
     const conn = this.conn;
+    // After the server's FIN ngx_lua answers "closed" but keeps the connection: sends still go out.
+    if (conn !== null && conn.closed && !conn.stream.destroyed && conn.stream.writable) return { ok: null, err: 'closed' };
     if (conn === null || conn.closed || conn.stream.destroyed) {
       if (conn !== null) {
         this.conn = null;
@@ -340,6 +344,9 @@ export class TcpSocket implements Cosocket {
       spool = this.registry.create(key, poolSize, -1);
     }
     if (conn.buffered > 0) {
+      // ngx_lua: bytes its buffer holds -> "unread data in buffer" (the connection stays);
+      // bytes still in the kernel -> "connection in dubious state" (the connection is closed).
+      if (conn.bufferedAtLastRead > 0) return { ok: null, err: 'unread data in buffer' };
       this.conn = null;
       void conn.close();
       this.release();

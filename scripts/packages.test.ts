@@ -229,6 +229,6 @@ describe('the resty-websocket-lab package', () => {
     expect(sub.stdout).toContain('Usage: wslab interop');
     const bad = spawnSync(bin, ['lab', '--skip', 'nope'], { cwd: project, encoding: 'utf8', timeout: 30_000 });
     expect(bad.status).toBe(2);
-    expect(bad.stderr.trim().split('\n')).toEqual(['wslab lab: --skip: unknown "nope" (one of interop, conformance, deviations, fuzz, diff) (see wslab lab --help)']);
+    expect(bad.stderr.trim().split('\n')).toEqual(['wslab lab: --skip: unknown "nope" (one of interop, conformance, deviations, fuzz, diff, session) (see wslab lab --help)']);
   }, 120_000);
 });

@@ -11,6 +11,24 @@ import { browserSummaryLine } from './browser/index.js';
 import { runInterop, unstableRuns, type InteropRunReport } from './index.js';
 import { SCENARIOS } from './scenarios/index.js';
 import { DIRECTIONS, type Direction } from './types.js';
+import { loadScenarioFile, replaySession, type ScenarioFile } from './scenario-file.js';
+import { startPeer, type BackendChoice } from '../../lab/peers/index.js';
+import type { Session } from '../../lab/session/types.js';
+
+async function replaySessionFile(s: Session, attached: RunningPeer | undefined, luaLib: string | undefined, backend: string | undefined, json: boolean): Promise<number> {
+  const peer = attached ?? (await startPeer({ luaLib, backend: backend as BackendChoice | undefined }));
+  try {
+    const r = await replaySession(peer, s);
+    if (json) console.log(JSON.stringify({ verdict: r.verdict, directions: r.directions, line: r.line }));
+    else console.log(`interop: ${s.role} session, library ${peer.lib.clientVersion}: ${r.verdict} — ${r.line}`);
+    return r.verdict === 'fail' ? 1 : 0;
+  } catch (e) {
+    console.error(`wslab interop: ${(e as Error).message}`);
+    return 1;
+  } finally {
+    if (!attached) await peer.stop();
+  }
+}
 
 export const help = `Usage: wslab interop [options]
 
@@ -36,6 +54,9 @@ Options:
                       repeat that passes is reported as "pass (flaky)" with the first reason
   --repeat N          run everything N times; reports every scenario direction whose verdict differed
                       between runs (exit 1 if any did, or if any run failed); <out>/interop-repeat.json
+  --scenario-file F   run the scenario in file F instead of the catalogue: an interop scenario as
+                      JSON (four directions), or a session from fuzz/findings/session/ (the raw
+                      peer against the Lua library and against ours; exit 1 on a divergence)
   --list              list the scenarios and exit
   --json              print the summary as JSON
 
@@ -52,17 +73,26 @@ Examples:
   wslab interop
   wslab interop --scenarios 'cs-*' --directions ts-lua,lua-ts
   wslab interop --repeat 10 --retries 0        # a stability check
-  RESTY_WEBSOCKET_LIB=/usr/local/openresty/lualib wslab interop`;
+  RESTY_WEBSOCKET_LIB=/usr/local/openresty/lualib wslab interop
+  wslab interop --scenario-file fuzz/findings/session/client-0123456789ab.json`;
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseCommandLine('interop', argv, {
     scenarios: { type: 'string' }, exclude: { type: 'string' }, directions: { type: 'list', choices: DIRECTIONS },
     backend: { type: 'string', choices: BACKEND_CHOICES }, 'lua-lib': { type: 'string' }, out: { type: 'string' }, retries: { type: 'number', integer: true, min: 0 },
     list: { type: 'flag' }, json: { type: 'flag' }, repeat: { type: 'number', integer: true, min: 1, default: 1 },
+    'scenario-file': { type: 'string' },
   });
   const libErr = chooseLuaLib(values['lua-lib']);
   if (libErr) throw new UsageError('interop', `--lua-lib: ${libErr}`);
   const repeat = values.repeat;
+  let file: ScenarioFile | null = null;
+  try {
+    if (values['scenario-file'] !== undefined) file = loadScenarioFile(values['scenario-file']);
+  } catch (e) {
+    console.error(`wslab interop: ${(e as Error).message}`);
+    return 2;
+  }
   if (values.list) {
     for (const s of SCENARIOS) console.log(`${s.id.padEnd(34)} ${s.title}${s.upstream ? ` [${s.upstream}]` : ''}${s.needs ? ` (needs ${s.needs.version})` : ''}`);
     return 0;
@@ -77,12 +107,14 @@ export async function run(argv: string[]): Promise<number> {
     peer = recorded.peer;
     console.error(attachedLine('interop', peer));
   } else if (recorded.why) console.error(`wslab interop: starting a peer of its own: ${recorded.why}`);
+  if (file?.kind === 'session') return replaySessionFile(file.session, peer, values['lua-lib'], values.backend, values.json);
   const tty = process.stderr.isTTY;
   const reports: InteropRunReport[] = [];
   try {
     for (let i = 1; i <= repeat; i++) {
       const tag = repeat > 1 ? `run ${i}/${repeat} ` : '';
       const report = await runInterop({
+        ...(file?.kind === 'scenario' ? { scenarioList: [file.scenario] } : {}),
         scenarios: values.scenarios, exclude: values.exclude, directions, retries,
         backend: values.backend, luaLib: values['lua-lib'], outDir: repeat > 1 ? join(outDir, `interop-run-${i}`) : outDir, peer,
         onResult: (r, done, total) => {

@@ -8,7 +8,7 @@ import { ROOT_DIR } from '../../lab/paths.js';
 import { runScenarios } from './runner.js';
 import { selectScenarios } from './scenarios/index.js';
 import { buildReport, writeReport, type InteropReport } from './report.js';
-import type { Direction, DirectionResult } from './types.js';
+import type { Direction, DirectionResult, Scenario } from './types.js';
 import { globSelector } from '../../lab/glob.js';
 import { runBrowserInterop, type BrowserInteropReport } from './browser/index.js';
 
@@ -19,6 +19,8 @@ export interface RunInteropOptions extends StartPeerOptions {
   supervisor?: PeerSupervisor;
   /** Comma-separated id globs. */
   scenarios?: string;
+  /** These scenarios instead of the catalogue's (`--scenario-file`). */
+  scenarioList?: readonly Scenario[];
   exclude?: string;
   directions?: Direction[];
   /** Where report files go; default report/. */
@@ -46,7 +48,7 @@ export interface InteropRunReport extends InteropReport {
 }
 
 export async function runInterop(opts: RunInteropOptions = {}): Promise<InteropRunReport> {
-  const scenarios = selectScenarios(opts.scenarios, opts.exclude);
+  const scenarios = opts.scenarioList ? [...opts.scenarioList] : selectScenarios(opts.scenarios, opts.exclude);
   const outDir = opts.outDir ?? join(ROOT_DIR, 'report');
   const jsonPath = join(outDir, 'interop.json');
   const htmlPath = join(outDir, 'interop.html');

@@ -9,8 +9,8 @@ import { needsLibVersion } from '../../lab/peers/index.js';
 import { PeerSupervisor } from '../../lab/peers/supervisor.js';
 import { compareRecords } from '../compare/index.js';
 import { newClient } from 'resty-websocket/client';
-import { runTsStep, type StepTarget } from './ts-steps.js';
-import { startTsScriptedServer } from './ts-server.js';
+import { runTsStep, type StepTarget } from '../../lab/ts-steps.js';
+import { startTsScriptedServer } from '../../lab/ts-server.js';
 import { DIRECTIONS, type Direction, type DirectionResult, type Scenario, type ScenarioRecords } from './types.js';
 
 const RUN_TIMEOUT_MS = 30_000;
@@ -154,10 +154,11 @@ async function attempt(
   }
   const differences: DirectionResult['differences'] = [];
   const ref = d === 'lua-lua' ? null : reference;
+  const norm = { randomKey: s.client.connectOpts?.key === undefined };
   if (ref) {
     // Our side(s) against the Lua library playing the same role with the same peer.
-    if (d === 'ts-lua' || d === 'ts-ts') differences.push(...compareRecords(ref.client, records.client, libVersion).map((x) => ({ side: 'client' as const, ...x })));
-    if (d === 'lua-ts' || d === 'ts-ts') differences.push(...compareRecords(ref.server, records.server, libVersion).map((x) => ({ side: 'server' as const, ...x })));
+    if (d === 'ts-lua' || d === 'ts-ts') differences.push(...compareRecords(ref.client, records.client, libVersion, norm).map((x) => ({ side: 'client' as const, ...x })));
+    if (d === 'lua-ts' || d === 'ts-ts') differences.push(...compareRecords(ref.server, records.server, libVersion, norm).map((x) => ({ side: 'server' as const, ...x })));
   }
   const unexplained = differences.filter((x) => !x.explained);
   if (unexplained.length > 0) failures.push(`${unexplained.length} unexplained difference(s) from the Lua library`);

@@ -6,6 +6,8 @@ import { ROOT_DIR } from '../../lab/paths.js';
 import { chooseLuaLib } from '../../lab/lua-lib.js';
 import { handshakeDiffUnavailable, runHandshakeDiff, type HandshakeDiffReport } from './handshake-diff.js';
 import { runDiff, type DiffReport } from './runner.js';
+import { startPeer } from '../../lab/peers/index.js';
+import { formatSessionReport, runSessionDiff, type Role, type SessionReport } from '../session/runner.js';
 
 export const help = `Usage: wslab diff [--time 60s] [--cases N] [--seed N] [options]
 
@@ -31,6 +33,18 @@ Options:
                  original server:new() at /diff-handshake vs our HTTP edge, impl/request-head.ts, + checkHandshake)
   --handshake-mutate  with --handshake: also edit bytes in the header lines (how closely our
                  request parser follows nginx's own refusals)
+  --session D    then also diff whole sessions for D (needs the nginx peer): generated upgrade
+                 requests, server:new()/client:new()/connect() options, API-call programs and
+                 byte-level peer traffic (every opcode, fragments, close bodies, boundary lengths,
+                 cuts, pauses around the timeouts, FIN/RST), run on the real library in nginx and
+                 on ours, compared call by call, on the wire and at TCP close. Divergences are
+                 shrunk and saved to fuzz/findings/session/ (replay: wslab interop --scenario-file F);
+                 known version differences are counted under their declared spec item.
+                 Writes report/session.json. With --session and no --time, only sessions run.
+  --roles LIST   with --session: server,client (default both)
+  --jobs N       with --session: sessions run side by side (default 4)
+  --shrink-budget D  with --session: how long one divergence is shrunk (default 60s; 0 = not)
+  --max-findings N   with --session: stop after N distinct divergences (default 5)
   --findings DIR where to save divergences (default: fuzz/findings)
   --report FILE  summary JSON (default: report/diff.json)
   --quiet        no progress lines
@@ -40,6 +54,8 @@ Examples:
   wslab diff --time 60s
   wslab diff --time 10m --seed 42
   wslab diff --time 30s --handshake 30s
+  nice wslab diff --time 0 --session 10m --seed 7
+  wslab diff --time 0 --session 60s --roles client
   RESTY_WEBSOCKET_LIB=/src/lua-resty-websocket/lib wslab diff --cases 100000`;
 
 export async function run(argv: string[]): Promise<number> {
@@ -50,6 +66,11 @@ export async function run(argv: string[]): Promise<number> {
     'no-corpus': { type: 'flag' },
     handshake: { type: 'duration' },
     'handshake-mutate': { type: 'flag' },
+    session: { type: 'duration' },
+    roles: { type: 'list', choices: ['server', 'client'] },
+    jobs: { type: 'number', integer: true, min: 1, max: 16 },
+    'shrink-budget': { type: 'duration' },
+    'max-findings': { type: 'number', integer: true, min: 1 },
     findings: { type: 'string' },
     report: { type: 'string', default: join(ROOT_DIR, 'report', 'diff.json') },
     quiet: { type: 'flag' },
@@ -57,14 +78,18 @@ export async function run(argv: string[]): Promise<number> {
   });
   const libErr = chooseLuaLib(values['lua-lib']);
   if (libErr) throw new UsageError('diff', `--lua-lib: ${libErr}`);
-  let report: DiffReport;
+  let report: DiffReport | null = null;
   let handshake: HandshakeDiffReport | null = null;
+  let session: SessionReport | null = null;
+  const sessionFile = join(dirname(values.report), 'session.json');
   try {
     const tty = process.stderr.isTTY === true;
     let last = 0;
-    report = await runDiff({
+    // With --session, --time 0 (or no --time) leaves the frame diff out.
+    const frameMs = values.time ?? (values.session !== undefined ? 0 : values.cases ? 24 * 3_600_000 : 60_000);
+    if (frameMs > 0 || values.session === undefined) report = await runDiff({
       // --cases alone runs until that many cases; otherwise --time (default 60 s) bounds the run
-      timeMs: values.time ?? (values.cases ? 24 * 3_600_000 : 60_000),
+      timeMs: frameMs,
       ...(values.cases ? { maxCases: values.cases } : {}),
       ...(values.seed !== undefined ? { seed: values.seed } : {}),
       useCorpus: !values['no-corpus'],
@@ -83,7 +108,7 @@ export async function run(argv: string[]): Promise<number> {
             },
           }),
     });
-    if (tty && !values.quiet) process.stderr.write('\n');
+    if (tty && !values.quiet && report) process.stderr.write('\n');
     if (values.handshake !== undefined) {
       const why = handshakeDiffUnavailable();
       if (why) throw new Error(`--handshake: ${why}`);
@@ -97,14 +122,56 @@ export async function run(argv: string[]): Promise<number> {
       mkdirSync(dirname(file), { recursive: true });
       writeFileSync(file, JSON.stringify(handshake, null, 2) + '\n');
     }
+    if (values.session !== undefined) {
+      session = await runSessionPart(values.session, {
+        seed: values.seed, roles: values.roles as Role[] | undefined, jobs: values.jobs, luaLib: values['lua-lib'], shrinkBudgetMs: values['shrink-budget'], maxFindings: values['max-findings'],
+        findings: values.findings, quiet: values.quiet, reportFile: sessionFile,
+      });
+    }
   } catch (e) {
     console.error(`wslab diff: ${(e as Error).message}`);
     return 2;
   }
-  console.log(formatDiffReport(report));
+  if (report) console.log(formatDiffReport(report));
   if (handshake) console.log(formatHandshakeReport(handshake));
-  console.log(`\nreport: ${shownPath(values.report)}`);
-  return report.ok && (handshake?.ok ?? true) ? 0 : 1;
+  if (session) console.log(formatSessionReport(session));
+  console.log(`\nreport: ${[report ? shownPath(values.report) : null, session ? shownPath(sessionFile) : null].filter(Boolean).join(' ')}`);
+  return (report?.ok ?? true) && (handshake?.ok ?? true) && (session?.ok ?? true) ? 0 : 1;
+}
+
+/** The --session part: starts the peer, runs the session diff, stops the peer (Ctrl-C leaves an interrupted report). */
+async function runSessionPart(
+  timeMs: number,
+  o: { seed?: number; roles?: Role[]; jobs?: number; luaLib?: string; shrinkBudgetMs?: number; maxFindings?: number; findings?: string; quiet: boolean; reportFile: string },
+): Promise<SessionReport> {
+  const peer = await startPeer({ luaLib: o.luaLib });
+  const abort = new AbortController();
+  const onSigint = (): void => abort.abort();
+  process.once('SIGINT', onSigint);
+  const tty = process.stderr.isTTY === true;
+  let last = 0;
+  try {
+    const seed = o.seed;
+    const r = await runSessionDiff({
+      peer, timeMs, seed, roles: o.roles, jobs: o.jobs, reportFile: o.reportFile, signal: abort.signal, shrinkBudgetMs: o.shrinkBudgetMs, maxFindings: o.maxFindings,
+      ...(o.findings ? { findingsDir: join(o.findings, 'session') } : {}),
+      ...(o.quiet ? {} : {
+        onProgress: (p) => {
+          const line = `[session] ${(p.elapsedMs / 1000).toFixed(0)}s sessions ${p.sessions} (${p.sessionsPerSec}/s) divergences ${p.divergences} explained ${p.explained}`;
+          if (tty) process.stderr.write(`\r${line.padEnd(80)}`);
+          else if (Date.now() - last >= 5000) {
+            last = Date.now();
+            console.error(line);
+          }
+        },
+      }),
+    });
+    if (tty && !o.quiet) process.stderr.write('\n');
+    return r;
+  } finally {
+    process.off('SIGINT', onSigint);
+    await peer.stop();
+  }
 }
 
 export function formatDiffReport(r: DiffReport): string {

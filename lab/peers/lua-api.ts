@@ -17,7 +17,11 @@ export type Step =
   | { op: 'set_keepalive'; timeout?: number; size?: number }
   | { op: 'connect'; uri: string; opts?: Record<string, unknown> }
   | { op: 'new'; opts?: Record<string, unknown> }
-  | { op: 'randomseed'; seed: number };
+  | { op: 'randomseed'; seed: number }
+  /** Server only: the request head as received (request line + headers, no final blank line). */
+  | { op: 'request_head' }
+  /** Server only: the TLS server name (SNI) the client sent, or nil. */
+  | { op: 'tls_info' };
 
 /** One returned Lua value: strings are bytes. */
 export type LuaRet = null | boolean | number | Buffer | { other: string };

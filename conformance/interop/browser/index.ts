@@ -6,7 +6,7 @@ import { browserUnavailable, launchBrowser, type LabBrowser } from '../../../lab
 import { interrupted } from '../../../lab/children.js';
 import { registerLuaServer, type LuaRet, type StepRecord } from '../../../lab/peers/lua-api.js';
 import type { RunningPeer } from '../../../lab/peers/types.js';
-import { startTsScriptedServer } from '../ts-server.js';
+import { startTsScriptedServer } from '../../../lab/ts-server.js';
 import { PAGE_RUNNER, type BrowserEvent, type BrowserPlan } from './page-script.js';
 import { BROWSER_SCENARIOS, type BrowserScenario, type ServerProfile } from './scenarios.js';
 

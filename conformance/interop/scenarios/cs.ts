@@ -1,6 +1,6 @@
-// t/cs.t (docs/behaviour.md §8): a client against a server. Upstream checks that read nginx's debug log or a raw
-// server's view of the request bytes (cs.t 14, 19-21, 25, 27, 30-37) are covered by the client's
-// unit tests against a raw server (impl/client.test.ts) instead: a WebSocket peer cannot see them.
+// t/cs.t (docs/behaviour.md §8): a client against a server. The request-byte and SNI tests (cs.t
+// 19-21, 27, 30-37) are in request-head.ts; cs.t 14 (a debug-log line) and 25 (a self-signed
+// certificate the peer's nginx does not serve) are covered by the client's unit tests.
 import assert from 'node:assert/strict';
 import type { Scenario } from '../types.js';
 import { binary, close, closeSock, expectErr, expectFrame, keepalive, nth, ping, pong, recv, sleep, text, timeout } from './steps.js';

@@ -1,6 +1,6 @@
 // Runs interop steps on our implementation's objects and records the results in the same shape as
 // the Lua endpoints do (fixtures/lua/wslab/steps.lua): strings as bytes, nil as null.
-import type { LuaRet, PayloadSpec, Step, StepRecord } from '../../lab/peers/lua-api.js';
+import type { LuaRet, PayloadSpec, Step, StepRecord } from './peers/lua-api.js';
 
 /** The methods a server or client object of ours offers (the client adds connect/close/keepalive). */
 export interface StepTarget {

@@ -1,0 +1,100 @@
+// `wslab mutate`: mutation testing of the original library, built in.
+import { join } from 'node:path';
+import { parseCommandLine, shownPath } from '../../lab/args.js';
+import { ROOT_DIR } from '../../lab/paths.js';
+import { CHECKS, FILES, runMutate, type Check, type LibFile, type MutateReport } from './runner.js';
+
+export const help = `Usage: wslab mutate [--budget 30m] [options]
+
+Would the lab notice if the library changed? On a temporary copy of the chosen lua-resty-websocket
+lib/ (never the original, never committed), applies one single-point mutation at a time to
+protocol.lua, server.lua and client.lua — flip or off-by-one a comparison, change a numeric constant
+or a default, drop a check, swap two adjacent checks, change an error string, drop an assignment to
+a state flag, drop a header — and runs the chosen checks against each mutant as child wslab
+processes with RESTY_WEBSOCKET_LIB pointing at the copy. Each mutant is killed (a check failed: which
+one, and its first line), survived, did-not-load (luajit cannot compile it) or equivalent (it changes
+nothing a peer can see: version strings, table pre-sizing, log lines; with the reason). Writes
+report/mutate.json with kill rates per file (killed / (killed + survived)).
+
+Checks (run in this order, a mutant stops at the first that kills it):
+  diff      the frame diff against protocol.lua under luajit (20000 cases; protocol.lua mutants only)
+  session   the session diff against the mutant in nginx (--session-time per mutant, the file's role)
+  interop   the interop catalogue, directions lua-lua,ts-lua,lua-ts (~75 s per mutant)
+
+Options:
+  --budget D        total wall time (default 30m); mutants are spread over files and operators to fit
+  --files LIST      some of ${FILES.join(',')} (default all three)
+  --checks LIST     some of ${CHECKS.join(',')} (default diff,session)
+  --session-time D  session diff per mutant (default 8s)
+  --max-mutants N   run at most N mutants (default: as many as the budget allows)
+  --only IDS        only these mutant ids (file:line:operator:n, comma-separated; see --list)
+  --list            print the mutants (id, operator, before => after) and exit
+  --lua-lib DIR     the library to mutate (or RESTY_WEBSOCKET_LIB; default Debian's 0.08)
+  --report FILE     default report/mutate.json
+  --json            print the per-file summary as JSON
+
+Exit code: 0 when every file's kill rate is at least 90%, 1 otherwise, 2 on a bad command line.
+
+Examples:
+  nice wslab mutate --budget 30m
+  wslab mutate --files protocol.lua --checks diff --budget 5m
+  wslab mutate --list --files server.lua
+  RESTY_WEBSOCKET_LIB=/src/lua-resty-websocket/lib wslab mutate --budget 1h --checks diff,session,interop`;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseCommandLine('mutate', argv, {
+    budget: { type: 'duration', default: '30m' },
+    files: { type: 'list', choices: FILES },
+    checks: { type: 'list', choices: CHECKS },
+    'session-time': { type: 'duration' },
+    'max-mutants': { type: 'number', integer: true, min: 1 },
+    only: { type: 'list' },
+    list: { type: 'flag' },
+    'lua-lib': { type: 'string' },
+    report: { type: 'string', default: join(ROOT_DIR, 'report', 'mutate.json') },
+    json: { type: 'flag' },
+  });
+  const files = values.files as LibFile[] | undefined;
+  if (values.list) {
+    const { locateLibrary } = await import('./runner.js');
+    const { mutantsOf } = await import('./operators.js');
+    const { readFileSync } = await import('node:fs');
+    try {
+      const lib = locateLibrary(values['lua-lib'] ?? process.env.RESTY_WEBSOCKET_LIB);
+      for (const f of files ?? FILES) {
+        for (const m of mutantsOf(f, readFileSync(join(lib.dir, f), 'utf8'))) console.log(`${m.id.padEnd(34)} ${m.before}  =>  ${m.after}${m.equivalent ? `  [equivalent: ${m.equivalent}]` : ''}`);
+      }
+      return 0;
+    } catch (e) {
+      console.error(`wslab mutate: ${(e as Error).message}`);
+      return 2;
+    }
+  }
+  const abort = new AbortController();
+  const onSigint = (): void => abort.abort();
+  process.once('SIGINT', onSigint);
+  let report: MutateReport;
+  try {
+    report = await runMutate({
+      luaLib: values['lua-lib'] ?? process.env.RESTY_WEBSOCKET_LIB, budgetMs: values.budget, files, checks: values.checks as Check[] | undefined,
+      maxMutants: values['max-mutants'], only: values.only, reportFile: values.report, signal: abort.signal,
+      sessionSeconds: values['session-time'] === undefined ? undefined : Math.max(1, Math.round(values['session-time'] / 1000)),
+      onResult: (r, done, total) => process.stderr.write(`[${done}/${total}] ${r.id} ${r.status}${r.killedBy ? ` by ${r.killedBy}` : ''}: ${r.before} => ${r.after}${r.status !== 'killed' && r.reason ? ` (${r.reason})` : ''}\n`),
+    });
+  } catch (e) {
+    console.error(`wslab mutate: ${(e as Error).message}`);
+    return 2;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+  if (values.json) console.log(JSON.stringify(report.files));
+  else {
+    console.log(`mutate: ${report.lib.path} (_VERSION ${report.lib.version}), checks ${report.checks.join(',')}, ${(report.durationMs / 1000).toFixed(0)}s${report.interrupted ? ' (interrupted)' : ''}`);
+    for (const [f, s] of Object.entries(report.files)) {
+      console.log(`  ${f}: ${s.total} run of ${report.generated[f]} generated; killed ${s.killed}, survived ${s.survived}, equivalent ${s.equivalent}, did-not-load ${s.didNotLoad}; kill rate ${s.killRate === null ? 'n/a' : `${(s.killRate * 100).toFixed(1)}%`}`);
+    }
+    for (const m of report.mutants.filter((x) => x.status === 'survived')) console.log(`  survived ${m.id}: ${m.before}  =>  ${m.after}`);
+    console.log(`report: ${shownPath(values.report)}`);
+  }
+  return report.ok ? 0 : 1;
+}

@@ -1,0 +1,84 @@
+// The mutation operators on a Lua text of our own, and one planted mutant of the real
+// protocol.lua (its "payload len too large" error string changed) killed by the frame diff.
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { oracleUnavailable } from '../../lab/lua-oracle.js';
+import { IN_CI } from '../test-env.js';
+import { mutantsOf } from './operators.js';
+import { locateLibrary, runMutate, spread } from './runner.js';
+
+const LUA = [
+  'local ok, new_tab = pcall(require, "table.new")',
+  'if not ok then',
+  '    new_tab = function (narr, nrec) return {} end',
+  'end',
+  'local _M = new_tab(0, 3)',
+  '_M._VERSION = "0.1"',
+  'function _M.check(self, len, max)',
+  '    if len > max then return nil, "too big" end',
+  '    if len == 0 then return nil, "empty" end',
+  '    max = max or 65535',
+  '    if not self.sock then',
+  '        self.fatal = true',
+  '        return nil, "not initialized"',
+  '    end',
+  '    local req = "GET / HTTP/1.1\\r\\nUpgrade: websocket\\r\\n"',
+  '    ngx.header["Upgrade"] = "websocket"',
+  '    return band(len, 0x7f)',
+  'end',
+].join('\n');
+
+describe('mutation operators', () => {
+  const ms = mutantsOf('x.lua', LUA);
+  const of = (op: string) => ms.filter((m) => m.operator === op);
+
+  it('produces every operator, one change each, with before/after lines', () => {
+    expect(of('flip-comparison').map((m) => m.after)).toEqual(expect.arrayContaining(['if len <= max then return nil, "too big" end', 'if len ~= 0 then return nil, "empty" end']));
+    expect(of('off-by-one').map((m) => m.after)).toContain('if len == 1 then return nil, "empty" end');
+    expect(of('default').map((m) => m.after)).toContain('max = max or 65534');
+    expect(of('constant').map((m) => m.after)).toContain('return band(len, 126)');
+    expect(of('drop-check').map((m) => m.after)).toEqual(expect.arrayContaining(['if false then return nil, "too big" end', 'if false then']));
+    expect(of('swap-checks')).toHaveLength(1);
+    expect(of('swap-checks')[0]!.source.split('\n').slice(7, 9)).toEqual(['    if len == 0 then return nil, "empty" end', '    if len > max then return nil, "too big" end']);
+    expect(of('error-string').map((m) => m.after)).toEqual(expect.arrayContaining(['if len > max then return nil, "too big!" end', 'return nil, "not initialized!"']));
+    expect(mutantsOf('y.lua', 'return nil, nil, "bad RSV1"').map((m) => m.after)).toContain('return nil, nil, "bad RSV1!"');
+    expect(of('drop-flag').map((m) => m.after)).toEqual(['-- (dropped) self.fatal = true']);
+    expect(of('drop-header').map((m) => m.after)).toEqual(['local req = "GET / HTTP/1.1\\r\\nX-Dropped-Upgrade: websocket\\r\\n"', '-- (dropped) ngx.header["Upgrade"] = "websocket"']);
+    for (const m of ms) {
+      const changed = m.source.split('\n').filter((l, i) => l !== LUA.split('\n')[i]);
+      expect(changed.length, m.id).toBeLessThanOrEqual(2);
+    }
+  });
+
+  it('marks what no peer can observe as equivalent, with the reason', () => {
+    const eq = ms.filter((m) => m.equivalent);
+    expect(eq.map((m) => m.line).sort((a, b) => a - b)).toEqual([2, 5, 5, 11, 13]);
+    expect(eq.find((m) => m.line === 11)!.equivalent).toMatch(/not initialized/);
+    expect(eq.find((m) => m.line === 2)!.equivalent).toMatch(/table\.new fallback/);
+    expect(eq.find((m) => m.line === 5)!.equivalent).toMatch(/pre-sizing/);
+    expect(ms.filter((m) => m.line === 8).every((m) => !m.equivalent)).toBe(true);
+  });
+
+  it('spreads a budget over files and operators', () => {
+    const picked = spread(ms.filter((m) => !m.equivalent), 6);
+    expect(picked).toHaveLength(6);
+    expect(new Set(picked.map((m) => m.operator)).size).toBeGreaterThanOrEqual(5);
+  });
+});
+
+const why = oracleUnavailable();
+describe.skipIf(why !== null && !IN_CI)(`a planted mutant of the real protocol.lua${why ? ` (${why})` : ''}`, () => {
+  it('is killed by the frame diff and reported with the mutation as a one-line before/after', async () => {
+    const lib = locateLibrary(process.env.RESTY_WEBSOCKET_LIB);
+    const planted = mutantsOf('protocol.lua', readFileSync(join(lib.dir, 'protocol.lua'), 'utf8')).find((m) => m.operator === 'error-string' && m.before.includes('"payload len too large"'));
+    expect(planted).toBeDefined();
+    const report = await runMutate({ budgetMs: 120_000, files: ['protocol.lua'], checks: ['diff'], only: [planted!.id], reportFile: join(mkdtempSync(join(tmpdir(), 'wslab-mutate-test-')), 'mutate.json') });
+    expect(report.mutants).toHaveLength(1);
+    expect(report.mutants[0]).toMatchObject({ id: planted!.id, status: 'killed', killedBy: 'diff', after: expect.stringContaining('"payload len too large!"') });
+    expect(report.files['protocol.lua']).toMatchObject({ total: 1, killed: 1, survived: 0, killRate: 1 });
+    // The original was never touched.
+    expect(readFileSync(join(lib.dir, 'protocol.lua'), 'utf8')).toContain('"payload len too large"');
+  }, 150_000);
+});

@@ -1,0 +1,166 @@
+// Single-point mutation operators for the Lua library's three files. Each mutant changes one
+// token or one line; the line's before/after is the mutant's one-line description. Mutants of
+// lines no peer can observe (the _VERSION strings, table pre-sizing, debug logging) are produced
+// too and marked equivalent with the reason, so the kill rate is over the rest.
+
+export type Operator =
+  | 'flip-comparison'
+  | 'off-by-one'
+  | 'constant'
+  | 'drop-check'
+  | 'swap-checks'
+  | 'error-string'
+  | 'drop-flag'
+  | 'default'
+  | 'drop-header';
+
+export interface Mutant {
+  /** file:line:operator:n */
+  id: string;
+  file: string;
+  /** 1-based */
+  line: number;
+  operator: Operator;
+  before: string;
+  after: string;
+  /** Set when the mutant cannot change what a peer observes. */
+  equivalent?: string;
+  /** The whole mutated file. */
+  source: string;
+}
+
+/** Why a line's mutants cannot be observed, or null. */
+export function unobservable(line: string): string | null {
+  if (/_VERSION\s*=/.test(line)) return 'the module version string: no peer sees it (interop reads it only to pick skips)';
+  if (/new_tab\s*\(/.test(line)) return 'table pre-sizing (table.new): capacity hints change no result';
+  if (/\bngx_log\b|\bngx\.log\b|\bdebug\b.*log/.test(line)) return 'a log line: not on the wire, not returned';
+  if (/^\s*local\s+\w+\s*=\s*(ngx|bit|string|table|ffi|math)\.\w+\s*$/.test(line)) return 'a local alias of a library function';
+  if (/ngx_lua_version\s*[<>]=?\s*\d+/.test(line)) return 'an ngx_lua version gate far below the installed one (0.10.23 = 10023): the same branch either way';
+  if (/\brand\(\s*256\s*\)/.test(line)) return 'the random Sec-WebSocket-Key bytes: keys are compared as random (normalised), a changed distribution is not observable per session';
+  // An object always has its socket: new() fails otherwise (ngx.socket.tcp() / ngx.req.socket()), so
+  // the "not initialized" branches cannot be reached through the API (spec §5: an unconnected client
+  // says "failed to send frame: closed").
+  if (/^\s*if not (self\.)?sock then\s*$/.test(line) || /return nil,( nil,)? "not initialized( yet)?"/.test(line)) return 'the "not initialized" branch: every object new() returns has its socket, so no call reaches it';
+  return null;
+}
+
+function isCode(line: string): boolean {
+  const t = line.trim();
+  return t.length > 0 && !t.startsWith('--');
+}
+
+/** Splits a line into code and string-literal spans so operators never touch strings (unless they mean to). */
+function codeSpans(line: string): Array<{ text: string; str: boolean; at: number }> {
+  const out: Array<{ text: string; str: boolean; at: number }> = [];
+  let i = 0;
+  let start = 0;
+  while (i < line.length) {
+    const c = line[i]!;
+    if (c === '-' && line[i + 1] === '-') break;
+    if (c === '"' || c === "'") {
+      if (i > start) out.push({ text: line.slice(start, i), str: false, at: start });
+      let j = i + 1;
+      while (j < line.length && line[j] !== c) j += line[j] === '\\' ? 2 : 1;
+      out.push({ text: line.slice(i, j + 1), str: true, at: i });
+      i = j + 1;
+      start = i;
+      continue;
+    }
+    i++;
+  }
+  if (start < line.length) out.push({ text: line.slice(start, i), str: false, at: start });
+  return out;
+}
+
+/** Every (index, match) of `re` in the code (not string) parts of `line`. */
+function codeMatches(line: string, re: RegExp): Array<{ index: number; match: string }> {
+  const out: Array<{ index: number; match: string }> = [];
+  for (const span of codeSpans(line)) {
+    if (span.str) continue;
+    const g = new RegExp(re.source, 'g');
+    let m: RegExpExecArray | null;
+    while ((m = g.exec(span.text)) !== null) {
+      out.push({ index: span.at + m.index, match: m[0] });
+      if (m[0].length === 0) g.lastIndex++;
+    }
+  }
+  return out;
+}
+
+const FLIPS: Record<string, string> = { '==': '~=', '~=': '==', '<=': '>', '>=': '<', '<': '>=', '>': '<=' };
+
+export function mutantsOf(file: string, source: string): Mutant[] {
+  const lines = source.split('\n');
+  const out: Mutant[] = [];
+  // The `table.new` fallback block never runs under LuaJIT 2.1 (OpenResty's and Debian's have it).
+  const fallback = new Set<number>();
+  for (let i = 0; i < lines.length; i++) {
+    if (!/pcall\(\s*require\s*,\s*["']table\.new["']\s*\)/.test(lines[i]!)) continue;
+    for (let j = i + 1; j < lines.length && j < i + 8; j++) {
+      fallback.add(j);
+      if (/^end\b/.test(lines[j]!)) break;
+    }
+  }
+  const add = (i: number, operator: Operator, after: string, extra?: { replaceNext?: string }): void => {
+    const copy = [...lines];
+    copy[i] = after;
+    if (extra?.replaceNext !== undefined) copy[i + 1] = extra.replaceNext;
+    const n = out.filter((m) => m.line === i + 1 && m.operator === operator).length;
+    const why = fallback.has(i) ? 'the table.new fallback: LuaJIT 2.1 always has table.new, so it never runs' : unobservable(lines[i]!);
+    out.push({
+      id: `${file}:${i + 1}:${operator}:${n}`, file, line: i + 1, operator, before: lines[i]!.trim(), after: after.trim(),
+      ...(why ? { equivalent: why } : {}), source: copy.join('\n'),
+    });
+  };
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (!isCode(line)) continue;
+    // flip a comparison
+    for (const m of codeMatches(line, /==|~=|<=|>=|<(?!=)|>(?!=)/)) {
+      add(i, 'flip-comparison', line.slice(0, m.index) + FLIPS[m.match] + line.slice(m.index + m.match.length));
+    }
+    // off-by-one on the number a comparison tests against
+    for (const m of codeMatches(line, /(?:[<>]=?|==|~=)\s*(0x[0-9a-fA-F]+|\d+)\b/)) {
+      const num = /(0x[0-9a-fA-F]+|\d+)$/.exec(m.match)![1]!;
+      const v = Number(num);
+      const at = m.index + m.match.length - num.length;
+      add(i, 'off-by-one', line.slice(0, at) + String(v + 1) + line.slice(at + num.length));
+    }
+    // change a numeric constant elsewhere (masks, shifts, lengths, opcodes, defaults)
+    for (const m of codeMatches(line, /(?<![\w.])(0x[0-9a-fA-F]+|\d+)(?![\w.])/)) {
+      const before = line.slice(0, m.index).trimEnd();
+      if (/(?:[<>]=?|==|~=)$/.test(before)) continue; // off-by-one covers these
+      const v = Number(m.match);
+      const isDefault = /\bor\s*$/.test(before);
+      add(i, isDefault ? 'default' : 'constant', line.slice(0, m.index) + String(v === 0 ? 1 : v - 1) + line.slice(m.index + m.match.length));
+    }
+    // drop a check: `if <cond> then` -> `if false then` (only where the branch returns or fails)
+    const ifm = /^(\s*)(if|elseif)\s+(.+?)\s+then(.*)$/.exec(line);
+    if (ifm && /return|error|fatal/.test(ifm[4]! + (lines[i + 1] ?? '') + (lines[i + 2] ?? ''))) {
+      add(i, 'drop-check', `${ifm[1]}${ifm[2]} false then${ifm[4]}`);
+    }
+    // swap two adjacent one-line checks
+    if (/^\s*if .* then .* end\s*$/.test(line) && /^\s*if .* then .* end\s*$/.test(lines[i + 1] ?? '')) {
+      add(i, 'swap-checks', lines[i + 1]!, { replaceNext: line });
+    }
+    // change an error string (a string that is returned as the error)
+    const err = /^(.*\breturn\s+nil\s*,\s*(?:nil\s*,\s*)?)"([^"]*)"(.*)$/.exec(line);
+    if (err) add(i, 'error-string', `${err[1]}"${err[2]}!"${err[3]}`);
+    // drop an assignment to a state flag
+    if (/^\s*self\.(fatal|closed)\s*=\s*true\s*$/.test(line)) add(i, 'drop-flag', line.replace(/self\.(fatal|closed)\s*=\s*true/, '-- (dropped) self.$1 = true'));
+    // drop a request header (renamed X-Dropped-<name>, so the request stays well-formed) or a
+    // response header (its ngx.header assignment removed)
+    for (const span of codeSpans(line)) {
+      if (!span.str) continue;
+      const g = /(^"|\\r\\n)([A-Za-z][A-Za-z-]*): /g;
+      let h: RegExpExecArray | null;
+      while ((h = g.exec(span.text)) !== null) {
+        const at = span.at + h.index + h[1]!.length;
+        add(i, 'drop-header', line.slice(0, at) + 'X-Dropped-' + line.slice(at));
+      }
+    }
+    const rh = /^(\s*)(ngx_header|ngx\.header)\[\s*"([^"]+)"\s*\]\s*=\s*(?!nil\b)/.exec(line);
+    if (rh) add(i, 'drop-header', `${rh[1]}-- (dropped) ${line.trim()}`);
+  }
+  return out;
+}

@@ -1,0 +1,298 @@
+// `wslab mutate`: would the lab notice if the library changed? Copies the chosen lib/ to a
+// temporary folder (never the original, never committed), applies one mutation at a time to
+// protocol.lua, server.lua or client.lua, and runs the chosen checks as child `wslab` processes
+// with RESTY_WEBSOCKET_LIB pointing at the mutant copy. A check that fails kills the mutant; a
+// mutant that does not compile (luajit -bl) did not load; one that no check kills survived.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { writeAtomic } from '../../lab/fs.js';
+import { ROOT_DIR } from '../../lab/paths.js';
+import { resolveLuaLib } from '../../lab/lua-lib.js';
+import { mutantsOf, type Mutant } from './operators.js';
+
+export const FILES = ['protocol.lua', 'server.lua', 'client.lua'] as const;
+export type LibFile = (typeof FILES)[number];
+export const CHECKS = ['diff', 'session', 'interop'] as const;
+export type Check = (typeof CHECKS)[number];
+
+export interface MutantResult {
+  id: string;
+  file: string;
+  line: number;
+  operator: string;
+  before: string;
+  after: string;
+  status: 'killed' | 'survived' | 'equivalent' | 'did-not-load';
+  killedBy?: string;
+  reason?: string;
+  durationMs?: number;
+}
+
+export interface MutateReport {
+  finished: boolean;
+  ok: boolean;
+  interrupted: boolean;
+  lib: { path: string; version: string };
+  budgetMs: number;
+  durationMs: number;
+  checks: Check[];
+  /** Mutants generated per file, and how many of them were run within the budget. */
+  generated: Record<string, number>;
+  files: Record<string, { total: number; killed: number; survived: number; equivalent: number; didNotLoad: number; killRate: number | null }>;
+  mutants: MutantResult[];
+}
+
+export interface MutateOptions {
+  /** A lib/ folder (resty/websocket/*.lua or Debian's nginx/websocket/*.lua); default as the peer resolves it. */
+  luaLib?: string;
+  budgetMs: number;
+  files?: readonly LibFile[];
+  checks?: readonly Check[];
+  /** Run at most this many mutants (spread over files and operators); default: as many as the budget allows. */
+  maxMutants?: number;
+  /** Only these mutant ids (tests plant one). */
+  only?: readonly string[];
+  reportFile?: string;
+  signal?: AbortSignal;
+  onResult?: (r: MutantResult, done: number, total: number) => void;
+  /** Seconds of session diff per mutant (default 8). */
+  sessionSeconds?: number;
+}
+
+/** Where the library's three files are, and the namespace their requires use. */
+export function locateLibrary(luaLib?: string): { dir: string; namespace: 'resty' | 'nginx'; version: string } {
+  const candidates: Array<[string, 'resty' | 'nginx']> = [];
+  if (luaLib) candidates.push([join(luaLib, 'resty', 'websocket'), 'resty'], [join(luaLib, 'nginx', 'websocket'), 'nginx'], [luaLib, 'resty']);
+  else {
+    const r = resolveLuaLib({});
+    if (r.err !== null) throw new Error(r.err);
+    candidates.push([r.lib.dir, r.lib.debian ? 'nginx' : 'resty']);
+  }
+  for (const [dir, ns] of candidates) {
+    if (!existsSync(join(dir, 'protocol.lua'))) continue;
+    const text = readFileSync(join(dir, 'protocol.lua'), 'utf8');
+    const namespace = /require\s*\(?\s*["']nginx\.websocket\./.test(readFileSync(join(dir, 'client.lua'), 'utf8')) ? 'nginx' : ns;
+    return { dir, namespace, version: /_VERSION\s*=\s*['"]([^'"]+)/.exec(text)?.[1] ?? 'unknown' };
+  }
+  throw new Error(`${luaLib}: no protocol.lua under resty/websocket/ or nginx/websocket/`);
+}
+
+function luajit(): string | null {
+  const r = spawnSync('sh', ['-c', 'command -v luajit'], { encoding: 'utf8' });
+  return r.stdout.trim() || null;
+}
+
+/** Writes the three files (one of them mutated) as a resty/websocket/ lib the peer and the oracle load. */
+function writeMutantLib(root: string, sources: Record<string, string>, namespace: 'resty' | 'nginx'): void {
+  const dir = join(root, 'resty', 'websocket');
+  mkdirSync(dir, { recursive: true });
+  for (const [f, text] of Object.entries(sources)) {
+    // Debian's copy says nginx.websocket.*: the same code under the resty.websocket name (spec §9).
+    writeFileSync(join(dir, f), namespace === 'nginx' ? text.replace(/(["'])nginx\.websocket\./g, '$1resty.websocket.') : text);
+  }
+}
+
+interface CheckRun {
+  killed: boolean;
+  line: string;
+}
+
+function runWslab(args: string[], env: NodeJS.ProcessEnv, timeoutMs: number, signal?: AbortSignal): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(ROOT_DIR, 'bin', 'wslab.mjs'), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const kill = (): void => {
+      child.kill('SIGINT');
+      setTimeout(() => child.kill('SIGKILL'), 3000).unref();
+    };
+    const timer = setTimeout(kill, timeoutMs);
+    signal?.addEventListener('abort', kill, { once: true });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', kill);
+      resolve({ code, out });
+    });
+  });
+}
+
+function firstLine(out: string, re: RegExp): string {
+  return (out.split('\n').find((l) => re.test(l)) ?? out.trim().split('\n').slice(-1)[0] ?? '').trim().slice(0, 240);
+}
+
+function readJson(file: string): Record<string, unknown> | null {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * One check against the mutant. Killed only on evidence: a divergence in the check's own report,
+ * or a failed interop verdict. A check that could not run says so (`error`) and kills nothing.
+ */
+async function runCheck(check: Check, m: Mutant, libRoot: string, work: string, o: MutateOptions): Promise<CheckRun & { error?: string } | null> {
+  const env = { ...process.env, RESTY_WEBSOCKET_LIB: libRoot, WSLAB_PEER: 'native' };
+  const report = join(work, `${check}.json`);
+  rmSync(report, { force: true });
+  if (check === 'diff') {
+    if (m.file !== 'protocol.lua') return null; // the frame diff runs protocol.lua alone
+    const r = await runWslab(['diff', '--cases', '20000', '--no-corpus', '--quiet', '--seed', '1', '--report', report, '--findings', join(work, 'findings')], env, 120_000, o.signal);
+    const j = readJson(report);
+    if (j && Number(j.divergenceCount) > 0) return { killed: true, line: firstLine(r.out, /^  \S/) };
+    // The luajit process running the mutant died mid-run (the unmutated copy never does): the mutant
+    // raises where the original answers.
+    if (/EPIPE|oracle (exited|died)|luajit/i.test(r.out)) return { killed: true, line: `the mutant's protocol.lua crashed the luajit oracle: ${firstLine(r.out, /EPIPE|oracle|luajit/i)}` };
+    return { killed: false, line: '', ...(r.code !== 0 || !j ? { error: firstLine(r.out, /wslab diff:|Error/) } : {}) };
+  }
+  if (check === 'session') {
+    const roles = m.file === 'server.lua' ? 'server' : m.file === 'client.lua' ? 'client' : 'server,client';
+    const secs = o.sessionSeconds ?? 8;
+    const r = await runWslab(['diff', '--session', `${secs}s`, '--roles', roles, '--seed', '1', '--shrink-budget', '0', '--max-findings', '1', '--quiet', '--report', join(work, 'diff.json'), '--findings', join(work, 'findings')], env, secs * 1000 + 90_000, o.signal);
+    const j = readJson(join(work, 'session.json')) as { divergences?: Array<{ summary: string }>; errors?: string[]; sessions?: { server: number; client: number } } | null;
+    rmSync(join(work, 'session.json'), { force: true });
+    if (j?.divergences?.length) return { killed: true, line: `${j.divergences[0]!.summary}`.slice(0, 240) };
+    // The library raising Lua errors at run time (the endpoint's records say so) is a change a peer sees.
+    const luaErr = j?.errors?.find((e) => /Lua endpoint|lua_error|luaError/.test(e));
+    if (luaErr) return { killed: true, line: luaErr.slice(0, 240) };
+    return { killed: false, line: '', ...(!j || (j.sessions && j.sessions.server + j.sessions.client === 0) ? { error: firstLine(r.out, /wslab diff:|Error|error/) || 'no sessions ran' } : {}) };
+  }
+  const r = await runWslab(['interop', '--directions', 'lua-lua,ts-lua,lua-ts', '--retries', '1', '--out', join(work, 'interop'), '--lua-lib', libRoot], env, 300_000, o.signal);
+  const j = readJson(join(work, 'interop', 'interop.json')) as { summary?: { fail: number; error: number } } | null;
+  if (j?.summary && j.summary.fail > 0) return { killed: true, line: firstLine(r.out, /: fail —/) };
+  return { killed: false, line: '', ...(!j || (j.summary?.error ?? 0) > 0 ? { error: firstLine(r.out, /: error —|wslab interop:/) } : {}) };
+}
+
+/** An even spread of `n` of the mutants: every file and operator gets its share. */
+export function spread<T extends { file: string; operator: string }>(all: T[], n: number): T[] {
+  if (n >= all.length) return all;
+  const groups = new Map<string, T[]>();
+  for (const m of all) {
+    const k = `${m.file}/${m.operator}`;
+    if (!groups.has(k)) groups.set(k, []);
+    groups.get(k)!.push(m);
+  }
+  const out: T[] = [];
+  const lists = [...groups.values()];
+  for (let round = 0; out.length < n; round++) {
+    let added = false;
+    for (const l of lists) {
+      // Take from each group at evenly spaced positions, round by round.
+      const step = Math.max(1, Math.floor(l.length / Math.max(1, Math.ceil((n / lists.length)))));
+      const idx = round * step;
+      if (idx < l.length && out.length < n) {
+        out.push(l[idx]!);
+        added = true;
+      }
+    }
+    if (!added) break;
+  }
+  return out;
+}
+
+export function summarise(results: MutantResult[], files: readonly string[]): MutateReport['files'] {
+  const out: MutateReport['files'] = {};
+  for (const f of files) {
+    const rs = results.filter((r) => r.file === f);
+    const killed = rs.filter((r) => r.status === 'killed').length;
+    const survived = rs.filter((r) => r.status === 'survived').length;
+    out[f] = {
+      total: rs.length, killed, survived,
+      equivalent: rs.filter((r) => r.status === 'equivalent').length,
+      didNotLoad: rs.filter((r) => r.status === 'did-not-load').length,
+      killRate: killed + survived > 0 ? Math.round((killed / (killed + survived)) * 1000) / 1000 : null,
+    };
+  }
+  return out;
+}
+
+/** Rough seconds one mutant's checks take when they all run (a killed mutant stops at its first failing check). */
+export function secondsPerMutant(checks: readonly Check[], sessionSeconds: number): number {
+  return (checks.includes('diff') ? 3 : 0) + (checks.includes('session') ? sessionSeconds + 6 : 0) + (checks.includes('interop') ? 75 : 0);
+}
+
+export async function runMutate(o: MutateOptions): Promise<MutateReport> {
+  const started = Date.now();
+  const lib = locateLibrary(o.luaLib);
+  const files = o.files ?? FILES;
+  const checks = [...(o.checks ?? ['diff', 'session'])] as Check[];
+  const sources: Record<string, string> = {};
+  for (const f of FILES) sources[f] = readFileSync(join(lib.dir, f), 'utf8');
+  const generated: Record<string, number> = {};
+  let all: Mutant[] = [];
+  for (const f of files) {
+    const ms = mutantsOf(f, sources[f]!);
+    generated[f] = ms.length;
+    all.push(...ms);
+  }
+  if (o.only) all = all.filter((m) => o.only!.includes(m.id));
+  const runnable = all.filter((m) => !m.equivalent);
+  const perMutant = secondsPerMutant(checks, o.sessionSeconds ?? 8) * 1000;
+  const cap = o.maxMutants ?? Math.max(1, Math.floor(o.budgetMs / perMutant));
+  const chosen = new Set(spread(runnable, cap).map((m) => m.id));
+  // Files take turns, so a budget that runs out leaves every file with its share.
+  const byFile = files.map((f) => all.filter((m) => m.file === f && (m.equivalent || chosen.has(m.id))));
+  const plan: Mutant[] = [];
+  for (let i = 0; byFile.some((l) => i < l.length); i++) for (const l of byFile) if (i < l.length) plan.push(l[i]!);
+  const report: MutateReport = {
+    finished: false, ok: false, interrupted: false, lib: { path: lib.dir, version: lib.version }, budgetMs: o.budgetMs, durationMs: 0,
+    checks, generated, files: {}, mutants: [],
+  };
+  const save = (): void => {
+    report.durationMs = Date.now() - started;
+    report.files = summarise(report.mutants, files);
+    if (o.reportFile) {
+      mkdirSync(dirname(o.reportFile), { recursive: true });
+      writeAtomic(o.reportFile, JSON.stringify(report, null, 2) + '\n');
+    }
+  };
+  const jit = luajit();
+  const work = mkdtempSync(join(tmpdir(), 'wslab-mutate-'));
+  try {
+    for (const m of plan) {
+      if (o.signal?.aborted || Date.now() - started > o.budgetMs) break;
+      const t = Date.now();
+      const base = { id: m.id, file: m.file, line: m.line, operator: m.operator, before: m.before, after: m.after };
+      let result: MutantResult;
+      if (m.equivalent) result = { ...base, status: 'equivalent', reason: m.equivalent };
+      else {
+        const libRoot = join(work, 'lib');
+        rmSync(libRoot, { recursive: true, force: true });
+        writeMutantLib(libRoot, { ...sources, [m.file]: m.source }, lib.namespace);
+        const compiled = jit ? spawnSync(jit, ['-bl', join(libRoot, 'resty', 'websocket', m.file)], { encoding: 'utf8' }) : null;
+        if (compiled && compiled.status !== 0) {
+          result = { ...base, status: 'did-not-load', reason: (compiled.stderr || compiled.stdout).trim().split('\n')[0]!.slice(0, 200) };
+        } else {
+          const errors: string[] = [];
+          result = { ...base, status: 'survived', reason: `no check failed: ${checks.join(', ')}` };
+          for (const c of checks) {
+            const r = await runCheck(c, m, libRoot, work, o);
+            if (r?.error) errors.push(`${c}: ${r.error}`);
+            if (r?.killed) {
+              result = { ...base, status: 'killed', killedBy: c, reason: r.line };
+              break;
+            }
+          }
+          if (result.status === 'survived' && errors.length) result.reason = `no check failed; check errors: ${errors.join('; ')}`.slice(0, 300);
+        }
+      }
+      result.durationMs = Date.now() - t;
+      report.mutants.push(result);
+      o.onResult?.(result, report.mutants.length, plan.length);
+      save();
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  report.interrupted = !!o.signal?.aborted;
+  report.finished = true;
+  const rates = Object.values(report.files).map((f) => f.killRate).filter((x): x is number => x !== null);
+  report.ok = report.mutants.length > 0 && rates.every((r) => r >= 0.9);
+  save();
+  return report;
+}
+

@@ -1,0 +1,118 @@
+// Known, explained differences between a library version and ours (v0.12), declared once each
+// with the spec item that documents them. A session whose FIRST divergence matches one of these
+// is counted as explained under that id (what follows it is a consequence of it); anything else
+// is a finding. Record-level explanations that do not change state (connect's third value in
+// v0.08) are made by lab/compare.ts explainDifference and are not divergences at all.
+import { versionAtLeast } from '../peers/types.js';
+import type { StepRecord } from '../peers/lua-api.js';
+import type { Session } from './types.js';
+
+export interface FirstDivergence {
+  /** Where the two sides first differ. */
+  channel: 'records' | 'head' | 'wire' | 'tcp' | 'connections';
+  /** records: the step index (0 = new). */
+  step?: number;
+  op?: string;
+  lua: unknown;
+  ours: unknown;
+  /** records only: the raw records. */
+  luaRecord?: StepRecord;
+  oursRecord?: StepRecord;
+}
+
+export interface KnownDifference {
+  id: string;
+  /** The spec item (docs: /work/shared/spec/resty-websocket-behaviour.md, and our docs/behaviour.md). */
+  specItem: string;
+  summary: string;
+  /**
+   * 'session' (default): what follows is a consequence, the session counts as explained. 'record':
+   * the difference changes no state (a request header), the comparison goes on past it.
+   */
+  level?: 'record' | 'session';
+  matches(d: FirstDivergence, s: Session, libVersion: string): boolean;
+}
+
+function err(r: StepRecord | undefined): string | null {
+  if (!r) return null;
+  const i = r.op === 'recv_frame' ? 2 : 1;
+  const v = r.ret[i];
+  return Buffer.isBuffer(v) ? v.toString('latin1') : null;
+}
+
+const older = (v: string): boolean => !versionAtLeast(v, '0.12');
+const opts = (s: Session): Record<string, unknown> => (s.role === 'server' ? s.opts : s.newOpts);
+
+export const KNOWN_DIFFERENCES: readonly KnownDifference[] = [
+  {
+    id: 'v012-max-recv-len',
+    specItem: '§1 801c70e (v0.12) / §9: max_recv_len is new in v0.12; v0.08 ignores it',
+    summary: 'v0.08 ignores max_recv_len: a frame over max_recv_len but within max_payload_len is received (or the other way round)',
+    matches: (d, s, v) =>
+      older(v) && d.channel === 'records' && d.op === 'recv_frame' && opts(s).max_recv_len !== undefined &&
+      (err(d.luaRecord) === 'exceeding max payload len') !== (err(d.oursRecord) === 'exceeding max payload len'),
+  },
+  {
+    id: 'v012-max-send-len',
+    specItem: '§1 801c70e (v0.12) / §9: max_send_len is new in v0.12; v0.08 ignores it',
+    summary: 'v0.08 ignores max_send_len: a send over max_send_len but within max_payload_len goes out (or the other way round)',
+    matches: (d, s, v) =>
+      older(v) && d.channel === 'records' && /^send_/.test(d.op ?? '') && opts(s).max_send_len !== undefined &&
+      (err(d.luaRecord) === 'payload too big') !== (err(d.oursRecord) === 'payload too big'),
+  },
+  {
+    id: 'v012-send-continue',
+    specItem: '§1 9641665 (v0.12) / §9: the server has no send_continue before v0.12',
+    summary: 'v0.08 servers have no send_continue',
+    matches: (d, _s, v) => older(v) && d.channel === 'records' && d.op === 'send_continue' && err(d.luaRecord) === 'method send_continue does not exist',
+  },
+  {
+    id: 'v009-server-send-close-code',
+    specItem: '§1 b341b7d (v0.09) / §9: v0.08 server send_close does not reject bad codes (a string that is no number raises a Lua error)',
+    summary: "v0.08's server sends close frames with codes v0.12 refuses with \"bad status code\"",
+    matches: (d, s, v) =>
+      !versionAtLeast(v, '0.09') && s.role === 'server' && d.channel === 'records' && d.op === 'send_close' && err(d.oursRecord) === 'bad status code',
+  },
+  {
+    id: 'v012-connect-option-checks',
+    specItem: '§1 0f304cc, 314e725, 9e907f9 / §5 connect step 5 / §9: v0.08 does not type-check host, key, server_name',
+    summary: 'v0.08 connects where v0.12 refuses a non-string host, key or server_name',
+    matches: (d, s, v) =>
+      older(v) && s.role === 'client' && d.channel === 'records' && d.op === 'connect' &&
+      /^(custom host header must be a string|custom Sec-WebSocket-Key must be a string|SSL server_name must be a string)$/.test(err(d.oursRecord) ?? ''),
+  },
+  {
+    id: 'v011-pool-size-backlog',
+    specItem: '§1 4d20e30 (v0.11) / §9: v0.08 ignores the pool_size and backlog connect options',
+    summary: 'v0.08 opens a connection where a pool_size/backlog limit makes v0.11+ refuse it',
+    matches: (d, s, v) =>
+      !versionAtLeast(v, '0.11') && s.role === 'client' && d.channel === 'records' && d.op === 'connect' &&
+      // over the limit: refused at once without a backlog, or queued until the connect timeout with one
+      /^failed to connect: (too many waiting connect operations|timeout)$/.test(err(d.oursRecord) ?? '') &&
+      // v0.08 got its TCP connection (what happened after it, e.g. a 1 ms header read, is its own business)
+      !/^failed to connect: /.test(err(d.luaRecord) ?? '') &&
+      s.steps.some((x) => x.op === 'connect' && (x.opts?.pool_size !== undefined || x.opts?.backlog !== undefined)),
+  },
+  {
+    id: 'v012-connect-host-key',
+    specItem: '§1 0f304cc (host), 314e725 (key) / §9: v0.08 ignores the host and key connect options',
+    summary: 'v0.08 sends Host 127.0.0.1:<port> and a random key where the program set host or key',
+    level: 'record',
+    matches: (d, s, v) => {
+      if (!older(v) || s.role !== 'client') return false;
+      const uses = s.steps.some((x) => x.op === 'connect' && (x.opts?.host !== undefined || x.opts?.key !== undefined));
+      if (d.channel === 'records' && d.op === 'connect') {
+        // A refused response quotes its Accept, which follows the key v0.08 chose itself.
+        const noAccept = (r: StepRecord | undefined): string => (err(r) ?? '').replace(/(sec-websocket-accept:)[^\r]*/gi, '$1');
+        return uses && (err(d.luaRecord) ?? '').startsWith('bad HTTP response status line: ') && noAccept(d.luaRecord) === noAccept(d.oursRecord);
+      }
+      if (d.channel !== 'head' && d.channel !== 'connections') return false;
+      const strip = (h: unknown): string => JSON.stringify(h).replace(/(host|sec-websocket-key):[^\\]*/gi, '$1');
+      return uses && strip(d.lua) === strip(d.ours);
+    },
+  },
+];
+
+export function explainFirstDivergence(d: FirstDivergence, s: Session, libVersion: string, level: 'record' | 'session' = 'session'): KnownDifference | null {
+  return KNOWN_DIFFERENCES.find((k) => (k.level ?? 'session') === level && k.matches(d, s, libVersion)) ?? null;
+}

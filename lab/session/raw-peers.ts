@@ -1,0 +1,249 @@
+// The byte-level peers of the session diff: a raw client that drives a library server, and a raw
+// server that drives a library client. They send exactly the bytes a session asks for, at the
+// times it asks, and record what the library sent back and whether it closed TCP.
+import { createHash } from 'node:crypto';
+import net from 'node:net';
+import type { PayloadSpec } from '../peers/lua-api.js';
+import { FIXED_MASK_KEY, type ClientSession, type PeerEnd, type ServerSession, type TrafficGroup } from './types.js';
+import { encodeFrame } from './wire.js';
+
+export function payloadBytes(p: PayloadSpec | undefined): Buffer {
+  if (p === undefined || p === null) return Buffer.alloc(0);
+  if (typeof p === 'string') return Buffer.from(p, 'utf8');
+  if (typeof p === 'number' || typeof p === 'boolean') return Buffer.from(String(p));
+  if ('hex' in p) return Buffer.from(p.hex, 'hex');
+  return Buffer.alloc(p.len, p.fill);
+}
+
+export function groupBytes(g: TrafficGroup): Buffer {
+  const all = Buffer.concat(g.frames.map((f) => encodeFrame({ ...f, maskKey: f.mask ? FIXED_MASK_KEY : null, payload: payloadBytes(f.payload) })));
+  return g.cut === undefined ? all : all.subarray(0, Math.min(g.cut, all.length));
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Writes `bytes`, split at `chops` into writes 1 ms apart. */
+async function writeChopped(sock: net.Socket, bytes: Buffer, chops: number[] = []): Promise<void> {
+  let at = 0;
+  for (const c of [...chops].sort((a, b) => a - b)) {
+    if (c <= at || c >= bytes.length) continue;
+    sock.write(bytes.subarray(at, c));
+    at = c;
+    await sleep(1);
+  }
+  if (at < bytes.length) sock.write(bytes.subarray(at));
+}
+
+/** After the last group a FIN or RST waits this long, so what the library does without waiting for input is not raced. */
+export const RST_SETTLE_MS = 40;
+
+interface Collected {
+  chunks: Buffer[];
+  /** The library closed (FIN, RST or an error) before we closed our socket. */
+  ended: boolean;
+  /** We closed our socket: later close events are ours, not the library's. */
+  self: boolean;
+  /** The library's side reset the connection (it closed with bytes unread): the kernel may drop what it had sent. */
+  reset: boolean;
+  ended$: Promise<void>;
+}
+
+function collect(sock: net.Socket): Collected {
+  const c: Collected = { chunks: [], ended: false, self: false, reset: false, ended$: Promise.resolve() };
+  c.ended$ = new Promise<void>((resolve) => {
+    const done = (): void => {
+      if (!c.self) c.ended = true;
+      resolve();
+    };
+    sock.on('end', done);
+    sock.on('close', done);
+  });
+  sock.on('data', (d: Buffer) => c.chunks.push(d));
+  sock.on('error', (e: NodeJS.ErrnoException) => {
+    // ECONNRESET on a read, EPIPE on a write: either way the library's side reset the connection.
+    if (!c.self && (e.code === 'ECONNRESET' || e.code === 'EPIPE')) c.reset = true;
+  });
+  return c;
+}
+
+function headEnd(buf: Buffer): number {
+  const i = buf.indexOf('\r\n\r\n');
+  return i < 0 ? -1 : i + 4;
+}
+
+async function waitFor(cond: () => boolean, c: Collected, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond() && !c.ended && Date.now() < deadline) await Promise.race([sleep(2), c.ended$]);
+}
+
+async function finish(sock: net.Socket, c: Collected, end: PeerEnd, waitMs: number): Promise<boolean> {
+  // A FIN or RST waits until the library has used what came before it: a read with a 1 ms timeout
+  // must time out, not see the FIN, whatever the scheduling.
+  if (end !== 'hold') await sleep(RST_SETTLE_MS);
+  if (end === 'fin') sock.end();
+  if (end === 'rst') {
+    c.self = true;
+    sock.resetAndDestroy();
+    return c.ended;
+  }
+  await Promise.race([c.ended$, sleep(waitMs)]);
+  c.self = true;
+  sock.destroy();
+  return c.ended;
+}
+
+async function sendGroups(sock: net.Socket, groups: TrafficGroup[], from: number): Promise<void> {
+  for (let i = from; i < groups.length; i++) {
+    const g = groups[i]!;
+    if (g.pauseMs > 0) await sleep(g.pauseMs);
+    if (sock.destroyed) return;
+    await writeChopped(sock, groupBytes(g), g.chops);
+  }
+}
+
+/** The longest the peer waits for the library to close after its own end. */
+export function closeWaitMs(timeoutMs: number, steps: number): number {
+  return Math.min(8000, 1500 + timeoutMs * (steps + 1));
+}
+
+export interface RawClientResult {
+  /** The response head (without the blank line), or null when the library closed without one. */
+  head: string | null;
+  /** Every byte after the head. */
+  after: Buffer;
+  libraryClosed: boolean;
+  reset: boolean;
+}
+
+/** Plays the client side of a server session against 127.0.0.1:port, GETting `path`. */
+export async function runRawClient(port: number, path: string, s: ServerSession, closeWait: number): Promise<RawClientResult> {
+  const sock = net.connect({ port, host: '127.0.0.1', noDelay: true });
+  const c = collect(sock);
+  await new Promise<void>((resolve, reject) => {
+    sock.once('connect', resolve);
+    sock.once('error', reject);
+  });
+  const head = `${s.request.method} ${path} HTTP/${s.request.version}\r\n${s.request.headers.map(([n, v]) => `${n}: ${v}\r\n`).join('')}\r\n`;
+  const first = s.traffic[0];
+  const startsNow = first !== undefined && first.pauseMs === 0;
+  // Group 0 travels with the request, so the library's first reads find it already buffered.
+  sock.write(Buffer.concat([Buffer.from(head, 'latin1'), startsNow && !first.chops?.length ? groupBytes(first) : Buffer.alloc(0)]));
+  if (startsNow && first.chops?.length) await writeChopped(sock, groupBytes(first), first.chops);
+  const all = (): Buffer => Buffer.concat(c.chunks);
+  await waitFor(() => headEnd(all()) >= 0, c, 5000);
+  const got = all();
+  const he = headEnd(got);
+  if (he >= 0) await sendGroups(sock, s.traffic, startsNow ? 1 : 0);
+  const timeout = Number(s.opts.timeout ?? 60000);
+  const libraryClosed = await finish(sock, c, s.end, closeWait || closeWaitMs(timeout, s.steps.length));
+  const bytes = all();
+  const e = headEnd(bytes);
+  return {
+    head: e < 0 ? null : bytes.subarray(0, e - 4).toString('latin1'),
+    after: e < 0 ? bytes : bytes.subarray(e),
+    libraryClosed,
+    reset: c.reset,
+  };
+}
+
+export function acceptFor(key: string): string {
+  return createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+}
+
+export interface RawServerConnection {
+  head: string | null;
+  after: Buffer;
+  libraryClosed: boolean;
+  reset: boolean;
+}
+
+export interface RawServer {
+  port: number;
+  /** Ends the first connection's script and reports every connection (call after the library's program ran). */
+  done(closeWait: number): Promise<RawServerConnection[]>;
+  close(): void;
+}
+
+function keyOf(head: string): string {
+  return /\r\nsec-websocket-key:[ \t]*([^\r\n]*)/i.exec(head)?.[1]?.trim() ?? '';
+}
+
+function responseText(s: ClientSession, reqHead: string): Buffer {
+  if ('raw' in s.response) return Buffer.from(s.response.raw, 'latin1');
+  const accept = acceptFor(keyOf(reqHead));
+  const lines = [s.response.status, ...s.response.headers.map(([n, v]) => `${n}: ${v.replace('{accept}', accept)}`)];
+  return Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
+}
+
+/**
+ * Plays the server side of a client session: the first connection gets the session's response and
+ * traffic and ends as the session says (once the library's program has run, for `hold`); later
+ * connections (a second connect that did not reuse the pooled one) get a plain 101 and nothing else.
+ */
+export async function startRawServer(s: ClientSession): Promise<RawServer> {
+  const conns: Array<{ sock: net.Socket; c: Collected; headLen: number; scripted: Promise<void> | null }> = [];
+  const server = net.createServer((sock) => {
+    sock.setNoDelay(true);
+    const c = collect(sock);
+    const entry = { sock, c, headLen: -1, scripted: null as Promise<void> | null };
+    const index = conns.length;
+    conns.push(entry);
+    entry.scripted = (async () => {
+      const all = (): Buffer => Buffer.concat(c.chunks);
+      await waitFor(() => headEnd(all()) >= 0, c, 5000);
+      const he = headEnd(all());
+      if (he < 0) return;
+      entry.headLen = he;
+      const reqHead = all().subarray(0, he).toString('latin1');
+      if (index > 0) {
+        // Later than any 1 ms read timeout the program may have set, never racing it.
+        await sleep(RST_SETTLE_MS);
+        if (sock.destroyed) return;
+        sock.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: upgrade\r\nSec-WebSocket-Accept: ${acceptFor(keyOf(reqHead))}\r\n\r\n`);
+        return;
+      }
+      const first = s.traffic[0];
+      const startsNow = first !== undefined && first.pauseMs === 0 && !first.chops?.length;
+      sock.write(Buffer.concat([responseText(s, reqHead), startsNow ? groupBytes(first) : Buffer.alloc(0)]));
+      await sendGroups(sock, s.traffic, startsNow ? 1 : 0);
+      // A client checks for the server's FIN in calls that read nothing (set_keepalive says
+      // "closed"): a FIN or RST waits until the client has used what came before it.
+      if (s.end !== 'hold') await sleep(RST_SETTLE_MS);
+      if (s.end === 'fin') sock.end();
+      if (s.end === 'rst') {
+        c.self = true;
+        sock.resetAndDestroy();
+      }
+    })();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as net.AddressInfo).port;
+  return {
+    port,
+    done: async (closeWait) => {
+      await Promise.all(conns.map((x) => x.scripted));
+      // The library's program has run: give its close (or its request's end) a moment to arrive.
+      await Promise.all(conns.map((x) => Promise.race([x.c.ended$, sleep(closeWait)])));
+      return conns.map((x) => {
+        const bytes = Buffer.concat(x.c.chunks);
+        const he = x.headLen >= 0 ? x.headLen : headEnd(bytes);
+        return {
+          head: he < 0 ? null : bytes.subarray(0, he - 4).toString('latin1'),
+          after: he < 0 ? bytes : bytes.subarray(he),
+          libraryClosed: x.c.ended,
+          reset: x.c.reset,
+        };
+      });
+    },
+    close: () => {
+      for (const x of conns) {
+        x.c.self = true;
+        x.sock.destroy();
+      }
+      server.close();
+    },
+  };
+}

@@ -1,0 +1,142 @@
+// Our server playing the scripted-server role: one listener per run, which performs the handshake
+// with the scenario's options and runs its steps on the first connection. Like
+// fixtures/lua/wslab/scripted_server.lua it records new()'s result (a failed handshake is
+// `new -> nil, err`, then the connection is closed like the README's ngx.exit(444)), and answers
+// the server-only steps `request_head` (the request bytes as received) and `tls_info` (the SNI).
+import net from 'node:net';
+import tls from 'node:tls';
+import { makeTestPki } from './pki.js';
+import type { LuaRet, Step, StepRecord } from './peers/lua-api.js';
+import { acceptWebSocket, type ServerOptions } from 'resty-websocket/server';
+import { runTsStep, type StepTarget } from './ts-steps.js';
+
+export interface TsScriptedServer {
+  /** ws://127.0.0.1:port or wss://... */
+  url: string;
+  /** Resolves with the step records once the steps have run. */
+  records: Promise<StepRecord[]>;
+  /** Whether a client connection reached the handshake (the steps run on that connection). */
+  readonly connected: boolean;
+  /** Resolves once the scenario's connection has closed (the server's side is gone). */
+  readonly finished: Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The request head in `bytes` (up to, not including, the empty line), as nginx's raw_header minus the blank line. */
+export function requestHeadOf(bytes: Buffer): Buffer | null {
+  for (let i = 0; i < bytes.length; i++) {
+    if (bytes[i] !== 0x0a) continue;
+    // an empty line: LF LF or LF CR LF
+    if (bytes[i + 1] === 0x0a) return trimEol(bytes.subarray(0, i + 1));
+    if (bytes[i + 1] === 0x0d && bytes[i + 2] === 0x0a) return trimEol(bytes.subarray(0, i + 1));
+  }
+  return null;
+}
+
+function trimEol(b: Buffer): Buffer {
+  let end = b.length;
+  while (end > 0 && (b[end - 1] === 0x0a || b[end - 1] === 0x0d)) end--;
+  return Buffer.from(b.subarray(0, end));
+}
+
+export async function startTsScriptedServer(opts: {
+  opts: Record<string, unknown>;
+  steps: Step[];
+  tls: boolean;
+  requireClientCert: boolean;
+  /** Wraps our server object before the steps run (the session diff's tests plant divergences with it). */
+  wrap?: (ws: StepTarget) => StepTarget;
+}): Promise<TsScriptedServer> {
+  let resolve!: (r: StepRecord[]) => void;
+  let reject!: (e: Error) => void;
+  const records = new Promise<StepRecord[]>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  records.catch(() => {});
+  let endResolve!: () => void;
+  const finished = new Promise<void>((r) => (endResolve = r));
+  let handled = false;
+  const sockets = new Set<net.Socket>();
+  const onConnection = (stream: net.Socket): void => {
+    sockets.add(stream);
+    stream.on('error', () => {});
+    if (handled) {
+      stream.on('close', () => sockets.delete(stream));
+      return; // only the scenario's connection runs the steps
+    }
+    handled = true;
+    stream.on('close', () => {
+      sockets.delete(stream);
+      endResolve();
+    });
+    // Every byte as received, for request_head (acceptWebSocket reads the head itself).
+    const seen: Buffer[] = [];
+    let seenLen = 0;
+    const tee = (d: Buffer): void => {
+      seen.push(d);
+      seenLen += d.length;
+      if (seenLen > 64 * 1024) stream.off('data', tee);
+    };
+    stream.on('data', tee);
+    const head = (): LuaRet => requestHeadOf(Buffer.concat(seen));
+    const sni = (): LuaRet => {
+      const name = (stream as tls.TLSSocket).servername;
+      return typeof name === 'string' && name ? Buffer.from(name, 'latin1') : null;
+    };
+    void (async () => {
+      const out: StepRecord[] = [];
+      const r = await acceptWebSocket(stream, opts.opts as ServerOptions);
+      stream.off('data', tee);
+      if (r.server === null) {
+        // No request head, or one nginx itself refuses: nginx never runs the location, nothing to record.
+        if (r.request !== null) out.push({ op: 'new', ret: [null, Buffer.from(r.err, 'latin1')] });
+        stream.destroySoon?.();
+        stream.end();
+        resolve(out);
+        return;
+      }
+      const ws = r.server;
+      const target = opts.wrap ? opts.wrap(ws as unknown as StepTarget) : (ws as unknown as StepTarget);
+      out.push({ op: 'new', ret: [true, null] });
+      try {
+        for (const step of opts.steps) {
+          if (step.op === 'request_head') out.push({ op: step.op, ret: [head()], state: { fatal: ws.fatal, closed: ws.closed } });
+          else if (step.op === 'tls_info') out.push({ op: step.op, ret: [sni()], state: { fatal: ws.fatal, closed: ws.closed } });
+          else out.push(await runTsStep(target, step));
+        }
+        resolve(out);
+      } catch (e) {
+        reject(e as Error);
+      } finally {
+        await ws.socket?.close();
+      }
+    })().catch((e) => {
+      reject(e as Error);
+      stream.destroy();
+    });
+  };
+  const pki = opts.tls ? makeTestPki() : null;
+  const server = pki
+    ? tls.createServer({ cert: pki.serverCert, key: pki.serverKey, ca: pki.caCert, requestCert: opts.requireClientCert, rejectUnauthorized: opts.requireClientCert }, onConnection)
+    : net.createServer(onConnection);
+  server.on('tlsClientError', () => {});
+  await new Promise<void>((res, rej) => {
+    server.once('error', rej);
+    server.listen(0, '127.0.0.1', () => res());
+  });
+  const port = (server.address() as net.AddressInfo).port;
+  return {
+    url: `${pki ? 'wss' : 'ws'}://127.0.0.1:${port}`,
+    records,
+    get connected() {
+      return handled;
+    },
+    finished,
+    close: () =>
+      new Promise<void>((res) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => res());
+      }),
+  };
+}
