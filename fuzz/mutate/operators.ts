@@ -38,7 +38,7 @@ export function unobservable(line: string): string | null {
   if (/ngx_lua_version\s*[<>]=?\s*\d+/.test(line)) return 'an ngx_lua version gate far below the installed one (0.10.23 = 10023): the same branch either way';
   if (/\brand\(\s*256\s*\)/.test(line)) return 'the random Sec-WebSocket-Key bytes: keys are compared as random (normalised), a changed distribution is not observable per session';
   // An object always has its socket: new() fails otherwise (ngx.socket.tcp() / ngx.req.socket()), so
-  // the "not initialized" branches cannot be reached through the API (spec §5: an unconnected client
+  // the "not initialized" branches cannot be reached through the API (docs/behaviour.md §5: an unconnected client
   // says "failed to send frame: closed").
   if (/^\s*if not (self\.)?sock then\s*$/.test(line) || /return nil,( nil,)? "not initialized( yet)?"/.test(line)) return 'the "not initialized" branch: every object new() returns has its socket, so no call reaches it';
   return null;

@@ -89,7 +89,7 @@ function writeMutantLib(root: string, sources: Record<string, string>, namespace
   const dir = join(root, 'resty', 'websocket');
   mkdirSync(dir, { recursive: true });
   for (const [f, text] of Object.entries(sources)) {
-    // Debian's copy says nginx.websocket.*: the same code under the resty.websocket name (spec §9).
+    // Debian's copy says nginx.websocket.*: the same code under the resty.websocket name (docs/behaviour.md §9).
     writeFileSync(join(dir, f), namespace === 'nginx' ? text.replace(/(["'])nginx\.websocket\./g, '$1resty.websocket.') : text);
   }
 }
@@ -143,7 +143,7 @@ async function runCheck(check: Check, m: Mutant, libRoot: string, work: string, 
     if (m.file !== 'protocol.lua') return null; // the frame diff runs protocol.lua alone
     const r = await runWslab(['diff', '--cases', '20000', '--no-corpus', '--quiet', '--seed', '1', '--report', report, '--findings', join(work, 'findings')], env, 120_000, o.signal);
     const j = readJson(report);
-    if (j && Number(j.divergenceCount) > 0) return { killed: true, line: firstLine(r.out, /^  \S/) };
+    if (j && Number(j.divergenceCount) > 0) return { killed: true, line: firstLine(r.out, /^ {2}\S/) };
     // The luajit process running the mutant died mid-run (the unmutated copy never does): the mutant
     // raises where the original answers.
     if (/EPIPE|oracle (exited|died)|luajit/i.test(r.out)) return { killed: true, line: `the mutant's protocol.lua crashed the luajit oracle: ${firstLine(r.out, /EPIPE|oracle|luajit/i)}` };

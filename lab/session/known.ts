@@ -22,7 +22,7 @@ export interface FirstDivergence {
 
 export interface KnownDifference {
   id: string;
-  /** The spec item (docs: /work/shared/spec/resty-websocket-behaviour.md, and our docs/behaviour.md). */
+  /** The spec item (docs: ../../docs/behaviour.md, and our docs/behaviour.md). */
   specItem: string;
   summary: string;
   /**

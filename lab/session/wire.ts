@@ -59,7 +59,7 @@ function payloadText(b: Buffer): string {
 export function decodeFrames(bytes: Buffer): { frames: WireFrame[]; rest: string; stray?: string } {
   const frames: WireFrame[] = [];
   let at = 0;
-  // A client's `headers = {}` bug (spec §5 step 10) puts a CRLF after the request head: kept apart
+  // A client's `headers = {}` bug (docs/behaviour.md §5 step 10) puts a CRLF after the request head: kept apart
   // so the frames behind it are still decoded (and their masking keys normalised).
   const stray = bytes[0] === 0x0d && bytes[1] === 0x0a ? '0d0a' : undefined;
   if (stray) at = 2;

@@ -29,7 +29,7 @@ function header(ls: string[], name: string): string | undefined {
   return l === undefined ? undefined : l.slice(name.length + 1).trim();
 }
 
-/** The original's request (spec §5 connect step 10), line by line, with the optional lines given. */
+/** The original's request (docs/behaviour.md §5 connect step 10), line by line, with the optional lines given. */
 function expectRequest(ls: string[], o: { host?: RegExp; protocol?: string; origin?: string; key?: string | RegExp; extra?: string[] } = {}): void {
   assert.match(ls[0]!, /^GET \/scripted(\?id=\d+)? HTTP\/1\.1$/);
   const want: Array<string | RegExp> = [
