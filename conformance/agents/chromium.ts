@@ -2,7 +2,7 @@
 // runs Autobahn's browser testee loop (getCaseCount, then runCase 1..N echoing every message, then
 // updateReports), so the verdicts are what a real browser's WebSocket does with each case.
 import { browserUnavailable, launchBrowser } from '../../lab/browser.js';
-import type { ClientAgent } from './index.js';
+import type { ClientAgent } from './types.js';
 
 /**
  * Runs in the page: the testee loop of autobahntestsuite's browser client. Plain JavaScript in a

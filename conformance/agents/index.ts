@@ -4,36 +4,12 @@ import { WebSocket, WebSocketServer } from 'ws';
 import type { AddressInfo } from 'node:net';
 import { createServer, type WebSocketServer as OurServer } from 'resty-websocket/server';
 import { newClient, type WebSocketClient } from 'resty-websocket/client';
-import type { RunningPeer } from '../../lab/peers/types.js';
 import { chromiumClient } from './chromium.js';
+import type { Agent, ClientAgent, ServerAgent } from './types.js';
 
 export const MAX_MESSAGE = 16 * 1024 * 1024;
 
-export interface ServerAgent {
-  kind: 'server';
-  name: string;
-  summary: string;
-  needsPeer?: boolean;
-  /** Why the agent cannot run on this machine (it is then skipped, with this reason), or null. */
-  unavailable?: () => string | null;
-  start(peer?: RunningPeer): Promise<{ url: string; stop(): Promise<void> }>;
-}
-
-export interface ClientAgent {
-  kind: 'client';
-  name: string;
-  summary: string;
-  needsPeer?: boolean;
-  /** Why the agent cannot run on this machine (it is then skipped, with this reason), or null. */
-  unavailable?: () => string | null;
-  /**
-   * Runs getCaseCount, every runCase (or only the case numbers in `only`: a re-run), updateReports
-   * against `base` (ws://host:port).
-   */
-  run(base: string, agent: string, peer?: RunningPeer, only?: readonly number[]): Promise<void>;
-}
-
-export type Agent = ServerAgent | ClientAgent;
+export type { Agent, ClientAgent, ServerAgent } from './types.js';
 
 /** The echo app every agent of ours runs: reassemble, echo, answer pings, echo the close. */
 async function echoLoop(ws: OurServer | WebSocketClient, isClient: boolean): Promise<void> {
