@@ -4,10 +4,10 @@
 // close code, set_timeout, send_close's code rules and the four senders that are send_frame with a
 // fixed opcode. The server and the client add only their handshake and how they close (which
 // flags send_close sets, close, set_keepalive).
-import { luaTobit, luaTruthy } from './lua.js';
+import { luaTobit, luaToString, luaTruthy } from './lua.js';
 import { isValidCloseCode, MessageValidator } from './message-validator.js';
 import type { StrictChecks } from './profile.js';
-import { FrameParser, isRecvError, luaToString, readFrame, toRecvResult, writeFrame } from './protocol.js';
+import { FrameParser, isRecvError, readFrame, toRecvResult, writeFrame } from './protocol.js';
 import type { FrameOutcome, RecvError } from './protocol.js';
 import type { Cosocket, RecvResult, SendResult } from './types.js';
 

@@ -2,8 +2,8 @@
 // the request bytes, the Sec-WebSocket-Key, and the response check. Pure functions only; the
 // socket work lives in client.ts.
 import { createHash, randomBytes } from 'node:crypto';
-import { formatLuaNumber } from './protocol.js';
-import { luaTruthy, luaTypeName } from './lua.js';
+import { headerTokens } from './header-tokens.js';
+import { formatLuaNumber, luaTruthy, luaTypeName } from './lua.js';
 
 export const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
@@ -176,11 +176,6 @@ export function parseResponseHead(header: string): { res: ParsedResponse; err: n
   return { res: { status: Number(m[1]), headers }, err: null };
 }
 
-function tokens(values: string[] | undefined): string[] {
-  if (!values) return [];
-  return values.flatMap((v) => v.split(',')).map((t) => t.trim().toLowerCase()).filter((t) => t !== '');
-}
-
 /** The subprotocols a client offered, as the request sent them (split on ","). */
 export function offeredProtocols(protocols: unknown): string[] {
   if (!luaTruthy(protocols)) return [];
@@ -207,7 +202,7 @@ export function validateHandshakeResponse(header: string, key: string, offered: 
   if (!upgrade || upgrade.length !== 1 || upgrade[0]!.toLowerCase() !== 'websocket') {
     return `bad "upgrade" response header: ${upgrade ? upgrade.join(', ') : 'nil'}`;
   }
-  if (!tokens(headers.get('connection')).includes('upgrade')) {
+  if (!headerTokens(headers.get('connection')).includes('upgrade')) {
     return `bad "connection" response header: ${headers.get('connection')?.join(', ') ?? 'nil'}`;
   }
   const accept = headers.get('sec-websocket-accept');

@@ -4,6 +4,7 @@
 // header), the original's checks in its order with its error strings, and the 101 response in its
 // header order. Pure functions: also a fuzz target.
 import { acceptFor } from './handshake-client.js';
+import { headerTokens } from './header-tokens.js';
 import type { StrictChecks } from './profile.js';
 import { headerValue, LUA_GET_HEADERS_MAX, RequestHeadParser, type HeadLimits, type HeadStatus, type RequestHead } from './request-head.js';
 
@@ -55,10 +56,6 @@ export function luaHeader(req: HandshakeRequest, name: string): string | null {
   return headerValue(req.rawHeaders.length > LUA_GET_HEADERS_MAX ? req.rawHeaders.slice(0, LUA_GET_HEADERS_MAX) : req.rawHeaders, name);
 }
 
-function tokens(value: string | null): string[] {
-  return value === null ? [] : value.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean);
-}
-
 export interface HandshakeOptions {
   checks: Pick<StrictChecks, 'validateHandshakeRequest' | 'selectOneSubprotocol'>;
   /** Subprotocols the server supports, most preferred first (strict selectOneSubprotocol). */
@@ -84,12 +81,12 @@ export function checkHandshake(req: HandshakeRequest, opts: HandshakeOptions): H
   if (strict && req.method !== 'GET') return fail(HANDSHAKE_ERRORS.method, 405, 'Method Not Allowed', 'Allow: GET\r\n');
 
   const upgrade = luaHeader(req, 'upgrade');
-  const upgradeOk = strict ? tokens(upgrade).includes('websocket') : upgrade !== null && upgrade.toLowerCase() === 'websocket';
+  const upgradeOk = strict ? headerTokens(upgrade).includes('websocket') : upgrade !== null && upgrade.toLowerCase() === 'websocket';
   if (!upgradeOk) return fail(HANDSHAKE_ERRORS.upgrade + (upgrade ?? 'nil'));
 
   const connection = luaHeader(req, 'connection');
   // compat: a plain substring test ("xupgradex" passes); strict: a token of the list.
-  const connectionOk = strict ? tokens(connection).includes('upgrade') : connection !== null && connection.toLowerCase().includes('upgrade');
+  const connectionOk = strict ? headerTokens(connection).includes('upgrade') : connection !== null && connection.toLowerCase().includes('upgrade');
   if (!connectionOk) return fail(HANDSHAKE_ERRORS.connection);
 
   const key = luaHeader(req, 'sec-websocket-key');

@@ -6,8 +6,8 @@ export type { StrictChecks, StrictOption, StrictSwitch } from './profile.js';
 export {
   _VERSION, recvFrame, buildFrame, sendFrame, FrameDecoder, FrameParser, RECV_ERRORS, SEND_ERRORS, READ_FAILURE_PREFIX, MAX_FRAME_PAYLOAD,
   isRecvError, recvErrorText, toRecvResult,
-  luaPayload, luaToString, formatLuaNumber,
 } from './protocol.js';
+export { luaPayload, luaToString, formatLuaNumber } from './lua.js';
 export type { DecodedFrame, FrameDecoderOptions, FrameHead, FrameOutcome, ReadStage, RecvError, RecvErrorKind, RecvFrame } from './protocol.js';
 export { maskInPlace, randomMaskKey } from './mask.js';
 export { NodeCosocket, connectCosocket, DEFAULT_TIMEOUT_MS } from './socket.js';

@@ -1,6 +1,7 @@
 // Lua semantics the original relies on, in one place: truthiness (`if opts.x`), `a or b`, LuaJIT's
 // bit.tobit, type names in Lua's error messages, and how ngx_lua's tcpsock:settimeout reads its
 // argument. Every option of the server and the client is read through these.
+import { EMPTY } from './byte-queue.js';
 
 /** Lua truthiness: only nil and false are false (0 and "" are true). */
 export function luaTruthy(v: unknown): boolean {
@@ -49,4 +50,37 @@ export function luaToNumber(v: unknown): number {
 export function luaSocketTimeout(v: unknown, defaultMs: number): number {
   const n = Math.trunc(luaToNumber(v));
   return n > 0 ? n : defaultMs;
+}
+
+/** send_frame's payload coercion: `if not payload then "" elseif not a string then tostring`. */
+export function luaPayload(v: unknown): Buffer {
+  if (v === null || v === undefined || v === false) return EMPTY;
+  return luaToString(v);
+}
+
+/** Lua's tostring for the values a payload can be: strings/Buffers as they are, numbers as "%.14g". */
+export function luaToString(v: unknown): Buffer {
+  if (Buffer.isBuffer(v)) return v;
+  if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+  if (typeof v === 'string') return Buffer.from(v, 'utf8');
+  if (typeof v === 'number') return Buffer.from(formatLuaNumber(v), 'latin1');
+  if (v === null || v === undefined) return Buffer.from('nil', 'latin1');
+  return Buffer.from(String(v), 'utf8');
+}
+
+/** LuaJIT's number formatting, C's "%.14g". */
+export function formatLuaNumber(x: number): string {
+  if (Number.isNaN(x)) return 'nan';
+  if (x === Infinity) return 'inf';
+  if (x === -Infinity) return '-inf';
+  if (x === 0) return Object.is(x, -0) ? '-0' : '0';
+  const [mantissa, expText] = x.toExponential(13).split('e') as [string, string];
+  const exp = Number(expText);
+  const strip = (s: string): string => (s.includes('.') ? s.replace(/\.?0+$/, '') : s);
+  if (exp < -4 || exp >= 14) {
+    const sign = exp < 0 ? '-' : '+';
+    const digits = String(Math.abs(exp)).padStart(2, '0');
+    return `${strip(mantissa)}e${sign}${digits}`;
+  }
+  return strip(x.toFixed(Math.max(0, 13 - exp)));
 }

@@ -3,10 +3,11 @@ import { test as fcTest, fc } from '@fast-check/vitest';
 import net from 'node:net';
 import { once } from 'node:events';
 import {
-  buildFrame, FrameDecoder, recvFrame, sendFrame, formatLuaNumber, luaPayload, RECV_ERRORS, MAX_FRAME_PAYLOAD,
+  buildFrame, FrameDecoder, recvFrame, sendFrame, RECV_ERRORS, MAX_FRAME_PAYLOAD,
   READ_FAILURE_PREFIX, isRecvError, recvErrorText, toRecvResult,
 } from './protocol.js';
 import { maskInPlace, maskInPlaceJs } from './mask.js';
+import { formatLuaNumber, luaPayload } from './lua.js';
 import { NodeCosocket } from './socket.js';
 import { TestCosocket } from './test-support/test-cosocket.js';
 import type { RecvResult } from './types.js';

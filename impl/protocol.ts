@@ -4,6 +4,7 @@
 // targets, runners) feeds it from pushed chunks. Failures are values (RecvError) until the API edge.
 import { ByteQueue, EMPTY } from './byte-queue.js';
 import { copyMasked, maskInPlace, writeMaskKey } from './mask.js';
+import { luaPayload } from './lua.js';
 import { TYPE_BY_OPCODE } from './types.js';
 import type { Cosocket, FrameType, RecvResult, SendResult } from './types.js';
 
@@ -506,37 +507,4 @@ export function writeFrame(
 
 function sendOutcome(sent: SendResult): SendResult {
   return sent.bytes === null ? { bytes: null, err: 'failed to send frame: ' + sent.err } : sent;
-}
-
-/** send_frame's payload coercion: `if not payload then "" elseif not a string then tostring`. */
-export function luaPayload(v: unknown): Buffer {
-  if (v === null || v === undefined || v === false) return EMPTY;
-  return luaToString(v);
-}
-
-/** Lua's tostring for the values a payload can be: strings/Buffers as they are, numbers as "%.14g". */
-export function luaToString(v: unknown): Buffer {
-  if (Buffer.isBuffer(v)) return v;
-  if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
-  if (typeof v === 'string') return Buffer.from(v, 'utf8');
-  if (typeof v === 'number') return Buffer.from(formatLuaNumber(v), 'latin1');
-  if (v === null || v === undefined) return Buffer.from('nil', 'latin1');
-  return Buffer.from(String(v), 'utf8');
-}
-
-/** LuaJIT's number formatting, C's "%.14g". */
-export function formatLuaNumber(x: number): string {
-  if (Number.isNaN(x)) return 'nan';
-  if (x === Infinity) return 'inf';
-  if (x === -Infinity) return '-inf';
-  if (x === 0) return Object.is(x, -0) ? '-0' : '0';
-  const [mantissa, expText] = x.toExponential(13).split('e') as [string, string];
-  const exp = Number(expText);
-  const strip = (s: string): string => (s.includes('.') ? s.replace(/\.?0+$/, '') : s);
-  if (exp < -4 || exp >= 14) {
-    const sign = exp < 0 ? '-' : '+';
-    const digits = String(Math.abs(exp)).padStart(2, '0');
-    return `${strip(mantissa)}e${sign}${digits}`;
-  }
-  return strip(x.toFixed(Math.max(0, 13 - exp)));
 }
