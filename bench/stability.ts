@@ -16,6 +16,7 @@ import { parseCommandLine } from '../lab/args.js';
 import { installInterruptHandler, trackChild } from '../lab/children.js';
 import { writeAtomic } from '../lab/fs.js';
 import { ROOT_DIR } from '../lab/paths.js';
+import { ABSENT, differingAcrossRuns } from '../lab/runs.js';
 
 type Index = Record<string, Record<string, { behavior: string; behaviorClose: string }>>;
 
@@ -52,7 +53,7 @@ function busyLoop(ms: number): void {
   trackChild(child, 'busy loop');
 }
 
-const verdict = (e: { behavior: string; behaviorClose: string } | undefined): string => (e ? `${e.behavior} / ${e.behaviorClose}` : '(absent)');
+const verdict = (e: { behavior: string; behaviorClose: string } | undefined): string => (e ? `${e.behavior} / ${e.behaviorClose}` : ABSENT);
 
 function readIndex(dir: string): Index {
   const read = (f: string): Index => {
@@ -126,16 +127,11 @@ async function main(): Promise<number> {
 
 /** agent, case and the verdict of every run, for every (agent, case) whose verdict was not the same in all runs. */
 function unstable(indexes: readonly Index[]): Array<{ agent: string; id: string; verdicts: string[] }> {
-  const out: Array<{ agent: string; id: string; verdicts: string[] }> = [];
-  const agents = new Set(indexes.flatMap((x) => Object.keys(x)));
-  for (const agent of agents) {
-    const ids = new Set(indexes.flatMap((x) => Object.keys(x[agent] ?? {})));
-    for (const id of ids) {
-      const verdicts = indexes.map((x) => verdict(x[agent]?.[id]));
-      if (new Set(verdicts).size > 1) out.push({ agent, id, verdicts });
-    }
-  }
-  return out;
+  const byRun = indexes.map((x) => new Map(Object.entries(x).flatMap(([agent, cases]) => Object.entries(cases).map(([id, c]) => [`${agent}\u0000${id}`, verdict(c)] as const))));
+  return differingAcrossRuns(byRun).map(({ key, values }) => {
+    const [agent, id] = key.split('\u0000') as [string, string];
+    return { agent, id, verdicts: values };
+  });
 }
 
 // Exit explicitly: the exit hook (lab/children.ts) ends the busy loops.

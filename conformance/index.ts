@@ -22,6 +22,7 @@ import { probeServer, runCaseAgainstServer } from './runner/server-mode.js';
 import { runTiming } from './runner/timing.js';
 import { ConformanceReport, type ConformanceIndex } from './report/index.js';
 import type { CaseResult } from './runner/types.js';
+import { differingAcrossRuns } from '../lab/runs.js';
 
 export interface RunConformanceOptions {
   /** Agent names (default: all built-in agents). */
@@ -396,14 +397,8 @@ export interface UnstableCase {
 /** Every (agent, case) whose verdict was not the same in all runs (a missing verdict counts as "(absent)"). */
 export function unstableCases(runs: readonly ConformanceRun[]): UnstableCase[] {
   const byRun = runs.map((r) => new Map(r.results.map((x) => [`${x.agent}\u0000${x.id}`, verdictText(x)])));
-  const keys = new Set(byRun.flatMap((m) => [...m.keys()]));
-  const out: UnstableCase[] = [];
-  for (const k of keys) {
-    const verdicts = byRun.map((m) => m.get(k) ?? '(absent)');
-    if (new Set(verdicts).size > 1) {
-      const [agent, id] = k.split('\u0000') as [string, string];
-      out.push({ agent, id, verdicts });
-    }
-  }
-  return out;
+  return differingAcrossRuns(byRun).map(({ key, values }) => {
+    const [agent, id] = key.split('\u0000') as [string, string];
+    return { agent, id, verdicts: values };
+  });
 }

@@ -10,6 +10,7 @@ import { selectScenarios } from './scenarios/index.js';
 import { buildReport, writeReport, type InteropReport } from './report.js';
 import type { Direction, DirectionResult, Scenario } from './types.js';
 import { globSelector } from '../../lab/glob.js';
+import { differingAcrossRuns } from '../../lab/runs.js';
 import { runBrowserInterop, type BrowserInteropReport } from './browser/index.js';
 
 export interface RunInteropOptions extends StartPeerOptions {
@@ -123,14 +124,8 @@ export interface UnstableRun {
 /** Every scenario direction whose verdict (a flaky pass counts as "pass (flaky)") was not the same in all runs. */
 export function unstableRuns(runs: readonly InteropRunReport[]): UnstableRun[] {
   const keyed = runs.map((r) => new Map(r.results.map((x) => [`${x.scenario} ${x.direction}`, x.flaky !== undefined ? `${x.verdict} (flaky)` : x.verdict])));
-  const keys = new Set(keyed.flatMap((m) => [...m.keys()]));
-  const out: UnstableRun[] = [];
-  for (const k of keys) {
-    const verdicts = keyed.map((m) => m.get(k) ?? '(absent)');
-    if (new Set(verdicts).size > 1) {
-      const [scenario, direction] = k.split(' ') as [string, string];
-      out.push({ scenario, direction, verdicts });
-    }
-  }
-  return out;
+  return differingAcrossRuns(keyed).map(({ key, values }) => {
+    const [scenario, direction] = key.split(' ') as [string, string];
+    return { scenario, direction, verdicts: values };
+  });
 }
