@@ -45,7 +45,9 @@ A case that could not run (no connection, refused handshake, dead peer) is an er
 A --url server that cannot be reached is one error line, not 301 cases. The nginx peer is health-checked
 after every Lua case; when it died it is restarted once, the cases it took along are run again, and
 both are named in the summary and report/conformance/run.json. A case decided by a timeout that fired
-within the margin of the measured lag is run once more, and listed ("re-run").
+within the margin of the measured lag is run once more, and listed ("re-run"); so is a case whose
+connect or opening handshake got no answer in time (Autobahn's 5 s x --time-scale, plus the measured
+lag and RTT): only a second stall makes it an error.
 
 Exit code: 0 when ws, our strict agents and every --url server pass every case (OK/NON-STRICT/
 INFORMATIONAL and a clean close), every agent gave a verdict on every selected case, and the peer

@@ -5,7 +5,9 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import net from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { WebSocketServer } from 'ws';
 import { nativeUnavailable, startNativePeer } from '../lab/peers/native/index.js';
 import { PeerSupervisor } from '../lab/peers/supervisor.js';
 import type { RunningPeer } from '../lab/peers/types.js';
@@ -47,6 +49,43 @@ describe('a --url server that cannot be reached', () => {
     const r = await runConformance({ agents: ['ws-server'], cases: '1.1.1', outDir: tmp() });
     expect(runProblems(r, MUST_PASS)).toEqual([]);
   });
+});
+
+describe('a wait that runs out before the case begins', () => {
+  it('runs the case once more and records it; a stall that comes back stays an error', async () => {
+    // ws behind a TCP relay that swallows the opening handshake of the connections listed in `stall`.
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise<void>((r) => wss.once('listening', () => r()));
+    wss.on('connection', (ws) => ws.on('message', (d, isBinary) => ws.send(d, { binary: isBinary })));
+    let connections = 0;
+    const stall = new Set<number>();
+    const relay = net.createServer((c) => {
+      const n = ++connections;
+      if (stall.has(n)) return void c.on('error', () => {}).resume();
+      const up = net.connect((wss.address() as net.AddressInfo).port, '127.0.0.1');
+      c.pipe(up).pipe(c);
+      c.on('error', () => up.destroy());
+      up.on('error', () => c.destroy());
+    });
+    await new Promise<void>((r) => relay.listen(0, '127.0.0.1', () => r()));
+    const url = `ws://127.0.0.1:${(relay.address() as net.AddressInfo).port}/`;
+    try {
+      // Connection 1 is the reachability probe; 2 is the case's first run, 3 its re-run.
+      stall.add(2);
+      const once = await runConformance({ agents: [], servers: { relayed: url }, cases: '1.1.1', outDir: tmp(), timeScale: 0.1 });
+      expect(runProblems(once, MUST_PASS)).toEqual([]);
+      expect(once.reruns).toEqual([expect.objectContaining({ agent: 'relayed', id: '1.1.1', final: 'OK / OK', reason: expect.stringMatching(/^could not start: no handshake response within 0\.\d s/) })]);
+      connections = 0;
+      stall.clear();
+      stall.add(2).add(3);
+      const twice = await runConformance({ agents: [], servers: { relayed: url }, cases: '1.1.1', outDir: tmp(), timeScale: 0.1 });
+      expect(twice.results.map((r) => r.error)).toEqual([expect.stringMatching(/^no handshake response within/)]);
+      expect(runProblems(twice, MUST_PASS).length).toBeGreaterThan(0);
+    } finally {
+      relay.close();
+      wss.close();
+    }
+  }, 30_000);
 });
 
 describe('--check-expected with --exclude', () => {

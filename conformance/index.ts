@@ -163,9 +163,12 @@ export async function runConformance(opts: RunConformanceOptions = {}): Promise<
     report.add(r);
     opts.onResult?.(r);
   };
-  const closeCallReason = (r: CaseResult): string | null => {
+  /** Why a result is run once more before it counts: a close-call timeout, or a wait that ran out before the case began. */
+  const rerunReason = (r: CaseResult): string | null => {
+    if (!rerunCloseCalls) return null;
+    if (r.startTimedOut) return `could not start: ${r.error} (a wait before the case began)`;
     const t = r.timeout;
-    if (!rerunCloseCalls || r.error !== undefined || !t?.closeCall) return null;
+    if (r.error !== undefined || !t?.closeCall) return null;
     return `decided by the ${t.timer} timeout (${t.waitedMs} ms) that fired ${t.lateMs} ms late with the testee quiet for ${t.quietMs ?? '-'} ms (margin ${t.marginMs} ms)`;
   };
 
@@ -217,7 +220,7 @@ export async function runConformance(opts: RunConformanceOptions = {}): Promise<
           r = { ...r, error: r.error ?? `the peer died: ${supervisor?.dead ?? 'no peer'}` };
         }
       }
-      const why = closeCallReason(r);
+      const why = rerunReason(r);
       if (why) {
         const first = r;
         r = await runCaseAgainstServer({ agent, url: url(), timeScale }, k);
@@ -258,7 +261,7 @@ export async function runConformance(opts: RunConformanceOptions = {}): Promise<
     };
     await runOnce();
     if (opts.signal?.aborted) return;
-    const closeCalls = got().map((r) => [r, closeCallReason(r)] as const).filter(([, why]) => why !== null);
+    const closeCalls = got().map((r) => [r, rerunReason(r)] as const).filter(([, why]) => why !== null);
     if (closeCalls.length === 0) return;
     for (const [r, why] of closeCalls) pendingRerun.set(key(a.name, r.id), { reason: why!, first: r });
     await runOnce(closeCalls.map(([r]) => numberOf.get(r.id)!));

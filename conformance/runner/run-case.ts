@@ -83,7 +83,7 @@ export async function runCaseOnStream(stream: Stream, kase: ConformanceCase, opt
 }
 
 /** A result for a case that could not even start (connection or handshake failure). */
-export function failedToStart(kase: ConformanceCase, agent: string, why: string, httpRequest = '', httpResponse = ''): CaseResult {
+export function failedToStart(kase: ConformanceCase, agent: string, why: string, httpRequest = '', httpResponse = '', startTimedOut = false): CaseResult {
   return {
     id: kase.id, description: kase.description, expectation: kase.expectation, rfc: kase.rfc, agent,
     behavior: 'FAILED', behaviorClose: 'FAILED', result: why, resultClose: why, duration: 0, reportTime: false,
@@ -92,5 +92,6 @@ export function failedToStart(kase: ConformanceCase, agent: string, why: string,
     expected: {}, expectedClose: { closedByMe: true, closeCode: [1000], requireClean: true }, received: [],
     httpRequest, httpResponse, wirelog: [], txFrameStats: {}, rxFrameStats: {}, txOctetStats: {}, rxOctetStats: {},
     error: why,
+    ...(startTimedOut ? { startTimedOut: true as const } : {}),
   };
 }

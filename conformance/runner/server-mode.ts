@@ -29,14 +29,22 @@ async function connect(url: URL, ca?: string): Promise<Stream> {
   const stream = url.protocol === 'wss:'
     ? tls.connect({ host, port, ca, rejectUnauthorized: !!ca, servername: net.isIP(host) ? undefined : host })
     : net.connect({ host, port });
-  stream.setTimeout(10_000, () => stream.destroy(new Error('connect timeout')));
+  stream.setTimeout(10_000, () => stream.destroy(new StartTimeout('connect timeout')));
   await once(stream, url.protocol === 'wss:' ? 'secureConnect' : 'connect');
   stream.setTimeout(0);
   return stream;
 }
 
 /** Performs the opening handshake; returns the response head and any bytes after it. */
-async function handshake(stream: Stream, url: URL): Promise<{ request: string; response: string; rest: Buffer }> {
+/** A wait for the testee that ran out (as opposed to a refusal): the case may be run once more. */
+class StartTimeout extends Error {}
+
+/** Autobahn's 5 s opening-handshake wait, scaled, plus the run's measured lag and RTT padding. */
+function handshakeWaitMs(timeScale: number): number {
+  return Math.round(5000 * timeScale + runTiming.paddingMs());
+}
+
+async function handshake(stream: Stream, url: URL, timeScale = 1): Promise<{ request: string; response: string; rest: Buffer }> {
   const key = randomBytes(16).toString('base64');
   const request = [
     `GET ${url.pathname || '/'}${url.search} HTTP/1.1`,
@@ -52,7 +60,8 @@ async function handshake(stream: Stream, url: URL): Promise<{ request: string; r
   stream.write(request);
   let buf = Buffer.alloc(0);
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => done(new Error('no handshake response within 5 s')), 5000);
+    const waitMs = handshakeWaitMs(timeScale);
+    const timer = setTimeout(() => done(new StartTimeout(`no handshake response within ${(waitMs / 1000).toFixed(1)} s`)), waitMs);
     const onData = (d: Buffer): void => {
       buf = Buffer.concat([buf, d]);
       const at = buf.indexOf('\r\n\r\n');
@@ -84,15 +93,15 @@ export async function runCaseAgainstServer(target: ServerTarget, kase: Conforman
   try {
     stream = await connect(url, target.ca);
   } catch (e) {
-    return failedToStart(kase, target.agent, `could not connect: ${(e as Error).message}`);
+    return failedToStart(kase, target.agent, `could not connect: ${(e as Error).message}`, '', '', e instanceof StartTimeout);
   }
   stream.on('error', () => {});
   let hs: { request: string; response: string; rest: Buffer };
   try {
-    hs = await handshake(stream, url);
+    hs = await handshake(stream, url, target.timeScale ?? 1);
   } catch (e) {
     stream.destroy();
-    return failedToStart(kase, target.agent, (e as Error).message);
+    return failedToStart(kase, target.agent, (e as Error).message, '', '', e instanceof StartTimeout);
   }
   stream.pause();
   const result = runCaseOnStream(stream, kase, {

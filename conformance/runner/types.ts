@@ -186,4 +186,10 @@ export interface CaseResult {
   rerun?: { reason: string; first: string };
   /** The case could not run at all (no connection, refused handshake, dead peer): an error, not a verdict. */
   error?: string;
+  /**
+   * The error is a wait that ran out before the case began (connect or opening handshake, on a
+   * machine whose load can stall the in-process testee): the case is run once more before the
+   * error counts, like a close-call verdict.
+   */
+  startTimedOut?: true;
 }
