@@ -3,7 +3,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, arch, platform, release } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { parseCommandLine, shownPath } from '../cli/args.js';
+import { parseCommandLine, shownPath, UsageError } from '../cli/args.js';
+import { chooseLuaLib } from '../lab/lua-lib.js';
+import { interruptedReportFile } from '../lab/children.js';
 import { startPeer, type RunningPeer } from '../lab/peers/index.js';
 import { runClientBench, type ClientReport } from './client.js';
 import { runCodecBench, type CodecReport } from './codec.js';
@@ -31,6 +33,7 @@ Options:
   --only LIST   comma list of suites (default: all)
   --quick       shorter runs (about 1 minute in all)
   --out FILE    JSON report (default report/bench.json)
+  --lua-lib DIR  the lua-resty-websocket the nginx peer loads (or RESTY_WEBSOCKET_LIB; either layout)
   --cpu-prof DIR  write CPU profiles (node --cpu-prof) of the codec children (DIR/codec) and of
                 the two echo servers (DIR/echo/ours, DIR/echo/ws); open them in Chrome DevTools
 
@@ -88,6 +91,8 @@ export interface BenchReport {
   fuzz?: FuzzBenchReport;
   errors: Record<string, string>;
   targets: TargetCheck[];
+  /** The lua-resty-websocket the nginx peer loaded (_VERSION, folder), when a suite used it. */
+  luaLib?: { version: string; path: string; source: string };
 }
 
 function geomean(xs: number[]): number | null {
@@ -233,11 +238,13 @@ export async function runBench(o: RunBenchOptions): Promise<BenchReport> {
   const log = (s: string): void => {
     if (print) console.error(s);
   };
+  const stopInterruptReport = o.out ? interruptedReportFile(o.out, () => ({ ...report, durationMs: Date.now() - started })) : () => {};
   let peer: RunningPeer | null = null;
   const needPeer = o.suites.includes('echo') || o.suites.includes('client');
   if (needPeer) {
     try {
       peer = await startPeer();
+      report.luaLib = { version: peer.lib.clientVersion, path: peer.lib.path, source: peer.lib.source };
     } catch (e) {
       report.errors.peer = `nginx + Lua peer unavailable, its measurements are skipped: ${(e as Error).message}`;
       log(report.errors.peer);
@@ -271,6 +278,7 @@ export async function runBench(o: RunBenchOptions): Promise<BenchReport> {
   }
   report.targets = checkTargets(report);
   report.durationMs = Date.now() - started;
+  stopInterruptReport();
   report.machine.loadavg = (await import('node:os')).loadavg();
   if (print && report.targets.length > 0) {
     console.log('\ntargets');
@@ -286,7 +294,9 @@ export async function runBench(o: RunBenchOptions): Promise<BenchReport> {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseCommandLine('bench', argv, { only: { type: 'list', choices: SUITES }, quick: { type: 'flag' }, out: { type: 'string' }, 'cpu-prof': { type: 'string' } });
+  const { values } = parseCommandLine('bench', argv, { only: { type: 'list', choices: SUITES }, quick: { type: 'flag' }, out: { type: 'string' }, 'cpu-prof': { type: 'string' }, 'lua-lib': { type: 'string' } });
+  const libErr = chooseLuaLib(values['lua-lib']);
+  if (libErr) throw new UsageError('bench', `--lua-lib: ${libErr}`);
   const suites = values.only ?? [...SUITES];
   const report = await runBench({
     suites,

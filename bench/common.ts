@@ -2,6 +2,7 @@
 // module in a child process that reports one JSON line (so each measurement gets its own
 // process, environment and JIT state).
 import { spawn } from 'node:child_process';
+import { trackChild } from '../lab/children.js';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ROOT_DIR } from '../lab/paths.js';
@@ -69,6 +70,7 @@ export function spawnTsChild(file: string, args: readonly string[], env: Record<
     env: childEnv,
     stdio: ['pipe', 'pipe', process.env.WSLAB_BENCH_DEBUG ? 'inherit' : 'pipe'],
   });
+  trackChild(child, `bench ${file}`);
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4000);

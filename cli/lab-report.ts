@@ -20,6 +20,12 @@ export interface LabReport {
   sections: Record<string, SectionStatus>;
   ok: boolean;
   finished: boolean;
+  /** Set when SIGINT/SIGTERM stopped the run (finished and ok are false then). */
+  interrupted?: boolean;
+  /** What each part loaded of lua-resty-websocket (_VERSION, folder); differing copies are an error. */
+  libraries?: Array<{ part: string; version: string; path: string }>;
+  /** Every death of the peer during the run, restarted or not (cases it affected are in the parts' data). */
+  peerRestarts?: Array<{ at: string; noticedBy: string; restarted: boolean; error?: string }>;
 }
 
 

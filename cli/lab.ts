@@ -6,10 +6,13 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { writeAtomic } from '../lab/fs.js';
 import { join } from 'node:path';
-import { parseCommandLine, shownPath } from './args.js';
+import { parseCommandLine, shownPath, UsageError } from './args.js';
 import { ROOT_DIR } from '../lab/paths.js';
 import { BACKEND_CHOICES } from '../lab/peers/index.js';
 import type { RunningPeer } from '../lab/peers/types.js';
+import { onInterrupt } from '../lab/children.js';
+import { chooseLuaLib, differentCopies, type LoadedLibrary } from '../lab/lua-lib.js';
+import { PeerSupervisor } from '../lab/peers/supervisor.js';
 import { renderLabHtml, type LabReport, type SectionStatus } from './lab-report.js';
 
 export const help = `Usage: wslab lab [options]
@@ -30,16 +33,31 @@ Options:
   --fuzz-time T      per fuzz target (default 10s)
   --diff-time T      differential run (default 20s)
   --backend B        native | container | auto (default auto)
-  --lua-lib DIR      another lua-resty-websocket lib/ folder (or RESTY_WEBSOCKET_LIB)
+  --lua-lib DIR      another lua-resty-websocket (or RESTY_WEBSOCKET_LIB), for every part: the peer,
+                     the Lua agents, diff and the frame deviations; DIR/resty/websocket/*.lua
+                     (upstream, OpenResty) or DIR/nginx/websocket/*.lua (Debian)
   --out DIR          report folder (default report/)
   --json             print the summary as JSON at the end
 
-Exit code: 0 when every part passed (the Lua library's own deviations are findings, not failures), 1 otherwise.
+A part that compared nothing (no peer, no luajit, probes that could not reach the peer) is an error,
+not a pass. The peer is health-checked; when it dies it is restarted once, and the restart and the
+cases it affected are named in the part's summary and report/index.json. Each part names the
+_VERSION and folder of the library it loaded (index.json "libraries"); two parts that loaded
+different copies is an error. Ctrl-C / SIGTERM stops every child (nginx, jsfuzz, luajit), removes the
+temp prefixes and leaves report/index.json with finished: false, ok: false, interrupted: true.
+
+Exit code: 0 when every part passed (the Lua library's own deviations are findings, not failures),
+1 otherwise (130/143 when interrupted), 2 for bad options.
 
 Examples:
   npm start                       # = wslab lab, after installing what is missing
   wslab lab --skip fuzz,diff      # interop + conformance only
   wslab lab --full --fuzz-time 60s`;
+
+/** The folder of a module file (where protocol.lua was loaded from). */
+function dirOf(file: string): string {
+  return file.replace(/\/[^/]*$/, '');
+}
 
 function log(line: string): void {
   process.stderr.write(`${line}\n`);
@@ -67,15 +85,34 @@ export async function run(argv: string[]): Promise<number> {
     'fuzz-time': { type: 'duration', default: '10s' }, 'diff-time': { type: 'duration', default: '20s' },
     backend: { type: 'string', choices: BACKEND_CHOICES }, 'lua-lib': { type: 'string' }, out: { type: 'string' }, json: { type: 'flag' },
   });
+  // One library for every part (peer, Lua agents, diff, frame deviations): RESTY_WEBSOCKET_LIB.
+  const libErr = chooseLuaLib(values['lua-lib']);
+  if (libErr) throw new UsageError('lab', `--lua-lib: ${libErr}`);
   const skip = new Set<string>(values.skip);
   const outDir = values.out ?? join(ROOT_DIR, 'report');
   mkdirSync(outDir, { recursive: true });
   const started = Date.now();
-  const report: LabReport = { generatedAt: new Date().toISOString(), durationMs: 0, peer: null, sections: {}, ok: true, finished: false };
+  const report: LabReport = { generatedAt: new Date().toISOString(), durationMs: 0, peer: null, sections: {}, ok: false, finished: false, interrupted: false, libraries: [], peerRestarts: [] };
+  const libraries: LoadedLibrary[] = report.libraries!;
+  let supervisor: PeerSupervisor | null = null;
   const save = (): void => {
     report.durationMs = Date.now() - started;
+    if (supervisor) report.peerRestarts = supervisor.restarts;
     writeAtomic(join(outDir, 'index.json'), JSON.stringify(report, null, 2));
     writeAtomic(join(outDir, 'index.html'), renderLabHtml(report));
+  };
+  // Ctrl-C: the report on disk says so (the handler in lab/children.ts then stops every child).
+  const stopWriting = onInterrupt(() => {
+    report.interrupted = true;
+    report.finished = false;
+    report.ok = false;
+    for (const s of Object.values(report.sections)) if (s.status === 'running') Object.assign(s, { status: 'error', summary: 'interrupted' });
+    save();
+  });
+  /** A part's loaded library: recorded, and an error when it is not the copy the other parts loaded. */
+  const loaded = (lib: LoadedLibrary): string | null => {
+    libraries.push(lib);
+    return differentCopies(libraries);
   };
   const section = async (name: string, title: string, body: () => Promise<Omit<SectionStatus, 'title' | 'durationMs'>>): Promise<void> => {
     if (skip.has(name)) {
@@ -104,8 +141,11 @@ export async function run(argv: string[]): Promise<number> {
   if (!peerWhy || values.backend === 'container' || values.backend === 'auto') {
     try {
       const { startPeer } = await import('../lab/peers/index.js');
-      peer = await startPeer({ backend: values.backend ?? 'auto', luaLib: values['lua-lib'] });
+      const peerOpts = { backend: values.backend ?? 'auto' };
+      peer = await startPeer(peerOpts);
+      supervisor = PeerSupervisor.forOwnPeer(peer, peerOpts);
       report.peer = { backend: peer.backend, lib: peer.lib };
+      libraries.push({ part: 'peer', version: peer.lib.clientVersion, path: peer.lib.path });
       log(`lab: peer ${peer.backend}, lua-resty-websocket ${peer.lib.clientVersion} (${peer.lib.source}), ngx_lua ${peer.lib.ngxLuaVersion}`);
     } catch (e) {
       peerWhy = (e as Error).message;
@@ -116,58 +156,65 @@ export async function run(argv: string[]): Promise<number> {
 
   try {
     await section('interop', 'Interop: our implementation vs the Lua library, four directions', async () => {
-      if (!peer) return { status: 'error', summary: `no peer: ${peerWhy}` };
+      if (!supervisor) return { status: 'error', summary: `no peer: ${peerWhy}` };
       const { runInterop } = await import('../conformance/interop/index.js');
-      const r = await runInterop({ peer, outDir });
+      const r = await runInterop({ supervisor, outDir });
       const s = r.summary;
+      const notes = [
+        ...r.flakyRuns.map((f) => `flaky: ${f.scenario} ${f.direction}`),
+        ...r.restarts.map((x) => `peer died (noticed ${x.noticedBy}), ${x.restarted ? 'restarted' : `not restarted: ${x.error}`}`),
+        ...(r.affected.length ? [`run again after the restart: ${r.affected.map((a) => `${a.scenario} ${a.direction}`).join(', ')}`] : []),
+        ...(s.pass + s.fail === 0 ? ['nothing was compared'] : []),
+      ];
       return {
-        status: s.fail + s.error > 0 ? 'fail' : 'pass',
-        summary: `${s.pass} pass${s.flaky ? ` (${s.flaky} flaky)` : ''}, ${s.fail} fail, ${s.skip} skip (library ${peer.lib.clientVersion}), ${s.error} error; ${s.unexplainedDifferences} unexplained and ${s.explainedDifferences} explained differences`,
+        status: s.pass + s.fail === 0 || r.restarts.length ? 'error' : s.fail + s.error > 0 ? 'fail' : 'pass',
+        summary: `${s.pass} pass${s.flaky ? ` (${s.flaky} flaky)` : ''}, ${s.fail} fail, ${s.skip} skip (library ${r.luaLib.version}), ${s.error} error; ${s.unexplainedDifferences} unexplained and ${s.explainedDifferences} explained differences${notes.length ? `. ${notes.join('; ')}` : ''}`,
         link: 'interop.html',
-        data: s,
+        data: { ...s, flakyRuns: r.flakyRuns, restarts: r.restarts, affected: r.affected, luaLib: r.luaLib },
       };
     });
 
     await section('conformance', 'Conformance: Autobahn cases 1-7, 9, 10 (ported)', async () => {
-      const { runConformance, passes } = await import('../conformance/index.js');
+      const { runConformance, runProblems, summarizeRun, MUST_PASS } = await import('../conformance/index.js');
       const { diffAgainst, readExpected } = await import('../conformance/expected.js');
-      const agents = ['ws-server', 'ws-client', 'ours-server-strict', 'ours-client-strict', 'ours-server-compat', 'ours-client-compat', ...(peer ? ['lua-server', 'lua-client'] : [])];
-      const r = await runConformance({ agents, peer: peer ?? undefined, exclude: values.full ? '' : '9.*', outDir: join(outDir, 'conformance'), timeScale: 2, concurrency: agents.length });
+      const agents = ['ws-server', 'ws-client', 'ours-server-strict', 'ours-client-strict', 'ours-server-compat', 'ours-client-compat', ...(supervisor ? ['lua-server', 'lua-client'] : [])];
+      const r = await runConformance({ agents, supervisor: supervisor ?? undefined, exclude: values.full ? '' : '9.*', outDir: join(outDir, 'conformance'), concurrency: agents.length });
       const merged = { ...r.servers, ...r.clients };
       const table = readExpected();
-      const perAgent: Record<string, { cases: number; pass: number }> = {};
-      for (const [a, cases] of Object.entries(merged)) perAgent[a] = { cases: Object.keys(cases).length, pass: Object.values(cases).filter(passes).length };
-      const problems: string[] = [];
-      for (const a of ['ws-server', 'ws-client', 'ours-server-strict', 'ours-client-strict']) {
-        if (perAgent[a] && perAgent[a]!.pass !== perAgent[a]!.cases) problems.push(`${a} ${perAgent[a]!.pass}/${perAgent[a]!.cases}`);
-      }
-      const pick = (t: Record<string, string>): Record<string, string> => Object.fromEntries(Object.entries(t).filter(([id]) => values.full || !id.startsWith('9.')));
+      const perAgent = summarizeRun(r);
+      const problems = runProblems(r, MUST_PASS);
       for (const [ours, lua] of [['ours-server-compat', 'lua-server'], ['ours-client-compat', 'lua-client'], ['lua-server', 'lua-server'], ['lua-client', 'lua-client']] as const) {
         if (!merged[ours]) continue;
-        const d = diffAgainst(pick(table.agents[lua] ?? {}), merged[ours]!);
+        const d = diffAgainst(table.agents[lua] ?? {}, merged[ours]!, r.selected);
         if (d.length) problems.push(`${ours} differs from the stored Lua table in ${d.length} case(s): ${d.slice(0, 5).map(([id, w, h]) => `${id} ${w} -> ${h}`).join('; ')}`);
       }
-      for (const [a, e] of Object.entries(r.errors)) problems.push(`${a}: ${e}`);
+      if (r.lib) {
+        const mixed = loaded({ ...r.lib, part: 'conformance (Lua agents)' });
+        if (mixed) problems.push(mixed);
+      }
+      const reruns = r.reruns.length ? ` Re-run: ${r.reruns.map((x) => `${x.agent} ${x.id}${x.first !== x.final ? ' (flaky)' : ''}`).join(', ')}.` : '';
       return {
-        status: problems.length ? 'fail' : 'pass',
-        summary: `${Object.entries(perAgent).map(([a, s]) => `${a} ${s.pass}/${s.cases}`).join(', ')}${problems.length ? `. Problems: ${problems.join('; ')}` : '. Lua agents match the stored table; compat == Lua on every case.'}`,
+        status: problems.length ? (Object.keys(r.errors).length || r.restarts.length ? 'error' : 'fail') : 'pass',
+        summary: `${Object.entries(perAgent).map(([a, s]) => `${a} ${s.pass}/${s.cases}`).join(', ')}${problems.length ? `. Problems: ${problems.join('; ')}` : '. Lua agents match the stored table; compat == Lua on every case.'}${reruns}`,
         link: 'conformance/servers/index.html',
-        extraLinks: { 'client matrix': 'conformance/clients/index.html' },
-        data: { perAgent, errors: r.errors, durationMs: r.durationMs },
+        extraLinks: { 'client matrix': 'conformance/clients/index.html', 'run data': 'conformance/run.json' },
+        data: { perAgent, errors: r.errors, durationMs: r.durationMs, reruns: r.reruns, flaky: r.flaky, restarts: r.restarts, affected: r.affected, lib: r.lib, timing: r.timing },
       };
     });
 
     await section('deviations', 'RFC 6455 deviations of the original, with minimal reproducers', async () => {
       const { runFrameProbes } = await import('../conformance/deviations/frame-probes.js');
-      const frame = await runFrameProbes();
-      let handshake: Awaited<ReturnType<typeof import('../conformance/deviations/handshake-probes.js')['runHandshakeProbes']>> = [];
-      if (peer) handshake = await (await import('../conformance/deviations/handshake-probes.js')).runHandshakeProbes(peer);
-      const mismatched = frame.filter((f) => f.compatMatches === false);
-      const shown = frame.filter((f) => f.lua !== null).length + handshake.filter((h) => h.deviates).length;
+      const { judgeDeviations } = await import('../conformance/deviations/judge.js');
+      let oracleLib: { version: string; path: string } | null = null;
+      const frame = await runFrameProbes(undefined, (l) => (oracleLib = l));
+      let handshake: Awaited<ReturnType<typeof import('../conformance/deviations/handshake-probes.js')['runHandshakeProbes']>> | null = null;
+      if (supervisor && (await supervisor.check('before the deviations')) !== 'dead') handshake = await (await import('../conformance/deviations/handshake-probes.js')).runHandshakeProbes(supervisor.current);
+      const v = judgeDeviations(frame, handshake);
+      const mixed = oracleLib ? loaded({ part: 'deviations (protocol.lua under luajit)', version: (oracleLib as { version: string }).version, path: dirOf((oracleLib as { path: string }).path) }) : null;
       return {
-        status: mismatched.length ? 'fail' : 'pass',
-        summary: `${shown} deviations reproduced on the real library (${frame.filter((f) => f.lua !== null).length} frame-level via protocol.lua under luajit, ${handshake.filter((h) => h.deviates).length} handshake-level via nginx)${mismatched.length ? `; compat differs on ${mismatched.map((m) => m.probe.id).join(', ')}` : '; our compat profile reproduces each, strict fixes each'}`,
-        data: { frame, handshake },
+        status: mixed ? 'error' : v.status,
+        summary: mixed ? `${mixed}; ${v.summary}` : v.summary,
+        data: { frame, handshake, compared: v.compared, errors: v.errors, oracle: oracleLib },
       };
     });
 
@@ -175,8 +222,8 @@ export async function run(argv: string[]): Promise<number> {
       const { runCampaign } = await import('../fuzz/campaign.js');
       const r = await runCampaign({ target: 'all', timeMs: values['fuzz-time'], jobs: 2, reportFile: join(outDir, 'fuzz.json') });
       return {
-        status: r.ok && r.totals.findings === 0 ? 'pass' : 'fail',
-        summary: `${r.totals.execs.toLocaleString('en')} execs (${Math.round(r.totals.execsPerSec).toLocaleString('en')}/s) on ${r.targets.length} targets; ${r.totals.findings} findings; ${r.targets.map((t) => `${t.target} ${Math.round(t.execsPerSec)}/s`).join(', ')}`,
+        status: r.totals.execs === 0 ? 'error' : r.ok && r.totals.findings === 0 ? 'pass' : 'fail',
+        summary: `${r.totals.execs === 0 ? 'no input was run: ' : ''}${r.totals.execs.toLocaleString('en')} execs (${Math.round(r.totals.execsPerSec).toLocaleString('en')}/s) on ${r.targets.length} targets; ${r.totals.findings} findings; ${r.targets.map((t) => `${t.target} ${Math.round(t.execsPerSec)}/s`).join(', ')}`,
         link: 'fuzz.json',
         data: r.totals,
       };
@@ -188,11 +235,12 @@ export async function run(argv: string[]): Promise<number> {
       const why = oracleUnavailable();
       if (why) return { status: 'error', summary: why };
       const r = await runDiff({ timeMs: values['diff-time'], reportFile: join(outDir, 'diff.json') });
+      const mixed = loaded({ part: 'diff (protocol.lua under luajit)', version: r.luaVersion, path: dirOf(r.luaProtocol) });
       return {
-        status: r.ok && r.divergenceCount === 0 ? 'pass' : 'fail',
-        summary: `${r.cases.toLocaleString('en')} cases (${Math.round(r.casesPerSec).toLocaleString('en')}/s, seed ${r.seed}) against protocol.lua ${r.luaVersion}; ${r.divergenceCount} divergences`,
+        status: mixed || r.cases === 0 ? 'error' : r.ok && r.divergenceCount === 0 ? 'pass' : 'fail',
+        summary: `${mixed ? `${mixed}; ` : ''}${r.cases === 0 ? 'no case was compared; ' : ''}${r.cases.toLocaleString('en')} cases (${Math.round(r.casesPerSec).toLocaleString('en')}/s, seed ${r.seed}) against protocol.lua ${r.luaVersion} (${r.luaProtocol}); ${r.divergenceCount} divergences`,
         link: 'diff.json',
-        data: { cases: r.cases, casesPerSec: r.casesPerSec, divergences: r.divergenceCount, seed: r.seed },
+        data: { cases: r.cases, casesPerSec: r.casesPerSec, divergences: r.divergenceCount, seed: r.seed, luaVersion: r.luaVersion, luaProtocol: r.luaProtocol },
       };
     });
 
@@ -201,10 +249,13 @@ export async function run(argv: string[]): Promise<number> {
       ? { title: 'Benchmarks (latest `wslab bench`)', status: 'info', summary: `ratios from ${shownPath(benchPath)}`, link: 'bench.json', data: JSON.parse(readFileSync(benchPath, 'utf8')), durationMs: 0 }
       : { title: 'Benchmarks', status: 'info', summary: `no ${shownPath(benchPath)} yet: run \`npx wslab bench --out ${shownPath(benchPath)}\``, durationMs: 0 };
   } finally {
-    await peer?.stop();
+    await (supervisor?.current ?? peer)?.stop();
+    stopWriting();
   }
   report.finished = true;
-  report.ok = Object.values(report.sections).every((s) => s.status === 'pass' || s.status === 'skipped' || s.status === 'info');
+  const mixed = differentCopies(libraries);
+  report.ok = !mixed && (supervisor?.restarts.length ?? 0) === 0 && Object.values(report.sections).every((s) => s.status === 'pass' || s.status === 'skipped' || s.status === 'info');
+  if (mixed) log(`lab: ${mixed}`);
   save();
   log(`lab: ${report.ok ? 'all parts passed' : 'some parts failed'} in ${((Date.now() - started) / 1000).toFixed(0)} s; ${shownPath(join(outDir, 'index.html'))}`);
   if (values.json) console.log(JSON.stringify({ ok: report.ok, sections: Object.fromEntries(Object.entries(report.sections).map(([k, s]) => [k, { status: s.status, summary: s.summary }])) }));

@@ -2,6 +2,7 @@
 // exports `run(argv) => Promise<exitCode>` and a `help` text; this file only dispatches, and
 // imports lazily so `wslab peer` does not load the fuzzers. A bad command line anywhere below is a
 // UsageError (cli/args.ts): one line on stderr and exit code 2.
+import { installInterruptHandler } from '../lab/children.js';
 import { UsageError } from './args.js';
 
 export interface Subcommand {
@@ -48,6 +49,8 @@ export async function main(argv: string[]): Promise<number> {
     console.log(sub.help);
     return 0;
   }
+  // Ctrl-C / SIGTERM stops every child of the run and leaves its report marked interrupted.
+  installInterruptHandler(name);
   try {
     return await sub.run(rest);
   } catch (e) {

@@ -2,13 +2,16 @@
 import { parseCommandLine, shownPath, UsageError } from '../cli/args.js';
 import { AGENTS } from './agents/index.js';
 import { CASES } from './cases/index.js';
-import { passes, runConformance } from './index.js';
+import { MUST_PASS, runConformance, runProblems, summarizeRun, unstableCases, type ConformanceRun } from './index.js';
 import { diffAgainst, readExpected, tableFrom, writeExpected } from './expected.js';
 import { startFuzzingServer } from './runner/client-mode.js';
 import { selectCases } from './cases/index.js';
 import { ConformanceReport } from './report/index.js';
 import { join } from 'node:path';
 import { ROOT_DIR } from '../lab/paths.js';
+import { writeAtomic } from '../lab/fs.js';
+import { onInterrupt } from '../lab/children.js';
+import { chooseLuaLib } from '../lab/lua-lib.js';
 import { attachedLine, attachRecordedPeer } from '../lab/peers/recorded.js';
 import type { RunningPeer } from '../lab/peers/types.js';
 
@@ -25,23 +28,37 @@ Options:
   --mode client        only run a fuzzingserver for external client testees (--port N, default 9001)
   --cases GLOBS        case id globs, e.g. '1.*,5.*' (default: all ${CASES.length})
   --exclude GLOBS      case id globs to leave out, e.g. '9.*'
-  --time-scale N       multiply the verdict-deciding waits (killAfter, close timeouts) on a loaded machine
+  --time-scale N       multiply Autobahn's verdict-deciding waits (killAfter, close timeouts); they are also
+                       padded by 4 x the measured scheduling lag + 4 x the handshake RTT, so 1 is fine when loaded
   --out DIR            report folder (default report/conformance)
   --concurrency N      agents run at once (default 4)
-  --check-expected     compare the Lua agents with fixtures/conformance/lua-expected.json (exit 1 on a difference)
+  --check-expected     compare the Lua agents with fixtures/conformance/lua-expected.json (exit 1 on a difference;
+                       cases left out with --cases/--exclude are not compared)
   --write-expected     record the Lua agents' verdicts into fixtures/conformance/lua-expected.json
+  --lua-lib DIR        the lua-resty-websocket the Lua agents load (or RESTY_WEBSOCKET_LIB); either layout:
+                       DIR/resty/websocket/*.lua (upstream, OpenResty) or DIR/nginx/websocket/*.lua (Debian)
+  --repeat N           run N times; reports every case whose verdict differed between runs (exit 1 if any)
   --json               print the summary as JSON
 
-Exit code: 0 when every agent of ours and ws pass (OK/NON-STRICT/INFORMATIONAL and a clean close) except the
-compat profiles, whose failures are the original's documented deviations; 1 otherwise.
+A case that could not run (no connection, refused handshake, dead peer) is an error, not a verdict.
+A --url server that cannot be reached is one error line, not 301 cases. The nginx peer is health-checked
+after every Lua case; when it died it is restarted once, the cases it took along are run again, and
+both are named in the summary and report/conformance/run.json. A case decided by a timeout that fired
+within the margin of the measured lag is run once more, and listed ("re-run").
+
+Exit code: 0 when ws, our strict agents and every --url server pass every case (OK/NON-STRICT/
+INFORMATIONAL and a clean close), every agent gave a verdict on every selected case, and the peer
+never died; the compat profiles' and Lua agents' failures are the original's documented deviations
+(see --check-expected); 1 otherwise; 2 for bad options.
 
 Examples:
   wslab conformance --agents ours-server-strict,ours-client-strict
   wslab conformance --url mine=ws://127.0.0.1:8080/ --cases '1.*,2.*,5.*'
   wslab conformance --mode client --port 9001      # then point any Autobahn client testee at ws://127.0.0.1:9001
-  wslab conformance --agents lua-server,lua-client --check-expected`;
+  wslab conformance --agents lua-server,lua-client --check-expected --exclude '9.*'
+  wslab conformance --repeat 5                     # a stability check: which verdicts change between runs
+  wslab conformance --agents lua-server --lua-lib /usr/local/openresty/lualib`;
 
-const MUST_PASS = ['ws-server', 'ws-client', 'ours-server-strict', 'ours-client-strict'];
 const LUA_AGENTS = ['lua-server', 'lua-client'];
 
 export async function run(argv: string[]): Promise<number> {
@@ -50,8 +67,11 @@ export async function run(argv: string[]): Promise<number> {
     port: { type: 'number', integer: true, min: 0, max: 65535 },
     cases: { type: 'string' }, exclude: { type: 'string' }, 'time-scale': { type: 'number', min: 0.1 }, out: { type: 'string' },
     concurrency: { type: 'number', integer: true, min: 1 }, 'check-expected': { type: 'flag' }, 'write-expected': { type: 'flag' },
-    json: { type: 'flag' },
+    json: { type: 'flag' }, 'lua-lib': { type: 'string' }, repeat: { type: 'number', integer: true, min: 1 },
   });
+  const libErr = chooseLuaLib(values['lua-lib']);
+  if (libErr) throw new UsageError('conformance', `--lua-lib: ${libErr}`);
+  const repeat = values.repeat;
   const outDir = values.out ?? join(ROOT_DIR, 'report', 'conformance');
   const cases = selectCases(values.cases ?? '*', values.exclude ?? '');
   if (values.mode === 'client') {
@@ -61,14 +81,14 @@ export async function run(argv: string[]): Promise<number> {
       console.log(`${r.agent} ${r.id}: ${r.behavior} / ${r.behaviorClose}`);
     }, onUpdateReports: () => report.flush(true) });
     console.log(`fuzzingserver on ${srv.url} with ${cases.length} cases; Ctrl-C to stop (reports in ${shownPath(join(outDir, 'clients'))})`);
-    await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
-    report.flush(true);
-    await srv.close();
+    // Ctrl-C: the interrupt handler (lab/children.ts) writes the report and exits.
+    onInterrupt(() => report.flush(true));
+    await new Promise<void>(() => {});
     return 0;
   }
 
   const servers: Record<string, string> = {};
-  for (const spec of values.url ?? []) {
+  for (const spec of values.url) {
     const at = spec.indexOf('=');
     if (at <= 0) throw new UsageError('conformance', `--url takes NAME=URL, got "${spec}"`);
     servers[spec.slice(0, at)] = spec.slice(at + 1);
@@ -83,60 +103,78 @@ export async function run(argv: string[]): Promise<number> {
       console.error(attachedLine('conformance', peer));
     } else if (recorded.why) console.error(`wslab conformance: starting a peer of its own: ${recorded.why}`);
   }
-  const controller = new AbortController();
-  const onSigint = (): void => {
-    console.error('\nwslab conformance: interrupted, writing what finished');
-    controller.abort();
-  };
-  process.once('SIGINT', onSigint);
-  let done = 0;
-  const total = cases.length * ((agents ?? AGENTS.map((a) => a.name)).length + Object.keys(servers).length);
+  const timeScale = values['time-scale'];
+  const concurrency = values.concurrency;
   const tty = process.stderr.isTTY;
-  try {
+  const runs: ConformanceRun[] = [];
+  const results: Array<{ failed: boolean; lines: string[]; json: Record<string, unknown> }> = [];
+  for (let i = 1; i <= (repeat ?? 1); i++) {
+    let done = 0;
+    const total = cases.length * ((agents ?? AGENTS.map((a) => a.name)).length + Object.keys(servers).length);
     const res = await runConformance({
-      agents, servers, cases: values.cases, exclude: values.exclude, outDir, peer,
-      timeScale: values['time-scale'],
-      concurrency: values.concurrency,
-      signal: controller.signal,
+      agents, servers, cases: values.cases, exclude: values.exclude, outDir: repeat ? join(outDir, `run-${i}`) : outDir, peer,
+      timeScale, concurrency,
       onResult: (r) => {
         done++;
-        if (tty) process.stderr.write(`\r\x1b[K[${done}/${total}] ${r.agent} ${r.id}: ${r.behavior} / ${r.behaviorClose}`);
-        else if (done % 50 === 0) process.stderr.write(`[${done}/${total}]\n`);
+        const tag = repeat ? `run ${i}/${repeat} ` : '';
+        if (tty) process.stderr.write(`\r\x1b[K${tag}[${done}/${total}] ${r.agent} ${r.id}: ${r.behavior} / ${r.behaviorClose}`);
+        else if (done % 50 === 0) process.stderr.write(`${tag}[${done}/${total}]\n`);
       },
     });
     if (tty) process.stderr.write('\r\x1b[K');
-    const summary: Record<string, { cases: number; pass: number }> = {};
-    for (const idx of [res.servers, res.clients]) {
-      for (const [agent, byCase] of Object.entries(idx)) {
-        const entries = Object.values(byCase);
-        summary[agent] = { cases: entries.length, pass: entries.filter(passes).length };
-      }
-    }
-    let failed = Object.keys(res.errors).length > 0;
-    for (const a of MUST_PASS) if (summary[a] && summary[a].pass !== summary[a].cases) failed = true;
-    const merged = { ...res.servers, ...res.clients };
-    if (values['write-expected']) {
-      const luaAgents = LUA_AGENTS.filter((a) => merged[a]);
-      writeExpected(tableFrom(merged, luaAgents, 'lua-resty-websocket (see the peer report)'));
-      console.log(`recorded ${luaAgents.join(', ')} into fixtures/conformance/lua-expected.json`);
-    }
-    if (values['check-expected']) {
-      const table = readExpected();
-      for (const a of LUA_AGENTS) {
-        if (!merged[a]) continue;
-        const diffs = diffAgainst(table.agents[a] ?? {}, merged[a]!);
-        for (const [id, want, have] of diffs) console.log(`${a} ${id}: expected ${want}, got ${have}`);
-        if (diffs.length) failed = true;
-      }
-    }
-    if (values.json) console.log(JSON.stringify({ summary, errors: res.errors, durationMs: res.durationMs }));
-    else {
-      for (const [a, s] of Object.entries(summary)) console.log(`${a.padEnd(20)} ${s.pass}/${s.cases} pass`);
-      for (const [a, e] of Object.entries(res.errors)) console.log(`${a.padEnd(20)} error: ${e}`);
-      console.log(`conformance: ${(res.durationMs / 1000).toFixed(1)} s; ${shownPath(outDir)}/{servers,clients}/index.html`);
-    }
-    return failed ? 1 : 0;
-  } finally {
-    process.off('SIGINT', onSigint);
+    runs.push(res);
+    results.push(judgeCliRun(res, values, Object.keys(servers)));
+    if (repeat) console.log(`run ${i}/${repeat}: ${results[i - 1]!.failed ? 'FAIL' : 'pass'} (${(res.durationMs / 1000).toFixed(1)} s)`);
   }
+  const last = results[results.length - 1]!;
+  const unstable = repeat ? unstableCases(runs) : [];
+  if (repeat) writeAtomic(join(outDir, 'repeat.json'), JSON.stringify({ runs: repeat, failedRuns: results.filter((r) => r.failed).length, unstable, perRun: results.map((r) => r.json) }, null, 1));
+  if (values.json) console.log(JSON.stringify(repeat ? { ...last.json, repeat, failedRuns: results.filter((r) => r.failed).length, unstable } : last.json));
+  else {
+    for (const l of last.lines) console.log(l);
+    if (repeat) {
+      console.log(`repeat: ${repeat} runs, ${results.filter((r) => r.failed).length} failed, ${unstable.length} case(s) whose verdict differed between runs${unstable.length ? ':' : ''}`);
+      for (const u of unstable) console.log(`  ${u.agent} ${u.id}: ${u.verdicts.join(' | ')}`);
+      console.log(`reports: ${outDir}/run-N/, ${outDir}/repeat.json`);
+    }
+  }
+  return results.some((r) => r.failed) || unstable.length > 0 ? 1 : 0;
+}
+
+/** One run's lines, JSON summary and pass/fail, as the CLI prints them. */
+function judgeCliRun(res: ConformanceRun, values: { 'check-expected': boolean; 'write-expected': boolean; out?: string }, urlAgents: readonly string[]): { failed: boolean; lines: string[]; json: Record<string, unknown> } {
+  const summary = summarizeRun(res);
+  const problems = runProblems(res, [...MUST_PASS, ...urlAgents]);
+  const merged = { ...res.servers, ...res.clients };
+  const lines: string[] = [];
+  if (values['write-expected']) {
+    const luaAgents = LUA_AGENTS.filter((a) => merged[a]);
+    writeExpected(tableFrom(merged, luaAgents, res.lib ? `lua-resty-websocket ${res.lib.version} from ${res.lib.path}` : 'lua-resty-websocket (see the peer report)'));
+    lines.push(`recorded ${luaAgents.join(', ')} into fixtures/conformance/lua-expected.json`);
+  }
+  const expectedDiffs: string[] = [];
+  if (values['check-expected']) {
+    const table = readExpected();
+    for (const a of LUA_AGENTS) {
+      if (!merged[a]) continue;
+      for (const [id, want, have] of diffAgainst(table.agents[a] ?? {}, merged[a]!, res.selected)) expectedDiffs.push(`${a} ${id}: expected ${want}, got ${have}`);
+    }
+  }
+  for (const [a, s] of Object.entries(summary)) lines.push(`${a.padEnd(20)} ${s.pass}/${s.cases} pass${s.errors ? `, ${s.errors} could not run` : ''}`);
+  for (const [a, e] of Object.entries(res.errors)) lines.push(`${a.padEnd(20)} error: ${e}`);
+  lines.push(...expectedDiffs);
+  const errorLines = new Set(Object.entries(res.errors).map(([a, e]) => `${a}: error: ${e}`));
+  for (const p of problems) if (!errorLines.has(p)) lines.push(`problem: ${p}`);
+  for (const r of res.reruns) lines.push(`re-run: ${r.agent} ${r.id}: ${r.reason}; first ${r.first}, then ${r.final}${r.first !== r.final ? ' (flaky)' : ''}`);
+  if (res.lib) lines.push(`library: lua-resty-websocket ${res.lib.version} from ${res.lib.path}`);
+  lines.push(`conformance: ${(res.durationMs / 1000).toFixed(1)} s; verdict waits padded by ${res.timing.paddingMs} ms (lag p95 ${res.timing.lagP95Ms} ms, RTT p90 ${res.timing.rttP90Ms} ms); ${shownPath(values.out ?? join(ROOT_DIR, 'report', 'conformance'))}/{servers,clients}/index.html, run.json`);
+  const failed = problems.length > 0 || expectedDiffs.length > 0;
+  return {
+    failed,
+    lines,
+    json: {
+      ok: !failed, summary, errors: res.errors, problems, expectedDiffs, reruns: res.reruns, flaky: res.flaky, restarts: res.restarts, affected: res.affected,
+      lib: res.lib, timing: res.timing, interrupted: res.interrupted, durationMs: res.durationMs,
+    },
+  };
 }

@@ -35,9 +35,14 @@ export function writeExpected(t: ExpectedTable, path = EXPECTED_PATH): void {
   writeFileSync(path, JSON.stringify(t, null, 1) + '\n');
 }
 
-/** Cases whose verdict differs from the table: [case, expected, got]. */
-export function diffAgainst(table: Record<string, string>, got: Record<string, { behavior: string; behaviorClose: string }>): Array<[string, string, string]> {
-  const ids = [...new Set([...Object.keys(table), ...Object.keys(got)])].sort(compareCaseIds);
+/**
+ * Cases whose verdict differs from the table: [case, expected, got]. `selected` (the case ids the
+ * run was asked for: --cases/--exclude) restricts the comparison, so a case left out on purpose is
+ * not reported as "expected ..., got (absent)"; a selected case that gave no verdict still is.
+ */
+export function diffAgainst(table: Record<string, string>, got: Record<string, { behavior: string; behaviorClose: string }>, selected?: readonly string[]): Array<[string, string, string]> {
+  const wanted = selected ? new Set(selected) : null;
+  const ids = [...new Set([...Object.keys(table), ...Object.keys(got)])].filter((id) => !wanted || wanted.has(id)).sort(compareCaseIds);
   const out: Array<[string, string, string]> = [];
   for (const id of ids) {
     const want = table[id] ?? '(absent)';

@@ -3,6 +3,7 @@
 // per run (it writes crash-<sha256> into its cwd), restarts after a crash (it stops at the first),
 // minimisation, and saved findings that fuzz/findings.test.ts replays.
 import { spawn } from 'node:child_process';
+import { interruptedReportFile, trackChild, trackTempDir } from '../lab/children.js';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -95,8 +96,11 @@ export async function runCampaign(opts: CampaignOptions): Promise<FuzzReport> {
   const started = Date.now();
   const targets = resolveTargets(opts.target);
   const jobs = Math.max(1, opts.jobs ?? 1);
-  const build = buildTargets();
   const summaries: TargetSummary[] = [];
+  const stopInterruptReport = opts.reportFile
+    ? interruptedReportFile(opts.reportFile, () => ({ startedAt: new Date(started).toISOString(), durationMs: Date.now() - started, timePerTargetMs: opts.timeMs, jobs, targets: summaries }))
+    : () => {};
+  const build = buildTargets();
   if (!build.ok) {
     for (const t of targets) summaries.push(failedSummary(t.name, `building the targets failed:\n${build.output}`));
   } else {
@@ -124,6 +128,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<FuzzReport> {
     },
     ok: summaries.every((t) => t.ok && t.findings.length === 0),
   };
+  stopInterruptReport();
   if (opts.reportFile) {
     mkdirSync(dirname(opts.reportFile), { recursive: true });
     writeFileSync(opts.reportFile, JSON.stringify(report, null, 2) + '\n');
@@ -239,6 +244,8 @@ function runJsfuzzOnce(st: TargetState, instance: number): Promise<RunOutcome> {
     `--versifier=${st.info.text}`,
   ];
   const child = spawn(process.execPath, args, { cwd: workDir, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  trackChild(child, 'jsfuzz', true);
+  const untrackWorkDir = trackTempDir(workDir);
   let stdout = '';
   let stderr = '';
   let partial = '';
@@ -309,6 +316,7 @@ function runJsfuzzOnce(st: TargetState, instance: number): Promise<RunOutcome> {
         outcome = 'failed';
       }
       rmSync(workDir, { recursive: true, force: true });
+      untrackWorkDir();
       resolve(outcome);
     });
   });

@@ -4,7 +4,7 @@
 // close code, set_timeout, send_close's code rules and the four senders that are send_frame with a
 // fixed opcode. The server and the client add only their handshake and how they close (which
 // flags send_close sets, close, set_keepalive).
-import { luaTruthy } from './handshake-client.js';
+import { luaTobit, luaTruthy } from './lua.js';
 import { isValidCloseCode, MessageValidator } from './message-validator.js';
 import type { StrictChecks } from './profile.js';
 import { FrameParser, isRecvError, luaToString, readFrame, toRecvResult, writeFrame } from './protocol.js';
@@ -33,18 +33,7 @@ function sendFail(err: string): SendResult {
   return { bytes: null, err };
 }
 
-/** Lua's `a or b`. */
-export function luaOr<T>(v: T | null | undefined | false, fallback: T): T {
-  return v === null || v === undefined || v === false ? fallback : v;
-}
-
-const tobitView = new Float64Array(1);
-const tobitInt = new Int32Array(tobitView.buffer);
-/** LuaJIT's bit.tobit: round to nearest (ties to even) and wrap to 32 bits. */
-export function luaTobit(x: number): number {
-  tobitView[0] = x + 6755399441055744.0; // 2^52 + 2^51
-  return tobitInt[0]!;
-}
+export { luaOr, luaTobit } from './lua.js';
 
 /**
  * send_close's payload rules (spec §4): a code that is not a number or is above 0x7fff is

@@ -3,6 +3,7 @@
 // socket work lives in client.ts.
 import { createHash, randomBytes } from 'node:crypto';
 import { formatLuaNumber } from './protocol.js';
+import { luaTruthy, luaTypeName } from './lua.js';
 
 export const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
@@ -24,19 +25,7 @@ export function acceptFor(key: string): string {
   return createHash('sha1').update(key + WS_GUID, 'latin1').digest('base64');
 }
 
-/** Lua truthiness: only nil and false are false (0 and "" are true). */
-export function luaTruthy(v: unknown): boolean {
-  return v !== null && v !== undefined && v !== false;
-}
-
-function luaTypeName(v: unknown): string {
-  if (v === null || v === undefined) return 'nil';
-  if (typeof v === 'boolean') return 'boolean';
-  if (typeof v === 'number') return 'number';
-  if (typeof v === 'string' || Buffer.isBuffer(v)) return 'string';
-  if (typeof v === 'function') return 'function';
-  return 'table';
-}
+export { luaTruthy };
 
 /** Lua's `..` on a value: strings and numbers concatenate, anything else raises. */
 function luaConcatPiece(v: unknown): { bytes: Buffer; err: null } | { bytes: null; err: string } {

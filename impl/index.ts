@@ -11,7 +11,7 @@ export {
 export type { DecodedFrame, FrameDecoderOptions, FrameHead, FrameOutcome, ReadStage, RecvError, RecvErrorKind, RecvFrame } from './protocol.js';
 export { maskInPlace, randomMaskKey } from './mask.js';
 export { NodeCosocket, connectCosocket, DEFAULT_TIMEOUT_MS } from './socket.js';
-export { createServer, newServer, acceptWebSocket, WebSocketServer, SERVER_ERRORS } from './server.js';
+export { createServer, newServer, acceptWebSocket, WebSocketServer, SERVER_ERRORS, handlerErrorLine } from './server.js';
 export type { ServerOptions, CreateServerOptions, RunningServer } from './server.js';
 export { newClient, WebSocketClient, CLIENT_ERRORS } from './client.js';
 export type { ClientOptions, ConnectOptions, ConnectResult } from './client.js';
@@ -23,3 +23,12 @@ export { parseRequestHead, checkHandshake, HANDSHAKE_ERRORS } from './handshake-
 export { buildHandshakeRequest, parseResponseHead, acceptFor } from './handshake-client.js';
 export { Utf8Validator, isValidUtf8 } from './utf8.js';
 export { MessageValidator, STRICT_ERRORS, isValidCloseCode } from './message-validator.js';
+export { recvMessage, MESSAGE_ERRORS, DEFAULT_MAX_MESSAGE_LEN, DEFAULT_MAX_FRAGMENTS } from './message.js';
+export type { RecvMessageOptions, MessageResult, MessageEndpoint } from './message.js';
+export { readHttpRequest, HTTP_EDGE_DEFAULTS, LINGERING_TIMEOUT_MS, LINGERING_TIME_MS } from './http-edge.js';
+export type { HttpEdgeOptions, HttpEdgeResult } from './http-edge.js';
+export { RequestHeadParser, DEFAULT_HEAD_LIMITS, nginxErrorResponse, LUA_GET_HEADERS_MAX } from './request-head.js';
+export type { HeadLimits, HeadStatus, RequestHead } from './request-head.js';
+export { luaTruthy, luaOr, luaSocketTimeout } from './lua.js';
+export { SOCKET_BUSY } from './socket.js';
+export type { AcceptOptions } from './server.js';

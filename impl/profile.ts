@@ -35,6 +35,10 @@ export interface StrictChecks {
   limitResponseHeader: boolean;
   /** RFC 7.1.7/7.4.1: failing the connection sends a close frame with 1002, 1007 or 1009 before closing. */
   failWithCloseCode: boolean;
+  /** RFC 10.4: recvMessage() caps a reassembled message (default 100 MiB, ws's maxPayload; its own error "message too long"). */
+  capMessageSize: boolean;
+  /** RFC 10.4: recvMessage() caps the fragments of one message (default 16384, ws's maxFragments; "too many fragments"). */
+  capFragments: boolean;
 }
 
 export type StrictSwitch = keyof StrictChecks;
@@ -56,6 +60,8 @@ export const COMPAT: Readonly<StrictChecks> = Object.freeze({
   serverClosedState: false,
   limitResponseHeader: false,
   failWithCloseCode: false,
+  capMessageSize: false,
+  capFragments: false,
 });
 
 export const STRICT: Readonly<StrictChecks> = Object.freeze(

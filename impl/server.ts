@@ -14,10 +14,12 @@
 import type { IncomingMessage } from 'node:http';
 import net from 'node:net';
 import tls from 'node:tls';
-import { ENDPOINT_ERRORS, luaOr, WebSocketEndpoint } from './endpoint.js';
-import { checkHandshake, parseRequestHead, type HandshakeRequest } from './handshake-server.js';
+import { ENDPOINT_ERRORS, WebSocketEndpoint } from './endpoint.js';
+import { checkHandshake, type HandshakeRequest } from './handshake-server.js';
+import { isLingering, readHttpRequest, type HttpEdgeOptions } from './http-edge.js';
+import { luaOr, luaTruthy } from './lua.js';
 import { resolveProfile, type StrictOption } from './profile.js';
-import { NodeCosocket, type Stream } from './socket.js';
+import { DEFAULT_TIMEOUT_MS, NodeCosocket, type Stream } from './socket.js';
 import type { Cosocket, SendResult } from './types.js';
 
 export { _VERSION } from './protocol.js';
@@ -64,13 +66,14 @@ export class WebSocketServer extends WebSocketEndpoint {
     super(sock, {
       maxRecvLen: luaOr(opts.max_recv_len, maxPayloadLen),
       maxSendLen: luaOr(opts.max_send_len, maxPayloadLen),
-      masking: !!opts.send_masked,
+      masking: luaTruthy(opts.send_masked),
       forceMasking: true,
       checks: resolveProfile(opts.strict),
     });
     this.request = request;
     this.protocol = protocol;
-    if (sock && opts.timeout) sock.setTimeout(opts.timeout);
+    // server:new calls settimeout for any non-nil timeout (0 means ngx_lua's default there).
+    if (sock && luaTruthy(opts.timeout)) sock.setTimeout(opts.timeout!);
   }
 
   /** strict serverClosedState: after a close frame only close frames may follow. */
@@ -91,40 +94,6 @@ export class WebSocketServer extends WebSocketEndpoint {
 
 export type NewServerResult = { server: WebSocketServer; err: null } | { server: null; err: string };
 
-/** nginx's client_header_buffer_size + large_client_header_buffers (1k + 4 × 8k). */
-const MAX_REQUEST_HEAD = 33 * 1024;
-
-/**
- * Reads the request head from a raw connection as nginx does: up to the first empty line, which
- * may end in CRLF or a bare LF. Byte by byte: heads are small, and the bytes after the head must
- * stay unread for the WebSocket frames.
- */
-async function readRequestHead(sock: NodeCosocket): Promise<{ head: Buffer; err: null } | { head: null; err: string }> {
-  const bytes: number[] = [];
-  let lineStart = 0;
-  while (bytes.length < MAX_REQUEST_HEAD) {
-    const r = await sock.receive(1);
-    if (r.data === null) return { head: null, err: `failed to read the request header: ${r.err}` };
-    const b = r.data[0]!;
-    bytes.push(b);
-    if (b !== 0x0a) continue;
-    const line = bytes.length - 1 - lineStart; // length without the LF
-    const empty = line === 0 || (line === 1 && bytes[lineStart] === 0x0d);
-    if (empty && lineStart > 0) return { head: Buffer.from(bytes.slice(0, lineStart)), err: null };
-    lineStart = bytes.length;
-  }
-  return { head: null, err: 'request header too large' };
-}
-
-/** Drops a request body announced by Content-Length (the original's ngx.req.read_body()). */
-async function discardBody(sock: NodeCosocket, req: HandshakeRequest): Promise<string | null> {
-  const cl = req.rawHeaders.find(([n]) => n.toLowerCase() === 'content-length')?.[1];
-  const len = cl === undefined ? 0 : Number(cl);
-  if (!Number.isFinite(len) || len <= 0) return null;
-  const r = await sock.receive(len);
-  return r.data === null ? `failed to read the request body: ${r.err}` : null;
-}
-
 async function upgrade(sock: NodeCosocket, req: HandshakeRequest, opts: ServerOptions): Promise<NewServerResult> {
   const checks = resolveProfile(opts.strict);
   const outcome = checkHandshake(req, { checks, protocols: opts.protocols });
@@ -139,24 +108,19 @@ async function upgrade(sock: NodeCosocket, req: HandshakeRequest, opts: ServerOp
 }
 
 /**
- * new(opts) on a raw connection: reads and parses the request head itself (what nginx accepts,
- * Node's HTTP parser sometimes refuses), runs the original's checks and sends the 101 response.
- * A request nginx itself would refuse gets nginx's error status.
+ * new(opts) on a raw connection: reads the request head and body as nginx does in front of the
+ * original (impl/http-edge.ts: nginx's parser, limits and statuses, what Node's HTTP parser
+ * would refuse or allow differently), runs the original's checks and sends the 101 response.
  */
-export async function acceptWebSocket(stream: Stream, opts: ServerOptions = {}): Promise<NewServerResult & { request: HandshakeRequest | null }> {
-  const sock = new NodeCosocket(stream, { timeout: 60_000 });
-  const head = await readRequestHead(sock);
-  if (head.head === null) return { server: null, err: head.err, request: null };
-  const parsed = parseRequestHead(head.head);
-  if (parsed.req === null) {
-    const reason = parsed.status === 414 ? 'Request-URI Too Large' : parsed.status === 505 ? 'HTTP Version Not Supported' : 'Bad Request';
-    await sock.send(`HTTP/1.1 ${parsed.status} ${reason}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
-    return { server: null, err: parsed.err, request: null };
-  }
-  const bodyErr = await discardBody(sock, parsed.req);
-  if (bodyErr) return { server: null, err: bodyErr, request: parsed.req };
-  return { ...(await upgrade(sock, parsed.req, opts)), request: parsed.req };
+export async function acceptWebSocket(stream: Stream, opts: AcceptOptions = {}): Promise<NewServerResult & { request: HandshakeRequest | null }> {
+  const edge = await readHttpRequest(stream, opts);
+  if (!edge.ok) return { server: null, err: edge.err, request: edge.request };
+  const sock = new NodeCosocket(stream, { timeout: DEFAULT_TIMEOUT_MS, head: edge.rest });
+  return { ...(await upgrade(sock, edge.request, opts)), request: edge.request };
 }
+
+/** new()'s options plus the HTTP edge's limits (nginx directives, impl/http-edge.ts). */
+export interface AcceptOptions extends ServerOptions, HttpEdgeOptions {}
 
 /** new(opts) on a Node http server's 'upgrade' event (req, socket, head). */
 export async function newServer(req: IncomingMessage, socket: Stream, head: Buffer, opts: ServerOptions = {}): Promise<NewServerResult> {
@@ -166,7 +130,7 @@ export async function newServer(req: IncomingMessage, socket: Stream, head: Buff
   return upgrade(new NodeCosocket(socket, { head }), request, opts);
 }
 
-export interface CreateServerOptions extends ServerOptions {
+export interface CreateServerOptions extends AcceptOptions {
   /** Default 0 (a free port). */
   port?: number;
   /** Default 127.0.0.1. */
@@ -177,12 +141,27 @@ export interface CreateServerOptions extends ServerOptions {
   handler: (ws: WebSocketServer, request: HandshakeRequest) => unknown;
   /** Called when a handshake fails (the connection is then closed, like the README's `ngx.exit(444)`). */
   onHandshakeError?: (err: string, request: HandshakeRequest | null) => void;
+  /**
+   * Called when the handler throws or rejects, after the error is logged and counted; the
+   * connection is then closed, as nginx finishes a request whose Lua thread aborted.
+   */
+  onError?: (err: unknown, ws: WebSocketServer, request: HandshakeRequest) => void;
+  /** Where a handler error is logged, one line with the stack: default stderr; false for nowhere. */
+  log?: ((line: string) => void) | false;
+}
+
+/** One line for the log: the stack (or the value) with its line breaks folded. */
+export function handlerErrorLine(err: unknown): string {
+  const text = err instanceof Error ? (err.stack ?? `${err.name}: ${err.message}`) : String(err);
+  return `[error] resty-websocket server: handler failed: ${text.replace(/\s*\n\s*/g, ' | ')}`;
 }
 
 export interface RunningServer {
   /** ws://host:port or wss://host:port */
   url: string;
   port: number;
+  /** Handlers that threw or rejected so far. */
+  readonly handlerErrors: number;
   close(): Promise<void>;
 }
 
@@ -190,6 +169,8 @@ export interface RunningServer {
 export async function createServer(opts: CreateServerOptions): Promise<RunningServer> {
   const host = opts.host ?? '127.0.0.1';
   const sockets = new Set<Stream>();
+  let handlerErrors = 0;
+  const log = opts.log === false ? null : (opts.log ?? ((line: string): void => void process.stderr.write(line + '\n')));
   const onConnection = (stream: Stream): void => {
     sockets.add(stream);
     stream.on('close', () => sockets.delete(stream));
@@ -198,15 +179,27 @@ export async function createServer(opts: CreateServerOptions): Promise<RunningSe
       const r = await acceptWebSocket(stream, opts);
       if (r.server === null) {
         opts.onHandshakeError?.(r.err, r.request);
-        stream.destroySoon?.();
+        // A request the HTTP edge refused is answered and closed there (nginx's lingering close).
+        if (!isLingering(stream)) stream.destroySoon?.();
         return;
       }
       try {
         await opts.handler(r.server, r.request!);
+      } catch (err) {
+        handlerErrors++;
+        log?.(handlerErrorLine(err));
+        try {
+          opts.onError?.(err, r.server, r.request!);
+        } catch (hookErr) {
+          log?.(handlerErrorLine(hookErr));
+        }
       } finally {
         await r.server.socket?.close();
       }
-    })().catch(() => stream.destroy());
+    })().catch((err: unknown) => {
+      log?.(handlerErrorLine(err));
+      stream.destroy();
+    });
   };
   const server = opts.tls
     ? tls.createServer({ cert: opts.tls.cert, key: opts.tls.key, ca: opts.tls.ca, requestCert: !!opts.tls.requestCert, rejectUnauthorized: !!opts.tls.requestCert }, onConnection)
@@ -220,6 +213,9 @@ export async function createServer(opts: CreateServerOptions): Promise<RunningSe
   return {
     url: `${opts.tls ? 'wss' : 'ws'}://${host}:${port}`,
     port,
+    get handlerErrors() {
+      return handlerErrors;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();

@@ -5,6 +5,7 @@
 import net from 'node:net';
 import type tls from 'node:tls';
 import { ByteQueue, EMPTY } from './byte-queue.js';
+import { luaSocketTimeout } from './lua.js';
 import type { Cosocket, OkResult, SendResult, SockRecv } from './types.js';
 
 /** ngx_lua's lua_socket_{connect,send,read}_timeout default. */
@@ -17,6 +18,14 @@ const HIGH_WATER = 1 << 20;
 const SEND_HIGH_WATER = 256 * 1024;
 
 export type Stream = net.Socket | tls.TLSSocket;
+
+/**
+ * ngx_lua's answers to a second read or send on one cosocket while the first still waits
+ * (ngx_http_lua_socket_check_busy_reading/writing): the second call fails at once, the first
+ * goes on untouched.
+ */
+export const SOCKET_BUSY = { reading: 'socket busy reading', writing: 'socket busy writing' } as const;
+const BUSY_READING: SockRecv = Object.freeze({ data: null, err: SOCKET_BUSY.reading, partial: EMPTY });
 
 /** Maps a Node socket error to ngx_lua's wording. */
 export function ngxSocketError(e: unknown): string {
@@ -54,6 +63,8 @@ export class NodeCosocket implements Cosocket {
   readonly stream: Stream;
   private readonly queue = new ByteQueue();
   private pending: PendingRead | null = null;
+  /** A send is waiting for the kernel to take its bytes (ngx_lua's write_waiting). */
+  private writeWaiting = false;
   private timeoutMs: number;
   private ended = false;
   private endError = 'closed';
@@ -90,9 +101,9 @@ export class NodeCosocket implements Cosocket {
     return this.queue.length;
   }
 
-  setTimeout(ms: number): void {
-    // ngx_lua treats 0 as "use the configured default".
-    this.timeoutMs = ms > 0 ? ms : DEFAULT_TIMEOUT_MS;
+  /** tcpsock:settimeout: a value not above 0 (or not a number) means the default, as in ngx_lua. */
+  setTimeout(ms: unknown): void {
+    this.timeoutMs = luaSocketTimeout(ms, DEFAULT_TIMEOUT_MS);
   }
 
   get timeout(): number {
@@ -101,6 +112,7 @@ export class NodeCosocket implements Cosocket {
 
   receive(n: number): Promise<SockRecv> {
     if (this.closedByUs) return Promise.resolve({ data: null, err: 'closed', partial: EMPTY });
+    if (this.pending !== null) return Promise.resolve(BUSY_READING);
     if (n <= 0) return Promise.resolve({ data: EMPTY, err: null });
     if (this.queue.length >= n) {
       const data = this.queue.take(n);
@@ -111,7 +123,7 @@ export class NodeCosocket implements Cosocket {
   }
 
   tryReceive(n: number): Buffer | null {
-    if (this.closedByUs || n <= 0 || this.queue.length < n) return null;
+    if (this.closedByUs || this.pending !== null || n <= 0 || this.queue.length < n) return null;
     const data = this.queue.take(n);
     this.maybeResume();
     return data;
@@ -120,6 +132,7 @@ export class NodeCosocket implements Cosocket {
   receiveUntil(pattern: Buffer | string): Promise<SockRecv> {
     const pat = typeof pattern === 'string' ? Buffer.from(pattern, 'latin1') : pattern;
     if (this.closedByUs) return Promise.resolve({ data: null, err: 'closed', partial: EMPTY });
+    if (this.pending !== null) return Promise.resolve(BUSY_READING);
     const at = this.queue.indexOf(pat);
     if (at >= 0) return Promise.resolve(this.takeUntil(at, pat.length));
     return this.wait(-1, pat);
@@ -139,6 +152,7 @@ export class NodeCosocket implements Cosocket {
 
   sendNow(data: Buffer | string | readonly Buffer[]): SendResult | Promise<SendResult> {
     if (this.closed || this.stream.destroyed || !this.stream.writable) return { bytes: null, err: 'closed' };
+    if (this.writeWaiting) return { bytes: null, err: SOCKET_BUSY.writing };
     const stream = this.stream;
     if (!this.corked) {
       this.corked = true;
@@ -157,8 +171,10 @@ export class NodeCosocket implements Cosocket {
       }
     }
     if (stream.writableLength <= SEND_HIGH_WATER) return { bytes, err: null };
+    this.writeWaiting = true;
     return new Promise((resolve) => {
       const finish = (r: SendResult): void => {
+        this.writeWaiting = false;
         clearTimeout(timer);
         stream.off('drain', onDrain);
         stream.off('error', onError);

@@ -10,6 +10,7 @@ import { DEFAULT_KEEPALIVE_TIMEOUT_MS, DEFAULT_POOL_SIZE, defaultKeepalivePool }
 import type { IdleConnection, KeepalivePool, SocketPool, WaitingConnect, Wakeup } from './pool.js';
 import { DEFAULT_TIMEOUT_MS, NodeCosocket, openStream } from './socket.js';
 import type { Stream } from './socket.js';
+import { luaSocketTimeout } from './lua.js';
 import { verifyPeer } from './tls-verify.js';
 import type { HostCheck } from './tls-verify.js';
 import type { Cosocket, OkResult, SendResult, SockRecv } from './types.js';
@@ -88,7 +89,7 @@ export class TcpSocket implements Cosocket {
   }
 
   setTimeout(ms: number): void {
-    this.timeoutMs = ms > 0 ? ms : DEFAULT_TIMEOUT_MS;
+    this.timeoutMs = luaSocketTimeout(ms, DEFAULT_TIMEOUT_MS);
     this.conn?.setTimeout(ms);
   }
 

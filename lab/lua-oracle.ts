@@ -5,15 +5,23 @@ import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:chil
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT_DIR } from './paths.js';
+import { resolveLuaLib } from './lua-lib.js';
+import { trackChild } from './children.js';
 
 export const DRIVER_PATH = join(ROOT_DIR, 'fixtures', 'lua', 'diff', 'driver.lua');
 /** Where scripts/setup-peers.sh extracts Debian's lua-nginx-websocket 0.08 (protocol.lua is unchanged up to v0.13). */
 export const DEBIAN_PROTOCOL_PATH = join(ROOT_DIR, '.cache', 'lua-nginx-websocket', 'usr', 'share', 'lua', '5.1', 'nginx', 'websocket', 'protocol.lua');
 
-/** RESTY_WEBSOCKET_LIB (a lib/ dir with resty/websocket/protocol.lua) wins over the Debian copy. */
+/**
+ * The protocol.lua of the run's library (lab/lua-lib.ts: --lua-lib / RESTY_WEBSOCKET_LIB in either
+ * layout, else Debian's copy). A RESTY_WEBSOCKET_LIB that is not a library folder yields a path that
+ * does not exist, so oracleUnavailable names it.
+ */
 export function protocolLuaPath(): string {
-  const lib = process.env.RESTY_WEBSOCKET_LIB;
-  return lib ? join(lib, 'resty', 'websocket', 'protocol.lua') : DEBIAN_PROTOCOL_PATH;
+  const r = resolveLuaLib();
+  if (r.lib) return r.lib.protocolPath;
+  const env = process.env.RESTY_WEBSOCKET_LIB;
+  return env ? join(env, 'resty', 'websocket', 'protocol.lua') : DEBIAN_PROTOCOL_PATH;
 }
 
 export function luajitPath(): string | null {
@@ -49,6 +57,7 @@ export class LuaOracle {
     if (why) throw new Error(why);
     this.protocolPath = protocolPath;
     this.proc = spawn(luajitPath()!, [DRIVER_PATH, protocolPath], { stdio: ['pipe', 'pipe', 'pipe'] });
+    trackChild(this.proc, 'luajit');
     this.proc.stdout.setEncoding('utf8');
     this.proc.stdout.on('data', (d: string) => this.onData(d));
     let stderr = '';

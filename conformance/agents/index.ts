@@ -21,8 +21,11 @@ export interface ClientAgent {
   name: string;
   summary: string;
   needsPeer?: boolean;
-  /** Runs getCaseCount, every runCase, updateReports against `base` (ws://host:port). */
-  run(base: string, agent: string, peer?: RunningPeer): Promise<void>;
+  /**
+   * Runs getCaseCount, every runCase (or only the case numbers in `only`: a re-run), updateReports
+   * against `base` (ws://host:port).
+   */
+  run(base: string, agent: string, peer?: RunningPeer, only?: readonly number[]): Promise<void>;
 }
 
 export type Agent = ServerAgent | ClientAgent;
@@ -85,9 +88,8 @@ function oursClient(strict: boolean): ClientAgent {
     kind: 'client',
     name: strict ? 'ours-client-strict' : 'ours-client-compat',
     summary: `our client (impl/client.ts), ${strict ? 'strict' : 'compat'} profile, echo app`,
-    async run(base, agent) {
-      const count = Number(await firstText(base + '/getCaseCount'));
-      for (let i = 1; i <= count; i++) {
+    async run(base, agent, _peer, only) {
+      for (const i of await caseNumbers(base, only)) {
         const c = newClient({ max_payload_len: MAX_MESSAGE, strict, timeout: 15_000 });
         const r = await c.connect(`${base}/runCase?case=${i}&agent=${encodeURIComponent(agent)}`);
         if (r.err !== null) continue;
@@ -98,6 +100,14 @@ function oursClient(strict: boolean): ClientAgent {
       await firstText(`${base}/updateReports?agent=${encodeURIComponent(agent)}`);
     },
   };
+}
+
+/** The case numbers a client testee runs: `only`, or 1..getCaseCount. */
+async function caseNumbers(base: string, only?: readonly number[]): Promise<number[]> {
+  if (only) return [...only];
+  const count = Number(await firstText(base + '/getCaseCount'));
+  if (!Number.isInteger(count) || count <= 0) throw new Error(`getCaseCount at ${base} gave no case count`);
+  return Array.from({ length: count }, (_, i) => i + 1);
 }
 
 /** Connects with ws and returns the first text message (getCaseCount), or "" when there is none. */
@@ -151,9 +161,8 @@ export const AGENTS: readonly Agent[] = [
     kind: 'client',
     name: 'ws-client',
     summary: 'the ws package client (calibration)',
-    async run(base, agent) {
-      const count = Number(await firstText(base + '/getCaseCount'));
-      for (let i = 1; i <= count; i++) {
+    async run(base, agent, _peer, only) {
+      for (const i of await caseNumbers(base, only)) {
         await new Promise<void>((resolve) => {
           const ws = new WebSocket(`${base}/runCase?case=${i}&agent=${encodeURIComponent(agent)}`, { maxPayload: 64 * 1024 * 1024, maxFragments: 0 });
           ws.on('message', (data, isBinary) => ws.send(data as Buffer, { binary: isBinary }));
@@ -171,9 +180,10 @@ export const AGENTS: readonly Agent[] = [
     name: 'lua-client',
     summary: 'the real lua-resty-websocket client in nginx with a naive echo app (fixtures/lua/conformance/client.lua)',
     needsPeer: true,
-    async run(base, agent, peer) {
+    async run(base, agent, peer, only) {
       if (!peer) throw new Error('lua-client needs the nginx + Lua peer');
-      const res = await fetch(`${peer.httpUrl}/conformance-client?base=${encodeURIComponent(base)}&agent=${encodeURIComponent(agent)}`, { signal: AbortSignal.timeout(600_000) });
+      const cases = only ? `&cases=${only.join(',')}` : '';
+      const res = await fetch(`${peer.httpUrl}/conformance-client?base=${encodeURIComponent(base)}&agent=${encodeURIComponent(agent)}${cases}`, { signal: AbortSignal.timeout(900_000) });
       if (res.status !== 200) throw new Error(`lua-client: HTTP ${res.status}: ${(await res.text()).slice(0, 200)}`);
     },
   },

@@ -123,11 +123,13 @@ async function strictValidator(forceMasking: boolean): Promise<StrictCheck | nul
   }
 }
 
-export async function runFrameProbes(probes: readonly FrameProbe[] = FRAME_PROBES): Promise<FrameProbeResult[]> {
+/** `onOracle` is told which protocol.lua the probes ran on (its _VERSION and path), when luajit could run it. */
+export async function runFrameProbes(probes: readonly FrameProbe[] = FRAME_PROBES, onOracle?: (lib: { version: string; path: string }) => void): Promise<FrameProbeResult[]> {
   const why = oracleUnavailable();
   const oracle = why ? null : new LuaOracle();
   const results: FrameProbeResult[] = [];
   try {
+    if (oracle) onOracle?.({ version: await oracle.version(), path: oracle.protocolPath });
     for (const probe of probes) {
       const c: RecvCase = {
         kind: 'recv', maxPayloadLen: probe.maxPayloadLen ?? 65535, forceMasking: probe.forceMasking,

@@ -1,11 +1,13 @@
 // `wslab interop`: the interop scenarios in four directions against the peer.
 import { join } from 'node:path';
-import { parseCommandLine, shownPath } from '../../cli/args.js';
+import { parseCommandLine, shownPath, UsageError } from '../../cli/args.js';
+import { writeAtomic } from '../../lab/fs.js';
+import { chooseLuaLib } from '../../lab/lua-lib.js';
 import { ROOT_DIR } from '../../lab/paths.js';
 import { BACKEND_CHOICES } from '../../lab/peers/index.js';
 import { attachedLine, attachRecordedPeer } from '../../lab/peers/recorded.js';
 import type { RunningPeer } from '../../lab/peers/types.js';
-import { runInterop } from './index.js';
+import { runInterop, unstableRuns, type InteropRunReport } from './index.js';
 import { SCENARIOS } from './scenarios/index.js';
 import { DIRECTIONS, type Direction } from './types.js';
 
@@ -21,26 +23,40 @@ Options:
   --exclude GLOBS     scenario id globs to leave out
   --directions LIST   comma-separated subset of ${DIRECTIONS.join(',')}
   --backend B         native | container | auto (default auto)
-  --lua-lib DIR       another lua-resty-websocket lib/ folder (or RESTY_WEBSOCKET_LIB)
+  --lua-lib DIR       another lua-resty-websocket (or RESTY_WEBSOCKET_LIB): DIR/resty/websocket/*.lua
+                      (upstream, OpenResty) or DIR/nginx/websocket/*.lua (Debian)
   --out DIR           report folder (default report/)
   --retries N         run a failed or errored run again up to N times (default 1; 0 = never); a
                       repeat that passes is reported as "pass (flaky)" with the first reason
+  --repeat N          run everything N times; reports every scenario direction whose verdict differed
+                      between runs (exit 1 if any did, or if any run failed); <out>/interop-repeat.json
   --list              list the scenarios and exit
   --json              print the summary as JSON
 
-Exit code: 0 when nothing failed or errored (skips are fine), 1 otherwise.
+A direction whose lua-lua reference errored has nothing to compare against: it is an error ("no
+reference"), not a pass. The peer is health-checked before every Lua run; when it died it is
+restarted once (when this command started it), the run it took along is run again, and both are
+named in the summary and interop.json (restarts, affected). Runs that needed their retry are listed
+as flaky in the summary and interop.json (flakyRuns).
+
+Exit code: 0 when nothing failed or errored (skips are fine), something was compared and the peer
+never died; 1 otherwise; 2 for bad options.
 
 Examples:
   wslab interop
   wslab interop --scenarios 'cs-*' --directions ts-lua,lua-ts
+  wslab interop --repeat 10 --retries 0        # a stability check
   RESTY_WEBSOCKET_LIB=/usr/local/openresty/lualib wslab interop`;
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseCommandLine('interop', argv, {
     scenarios: { type: 'string' }, exclude: { type: 'string' }, directions: { type: 'list', choices: DIRECTIONS },
     backend: { type: 'string', choices: BACKEND_CHOICES }, 'lua-lib': { type: 'string' }, out: { type: 'string' }, retries: { type: 'number', integer: true, min: 0 },
-    list: { type: 'flag' }, json: { type: 'flag' },
+    list: { type: 'flag' }, json: { type: 'flag' }, repeat: { type: 'number', integer: true, min: 1, default: 1 },
   });
+  const libErr = chooseLuaLib(values['lua-lib']);
+  if (libErr) throw new UsageError('interop', `--lua-lib: ${libErr}`);
+  const repeat = values.repeat;
   if (values.list) {
     for (const s of SCENARIOS) console.log(`${s.id.padEnd(34)} ${s.title}${s.upstream ? ` [${s.upstream}]` : ''}${s.needs ? ` (needs ${s.needs.version})` : ''}`);
     return 0;
@@ -56,24 +72,47 @@ export async function run(argv: string[]): Promise<number> {
     console.error(attachedLine('interop', peer));
   } else if (recorded.why) console.error(`wslab interop: starting a peer of its own: ${recorded.why}`);
   const tty = process.stderr.isTTY;
+  const reports: InteropRunReport[] = [];
   try {
-    const report = await runInterop({
-      scenarios: values.scenarios, exclude: values.exclude, directions, retries,
-      backend: values.backend, luaLib: values['lua-lib'], outDir, peer,
-      onResult: (r, done, total) => {
-        const line = `[${done}/${total}] ${r.scenario} ${r.direction}: ${r.verdict}${r.reason && r.verdict !== 'pass' ? ` — ${r.reason.split('\n')[0]}` : ''}${r.flaky !== undefined ? ` (flaky; first run: ${r.flaky.split('\n')[0]})` : ''}`;
-        const plainPass = r.verdict === 'pass' && r.flaky === undefined;
-        if (tty && plainPass) process.stderr.write(`\r\x1b[K${line}`);
-        else process.stderr.write(`${tty ? '\r\x1b[K' : ''}${line}\n`);
-      },
-    });
-    if (tty) process.stderr.write('\r\x1b[K');
-    const s = report.summary;
-    if (values.json) console.log(JSON.stringify(s));
-    else console.log(`interop: ${s.pass} pass${s.flaky ? ` (${s.flaky} flaky: passed when run again)` : ''}, ${s.fail} fail, ${s.skip} skip, ${s.error} error; ${s.unexplainedDifferences} unexplained differences (library ${report.peer.lib.clientVersion}); ${shownPath(join(outDir, 'interop.html'))}`);
-    return s.fail + s.error > 0 ? 1 : 0;
+    for (let i = 1; i <= repeat; i++) {
+      const tag = repeat > 1 ? `run ${i}/${repeat} ` : '';
+      const report = await runInterop({
+        scenarios: values.scenarios, exclude: values.exclude, directions, retries,
+        backend: values.backend, luaLib: values['lua-lib'], outDir: repeat > 1 ? join(outDir, `interop-run-${i}`) : outDir, peer,
+        onResult: (r, done, total) => {
+          const line = `${tag}[${done}/${total}] ${r.scenario} ${r.direction}: ${r.verdict}${r.reason && r.verdict !== 'pass' ? ` — ${r.reason.split('\n')[0]}` : ''}${r.flaky !== undefined ? ` (flaky; first run: ${r.flaky.split('\n')[0]})` : ''}${r.affectedByPeerDeath ? ' (run again: the peer died during it)' : ''}`;
+          const plainPass = r.verdict === 'pass' && r.flaky === undefined && !r.affectedByPeerDeath;
+          if (tty && plainPass) process.stderr.write(`\r\x1b[K${line}`);
+          else process.stderr.write(`${tty ? '\r\x1b[K' : ''}${line}\n`);
+        },
+      });
+      if (tty) process.stderr.write('\r\x1b[K');
+      reports.push(report);
+      const s = report.summary;
+      if (values.json && repeat === 1) console.log(JSON.stringify({ ...s, ok: report.ok, flakyRuns: report.flakyRuns, restarts: report.restarts, affected: report.affected, luaLib: report.luaLib }));
+      else if (!values.json) {
+        console.log(`${tag}interop: ${s.pass} pass${s.flaky ? ` (${s.flaky} flaky: passed when run again)` : ''}, ${s.fail} fail, ${s.skip} skip, ${s.error} error; ${s.unexplainedDifferences} unexplained differences (library ${report.luaLib.version} from ${report.luaLib.path}); ${shownPath(join(repeat > 1 ? join(outDir, `interop-run-${i}`) : outDir, 'interop.html'))}`);
+        for (const f of report.flakyRuns) console.log(`  flaky: ${f.scenario} ${f.direction} (first run: ${f.firstRun})`);
+        for (const r of report.restarts) console.log(`  peer died (noticed ${r.noticedBy}), ${r.restarted ? 'restarted' : `not restarted: ${r.error}`}`);
+        if (report.affected.length) console.log(`  run again after the peer's restart: ${report.affected.map((a) => `${a.scenario} ${a.direction}`).join(', ')}`);
+        if (s.pass + s.fail === 0) console.log('  nothing was compared: error');
+      }
+    }
   } catch (e) {
     console.error(`wslab interop: ${(e as Error).message}`);
     return 1;
   }
+  const failedRuns = reports.filter((r) => !r.ok).length;
+  if (repeat === 1) return failedRuns > 0 ? 1 : 0;
+  const unstable = unstableRuns(reports);
+  const flaky = reports.flatMap((r, i) => r.flakyRuns.map((f) => ({ run: i + 1, ...f })));
+  const summary = { runs: repeat, failedRuns, unstable, flaky };
+  writeAtomic(join(outDir, 'interop-repeat.json'), JSON.stringify(summary, null, 1));
+  if (values.json) console.log(JSON.stringify(summary));
+  else {
+    console.log(`repeat: ${repeat} runs, ${failedRuns} failed, ${flaky.length} flaky run(s), ${unstable.length} scenario direction(s) whose verdict differed between runs${unstable.length ? ':' : ''}`);
+    for (const u of unstable) console.log(`  ${u.scenario} ${u.direction}: ${u.verdicts.join(' | ')}`);
+    for (const f of flaky) console.log(`  run ${f.run}: flaky ${f.scenario} ${f.direction} (first run: ${f.firstRun})`);
+  }
+  return failedRuns > 0 || unstable.length > 0 ? 1 : 0;
 }

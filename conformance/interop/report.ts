@@ -26,6 +26,8 @@ export interface InteropReport {
   scenarios: Array<{ id: string; title: string; upstream?: string; needs?: Scenario['needs'] }>;
   results: Array<Omit<DirectionResult, 'records'> & { records?: unknown }>;
   finished: boolean;
+  /** Run-level lines (peer deaths and restarts, runs made again after one, interrupted), shown above the table. */
+  notes?: string[];
 }
 
 export function summarise(results: readonly DirectionResult[]): InteropSummary {
@@ -84,6 +86,7 @@ th small{color:#555;font-weight:normal}.pass{background:#d9f2d9}.pass.flaky{back
 <p>Peer: ${esc(report.peer.backend)} — library ${esc(report.peer.lib.clientVersion)} (${esc(report.peer.lib.source)}), ngx_lua ${report.peer.lib.ngxLuaVersion}.
 Directions are client ↔ server; lua-lua is the reference the others are compared with.${report.finished ? '' : ' <b>(run in progress or interrupted)</b>'}</p>
 <p>${sum.pass} pass${sum.flaky ? ` (${sum.flaky} flaky: failed once, passed when run again)` : ''}, ${sum.fail} fail, ${sum.skip} skip, ${sum.error} error; ${sum.unexplainedDifferences} unexplained and ${sum.explainedDifferences} explained differences.</p>
+${report.notes?.length ? `<ul>${report.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : ''}
 <table><tr><th>scenario</th>${DIRECTIONS.map((d) => `<th>${d}</th>`).join('')}</tr>
 ${rows}</table></body></html>`;
 }

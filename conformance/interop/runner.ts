@@ -6,6 +6,7 @@ import { makeTestPki } from '../../lab/pki.js';
 import { registerLuaServer, runLuaClient, type Step, type StepRecord } from '../../lab/peers/lua-api.js';
 import type { RunningPeer } from '../../lab/peers/types.js';
 import { needsLibVersion } from '../../lab/peers/index.js';
+import { PeerSupervisor } from '../../lab/peers/supervisor.js';
 import { compareRecords } from '../compare/index.js';
 import { newClient } from '../../impl/client.js';
 import { runTsStep, type StepTarget } from './ts-steps.js';
@@ -113,8 +114,11 @@ export interface InteropOptions {
   directions?: readonly Direction[];
   /** Called with every result as it arrives. */
   onResult?: (r: DirectionResult) => void;
-  /** Restarts the peer when it stopped answering; absent: its remaining runs are marked. */
-  restartPeer?: () => Promise<RunningPeer>;
+  /**
+   * Health-checks the peer and restarts it (once) when it died; absent: a supervisor that cannot
+   * restart (the peer's death marks the remaining Lua runs as errors).
+   */
+  supervisor?: PeerSupervisor;
   /**
    * A run that fails or errors is run again this many times (default 1); a repeat that passes is
    * reported as a pass with `flaky` set to the first reason. A failure that comes back stays one.
@@ -160,54 +164,72 @@ async function attempt(
   return { records, result: { ...base, verdict: failures.length ? 'fail' : 'pass', reason: failures.join('; ') || undefined, records, differences } };
 }
 
-/** Runs every scenario in every direction; the lua-lua run of a scenario is the reference for the other three. */
+/**
+ * Runs every scenario in every direction; the lua-lua run of a scenario is the reference for the
+ * other three. A direction with nothing to compare against (its reference errored) is an error, not
+ * a pass. The peer is checked before every run that needs it and after every run that errored; a
+ * run during which it died is run again after the restart (and marked `affectedByPeerDeath`), not
+ * counted as a retry.
+ */
 export async function runScenarios(opts: InteropOptions): Promise<DirectionResult[]> {
-  let peer = opts.peer;
+  const supervisor = opts.supervisor ?? new PeerSupervisor(opts.peer, null);
   const results: DirectionResult[] = [];
   const emit = (r: DirectionResult): void => {
     results.push(r);
     opts.onResult?.(r);
   };
-  const libVersion = peer.lib.clientVersion;
-  let peerDead: string | null = null;
+  const libVersion = supervisor.current.lib.clientVersion;
 
   for (const s of opts.scenarios) {
     const dirs = (opts.directions ?? DIRECTIONS).filter((d) => !s.directions || s.directions.includes(d));
-    const skip = s.needs ? needsLibVersion(peer, s.needs.version, s.needs.what) : null;
+    const skip = s.needs ? needsLibVersion(supervisor.current, s.needs.version, s.needs.what) : null;
     let reference: ScenarioRecords | null = null;
+    let referenceWhy = 'the lua-lua reference run was not made';
     // The reference first (run even when not asked for), so the other directions can be compared with it.
     const ordered: Direction[] = ['lua-lua', ...dirs.filter((d) => d !== 'lua-lua')];
     for (const d of ordered) {
       const started = Date.now();
       const base = { scenario: s.id, direction: d, differences: [] as DirectionResult['differences'] };
-      if (skip && runsLua(d)) {
-        if (dirs.includes(d)) emit({ ...base, verdict: 'skip', reason: skip, durationMs: 0 });
-        continue;
-      }
-      if (runsLua(d) && peerDead === null && !(await peer.alive())) {
-        if (opts.restartPeer) {
-          try {
-            peer = await opts.restartPeer();
-          } catch (e) {
-            peerDead = `the peer died and could not be restarted: ${(e as Error).message}`;
-          }
-        } else peerDead = 'the peer stopped answering';
-      }
-      if (runsLua(d) && peerDead !== null) {
-        if (dirs.includes(d)) emit({ ...base, verdict: 'error', reason: peerDead, durationMs: 0 });
-        continue;
-      }
       const wanted = dirs.includes(d);
-      let outcome = await attempt(peer, s, d, reference, wanted, libVersion);
+      if (skip && runsLua(d)) {
+        if (wanted) emit({ ...base, verdict: 'skip', reason: skip, durationMs: 0 });
+        if (d === 'lua-lua') referenceWhy = `the lua-lua reference was skipped (${skip})`;
+        continue;
+      }
+      if (runsLua(d) && (await supervisor.check(`before ${s.id} ${d}`)) === 'dead') {
+        referenceWhy = `the peer is dead: ${supervisor.dead}`;
+        if (wanted) emit({ ...base, verdict: 'error', reason: supervisor.dead!, durationMs: 0 });
+        continue;
+      }
+      // Nothing to compare our side with: no verdict. A scenario whose reference needs a newer
+      // library still checks ts-ts against its own check (our v0.12 behaviour), when it has one.
+      if (d !== 'lua-lua' && reference === null && !(skip && !runsLua(d) && s.check)) {
+        if (wanted) emit({ ...base, verdict: 'error', reason: `no reference: ${referenceWhy}${skip && !s.check ? ' and the scenario has no check of its own' : ''}`, durationMs: 0 });
+        continue;
+      }
+      let affected = false;
+      const once = async (): Promise<Awaited<ReturnType<typeof attempt>>> => {
+        let out = await attempt(supervisor.current, s, d, reference, wanted, libVersion);
+        // A Lua run that errored because the peer died: restart it and run again (not a retry).
+        if (runsLua(d) && out.records === null && (await supervisor.check(`after ${s.id} ${d}`)) === 'restarted') {
+          affected = true;
+          out = await attempt(supervisor.current, s, d, reference, wanted, libVersion);
+        }
+        return out;
+      };
+      let outcome = await once();
       const first = outcome.result;
       for (let left = opts.retries ?? 1; left > 0 && outcome.result !== null && outcome.result.verdict !== 'pass'; left--) {
-        if (runsLua(d) && !(await peer.alive())) break; // a dead peer is the restart logic's business
-        outcome = await attempt(peer, s, d, reference, wanted, libVersion);
+        if (supervisor.dead) break;
+        outcome = await once();
       }
-      if (d === 'lua-lua' && outcome.records) reference = outcome.records;
+      if (d === 'lua-lua') {
+        if (outcome.records) reference = outcome.records;
+        else referenceWhy = `the lua-lua reference run errored: ${(outcome.result?.reason ?? 'no records').split('\n')[0]}`;
+      }
       if (outcome.result === null) continue;
       const flaky = first !== null && first !== outcome.result && outcome.result.verdict === 'pass' ? { flaky: first.reason ?? first.verdict } : {};
-      emit({ ...outcome.result, ...flaky, durationMs: Date.now() - started });
+      emit({ ...outcome.result, ...flaky, ...(affected ? { affectedByPeerDeath: true as const } : {}), durationMs: Date.now() - started });
     }
   }
   return results;

@@ -60,4 +60,6 @@ export interface DirectionResult {
   differences: Difference[];
   /** Set when the first run failed or errored and the repeat passed: the first run's reason. */
   flaky?: string;
+  /** The peer died during this run; it was restarted and this is the run made after the restart. */
+  affectedByPeerDeath?: true;
 }

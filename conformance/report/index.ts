@@ -26,6 +26,8 @@ export function reportFileName(agent: string, caseId: string): string {
 export class ConformanceReport {
   readonly index: ConformanceIndex = {};
   private readonly results: CaseResult[] = [];
+  /** Run-level lines shown above the matrix (errors, peer restarts, affected and re-run cases). */
+  notes: string[] = [];
 
   constructor(readonly outDir: string, readonly title: string) {
     mkdirSync(outDir, { recursive: true });
@@ -42,13 +44,13 @@ export class ConformanceReport {
   /** Rewrites index.json and index.html; `finished` marks the run as complete. */
   flush(finished: boolean): void {
     writeAtomic(join(this.outDir, 'index.json'), JSON.stringify(this.index, null, 1));
-    writeAtomic(join(this.outDir, 'index.html'), renderMatrix(this.index, this.title, finished, this.results));
+    writeAtomic(join(this.outDir, 'index.html'), renderMatrix(this.index, this.title, finished, this.results, this.notes));
   }
 }
 
 const CLASS: Record<string, string> = { OK: 'ok', 'NON-STRICT': 'nonstrict', INFORMATIONAL: 'info', UNIMPLEMENTED: 'unimpl', FAILED: 'failed', 'WRONG CODE': 'failed', UNCLEAN: 'failed', 'FAILED BY CLIENT': 'failed' };
 
-export function renderMatrix(index: ConformanceIndex, title: string, finished: boolean, results: readonly CaseResult[] = []): string {
+export function renderMatrix(index: ConformanceIndex, title: string, finished: boolean, results: readonly CaseResult[] = [], notes: readonly string[] = []): string {
   const agents = Object.keys(index).sort();
   const caseIds = [...new Set(agents.flatMap((a) => Object.keys(index[a]!)))].sort(compareCaseIds);
   const descriptions = new Map(results.map((r) => [r.id, `${r.rfc}: ${r.description.replace(/<[^>]+>/g, ' ')}`]));
@@ -71,5 +73,6 @@ body{font:13px system-ui,sans-serif;margin:1.5em}table{border-collapse:collapse}
 .ok{background:#c8f0c8}.nonstrict{background:#e8f5b0}.info{background:#cfe3ff}.unimpl{background:#ddd}.failed{background:#f6b3b3}
 .failed-close small{color:#900;font-weight:bold}a{color:inherit}</style></head><body>
 <h1>${esc(title)}</h1><p>Autobahn|Testsuite cases 1-7, 9, 10 ported to TypeScript. Each cell: behavior (click for the case report with its wire log), the close behavior when not OK, and the duration.${finished ? '' : ' <b>(run in progress or interrupted)</b>'}</p>
+${notes.length ? `<ul>${notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : ''}
 <table><tr><th>case</th>${totals.join('')}</tr>${rows.join('\n')}</table></body></html>`;
 }

@@ -2,15 +2,20 @@
 // for what it receives and how it closes (autobahn/websocket/protocol.py: closedByMe, failedByMe,
 // droppedByMe, wasClean, the close-handshake and server-drop timeouts; failByDrop = false), the
 // wire log, and raw frame control for what it sends (chops, sync, RSV, masks, repeated payloads).
+// It records (events, close flags, which timeout fired and how close a call it was); it does not
+// judge: run-case.ts computes the verdict from the record once the connection is gone.
 import { randomBytes } from 'node:crypto';
 import { FrameDecoder, isRecvError, recvErrorText } from '../../impl/protocol.js';
 import { maskInPlace } from '../../impl/mask.js';
 import { Utf8Validator, isValidUtf8 } from '../../impl/utf8.js';
 import type { Stream } from '../../impl/socket.js';
-import { CLOSE, type CaseRun, type ConformanceCase, type FrameSpec, type FuzzingEndpoint, type WireLogEntry } from './types.js';
-import { judge } from './judge.js';
+import { CLOSE, type CaseRun, type ConformanceCase, type EndpointOutcome, type FrameSpec, type FuzzingEndpoint, type VerdictTimer, type WireLogEntry } from './types.js';
+import { sameEvents } from './events.js';
+import { runTiming, type RunTiming } from './timing.js';
 
 const MAX_WIRE_LOG_DATA = 256;
+/** Autobahn's WebSocketProtocol._QUEUED_WRITE_DELAY: 0.00001 s between queued writes. */
+const QUEUED_WRITE_DELAY_NS = 10_000n;
 /** Autobahn's closeHandshakeTimeout and serverConnectionDropTimeout defaults (seconds). */
 const CLOSE_HANDSHAKE_TIMEOUT = 1;
 const SERVER_DROP_TIMEOUT = 1;
@@ -65,17 +70,6 @@ export interface EndpointStats {
   rxOctetStats: Record<number, number>;
 }
 
-export interface EndpointOutcome {
-  closedByMe: boolean;
-  failedByMe: boolean;
-  droppedByMe: boolean;
-  wasClean: boolean;
-  wasNotCleanReason: string | null;
-  localCloseCode: number | null;
-  localCloseReason: string | null;
-  remoteCloseCode: number | null;
-  remoteCloseReason: string | null;
-}
 
 export class Endpoint implements FuzzingEndpoint {
   readonly isServer: boolean;
@@ -85,7 +79,7 @@ export class Endpoint implements FuzzingEndpoint {
   readonly stats: EndpointStats = { txFrameStats: {}, rxFrameStats: {}, txOctetStats: {}, rxOctetStats: {} };
   readonly outcome: EndpointOutcome = {
     closedByMe: false, failedByMe: false, droppedByMe: false, wasClean: false, wasNotCleanReason: null,
-    localCloseCode: null, localCloseReason: null, remoteCloseCode: null, remoteCloseReason: null,
+    localCloseCode: null, localCloseReason: null, remoteCloseCode: null, remoteCloseReason: null, timeout: null,
   };
   /** Resolves when the TCP connection is gone. */
   readonly closed: Promise<void>;
@@ -100,7 +94,12 @@ export class Endpoint implements FuzzingEndpoint {
   private messageOpcode: number | null = null;
   private messageParts: Buffer[] = [];
   private readonly utf8 = new Utf8Validator();
-  private sendChain: Promise<void> = Promise.resolve();
+  /** Autobahn's send_queue: chops, sync writes and whatever is sent while they are pending, one write each. */
+  private readonly sendQueue: Array<{ data: Buffer; sync: boolean }> = [];
+  private sending = false;
+  /** When the testee last sent us anything (performance.now()). */
+  private lastRx: number | null = null;
+  private readonly timing: RunTiming;
 
   /**
    * Multiplies the waits that decide a verdict (killAfter, closeAfter, the close-handshake and
@@ -108,8 +107,9 @@ export class Endpoint implements FuzzingEndpoint {
    */
   private readonly timeScale: number;
 
-  constructor(stream: Stream, isServer: boolean, kase: ConformanceCase, run: Omit<CaseRun, 'p'>, initial?: Buffer, timeScale = 1) {
+  constructor(stream: Stream, isServer: boolean, kase: ConformanceCase, run: Omit<CaseRun, 'p'>, initial?: Buffer, timeScale = 1, timing: RunTiming = runTiming) {
     this.timeScale = timeScale;
+    this.timing = timing;
     this.stream = stream;
     this.isServer = isServer;
     this.kase = kase;
@@ -132,21 +132,51 @@ export class Endpoint implements FuzzingEndpoint {
     if (this.createWirelog) this.wirelog.push(e);
   }
 
-  /** Queues octets; chopped or synced pieces go out as separate writes with an event-loop turn between. */
+  /**
+   * Autobahn's sendData: a chopped frame becomes one queued write per chop; a sync write, and any
+   * write made while the queue is not empty, is queued whole; otherwise the octets go straight out.
+   * The queue writes one entry, then re-enters the event loop (Autobahn's _QUEUED_WRITE_DELAY,
+   * reactor.callLater(1e-5, _send)): here, once the write has been handed to the kernel and at least
+   * 10 µs have passed, with every read that arrived meanwhile processed first.
+   */
   private sendData(data: Buffer, sync: boolean, chopsize?: number): void {
-    const pieces: Buffer[] = [];
-    if (chopsize && chopsize > 0) for (let i = 0; i < data.length; i += chopsize) pieces.push(data.subarray(i, i + chopsize));
-    else pieces.push(data);
-    const separate = sync || (chopsize !== undefined && chopsize > 0);
-    this.sendChain = this.sendChain.then(async () => {
-      for (const piece of pieces) {
-        if (this.stream.destroyed) return;
-        this.stats.txOctetStats[piece.length] = (this.stats.txOctetStats[piece.length] ?? 0) + 1;
-        this.log(['TO', hexLog(piece), separate]);
-        const flushed = this.stream.write(piece);
-        if (separate) await new Promise((r) => setImmediate(r));
-        else if (!flushed) await new Promise((r) => this.stream.once('drain', r));
-      }
+    if (chopsize && chopsize > 0) {
+      for (let i = 0; i < data.length; i += chopsize) this.sendQueue.push({ data: data.subarray(i, i + chopsize), sync: true });
+      this.triggerSend();
+    } else if (sync || this.sendQueue.length > 0 || this.sending) {
+      this.sendQueue.push({ data, sync });
+      this.triggerSend();
+    } else {
+      this.writeOut(data, false);
+    }
+  }
+
+  private writeOut(piece: Buffer, sync: boolean, done?: () => void): void {
+    this.stats.txOctetStats[piece.length] = (this.stats.txOctetStats[piece.length] ?? 0) + 1;
+    this.log(['TO', hexLog(piece), sync]);
+    this.stream.write(piece, done ? () => done() : undefined);
+  }
+
+  private triggerSend(): void {
+    if (this.sending) return;
+    this.sending = true;
+    this.sendNext();
+  }
+
+  private sendNext(): void {
+    const next = this.sendQueue.shift();
+    if (!next || this.state === 'CLOSED' || this.stream.destroyed) {
+      this.sendQueue.length = 0;
+      this.sending = false;
+      return;
+    }
+    const started = process.hrtime.bigint();
+    this.writeOut(next.data, next.sync, () => {
+      const again = (): void => {
+        if (process.hrtime.bigint() - started < QUEUED_WRITE_DELAY_NS) setImmediate(again);
+        else this.sendNext();
+      };
+      setImmediate(again);
     });
   }
 
@@ -196,8 +226,7 @@ export class Endpoint implements FuzzingEndpoint {
       this.state = 'CLOSING';
       this.outcome.closedByMe = !isReply;
       if (!isReply) {
-        this.closeHandshakeTimer = this.timer(CLOSE_HANDSHAKE_TIMEOUT * this.timeScale, () => {
-          if (this.state === 'CLOSED') return;
+        this.closeHandshakeTimer = this.verdictTimer('closeHandshake', CLOSE_HANDSHAKE_TIMEOUT, () => {
           this.outcome.wasClean = false;
           this.outcome.wasNotCleanReason = 'peer did not respond (in time) in closing handshake';
           this.dropConnection(true);
@@ -229,6 +258,30 @@ export class Endpoint implements FuzzingEndpoint {
     return t;
   }
 
+  /**
+   * A wait whose firing decides the verdict: Autobahn's `seconds` (times --time-scale), plus a
+   * padding derived from the run's measured scheduling lag and RTT (timing.ts). When it fires on a
+   * connection still open, `fn` runs and the outcome records which timeout decided the case and
+   * whether it was a close call: the timer fired late by more than the margin (the loop was
+   * stalled), or the testee was still sending within the margin before the deadline.
+   */
+  private verdictTimer(kind: VerdictTimer, seconds: number, fn: () => void): NodeJS.Timeout {
+    const autobahnMs = seconds * 1000 * this.timeScale;
+    const waitMs = autobahnMs + this.timing.paddingMs();
+    const due = performance.now() + waitMs;
+    return this.timer(waitMs / 1000, () => {
+      if (this.state === 'CLOSED') return;
+      const now = performance.now();
+      const margin = this.timing.marginMs();
+      const lateMs = Math.max(0, now - due);
+      const quietMs = this.lastRx === null ? null : now - this.lastRx;
+      const closeCall = lateMs > margin || (quietMs !== null && quietMs < margin);
+      // The first verdict timer that fires decides; later ones follow from it.
+      this.outcome.timeout ??= { timer: kind, autobahnMs, waitedMs: Math.round(waitMs), lateMs: Math.round(lateMs), quietMs: quietMs === null ? null : Math.round(quietMs), marginMs: Math.round(margin), closeCall };
+      fn();
+    });
+  }
+
   continueLater(seconds: number, fn: () => void, tag?: string): void {
     this.log(['CT', seconds, tag ?? null]);
     this.timer(seconds, () => {
@@ -240,8 +293,7 @@ export class Endpoint implements FuzzingEndpoint {
 
   killAfter(seconds: number): void {
     this.log(['KL', seconds]);
-    this.timer(seconds * this.timeScale, () => {
-      if (this.state === 'CLOSED') return;
+    this.verdictTimer('killAfter', seconds, () => {
       this.log(['KLE']);
       this.failConnection();
     });
@@ -249,8 +301,7 @@ export class Endpoint implements FuzzingEndpoint {
 
   closeAfter(seconds: number): void {
     this.log(['TI', seconds]);
-    this.timer(seconds * this.timeScale, () => {
-      if (this.state === 'CLOSED') return;
+    this.verdictTimer('closeAfter', seconds, () => {
       this.log(['TIE']);
       this.sendClose();
     });
@@ -260,13 +311,16 @@ export class Endpoint implements FuzzingEndpoint {
     if (this.state === 'CLOSED') return;
     this.outcome.droppedByMe = true;
     this.state = 'CLOSED';
-    void this.sendChain.then(() => (abort ? this.stream.destroy() : this.stream.end()));
+    // Like Autobahn's, queued writes not yet made are skipped once the connection is dropped.
+    this.sendQueue.length = 0;
     if (abort) this.stream.destroy();
+    else this.stream.end();
   }
 
   // ---- receiving -------------------------------------------------------------------------
 
   private onData(d: Buffer): void {
+    this.lastRx = performance.now();
     this.stats.rxOctetStats[d.length] = (this.stats.rxOctetStats[d.length] ?? 0) + 1;
     this.log(['RO', hexLog(d)]);
     if (this.state === 'CLOSED') return;
@@ -372,17 +426,16 @@ export class Endpoint implements FuzzingEndpoint {
       if (this.closeHandshakeTimer) clearTimeout(this.closeHandshakeTimer);
       this.outcome.wasClean = true;
       if (this.isServer) this.dropConnection(true);
-      else this.serverDropTimer = this.timer(SERVER_DROP_TIMEOUT * this.timeScale, () => this.onServerDropTimeout());
+      else this.serverDropTimer = this.verdictTimer('serverDrop', SERVER_DROP_TIMEOUT, () => this.onServerDropTimeout());
     } else if (this.state === 'OPEN') {
       this.outcome.wasClean = true;
       this.sendCloseFrame(CLOSE.NORMAL, null, true);
       if (this.isServer) this.dropConnection(false);
-      else this.serverDropTimer = this.timer(SERVER_DROP_TIMEOUT * this.timeScale, () => this.onServerDropTimeout());
+      else this.serverDropTimer = this.verdictTimer('serverDrop', SERVER_DROP_TIMEOUT, () => this.onServerDropTimeout());
     }
   }
 
   private onServerDropTimeout(): void {
-    if (this.state === 'CLOSED') return;
     this.outcome.wasClean = false;
     this.outcome.wasNotCleanReason = 'server did not drop TCP connection (in time)';
     this.dropConnection(true);
@@ -403,8 +456,6 @@ export class Endpoint implements FuzzingEndpoint {
     if (!this.outcome.wasClean && !this.outcome.droppedByMe && this.outcome.wasNotCleanReason === null) {
       this.outcome.wasNotCleanReason = 'peer dropped the TCP connection without previous WebSocket closing handshake';
     }
-    judge(this.run, this.outcome, this.isServer);
-    this.kase.onConnectionLost?.(this.run);
     this.resolveClosed();
   }
 
@@ -415,24 +466,4 @@ export class Endpoint implements FuzzingEndpoint {
       this.dropConnection(true);
     }
   }
-}
-
-/** Autobahn compares pickles: same kinds, same payload bytes, same flags, same order. */
-export function sameEvents(a: readonly unknown[], b: readonly unknown[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i] as unknown[];
-    const y = b[i] as unknown[];
-    if (x.length !== y.length) return false;
-    for (let j = 0; j < x.length; j++) {
-      const u = x[j];
-      const v = y[j];
-      if (Buffer.isBuffer(u) || Buffer.isBuffer(v)) {
-        const ub = Buffer.isBuffer(u) ? u : Buffer.from(String(u), 'utf8');
-        const vb = Buffer.isBuffer(v) ? v : Buffer.from(String(v), 'utf8');
-        if (!ub.equals(vb)) return false;
-      } else if (u !== v) return false;
-    }
-  }
-  return true;
 }

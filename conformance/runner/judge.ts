@@ -1,35 +1,48 @@
-// The verdicts of Autobahn's Case.onConnectionLost (case/case.py), with closedByWrongEndpointIsFatal.
-import type { CaseRun } from './types.js';
-import type { EndpointOutcome } from './endpoint.js';
-import { sameEvents } from './endpoint.js';
+// The verdicts of Autobahn's Case.onConnectionLost (case/case.py), with closedByWrongEndpointIsFatal:
+// a pure function of what a case expected and what the endpoint recorded once the connection was
+// gone. The transport (endpoint.ts) only records; run-case.ts asks for the verdict afterwards.
+import { sameEvents } from './events.js';
+import type { Behavior, CaseRun, CloseBehavior, EndpointOutcome } from './types.js';
 
-export function judge(c: CaseRun, o: EndpointOutcome, isServer: boolean): void {
-  for (const [behavior, events] of Object.entries(c.expected)) {
+export interface Verdict {
+  behavior: Behavior;
+  result: string;
+  behaviorClose: CloseBehavior;
+  resultClose: string;
+}
+
+export function judge(c: Pick<CaseRun, 'received' | 'expected' | 'expectedClose'>, o: EndpointOutcome, isServer: boolean): Verdict {
+  let behavior: Behavior = 'FAILED';
+  let result = 'Actual events differ from any expected.';
+  for (const [b, events] of Object.entries(c.expected)) {
     if (sameEvents(c.received, events!)) {
-      c.behavior = behavior as CaseRun['behavior'];
-      c.result = 'Actual events match at least one expected.';
+      behavior = b as Behavior;
+      result = 'Actual events match at least one expected.';
       break;
     }
   }
   const ec = c.expectedClose;
+  let behaviorClose: CloseBehavior;
+  let resultClose: string;
   if (ec.closedByMe !== o.closedByMe) {
-    c.behaviorClose = 'FAILED';
-    c.resultClose = 'The connection was failed by the wrong endpoint';
+    behaviorClose = 'FAILED';
+    resultClose = 'The connection was failed by the wrong endpoint';
   } else if (ec.requireClean && !o.wasClean) {
-    c.behaviorClose = 'UNCLEAN';
-    c.resultClose = 'The spec requires the connection to be failed cleanly here';
+    behaviorClose = 'UNCLEAN';
+    resultClose = 'The spec requires the connection to be failed cleanly here';
   } else if (o.remoteCloseCode !== null && !ec.closeCode.includes(o.remoteCloseCode)) {
-    c.behaviorClose = 'WRONG CODE';
-    c.resultClose = `The close code should have been ${ec.closeCode.join(',')} or empty`;
+    behaviorClose = 'WRONG CODE';
+    resultClose = `The close code should have been ${ec.closeCode.join(',')} or empty`;
   } else if (!isServer && o.droppedByMe) {
-    c.behaviorClose = 'FAILED BY CLIENT';
-    c.resultClose = 'It is preferred that the server close the TCP connection';
+    behaviorClose = 'FAILED BY CLIENT';
+    resultClose = 'It is preferred that the server close the TCP connection';
   } else {
-    c.behaviorClose = 'OK';
-    c.resultClose = 'Connection was properly closed';
+    behaviorClose = 'OK';
+    resultClose = 'Connection was properly closed';
   }
   if (ec.closedByWrongEndpointIsFatal && ec.closedByMe !== o.closedByMe) {
-    c.behavior = 'FAILED';
-    c.result = 'Failed by wrong endpoint';
+    behavior = 'FAILED';
+    result = 'Failed by wrong endpoint';
   }
+  return { behavior, result, behaviorClose, resultClose };
 }

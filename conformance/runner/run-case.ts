@@ -1,6 +1,7 @@
 // Runs one case over an open connection (after the opening handshake) and collects its result.
 import type { Stream } from '../../impl/socket.js';
 import { Endpoint } from './endpoint.js';
+import { judge } from './judge.js';
 import type { CaseResult, CaseRun, ConformanceCase } from './types.js';
 
 export interface RunCaseOptions {
@@ -46,6 +47,9 @@ export async function runCaseOnStream(stream: Stream, kase: ConformanceCase, opt
   clearTimeout(timer);
   const c = ep.case;
   const o = ep.outcome;
+  // The verdict, from the record, now that nothing can change it; then the case's own adjustments.
+  Object.assign(c, judge(c, o, opts.isServer));
+  kase.onConnectionLost?.(c);
   return {
     id: kase.id,
     description: kase.description,
@@ -74,6 +78,7 @@ export async function runCaseOnStream(stream: Stream, kase: ConformanceCase, opt
     httpResponse: opts.httpResponse,
     wirelog: ep.wirelog,
     ...ep.stats,
+    timeout: o.timeout,
   };
 }
 
@@ -86,5 +91,6 @@ export function failedToStart(kase: ConformanceCase, agent: string, why: string,
     closedByMe: false, failedByMe: false, droppedByMe: false, wasClean: false, wasNotCleanReason: why,
     expected: {}, expectedClose: { closedByMe: true, closeCode: [1000], requireClean: true }, received: [],
     httpRequest, httpResponse, wirelog: [], txFrameStats: {}, rxFrameStats: {}, txOctetStats: {}, rxOctetStats: {},
+    error: why,
   };
 }

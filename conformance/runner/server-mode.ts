@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import type { Stream } from '../../impl/socket.js';
 import { failedToStart, runCaseOnStream } from './run-case.js';
 import type { CaseResult, ConformanceCase } from './types.js';
+import { runTiming } from './timing.js';
 
 export interface ServerTarget {
   agent: string;
@@ -47,6 +48,7 @@ async function handshake(stream: Stream, url: URL): Promise<{ request: string; r
     'User-Agent: resty-websocket-lab conformance',
     '', '',
   ].join('\r\n');
+  const sentAt = performance.now();
   stream.write(request);
   let buf = Buffer.alloc(0);
   return new Promise((resolve, reject) => {
@@ -65,7 +67,10 @@ async function handshake(stream: Stream, url: URL): Promise<{ request: string; r
       stream.off('error', onEnd);
       if (err) reject(err);
       else if (!/^HTTP\/1\.1 101/.test(response)) reject(new Error(`handshake refused: ${response.split('\r\n')[0]}`));
-      else resolve({ request, response, rest });
+      else {
+        runTiming.noteRtt(performance.now() - sentAt);
+        resolve({ request, response, rest });
+      }
     }
     stream.on('data', onData);
     stream.on('close', onEnd);
@@ -95,4 +100,35 @@ export async function runCaseAgainstServer(target: ServerTarget, kase: Conforman
   });
   stream.resume();
   return result;
+}
+
+/**
+ * Whether a server testee can be reached at all: connect, opening handshake, close. Null when it
+ * can, else one line saying why not (run before its cases, so a dead URL is one clear error
+ * instead of 301 case files that each say "could not connect").
+ */
+export async function probeServer(target: Pick<ServerTarget, 'url' | 'ca'>): Promise<string | null> {
+  let url: URL;
+  try {
+    url = new URL(target.url);
+  } catch {
+    return `not a URL: ${target.url}`;
+  }
+  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') return `not a ws:// or wss:// URL: ${target.url}`;
+  let stream: Stream;
+  try {
+    stream = await connect(url, target.ca);
+  } catch (e) {
+    return `cannot connect to ${target.url}: ${(e as Error).message}`;
+  }
+  stream.on('error', () => {});
+  try {
+    await handshake(stream, url);
+    stream.end(Buffer.from([0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8]));
+    return null;
+  } catch (e) {
+    return `no WebSocket handshake with ${target.url}: ${(e as Error).message}`;
+  } finally {
+    setTimeout(() => stream.destroy(), 200).unref();
+  }
 }

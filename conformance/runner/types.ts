@@ -115,6 +115,40 @@ export const CLOSE = {
   INTERNAL_ERROR: 1011,
 } as const;
 
+/** The waits whose firing decides a verdict (Autobahn's killAfter/closeAfter and its two close timeouts). */
+export type VerdictTimer = 'killAfter' | 'closeAfter' | 'closeHandshake' | 'serverDrop';
+
+/** Which timeout decided a case, and how close a call it was. */
+export interface TimeoutRecord {
+  timer: VerdictTimer;
+  /** Autobahn's wait (times --time-scale), ms. */
+  autobahnMs: number;
+  /** The wait used: Autobahn's plus the padding from measured lag and RTT, ms. */
+  waitedMs: number;
+  /** How late the timer fired past its deadline, ms. */
+  lateMs: number;
+  /** How long the testee had been silent when it fired, ms (null: it never sent anything). */
+  quietMs: number | null;
+  marginMs: number;
+  /** Fired late by more than the margin, or the testee was sending within the margin: run once more. */
+  closeCall: boolean;
+}
+
+/** What the endpoint records about the closing of the connection; the judge reads it. */
+export interface EndpointOutcome {
+  closedByMe: boolean;
+  failedByMe: boolean;
+  droppedByMe: boolean;
+  wasClean: boolean;
+  wasNotCleanReason: string | null;
+  localCloseCode: number | null;
+  localCloseReason: string | null;
+  remoteCloseCode: number | null;
+  remoteCloseReason: string | null;
+  /** The verdict-deciding timeout that fired first, if any. */
+  timeout: TimeoutRecord | null;
+}
+
 export interface CaseResult {
   id: string;
   description: string;
@@ -146,4 +180,10 @@ export interface CaseResult {
   rxFrameStats: Record<number, number>;
   txOctetStats: Record<number, number>;
   rxOctetStats: Record<number, number>;
+  /** The verdict-deciding timeout that fired, if any (see TimeoutRecord). */
+  timeout?: TimeoutRecord | null;
+  /** Set when this is the second run of the case; says why it was run again and what the first gave. */
+  rerun?: { reason: string; first: string };
+  /** The case could not run at all (no connection, refused handshake, dead peer): an error, not a verdict. */
+  error?: string;
 }

@@ -1,8 +1,9 @@
 // `wslab diff`: differential fuzzing of our frame codec against the original protocol.lua.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { parseCommandLine, shownPath } from '../../cli/args.js';
+import { parseCommandLine, shownPath, UsageError } from '../../cli/args.js';
 import { ROOT_DIR } from '../../lab/paths.js';
+import { chooseLuaLib } from '../../lab/lua-lib.js';
 import { handshakeDiffUnavailable, runHandshakeDiff, type HandshakeDiffReport } from './handshake-diff.js';
 import { runDiff, type DiffReport } from './runner.js';
 
@@ -17,7 +18,9 @@ flips, random chunkings) and from the jsfuzz corpus of the frame-compat target. 
 minimised and saved with both answers to fuzz/findings/diff/. Exit code 1 on any divergence.
 
 The original is Debian's lua-nginx-websocket 0.08 (protocol.lua is the same in v0.08..v0.13 but
-for _VERSION), extracted by scripts/setup.sh; RESTY_WEBSOCKET_LIB=<lib dir> selects another copy.
+for _VERSION), extracted by scripts/setup.sh; --lua-lib DIR (or RESTY_WEBSOCKET_LIB=DIR) selects another
+copy, in either layout (DIR/resty/websocket/*.lua or Debian's DIR/nginx/websocket/*.lua), for the
+frame diff and the handshake diff alike.
 
 Options:
   --time D       wall time: 90, 90s, 10m (default: 60s)
@@ -25,12 +28,13 @@ Options:
   --seed N       fast-check seed (default: random; printed, to repeat a run)
   --no-corpus    skip the jsfuzz corpus replay
   --handshake D  then also diff the server handshake for D (needs the native nginx peer: the
-                 original server:new() at /diff-handshake vs parseRequestHead + checkHandshake)
+                 original server:new() at /diff-handshake vs our HTTP edge, impl/request-head.ts, + checkHandshake)
   --handshake-mutate  with --handshake: also edit bytes in the header lines (how closely our
                  request parser follows nginx's own refusals)
   --findings DIR where to save divergences (default: fuzz/findings)
   --report FILE  summary JSON (default: report/diff.json)
   --quiet        no progress lines
+  --lua-lib DIR  the lua-resty-websocket copy to compare with (or RESTY_WEBSOCKET_LIB)
 
 Examples:
   wslab diff --time 60s
@@ -49,7 +53,10 @@ export async function run(argv: string[]): Promise<number> {
     findings: { type: 'string' },
     report: { type: 'string', default: join(ROOT_DIR, 'report', 'diff.json') },
     quiet: { type: 'flag' },
+    'lua-lib': { type: 'string' },
   });
+  const libErr = chooseLuaLib(values['lua-lib']);
+  if (libErr) throw new UsageError('diff', `--lua-lib: ${libErr}`);
   let report: DiffReport;
   let handshake: HandshakeDiffReport | null = null;
   try {
@@ -114,7 +121,7 @@ export function formatDiffReport(r: DiffReport): string {
 
 export function formatHandshakeReport(r: HandshakeDiffReport): string {
   const lines = [
-    `handshake: ${r.cases} requests in ${(r.durationMs / 1000).toFixed(1)}s (${r.casesPerSec}/s), seed ${r.seed}, divergences: ${r.divergenceCount}`,
+    `handshake: ${r.cases} requests in ${(r.durationMs / 1000).toFixed(1)}s (${r.casesPerSec}/s), seed ${r.seed}, divergences: ${r.divergenceCount}${r.luaLib ? `; server.lua ${r.luaLib.version} from ${r.luaLib.path}` : ''}`,
   ];
   for (const d of r.divergences) {
     lines.push(`  ${d.signature}`, `    ${d.file}`, `    request: ${JSON.stringify(d.request)}`, `    lua:  ${JSON.stringify(d.lua)}`, `    ours: ${JSON.stringify(d.ours)}`);

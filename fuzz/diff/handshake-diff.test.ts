@@ -39,6 +39,29 @@ describe.skipIf(why !== null && !IN_CI)(`server handshake vs the original in ngi
     }
   });
 
+  it('issue 12\'s rows: nginx\'s refusals, value whitespace, get_headers()\'s 100 lines and the escaped protocol, same as ours', async () => {
+    const head = 'GET /diff-handshake HTTP/1.1';
+    const fill = (n: number, f: (i: number) => string): string[] => Array.from({ length: n }, (_, i) => f(i));
+    const rows: Array<[string, Buffer, unknown]> = [
+      ['10k a: lines', request([head, ...ws, ...fill(10_000, () => 'a:')]), { kind: 'nginx', status: 400 }],
+      ['1000 X-H-i lines', request([head, ...ws, ...fill(1000, (i) => `X-H-${i}: v`)]), { kind: 'nginx', status: 400 }],
+      ['9000-byte line', request([head, ...ws, 'X: ' + 'a'.repeat(8997)]), { kind: 'nginx', status: 400 }],
+      ['head over 33 KiB', request([head, ...ws, ...fill(40, () => 'X-Big: ' + 'b'.repeat(900))]), { kind: 'nginx', status: 400 }],
+      ['Content-Length over 1m', request([head, ...ws, 'Content-Length: 1000000000000']), { kind: 'nginx', status: 413 }],
+      ['space in a name', request([head, ...ws, 'X Y: 1']), { kind: 'nginx', status: 400 }],
+      ['obs-fold', request([head, ...ws, ' folded']), { kind: 'nginx', status: 400 }],
+      ['Host 127..0.1', request([head, 'Host: 127..0.1', ...ws.slice(1)]), { kind: 'nginx', status: 400 }],
+      ['tab before a value is kept', request([head, ws[0]!, 'Upgrade:\twebsocket', ...ws.slice(2)]), { kind: 'err', err: 'bad "upgrade" request header: \twebsocket' }],
+      ['Upgrade as the 101st line is not seen', request([head, ...fill(99, (i) => `X-${i}: 1`), ...ws]), { kind: 'err', err: 'bad "upgrade" request header: nil' }],
+      ['protocol "\\f" comes back escaped', request([head, ...ws, 'Sec-WebSocket-Protocol:\f']), { kind: 'ok', accept: 'HSmrc0sMlYUkAGmm5OPpG2HaGWk=', protocol: '%0C' }],
+      ['Expect: 100-continue', request([head, ...ws, 'Expect: 100-continue', 'Content-Length: 2']), { kind: 'nginx', status: 100 }],
+    ];
+    for (const [name, r, want] of rows) {
+      expect(await probeHandshake(port, r, 2500), name).toEqual(want);
+      expect(oursHandshake(r), name).toEqual(want);
+    }
+  }, 60_000);
+
   it(`a ${TIME_MS / 1000}s generated run finds no divergence`, async () => {
     const report = await runHandshakeDiff({ port, timeMs: TIME_MS, findingsDir: `${process.env.TMPDIR ?? '/tmp'}/wslab-handshake-diff-test` });
     expect(report.cases).toBeGreaterThan(100);

@@ -4,7 +4,9 @@
 // library's error text, and for a 101 the Sec-WebSocket-Accept and Sec-WebSocket-Protocol headers.
 import fc from 'fast-check';
 import { relative } from 'node:path';
-import { checkHandshake, parseRequestHead } from '../../impl/handshake-server.js';
+import { checkHandshake } from '../../impl/handshake-server.js';
+import { headLimits, HTTP_EDGE_DEFAULTS } from '../../impl/http-edge.js';
+import { ChunkedBodyCounter, CONTINUE_RESPONSE, expectsContinue, nginxErrorResponse, RequestHeadParser } from '../../impl/request-head.js';
 import { nativeUnavailable, startNativePeer } from '../../lab/peers/native/index.js';
 import { ROOT_DIR } from '../../lab/paths.js';
 import { FINDINGS_DIR, saveFinding } from '../findings.js';
@@ -46,22 +48,45 @@ export interface HandshakeDiffReport {
   divergenceCount: number;
   divergences: HandshakeDivergence[];
   ok: boolean;
+  /** The server.lua the nginx peer loaded (_VERSION, folder); absent when the caller gave a port. */
+  luaLib?: { version: string; path: string };
 }
 
 export function handshakeDiffUnavailable(): string | null {
   return nativeUnavailable();
 }
 
+/**
+ * The bytes our server would answer `request` with at /diff-handshake, computed with the same
+ * pure pieces the server runs (impl/request-head.ts, impl/http-edge.ts's defaults, checkHandshake):
+ * nginx's refusal page, the interim 100 for "Expect: 100-continue", nothing while the body is
+ * incomplete, then the library's error text (as the location answers it) or the 101 and the frame.
+ */
+export function oursAnswer(request: Buffer): Buffer {
+  const v = new RequestHeadParser(headLimits({})).push(request);
+  if (v.kind === 'more') return Buffer.alloc(0);
+  if (v.kind === 'error') return nginxErrorResponse(v.status);
+  const head = v.head;
+  if (head.contentLength !== null && head.contentLength > HTTP_EDGE_DEFAULTS.client_max_body_size) return nginxErrorResponse(413, head.httpVersion === '0.9');
+  const body = request.subarray(v.used);
+  const pieces: Buffer[] = [];
+  if (expectsContinue(head) && (head.chunked || (head.contentLength ?? 0) > 0)) pieces.push(CONTINUE_RESPONSE);
+  if (head.chunked) {
+    const c = new ChunkedBodyCounter().push(body, HTTP_EDGE_DEFAULTS.client_max_body_size);
+    if (c.kind === 'error') return Buffer.concat([...pieces, nginxErrorResponse(c.status)]);
+    if (c.kind === 'more') return Buffer.concat(pieces);
+  } else if ((head.contentLength ?? 0) > body.length) return Buffer.concat(pieces);
+  const out = checkHandshake(head, { checks: { validateHandshakeRequest: false, selectOneSubprotocol: false } });
+  if (!out.ok) {
+    const text = `WSLAB-ERR ${out.err}\n`;
+    pieces.push(Buffer.from(`HTTP/1.1 400 Bad Request\r\nContent-Length: ${text.length}\r\n\r\n${text}`, 'latin1'));
+  } else pieces.push(out.response, Buffer.from('WSLAB-OK'));
+  return Buffer.concat(pieces);
+}
+
 /** Our answer in the same shape as the probe's. */
 export function oursHandshake(request: Buffer): LuaHandshakeAnswer {
-  const raw = request.toString('latin1');
-  const end = raw.indexOf('\r\n\r\n');
-  const parsed = parseRequestHead(end < 0 ? raw : raw.slice(0, end));
-  if (parsed.req === null) return { kind: 'nginx', status: parsed.status };
-  const out = checkHandshake(parsed.req, { checks: { validateHandshakeRequest: false, selectOneSubprotocol: false } });
-  if (!out.ok) return { kind: 'err', err: out.err };
-  // Read our 101 back through the same classifier the probe uses.
-  return classify(Buffer.concat([out.response, Buffer.from('WSLAB-OK')]));
+  return classify(oursAnswer(request));
 }
 
 function signatureOf(lua: LuaHandshakeAnswer, ours: LuaHandshakeAnswer): string {
@@ -121,6 +146,7 @@ export async function runHandshakeDiff(opts: HandshakeDiffOptions = {}): Promise
     divergenceCount,
     divergences,
     ok: divergenceCount === 0,
+    ...(peer ? { luaLib: { version: peer.lib.serverVersion, path: peer.lib.path } } : {}),
   };
 }
 

@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { ROOT_DIR } from '../../lab/paths.js';
+import { interruptedReportFile } from '../../lab/children.js';
 import { DEFAULT_WORK_ROOT, SEEDS_DIR } from '../campaign.js';
 import { FINDINGS_DIR, saveFinding } from '../findings.js';
 import { minimiseAsync } from '../minimise.js';
@@ -86,6 +87,9 @@ export async function runDiff(opts: DiffOptions = {}): Promise<DiffReport> {
   let divergenceCount = 0;
   let cases = 0;
   let lastProgress = 0;
+  const stopInterruptReport = opts.reportFile
+    ? interruptedReportFile(opts.reportFile, () => ({ startedAt: new Date(started).toISOString(), durationMs: Date.now() - started, seed, luaProtocol: oracle.protocolPath, luaVersion, cases, byKind, divergenceCount, divergences }))
+    : () => {};
 
   const check = async (list: DiffCase[], fromCorpus: boolean): Promise<void> => {
     const luaAnswers = await Promise.all(list.map((c) => oracle.ask(luaRequest(c))));
@@ -138,7 +142,7 @@ export async function runDiff(opts: DiffOptions = {}): Promise<DiffReport> {
     startedAt: new Date(started).toISOString(),
     durationMs,
     seed,
-    luaProtocol: relative(ROOT_DIR, oracle.protocolPath),
+    luaProtocol: oracle.protocolPath,
     luaVersion,
     cases,
     casesPerSec: Math.round(cases / Math.max(0.001, durationMs / 1000)),
@@ -148,6 +152,7 @@ export async function runDiff(opts: DiffOptions = {}): Promise<DiffReport> {
     divergences,
     ok: divergenceCount === 0,
   };
+  stopInterruptReport();
   if (opts.reportFile) {
     mkdirSync(dirname(opts.reportFile), { recursive: true });
     writeFileSync(opts.reportFile, JSON.stringify(report, null, 2) + '\n');

@@ -67,8 +67,8 @@ class RecordedPeer implements RunningPeer {
     this.caPem = state.caPem;
     this.lib = state.lib;
   }
-  async alive(): Promise<boolean> {
-    return (await httpGet(`${this.httpUrl}/health`, 1000))?.status === 200;
+  async alive(timeoutMs = 1000): Promise<boolean> {
+    return (await httpGet(`${this.httpUrl}/health`, timeoutMs))?.status === 200;
   }
   async errorLog(maxBytes = 16_384): Promise<string> {
     return this.state.prefix ? tail(join(this.state.prefix, 'logs', 'error.log'), maxBytes) : '';

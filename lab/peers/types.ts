@@ -3,7 +3,7 @@
 // only ever see this interface, so every suite runs against either backend unchanged.
 
 export interface PeerStartOptions {
-  /** A lua-resty-websocket `lib/` folder (holding resty/websocket/*.lua). Default: the Debian v0.08 copy via our shim. */
+  /** A lua-resty-websocket `lib/` folder (resty/websocket/*.lua or Debian's nginx/websocket/*.lua). Default: RESTY_WEBSOCKET_LIB, else the Debian v0.08 copy via our shim. */
   luaLib?: string;
   /** Port for plain HTTP/ws; 0 or absent picks a free port on 127.0.0.1. */
   port?: number;
@@ -22,6 +22,8 @@ export interface LuaLibraryInfo {
   serverVersion: string;
   /** Where the Lua files came from, e.g. "debian lua-nginx-websocket 0.08-1 (shim)" or a path. */
   source: string;
+  /** The folder on this machine holding the modules the peer loaded (protocol.lua, client.lua, server.lua). */
+  path: string;
   /** ngx_lua's version number, e.g. 10023. */
   ngxLuaVersion: number;
 }
@@ -37,8 +39,8 @@ export interface RunningPeer {
   /** PEM of the CA that signed the peer's TLS certificate. */
   readonly caPem: string;
   readonly lib: LuaLibraryInfo;
-  /** True while nginx answers its health endpoint. */
-  alive(): Promise<boolean>;
+  /** True while nginx answers its health endpoint (within `timeoutMs`, default 1000). */
+  alive(timeoutMs?: number): Promise<boolean>;
   /** The tail of nginx's error log (for reports when a case fails). */
   errorLog(maxBytes?: number): Promise<string>;
   stop(): Promise<void>;

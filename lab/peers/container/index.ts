@@ -9,6 +9,7 @@
 // Fixtures, the rendered config and the TLS files are copied in (no bind mounts: works with remote
 // daemons and rootless podman alike). Containers are always removed: on stop(), on a failed start,
 // and at process exit / Ctrl-C.
+import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { StartedTestContainer } from 'testcontainers';
@@ -16,7 +17,8 @@ import { makeTestPki } from '../../pki.js';
 import { freePort, httpGet, LUA_CPATH, LUA_MODULE, NDK_MODULE, readLibInfo } from '../native/index.js';
 import { FIXTURES_LUA } from '../../paths.js';
 import { renderNginxConf } from '../native/nginx-conf.js';
-import { resolveLuaLib } from '../native/lua-lib.js';
+// The image's Debian copy is the same lua-nginx-websocket 0.08-1 package as the host's extracted one.
+import { DEBIAN_LUA_ROOT as DEBIAN_LUA_ROOT_HOST, resolveLuaLib } from '../../lua-lib.js';
 import type { LuaLibraryInfo, PeerBackend, PeerStartOptions, RunningPeer } from '../types.js';
 import { applyPodmanEnv, resolveImage } from './env.js';
 import { removeOnExit, forgetOnExit } from './cleanup.js';
@@ -89,7 +91,8 @@ export function renderContainerConf(p: {
 }): { conf: string; locations: Record<string, string> } {
   const layout = LAYOUTS[p.flavour];
   const ours = `${IN.lua}/?.lua`;
-  const luaPath = p.customLib ? [`${IN.lualib}/?.lua`, ours] : [...layout.libPath, ours];
+  // The shim after the copied folder: a Debian-layout copy (nginx/websocket/*.lua) loads through it.
+  const luaPath = p.customLib ? [`${IN.lualib}/?.lua`, `${IN.lua}/shim/?.lua`, ours] : [...layout.libPath, ours];
   // OpenResty has no module files: render with placeholders, then drop those load_module lines.
   const placeholder = '/wslab-compiled-in.so';
   const rendered = renderNginxConf({
@@ -171,9 +174,9 @@ class ContainerPeer implements RunningPeer {
     return this.container.getId();
   }
 
-  async alive(): Promise<boolean> {
+  async alive(timeoutMs = 1000): Promise<boolean> {
     if (this.stopped) return false;
-    const r = await httpGet(`${this.httpUrl}/health`, 1000);
+    const r = await httpGet(`${this.httpUrl}/health`, timeoutMs);
     return r?.status === 200;
   }
 
@@ -205,10 +208,10 @@ export async function startContainerPeer(opts: ContainerPeerOptions = {}): Promi
   const tc = await loadTestcontainers();
   const image = resolveImage(opts.image);
   let customLib: string | null = null;
-  if (opts.luaLib) {
+  if (opts.luaLib ?? process.env.RESTY_WEBSOCKET_LIB) {
     const lib = resolveLuaLib({ luaLib: opts.luaLib });
     if (lib.err !== null) throw new Error(lib.err);
-    customLib = lib.lib.dir;
+    customLib = lib.lib.root;
   }
   const pki = opts.tls ? null : makeTestPki();
   const certs = opts.tls ?? { cert: pki!.paths.serverCert, key: pki!.paths.serverKey, ca: pki!.paths.caCert };
@@ -282,7 +285,7 @@ export async function startContainerPeer(opts: ContainerPeerOptions = {}): Promi
   }
   let info: LuaLibraryInfo;
   try {
-    info = await readLibInfo(httpUrl, customLib ? `${customLib} in container ${image}` : LAYOUTS[flavour].source(image));
+    info = await readLibInfo(httpUrl, customLib ? `${customLib} in container ${image}` : LAYOUTS[flavour].source(image), customLib ?? (flavour === 'debian' ? join(DEBIAN_LUA_ROOT_HOST, 'nginx', 'websocket') : `${image}:bundled`));
   } catch (e) {
     return fail((e as Error).message.split('\n')[0]);
   }

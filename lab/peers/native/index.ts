@@ -9,7 +9,8 @@ import { makeTestPki } from '../../pki.js';
 import type { LuaLibraryInfo, PeerBackend, PeerStartOptions, RunningPeer } from '../types.js';
 import { FIXTURES_LUA } from '../../paths.js';
 import { renderNginxConf } from './nginx-conf.js';
-import { resolveLuaLib } from './lua-lib.js';
+import { resolveLuaLib } from '../../lua-lib.js';
+import { trackChild, trackTempDir } from '../../children.js';
 
 export const MODULES_DIR = '/usr/lib/nginx/modules';
 export const NDK_MODULE = join(MODULES_DIR, 'ndk_http_module.so');
@@ -67,11 +68,23 @@ function tail(file: string, maxBytes: number): string {
 
 const running = new Set<ChildProcess>();
 let exitHookInstalled = false;
+/** nginx leads its own process group: killing the group takes the workers too (a KILLed master leaves them listening). */
+function killGroup(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, sig);
+  } catch {
+    try {
+      process.kill(pid, sig);
+    } catch {
+      /* already gone */
+    }
+  }
+}
 function killAllOnExit(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   process.once('exit', () => {
-    for (const p of running) p.kill('SIGKILL');
+    for (const p of running) if (p.pid !== undefined) killGroup(p.pid, 'SIGKILL');
   });
 }
 
@@ -94,10 +107,11 @@ class NativePeer implements RunningPeer {
     readonly pid: number,
     private readonly proc: ChildProcess | null,
     private readonly errorLogPath: string,
+    private readonly untrack: () => void = () => {},
   ) {}
 
-  async alive(): Promise<boolean> {
-    const r = await httpGet(`${this.httpUrl}/health`, 1000);
+  async alive(timeoutMs = 1000): Promise<boolean> {
+    const r = await httpGet(`${this.httpUrl}/health`, timeoutMs);
     return r?.status === 200;
   }
 
@@ -107,8 +121,17 @@ class NativePeer implements RunningPeer {
 
   async stop(): Promise<void> {
     await stopPid(this.pid);
-    if (this.proc) running.delete(this.proc);
+    if (this.proc) {
+      running.delete(this.proc);
+      killGroup(this.pid, 'SIGKILL'); // workers the master left behind, if any
+    }
     rmSync(this.prefix, { recursive: true, force: true });
+    this.untrack();
+  }
+
+  /** Kills nginx without a shutdown (tests: a peer that dies mid-run). */
+  kill(): void {
+    killGroup(this.pid, 'SIGKILL');
   }
 }
 
@@ -139,11 +162,11 @@ export async function stopPid(pid: number, graceMs = 3000): Promise<void> {
 }
 
 /** Reads /version from a running peer: the _VERSION of the three modules and ngx_lua's version. */
-export async function readLibInfo(httpUrl: string, source: string): Promise<LuaLibraryInfo> {
+export async function readLibInfo(httpUrl: string, source: string, path: string): Promise<LuaLibraryInfo> {
   const r = await httpGet(`${httpUrl}/version`, 5000);
   if (!r || r.status !== 200) throw new Error(`peer /version failed: ${r ? `${r.status} ${r.body}` : 'no answer'}`);
   const v = JSON.parse(r.body) as { protocol: string; client: string; server: string; ngx_lua: number };
-  return { protocolVersion: v.protocol, clientVersion: v.client, serverVersion: v.server, ngxLuaVersion: v.ngx_lua, source };
+  return { protocolVersion: v.protocol, clientVersion: v.client, serverVersion: v.server, ngxLuaVersion: v.ngx_lua, source, path };
 }
 
 export async function startNativePeer(opts: NativePeerOptions = {}): Promise<NativePeer> {
@@ -151,6 +174,7 @@ export async function startNativePeer(opts: NativePeerOptions = {}): Promise<Nat
   if (why) throw new Error(why);
   const lib = resolveLuaLib({ luaLib: opts.luaLib }).lib!;
   const prefix = mkdtempSync(join(tmpdir(), 'wslab-nginx-'));
+  const untrackPrefix = opts.detached ? () => {} : trackTempDir(prefix);
   for (const d of ['logs', 'tmp', 'locations']) mkdirSync(join(prefix, d), { recursive: true });
   const pki = opts.tls ? null : makeTestPki();
   const certs = opts.tls ?? { cert: pki!.paths.serverCert, key: pki!.paths.serverKey, ca: pki!.paths.caCert };
@@ -180,16 +204,20 @@ export async function startNativePeer(opts: NativePeerOptions = {}): Promise<Nat
 
   const proc = spawn(nginxBinary()!, ['-p', prefix, '-c', confPath, '-e', errorLog], {
     stdio: ['ignore', 'ignore', 'pipe'],
-    detached: opts.detached ?? false,
+    // Its own process group either way: a terminal's Ctrl-C reaches it only through us, and we can
+    // stop master and workers together.
+    detached: true,
   });
   let stderr = '';
   proc.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   let exited: string | null = null;
   proc.on('exit', (code, signal) => (exited = `nginx exited (code ${code}, signal ${signal})`));
+  let untrackProc = (): void => {};
   if (opts.detached) proc.unref();
   else {
     running.add(proc);
     killAllOnExit();
+    untrackProc = trackChild(proc, 'nginx', true);
   }
 
   const httpUrl = `http://127.0.0.1:${port}`;
@@ -212,7 +240,7 @@ export async function startNativePeer(opts: NativePeerOptions = {}): Promise<Nat
   proc.stderr!.resume();
   let info: LuaLibraryInfo;
   try {
-    info = await readLibInfo(httpUrl, lib.source);
+    info = await readLibInfo(httpUrl, lib.source, lib.dir);
   } catch (e) {
     await stopPid(proc.pid!);
     const log = tail(errorLog, 4000).trim();
@@ -220,7 +248,10 @@ export async function startNativePeer(opts: NativePeerOptions = {}): Promise<Nat
     throw new Error(`${(e as Error).message.split('\n')[0]}; nginx error log: ${log}`);
   }
   const caPem = readFileSync(caPath, 'utf8');
-  return new NativePeer(httpUrl, `ws://127.0.0.1:${port}`, `wss://127.0.0.1:${tlsPort}`, caPem, info, prefix, proc.pid!, opts.detached ? null : proc, errorLog);
+  return new NativePeer(httpUrl, `ws://127.0.0.1:${port}`, `wss://127.0.0.1:${tlsPort}`, caPem, info, prefix, proc.pid!, opts.detached ? null : proc, errorLog, () => {
+    untrackProc();
+    untrackPrefix();
+  });
 }
 
 export const nativeBackend: PeerBackend = {

@@ -5,7 +5,7 @@ import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nativeUnavailable, startNativePeer } from './index.js';
-import { resolveLuaLib } from './lua-lib.js';
+import { resolveLuaLib } from '../../lua-lib.js';
 import { needsLibVersion } from '../index.js';
 import { registerLuaServer, runLuaClient } from '../lua-api.js';
 import type { RunningPeer } from '../types.js';
@@ -111,13 +111,14 @@ describe.skipIf(why !== null)('native peer (nginx + the real lua-resty-websocket
   });
 
   it('loads another copy of the library from RESTY_WEBSOCKET_LIB and reports its _VERSION', async () => {
-    // A lib/ folder in the resty.websocket layout, made from the Debian files with a bumped _VERSION.
+    // A lib/ folder in the resty.websocket layout, made from the run's library files (Debian's, or
+    // RESTY_WEBSOCKET_LIB's in either layout) with a _VERSION of its own.
     const debian = resolveLuaLib().lib!;
     const lib = mkdtempSync(join(tmpdir(), 'wslab-lib-'));
     mkdirSync(join(lib, 'resty', 'websocket'), { recursive: true });
     const { readFileSync } = await import('node:fs');
     for (const m of ['protocol', 'client', 'server']) {
-      const src = readFileSync(join(debian.dir, `${m}.lua`), 'utf8').replaceAll('nginx.websocket.', 'resty.websocket.').replace(/_VERSION = '0\.08'/, "_VERSION = '0.99'");
+      const src = readFileSync(join(debian.dir, `${m}.lua`), 'utf8').replaceAll('nginx.websocket.', 'resty.websocket.').replace(/_VERSION = '[^']*'/, "_VERSION = '0.99'");
       writeFileSync(join(lib, 'resty', 'websocket', `${m}.lua`), src);
     }
     const other = await startNativePeer({ luaLib: lib });
