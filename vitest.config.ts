@@ -1,9 +1,20 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
+const impl = fileURLToPath(new URL('./impl/', import.meta.url));
+
 export default defineConfig({
+  // The lab imports the implementation by package name; tests run its TypeScript sources (as
+  // tsconfig.json's "paths" does for the type-checker), so impl/ edits need no rebuild.
+  resolve: {
+    alias: [
+      { find: /^resty-websocket$/, replacement: `${impl}index.ts` },
+      { find: /^resty-websocket\/(.+)$/, replacement: `${impl}$1.ts` },
+    ],
+  },
   test: {
     include: ['**/*.test.ts'],
-    exclude: ['node_modules/**', 'dist/**', 'fuzz/build/**', '.cache/**'],
+    exclude: ['node_modules/**', '**/node_modules/**', 'dist/**', 'impl/dist/**', 'fuzz/build/**', '.cache/**'],
     reporters: ['default', './scripts/vitest/closing-line-reporter.ts'],
     testTimeout: 20_000,
     hookTimeout: 300_000,

@@ -14,6 +14,7 @@ import { hotFunctions, mainProfileIn } from './profile.js';
 const TINY: BenchProfile = {
   codec: { rounds: 1, roundMs: 2, passBytes: 16 * 1024 },
   echo: { timeMs: 60, warmupMs: 0, maxMsgs: 300, conns: [1, 3], sizes: [16, 16 * 1024] },
+  conns: { timeMs: 60, warmupMs: 30, maxMsgs: 400, counts: [1, 20] },
   client: { rounds: 1, roundMs: 40, maxMsgs: 50 },
   fuzz: { timeMs: 800, target: 'frame-compat' },
 };
@@ -28,7 +29,7 @@ const positive = (x: number): void => {
 
 describe('wslab bench', () => {
   it('rejects unknown suites and options as usage errors (wslab exits 2 with one line), and documents itself', async () => {
-    await expect(run(['--only', 'codec,nope'])).rejects.toThrow('--only: unknown "nope" (one of codec, echo, client, fuzz)');
+    await expect(run(['--only', 'codec,nope'])).rejects.toThrow('--only: unknown "nope" (one of codec, echo, conns, client, fuzz)');
     await expect(run(['--bogus'])).rejects.toThrow(UsageError);
     expect(help).toContain('--only');
     expect(help).toContain('--quick');
@@ -63,9 +64,9 @@ describe('wslab bench', () => {
       }
     }
 
-    // echo: 3 servers x (2 conns x 2 sizes x serial/pipelined), every echo accounted for
+    // echo: 4 servers x (2 conns x 2 sizes x serial/pipelined), every echo accounted for
     const echo = report.echo!;
-    expect(echo.results).toHaveLength(3 * 8);
+    expect(echo.results).toHaveLength(4 * 8);
     for (const r of echo.results) {
       expect(r.error).toBeUndefined();
       expect(r.msgs).toBeGreaterThanOrEqual(r.conns * r.depth);
@@ -73,10 +74,33 @@ describe('wslab bench', () => {
       positive(r.msgsPerSec);
       expect(r.p99Ms).toBeGreaterThanOrEqual(r.p50Ms);
     }
-    expect(new Set(echo.results.map((r) => r.target))).toEqual(new Set(['ours', 'ws', 'nginx+lua']));
+    expect(new Set(echo.results.map((r) => r.target))).toEqual(new Set(['ours', 'ws', 'nginx+lua', 'tcp']));
     for (const c of echo.ratios) {
       positive(c.vsWs!);
       positive(c.vsNginx!);
+      positive(c.vsTcp!);
+    }
+
+    // conns: 4 servers x 2 counts, each with its RSS and CPU read from /proc
+    const conns = report.conns!;
+    expect(conns.skipped).toEqual([]);
+    expect(conns.results.map((r) => `${r.conns} ${r.target}`).sort()).toEqual(['1 nginx+lua', '1 ours', '1 tcp', '1 ws', '20 nginx+lua', '20 ours', '20 tcp', '20 ws']);
+    for (const r of conns.results) {
+      expect(r.error).toBeUndefined();
+      expect(r.msgs).toBeGreaterThanOrEqual(r.conns);
+      expect(r.msgs).toBeLessThanOrEqual(TINY.conns.maxMsgs);
+      positive(r.msgsPerSec);
+      expect(r.p99Ms).toBeGreaterThanOrEqual(r.p50Ms);
+      positive(r.rssBaseKiB!);
+      positive(r.rssLoadedKiB!);
+      expect(r.rssPerConnKiB).toBeCloseTo((r.rssLoadedKiB! - r.rssBaseKiB!) / r.conns, 6);
+      expect(r.serverCpuUsPerMsg).not.toBeNull();
+      positive(r.loadgenCpuUsPerMsg);
+    }
+    for (const c of conns.ratios) {
+      positive(c.vsWs!);
+      positive(c.vsNginx!);
+      positive(c.vsTcp!);
     }
 
     // client
@@ -90,22 +114,31 @@ describe('wslab bench', () => {
     positive(report.fuzz!.targets[0]!.execs);
     expect(report.fuzz!.diff.ok).toBe(true);
     positive(report.fuzz!.diff.casesPerSec);
+    positive(report.fuzz!.diff.nodeCpuUsPerCase!);
+    expect(report.fuzz!.diff.luaCpuUsPerCase).toBeGreaterThanOrEqual(0);
 
     // targets: one row per check, each with a ratio and a verdict that agrees with it
     const names = report.targets.map((t) => t.name);
     expect(names).toContain('echo server vs ws, pipelined');
     expect(names).toContain('echo server vs nginx + Lua, pipelined');
     expect(names.filter((n) => n.startsWith('decoder vs ws, small frames'))).toHaveLength(2);
+    expect(names).toContain('echo server vs ws, 16 KiB pipelined');
+    expect(names).toContain('server vs ws, 1 conn(s), serial 64 B');
+    expect(names).toContain('server vs ws, 20 conn(s), serial 64 B');
+    expect(names).toContain('client vs ws client');
+    expect(names).toContain('differential fuzzing');
+    // the RSS row exists for counts >= 100 only (below, one connection's share is noise)
+    expect(names.some((n) => n.startsWith('RSS per connection'))).toBe(false);
     for (const t of report.targets) {
       positive(t.got!);
-      expect(t.ok).toBe(t.got! >= t.want);
+      expect(t.ok).toBe(t.bound === 'max' ? t.got! <= t.want : t.got! >= t.want);
     }
   }, 90_000);
 
   it('--cpu-prof: profiles the echo server children and names their hot functions', async () => {
     const profDir = join(dir, 'prof');
     const r = await runEchoBench({ timeMs: 150, warmupMs: 0, maxMsgs: 2000, conns: [4], sizes: [16 * 1024], pipelineDepth: 8, peer: null, cpuProfDir: profDir });
-    expect(r.results.map((x) => x.target)).toEqual(['ours', 'ws', 'ours', 'ws']);
+    expect(r.results.map((x) => x.target)).toEqual(['ours', 'ws', 'tcp', 'ours', 'ws', 'tcp']);
     for (const kind of ['ours', 'ws']) {
       const file = mainProfileIn(join(profDir, kind));
       expect(file).not.toBeNull();

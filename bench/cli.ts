@@ -1,6 +1,6 @@
 // `wslab bench`: codec, echo server, client and fuzz throughput as ratios against ws and
 // nginx + Lua. Prints tables, checks the project's targets and writes report/bench.json.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, arch, platform, release } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseCommandLine, shownPath, UsageError } from '../cli/args.js';
@@ -9,41 +9,49 @@ import { interruptedReportFile } from '../lab/children.js';
 import { startPeer, type RunningPeer } from '../lab/peers/index.js';
 import { runClientBench, type ClientReport } from './client.js';
 import { runCodecBench, type CodecReport } from './codec.js';
+import { runConnsBench, type ConnsReport } from './conns.js';
 import { ROOT_DIR } from '../lab/paths.js';
 import { fmtRate, fmtRatio, fmtSize, table } from './common.js';
 import { runEchoBench, type EchoReport } from './echo.js';
 import { runFuzzBench, type FuzzBenchReport } from './fuzz.js';
 import { hotFunctions, mainProfileIn } from './profile.js';
 
-export const SUITES = ['codec', 'echo', 'client', 'fuzz'] as const;
+export const SUITES = ['codec', 'echo', 'conns', 'client', 'fuzz'] as const;
 export type Suite = (typeof SUITES)[number];
 
-export const help = `wslab bench [--only codec,echo,client,fuzz] [--quick] [--out FILE] [--cpu-prof DIR]
+export const help = `wslab bench [--only codec,echo,conns,client,fuzz] [--quick] [--out FILE] [--cpu-prof DIR]
 
 Benchmarks as ratios against ws 8 and nginx + Lua (the real lua-resty-websocket):
   codec   FrameDecoder / buildFrame vs ws Receiver / Sender, 2 B .. 1 MiB frames, masked and not,
           with and without bufferutil (one child process each); unmask MiB/s vs Buffer.copy
-  echo    one load generator (raw sockets, own process) against our server, a ws server (each in
-          a child process) and nginx + Lua /echo: 1 and 64 connections, 16 B and 16 KiB,
-          serial round trips and 32 in flight per connection; msgs/s, p50/p99 latency
+  echo    one load generator (raw sockets, own process) against our server, a ws server, a raw
+          TCP echo (each in a child process) and nginx + Lua /echo: 1 and 64 connections, 16 B and
+          16 KiB, serial round trips and 32 in flight per connection; msgs/s, p50/p99 latency
+  conns   1, 100, 1000 and 5000 connections of serial 64 B round trips against the same four
+          servers (fresh Node servers per count): msgs/s, p99, server RSS per open connection,
+          server and load-generator CPU time per message
   client  our client vs the ws client, serial round trips against nginx + Lua /echo
   fuzz    jsfuzz execs/s per target and differential cases/s (15 s each, 5 s with --quick)
 
 Options:
   --only LIST   comma list of suites (default: all)
-  --quick       shorter runs (about 1 minute in all)
+  --quick       shorter runs (about 1.5 minutes in all)
   --out FILE    JSON report (default report/bench.json)
   --lua-lib DIR  the lua-resty-websocket the nginx peer loads (or RESTY_WEBSOCKET_LIB; either layout)
-  --cpu-prof DIR  write CPU profiles (node --cpu-prof) of the codec children (DIR/codec) and of
-                the two echo servers (DIR/echo/ours, DIR/echo/ws); open them in Chrome DevTools
+  --cpu-prof DIR  write CPU profiles (node --cpu-prof) of the codec children (DIR/codec), of
+                the two echo servers (DIR/echo/ours, DIR/echo/ws) and of both at each connection
+                count (DIR/conns/<N>/ours, DIR/conns/<N>/ws); open them in Chrome DevTools
 
-The full run takes about 3-4 minutes and every loop is bounded by count and time. The echo and
-client suites need the nginx + Lua peer (npm run setup); without it their nginx parts are skipped.
+The full run takes about 4-5 minutes and every loop is bounded by count and time. The echo, conns
+and client suites need the nginx + Lua peer (npm run setup); without it their nginx parts are
+skipped. The conns suite needs an open-file limit above 5000 (it prints the limit and skips the
+counts that do not fit). Every goal is printed with ✓/✗, the goal and the measured value.
 
 Examples:
   wslab bench
   wslab bench --quick
   wslab bench --only codec
+  wslab bench --only conns --quick   # 1..5000 connections: msgs/s, p99, RSS and CPU per connection
   WSLAB_BENCH_DEBUG=1 wslab bench --only echo --quick   # child processes' stderr shown
   wslab bench --only echo --quick --cpu-prof report/prof   # where does our server spend its time?
 `;
@@ -52,6 +60,7 @@ Examples:
 export interface BenchProfile {
   codec: { rounds: number; roundMs: number; passBytes?: number };
   echo: { timeMs: number; warmupMs: number; maxMsgs: number; conns?: number[]; sizes?: number[] };
+  conns: { timeMs: number; warmupMs: number; maxMsgs: number; counts?: number[] };
   client: { rounds: number; roundMs: number; maxMsgs: number };
   fuzz: { timeMs: number; target?: string };
 }
@@ -60,12 +69,14 @@ export const PROFILES: Record<'full' | 'quick', BenchProfile> = {
   full: {
     codec: { rounds: 5, roundMs: 80 },
     echo: { timeMs: 1500, warmupMs: 300, maxMsgs: 1_000_000 },
+    conns: { timeMs: 2000, warmupMs: 500, maxMsgs: 2_000_000 },
     client: { rounds: 5, roundMs: 600, maxMsgs: 200_000 },
     fuzz: { timeMs: 15_000 },
   },
   quick: {
     codec: { rounds: 3, roundMs: 30 },
     echo: { timeMs: 500, warmupMs: 150, maxMsgs: 500_000 },
+    conns: { timeMs: 700, warmupMs: 200, maxMsgs: 1_000_000 },
     client: { rounds: 3, roundMs: 300, maxMsgs: 100_000 },
     fuzz: { timeMs: 5_000 },
   },
@@ -73,6 +84,10 @@ export const PROFILES: Record<'full' | 'quick', BenchProfile> = {
 
 export interface TargetCheck {
   name: string;
+  /** got must be >= want ('min', the default) or <= want ('max'). */
+  bound?: 'min' | 'max';
+  /** What got and want are: a ratio (default) or a rate per second. */
+  unit?: 'ratio' | 'per-second';
   want: number;
   got: number | null;
   ok: boolean;
@@ -87,6 +102,7 @@ export interface BenchReport {
   profile: BenchProfile;
   codec?: CodecReport;
   echo?: EchoReport;
+  conns?: ConnsReport;
   client?: ClientReport;
   fuzz?: FuzzBenchReport;
   errors: Record<string, string>;
@@ -100,8 +116,16 @@ function geomean(xs: number[]): number | null {
   return ok.length === 0 ? null : Math.exp(ok.reduce((a, x) => a + Math.log(x), 0) / ok.length);
 }
 
-function check(name: string, want: number, got: number | null, detail: string): TargetCheck {
-  return { name, want, got, ok: got !== null && got >= want, detail };
+function check(name: string, want: number, got: number | null, detail: string, bound: 'min' | 'max' = 'min', unit: 'ratio' | 'per-second' = 'ratio'): TargetCheck {
+  const ok = got !== null && Number.isFinite(got) && (bound === 'min' ? got >= want : got <= want);
+  return { name, ...(bound === 'max' ? { bound } : {}), ...(unit !== 'ratio' ? { unit } : {}), want, got, ok, detail };
+}
+
+/** Below this a server's RSS growth per connection is within the noise of RSS itself (pages, GC timing). */
+const RSS_NOISE_KIB = 2;
+
+function fmtTargetValue(t: TargetCheck, x: number | null): string {
+  return t.unit === 'per-second' ? (x === null ? '-' : `${fmtRate(x)}/s`) : fmtRatio(x);
 }
 
 /** The project's targets, from whatever suites ran. */
@@ -126,13 +150,67 @@ export function checkTargets(r: BenchReport): TargetCheck[] {
     }
   }
   if (r.echo) {
+    const big = r.echo.ratios.filter((c) => c.depth > 1 && c.size >= 16 * 1024 && c.vsWs !== null);
+    if (big.length > 0) {
+      const worst = big.reduce((a, c) => (c.vsWs! < a.vsWs! ? c : a));
+      const cpu = (name: string): string => fmtUs(r.echo!.results.find((x) => x.target === name && x.conns === worst.conns && x.size === worst.size && x.depth === worst.depth)?.serverCpuUsPerMsg);
+      out.push(check('echo server vs ws, 16 KiB pipelined', 1.0, worst.vsWs, `worst of ${big.length}: ${worst.conns} conn(s), ${worst.depth} in flight; server CPU ${cpu('ours')} vs ${cpu('ws')} µs/msg`));
+    }
     const piped = r.echo.ratios.filter((c) => c.depth > 1);
     const ws = piped.map((c) => c.vsWs).filter((x): x is number => x !== null);
     const ngx = piped.map((c) => c.vsNginx).filter((x): x is number => x !== null);
     out.push(check('echo server vs ws, pipelined', 1.2, geomean(ws), `geomean of ${ws.length} cells, min ${fmtRatio(ws.length ? Math.min(...ws) : null)}`));
     out.push(check('echo server vs nginx + Lua, pipelined', 0.8, geomean(ngx), `geomean of ${ngx.length} cells, min ${fmtRatio(ngx.length ? Math.min(...ngx) : null)}`));
   }
+  if (r.conns) {
+    for (const c of r.conns.ratios) {
+      const ours = r.conns.results.find((x) => x.target === 'ours' && x.conns === c.conns);
+      const ws = r.conns.results.find((x) => x.target === 'ws' && x.conns === c.conns);
+      out.push(check(`server vs ws, ${c.conns} conn(s), serial ${fmtSize(r.conns.size)}`, 1.0, c.vsWs, `${fmtRate(ours?.msgsPerSec ?? NaN)} vs ${fmtRate(ws?.msgsPerSec ?? NaN)} msgs/s; CPU ${fmtUs(ours?.serverCpuUsPerMsg)} vs ${fmtUs(ws?.serverCpuUsPerMsg)} µs/msg`));
+    }
+    for (const c of r.conns.ratios.filter((x) => x.conns >= 100)) {
+      const ours = r.conns.results.find((x) => x.target === 'ours' && x.conns === c.conns)?.rssPerConnKiB ?? null;
+      const ws = r.conns.results.find((x) => x.target === 'ws' && x.conns === c.conns)?.rssPerConnKiB ?? null;
+      const noisy = ws !== null && ws < RSS_NOISE_KIB;
+      const got = ours === null || ws === null ? null : noisy ? (ours < RSS_NOISE_KIB ? 1 : null) : ours / ws;
+      const detail = `${fmtKiB(ours)} vs ${fmtKiB(ws)} KiB${noisy ? ` (ws below the ${RSS_NOISE_KIB} KiB noise floor: met only if ours is too)` : ''}`;
+      out.push(check(`RSS per connection vs ws, ${c.conns} conns`, 1.0, got, detail, 'max'));
+    }
+  }
+  if (r.client) out.push(check('client vs ws client', 1.0, r.client.ratio, `median of ${r.client.ratios.length} paired rounds, range ${fmtRatio(Math.min(...r.client.ratios))}-${fmtRatio(Math.max(...r.client.ratios))}`));
+  if (r.fuzz?.diff.ok) {
+    const d = r.fuzz.diff;
+    const cpu = d.nodeCpuUsPerCase !== undefined ? `; CPU per case ${d.nodeCpuUsPerCase.toFixed(0)} µs node, ${d.luaCpuUsPerCase!.toFixed(0)} µs luajit` : '';
+    out.push(check('differential fuzzing', 5000, d.casesPerSec, `${d.cases} cases vs the Lua protocol.lua${cpu}`, 'min', 'per-second'));
+  }
   return out;
+}
+
+function fmtUs(x: number | null | undefined): string {
+  return x === null || x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(1);
+}
+
+function fmtKiB(x: number | null | undefined): string {
+  return x === null || x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(1);
+}
+
+function printConns(c: ConnsReport): void {
+  console.log(`
+conns: serial ${fmtSize(c.size)} round trips per connection; msgs/s (p99 ms) | server RSS KiB per open connection | server CPU µs per message (load generator's)`);
+  console.log(`  RLIMIT_NOFILE soft ${c.nofile.soft} / hard ${c.nofile.hard} (children run with the hard limit as their soft one)`);
+  for (const s of c.skipped) console.log(`  skipped ${s.conns} connections: ${s.reason}`);
+  const names = ['ours', 'ws', 'nginx+lua', 'tcp'].filter((n) => c.results.some((r) => r.target === n));
+  const rows = c.ratios.map((x) => {
+    const cells = names.map((n) => {
+      const r = c.results.find((y) => y.target === n && y.conns === x.conns);
+      if (!r) return '-';
+      if (r.error && r.msgsPerSec === 0) return 'error';
+      return `${fmtRate(r.msgsPerSec)} (${r.p99Ms.toFixed(1)}) | ${fmtKiB(r.rssPerConnKiB)} | ${fmtUs(r.serverCpuUsPerMsg)} (${fmtUs(r.loadgenCpuUsPerMsg)})${r.error ? '!' : ''}`;
+    });
+    return [String(x.conns), ...cells, fmtRatio(x.vsWs), fmtRatio(x.vsNginx), fmtRatio(x.vsTcp)];
+  });
+  console.log(table(['conns', ...names, 'ours/ws', 'ours/nginx', 'ours/tcp'], rows));
+  for (const r of c.results) if (r.error) console.log(`  ! ${r.target} ${r.conns} conns: ${r.error}`);
 }
 
 function printCodec(c: CodecReport): void {
@@ -163,17 +241,17 @@ function printCodec(c: CodecReport): void {
 }
 
 function printEcho(e: EchoReport): void {
-  console.log('\necho: msgs/s (p50 / p99 ms); depth = messages in flight per connection');
+  console.log('\necho: msgs/s (p50 / p99 ms) server CPU µs per message; depth = messages in flight per connection');
   const rows = e.ratios.map((c) => {
     const cell = (name: string): string => {
       const r = e.results.find((x) => x.target === name && x.conns === c.conns && x.size === c.size && x.depth === c.depth);
       if (!r) return '-';
       if (r.error && r.msgsPerSec === 0) return 'error';
-      return `${fmtRate(r.msgsPerSec)} (${r.p50Ms?.toFixed(2)}/${r.p99Ms?.toFixed(2)})${r.error ? '!' : ''}`;
+      return `${fmtRate(r.msgsPerSec)} (${r.p50Ms?.toFixed(2)}/${r.p99Ms?.toFixed(2)}) ${fmtUs(r.serverCpuUsPerMsg)}${r.error ? '!' : ''}`;
     };
-    return [String(c.conns), fmtSize(c.size), String(c.depth), cell('ours'), cell('ws'), cell('nginx+lua'), fmtRatio(c.vsWs), fmtRatio(c.vsNginx)];
+    return [String(c.conns), fmtSize(c.size), String(c.depth), cell('ours'), cell('ws'), cell('nginx+lua'), cell('tcp'), fmtRatio(c.vsWs), fmtRatio(c.vsNginx), fmtRatio(c.vsTcp)];
   });
-  console.log(table(['conns', 'size', 'depth', 'ours', 'ws', 'nginx+lua', 'ours/ws', 'ours/nginx'], rows));
+  console.log(table(['conns', 'size', 'depth', 'ours', 'ws', 'nginx+lua', 'raw tcp', 'ours/ws', 'ours/nginx', 'ours/tcp'], rows));
   for (const r of e.results) if (r.error) console.log(`  ! ${r.target} ${r.conns}x${fmtSize(r.size)} depth ${r.depth}: ${r.error}`);
 }
 
@@ -186,11 +264,18 @@ function printFuzz(f: FuzzBenchReport): void {
   console.log('\nfuzz: jsfuzz execs/s per target (fresh corpus), differential cases/s');
   const rows = f.targets.map((t) => [t.target, t.ok ? fmtRate(t.execsPerSec) : `error`]);
   rows.push(['diff (vs Lua)', f.diff.ok ? fmtRate(f.diff.casesPerSec) : `error: ${f.diff.error ?? ''}`]);
+  if (f.diff.nodeCpuUsPerCase !== undefined) rows.push(['  diff CPU µs per case: node | luajit', `${f.diff.nodeCpuUsPerCase.toFixed(0)} | ${f.diff.luaCpuUsPerCase!.toFixed(0)}`]);
   console.log(table(['target', 'per second'], rows));
 }
 
 function printProfiles(dir: string): void {
-  for (const sub of ['echo/ours', 'echo/ws', 'codec']) {
+  const connsDirs: string[] = [];
+  try {
+    for (const n of readdirSync(join(dir, 'conns')).sort((a, b) => Number(a) - Number(b))) connsDirs.push(`conns/${n}/ours`, `conns/${n}/ws`);
+  } catch {
+    // the conns suite did not run
+  }
+  for (const sub of ['echo/ours', 'echo/ws', ...connsDirs, 'codec']) {
     let file: string | null = null;
     try {
       file = mainProfileIn(join(dir, sub));
@@ -240,7 +325,7 @@ export async function runBench(o: RunBenchOptions): Promise<BenchReport> {
   };
   const stopInterruptReport = o.out ? interruptedReportFile(o.out, () => ({ ...report, durationMs: Date.now() - started })) : () => {};
   let peer: RunningPeer | null = null;
-  const needPeer = o.suites.includes('echo') || o.suites.includes('client');
+  const needPeer = o.suites.includes('echo') || o.suites.includes('conns') || o.suites.includes('client');
   if (needPeer) {
     try {
       peer = await startPeer();
@@ -260,6 +345,9 @@ export async function runBench(o: RunBenchOptions): Promise<BenchReport> {
         } else if (suite === 'echo') {
           report.echo = await runEchoBench({ ...o.profile.echo, peer, ...(o.cpuProfDir ? { cpuProfDir: join(o.cpuProfDir, 'echo') } : {}) });
           if (print) printEcho(report.echo);
+        } else if (suite === 'conns') {
+          report.conns = await runConnsBench({ ...o.profile.conns, peer, ...(o.cpuProfDir ? { cpuProfDir: join(o.cpuProfDir, 'conns') } : {}) });
+          if (print) printConns(report.conns);
         } else if (suite === 'client') {
           if (!peer) throw new Error('needs the nginx + Lua peer');
           report.client = await runClientBench({ ...o.profile.client, peer });
@@ -282,7 +370,7 @@ export async function runBench(o: RunBenchOptions): Promise<BenchReport> {
   report.machine.loadavg = (await import('node:os')).loadavg();
   if (print && report.targets.length > 0) {
     console.log('\ntargets');
-    console.log(table(['', 'target', 'detail', 'want', 'got'], report.targets.map((t) => [t.ok ? '✓' : '✗', t.name, t.detail, `≥ ${t.want}x`, fmtRatio(t.got)]), 3));
+    console.log(table(['', 'target', 'detail', 'goal', 'got'], report.targets.map((t) => [t.ok ? '✓' : '✗', t.name, t.detail, `${t.bound === 'max' ? '≤' : '≥'} ${fmtTargetValue(t, t.want)}`, fmtTargetValue(t, t.got)]), 3));
   }
   if (print && o.cpuProfDir) printProfiles(o.cpuProfDir);
   if (o.out) {

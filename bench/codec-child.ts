@@ -6,7 +6,7 @@ import type { Writable } from 'node:stream';
 import * as wsModule from 'ws';
 import { buildFrame, FrameDecoder } from '../impl/protocol.js';
 import { maskInPlace, maskInPlaceJs, usingNativeMask } from '../impl/mask.js';
-import { median, MiB, timeLoop } from './common.js';
+import { isMain, median, MiB, timeLoop } from './common.js';
 
 export interface CodecChildParams {
   sizes: number[];
@@ -234,7 +234,7 @@ export async function runCodecChild(p: CodecChildParams): Promise<CodecChildResu
   return { variant: process.env.WSLAB_NO_BUFFER_UTIL ? 'js' : 'bufferutil', nativeMask: usingNativeMask(), cells, unmask };
 }
 
-if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) {
+if (isMain(import.meta.url)) {
   const params = JSON.parse(process.argv[2]!) as CodecChildParams;
   const res = await runCodecChild(params);
   process.stdout.write(JSON.stringify(res) + '\n');

@@ -1,6 +1,7 @@
 // Codec benchmark (parent): one child with bufferutil, one with pure-JS masking for both sides.
 import type { CodecChildParams, CodecChildResult } from './codec-child.js';
-import { cpuProfArgs, spawnTsChild } from './common.js';
+import { cpuProfArgs, spawnBenchChild } from './common.js';
+import { benchBuildDir } from './build.js';
 
 export const CODEC_SIZES = [2, 20, 125, 64 * 1024, 1024 * 1024];
 
@@ -29,7 +30,7 @@ export async function runCodecBench(o: CodecOptions): Promise<CodecReport> {
   const out: CodecReport = [];
   for (const variant of o.variants ?? ['bufferutil', 'js']) {
     const env = variant === 'js' ? { WS_NO_BUFFER_UTIL: '1', WSLAB_NO_BUFFER_UTIL: '1' } : { WS_NO_BUFFER_UTIL: undefined, WSLAB_NO_BUFFER_UTIL: undefined };
-    const child = spawnTsChild('codec-child.ts', [JSON.stringify(params)], env, bound, cpuProfArgs(o.cpuProfDir));
+    const child = spawnBenchChild(benchBuildDir(), 'codec-child.ts', [JSON.stringify(params)], env, bound, cpuProfArgs(o.cpuProfDir));
     out.push((await child.firstJson) as CodecChildResult);
     await child.exited;
   }

@@ -2,8 +2,10 @@
 // module in a child process that reports one JSON line (so each measurement gets its own
 // process, environment and JIT state).
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import * as net from 'node:net';
 import { trackChild } from '../lab/children.js';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ROOT_DIR } from '../lab/paths.js';
 
@@ -58,14 +60,15 @@ export interface ChildHandle {
 }
 
 /**
- * Runs `node --import tsx <bench/file> ...args` with extra environment. The child must print its
- * result as one JSON line on stdout; anything else on stdout is ignored, stderr is passed through
- * when WSLAB_BENCH_DEBUG is set. `timeoutMs` bounds the child's life.
+ * Runs `node <build>/bench/<file>.js ...args` (bench/build.ts: plain JavaScript, as the package
+ * ships, not tsx) with extra environment. The child must print its result as one JSON line on
+ * stdout; anything else on stdout is ignored, stderr is passed through when WSLAB_BENCH_DEBUG is
+ * set. `timeoutMs` bounds the child's life.
  */
-export function spawnTsChild(file: string, args: readonly string[], env: Record<string, string | undefined>, timeoutMs: number, nodeArgs: readonly string[] = []): ChildHandle {
+export function spawnBenchChild(buildDir: string, file: string, args: readonly string[], env: Record<string, string | undefined>, timeoutMs: number, nodeArgs: readonly string[] = []): ChildHandle {
   const childEnv: Record<string, string> = {};
   for (const [k, v] of Object.entries({ ...process.env, ...env })) if (v !== undefined) childEnv[k] = v;
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(BENCH_DIR, file), ...args], {
+  const child = spawn(process.execPath, [...nodeArgs, join(buildDir, 'bench', file.replace(/\.ts$/, '.js')), ...args], {
     cwd: ROOT_DIR,
     env: childEnv,
     stdio: ['pipe', 'pipe', process.env.WSLAB_BENCH_DEBUG ? 'inherit' : 'pipe'],
@@ -124,7 +127,90 @@ export function timeLoop(fn: () => void, minMs: number, maxIters: number): { ite
   return { iters, seconds: Number(elapsed) / 1e9 };
 }
 
-/** Node flags that write a CPU profile into `dir` (the largest .cpuprofile is the main thread; tsx's loader thread writes a small one). */
+/** Node flags that write a CPU profile into `dir` (the largest .cpuprofile is the main thread). */
 export function cpuProfArgs(dir: string | undefined): string[] {
   return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+}
+
+/** Whether the module at `url` (its import.meta.url) is the process's entry point. */
+export function isMain(url: string): boolean {
+  return process.argv[1] !== undefined && fileURLToPath(url) === resolve(process.argv[1]);
+}
+
+const CLK_TCK = 100; // Linux's USER_HZ for /proc/<pid>/stat
+
+export function rssKiB(pid: number | null): number | null {
+  if (pid === null) return null;
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** utime + stime of a process in µs. */
+export function cpuUs(pid: number | null): number | null {
+  if (pid === null) return null;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1e6) / CLK_TCK;
+  } catch {
+    return null;
+  }
+}
+
+
+/** Where a load generator connects: a WebSocket endpoint on 127.0.0.1. */
+export interface UpgradeTarget {
+  name: string;
+  host: string;
+  port: number;
+  path: string;
+}
+
+function upgradeRequest(t: UpgradeTarget): string {
+  return (
+    `GET ${t.path} HTTP/1.1\r\nHost: ${t.host}:${t.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+    `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`
+  );
+}
+
+/**
+ * Opens a raw connection and completes a hand-written upgrade (the load generators do no
+ * WebSocket client work beyond this). Resolves with the socket, paused, and any bytes that came
+ * after the response head; rejects on a response other than 101, an error or `timeoutMs`.
+ */
+export function openUpgraded(t: UpgradeTarget, timeoutMs: number): Promise<{ sock: net.Socket; rest: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect({ host: t.host, port: t.port, noDelay: true });
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(new Error(`${t.name}: handshake timed out`));
+    }, timeoutMs);
+    let head = Buffer.alloc(0);
+    const onData = (d: Buffer): void => {
+      head = Buffer.concat([head, d]);
+      const end = head.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      clearTimeout(timer);
+      sock.off('data', onData);
+      sock.off('error', onError);
+      sock.pause();
+      if (!head.subarray(0, 12).toString('latin1').includes(' 101')) {
+        sock.destroy();
+        reject(new Error(`${t.name}: no 101: ${head.subarray(0, end).toString('latin1').split('\r\n')[0]}`));
+        return;
+      }
+      resolve({ sock, rest: Buffer.from(head.subarray(end + 4)) });
+    };
+    const onError = (e: Error): void => {
+      clearTimeout(timer);
+      reject(new Error(`${t.name}: ${e.message}`));
+    };
+    sock.on('data', onData);
+    sock.on('error', onError);
+    sock.once('connect', () => sock.write(upgradeRequest(t)));
+  });
 }

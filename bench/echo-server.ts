@@ -1,5 +1,11 @@
 // Child process: an echo server, ours (createServer + recvFrame/sendFrame, like the Lua /echo
-// location) or ws's, on 127.0.0.1. Prints {"port":N} and runs until stdin closes or a bound passes.
+// location), ws's, or a raw TCP echo (the floor: what the loopback and Node's net layer cost with
+// no WebSocket at all), on 127.0.0.1. Prints {"port":N,"pid":N} and runs until stdin closes or a
+// bound passes.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
+import * as net from 'node:net';
+import { join } from 'node:path';
 import { WebSocketServer } from 'ws';
 import { createServer } from '../impl/server.js';
 
@@ -46,12 +52,74 @@ async function startWs(maxPayloadLen: number): Promise<{ port: number; close(): 
   };
 }
 
+/**
+ * Raw TCP echo: every byte read is written back, so a client sees its own (masked) frames. It
+ * answers the HTTP upgrade with a bare 101 first, so the same load generator can drive it.
+ */
+async function startTcp(): Promise<{ port: number; close(): Promise<void> }> {
+  const socks = new Set<net.Socket>();
+  const srv = net.createServer({ noDelay: true }, (sock) => {
+    socks.add(sock);
+    sock.on('close', () => socks.delete(sock));
+    sock.on('error', () => {});
+    let head: Buffer | null = Buffer.alloc(0);
+    sock.on('data', (d: Buffer) => {
+      if (head === null) {
+        sock.write(d);
+        return;
+      }
+      head = Buffer.concat([head, d]);
+      const end = head.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      sock.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
+      if (head.length > end + 4) sock.write(head.subarray(end + 4));
+      head = null;
+    });
+  });
+  await new Promise<void>((resolve) => srv.listen({ host: '127.0.0.1', port: 0, backlog: 4096 }, () => resolve()));
+  return {
+    port: (srv.address() as net.AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of socks) s.destroy();
+        srv.close(() => resolve());
+      }),
+  };
+}
+
+/**
+ * A CPU profile of the serving only: started once listening, written at the end (node --cpu-prof
+ * would also record loading tsx and the modules, a third of a short run's samples).
+ */
+function startProfile(dir: string): () => Promise<void> {
+  const session = new Session();
+  session.connect();
+  const post = (method: string, params?: object): Promise<unknown> =>
+    new Promise((resolve, reject) => session.post(method, params ?? {}, (err, res) => (err ? reject(err) : resolve(res))));
+  const started = post('Profiler.enable').then(() => post('Profiler.setSamplingInterval', { interval: 1000 })).then(() => post('Profiler.start'));
+  return async () => {
+    await started;
+    const { profile } = (await post('Profiler.stop')) as { profile: unknown };
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, `CPU.${process.pid}.cpuprofile`), JSON.stringify(profile));
+    session.disconnect();
+  };
+}
+
 const kind = process.argv[2];
 const lifetimeMs = Number(process.argv[3] ?? 600_000);
-const server = kind === 'ws' ? await startWs(65535) : await startOurs(65535);
+const profDir = process.argv[4];
+const server = kind === 'ws' ? await startWs(65535) : kind === 'tcp' ? await startTcp() : await startOurs(65535);
+const stopProfile = profDir ? startProfile(profDir) : null;
 process.stdout.write(JSON.stringify({ port: server.port, pid: process.pid }) + '\n');
+let stopping = false;
 const stop = (): void => {
-  void server.close().finally(() => process.exit(0));
+  if (stopping) return;
+  stopping = true;
+  void (stopProfile?.() ?? Promise.resolve())
+    .catch((e: unknown) => console.error(`echo-server: profile not written: ${String(e)}`))
+    .then(() => server.close())
+    .finally(() => process.exit(0));
 };
 process.stdin.on('end', stop);
 process.stdin.on('close', stop);

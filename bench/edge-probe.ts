@@ -8,7 +8,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { parseArgs } from 'node:util';
 import { nativeUnavailable, startNativePeer } from '../lab/peers/native/index.js';
-import { spawnTsChild, type ChildHandle } from './common.js';
+import { benchBuildDir } from './build.js';
+import { spawnBenchChild, type ChildHandle } from './common.js';
 
 export const HELP = `Usage: npx tsx bench/edge-probe.ts [options]
 
@@ -151,7 +152,7 @@ async function hugeBody(t: Target, mib: number): Promise<BodyResult> {
 }
 
 async function startChild(kind: 'ours' | 'ws', lifetimeMs: number): Promise<Target> {
-  const child: ChildHandle = spawnTsChild('echo-server.ts', [kind, String(lifetimeMs)], {}, lifetimeMs + 5000);
+  const child: ChildHandle = spawnBenchChild(benchBuildDir(), 'echo-server.ts', [kind, String(lifetimeMs)], {}, lifetimeMs + 5000);
   const info = (await child.firstJson) as { port: number; pid: number };
   return { name: kind === 'ours' ? 'ours' : 'ws 8.23', port: info.port, path: '/', pid: info.pid, stop: async () => {
     child.kill();
@@ -160,7 +161,7 @@ async function startChild(kind: 'ours' | 'ws', lifetimeMs: number): Promise<Targ
 }
 
 export async function main(argv: string[]): Promise<number> {
-  let values;
+  let values: { slow?: string; 'slow-time'?: string; 'body-mib'?: string; 'no-nginx'?: boolean; json?: string; help?: boolean };
   try {
     ({ values } = parseArgs({ args: argv, options: {
       slow: { type: 'string', default: '1000' }, 'slow-time': { type: 'string', default: '70' }, 'body-mib': { type: 'string', default: '256' },

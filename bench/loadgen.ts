@@ -1,15 +1,17 @@
 // Child process: the echo load generator. Raw net sockets, a hand-written upgrade request,
 // pre-built masked binary frames and a FrameDecoder that counts the echoes, so the generator
 // costs as little as possible and is the same for every server. Bounded by message count AND time.
-import * as net from 'node:net';
+import type * as net from 'node:net';
 import { buildFrame, FrameDecoder } from '../impl/protocol.js';
-import { percentileSorted } from './common.js';
+import { cpuUs, isMain, openUpgraded, percentileSorted } from './common.js';
 
 export interface LoadTarget {
   name: string;
   host: string;
   port: number;
   path: string;
+  /** The server's process, for its CPU time (/proc); absent = not measured. */
+  pid?: number | null;
 }
 
 export interface LoadCell {
@@ -38,17 +40,12 @@ export interface LoadResult {
   msgsPerSec: number;
   p50Ms: number;
   p99Ms: number;
+  /** Server CPU time per message (µs) during the measured run: unlike msgs/s, barely moved by other load on the machine. */
+  serverCpuUsPerMsg?: number | null;
   error?: string;
 }
 
 const KEY = Buffer.from([0x11, 0x22, 0x33, 0x44]);
-
-function upgradeRequest(t: LoadTarget): string {
-  return (
-    `GET ${t.path} HTTP/1.1\r\nHost: ${t.host}:${t.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-    `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`
-  );
-}
 
 interface Conn {
   sock: net.Socket;
@@ -56,36 +53,10 @@ interface Conn {
 }
 
 async function openConn(t: LoadTarget): Promise<Conn> {
-  return new Promise((resolve, reject) => {
-    const sock = net.connect({ host: t.host, port: t.port, noDelay: true });
-    const timer = setTimeout(() => {
-      sock.destroy();
-      reject(new Error(`${t.name}: handshake timed out`));
-    }, 5000);
-    let head = Buffer.alloc(0);
-    const onData = (d: Buffer): void => {
-      head = Buffer.concat([head, d]);
-      const end = head.indexOf('\r\n\r\n');
-      if (end < 0) return;
-      clearTimeout(timer);
-      sock.off('data', onData);
-      sock.pause();
-      if (!head.subarray(0, 12).toString('latin1').includes(' 101')) {
-        sock.destroy();
-        reject(new Error(`${t.name}: no 101: ${head.subarray(0, end).toString('latin1').split('\r\n')[0]}`));
-        return;
-      }
-      const dec = new FrameDecoder({ maxPayloadLen: 0x7fffffff, forceMasking: false });
-      if (head.length > end + 4) dec.push(Buffer.from(head.subarray(end + 4)));
-      resolve({ sock, dec });
-    };
-    sock.on('data', onData);
-    sock.once('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    sock.once('connect', () => sock.write(upgradeRequest(t)));
-  });
+  const { sock, rest } = await openUpgraded(t, 5000);
+  const dec = new FrameDecoder({ maxPayloadLen: 0x7fffffff, forceMasking: false });
+  if (rest.length > 0) dec.push(rest);
+  return { sock, dec };
 }
 
 /** One measurement: `conns` connections each keeping `depth` messages in flight. */
@@ -98,6 +69,7 @@ async function runLoad(t: LoadTarget, cell: LoadCell, timeMs: number, maxMsgs: n
   let sent = 0;
   let stopSending = false;
   let errorText: string | undefined;
+  const cpu0 = cpuUs(t.pid ?? null);
   const start = performance.now();
   let last = start;
   await new Promise<void>((resolve) => {
@@ -172,6 +144,7 @@ async function runLoad(t: LoadTarget, cell: LoadCell, timeMs: number, maxMsgs: n
       c.sock.uncork();
     }
   });
+  const cpu1 = cpuUs(t.pid ?? null);
   for (const c of conns) c.sock.destroy();
   const n = Math.min(received, maxMsgs);
   const lat = latencies.subarray(0, n).sort();
@@ -186,6 +159,7 @@ async function runLoad(t: LoadTarget, cell: LoadCell, timeMs: number, maxMsgs: n
     msgsPerSec: seconds > 0 ? received / seconds : 0,
     p50Ms: percentileSorted(lat, 50),
     p99Ms: percentileSorted(lat, 99),
+    serverCpuUsPerMsg: cpu0 !== null && cpu1 !== null && received > 0 ? (cpu1 - cpu0) / received : null,
     ...(errorText !== undefined ? { error: errorText } : {}),
   };
 }
@@ -206,7 +180,7 @@ export async function runLoadgen(p: LoadParams): Promise<LoadResult[]> {
   return results;
 }
 
-if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) {
+if (isMain(import.meta.url)) {
   const res = await runLoadgen(JSON.parse(process.argv[2]!) as LoadParams);
   process.stdout.write(JSON.stringify({ results: res }) + '\n');
   process.exit(0);

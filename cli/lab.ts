@@ -13,14 +13,17 @@ import type { RunningPeer } from '../lab/peers/types.js';
 import { onInterrupt } from '../lab/children.js';
 import { chooseLuaLib, differentCopies, type LoadedLibrary } from '../lab/lua-lib.js';
 import { PeerSupervisor } from '../lab/peers/supervisor.js';
-import { renderLabHtml, type LabReport, type SectionStatus } from './lab-report.js';
+import { createProgress, fraction, rate } from './progress.js';
+import { selectCases } from '../conformance/cases/index.js';
+import { loadLabFiles, renderLabHtml, type LabReport, type SectionStatus } from './lab-report.js';
 
 export const help = `Usage: wslab lab [options]
 
 The main job: on the embedded default peer (Debian's nginx + libnginx-mod-http-lua + the real
 lua-resty-websocket), run
-  1. the interop scenarios in four directions (report/interop.html),
-  2. the conformance run for ws, our server/client (compat and strict) and the Lua library
+  1. the interop scenarios in four directions, then the browser direction (Chromium against the
+     Lua server and ours) (report/interop.html),
+  2. the conformance run for ws, our server/client (compat and strict), the Lua library and chromium
      (report/conformance/), checked against the stored Lua table,
   3. the RFC 6455 deviations of the original, each with a minimal reproducer,
   4. a short jsfuzz campaign on every parser and a differential run against protocol.lua,
@@ -59,8 +62,9 @@ function dirOf(file: string): string {
   return file.replace(/\/[^/]*$/, '');
 }
 
+const progress = createProgress(process.stderr);
 function log(line: string): void {
-  process.stderr.write(`${line}\n`);
+  progress.line(line);
 }
 
 /** Installs the native peer when it is missing and we can (root, apt). */
@@ -99,7 +103,7 @@ export async function run(argv: string[]): Promise<number> {
     report.durationMs = Date.now() - started;
     if (supervisor) report.peerRestarts = supervisor.restarts;
     writeAtomic(join(outDir, 'index.json'), JSON.stringify(report, null, 2));
-    writeAtomic(join(outDir, 'index.html'), renderLabHtml(report));
+    writeAtomic(join(outDir, 'index.html'), renderLabHtml(report, loadLabFiles(outDir)));
   };
   // Ctrl-C: the report on disk says so (the handler in lab/children.ts then stops every child).
   const stopWriting = onInterrupt(() => {
@@ -158,7 +162,9 @@ export async function run(argv: string[]): Promise<number> {
     await section('interop', 'Interop: our implementation vs the Lua library, four directions', async () => {
       if (!supervisor) return { status: 'error', summary: `no peer: ${peerWhy}` };
       const { runInterop } = await import('../conformance/interop/index.js');
-      const r = await runInterop({ supervisor, outDir });
+      const { browserSummaryLine } = await import('../conformance/interop/browser/index.js');
+      const r = await runInterop({ supervisor, outDir, onResult: (x, done, total) => progress.update(`  interop ${fraction(done, total)} · ${x.scenario} ${x.direction}: ${x.verdict}`) });
+      const b = r.browser?.summary;
       const s = r.summary;
       const notes = [
         ...r.flakyRuns.map((f) => `flaky: ${f.scenario} ${f.direction}`),
@@ -167,8 +173,8 @@ export async function run(argv: string[]): Promise<number> {
         ...(s.pass + s.fail === 0 ? ['nothing was compared'] : []),
       ];
       return {
-        status: s.pass + s.fail === 0 || r.restarts.length ? 'error' : s.fail + s.error > 0 ? 'fail' : 'pass',
-        summary: `${s.pass} pass${s.flaky ? ` (${s.flaky} flaky)` : ''}, ${s.fail} fail, ${s.skip} skip (library ${r.luaLib.version}), ${s.error} error; ${s.unexplainedDifferences} unexplained and ${s.explainedDifferences} explained differences${notes.length ? `. ${notes.join('; ')}` : ''}`,
+        status: s.pass + s.fail === 0 || r.restarts.length ? 'error' : s.fail + s.error + (b ? b.fail + b.error : 0) > 0 ? 'fail' : 'pass',
+        summary: `${s.pass} pass${s.flaky ? ` (${s.flaky} flaky)` : ''}, ${s.fail} fail, ${s.skip} skip (library ${r.luaLib.version}), ${s.error} error; ${s.unexplainedDifferences} unexplained and ${s.explainedDifferences} explained differences${r.browser ? `; ${browserSummaryLine(r.browser)}` : ''}${notes.length ? `. ${notes.join('; ')}` : ''}`,
         link: 'interop.html',
         data: { ...s, flakyRuns: r.flakyRuns, restarts: r.restarts, affected: r.affected, luaLib: r.luaLib },
       };
@@ -177,8 +183,11 @@ export async function run(argv: string[]): Promise<number> {
     await section('conformance', 'Conformance: Autobahn cases 1-7, 9, 10 (ported)', async () => {
       const { runConformance, runProblems, summarizeRun, MUST_PASS } = await import('../conformance/index.js');
       const { diffAgainst, readExpected } = await import('../conformance/expected.js');
-      const agents = ['ws-server', 'ws-client', 'ours-server-strict', 'ours-client-strict', 'ours-server-compat', 'ours-client-compat', ...(supervisor ? ['lua-server', 'lua-client'] : [])];
-      const r = await runConformance({ agents, supervisor: supervisor ?? undefined, exclude: values.full ? '' : '9.*', outDir: join(outDir, 'conformance'), concurrency: agents.length });
+      const agents = ['ws-server', 'ws-client', 'ours-server-strict', 'ours-client-strict', 'ours-server-compat', 'ours-client-compat', ...(supervisor ? ['lua-server', 'lua-client'] : []), 'chromium-client'];
+      const total = selectCases('*', values.full ? '' : '9.*').length * agents.length;
+      let done = 0;
+      const onResult = (x: { agent: string; id: string }): void => progress.update(`  conformance ${fraction(++done, total)} · ${x.agent} ${x.id}`);
+      const r = await runConformance({ agents, supervisor: supervisor ?? undefined, exclude: values.full ? '' : '9.*', outDir: join(outDir, 'conformance'), concurrency: agents.length, onResult });
       const merged = { ...r.servers, ...r.clients };
       const table = readExpected();
       const perAgent = summarizeRun(r);
@@ -195,7 +204,7 @@ export async function run(argv: string[]): Promise<number> {
       const reruns = r.reruns.length ? ` Re-run: ${r.reruns.map((x) => `${x.agent} ${x.id}${x.first !== x.final ? ' (flaky)' : ''}`).join(', ')}.` : '';
       return {
         status: problems.length ? (Object.keys(r.errors).length || r.restarts.length ? 'error' : 'fail') : 'pass',
-        summary: `${Object.entries(perAgent).map(([a, s]) => `${a} ${s.pass}/${s.cases}`).join(', ')}${problems.length ? `. Problems: ${problems.join('; ')}` : '. Lua agents match the stored table; compat == Lua on every case.'}${reruns}`,
+        summary: `${Object.entries(perAgent).map(([a, s]) => `${a} ${s.pass}/${s.cases}`).join(', ')}${Object.entries(r.skipped).map(([a, why]) => `; ${a} skipped: ${why}`).join('')}${problems.length ? `. Problems: ${problems.join('; ')}` : '. Lua agents match the stored table; compat == Lua on every case.'}${reruns}`,
         link: 'conformance/servers/index.html',
         extraLinks: { 'client matrix': 'conformance/clients/index.html', 'run data': 'conformance/run.json' },
         data: { perAgent, errors: r.errors, durationMs: r.durationMs, reruns: r.reruns, flaky: r.flaky, restarts: r.restarts, affected: r.affected, lib: r.lib, timing: r.timing },
@@ -220,7 +229,8 @@ export async function run(argv: string[]): Promise<number> {
 
     await section('fuzz', 'Fuzzing: jsfuzz campaigns on every parser', async () => {
       const { runCampaign } = await import('../fuzz/campaign.js');
-      const r = await runCampaign({ target: 'all', timeMs: values['fuzz-time'], jobs: 2, reportFile: join(outDir, 'fuzz.json') });
+      const onProgress = (p: { target: string; elapsedMs: number; execs: number; execsPerSec: number; coverage: number }): void => progress.update(`  fuzz ${p.target} ${(p.elapsedMs / 1000).toFixed(0)} s · ${p.execs.toLocaleString('en')} execs (${rate(p.execsPerSec)}) · coverage ${p.coverage}`);
+      const r = await runCampaign({ target: 'all', timeMs: values['fuzz-time'], jobs: 2, reportFile: join(outDir, 'fuzz.json'), onProgress });
       return {
         status: r.totals.execs === 0 ? 'error' : r.ok && r.totals.findings === 0 ? 'pass' : 'fail',
         summary: `${r.totals.execs === 0 ? 'no input was run: ' : ''}${r.totals.execs.toLocaleString('en')} execs (${Math.round(r.totals.execsPerSec).toLocaleString('en')}/s) on ${r.targets.length} targets; ${r.totals.findings} findings; ${r.targets.map((t) => `${t.target} ${Math.round(t.execsPerSec)}/s`).join(', ')}`,
@@ -234,7 +244,7 @@ export async function run(argv: string[]): Promise<number> {
       const { oracleUnavailable } = await import('../lab/lua-oracle.js');
       const why = oracleUnavailable();
       if (why) return { status: 'error', summary: why };
-      const r = await runDiff({ timeMs: values['diff-time'], reportFile: join(outDir, 'diff.json') });
+      const r = await runDiff({ timeMs: values['diff-time'], reportFile: join(outDir, 'diff.json'), onProgress: (p) => progress.update(`  diff ${(p.elapsedMs / 1000).toFixed(0)} s · ${p.cases.toLocaleString('en')} cases (${rate(p.casesPerSec)}) · ${p.divergences} divergences`) });
       const mixed = loaded({ part: 'diff (protocol.lua under luajit)', version: r.luaVersion, path: dirOf(r.luaProtocol) });
       return {
         status: mixed || r.cases === 0 ? 'error' : r.ok && r.divergenceCount === 0 ? 'pass' : 'fail',

@@ -20,7 +20,8 @@ export const help = `Usage: wslab conformance [options]
 Runs Autobahn|Testsuite's 301 non-compression cases (sections 1-7, 9, 10), ported to TypeScript.
 Server agents are tested in server mode (we connect as the client, like fuzzingclient); client
 agents in client mode (they connect to our fuzzingserver). Reports: report/conformance/{servers,clients}/
-index.json (Autobahn format), one JSON per case with the wire log, and index.html (agents × cases).
+index.json (Autobahn format), one JSON and one HTML page per case with the wire log, and index.html
+(per-agent counts of the eight outcomes, the matrix grouped by section).
 
 Options:
   --agents LIST        built-in agents (default: all): ${AGENTS.map((a) => a.name).join(', ')}
@@ -162,6 +163,7 @@ function judgeCliRun(res: ConformanceRun, values: { 'check-expected': boolean; '
   }
   for (const [a, s] of Object.entries(summary)) lines.push(`${a.padEnd(20)} ${s.pass}/${s.cases} pass${s.errors ? `, ${s.errors} could not run` : ''}`);
   for (const [a, e] of Object.entries(res.errors)) lines.push(`${a.padEnd(20)} error: ${e}`);
+  for (const [a, why] of Object.entries(res.skipped)) lines.push(`${a.padEnd(20)} skipped: ${why}`);
   lines.push(...expectedDiffs);
   const errorLines = new Set(Object.entries(res.errors).map(([a, e]) => `${a}: error: ${e}`));
   for (const p of problems) if (!errorLines.has(p)) lines.push(`problem: ${p}`);
@@ -174,7 +176,7 @@ function judgeCliRun(res: ConformanceRun, values: { 'check-expected': boolean; '
     lines,
     json: {
       ok: !failed, summary, errors: res.errors, problems, expectedDiffs, reruns: res.reruns, flaky: res.flaky, restarts: res.restarts, affected: res.affected,
-      lib: res.lib, timing: res.timing, interrupted: res.interrupted, durationMs: res.durationMs,
+      lib: res.lib, timing: res.timing, interrupted: res.interrupted, skipped: res.skipped, durationMs: res.durationMs,
     },
   };
 }

@@ -3,7 +3,7 @@
 // nginx. They moved here from impl/ so the library's own tests import nothing from the lab.
 import { execFileSync } from 'node:child_process';
 import net from 'node:net';
-import tls from 'node:tls';
+import type tls from 'node:tls';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,17 +14,14 @@ import type { RunningPeer } from '../lab/peers/types.js';
 import { versionAtLeast } from '../lab/peers/types.js';
 import { makeTestPki } from '../lab/pki.js';
 import type { TestPki } from '../lab/pki.js';
-import { newClient, WebSocketClient } from '../impl/client.js';
-import type { ClientOptions } from '../impl/client.js';
-import { createServer } from '../impl/server.js';
-import type { RecvResult } from '../impl/types.js';
-import {
-  PeerConnection, Peer, OnRequest, upgradeResponse, frame, decodeFrames, PeerOptions, startPeer, KEY, pools, peers, servers, client, peer, upgrade, wsEcho, closedPort, sleep, until, cleanupPeers, head,
-} from '../impl/test-support/raw-peer.js';
+import { newClient } from 'resty-websocket/client';
+import { createServer } from 'resty-websocket/server';
+import type { RecvResult } from 'resty-websocket/types';
+import { frame, decodeFrames, client, peer, upgrade, closedPort, sleep, cleanupPeers } from '../impl/test-support/raw-peer.js';
 
 afterEach(cleanupPeers);
 
-describe('wss (spec §5 step 8, cs.t 22-26, 29, 33-36, §7.12)', () => {
+describe('wss (docs/behaviour.md §5 step 8, cs.t 22-26, 29, 33-36, §7.12)', () => {
   let pki: TestPki;
   let selfSigned: { key: string; cert: string };
   beforeAll(() => {
@@ -135,7 +132,7 @@ describe('wss (spec §5 step 8, cs.t 22-26, 29, 33-36, §7.12)', () => {
 
 // Differential check against the real resty.websocket.client running in nginx (the installed copy:
 // Debian's 0.08 unless RESTY_WEBSOCKET_LIB names another). Only what that version shares with
-// v0.12 is compared; 0.08 has no Unix-socket URIs and no third return value (spec §9).
+// v0.12 is compared; 0.08 has no Unix-socket URIs and no third return value (docs/behaviour.md §9).
 const nginxMissing = nativeUnavailable();
 
 describe.skipIf(nginxMissing !== null)('against the real Lua client in nginx', () => {

@@ -83,6 +83,8 @@ export interface ConformanceRun {
   selected: string[];
   finished: boolean;
   interrupted: boolean;
+  /** Agents that cannot run on this machine (e.g. no chromium), with why. */
+  skipped: Record<string, string>;
   durationMs: number;
 }
 
@@ -107,16 +109,21 @@ export async function runConformance(opts: RunConformanceOptions = {}): Promise<
   const cases = selectCases(opts.cases ?? '*', opts.exclude ?? '');
   const outDir = opts.outDir ?? join(ROOT_DIR, 'report', 'conformance');
   const names = opts.agents ?? AGENTS.map((a) => a.name);
+  const skipped: Record<string, string> = {};
   const agents: Agent[] = names.map((n) => {
     const a = findAgent(n);
     if (!a) throw new Error(`unknown agent "${n}" (known: ${AGENTS.map((x) => x.name).join(', ')})`);
     return a;
+  }).filter((a) => {
+    const why = a.unavailable?.() ?? null;
+    if (why) skipped[a.name] = why;
+    return !why;
   });
   const serversReport = new ConformanceReport(join(outDir, 'servers'), 'Conformance: servers (we are the client)');
   const clientsReport = new ConformanceReport(join(outDir, 'clients'), 'Conformance: clients (we are the server)');
   const run: ConformanceRun = {
     servers: serversReport.index, clients: clientsReport.index, results: [], errors: {}, caseErrors: [], reruns: [], flaky: [],
-    restarts: [], affected: [], lib: null, timing: runTiming.snapshot(), selected: cases.map((c) => c.id), finished: false, interrupted: false, durationMs: 0,
+    restarts: [], affected: [], lib: null, timing: runTiming.snapshot(), selected: cases.map((c) => c.id), finished: false, interrupted: false, skipped, durationMs: 0,
   };
   const errors = run.errors;
   const writeRunJson = (): void => {
@@ -304,7 +311,7 @@ export async function runConformance(opts: RunConformanceOptions = {}): Promise<
     run.restarts = supervisor?.restarts.slice(restartsBefore) ?? [];
     // Evidence: every agent that ran gave a verdict on every case it was given, or says why not.
     for (const name of [...names, ...Object.keys(opts.servers ?? {})]) {
-      if (errors[name] || run.interrupted) continue;
+      if (errors[name] || skipped[name] !== undefined || run.interrupted) continue;
       const mine = run.results.filter((r) => r.agent === name);
       const verdicts = mine.filter((r) => r.error === undefined).length;
       if (cases.length === 0) errors[name] = 'no cases selected: nothing was compared';

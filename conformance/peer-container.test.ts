@@ -166,7 +166,7 @@ describe.skipIf(containerWhy !== null || nativeWhy !== null)('container vs nativ
     const { runInterop } = await import('./interop/index.js');
     // runInterop runs a failed run once more (DirectionResult.flaky), so a transient loopback
     // hiccup on one backend does not show up as a backend difference; which runs needed it may differ.
-    const run = (peer: RunningPeer) => runInterop({ peer, outDir: mkdtempSync(join(tmpdir(), 'wslab-interop-')) });
+    const run = (peer: RunningPeer) => runInterop({ peer, browser: false, outDir: mkdtempSync(join(tmpdir(), 'wslab-interop-')) });
     const c = await run(container);
     const n = await run(native);
     const key = (r: { scenario: string; direction: string; verdict: string; differences: unknown[] }) =>

@@ -57,7 +57,13 @@ export function buildTargets(): BuildResult {
 function compile(): BuildResult {
   // The project is ESM; the compiled targets are CommonJS.
   writeFileSync(join(BUILD_DIR, 'package.json'), '{ "type": "commonjs" }\n');
-  const tsc = require.resolve('typescript/bin/tsc');
+  let tsc: string;
+  try {
+    tsc = require.resolve('typescript/bin/tsc');
+  } catch {
+    // An installed lab has neither TypeScript (a devDependency) nor the target sources.
+    return { ok: false, output: 'the fuzz targets are compiled from their TypeScript sources with typescript: run wslab fuzz from a checkout of resty-websocket-lab after npm ci' };
+  }
   const res = spawnSync(process.execPath, [tsc, '-p', join(FUZZ_DIR, 'tsconfig.fuzz.json')], {
     cwd: ROOT_DIR,
     encoding: 'utf8',

@@ -21,6 +21,10 @@ Options:
   --report FILE  summary JSON (default: report/fuzz.json)
   --fresh        start from the seed corpus only (default: also the corpus kept in .cache/fuzz/corpus)
   --quiet        no progress lines
+  --minimise-corpus  run no campaign: merge the kept corpus (.cache/fuzz/corpus/<target>) with
+                 the seeds and every --merge folder, keep the smallest inputs that together
+                 execute every code block any of them executes, and write it back
+  --merge DIR    with --minimise-corpus: another corpus root (DIR/<target>/), repeatable
 
 Targets:
 ${[...TARGETS, ...TEST_TARGETS].map((t) => `  ${t.name.padEnd(18)} ${t.summary}`).join('\n')}
@@ -28,7 +32,8 @@ ${[...TARGETS, ...TEST_TARGETS].map((t) => `  ${t.name.padEnd(18)} ${t.summary}`
 Examples:
   wslab fuzz --target frame-compat --time 60s
   wslab fuzz --target all --time 30s --jobs 2
-  wslab fuzz --target uri,handshake-client --execs 200000`;
+  wslab fuzz --target uri,handshake-client --execs 200000
+  wslab fuzz --target uri --minimise-corpus --merge other-runner/corpus`;
 
 /** "90", "90s", "1500ms", "10m", "1h" -> milliseconds (one definition, in the argument layer). */
 export { parseDuration } from '../cli/args.js';
@@ -43,7 +48,10 @@ export async function run(argv: string[]): Promise<number> {
     report: { type: 'string', default: join(ROOT_DIR, 'report', 'fuzz.json') },
     fresh: { type: 'flag' },
     quiet: { type: 'flag' },
+    'minimise-corpus': { type: 'flag' },
+    merge: { type: 'repeat' },
   });
+  if (values['minimise-corpus']) return minimiseCorpora(values.target, values.merge);
   let report: FuzzReport;
   try {
     const lastLine = new Map<string, number>();
@@ -74,6 +82,23 @@ export async function run(argv: string[]): Promise<number> {
   console.log(formatReport(report));
   console.log(`\nreport: ${shownPath(values.report)}`);
   return report.ok ? 0 : 1;
+}
+
+async function minimiseCorpora(targets: string[], merge: string[]): Promise<number> {
+  const { minimiseCorpus } = await import('./corpus.js');
+  const { DEFAULT_WORK_ROOT, SEEDS_DIR } = await import('./campaign.js');
+  const names = targets.includes('all') ? TARGETS.map((t) => t.name) : targets;
+  try {
+    for (const name of names) {
+      const own = join(DEFAULT_WORK_ROOT, 'corpus', name);
+      const r = minimiseCorpus(name, [own, join(SEEDS_DIR, name), ...merge.map((m) => join(m, name))], own);
+      console.log(`${name}: ${r.inputs} distinct inputs -> ${r.kept} kept (${r.blocks} blocks${r.crashed ? `, ${r.crashed} crashing left out` : ''}) in ${(r.durationMs / 1000).toFixed(1)}s: ${shownPath(r.outDir)}`);
+    }
+  } catch (e) {
+    console.error(`wslab fuzz: ${(e as Error).message}`);
+    return 1;
+  }
+  return 0;
 }
 
 export function formatReport(r: FuzzReport): string {

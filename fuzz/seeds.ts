@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildFrame } from '../impl/protocol.js';
+import { buildFrame } from 'resty-websocket/protocol';
 import { SEEDS_DIR } from './campaign.js';
 import { encodeFrameInput } from './targets/frame-common.js';
 

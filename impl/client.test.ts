@@ -1,28 +1,21 @@
-// The client against real sockets on 127.0.0.1: a raw TCP/TLS peer written here answers with
-// crafted bytes (the tests see the exact request bytes and control every response byte), plus
-// the `ws` package's server as a conforming peer. Each compat deviation of spec §7 that concerns
-// the client is checked in both profiles.
-import { execFileSync } from 'node:child_process';
+// The client against real sockets on 127.0.0.1: a raw TCP/TLS peer (test-support/raw-peer.ts)
+// answers with crafted bytes (the tests see the exact request bytes and control every response
+// byte), plus the `ws` package's server as a conforming peer. Each compat deviation of docs/behaviour.md §7 that
+// concerns the client is checked in both profiles. The wss and Lua-comparison tests need the lab
+// (its PKI, the nginx peer) and live in conformance/impl-with-lab.test.ts.
 import net from 'node:net';
-import tls from 'node:tls';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocketServer } from 'ws';
+import { afterEach, describe, expect, it } from 'vitest';
 import { newClient, WebSocketClient } from './client.js';
-import type { ClientOptions } from './client.js';
-import { acceptFor } from './handshake-client.js';
 import { STRICT_ERRORS } from './message-validator.js';
 import { KeepalivePool } from './pool.js';
-import { buildFrame } from './protocol.js';
-import {
-  PeerConnection, Peer, OnRequest, upgradeResponse, frame, decodeFrames, PeerOptions, startPeer, KEY, pools, peers, servers, client, peer, upgrade, wsEcho, closedPort, sleep, until, cleanupPeers, head,
-} from './test-support/raw-peer.js';
+import { upgradeResponse, frame, decodeFrames, KEY, pools, servers, client, peer, upgrade, wsEcho, closedPort, sleep, until, cleanupPeers, head } from './test-support/raw-peer.js';
 
 afterEach(cleanupPeers);
 
-describe('connect: the request bytes (spec §5 step 10, cs.t 19-21, 27, 30-32, 37)', () => {
+describe('connect: the request bytes (docs/behaviour.md §5 step 10, cs.t 19-21, 27, 30-32, 37)', () => {
   it('cs.t 19: protocols="json"; a peer answering "blah" gives "failed to receive response header: closed"', async () => {
     const p = await peer((c) => c.socket.end('blah'));
     const r = await client().connect(`ws://127.0.0.1:${p.port}/s`, { protocols: 'json', key: KEY });
@@ -100,7 +93,7 @@ describe('connect: the request bytes (spec §5 step 10, cs.t 19-21, 27, 30-32, 3
   });
 });
 
-describe('connect: errors in the original order (spec §5 steps 1-7)', () => {
+describe('connect: errors in the original order (docs/behaviour.md §5 steps 1-7)', () => {
   it('option type errors, checked in order before connecting (even for ws://)', async () => {
     const port = await closedPort();
     const url = `ws://127.0.0.1:${port}/`;
@@ -174,7 +167,7 @@ describe('connect: errors in the original order (spec §5 steps 1-7)', () => {
   });
 });
 
-describe('connect: the response (spec §5 steps 12-14, §7.1, §7.18)', () => {
+describe('connect: the response (docs/behaviour.md §5 steps 12-14, §7.1, §7.18)', () => {
   it('the third value is the header block without the final CRLFCRLF (cs.t 38, 39)', async () => {
     const p = await peer((c) => c.socket.write(upgradeResponse(c, ['X-My-Custom-Header: test'])));
     const r = await client().connect(`ws://127.0.0.1:${p.port}/`);
@@ -224,7 +217,7 @@ describe('connect: the response (spec §5 steps 12-14, §7.1, §7.18)', () => {
   });
 });
 
-describe('frames (spec §5 client methods)', () => {
+describe('frames (docs/behaviour.md §5 client methods)', () => {
   it('round trips with the ws package: text, binary, ping/pong, close', async () => {
     const port = await wsEcho();
     const c = client();
@@ -355,7 +348,7 @@ describe('frames (spec §5 client methods)', () => {
   });
 });
 
-describe('close() (spec §5, §7.15)', () => {
+describe('close() (docs/behaviour.md §5, §7.15)', () => {
   it('on an object that never connected: "failed to send close frame: failed to send frame: closed", then fatal', async () => {
     const c = client();
     expect(await c.close()).toEqual({ ok: null, err: 'failed to send close frame: failed to send frame: closed' });
@@ -438,7 +431,7 @@ describe('timeouts (cs.t 9-10, §7.9)', () => {
   });
 });
 
-describe('set_keepalive and reuse (spec §5, §7.14, cs.t 13, 39)', () => {
+describe('set_keepalive and reuse (docs/behaviour.md §5, §7.14, cs.t 13, 39)', () => {
   it('cs.t 13: one object, pool option, three rounds: a handshake, then "connection reused" twice', async () => {
     const port = await wsEcho();
     const c = client();
@@ -568,7 +561,7 @@ describe('set_keepalive and reuse (spec §5, §7.14, cs.t 13, 39)', () => {
 });
 
 
-describe('Unix sockets (spec §5 step 2)', () => {
+describe('Unix sockets (docs/behaviour.md §5 step 2)', () => {
   it('ws://unix:<path>:<resource> sends Host "unix_sock"; the pool key is the socket address', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wslab-unix-'));
     const path = join(dir, 'ws.sock');

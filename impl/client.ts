@@ -1,7 +1,7 @@
-// resty.websocket.client v0.12 (behaviour spec §5): `newClient(opts)` and the client object's
+// resty.websocket.client v0.12 (docs/behaviour.md §5): `newClient(opts)` and the client object's
 // connect / recv_frame / send_* / close / set_keepalive / set_timeout, with the original's checks
 // in the original's order and its error strings. The `strict` option turns on RFC 6455 fixes, one
-// named switch per deviation (impl/profile.ts, spec §7).
+// named switch per deviation (impl/profile.ts, docs/behaviour.md §7).
 //
 // Usage (every result is a value shaped like the original's multiple returns):
 //   const wb = newClient({ timeout: 5000 });                        // compat; { strict: true } for RFC 6455
@@ -120,7 +120,7 @@ export class WebSocketClient extends WebSocketEndpoint<TcpSocket> {
     this.closed = true;
   }
 
-  /** connect(uri, opts): spec §5 steps 1-14, in order. */
+  /** connect(uri, opts): docs/behaviour.md §5 steps 1-14, in order. */
   async connect(uri: unknown, opts: ConnectOptions = {}): Promise<ConnectResult> {
     const sock = this.sock;
     if (!sock) return connectFail(CLIENT_ERRORS.notInitialized);

@@ -1,5 +1,5 @@
 // The endpoint core: what the server and the client objects share around recv_frame and
-// send_frame (behaviour spec §4-5). The fatal flag, the closed flag as far as it blocks sends,
+// send_frame (docs/behaviour.md §4-5). The fatal flag, the closed flag as far as it blocks sends,
 // "not initialized yet", the strict checks above recv_frame and failing the connection with a
 // close code, set_timeout, send_close's code rules and the four senders that are send_frame with a
 // fixed opcode. The server and the client add only their handshake and how they close (which
@@ -34,7 +34,7 @@ function sendFail(err: string): SendResult {
 }
 
 /**
- * send_close's payload rules (spec §4): a code that is not a number or is above 0x7fff is
+ * send_close's payload rules (docs/behaviour.md §4): a code that is not a number or is above 0x7fff is
  * "bad status code"; otherwise two bytes of LuaJIT bit ops on it (1000.7 -> 1001, -1 -> 0xffff)
  * followed by msg. No code means an empty payload, whatever msg is.
  */
@@ -84,7 +84,7 @@ export abstract class WebSocketEndpoint<S extends Cosocket = Cosocket> {
   protected readonly masking: boolean;
   protected readonly forceMasking: boolean;
   readonly checks: StrictChecks;
-  /** Set by any recv error but a timeout, and by any send error (spec §5 "Which errors poison an object"). */
+  /** Set by any recv error but a timeout, and by any send error (docs/behaviour.md §5 "Which errors poison an object"). */
   fatal = false;
   /** Set by send_close as the server or client rules say; blocks sends (closedRefusesSend). */
   closed = false;

@@ -9,7 +9,7 @@ function request(extra: Record<string, unknown> = {}): string {
   return r.request.toString('latin1');
 }
 
-describe('buildHandshakeRequest (spec §5 step 10)', () => {
+describe('buildHandshakeRequest (docs/behaviour.md §5 step 10)', () => {
   it('cs.t 19: protocols="json", exact bytes and header order', () => {
     expect(request({ protocols: 'json' })).toBe(
       'GET /s HTTP/1.1\r\nUpgrade: websocket\r\nHost: 127.0.0.1:7986\r\nSec-WebSocket-Key: y7KXwBSpVrxtkR0O+bQt+Q==\r\n' +

@@ -1,4 +1,4 @@
-// The client side of the opening handshake (behaviour spec §5 connect steps 5, 9, 10, 12-14):
+// The client side of the opening handshake (docs/behaviour.md §5 connect steps 5, 9, 10, 12-14):
 // the request bytes, the Sec-WebSocket-Key, and the response check. Pure functions only; the
 // socket work lives in client.ts.
 import { createHash, randomBytes } from 'node:crypto';
@@ -101,7 +101,7 @@ export function headersValue(headers: unknown, noStrayCrlf: boolean): Piece {
 }
 
 /**
- * The request, byte for byte as the original builds it (spec §5 step 10):
+ * The request, byte for byte as the original builds it (docs/behaviour.md §5 step 10):
  *   GET <path> HTTP/1.1 / Upgrade / Host / Sec-WebSocket-Key / [Sec-WebSocket-Protocol] /
  *   Sec-WebSocket-Version: 13 / [Origin] / Connection: Upgrade / <headers...> / blank line.
  * Nothing is escaped, like the original (CRLF injection through any value is possible).
@@ -142,7 +142,7 @@ export function buildHandshakeRequest(p: HandshakeRequestParts): { request: Buff
 const STATUS_LINE_RE = /^[ \t\n\v\f\r]*HTTP\/1\.1[ \t\n\v\f\r]+/;
 
 /**
- * The original's only response check (spec §5 step 13): the header block (everything before the
+ * The original's only response check (docs/behaviour.md §5 step 13): the header block (everything before the
  * first CRLFCRLF, decoded as latin1 so no byte is lost) must start with optional whitespace and
  * "HTTP/1.1" plus whitespace. Any status code passes.
  */

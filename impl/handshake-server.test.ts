@@ -17,7 +17,7 @@ const err = (head: string, strict = false) => {
   return r.ok ? null : r.err;
 };
 
-describe('server handshake checks (spec §4 new())', () => {
+describe('server handshake checks (docs/behaviour.md §4 new())', () => {
   it('answers the Accept vectors of the upstream tests', () => {
     const r = check(request(GOOD));
     expect(r.ok && r.response.toString()).toContain('Sec-WebSocket-Accept: HSmrc0sMlYUkAGmm5OPpG2HaGWk=\r\n');
@@ -49,7 +49,7 @@ describe('server handshake checks (spec §4 new())', () => {
     expect(err(request(['Upgrade: nope', 'Connection: x', 'Sec-WebSocket-Version: 1']))).toBe('bad "upgrade" request header: nope');
   });
 
-  it('accepts what the original accepts (spec §4 and §7.4)', () => {
+  it('accepts what the original accepts (docs/behaviour.md §4 and §7.4)', () => {
     expect(err(request(['Upgrade: WebSocket', ...GOOD.slice(1)]))).toBeNull();
     expect(err(request([GOOD[0]!, 'Connection: xupgradex', ...GOOD.slice(2)]))).toBeNull();
     expect(err(request([...GOOD.slice(0, 2), 'Sec-WebSocket-Key: abc', GOOD[3]!]))).toBeNull();

@@ -1,4 +1,4 @@
-// The server side of the opening handshake (behaviour spec §4 new()): the request head read as
+// The server side of the opening handshake (docs/behaviour.md §4 new()): the request head read as
 // nginx 1.22 reads it (impl/request-head.ts), headers seen the way the original sees them through
 // ngx.req.get_headers() (names case-insensitive, the first 100 lines, the FIRST value of a repeated
 // header), the original's checks in its order with its error strings, and the 101 response in its
@@ -74,7 +74,7 @@ function httpError(status: 400 | 405 | 426, reason: string, extra = ''): Buffer 
   return Buffer.from(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n${extra}\r\n${body}`, 'latin1');
 }
 
-/** The original's checks, in its order (spec §4 new() step 3-4); strict adds RFC 6455 §4.2.1's. */
+/** The original's checks, in its order (docs/behaviour.md §4 new() step 3-4); strict adds RFC 6455 §4.2.1's. */
 export function checkHandshake(req: HandshakeRequest, opts: HandshakeOptions): HandshakeOutcome {
   const strict = opts.checks.validateHandshakeRequest;
   const fail = (err: string, status: 400 | 405 | 426 = 400, reason = 'Bad Request', extra = ''): HandshakeOutcome =>
@@ -116,7 +116,7 @@ export function escapeHeaderValue(v: string): string {
   return v.replace(/[\x00-\x08\x0a-\x1f\x7f]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
 }
 
-/** The 101 response, headers in the original's wire order (spec §4 step 7, after nginx's own). */
+/** The 101 response, headers in the original's wire order (docs/behaviour.md §4 step 7, after nginx's own). */
 export function buildResponse(key: string, protocol: string | null): Buffer {
   let head = 'HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\n';
   // nginx leaves out a header whose value is empty (an empty Sec-WebSocket-Protocol request header).

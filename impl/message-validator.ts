@@ -1,4 +1,4 @@
-// The strict profile's checks above recv_frame, which the original does not make (spec §7.5-7.7):
+// The strict profile's checks above recv_frame, which the original does not make (docs/behaviour.md §7.5-7.7):
 // fragmentation order (RFC 6455 §5.4), UTF-8 of text messages across fragments and of close
 // reasons (§8.1, failing fast), and close codes (§7.4). Each is on only when its switch is.
 import type { StrictChecks } from './profile.js';

@@ -1,5 +1,5 @@
 // Profiles. `compat` (the default) reproduces lua-resty-websocket v0.12 byte for byte and error for
-// error, including its RFC 6455 deviations (behaviour spec §7). `strict` fixes each deviation; every
+// error, including its RFC 6455 deviations (docs/behaviour.md §7). `strict` fixes each deviation; every
 // fix is one named switch so a report can say exactly which deviation made a difference.
 
 export interface StrictChecks {

@@ -47,7 +47,7 @@ describe('buildFrame', () => {
     }
   });
 
-  it('ORs an unvalidated opcode into byte 0, so 0x10 leaks into RSV3 (spec §3)', () => {
+  it('ORs an unvalidated opcode into byte 0, so 0x10 leaks into RSV3 (docs/behaviour.md §3)', () => {
     expect(frame(true, 0x10, Buffer.alloc(0), false)[0]).toBe(0x90);
     expect(frame(true, 0x3, Buffer.alloc(0), false)[0]).toBe(0x83);
     expect(frame(false, 0xb, Buffer.alloc(0), false)[0]).toBe(0x0b);
@@ -125,7 +125,7 @@ describe('FrameDecoder round trip', () => {
     }
   }
 
-  it('accepts a 2^31-1 length and waits for that many bytes; 2^31, 2^32 and 2^63 are too large (spec §2.5)', () => {
+  it('accepts a 2^31-1 length and waits for that many bytes; 2^31, 2^32 and 2^63 are too large (docs/behaviour.md §2.5)', () => {
     const d = new FrameDecoder({ maxPayloadLen: MAX_FRAME_PAYLOAD, forceMasking: false });
     d.push(hex('82 7f 00 00 00 00 7f ff ff ff'));
     expect(d.next()).toBeNull();
@@ -137,19 +137,19 @@ describe('FrameDecoder round trip', () => {
     }
   });
 
-  it('accepts non-minimal length encodings (spec §2.5)', () => {
+  it('accepts non-minimal length encodings (docs/behaviour.md §2.5)', () => {
     for (const h of ['81 7e 00 03', '81 7f 00 00 00 00 00 00 00 03']) {
       const [r] = decodeAll(Buffer.concat([hex(h), Buffer.from('foo')]), []);
       expect(plain(r!)).toEqual({ data: Buffer.from('foo').toString('hex'), type: 'text', err: null });
     }
   });
 
-  it('has no fragmentation state: stray continuations and interleaved text frames are accepted (spec §2.10)', () => {
+  it('has no fragmentation state: stray continuations and interleaved text frames are accepted (docs/behaviour.md §2.10)', () => {
     const bytes = Buffer.concat([frame(true, 0, Buffer.from('a'), false), frame(false, 1, Buffer.from('b'), false), frame(false, 1, Buffer.from('c'), false)]);
     expect(decodeAll(bytes, []).slice(0, 3).map((r) => [r.type, r.err])).toEqual([['continuation', null], ['text', 'again'], ['text', 'again']]);
   });
 
-  it('returns close codes without validation and reasons without UTF-8 checks (spec §2.9)', () => {
+  it('returns close codes without validation and reasons without UTF-8 checks (docs/behaviour.md §2.9)', () => {
     for (const code of [0, 1005, 5000, 65535]) {
       const p = Buffer.concat([Buffer.from([code >> 8, code & 0xff]), Buffer.from([0xff, 0xfe])]);
       expect(plain(decodeAll(frame(true, 8, p, true), [])[0]!)).toEqual({ data: 'fffe', type: 'close', err: code });
@@ -161,7 +161,7 @@ describe('FrameDecoder round trip', () => {
   });
 });
 
-// One input per error string of spec §2, with the options that produce it.
+// One input per error string of docs/behaviour.md §2, with the options that produce it.
 const ERROR_TABLE: Array<[string, string, { maxPayloadLen?: number; forceMasking?: boolean }]> = [
   ['c1 00', 'bad RSV1, RSV2, or RSV3 bits', {}],
   ['a2 00', 'bad RSV1, RSV2, or RSV3 bits', {}],
@@ -185,7 +185,7 @@ const ERROR_TABLE: Array<[string, string, { maxPayloadLen?: number; forceMasking
   ['81 85 01 02', 'failed to read masking-len and payload: closed', {}],
 ];
 
-describe('every recv_frame error string (spec §2)', () => {
+describe('every recv_frame error string (docs/behaviour.md §2)', () => {
   for (const [input, err, opts] of ERROR_TABLE) {
     it(`${input} -> ${err}`, () => {
       const o = { maxPayloadLen: opts.maxPayloadLen ?? 65535, forceMasking: opts.forceMasking ?? false };
@@ -340,7 +340,7 @@ async function socketPair(): Promise<{ a: net.Socket; b: net.Socket; close: () =
 }
 
 describe('recvFrame and sendFrame over a real socket', () => {
-  it('round-trips, and returns the byte count of the whole frame (spec §3)', async () => {
+  it('round-trips, and returns the byte count of the whole frame (docs/behaviour.md §3)', async () => {
     const { a, b, close } = await socketPair();
     const tx = new NodeCosocket(a);
     const rx = new NodeCosocket(b);
@@ -366,7 +366,7 @@ describe('recvFrame and sendFrame over a real socket', () => {
     close();
   });
 
-  it('reports a timeout without consuming state, and desynchronises after a timeout inside a frame (spec §5)', async () => {
+  it('reports a timeout without consuming state, and desynchronises after a timeout inside a frame (docs/behaviour.md §5)', async () => {
     const { a, b, close } = await socketPair();
     const rx = new NodeCosocket(b, { timeout: 50 });
     expect(await recvFrame(rx, 65535, false)).toEqual({ data: null, type: null, err: 'failed to receive the first 2 bytes: timeout' });

@@ -1,4 +1,4 @@
-// The frame codec, mirroring resty.websocket.protocol (behaviour spec §2-3): the same checks in the
+// The frame codec, mirroring resty.websocket.protocol (docs/behaviour.md §2-3): the same checks in the
 // same order with the same error strings. One state machine (FrameParser) decodes frames; the
 // cosocket-driven `recvFrame` feeds it exact-size reads and the incremental `FrameDecoder` (fuzz
 // targets, runners) feeds it from pushed chunks. Failures are values (RecvError) until the API edge.
@@ -9,7 +9,7 @@ import type { Cosocket, FrameType, RecvResult, SendResult } from './types.js';
 
 export const _VERSION = '0.12';
 
-/** Errors recv_frame can return besides socket failures (spec §2). */
+/** Errors recv_frame can return besides socket failures (docs/behaviour.md §2). */
 export const RECV_ERRORS = {
   rsv: 'bad RSV1, RSV2, or RSV3 bits',
   reservedData: 'reserved non-control frames',
@@ -71,7 +71,7 @@ export function isRecvError(o: FrameOutcome): o is RecvError {
   return 'kind' in o;
 }
 
-/** The original's error string for a failure (spec §2). */
+/** The original's error string for a failure (docs/behaviour.md §2). */
 export function recvErrorText(e: RecvError): string {
   return e.kind === 'read' ? READ_FAILURE_PREFIX[e.stage] + e.sockErr : RECV_ERRORS[e.kind];
 }
@@ -108,7 +108,7 @@ const STAGE_BODY = 3;
 const STAGE_NAMES: readonly ReadStage[] = ['head', 'len16', 'len64', 'body'];
 
 /**
- * The frame state machine (spec §2), the one core of both recvFrame and FrameDecoder: one state
+ * The frame state machine (docs/behaviour.md §2), the one core of both recvFrame and FrameDecoder: one state
  * field, the read it waits for. Each read's bytes go in through `advance`, exactly `needed` of
  * them, and the checks run where the original runs them: RSV, opcode and mask bit after the first
  * two bytes; the 64-bit length's range after those 8 bytes; the control-frame rules and the
@@ -205,7 +205,7 @@ export class FrameParser {
     return readFailure(stage, sockErr, partial);
   }
 
-  // The length is known (spec §2 steps 6-7): control-frame rules, then the maximum; a frame
+  // The length is known (docs/behaviour.md §2 steps 6-7): control-frame rules, then the maximum; a frame
   // without body bytes is done at once (no read of 0 bytes).
   private afterLength(): FrameOutcome | null {
     const stage = STAGE_NAMES[this.state]!;
@@ -220,7 +220,7 @@ export class FrameParser {
     return null;
   }
 
-  // The body (masking key + payload) becomes recv_frame's result (spec §2 steps 9-10).
+  // The body (masking key + payload) becomes recv_frame's result (docs/behaviour.md §2 steps 9-10).
   private finish(body: Buffer): FrameOutcome {
     let payload = body;
     if (this.masked) {
@@ -391,7 +391,7 @@ export class FrameDecoder {
   }
 }
 
-/** Errors build_frame and send_frame return (spec §3). */
+/** Errors build_frame and send_frame return (docs/behaviour.md §3). */
 export const SEND_ERRORS = {
   tooBig: 'payload too big',
   controlTooMuch: 'too much payload for control frame',

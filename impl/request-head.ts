@@ -185,7 +185,9 @@ export class RequestHeadParser {
   private largeUsed = 0;
   /** Absolute offset where the current request line or header line started (-1: between lines). */
   private lineStart = -1;
-  private line: number[] = [];
+  /** The current line's bytes (a Buffer, not a number[]: a slow client's 8 KiB line costs 8 KiB). */
+  private line = Buffer.allocUnsafe(128);
+  private lineLen = 0;
   // request line
   private method = '';
   private uriStart = -1;
@@ -223,7 +225,7 @@ export class RequestHeadParser {
       }
       const ch = chunk[i]!;
       this.pos++;
-      if (this.lineStart >= 0) this.line.push(ch);
+      if (this.lineStart >= 0) this.pushLineByte(ch);
       const v = this.phase === 'line' ? this.requestLineByte(ch) : this.headerByte(ch);
       if (v === null) continue;
       if (v.kind === 'error') return this.finish(v);
@@ -260,15 +262,25 @@ export class RequestHeadParser {
 
   private lineText(from: number, to: number): string {
     const base = this.lineStart;
-    return Buffer.from(this.line.slice(from - base, to - base)).toString('latin1');
+    return this.line.toString('latin1', from - base, to - base);
   }
 
   private beginLine(): void {
     this.lineStart = this.pos - 1;
-    this.line = [this.lastByte];
+    this.lineLen = 0;
+    this.pushLineByte(this.lastByte);
   }
 
   private lastByte = 0;
+
+  private pushLineByte(ch: number): void {
+    if (this.lineLen === this.line.length) {
+      const bigger = Buffer.allocUnsafe(this.line.length * 2);
+      this.line.copy(bigger, 0, 0, this.lineLen);
+      this.line = bigger;
+    }
+    this.line[this.lineLen++] = ch;
+  }
 
   private bad(err = 'client sent invalid request'): { kind: 'error'; status: HeadStatus; err: string } {
     return { kind: 'error', status: 400, err };
@@ -381,7 +393,6 @@ export class RequestHeadParser {
             return null;
           case 0x3f:
             this.rl = 'uri';
-            this.inArgs = true;
             return null;
           case 0x23:
             this.complex = true;
@@ -476,8 +487,6 @@ export class RequestHeadParser {
     }
   }
 
-  private inArgs = false;
-
   /** SP, CR or LF after the URI: the version follows, or (CR/LF) the line is an HTTP/0.9 request. */
   private uriEndByte(ch: number, p: number): HeadVerdict | null {
     this.uriEnd = p;
@@ -509,7 +518,6 @@ export class RequestHeadParser {
         return null;
       case 0x3f:
         this.rl = 'uri';
-        this.inArgs = true;
         return null;
       case SP:
         this.uriEnd = p;
@@ -534,7 +542,7 @@ export class RequestHeadParser {
     if (this.complex && pathFrom >= 0 && !complexUriOk(target.slice(pathFrom))) return this.bad();
     this.target = target;
     this.lineStart = -1;
-    this.line = [];
+    this.lineLen = 0;
     if (this.http09) return this.headDone();
     this.phase = 'headers';
     return null;
@@ -641,7 +649,7 @@ export class RequestHeadParser {
     const name = this.lineText(this.lineStart, this.nameEnd);
     const value = this.lineText(this.valueStart, this.valueEnd);
     this.lineStart = -1;
-    this.line = [];
+    this.lineLen = 0;
     // ignore_invalid_headers: a name with "_" or a non-token byte is dropped ("client sent invalid header line").
     if (this.invalidName) return null;
     if (this.headers.length >= this.limits.maxHeaders) return { kind: 'error', status: 494, err: 'client sent too many header lines' };

@@ -4,7 +4,6 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { buildFrame, FrameDecoder, toRecvResult } from './protocol.js';
 import { createServer, newServer, WebSocketServer, type CreateServerOptions, type RunningServer } from './server.js';
-import { newClient } from './client.js';
 import type { RecvResult } from './types.js';
 
 const HEAD = 'GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: x3JJHMbDL1EzLkh9GBhXDw==\r\nSec-WebSocket-Version: 13\r\n';
@@ -128,7 +127,7 @@ describe('server handshake over a real socket', () => {
   });
 });
 
-describe('server methods and state rules (spec §4, §5)', () => {
+describe('server methods and state rules (docs/behaviour.md §4, §5)', () => {
   it('rejects unmasked frames and becomes fatal', async () => {
     const { port, result } = await serve(async (ws) => [plain(await ws.recvFrame()), plain(await ws.recvFrame()), await ws.sendText('x'), ws.fatal]);
     const c = await RawClient.open(port);
@@ -189,7 +188,7 @@ describe('server methods and state rules (spec §4, §5)', () => {
     expect(await m.result).toEqual([{ bytes: 404, err: null }, { data: null, type: null, err: "exceeding max payload len" }]);
   });
 
-  it('applies the send_close code rules: type, range, LuaJIT rounding and wrap (spec §4)', async () => {
+  it('applies the send_close code rules: type, range, LuaJIT rounding and wrap (docs/behaviour.md §4)', async () => {
     const { port, result } = await serve(async (ws) => {
       const out = [await ws.sendClose('1000'), await ws.sendClose(0x8000), ws.fatal, await ws.sendClose(1000.7, 'a'), await ws.sendClose(-1), await ws.sendClose(undefined, 'ignored'), await ws.sendClose(0)];
       out.push(await ws.sendText('after close'));
@@ -207,7 +206,7 @@ describe('server methods and state rules (spec §4, §5)', () => {
       { data: '', type: 'close', err: 65535 },
       { data: '', type: 'close', err: null },
       { data: '', type: 'close', err: 0 },
-      { data: 'after close', type: 'text', err: null }, // no closed state (spec §4)
+      { data: 'after close', type: 'text', err: null }, // no closed state (docs/behaviour.md §4)
     ]);
   });
 
@@ -218,7 +217,7 @@ describe('server methods and state rules (spec §4, §5)', () => {
     await c.until(() => c.frames.length >= 3);
     expect(c.frames.slice(0, 2).map(plain)).toEqual([{ data: 'a', type: 'text', err: 'again' }, { data: 'b', type: 'continuation', err: null }]);
     expect(c.maskBits.slice(0, 2)).toEqual([true, true]);
-    // Opcode 0x10 leaks into RSV3 (spec §3): the receiver refuses it.
+    // Opcode 0x10 leaks into RSV3 (docs/behaviour.md §3): the receiver refuses it.
     expect(c.frames[2]!.err).toBe('bad RSV1, RSV2, or RSV3 bits');
   });
 
@@ -230,7 +229,7 @@ describe('server methods and state rules (spec §4, §5)', () => {
   });
 });
 
-describe('strict profile (spec §7)', () => {
+describe('strict profile (docs/behaviour.md §7)', () => {
   it('fails invalid UTF-8 with a 1007 close frame, fragmentation errors with 1002, oversize with 1009', async () => {
     for (const [frames, err, code, opts] of [
       [[masked(true, 1, Buffer.from('c328', 'hex'))], 'invalid UTF-8 in text message', 1007, {}],
@@ -262,7 +261,7 @@ describe('strict profile (spec §7)', () => {
     expect(await result).toEqual([{ bytes: 4, err: null }, { bytes: null, err: 'already closed' }]);
   });
 
-  it('makes a timeout inside a frame fatal with fatalOnPartialTimeout (compat stays non-fatal, spec §7.9)', async () => {
+  it('makes a timeout inside a frame fatal with fatalOnPartialTimeout (compat stays non-fatal, docs/behaviour.md §7.9)', async () => {
     for (const strict of [true, false]) {
       const { port, result } = await serve(async (ws) => {
         ws.setTimeout(50);

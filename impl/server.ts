@@ -1,6 +1,6 @@
-// resty.websocket.server v0.12 (behaviour spec §4): the handshake, then recv_frame and the senders
+// resty.websocket.server v0.12 (docs/behaviour.md §4): the handshake, then recv_frame and the senders
 // with the original's checks, errors and fatal-state rules. `strict` turns on RFC 6455 fixes, one
-// named switch per deviation (impl/profile.ts, spec §7).
+// named switch per deviation (impl/profile.ts, docs/behaviour.md §7).
 //
 // Usage:
 //   const srv = await createServer({ port: 8080, handler: async (ws) => {
@@ -53,7 +53,7 @@ export interface ServerOptions {
 
 /**
  * The server object: the endpoint core (impl/endpoint.ts) with force_masking on, and the server's
- * closing rules. The server has no closed state (spec §4) unless strict serverClosedState.
+ * closing rules. The server has no closed state (docs/behaviour.md §4) unless strict serverClosedState.
  */
 export class WebSocketServer extends WebSocketEndpoint {
   /** The handshake request (headers as received). */

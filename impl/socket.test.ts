@@ -66,6 +66,31 @@ describe('NodeCosocket', () => {
     done();
   });
 
+  it('times each read from its own start, after earlier reads settled, and honours a lowered timeout at once', async () => {
+    const { a, b, done } = await pair();
+    const s = new NodeCosocket(b, { timeout: 60_000 });
+    // a read that settles leaves the socket's one timer armed for 60 s ...
+    a.write('x');
+    expect((await s.receive(1)).data?.toString()).toBe('x');
+    // ... which must not delay a read under a 40 ms timeout set afterwards
+    s.setTimeout(600);
+    let t0 = performance.now();
+    expect(await s.receive(1)).toEqual({ data: null, err: 'timeout', partial: Buffer.alloc(0) });
+    expect(performance.now() - t0).toBeLessThan(20_000);
+    // reads in a row, each answered well within the timeout, then a pause: the one timer of the
+    // socket, armed by the first of them, must not fire on a later one before its own 600 ms
+    for (let i = 0; i < 3; i++) {
+      setTimeout(() => a.write('y'), 150);
+      const r = await s.receive(1);
+      expect(r.err).toBeNull();
+      expect(r.data?.toString()).toBe('y');
+    }
+    t0 = performance.now();
+    expect((await s.receive(1)).err).toBe('timeout');
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(595);
+    done();
+  });
+
   it('reports "closed" when the peer ends, after the buffered bytes are read', async () => {
     const { a, b, done } = await pair();
     const s = new NodeCosocket(b);
@@ -102,6 +127,57 @@ describe('NodeCosocket', () => {
     a.write(big);
     const got = await s.receive(big.length);
     expect(Buffer.compare(got.data!, big)).toBe(0);
+    done();
+  });
+
+  it('send returns at once under 1 MiB queued, waits past it while the peer reads nothing, and times out like ngx_lua', async () => {
+    const { a, b, done } = await pair();
+    a.pause();
+    const s = new NodeCosocket(b, { timeout: 300 });
+    const piece = Buffer.alloc(64 * 1024, 0x61);
+    // the first sends are taken at once (the kernel and a little queue hold them)
+    expect(s.sendNow(piece)).toEqual({ bytes: piece.length, err: null });
+    let waited: Promise<unknown> | null = null;
+    for (let i = 0; i < 200 && waited === null; i++) {
+      const r = s.sendNow(piece);
+      if (r instanceof Promise) waited = r;
+      else expect(r).toEqual({ bytes: piece.length, err: null });
+    }
+    expect(waited).not.toBeNull();
+    expect(b.writableLength).toBeGreaterThan(1 << 20);
+    // nobody reads: once the kernel's buffers on both ends are full too (a few MiB on loopback),
+    // a waiting send fails with ngx_lua's "timeout" when the send timeout passes
+    let r = (await waited) as { bytes: number | null; err: string | null };
+    for (let total = 0; r.err === null && total < 256 << 20; total += piece.length) {
+      const next = s.sendNow(piece);
+      r = next instanceof Promise ? await next : next;
+    }
+    expect(r).toEqual({ bytes: null, err: 'timeout' });
+    done();
+  });
+
+  it('a send waiting past the mark resumes once the peer reads, before the queue is empty', async () => {
+    const { a, b, done } = await pair();
+    a.pause();
+    const s = new NodeCosocket(b, { timeout: 20_000 });
+    const piece = Buffer.alloc(64 * 1024, 0x62);
+    let waited: Promise<unknown> | null = null;
+    let sent = 0;
+    for (let i = 0; i < 400 && waited === null; i++) {
+      const r = s.sendNow(piece);
+      sent += piece.length;
+      if (r instanceof Promise) waited = r;
+    }
+    expect(waited).not.toBeNull();
+    let received = 0;
+    a.on('data', (d: Buffer) => {
+      received += d.length;
+    });
+    a.resume();
+    expect(await waited).toEqual({ bytes: piece.length, err: null });
+    expect(received).toBeLessThanOrEqual(sent);
+    while (received < sent) await new Promise((r) => setTimeout(r, 5));
+    expect(received).toBe(sent);
     done();
   });
 

@@ -13,7 +13,7 @@ export const OPCODE = {
   pong: 0xa,
 } as const;
 
-/** The type names recv_frame returns (spec §2 step 10). */
+/** The type names recv_frame returns (docs/behaviour.md §2 step 10). */
 export type FrameType = 'continuation' | 'text' | 'binary' | 'close' | 'ping' | 'pong';
 
 export const TYPE_BY_OPCODE: Readonly<Record<number, FrameType>> = {

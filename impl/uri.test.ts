@@ -11,7 +11,7 @@ function ok(uri: unknown, checks = compat) {
   return r.uri;
 }
 
-describe('parseUri compat (the original regexes, spec §5 step 2)', () => {
+describe('parseUri compat (the original regexes, docs/behaviour.md §5 step 2)', () => {
   it('ws and wss with default ports 80 and 443, Host always with the port', () => {
     expect(ok('ws://127.0.0.1/chat')).toMatchObject({ scheme: 'ws', addr: '127.0.0.1', port: 80, path: '/chat', hostHeader: '127.0.0.1:80', unix: false });
     expect(ok('wss://example.com')).toMatchObject({ scheme: 'wss', port: 443, path: '/', hostHeader: 'example.com:443' });

@@ -1,4 +1,4 @@
-// WebSocket URI parsing for the client (behaviour spec §5 connect step 2). Pure: no I/O, no
+// WebSocket URI parsing for the client (docs/behaviour.md §5 connect step 2). Pure: no I/O, no
 // throwing, so it doubles as a fuzz target.
 //
 // compat reproduces the original's two PCRE regexes ("jo" flags: case-sensitive, `.` stops at

@@ -11,7 +11,7 @@ export interface RecvCase {
   chunks: number[];
   /**
    * Stream offsets where a read times out (ngx_lua: the bytes before the offset are consumed as
-   * the partial result, and the next call reads on from there: spec §5, desynchronisation).
+   * the partial result, and the next call reads on from there: docs/behaviour.md §5, desynchronisation).
    */
   timeouts?: number[];
 }

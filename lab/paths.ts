@@ -1,9 +1,11 @@
 // Where things are in a checkout. One definition, used by every part of the lab.
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The repository root (this file is lab/paths.ts). */
-export const ROOT_DIR = fileURLToPath(new URL('../', import.meta.url));
+const here = fileURLToPath(new URL('../', import.meta.url));
+/** The repository (or installed package) root: this file is lab/paths.ts, or dist/lab/paths.js when built. */
+export const ROOT_DIR = existsSync(join(here, 'package.json')) ? here : fileURLToPath(new URL('../../', import.meta.url));
 export const FIXTURES_DIR = join(ROOT_DIR, 'fixtures');
 export const FIXTURES_NGINX = join(FIXTURES_DIR, 'nginx');
 export const FIXTURES_LUA = join(FIXTURES_DIR, 'lua');

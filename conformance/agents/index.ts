@@ -2,9 +2,10 @@
 // mode; client agents run the Autobahn testee protocol against our fuzzingserver.
 import { WebSocket, WebSocketServer } from 'ws';
 import type { AddressInfo } from 'node:net';
-import { createServer, type WebSocketServer as OurServer } from '../../impl/server.js';
-import { newClient, type WebSocketClient } from '../../impl/client.js';
+import { createServer, type WebSocketServer as OurServer } from 'resty-websocket/server';
+import { newClient, type WebSocketClient } from 'resty-websocket/client';
 import type { RunningPeer } from '../../lab/peers/types.js';
+import { chromiumClient } from './chromium.js';
 
 export const MAX_MESSAGE = 16 * 1024 * 1024;
 
@@ -13,6 +14,8 @@ export interface ServerAgent {
   name: string;
   summary: string;
   needsPeer?: boolean;
+  /** Why the agent cannot run on this machine (it is then skipped, with this reason), or null. */
+  unavailable?: () => string | null;
   start(peer?: RunningPeer): Promise<{ url: string; stop(): Promise<void> }>;
 }
 
@@ -21,6 +24,8 @@ export interface ClientAgent {
   name: string;
   summary: string;
   needsPeer?: boolean;
+  /** Why the agent cannot run on this machine (it is then skipped, with this reason), or null. */
+  unavailable?: () => string | null;
   /**
    * Runs getCaseCount, every runCase (or only the case numbers in `only`: a re-run), updateReports
    * against `base` (ws://host:port).
@@ -94,7 +99,7 @@ function oursClient(strict: boolean): ClientAgent {
         const r = await c.connect(`${base}/runCase?case=${i}&agent=${encodeURIComponent(agent)}`);
         if (r.err !== null) continue;
         // Like the Lua client app: close() is the only way out, so a fatal compat client leaves the
-        // socket open (spec §7.15) until the fuzzingserver gives up on it.
+        // socket open (docs/behaviour.md §7.15) until the fuzzingserver gives up on it.
         await echoLoop(c, true);
       }
       await firstText(`${base}/updateReports?agent=${encodeURIComponent(agent)}`);
@@ -187,6 +192,7 @@ export const AGENTS: readonly Agent[] = [
       if (res.status !== 200) throw new Error(`lua-client: HTTP ${res.status}: ${(await res.text()).slice(0, 200)}`);
     },
   },
+  chromiumClient,
 ];
 
 export function findAgent(name: string): Agent | undefined {

@@ -4,7 +4,7 @@ import { oracleUnavailable } from '../../lab/lua-oracle.js';
 
 const unavailable = oracleUnavailable();
 
-describe('the original frame codec departs from RFC 6455 exactly as the behaviour spec §7 says', () => {
+describe('the original frame codec departs from RFC 6455 exactly as the docs/behaviour.md §7 says', () => {
   it.skipIf(unavailable !== null)('every probe: the real protocol.lua accepts (or refuses) it as documented, and compat matches it', async () => {
     const results = await runFrameProbes();
     const byId = Object.fromEntries(results.map((r) => [r.probe.id, r]));
@@ -20,7 +20,7 @@ describe('the original frame codec departs from RFC 6455 exactly as the behaviou
     expect(byId['masked-server-frame']!.lua![0]).toEqual({ data: 'foo', type: 'text', err: null });
   });
 
-  it('every probe cites an RFC section and a spec §7 item, and its input is hex', () => {
+  it('every probe cites an RFC section and a docs/behaviour.md §7 item, and its input is hex', () => {
     for (const p of FRAME_PROBES) {
       expect(p.rfc).toMatch(/^RFC 6455 §\d/);
       expect(p.specItem).toBeGreaterThanOrEqual(1);

@@ -1,9 +1,9 @@
-// Where the original's frame codec departs from RFC 6455 (behaviour spec §7), shown by running the
+// Where the original's frame codec departs from RFC 6455 (docs/behaviour.md §7), shown by running the
 // real protocol.lua (under luajit, through the differential fuzzer's driver) on a minimal input:
 // bytes in, `data, typ, err` out, next to what the RFC requires and what our two profiles do.
-import { FrameDecoder, toRecvResult } from '../../impl/protocol.js';
-import { STRICT } from '../../impl/profile.js';
-import type { RecvResult } from '../../impl/types.js';
+import { FrameDecoder, toRecvResult } from 'resty-websocket/protocol';
+import { STRICT } from 'resty-websocket/profile';
+import type { RecvResult } from 'resty-websocket/types';
 import { describeAnswer, luaRequest, type RecvCase } from '../../lab/oracle-cases.js';
 import { LuaOracle, oracleUnavailable } from '../../lab/lua-oracle.js';
 
@@ -108,7 +108,7 @@ function runOurs(probe: FrameProbe, validator: StrictCheck | null): Answer[] {
 /** The strict profile's receive-side checks, when impl/message-validator.ts is present. */
 async function strictValidator(forceMasking: boolean): Promise<StrictCheck | null> {
   try {
-    const mod = (await import('../../impl/message-validator.js')) as {
+    const mod = (await import('resty-websocket/message-validator')) as {
       MessageValidator: new (checks: typeof STRICT) => { check(r: RecvResult): { ok: true } | { ok: false; err: string } };
     };
     const v = new mod.MessageValidator(STRICT);

@@ -5,7 +5,7 @@ import { runHandshakeProbes } from './handshake-probes.js';
 
 const why = nativeUnavailable();
 
-describe.skipIf(why !== null)('the original handshakes depart from RFC 6455 as the behaviour spec §7 says', () => {
+describe.skipIf(why !== null)('the original handshakes depart from RFC 6455 as the docs/behaviour.md §7 says', () => {
   let peer: RunningPeer;
   beforeAll(async () => {
     peer = await startNativePeer();

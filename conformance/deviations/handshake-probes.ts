@@ -1,4 +1,4 @@
-// Where the original's handshakes depart from RFC 6455 (behaviour spec §7.1, §7.3, §7.4), shown on
+// Where the original's handshakes depart from RFC 6455 (docs/behaviour.md §7.1, §7.3, §7.4), shown on
 // the real library in nginx: raw requests to its server (bytes in, status line and headers out) and
 // its client against a server that answers wrongly.
 import net from 'node:net';

@@ -7,6 +7,7 @@ import { ROOT_DIR } from '../../lab/paths.js';
 import { BACKEND_CHOICES } from '../../lab/peers/index.js';
 import { attachedLine, attachRecordedPeer } from '../../lab/peers/recorded.js';
 import type { RunningPeer } from '../../lab/peers/types.js';
+import { browserSummaryLine } from './browser/index.js';
 import { runInterop, unstableRuns, type InteropRunReport } from './index.js';
 import { SCENARIOS } from './scenarios/index.js';
 import { DIRECTIONS, type Direction } from './types.js';
@@ -17,6 +18,11 @@ Runs every interop scenario (the upstream tests sanity.t, cs.t, limits.t and the
 behaviour) with the real lua-resty-websocket and with our implementation, in four directions:
 lua-lua (the reference), ts-lua, lua-ts and ts-ts (client-server). Each of our runs is compared
 call by call with the reference; writes report/interop.json and report/interop.html as results arrive.
+Then the browser direction (unless --directions is given): a page in Debian's chromium talks to the
+Lua server in nginx and to ours (compat and strict) — text, binary up to 1 MiB, pings, close codes
+and reasons both ways, subprotocol lists, server-initiated close, a message over max_payload_len —
+and what it observes is compared with the Lua server's run (browser-* ids; skipped with the reason
+when chromium is not installed: sudo bash scripts/setup-browser.sh).
 
 Options:
   --scenarios GLOBS   comma-separated scenario id globs (default: all ${SCENARIOS.length})
@@ -89,13 +95,14 @@ export async function run(argv: string[]): Promise<number> {
       if (tty) process.stderr.write('\r\x1b[K');
       reports.push(report);
       const s = report.summary;
-      if (values.json && repeat === 1) console.log(JSON.stringify({ ...s, ok: report.ok, flakyRuns: report.flakyRuns, restarts: report.restarts, affected: report.affected, luaLib: report.luaLib }));
+      if (values.json && repeat === 1) console.log(JSON.stringify({ ...s, ok: report.ok, flakyRuns: report.flakyRuns, restarts: report.restarts, affected: report.affected, luaLib: report.luaLib, ...(report.browser ? { browser: report.browser.skipped ? { skipped: report.browser.skipped } : report.browser.summary } : {}) }));
       else if (!values.json) {
         console.log(`${tag}interop: ${s.pass} pass${s.flaky ? ` (${s.flaky} flaky: passed when run again)` : ''}, ${s.fail} fail, ${s.skip} skip, ${s.error} error; ${s.unexplainedDifferences} unexplained differences (library ${report.luaLib.version} from ${report.luaLib.path}); ${shownPath(join(repeat > 1 ? join(outDir, `interop-run-${i}`) : outDir, 'interop.html'))}`);
         for (const f of report.flakyRuns) console.log(`  flaky: ${f.scenario} ${f.direction} (first run: ${f.firstRun})`);
         for (const r of report.restarts) console.log(`  peer died (noticed ${r.noticedBy}), ${r.restarted ? 'restarted' : `not restarted: ${r.error}`}`);
         if (report.affected.length) console.log(`  run again after the peer's restart: ${report.affected.map((a) => `${a.scenario} ${a.direction}`).join(', ')}`);
         if (s.pass + s.fail === 0) console.log('  nothing was compared: error');
+        if (report.browser) console.log(`${tag}interop: ${browserSummaryLine(report.browser)}`);
       }
     }
   } catch (e) {

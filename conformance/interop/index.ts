@@ -9,6 +9,8 @@ import { runScenarios } from './runner.js';
 import { selectScenarios } from './scenarios/index.js';
 import { buildReport, writeReport, type InteropReport } from './report.js';
 import type { Direction, DirectionResult } from './types.js';
+import { globSelector } from '../../lab/glob.js';
+import { runBrowserInterop, type BrowserInteropReport } from './browser/index.js';
 
 export interface RunInteropOptions extends StartPeerOptions {
   /** A running peer to use; otherwise one is started (and stopped) here. */
@@ -24,6 +26,8 @@ export interface RunInteropOptions extends StartPeerOptions {
   onResult?: (r: DirectionResult, done: number, total: number) => void;
   /** A failed or errored run is run again up to this many times (default 1); see DirectionResult.flaky. */
   retries?: number;
+  /** Run the browser direction (Chromium as the client; skipped with a reason without chromium). Default: when no directions are given. */
+  browser?: boolean;
 }
 
 /** interop.json: the report, plus what the run went through. */
@@ -55,8 +59,10 @@ export async function runInterop(opts: RunInteropOptions = {}): Promise<InteropR
   const lib = supervisor.current.lib;
   const meta = { backend: supervisor.current.backend, lib };
   let interrupted = false;
+  let browser: BrowserInteropReport | undefined;
   const full = (finished: boolean): InteropRunReport => {
-    const report = buildReport(scenarios, results, meta, finished);
+    const report = { ...buildReport(scenarios, results, meta, finished), browser };
+    const browserFailed = browser ? browser.summary.fail + browser.summary.error : 0;
     const restarts = supervisor.restarts.slice(restartsBefore);
     const s = report.summary;
     const affected = results.filter((r) => r.affectedByPeerDeath).map((r) => ({ scenario: r.scenario, direction: r.direction }));
@@ -72,7 +78,7 @@ export async function runInterop(opts: RunInteropOptions = {}): Promise<InteropR
       restarts,
       affected,
       luaLib: { version: lib.clientVersion, path: lib.path, source: lib.source },
-      ok: finished && !interrupted && s.fail + s.error === 0 && s.pass > 0 && restarts.length === 0,
+      ok: finished && !interrupted && s.fail + s.error + browserFailed === 0 && s.pass > 0 && restarts.length === 0,
       interrupted,
     };
   };
@@ -93,6 +99,9 @@ export async function runInterop(opts: RunInteropOptions = {}): Promise<InteropR
         opts.onResult?.(r, results.length, total);
       },
     });
+    if (!interrupted && (opts.browser ?? !opts.directions)) {
+      browser = await runBrowserInterop({ peer: supervisor.current, select: globSelector(opts.scenarios, opts.exclude) });
+    }
   } finally {
     stopWriting();
     if (ownPeer) await supervisor.current.stop();

@@ -13,7 +13,7 @@ import type { DirectionResult, Scenario } from './types.js';
 const why = nativeUnavailable();
 let serverAvailable = true;
 try {
-  await import('../../impl/server.js');
+  await import('resty-websocket/server');
 } catch {
   serverAvailable = false;
 }

@@ -8,7 +8,7 @@ import type { RunningPeer } from '../../lab/peers/types.js';
 import { needsLibVersion } from '../../lab/peers/index.js';
 import { PeerSupervisor } from '../../lab/peers/supervisor.js';
 import { compareRecords } from '../compare/index.js';
-import { newClient } from '../../impl/client.js';
+import { newClient } from 'resty-websocket/client';
 import { runTsStep, type StepTarget } from './ts-steps.js';
 import { startTsScriptedServer } from './ts-server.js';
 import { DIRECTIONS, type Direction, type DirectionResult, type Scenario, type ScenarioRecords } from './types.js';

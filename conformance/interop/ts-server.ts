@@ -2,7 +2,7 @@
 // handshake with the scenario's options and runs its steps on the first connection.
 import { makeTestPki } from '../../lab/pki.js';
 import type { Step, StepRecord } from '../../lab/peers/lua-api.js';
-import { createServer } from '../../impl/server.js';
+import { createServer } from 'resty-websocket/server';
 import { runTsStep, type StepTarget } from './ts-steps.js';
 
 export interface TsScriptedServer {

@@ -14,7 +14,7 @@ export interface ScenarioRecords {
 export interface Scenario {
   id: string;
   title: string;
-  /** The upstream test this scenario ports (spec §8), e.g. "cs.t 9". */
+  /** The upstream test this scenario ports (docs/behaviour.md §8), e.g. "cs.t 9". */
   upstream?: string;
   /** A library version the scenario needs, with what for (skipped, not failed, on older ones). */
   needs?: { version: string; what: string };

@@ -1,9 +1,13 @@
 // Autobahn-compatible reports: index.json (agent -> case -> behavior, behaviorClose, remoteCloseCode,
-// duration, reportfile), one <agent>_case_<id>.json per case with the wire log, and an HTML matrix
-// (agents × cases, colour-coded, each cell linking to its case report). Written as results arrive.
+// duration, reportfile), one <agent>_case_<id>.json per case with the wire log and its HTML page
+// (case-page.ts), and index.html: per-agent counts of the eight outcomes and the matrix grouped by
+// section, cells coloured by the worse of behavior/behaviorClose. Written as results arrive.
 import { mkdirSync } from 'node:fs';
 import { writeAtomic } from '../../lab/fs.js';
-import { esc } from '../../lab/html.js';
+import { esc, legend, page, section, table } from '../../lab/html.js';
+import { casePageName, renderCasePage } from './case-page.js';
+import { countOutcomes, OUTCOME_CLASS, OUTCOMES, worseOutcome, type Outcome } from './outcomes.js';
+import { SECTION_TITLES, sectionKeys } from './sections.js';
 import { join } from 'node:path';
 import { compareCaseIds } from '../cases/index.js';
 import type { CaseResult } from '../runner/types.js';
@@ -23,6 +27,8 @@ export function reportFileName(agent: string, caseId: string): string {
   return `${clean}_case_${caseId.replace(/\./g, '_')}.json`;
 }
 
+const MATRIX_INTERVAL_MS = 2000;
+
 export class ConformanceReport {
   readonly index: ConformanceIndex = {};
   private readonly results: CaseResult[] = [];
@@ -36,43 +42,94 @@ export class ConformanceReport {
   add(r: CaseResult): void {
     const reportfile = reportFileName(r.agent, r.id);
     writeAtomic(join(this.outDir, reportfile), JSON.stringify(r, null, 1));
+    writeAtomic(join(this.outDir, casePageName(reportfile)), renderCasePage(r, reportfile, this.title));
     (this.index[r.agent] ??= {})[r.id] = { behavior: r.behavior, behaviorClose: r.behaviorClose, remoteCloseCode: r.remoteCloseCode, duration: r.duration, reportfile };
     this.results.push(r);
-    this.flush(false);
+    writeAtomic(join(this.outDir, 'index.json'), JSON.stringify(this.index, null, 1));
+    // The matrix of a whole run takes ~50 ms to render: while cases arrive (hundreds a second), at
+    // most once every 2 s, so the report costs no CPU the testees need; flush() writes the last one.
+    if (Date.now() - this.matrixWrittenAt >= MATRIX_INTERVAL_MS) this.writeMatrix(false);
+  }
+
+  private matrixWrittenAt = -Infinity;
+
+  private writeMatrix(finished: boolean): void {
+    writeAtomic(join(this.outDir, 'index.html'), renderMatrix(this.index, this.title, finished, this.results, this.notes));
+    this.matrixWrittenAt = Date.now();
   }
 
   /** Rewrites index.json and index.html; `finished` marks the run as complete. */
   flush(finished: boolean): void {
     writeAtomic(join(this.outDir, 'index.json'), JSON.stringify(this.index, null, 1));
-    writeAtomic(join(this.outDir, 'index.html'), renderMatrix(this.index, this.title, finished, this.results, this.notes));
+    this.writeMatrix(finished);
   }
 }
 
-const CLASS: Record<string, string> = { OK: 'ok', 'NON-STRICT': 'nonstrict', INFORMATIONAL: 'info', UNIMPLEMENTED: 'unimpl', FAILED: 'failed', 'WRONG CODE': 'failed', UNCLEAN: 'failed', 'FAILED BY CLIENT': 'failed' };
+/** One agent's counts of the eight outcomes, and how many pass (uWebSockets' rule, see passes()). */
+function agentSummary(entries: readonly IndexEntry[]): { counts: Record<Outcome, number>; pass: number } {
+  const pass = entries.filter((e) => ['OK', 'NON-STRICT', 'INFORMATIONAL'].includes(e.behavior) && ['OK', 'INFORMATIONAL'].includes(e.behaviorClose)).length;
+  return { counts: countOutcomes(entries), pass };
+}
+
+function cell(e: IndexEntry | undefined): string {
+  if (!e) return '<td class="none">–</td>';
+  const worst = worseOutcome(e);
+  const close = e.behaviorClose !== 'OK' && e.behaviorClose !== e.behavior ? `<small>close: ${esc(e.behaviorClose)}${e.remoteCloseCode !== null ? ` ${e.remoteCloseCode}` : ''}</small>` : e.remoteCloseCode !== null ? `<small>${e.remoteCloseCode}</small>` : '';
+  return `<td class="${OUTCOME_CLASS[worst]}" title="behavior ${esc(e.behavior)}, close ${esc(e.behaviorClose)}, ${e.duration} ms"><a href="${esc(casePageName(e.reportfile))}">${esc(e.behavior)}${close}<small>${e.duration} ms</small></a></td>`;
+}
 
 export function renderMatrix(index: ConformanceIndex, title: string, finished: boolean, results: readonly CaseResult[] = [], notes: readonly string[] = []): string {
   const agents = Object.keys(index).sort();
   const caseIds = [...new Set(agents.flatMap((a) => Object.keys(index[a]!)))].sort(compareCaseIds);
-  const descriptions = new Map(results.map((r) => [r.id, `${r.rfc}: ${r.description.replace(/<[^>]+>/g, ' ')}`]));
-  const totals = agents.map((a) => {
-    const entries = Object.values(index[a]!);
-    const pass = entries.filter((e) => ['OK', 'NON-STRICT', 'INFORMATIONAL'].includes(e.behavior) && ['OK', 'INFORMATIONAL'].includes(e.behaviorClose)).length;
-    return `<th>${esc(a)}<br><small>${pass}/${entries.length} pass</small></th>`;
+  const descriptions = new Map(results.map((r) => [r.id, r.description.replace(/<br ?\/?>/g, ' ').replace(/<[^>]+>/g, '').replace(/\s+/g, ' ').trim()]));
+  const summaries = new Map(agents.map((a) => [a, agentSummary(Object.values(index[a]!))]));
+
+  const countsRows = agents.map((a) => {
+    const s = summaries.get(a)!;
+    const total = Object.keys(index[a]!).length;
+    return [`<b>${esc(a)}</b>`, ...OUTCOMES.map((o) => (s.counts[o] ? `<span class="badge ${OUTCOME_CLASS[o]}">${s.counts[o]}</span>` : '<span class="muted">0</span>')), `<b>${s.pass}</b>/${total}`];
   });
-  const rows = caseIds.map((id) => {
-    const cells = agents.map((a) => {
-      const e = index[a]![id];
-      if (!e) return '<td class="none">–</td>';
-      const close = e.behaviorClose !== 'OK' ? `<br><small>${esc(e.behaviorClose)}${e.remoteCloseCode !== null ? ` ${e.remoteCloseCode}` : ''}</small>` : '';
-      return `<td class="${CLASS[e.behavior] ?? 'failed'} ${CLASS[e.behaviorClose] ?? 'failed'}-close"><a href="${esc(e.reportfile)}">${esc(e.behavior)}</a>${close}<br><small>${e.duration} ms</small></td>`;
+  const countsTable = table(['agent', ...OUTCOMES, 'pass'], countsRows, 'data counts');
+
+  const groups = new Map<string, string[]>();
+  for (const id of caseIds) {
+    const [major] = sectionKeys(id);
+    (groups.get(major) ?? groups.set(major, []).get(major)!).push(id);
+  }
+  const colgroup = `<colgroup><col style="width:300px">${agents.map(() => '<col style="width:128px">').join('')}</colgroup>`;
+  const head = `<thead><tr><th>case</th>${agents.map((a) => `<th>${esc(a)}</th>`).join('')}</tr></thead>`;
+  const sections = [...groups].map(([major, ids]) => {
+    const perAgent = agents.map((a) => {
+      const entries = ids.map((id) => index[a]![id]).filter((e): e is IndexEntry => !!e);
+      const { counts, pass } = agentSummary(entries);
+      const worstShown = OUTCOMES.filter((o) => counts[o] > 0 && o !== 'OK');
+      const cls = entries.length === 0 ? 'none' : pass === entries.length ? 'ok' : 'failed';
+      return { a, pass, n: entries.length, cls, worstShown };
     });
-    return `<tr><th title="${esc(descriptions.get(id) ?? '')}">${esc(id)}</th>${cells.join('')}</tr>`;
-  });
-  return `<!doctype html><html><head><meta charset="utf-8"><title>${esc(title)}</title><style>
-body{font:13px system-ui,sans-serif;margin:1.5em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;text-align:left;vertical-align:top}
-.ok{background:#c8f0c8}.nonstrict{background:#e8f5b0}.info{background:#cfe3ff}.unimpl{background:#ddd}.failed{background:#f6b3b3}
-.failed-close small{color:#900;font-weight:bold}a{color:inherit}</style></head><body>
-<h1>${esc(title)}</h1><p>Autobahn|Testsuite cases 1-7, 9, 10 ported to TypeScript. Each cell: behavior (click for the case report with its wire log), the close behavior when not OK, and the duration.${finished ? '' : ' <b>(run in progress or interrupted)</b>'}</p>
-${notes.length ? `<ul>${notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : ''}
-<table><tr><th>case</th>${totals.join('')}</tr>${rows.join('\n')}</table></body></html>`;
+    const allPass = perAgent.every((p) => p.n === 0 || p.pass === p.n);
+    const summary = `<span>${esc(major)} · ${esc(SECTION_TITLES[major] ?? '')}</span><small>${ids.length} case${ids.length === 1 ? '' : 's'}</small>`
+      + perAgent.map((p) => `<span class="badge ${p.cls}" title="${esc(p.a)}: ${p.pass}/${p.n} pass${p.worstShown.length ? `; ${p.worstShown.join(', ')}` : ''}">${esc(p.a)} ${p.pass}/${p.n}</span>`).join('');
+    let lastMinor = '';
+    const rows: string[] = [];
+    for (const id of ids) {
+      const [, minor] = sectionKeys(id);
+      if (minor !== major && minor !== lastMinor) rows.push(`<tr><th colspan="${agents.length + 1}" style="background:#f6f8fa">${esc(minor)} · ${esc(SECTION_TITLES[minor] ?? '')}</th></tr>`);
+      lastMinor = minor;
+      rows.push(`<tr><th>${esc(id)}<span class="d">${esc((descriptions.get(id) ?? '').slice(0, 110))}</span></th>${agents.map((a) => cell(index[a]![id])).join('')}</tr>`);
+    }
+    return section(summary, `<table class="matrix" style="table-layout:fixed">${colgroup}${head}<tbody>${rows.join('\n')}</tbody></table>`, !allPass, `data-section="${esc(major)}"`);
+  }).join('\n');
+
+  const body = `<h1>${esc(title)}</h1>
+<p class="sub">Autobahn|Testsuite cases 1-7, 9, 10 ported to TypeScript · ${caseIds.length} cases × ${agents.length} agents${finished ? '' : ' · <b>run in progress or interrupted</b>'}</p>
+${finished ? '' : '<div class="banner running">This run has not finished: the matrix shows the cases done so far.</div>'}
+${notes.length ? `<div class="banner notes"><ul style="margin:0">${notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul></div>` : ''}
+<h2>Outcomes per agent</h2>
+<p class="note">Each case counted once, by the worse of its behavior and its close behavior (a case that is OK but closes uncleanly counts as UNCLEAN). Pass: behavior OK, NON-STRICT or INFORMATIONAL and close OK or INFORMATIONAL.</p>
+${countsTable}
+<h2>Cases by section</h2>
+${legend(OUTCOMES.map((o) => [o, OUTCOME_CLASS[o]] as const))}
+<div class="toolbar"><button type="button" onclick="document.querySelectorAll('details.sec').forEach(d=>d.open=true)">expand all</button><button type="button" onclick="document.querySelectorAll('details.sec').forEach(d=>d.open=false)">collapse all</button><span class="muted">Sections where every agent passes start collapsed. A cell is coloured by the worse verdict; click it for the case page with its wire log.</span></div>
+${sections}`;
+  return page({ title, body, nav: { 'lab report': '../../index.html', servers: '../servers/index.html', clients: '../clients/index.html' } });
 }

@@ -2,8 +2,8 @@
 // GET /getCaseCount, /runCase?case=N&agent=A, /updateReports?agent=A — so existing Autobahn client
 // testees run unchanged. Each /runCase connection plays the server side of case N.
 import net from 'node:net';
-import { acceptFor } from '../../impl/handshake-client.js';
-import { parseRequestHead, firstHeader } from '../../impl/handshake-server.js';
+import { acceptFor } from 'resty-websocket/handshake-client';
+import { parseRequestHead, firstHeader } from 'resty-websocket/handshake-server';
 import { failedToStart, runCaseOnStream } from './run-case.js';
 import { caseTimeoutFor } from './server-mode.js';
 import type { CaseResult, ConformanceCase } from './types.js';

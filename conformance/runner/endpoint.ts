@@ -5,10 +5,10 @@
 // It records (events, close flags, which timeout fired and how close a call it was); it does not
 // judge: run-case.ts computes the verdict from the record once the connection is gone.
 import { randomBytes } from 'node:crypto';
-import { FrameDecoder, isRecvError, recvErrorText } from '../../impl/protocol.js';
-import { maskInPlace } from '../../impl/mask.js';
-import { Utf8Validator, isValidUtf8 } from '../../impl/utf8.js';
-import type { Stream } from '../../impl/socket.js';
+import { FrameDecoder, isRecvError, recvErrorText } from 'resty-websocket/protocol';
+import { maskInPlace } from 'resty-websocket/mask';
+import { Utf8Validator, isValidUtf8 } from 'resty-websocket/utf8';
+import type { Stream } from 'resty-websocket/socket';
 import { CLOSE, type CaseRun, type ConformanceCase, type EndpointOutcome, type FrameSpec, type FuzzingEndpoint, type VerdictTimer, type WireLogEntry } from './types.js';
 import { sameEvents } from './events.js';
 import { runTiming, type RunTiming } from './timing.js';

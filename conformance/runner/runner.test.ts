@@ -10,13 +10,13 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { acceptFor } from '../../impl/handshake-client.js';
+import { acceptFor } from 'resty-websocket/handshake-client';
 import { runConformance } from '../index.js';
 import { Endpoint } from './endpoint.js';
 import { judge } from './judge.js';
 import { RunTiming } from './timing.js';
 import type { CaseRun, ConformanceCase, EndpointOutcome } from './types.js';
-import type { Stream } from '../../impl/socket.js';
+import type { Stream } from 'resty-websocket/socket';
 
 const outcome = (o: Partial<EndpointOutcome> = {}): EndpointOutcome => ({
   closedByMe: true, failedByMe: false, droppedByMe: false, wasClean: true, wasNotCleanReason: null,

@@ -1,14 +1,27 @@
 // How our side answers differential cases (lab/oracle-cases.ts), in the driver's line format
 // (fixtures/lua/diff/driver.lua) so the comparison is a plain string comparison.
-import { buildFrame, FrameDecoder, recvFrame, sendFrame } from '../../impl/protocol.js';
-import type { Cosocket, RecvResult, SendResult, SockRecv } from '../../impl/types.js';
+import { buildFrame, FrameDecoder, recvFrame, sendFrame } from 'resty-websocket/protocol';
+import type { Cosocket, RecvResult, SendResult, SockRecv } from 'resty-websocket/types';
 import { timeoutPoints, type BuildCase, type DiffCase, type LuaValue, type RecvCase, type SendCase } from '../../lab/oracle-cases.js';
 import type { DecoderFactory } from '../targets/frame-common.js';
 
+// Error strings come from a small set; their hex form is made once each (a differential run
+// encodes two per case).
+const errHex = new Map<string, string>();
+
+function encodeErr(err: string): string {
+  let hex = errHex.get(err);
+  if (hex === undefined) {
+    hex = `s${Buffer.from(err, 'latin1').toString('hex')}`;
+    if (errHex.size < 4096) errHex.set(err, hex);
+  }
+  return hex;
+}
+
 function encodeResult(r: RecvResult): string {
-  const data = r.data === null ? '~' : r.data.toString('hex');
+  const data = r.data === null ? '~' : r.data.length === 0 ? '' : r.data.toString('hex');
   const type = r.type ?? '~';
-  const err = r.err === null ? '~' : typeof r.err === 'number' ? `n${r.err}` : `s${Buffer.from(r.err, 'latin1').toString('hex')}`;
+  const err = r.err === null ? '~' : typeof r.err === 'number' ? `n${r.err}` : encodeErr(r.err);
   return ` ${data},${type},${err}`;
 }
 

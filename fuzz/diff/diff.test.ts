@@ -34,6 +34,25 @@ describe.skipIf(!run)(`differential fuzzing against the original protocol.lua${w
     expect(await oracle.version()).toMatch(/^0\.(0[89]|1[0-3])$/);
   });
 
+  it('answers a batch (askMany) exactly as one request at a time, in order, interleaved with single requests', async () => {
+    const reqs = [
+      luaRequest(recv([0x81, 0x02, 0x68, 0x69])),
+      luaRequest({ kind: 'build', fin: true, opcode: 2, payloadLen: 3, payload: Buffer.from('abc'), masking: true, key: 0x01020304 }),
+      'garbage that the driver answers with X',
+      luaRequest(recv(Buffer.concat([Buffer.from([0x82, 0x7e, 0xff, 0xff]), Buffer.alloc(65535, 0x61)]))),
+      luaRequest(recv([])),
+    ];
+    const one: string[] = [];
+    for (const r of reqs) one.push(await oracle.ask(r));
+    const [batch, single, batch2, empty] = await Promise.all([oracle.askMany(reqs), oracle.ask(reqs[0]!), oracle.askMany(reqs.slice(3)), oracle.askMany([])]);
+    expect(batch).toEqual(one);
+    expect(single).toBe(one[0]);
+    expect(batch2).toEqual(one.slice(3));
+    expect(empty).toEqual([]);
+    expect(one[2]!.startsWith('X ')).toBe(true);
+    expect(one[3]!.length).toBeGreaterThan(2 * 65535);
+  });
+
   it('agrees on the 31-bit length limit (2^31-1 passes to the max check, 2^31 and 2^63 fail)', async () => {
     const len64 = (hi: number[]): number[] => [0x82, 0x7f, ...hi];
     const cases: Array<[number[], string]> = [
@@ -66,7 +85,7 @@ describe.skipIf(!run)(`differential fuzzing against the original protocol.lua${w
     expect(cut.ours).toEqual(cut.lua);
   });
 
-  it('agrees on the desynchronisation after a timeout inside a frame (spec §5)', async () => {
+  it('agrees on the desynchronisation after a timeout inside a frame (docs/behaviour.md §5)', async () => {
     const foo = [0x81, 0x03, 0x66, 0x6f, 0x6f];
     // 1 byte, a timeout, then the rest: the next call starts inside the frame.
     const early = await both({ ...recv([...foo, ...foo]), timeouts: [1] });
@@ -89,7 +108,7 @@ describe.skipIf(!run)(`differential fuzzing against the original protocol.lua${w
     expect(build.lua).toBe('F 818312345678745b39');
     expect(build.ours).toBe(build.lua);
     const leak = await both({ kind: 'build', fin: true, opcode: 0x10, payloadLen: 0, masking: false, key: 1, payload: Buffer.alloc(0) });
-    expect(leak.lua).toBe('F 9000'); // the opcode leaks into RSV3 (spec §3)
+    expect(leak.lua).toBe('F 9000'); // the opcode leaks into RSV3 (docs/behaviour.md §3)
     expect(leak.ours).toBe(leak.lua);
     const send = await both({ kind: 'send', fin: true, opcode: 9, maxPayloadLen: 125, masking: false, key: 1, payload: { t: 'number', v: 12.5 } });
     expect(send.lua).toBe(`S 6 8904${Buffer.from('12.5').toString('hex')}`);
@@ -112,7 +131,7 @@ describe.skipIf(!run)(`differential fuzzing against the original protocol.lua${w
     expect(report.byKind.recv).toBeGreaterThan(0);
     expect(report.byKind.build).toBeGreaterThan(0);
     expect(report.byKind.send).toBeGreaterThan(0);
-    // Every read stage's end-of-stream error and every recv error of spec §2 was exercised.
+    // Every read stage's end-of-stream error and every recv error of docs/behaviour.md §2 was exercised.
     for (const k of ['recv:failed to receive the first 2 bytes', 'recv:failed to read masking-len and payload', 'recv:payload len too large', 'recv:close']) {
       expect(report.outcomes[k], k).toBeGreaterThan(0);
     }

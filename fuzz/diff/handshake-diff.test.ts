@@ -24,7 +24,7 @@ describe.skipIf(why !== null && !IN_CI)(`server handshake vs the original in ngi
     await peer?.stop();
   });
 
-  it('reads the spec §4 verdicts from the original', async () => {
+  it('reads the docs/behaviour.md §4 verdicts from the original', async () => {
     const cases: Array<[string[], unknown]> = [
       [['GET /diff-handshake HTTP/1.1', ...ws, 'Sec-WebSocket-Protocol: chat, superchat'], { kind: 'ok', accept: 'HSmrc0sMlYUkAGmm5OPpG2HaGWk=', protocol: 'chat, superchat' }],
       [['POST /diff-handshake HTTP/1.1', ...ws.slice(0, 2), 'Connection: xupgradex', ...ws.slice(3)], { kind: 'ok', accept: 'HSmrc0sMlYUkAGmm5OPpG2HaGWk=', protocol: null }],

@@ -4,9 +4,9 @@
 // library's error text, and for a 101 the Sec-WebSocket-Accept and Sec-WebSocket-Protocol headers.
 import fc from 'fast-check';
 import { relative } from 'node:path';
-import { checkHandshake } from '../../impl/handshake-server.js';
-import { headLimits, HTTP_EDGE_DEFAULTS } from '../../impl/http-edge.js';
-import { ChunkedBodyCounter, CONTINUE_RESPONSE, expectsContinue, nginxErrorResponse, RequestHeadParser } from '../../impl/request-head.js';
+import { checkHandshake } from 'resty-websocket/handshake-server';
+import { headLimits, HTTP_EDGE_DEFAULTS } from 'resty-websocket/http-edge';
+import { ChunkedBodyCounter, CONTINUE_RESPONSE, expectsContinue, nginxErrorResponse, RequestHeadParser } from 'resty-websocket/request-head';
 import { nativeUnavailable, startNativePeer } from '../../lab/peers/native/index.js';
 import { ROOT_DIR } from '../../lab/paths.js';
 import { FINDINGS_DIR, saveFinding } from '../findings.js';

@@ -1,6 +1,6 @@
 // The original server handshake (resty.websocket.server new()) hosted by the native nginx peer at
 // /diff-handshake (fixtures/nginx/locations/diff.conf), probed with raw request bytes, plus a
-// fast-check generator of valid and near-valid upgrade requests (spec §4 step 4 variations).
+// fast-check generator of valid and near-valid upgrade requests (docs/behaviour.md §4 step 4 variations).
 import fc from 'fast-check';
 import net from 'node:net';
 

@@ -91,8 +91,8 @@ export async function runDiff(opts: DiffOptions = {}): Promise<DiffReport> {
     ? interruptedReportFile(opts.reportFile, () => ({ startedAt: new Date(started).toISOString(), durationMs: Date.now() - started, seed, luaProtocol: oracle.protocolPath, luaVersion, cases, byKind, divergenceCount, divergences }))
     : () => {};
 
-  const check = async (list: DiffCase[], fromCorpus: boolean): Promise<void> => {
-    const luaAnswers = await Promise.all(list.map((c) => oracle.ask(luaRequest(c))));
+  const check = async (list: DiffCase[], answers: Promise<string[]>, fromCorpus: boolean): Promise<void> => {
+    const luaAnswers = await answers;
     for (let i = 0; i < list.length; i++) {
       const c = list[i]!;
       const lua = luaAnswers[i]!;
@@ -123,17 +123,34 @@ export async function runDiff(opts: DiffOptions = {}): Promise<DiffReport> {
     }
   };
 
-  const done = (): boolean => Date.now() >= deadline || (opts.maxCases !== undefined && cases >= opts.maxCases);
+  // One batch is always in flight to luajit while the previous one is checked here, so the two
+  // processes work at the same time; batches are checked in the order they were made, so the
+  // cases, their order and the findings are the same as checking each batch in turn.
+  let scheduled = 0;
+  const timeUp = (): boolean => Date.now() >= deadline;
+  const room = (): number => (opts.maxCases !== undefined ? Math.min(batch, opts.maxCases - scheduled) : batch);
+  const more = (): boolean => !timeUp() && (opts.maxCases === undefined || scheduled < opts.maxCases);
+  let pending: { list: DiffCase[]; answers: Promise<string[]>; fromCorpus: boolean } | null = null;
+  const schedule = async (list: DiffCase[], fromCorpus: boolean): Promise<void> => {
+    scheduled += list.length;
+    const next = { list, answers: oracle.askMany(list.map(luaRequest)), fromCorpus };
+    next.answers.catch(() => {}); // awaited in check(); a failure must not go unhandled meanwhile
+    const prev = pending;
+    pending = next;
+    if (prev) await check(prev.list, prev.answers, prev.fromCorpus);
+  };
   try {
     if (opts.useCorpus ?? true) {
       const corpus = corpusCases();
-      for (let i = 0; i < corpus.length && !done(); i += batch) await check(corpus.slice(i, i + batch), true);
+      for (let i = 0; i < corpus.length && more(); i += batch) await schedule(corpus.slice(i, i + batch), true);
     }
-    for (let round = 0; !done(); round++) {
-      const n = opts.maxCases !== undefined ? Math.min(batch, opts.maxCases - cases) : batch;
-      const list = fc.sample(diffCaseArb, { numRuns: n, seed: (seed + round * 7919) | 0 });
-      await check(list, false);
+    for (let round = 0; more(); round++) {
+      const list = fc.sample(diffCaseArb, { numRuns: room(), seed: (seed + round * 7919) | 0 });
+      await schedule(list, false);
     }
+    const last = pending as { list: DiffCase[]; answers: Promise<string[]>; fromCorpus: boolean } | null;
+    pending = null;
+    if (last) await check(last.list, last.answers, last.fromCorpus);
   } finally {
     await oracle.close();
   }
@@ -182,7 +199,10 @@ async function safeOurs(c: DiffCase, decoder?: DecoderFactory): Promise<string> 
 
 function outcomeKey(c: DiffCase, answer: string): string {
   if (c.kind !== 'recv') return `${c.kind}:${answer[0]}`;
-  const first = answer.split(' ')[1] ?? '';
+  // the first result only (answers of large payloads are long: no split of the whole line)
+  const start = answer.indexOf(' ');
+  const end = start < 0 ? -1 : answer.indexOf(' ', start + 1);
+  const first = start < 0 ? '' : answer.slice(start + 1, end < 0 ? undefined : end);
   const [, type, err] = first.split(',');
   if (type && type !== '~') return `recv:${type}`;
   const text = err?.startsWith('s') ? Buffer.from(err.slice(1), 'hex').toString('latin1') : String(err);
@@ -213,8 +233,8 @@ async function recordDivergence(
   oracle: LuaOracle,
   c: DiffCase,
   signature: string,
-  lua: string,
-  ours: string,
+  _lua: string, // the answers before minimising; the finding records the minimised case's answers
+  _ours: string,
   findingsDir: string,
   opts: DiffOptions,
 ): Promise<Divergence> {

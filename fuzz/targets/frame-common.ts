@@ -67,7 +67,7 @@ export function decodeAll(make: DecoderFactory, input: FrameInput, chunks: reado
   return results;
 }
 
-/** One result against spec §2: a frame that respects the limits, or a documented error. */
+/** One result against docs/behaviour.md §2: a frame that respects the limits, or a documented error. */
 export function checkResult(r: RecvResult, input: FrameInput, isLast: boolean): void {
   check(r !== null && typeof r === 'object', 'result shape', r);
   if (r.data === null) {

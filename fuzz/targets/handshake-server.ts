@@ -4,7 +4,7 @@
 // measured against the lab's nginx); what the parser keeps obeys nginx's rules (names of
 // [A-Za-z0-9-] only, values without NUL/CR/LF and without surrounding spaces but with any tabs,
 // at most one of each unique header, a valid Host, at most 1000 lines); compat checks give exactly
-// the verdict the behaviour spec §4 step 4 prescribes over the first 100 header lines (what
+// the verdict the docs/behaviour.md §4 step 4 prescribes over the first 100 header lines (what
 // ngx.req.get_headers() returns: first value of each header, in its order, with its error texts)
 // and a 101 with the right Accept and the first offered protocol (ngx_lua-escaped); strict accepts
 // only what RFC 6455 §4.2.1 allows.
@@ -66,7 +66,7 @@ export function fuzz(buf: Buffer): void {
     check(res.startsWith('HTTP/1.1 101 ') && res.endsWith('\r\n\r\n'), 'compat: not a 101 head', res.slice(0, 80));
     check(res.includes(`\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n`), 'compat: wrong Accept', res);
   } else {
-    check(compat.err === want, 'compat: verdict differs from spec §4', { ours: compat.err, spec: want });
+    check(compat.err === want, 'compat: verdict differs from docs/behaviour.md §4', { ours: compat.err, spec: want });
     check(compat.response === null, 'compat: sent a response on failure', '');
   }
 

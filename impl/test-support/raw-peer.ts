@@ -5,7 +5,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { WebSocketServer } from 'ws';
-import { newClient, WebSocketClient } from '../client.js';
+import { newClient, type WebSocketClient } from '../client.js';
 import type { ClientOptions } from '../client.js';
 import { acceptFor } from '../handshake-client.js';
 import { KeepalivePool } from '../pool.js';

@@ -17,7 +17,8 @@ resty.websocket.* shim; --lua-lib (or RESTY_WEBSOCKET_LIB) selects any other cop
 
 Commands:
   install   apt-get install nginx, the Lua module, lua-cjson, luajit2; extract the library (idempotent)
-  start     start a peer in the background and print its URLs and library version
+  start     start a peer in the background and print its URLs and library version; wslab interop
+            and wslab conformance use it (same library and backend) instead of starting their own
   stop      stop the peer started by 'start'
   status    say whether that peer is running
 
@@ -88,6 +89,7 @@ export async function run(argv: string[]): Promise<number> {
             `  scripted ${peer.wsUrl}/scripted  client ${peer.httpUrl}/client`,
             `  library  protocol ${peer.lib.protocolVersion}, client ${peer.lib.clientVersion}, server ${peer.lib.serverVersion}; ngx_lua ${peer.lib.ngxLuaVersion}`,
             `  source   ${peer.lib.source}`,
+            ...(state.pid ? ['  wslab interop and wslab conformance use this peer until `wslab peer stop`'] : []),
           ].join('\n'),
           { ok: true, ...state },
         );

@@ -9,6 +9,8 @@ import { httpGet } from './native/index.js';
 import type { LuaLibraryInfo, RunningPeer } from './types.js';
 
 export const PEER_STATE_FILE = join(ROOT_DIR, '.cache', 'peer', 'state.json');
+/** The record in use: WSLAB_PEER_STATE names another file (tests; several checkouts sharing .cache). */
+const stateFile = (): string => process.env.WSLAB_PEER_STATE || PEER_STATE_FILE;
 
 export interface PeerState {
   pid: number | null;
@@ -24,7 +26,7 @@ export interface PeerState {
   luaLib?: string;
 }
 
-export function readPeerState(file = PEER_STATE_FILE): PeerState | null {
+export function readPeerState(file = stateFile()): PeerState | null {
   if (!existsSync(file)) return null;
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as PeerState;
@@ -33,12 +35,12 @@ export function readPeerState(file = PEER_STATE_FILE): PeerState | null {
   }
 }
 
-export function writePeerState(state: PeerState, file = PEER_STATE_FILE): void {
+export function writePeerState(state: PeerState, file = stateFile()): void {
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, JSON.stringify(state, null, 2));
 }
 
-export function clearPeerState(file = PEER_STATE_FILE): void {
+export function clearPeerState(file = stateFile()): void {
   rmSync(file, { force: true });
 }
 

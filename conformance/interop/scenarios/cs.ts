@@ -1,4 +1,4 @@
-// t/cs.t (spec §8): a client against a server. Upstream checks that read nginx's debug log or a raw
+// t/cs.t (docs/behaviour.md §8): a client against a server. Upstream checks that read nginx's debug log or a raw
 // server's view of the request bytes (cs.t 14, 19-21, 25, 27, 30-37) are covered by the client's
 // unit tests against a raw server (impl/client.test.ts) instead: a WebSocket peer cannot see them.
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// The interop catalogue: every upstream test of spec §8 that a WebSocket peer can observe, plus
+// The interop catalogue: every upstream test of docs/behaviour.md §8 that a WebSocket peer can observe, plus
 // the behaviour the spec documents beyond them.
 import { globSelector } from '../../../lab/glob.js';
 import type { Scenario } from '../types.js';

@@ -1,4 +1,4 @@
-// t/limits.t (spec §8): max_send_len and max_recv_len on both sides (v0.12, 801c70e).
+// t/limits.t (docs/behaviour.md §8): max_send_len and max_recv_len on both sides (v0.12, 801c70e).
 import type { Scenario } from '../types.js';
 import { expectErr, expectFrame, expectSent, fill, nth, recv, text } from './steps.js';
 

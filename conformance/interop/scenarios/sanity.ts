@@ -1,4 +1,4 @@
-// t/sanity.t (spec §8): the server receives frames of every kind and size from a client.
+// t/sanity.t (docs/behaviour.md §8): the server receives frames of every kind and size from a client.
 import type { Scenario } from '../types.js';
 import { binary, close, expectFrame, fill, frame, nth, ping, pong, recv, text } from './steps.js';
 

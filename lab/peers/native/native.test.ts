@@ -9,7 +9,7 @@ import { resolveLuaLib } from '../../lua-lib.js';
 import { needsLibVersion } from '../index.js';
 import { registerLuaServer, runLuaClient } from '../lua-api.js';
 import type { RunningPeer } from '../types.js';
-import { buildFrame, FrameDecoder } from '../../../impl/protocol.js';
+import { buildFrame, FrameDecoder } from 'resty-websocket/protocol';
 
 const why = nativeUnavailable();
 
@@ -64,7 +64,7 @@ describe.skipIf(why !== null)('native peer (nginx + the real lua-resty-websocket
     expect(peer.wsUrl).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/);
   });
 
-  it('answers the sanity.t handshake with the Accept of spec §4.10 and echoes frames', async () => {
+  it('answers the sanity.t handshake with the Accept of docs/behaviour.md §4.10 and echoes frames', async () => {
     const port = Number(new URL(peer.httpUrl).port);
     const s = await rawSession(port, '/echo', [masked(true, 1, 'foo'), masked(true, 9, 'hi'), masked(true, 8, Buffer.from([0x03, 0xe8, 0x79]))], 3);
     expect(s.head).toMatch(/^HTTP\/1\.1 101 Switching Protocols/);

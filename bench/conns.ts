@@ -1,0 +1,101 @@
+// Connections benchmark (parent): 1 .. 5000 connections of serial round trips against our server,
+// a ws server, nginx + Lua /echo and a raw TCP echo, with each server's RSS per connection.
+// For every connection count the three Node servers start fresh (so RSS growth belongs to that
+// count), the targets run one after the other in a rotating order, and one load generator child
+// drives them all.
+import { spawnSync } from 'node:child_process';
+import type { RunningPeer } from '../lab/peers/index.js';
+import type { ConnsParams, ConnsResult, ConnsTarget } from './conns-loadgen.js';
+import { spawnBenchChild, type ChildHandle } from './common.js';
+import { benchBuildDir } from './build.js';
+
+export const CONNS_COUNTS = [1, 100, 1000, 5000];
+
+export interface ConnsOptions {
+  counts?: number[];
+  /** Payload bytes per message (default 64). */
+  size?: number;
+  timeMs: number;
+  warmupMs: number;
+  maxMsgs: number;
+  peer: RunningPeer | null;
+  /** CPU profiles of our server and the ws server at each count, in DIR/<count>/<kind>. */
+  cpuProfDir?: string;
+}
+
+export interface ConnsReport {
+  size: number;
+  /** The open-file limits the children inherit (Node raises its soft limit to the hard one at start). */
+  nofile: { soft: number | null; hard: number | null };
+  results: ConnsResult[];
+  /** Per count: ours / ws msgs/s and RSS per connection, ours / nginx, ours / raw TCP. */
+  ratios: Array<{ conns: number; vsWs: number | null; vsNginx: number | null; vsTcp: number | null; rssVsWs: number | null }>;
+  /** Counts not run, and why (e.g. over the file-descriptor limit). */
+  skipped: Array<{ conns: number; reason: string }>;
+}
+
+const SERVER_KINDS = ['ours', 'ws', 'tcp'] as const;
+
+function nofileLimits(): { soft: number | null; hard: number | null } {
+  const r = spawnSync('sh', ['-c', 'ulimit -Sn; ulimit -Hn'], { encoding: 'utf8' });
+  const [soft, hard] = r.stdout.trim().split('\n').map((x) => (x === 'unlimited' ? Infinity : Number(x)));
+  return { soft: Number.isFinite(soft) || soft === Infinity ? soft! : null, hard: Number.isFinite(hard) || hard === Infinity ? hard! : null };
+}
+
+async function startServer(kind: (typeof SERVER_KINDS)[number], lifetimeMs: number, cpuProfDir?: string): Promise<{ kind: string; child: ChildHandle; port: number; pid: number }> {
+  const prof = cpuProfDir && kind !== 'tcp' ? [`${cpuProfDir}/${kind}`] : [];
+  const child = spawnBenchChild(benchBuildDir(), 'echo-server.ts', [kind, String(lifetimeMs), ...prof], {}, lifetimeMs + 5000);
+  const info = (await child.firstJson) as { port: number; pid: number };
+  return { kind, child, port: info.port, pid: info.pid };
+}
+
+export async function runConnsBench(o: ConnsOptions): Promise<ConnsReport> {
+  const size = o.size ?? 64;
+  const nofile = nofileLimits();
+  const skipped: ConnsReport['skipped'] = [];
+  const results: ConnsResult[] = [];
+  // Each side of a connection needs a descriptor; the children inherit the hard limit as their soft one.
+  const fdRoom = nofile.hard === null ? Infinity : nofile.hard - 256;
+  const counts = (o.counts ?? CONNS_COUNTS).filter((n) => {
+    if (n <= fdRoom) return true;
+    skipped.push({ conns: n, reason: `needs ${n} open files per process; RLIMIT_NOFILE hard limit is ${nofile.hard} (raise it, e.g. ulimit -Hn in the shell that runs wslab)` });
+    return false;
+  });
+  const ngxPid = o.peer && 'pid' in o.peer && typeof o.peer.pid === 'number' ? o.peer.pid : null;
+  for (const [ci, conns] of counts.entries()) {
+    const perTarget = o.timeMs + o.warmupMs + 5000 + conns * 10;
+    const bound = 30_000 + 4 * perTarget * 2;
+    const servers = await Promise.all(SERVER_KINDS.map((k) => startServer(k, bound, o.cpuProfDir ? `${o.cpuProfDir}/${conns}` : undefined)));
+    try {
+      const targets: ConnsTarget[] = servers.map((s) => ({ name: s.kind, host: '127.0.0.1', port: s.port, path: '/', pid: s.pid, rawEcho: s.kind === 'tcp' }));
+      if (o.peer) {
+        const u = new URL(o.peer.wsUrl);
+        targets.splice(2, 0, { name: 'nginx+lua', host: u.hostname, port: Number(u.port), path: `${u.pathname.replace(/\/$/, '')}/echo?timeout=60000`, pid: ngxPid });
+      }
+      // rotate who goes first, so slow drift of the machine's load does not favour one server
+      const order = targets.map((_, i) => targets[(i + ci) % targets.length]!);
+      const params: ConnsParams = { targets: order, conns, size, timeMs: o.timeMs, warmupMs: o.warmupMs, maxMsgs: o.maxMsgs };
+      const gen = spawnBenchChild(benchBuildDir(), 'conns-loadgen.ts', [JSON.stringify(params)], {}, bound);
+      const got = ((await gen.firstJson) as { results: ConnsResult[] }).results;
+      await gen.exited;
+      results.push(...got);
+    } finally {
+      for (const s of servers) s.child.kill();
+      await Promise.all(servers.map((s) => s.child.exited));
+    }
+  }
+  const find = (name: string, conns: number): ConnsResult | undefined => results.find((r) => r.target === name && r.conns === conns && !r.error && r.msgsPerSec > 0);
+  const ratio = (a: number | null | undefined, b: number | null | undefined): number | null => (a != null && b != null && b > 0 ? a / b : null);
+  const ratios = counts.map((conns) => {
+    const ours = find('ours', conns);
+    const ws = find('ws', conns);
+    return {
+      conns,
+      vsWs: ratio(ours?.msgsPerSec, ws?.msgsPerSec),
+      vsNginx: ratio(ours?.msgsPerSec, find('nginx+lua', conns)?.msgsPerSec),
+      vsTcp: ratio(ours?.msgsPerSec, find('tcp', conns)?.msgsPerSec),
+      rssVsWs: ratio(ours?.rssPerConnKiB, ws?.rssPerConnKiB),
+    };
+  });
+  return { size, nofile, results, ratios, skipped };
+}
