@@ -13,8 +13,9 @@
 // Deviations in both profiles (documented in the report): Sec-WebSocket-Key and masking keys come
 // from a CSPRNG instead of the unseeded math.random (§7.10); `client_priv_key must be provided with
 // client_cert` and the few other errors the original raises as Lua errors are returned as `err`.
-import { buildHandshakeRequest, checkStatusLine, generateKey, headersValue, luaTruthy, MAX_RESPONSE_HEADER, offeredProtocols, originValue, protocolsValue, validateHandshakeResponse } from './handshake-client.js';
-import { ENDPOINT_ERRORS, luaOr, WebSocketEndpoint } from './endpoint.js';
+import { ENDPOINT_ERRORS, WebSocketEndpoint } from './endpoint.js';
+import { buildHandshakeRequest, checkStatusLine, generateKey, headersValue, MAX_RESPONSE_HEADER, offeredProtocols, originValue, protocolsValue, validateHandshakeResponse } from './handshake-client.js';
+import { luaOr, luaTruthy } from './lua.js';
 import { TcpSocket } from './tcp-socket.js';
 import type { KeepalivePool } from './pool.js';
 import { resolveProfile } from './profile.js';
@@ -90,9 +91,6 @@ export type ConnectResult = { ok: 1; err: null; res: string } | { ok: null; err:
 function connectFail(err: string): ConnectResult {
   return { ok: null, err, res: null };
 }
-
-// Shared with the server (impl/endpoint.ts); re-exported for code that imported them from here.
-export { closePayload, luaTobit } from './endpoint.js';
 
 /**
  * The client object: the endpoint core (impl/endpoint.ts) without force_masking, over an

@@ -33,8 +33,6 @@ function sendFail(err: string): SendResult {
   return { bytes: null, err };
 }
 
-export { luaOr, luaTobit } from './lua.js';
-
 /**
  * send_close's payload rules (docs/behaviour.md §4): a code that is not a number or is above 0x7fff is
  * "bad status code"; otherwise two bytes of LuaJIT bit ops on it (1000.7 -> 1001, -1 -> 0xffff)

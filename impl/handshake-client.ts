@@ -25,8 +25,6 @@ export function acceptFor(key: string): string {
   return createHash('sha1').update(key + WS_GUID, 'latin1').digest('base64');
 }
 
-export { luaTruthy };
-
 /** Lua's `..` on a value: strings and numbers concatenate, anything else raises. */
 function luaConcatPiece(v: unknown): { bytes: Buffer; err: null } | { bytes: null; err: string } {
   if (typeof v === 'string') return { bytes: Buffer.from(v, 'utf8'), err: null };
