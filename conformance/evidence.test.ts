@@ -19,6 +19,8 @@ import { runHandshakeProbes } from './deviations/handshake-probes.js';
 import { judgeDeviations } from './deviations/judge.js';
 import { runScenarios } from './interop/runner.js';
 import { SCENARIOS } from './interop/scenarios/index.js';
+import { CASES } from './cases/index.js';
+import { startFuzzingServer } from './runner/client-mode.js';
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'wslab-evidence-'));
 const why = nativeUnavailable();
@@ -206,6 +208,36 @@ describe.skipIf(why !== null)('a peer killed mid-run', () => {
     const v = judgeDeviations(frame, handshake);
     expect(v.status).toBe('error');
     expect(v.summary).toMatch(new RegExp(`${handshake.length} of ${handshake.length} handshake probes could not run`));
+  }, 60_000);
+});
+
+describe.skipIf(why !== null)('a Lua client case whose verdict is who closed first', () => {
+  // 3.5: the Lua client fails on RSV = 5, its close() leaves the socket open (docs/behaviour.md §7.15),
+  // and the fuzzingserver kills it at killAfter (1 s x 32 here): "OK / FAILED" for the original. The
+  // script used to stop waiting after 30 s and end its request, closing the socket first: "OK / OK"
+  // whenever the padded killAfter came later (a re-run of 3.4 alone under CI load did exactly that).
+  it('keeps its verdict however late the server closes (killAfter past 30 s)', async () => {
+    const peer = await startNativePeer();
+    try {
+      const r = await runConformance({ agents: ['lua-client'], cases: '3.5', outDir: tmp(), peer, timeScale: 32 });
+      expect(r.errors).toEqual({});
+      expect(diffAgainst({ '3.5': 'OK / FAILED' }, r.clients['lua-client']!)).toEqual([]);
+    } finally {
+      await peer.stop();
+    }
+  }, 120_000);
+
+  it('a socket the server has not closed when the script stops waiting is reported, not judged', async () => {
+    const peer = await startNativePeer();
+    const fs = await startFuzzingServer({ cases: CASES.filter((c) => c.id === '3.5'), timeScale: 32 });
+    try {
+      const res = await fetch(`${peer.httpUrl}/conformance-client?base=${encodeURIComponent(fs.url)}&agent=lua-client&cases=1&linger_ms=300`);
+      expect(res.status).toBe(200);
+      expect(JSON.parse(await res.text())).toMatchObject({ cases: 1, still_open: [1] });
+    } finally {
+      await fs.close();
+      await peer.stop();
+    }
   }, 60_000);
 });
 

@@ -104,6 +104,9 @@ function firstText(url: string): Promise<string> {
   });
 }
 
+/** How long the Lua client script waits, after its cases, for the fuzzingserver's closes (every killAfter is seconds). */
+export const LUA_CLIENT_LINGER_MS = 300_000;
+
 export const AGENTS: readonly Agent[] = [
   {
     kind: 'server',
@@ -164,8 +167,16 @@ export const AGENTS: readonly Agent[] = [
     async run(base, agent, peer, only) {
       if (!peer) throw new Error('lua-client needs the nginx + Lua peer');
       const cases = only ? `&cases=${only.join(',')}` : '';
-      const res = await fetch(`${peer.httpUrl}/conformance-client?base=${encodeURIComponent(base)}&agent=${encodeURIComponent(agent)}${cases}`, { signal: AbortSignal.timeout(900_000) });
-      if (res.status !== 200) throw new Error(`lua-client: HTTP ${res.status}: ${(await res.text()).slice(0, 200)}`);
+      // After its cases the script waits for the fuzzingserver to close every socket a fatal client left
+      // open (their verdict is who closed first), up to LUA_CLIENT_LINGER_MS; one still open is an error.
+      const url = `${peer.httpUrl}/conformance-client?base=${encodeURIComponent(base)}&agent=${encodeURIComponent(agent)}${cases}&linger_ms=${LUA_CLIENT_LINGER_MS}`;
+      const res = await fetch(url, { signal: AbortSignal.timeout(900_000) });
+      const body = await res.text();
+      if (res.status !== 200) throw new Error(`lua-client: HTTP ${res.status}: ${body.slice(0, 200)}`);
+      const summary = JSON.parse(body) as { still_open?: number[] };
+      if (summary.still_open?.length) {
+        throw new Error(`lua-client: the fuzzingserver had not closed case number(s) ${summary.still_open.join(', ')} ${LUA_CLIENT_LINGER_MS / 1000} s after the run`);
+      }
     },
   },
   chromiumClient,
