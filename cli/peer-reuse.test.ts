@@ -17,7 +17,7 @@ const saved = process.env.WSLAB_PEER_STATE;
 beforeAll(async () => {
   peer = await startNativePeer();
   process.env.WSLAB_PEER_STATE = join(dir, 'state.json');
-  writePeerState({ pid: peer.pid, backend: peer.backend, httpUrl: peer.httpUrl, wsUrl: peer.wsUrl, wssUrl: peer.wssUrl, lib: peer.lib, prefix: peer.prefix, caPem: peer.caPem });
+  writePeerState({ pid: peer.pid, backend: peer.backend, httpUrl: peer.httpUrl, wsUrl: peer.wsUrl, wssUrl: peer.wssUrl, wssSelfSignedUrl: peer.wssSelfSignedUrl, lib: peer.lib, prefix: peer.prefix, caPem: peer.caPem });
 });
 afterAll(async () => {
   if (saved === undefined) delete process.env.WSLAB_PEER_STATE;

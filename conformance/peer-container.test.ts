@@ -45,19 +45,21 @@ function echoOnce(url: string, payload: string | Buffer): Promise<{ data: Buffer
 
 describe('container config rendering', () => {
   it('OpenResty: no load_module lines, our fixtures first, the bundled library from the default path', () => {
-    const { conf } = renderContainerConf({ flavour: 'openresty', port: 18080, tlsPort: 18443, customLib: false });
+    const { conf } = renderContainerConf({ flavour: 'openresty', port: 18080, tlsPort: 18443, tlsSelfSignedPort: 18444, customLib: false });
     expect(conf).not.toMatch(/^\s*load_module/m);
     expect(conf).toContain('lua_package_path "/wslab/lua/?.lua;;";');
     expect(conf).toContain('listen 127.0.0.1:18080;');
     expect(conf).toContain('listen 127.0.0.1:18443 ssl;');
+    // the second TLS server: the self-signed pair copied in, the scripted endpoint only
+    expect(conf).toMatch(/listen 127\.0\.0\.1:18444 ssl;\n\s+server_name localhost;\n\s+ssl_certificate \/wslab\/tls\/self-signed\.crt;\n\s+ssl_certificate_key \/wslab\/tls\/self-signed\.key;\n\s+location = \/scripted \{ content_by_lua_file \/wslab\/lua\/wslab\/scripted_server\.lua; \}\n\s+\}/);
   });
   it('Debian: the ngx_lua modules are loaded and the Debian library goes through the shim', () => {
-    const { conf } = renderContainerConf({ flavour: 'debian', port: 1, tlsPort: 2, customLib: false });
+    const { conf } = renderContainerConf({ flavour: 'debian', port: 1, tlsPort: 2, tlsSelfSignedPort: 3, customLib: false });
     expect(conf).toMatch(/^load_module \/usr\/lib\/nginx\/modules\/ngx_http_lua_module\.so;$/m);
     expect(conf).toContain('/opt/wslab/lua-nginx-websocket/usr/share/lua/5.1/?.lua;/wslab/lua/shim/?.lua;/wslab/lua/?.lua;;');
   });
   it('a custom library replaces the flavour default', () => {
-    const { conf } = renderContainerConf({ flavour: 'debian', port: 1, tlsPort: 2, customLib: true });
+    const { conf } = renderContainerConf({ flavour: 'debian', port: 1, tlsPort: 2, tlsSelfSignedPort: 3, customLib: true });
     // The shim after the copied folder, so a Debian-layout copy (nginx/websocket/*.lua) loads too.
     expect(conf).toContain('lua_package_path "/wslab/lualib/?.lua;/wslab/lua/shim/?.lua;/wslab/lua/?.lua;;";');
   });

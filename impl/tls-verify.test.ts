@@ -75,4 +75,35 @@ describe('sslhandshake with ssl_verify', () => {
       await new Promise<void>((r) => server.close(() => r()));
     }
   });
+
+  it('checks the chain before the name: an untrusted self-signed certificate is "18: self-signed certificate" whatever the name (cs.t 25)', async () => {
+    // The real client in nginx returns exactly this against the lab peer's self-signed listener with
+    // the SNI "127.0.0.1", which the name check alone would refuse (interop cs-25-self-signed).
+    const { cert, key } = selfSigned('untrusted', 'localhost', 'DNS:localhost,IP:127.0.0.1');
+    const otherCa = selfSigned('other-ca', 'some CA').cert;
+    const server = tls.createServer({ cert, key }, (s) => s.on('error', () => {}));
+    server.on('tlsClientError', () => {});
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    const pool = new KeepalivePool();
+    try {
+      const results: string[] = [];
+      for (const [trustedCa, name] of [[otherCa, '127.0.0.1'], [otherCa, 'localhost'], [undefined, '127.0.0.1'], [cert, '127.0.0.1'], [cert, 'localhost']] as const) {
+        const sock = new TcpSocket({ pool, trustedCa });
+        expect((await sock.connect('127.0.0.1', port)).ok).toBe(1);
+        results.push(`${trustedCa === cert ? 'trusted' : 'untrusted'} ${name}: ${(await sock.sslHandshake({ serverName: name, verify: true })).err}`);
+        await sock.close();
+      }
+      expect(results).toEqual([
+        'untrusted 127.0.0.1: 18: self-signed certificate',
+        'untrusted localhost: 18: self-signed certificate',
+        'untrusted 127.0.0.1: 18: self-signed certificate',
+        'trusted 127.0.0.1: certificate host mismatch',
+        'trusted localhost: null',
+      ]);
+    } finally {
+      pool.drain();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
 });

@@ -1,5 +1,6 @@
 // A throwaway PKI made at run time with the openssl CLI: a CA, a server certificate for the names
-// tests and peers use, and a client certificate for mutual TLS. Nothing secret is ever committed.
+// tests and peers use, a client certificate for mutual TLS, and a self-signed server certificate
+// (its own issuer, trusted by nobody: cs.t 25). Nothing secret is ever committed.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +13,10 @@ export interface TestPki {
   serverKey: string;
   clientCert: string;
   clientKey: string;
-  paths: { caCert: string; serverCert: string; serverKey: string; clientCert: string; clientKey: string };
+  /** A server certificate for the same names that is its own issuer: no CA here signed it, so no one trusts it. */
+  selfSignedCert: string;
+  selfSignedKey: string;
+  paths: { caCert: string; serverCert: string; serverKey: string; clientCert: string; clientKey: string; selfSignedCert: string; selfSignedKey: string };
 }
 
 export interface TestPkiOptions {
@@ -43,7 +47,7 @@ export function makeTestPki(opts: TestPkiOptions = {}): TestPki {
   const names = opts.serverNames ?? DEFAULT_SERVER_NAMES;
   const cacheKey = JSON.stringify([opts.dir ?? null, names]);
   const hit = cache.get(cacheKey);
-  if (hit && existsSync(hit.paths.serverKey)) return hit;
+  if (hit && existsSync(hit.paths.serverKey) && existsSync(hit.paths.selfSignedKey)) return hit;
 
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'wslab-pki-'));
   mkdirSync(dir, { recursive: true });
@@ -54,6 +58,8 @@ export function makeTestPki(opts: TestPkiOptions = {}): TestPki {
     serverKey: join(dir, 'server.key'),
     clientCert: join(dir, 'client.pem'),
     clientKey: join(dir, 'client.key'),
+    selfSignedCert: join(dir, 'self-signed.pem'),
+    selfSignedKey: join(dir, 'self-signed.key'),
   };
   const days = '30';
   openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', p.caKey, '-out', p.caCert, '-days', days,
@@ -66,6 +72,13 @@ export function makeTestPki(opts: TestPkiOptions = {}): TestPki {
   };
   issue('server', names[0] ?? 'localhost', `basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\nsubjectAltName=${sanLine(names)}\n`);
   issue('client', 'wslab-client', 'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n');
+  // Subject = issuer, signed with its own key, for the server's names: OpenSSL's chain check fails
+  // on it with X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT ("18: self-signed certificate") before any
+  // name is checked (a leaf, CA:FALSE: OpenSSL counts a certificate as self-signed by its names,
+  // key identifiers and signature, not by the CA flag).
+  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', p.selfSignedKey, '-out', p.selfSignedCert, '-days', days,
+    '-subj', `/CN=${names[0] ?? 'localhost'}`, '-addext', 'basicConstraints=critical,CA:FALSE', '-addext', 'extendedKeyUsage=serverAuth',
+    '-addext', `subjectAltName=${sanLine(names)}`], dir);
 
   const pki: TestPki = {
     dir,
@@ -74,7 +87,12 @@ export function makeTestPki(opts: TestPkiOptions = {}): TestPki {
     serverKey: readFileSync(p.serverKey, 'utf8'),
     clientCert: readFileSync(p.clientCert, 'utf8'),
     clientKey: readFileSync(p.clientKey, 'utf8'),
-    paths: { caCert: p.caCert, serverCert: p.serverCert, serverKey: p.serverKey, clientCert: p.clientCert, clientKey: p.clientKey },
+    selfSignedCert: readFileSync(p.selfSignedCert, 'utf8'),
+    selfSignedKey: readFileSync(p.selfSignedKey, 'utf8'),
+    paths: {
+      caCert: p.caCert, serverCert: p.serverCert, serverKey: p.serverKey, clientCert: p.clientCert, clientKey: p.clientKey,
+      selfSignedCert: p.selfSignedCert, selfSignedKey: p.selfSignedKey,
+    },
   };
   cache.set(cacheKey, pki);
   return pki;

@@ -42,7 +42,8 @@ function trimEol(b: Buffer): Buffer {
 export async function startTsScriptedServer(opts: {
   opts: Record<string, unknown>;
   steps: Step[];
-  tls: boolean;
+  /** wss with the lab CA's server certificate (true), with the self-signed one no one trusts ('self-signed', cs.t 25), or ws (false). */
+  tls: boolean | 'self-signed';
   requireClientCert: boolean;
   /** Wraps our server object before the steps run (the session diff's tests plant divergences with it). */
   wrap?: (ws: StepTarget) => StepTarget;
@@ -117,8 +118,9 @@ export async function startTsScriptedServer(opts: {
     });
   };
   const pki = opts.tls ? makeTestPki() : null;
-  const server = pki
-    ? tls.createServer({ cert: pki.serverCert, key: pki.serverKey, ca: pki.caCert, requestCert: opts.requireClientCert, rejectUnauthorized: opts.requireClientCert }, onConnection)
+  const pair = opts.tls === 'self-signed' ? { cert: pki!.selfSignedCert, key: pki!.selfSignedKey } : pki ? { cert: pki.serverCert, key: pki.serverKey } : null;
+  const server = pair
+    ? tls.createServer({ ...pair, ca: pki!.caCert, requestCert: opts.requireClientCert, rejectUnauthorized: opts.requireClientCert }, onConnection)
     : net.createServer(onConnection);
   server.on('tlsClientError', () => {});
   await new Promise<void>((res, rej) => {

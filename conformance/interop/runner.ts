@@ -83,10 +83,10 @@ export async function runDirection(peer: RunningPeer, s: Scenario, direction: Di
   let stopServer = async (): Promise<void> => {};
   if (luaServer) {
     const reg = await registerLuaServer(peer, { opts: s.server.opts, steps: s.server.steps });
-    serverUrl = `${s.tls ? peer.wssUrl : peer.wsUrl}${reg.path}`;
+    serverUrl = `${s.tls === 'self-signed' ? peer.wssSelfSignedUrl : s.tls ? peer.wssUrl : peer.wsUrl}${reg.path}`;
     serverRecords = async () => (await reg.results(15_000)).records;
   } else {
-    const srv = await startTsScriptedServer({ opts: s.server.opts ?? {}, steps: s.server.steps, tls: !!s.tls, requireClientCert: !!s.clientCert });
+    const srv = await startTsScriptedServer({ opts: s.server.opts ?? {}, steps: s.server.steps, tls: s.tls ?? false, requireClientCert: !!s.clientCert });
     serverUrl = `${srv.url}/scripted`;
     serverRecords = async () => {
       // A client that never got through the handshake leaves the server with nothing to record,

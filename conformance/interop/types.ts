@@ -18,8 +18,12 @@ export interface Scenario {
   upstream?: string;
   /** A library version the scenario needs, with what for (skipped, not failed, on older ones). */
   needs?: { version: string; what: string };
-  /** Use wss:// (the peer's TLS port, or a TLS server of ours). */
-  tls?: boolean;
+  /**
+   * Use wss://: true, the peer's TLS port (or a TLS server of ours) with a certificate from the lab
+   * CA, which both clients trust; 'self-signed', the peer's self-signed listener (or ours with the
+   * same kind of certificate), which neither client trusts (cs.t 25).
+   */
+  tls?: boolean | 'self-signed';
   /** Client certificate for mutual TLS (the server then requires one). */
   clientCert?: boolean;
   server: { opts?: Record<string, unknown>; steps: Step[] };

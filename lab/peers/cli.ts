@@ -27,6 +27,9 @@ Options:
   --backend B       native | container | auto (default auto: native when nginx is installed)
   --port N          plain port (default: a free one)
   --tls-port N      TLS port (default: a free one)
+  --tls-self-signed-port N
+                    port of the second TLS listener, whose certificate is self-signed and
+                    trusted by no one (cs.t 25; /scripted only; default: a free one)
   --json            print machine-readable output
 
 Endpoints: /echo, /scripted (+ /script, /results), /client, /version, /health, /tls-info
@@ -46,6 +49,7 @@ export async function run(argv: string[]): Promise<number> {
       backend: { type: 'string', choices: BACKEND_CHOICES },
       port: { type: 'number', integer: true, min: 0, max: 65535 },
       'tls-port': { type: 'number', integer: true, min: 0, max: 65535 },
+      'tls-self-signed-port': { type: 'number', integer: true, min: 0, max: 65535 },
       json: { type: 'flag' },
     },
     { positionals: { max: 1, first: ['install', 'start', 'stop', 'status'] } },
@@ -71,12 +75,13 @@ export async function run(argv: string[]): Promise<number> {
           luaLib: values['lua-lib'],
           port: values.port || undefined,
           tlsPort: values['tls-port'] || undefined,
+          tlsSelfSignedPort: values['tls-self-signed-port'] || undefined,
         };
         // Only the native backend can outlive this process; a container peer lives as long as the command.
         const peer = backend.name === 'native' ? await startNativePeer({ ...opts, detached: true }) : await backend.start(opts);
         const state: PeerState = {
           pid: 'pid' in peer ? (peer as { pid: number }).pid : null,
-          backend: peer.backend, httpUrl: peer.httpUrl, wsUrl: peer.wsUrl, wssUrl: peer.wssUrl, lib: peer.lib,
+          backend: peer.backend, httpUrl: peer.httpUrl, wsUrl: peer.wsUrl, wssUrl: peer.wssUrl, wssSelfSignedUrl: peer.wssSelfSignedUrl, lib: peer.lib,
           prefix: 'prefix' in peer ? (peer as { prefix: string }).prefix : undefined,
           caPem: peer.caPem,
           luaLib: values['lua-lib'] ?? process.env.RESTY_WEBSOCKET_LIB,
@@ -87,6 +92,7 @@ export async function run(argv: string[]): Promise<number> {
             `peer started (${peer.backend}, pid ${state.pid ?? 'n/a'})`,
             `  echo     ${peer.wsUrl}/echo      (${peer.wssUrl}/echo)`,
             `  scripted ${peer.wsUrl}/scripted  client ${peer.httpUrl}/client`,
+            `  self-signed TLS ${peer.wssSelfSignedUrl}/scripted (a certificate no one trusts)`,
             `  library  protocol ${peer.lib.protocolVersion}, client ${peer.lib.clientVersion}, server ${peer.lib.serverVersion}; ngx_lua ${peer.lib.ngxLuaVersion}`,
             `  source   ${peer.lib.source}`,
             ...(state.pid ? ['  wslab interop and wslab conformance use this peer until `wslab peer stop`'] : []),

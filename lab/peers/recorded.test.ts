@@ -15,7 +15,7 @@ let state: PeerState;
 
 beforeAll(async () => {
   peer = await startNativePeer();
-  state = { pid: peer.pid, backend: peer.backend, httpUrl: peer.httpUrl, wsUrl: peer.wsUrl, wssUrl: peer.wssUrl, lib: peer.lib, prefix: peer.prefix, caPem: peer.caPem };
+  state = { pid: peer.pid, backend: peer.backend, httpUrl: peer.httpUrl, wsUrl: peer.wsUrl, wssUrl: peer.wssUrl, wssSelfSignedUrl: peer.wssSelfSignedUrl, lib: peer.lib, prefix: peer.prefix, caPem: peer.caPem };
 });
 afterAll(async () => {
   await peer?.stop();
@@ -29,7 +29,7 @@ describe('attachRecordedPeer', () => {
     const r = await attachRecordedPeer({ stateFile });
     expect(r.peer).not.toBeNull();
     const attached = r.peer!;
-    expect([attached.httpUrl, attached.wsUrl, attached.wssUrl, attached.caPem, attached.lib]).toEqual([peer.httpUrl, peer.wsUrl, peer.wssUrl, peer.caPem, peer.lib]);
+    expect([attached.httpUrl, attached.wsUrl, attached.wssUrl, attached.wssSelfSignedUrl, attached.caPem, attached.lib]).toEqual([peer.httpUrl, peer.wsUrl, peer.wssUrl, peer.wssSelfSignedUrl, peer.caPem, peer.lib]);
     expect(await attached.alive()).toBe(true);
     expect(typeof (await attached.errorLog())).toBe('string');
     await attached.stop();
@@ -53,6 +53,9 @@ describe('attachRecordedPeer', () => {
     const { caPem: _, ...old } = state;
     writePeerState(old, stateFile);
     expect((await attachRecordedPeer({ stateFile })).why).toMatch(/^the recorded peer predates attaching/);
+    const { wssSelfSignedUrl: __, ...older } = state;
+    writePeerState(older, stateFile);
+    expect((await attachRecordedPeer({ stateFile })).why).toMatch(/^the recorded peer predates the self-signed TLS listener/);
     // a dead peer: nothing listens on port 9 (discard) of 127.0.0.1 here
     writePeerState({ ...state, httpUrl: 'http://127.0.0.1:9' }, stateFile);
     expect((await attachRecordedPeer({ stateFile })).why).toBe('the recorded peer at http://127.0.0.1:9 does not answer');

@@ -18,6 +18,8 @@ export interface PeerState {
   httpUrl: string;
   wsUrl: string;
   wssUrl: string;
+  /** The self-signed TLS listener (absent in records older than it). */
+  wssSelfSignedUrl?: string;
   lib: LuaLibraryInfo;
   prefix?: string;
   /** PEM of the CA of the peer's TLS certificate (absent in records older than attaching). */
@@ -59,13 +61,15 @@ class RecordedPeer implements RunningPeer {
   readonly httpUrl: string;
   readonly wsUrl: string;
   readonly wssUrl: string;
+  readonly wssSelfSignedUrl: string;
   readonly caPem: string;
   readonly lib: LuaLibraryInfo;
-  constructor(readonly state: PeerState & { caPem: string }) {
+  constructor(readonly state: PeerState & { caPem: string; wssSelfSignedUrl: string }) {
     this.backend = state.backend === 'container' ? 'container' : 'native';
     this.httpUrl = state.httpUrl;
     this.wsUrl = state.wsUrl;
     this.wssUrl = state.wssUrl;
+    this.wssSelfSignedUrl = state.wssSelfSignedUrl;
     this.caPem = state.caPem;
     this.lib = state.lib;
   }
@@ -94,12 +98,13 @@ export async function attachRecordedPeer(o: AttachOptions = {}): Promise<{ peer:
   const s = readPeerState(o.stateFile);
   if (!s) return { peer: null, why: null };
   if (!s.caPem) return { peer: null, why: 'the recorded peer predates attaching (restart it with `wslab peer stop && wslab peer start`)' };
+  if (!s.wssSelfSignedUrl) return { peer: null, why: 'the recorded peer predates the self-signed TLS listener (restart it with `wslab peer stop && wslab peer start`)' };
   if (o.backend && o.backend !== 'auto' && o.backend !== s.backend) return { peer: null, why: `the recorded peer is ${s.backend}, --backend ${o.backend} was asked for` };
   if ((o.luaLib || undefined) !== (s.luaLib || undefined)) {
     return { peer: null, why: `the recorded peer loads ${s.luaLib ?? 'the default library'}, ${o.luaLib ?? 'the default library'} was asked for` };
   }
   if ((await httpGet(`${s.httpUrl}/health`, 1000))?.status !== 200) return { peer: null, why: `the recorded peer at ${s.httpUrl} does not answer` };
-  return { peer: new RecordedPeer(s as PeerState & { caPem: string }) };
+  return { peer: new RecordedPeer(s as PeerState & { caPem: string; wssSelfSignedUrl: string }) };
 }
 
 /** What a command says when it attaches: one line on stderr. */

@@ -16,6 +16,13 @@ export interface PeerRestart {
 
 export type PeerHealth = 'alive' | 'restarted' | 'dead';
 
+/** The ports a peer listens on: a restart takes the same ones. */
+export interface PeerPorts {
+  port: number;
+  tlsPort: number;
+  tlsSelfSignedPort: number;
+}
+
 export class PeerSupervisor {
   readonly restarts: PeerRestart[] = [];
   private checking: Promise<PeerHealth> | null = null;
@@ -27,7 +34,7 @@ export class PeerSupervisor {
    */
   constructor(
     private peer: RunningPeer,
-    private readonly start: ((ports: { port: number; tlsPort: number }) => Promise<RunningPeer>) | null,
+    private readonly start: ((ports: PeerPorts) => Promise<RunningPeer>) | null,
     private readonly maxRestarts = 1,
   ) {}
 
@@ -65,7 +72,11 @@ export class PeerSupervisor {
       this.deadWhy = why;
       return 'dead';
     }
-    const ports = { port: Number(new URL(this.peer.httpUrl).port), tlsPort: Number(new URL(this.peer.wssUrl).port) };
+    const ports: PeerPorts = {
+      port: Number(new URL(this.peer.httpUrl).port),
+      tlsPort: Number(new URL(this.peer.wssUrl).port),
+      tlsSelfSignedPort: Number(new URL(this.peer.wssSelfSignedUrl).port),
+    };
     await this.peer.stop().catch(() => {});
     try {
       this.peer = await this.start(ports);

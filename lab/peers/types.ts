@@ -9,6 +9,8 @@ export interface PeerStartOptions {
   port?: number;
   /** Port for TLS/wss; 0 or absent picks a free port. */
   tlsPort?: number;
+  /** Port for the TLS listener with a self-signed certificate (cs.t 25); 0 or absent picks a free port. */
+  tlsSelfSignedPort?: number;
   /** PEM files for the TLS listener; absent: a self-signed CA + server cert are made at start. */
   tls?: { cert: string; key: string; ca?: string; clientCa?: string };
   /** Extra text for the nginx `http {}` block (tests use it for custom locations). */
@@ -36,6 +38,12 @@ export interface RunningPeer {
   readonly wsUrl: string;
   /** wss://127.0.0.1:<tlsPort> */
   readonly wssUrl: string;
+  /**
+   * wss://127.0.0.1:<tlsSelfSignedPort>: a listener serving a self-signed certificate (trusted by
+   * no one, the peer's own Lua client included) with only the /scripted endpoint (scripts are
+   * registered on httpUrl).
+   */
+  readonly wssSelfSignedUrl: string;
   /** PEM of the CA that signed the peer's TLS certificate. */
   readonly caPem: string;
   readonly lib: LuaLibraryInfo;

@@ -1,6 +1,7 @@
 // t/cs.t (docs/behaviour.md §8): a client against a server. The request-byte and SNI tests (cs.t
-// 19-21, 27, 30-37) are in request-head.ts; cs.t 14 (a debug-log line) and 25 (a self-signed
-// certificate the peer's nginx does not serve) are covered by the client's unit tests.
+// 19-21, 27, 30-37) are in request-head.ts; cs.t 25 and 26 run against the peer's second TLS
+// listener, whose certificate is self-signed and trusted by neither client (tls: 'self-signed');
+// cs.t 14 (a debug-log line) is covered by the client's unit tests.
 import assert from 'node:assert/strict';
 import type { Scenario } from '../types.js';
 import { binary, close, closeSock, expectErr, expectFrame, keepalive, nth, ping, pong, recv, sleep, text, timeout } from './steps.js';
@@ -190,6 +191,27 @@ export const csScenarios: Scenario[] = [
       expectErr(nth(r.client, 'connect'), /^ssl handshake failed: certificate host mismatch$/);
       expectErr(nth(r.client, 'send_text'), /^failed to send frame: closed$/);
     },
+  },
+  {
+    id: 'cs-25-self-signed', title: 'ssl_verify=true against a self-signed certificate: "18: self-signed certificate", then "closed"', upstream: 'cs.t 25',
+    tls: 'self-signed',
+    server: { steps: [recv] },
+    client: { connectOpts: { ssl_verify: true }, steps: [text('never sent')] },
+    check: (r) => {
+      // OpenSSL's chain check fails before ngx_lua checks the name: the SNI "127.0.0.1" would also
+      // fail that one ("certificate host mismatch", tls-01), so the order is observed too.
+      expectErr(nth(r.client, 'connect'), /^ssl handshake failed: 18: self-signed certificate$/);
+      expectErr(nth(r.client, 'send_text'), /^failed to send frame: closed$/);
+      assert.deepEqual(nth(r.client, 'send_text').state, { fatal: true, closed: false });
+      assert.deepEqual(r.server, [], 'the server got no request');
+    },
+  },
+  {
+    id: 'cs-26-self-signed-no-verify', title: 'the same self-signed listener without ssl_verify: 3 rounds over one kept-alive connection', upstream: 'cs.t 26',
+    tls: 'self-signed',
+    server: { steps: serverEcho(3) },
+    client: { connectOpts: { ssl_verify: false }, steps: keepaliveLoop(3) },
+    check: checkKeepaliveLoop(3),
   },
   {
     id: 'cs-28-bad-close-code', title: 'server send_close(0xf000): "bad status code", nothing sent', upstream: 'cs.t 28',

@@ -85,6 +85,7 @@ export function renderContainerConf(p: {
   flavour: ImageFlavour;
   port: number;
   tlsPort: number;
+  tlsSelfSignedPort: number;
   customLib: boolean;
   logLevel?: ContainerPeerOptions['logLevel'];
   extraHttpConfig?: string;
@@ -104,9 +105,12 @@ export function renderContainerConf(p: {
     fixturesLua: IN.lua,
     port: p.port,
     tlsPort: p.tlsPort,
+    tlsSelfSignedPort: p.tlsSelfSignedPort,
     serverCert: `${IN.tls}/server.crt`,
     serverKey: `${IN.tls}/server.key`,
     caCert: `${IN.tls}/ca.crt`,
+    selfSignedCert: `${IN.tls}/self-signed.crt`,
+    selfSignedKey: `${IN.tls}/self-signed.key`,
     errorLog: `${IN.prefix}/logs/error.log`,
     logLevel: p.logLevel,
     runAsRoot: true,
@@ -162,6 +166,7 @@ class ContainerPeer implements RunningPeer {
     readonly httpUrl: string,
     readonly wsUrl: string,
     readonly wssUrl: string,
+    readonly wssSelfSignedUrl: string,
     readonly caPem: string,
     readonly lib: LuaLibraryInfo,
     readonly image: string,
@@ -213,11 +218,13 @@ export async function startContainerPeer(opts: ContainerPeerOptions = {}): Promi
     if (lib.err !== null) throw new Error(lib.err);
     customLib = lib.lib.root;
   }
-  const pki = opts.tls ? null : makeTestPki();
-  const certs = opts.tls ?? { cert: pki!.paths.serverCert, key: pki!.paths.serverKey, ca: pki!.paths.caCert };
+  // The self-signed listener's pair comes from the lab's PKI even with opts.tls (as the native peer's).
+  const pki = makeTestPki();
+  const certs = opts.tls ?? { cert: pki.paths.serverCert, key: pki.paths.serverKey, ca: pki.paths.caCert };
   const caPath = certs.ca ?? certs.cert;
   const port = opts.port || (await freePort());
   const tlsPort = opts.tlsPort || (await freePort());
+  const tlsSelfSignedPort = opts.tlsSelfSignedPort || (await freePort());
 
   let output = '';
   const copies: Array<{ source: string; target: string }> = [{ source: FIXTURES_LUA, target: IN.lua }];
@@ -226,7 +233,7 @@ export async function startContainerPeer(opts: ContainerPeerOptions = {}): Promi
     .withNetworkMode('host')
     .withEntrypoint(['/bin/sh', '-c', WAIT_THEN_EXEC])
     .withCommand([])
-    .withLabels({ 'wslab.peer': 'container', 'wslab.ports': `${port},${tlsPort}` })
+    .withLabels({ 'wslab.peer': 'container', 'wslab.ports': `${port},${tlsPort},${tlsSelfSignedPort}` })
     .withCopyDirectoriesToContainer(copies)
     .withLogConsumer((stream: Readable) => {
       stream.on('data', (d: Buffer | string) => (output = (output + d.toString()).slice(-16_384)));
@@ -257,12 +264,14 @@ export async function startContainerPeer(opts: ContainerPeerOptions = {}): Promi
     }
     flavour = probed;
   }
-  const rendered = renderContainerConf({ flavour, port, tlsPort, customLib: customLib !== null, logLevel: opts.logLevel, extraHttpConfig: opts.extraHttpConfig });
+  const rendered = renderContainerConf({ flavour, port, tlsPort, tlsSelfSignedPort, customLib: customLib !== null, logLevel: opts.logLevel, extraHttpConfig: opts.extraHttpConfig });
   const contents = [
     { content: rendered.conf, target: `${IN.prefix}/nginx.conf` },
     { content: readFileSync(certs.cert, 'utf8'), target: `${IN.tls}/server.crt` },
     { content: readFileSync(certs.key, 'utf8'), target: `${IN.tls}/server.key` },
     { content: readFileSync(caPath, 'utf8'), target: `${IN.tls}/ca.crt` },
+    { content: pki.selfSignedCert, target: `${IN.tls}/self-signed.crt` },
+    { content: pki.selfSignedKey, target: `${IN.tls}/self-signed.key` },
     ...Object.entries(rendered.locations).map(([name, text]) => ({ content: text, target: `${IN.prefix}/locations/${name}` })),
   ];
   await container.copyContentToContainer(contents);
@@ -290,7 +299,7 @@ export async function startContainerPeer(opts: ContainerPeerOptions = {}): Promi
     return fail((e as Error).message.split('\n')[0]);
   }
   const caPem = readFileSync(caPath, 'utf8');
-  return new ContainerPeer(httpUrl, `ws://127.0.0.1:${port}`, `wss://127.0.0.1:${tlsPort}`, caPem, info, image, flavour, container, () => output);
+  return new ContainerPeer(httpUrl, `ws://127.0.0.1:${port}`, `wss://127.0.0.1:${tlsPort}`, `wss://127.0.0.1:${tlsSelfSignedPort}`, caPem, info, image, flavour, container, () => output);
 }
 
 export const containerBackend: PeerBackend = {

@@ -101,6 +101,7 @@ class NativePeer implements RunningPeer {
     readonly httpUrl: string,
     readonly wsUrl: string,
     readonly wssUrl: string,
+    readonly wssSelfSignedUrl: string,
     readonly caPem: string,
     readonly lib: LuaLibraryInfo,
     readonly prefix: string,
@@ -176,11 +177,14 @@ export async function startNativePeer(opts: NativePeerOptions = {}): Promise<Nat
   const prefix = mkdtempSync(join(tmpdir(), 'wslab-nginx-'));
   const untrackPrefix = opts.detached ? () => {} : trackTempDir(prefix);
   for (const d of ['logs', 'tmp', 'locations']) mkdirSync(join(prefix, d), { recursive: true });
-  const pki = opts.tls ? null : makeTestPki();
-  const certs = opts.tls ?? { cert: pki!.paths.serverCert, key: pki!.paths.serverKey, ca: pki!.paths.caCert };
+  // The self-signed listener's pair comes from the lab's PKI even with opts.tls: its point is a
+  // certificate no one trusts.
+  const pki = makeTestPki();
+  const certs = opts.tls ?? { cert: pki.paths.serverCert, key: pki.paths.serverKey, ca: pki.paths.caCert };
   const caPath = certs.ca ?? certs.cert;
   const port = opts.port || (await freePort());
   const tlsPort = opts.tlsPort || (await freePort());
+  const tlsSelfSignedPort = opts.tlsSelfSignedPort || (await freePort());
   const errorLog = join(prefix, 'logs', 'error.log');
   const rendered = renderNginxConf({
     prefix,
@@ -191,9 +195,12 @@ export async function startNativePeer(opts: NativePeerOptions = {}): Promise<Nat
     fixturesLua: FIXTURES_LUA,
     port,
     tlsPort,
+    tlsSelfSignedPort,
     serverCert: certs.cert,
     serverKey: certs.key,
     caCert: caPath,
+    selfSignedCert: pki.paths.selfSignedCert,
+    selfSignedKey: pki.paths.selfSignedKey,
     errorLog,
     logLevel: opts.logLevel,
     runAsRoot: process.getuid?.() === 0,
@@ -248,7 +255,7 @@ export async function startNativePeer(opts: NativePeerOptions = {}): Promise<Nat
     throw new Error(`${(e as Error).message.split('\n')[0]}; nginx error log: ${log}`);
   }
   const caPem = readFileSync(caPath, 'utf8');
-  return new NativePeer(httpUrl, `ws://127.0.0.1:${port}`, `wss://127.0.0.1:${tlsPort}`, caPem, info, prefix, proc.pid!, opts.detached ? null : proc, errorLog, () => {
+  return new NativePeer(httpUrl, `ws://127.0.0.1:${port}`, `wss://127.0.0.1:${tlsPort}`, `wss://127.0.0.1:${tlsSelfSignedPort}`, caPem, info, prefix, proc.pid!, opts.detached ? null : proc, errorLog, () => {
     untrackProc();
     untrackPrefix();
   });

@@ -17,9 +17,14 @@ export interface NginxConfParams {
   fixturesLua: string;
   port: number;
   tlsPort: number;
+  /** The TLS listener with the self-signed certificate (cs.t 25). */
+  tlsSelfSignedPort: number;
   serverCert: string;
   serverKey: string;
   caCert: string;
+  /** A certificate that is its own issuer, and its key: what the self-signed listener serves. */
+  selfSignedCert: string;
+  selfSignedKey: string;
   errorLog: string;
   logLevel?: 'debug' | 'info' | 'notice' | 'warn' | 'error';
   /** nginx refuses to run workers as root unless told to. */
@@ -36,9 +41,12 @@ function vars(p: NginxConfParams): Record<string, string> {
     fixtures_lua: p.fixturesLua,
     port: String(p.port),
     tls_port: String(p.tlsPort),
+    tls_self_signed_port: String(p.tlsSelfSignedPort),
     server_cert: p.serverCert,
     server_key: p.serverKey,
     ca_cert: p.caCert,
+    self_signed_cert: p.selfSignedCert,
+    self_signed_key: p.selfSignedKey,
     error_log: p.errorLog,
     log_level: p.logLevel ?? 'warn',
     user_directive: p.runAsRoot ? 'user root;' : '',
