@@ -179,6 +179,9 @@ describe.skipIf(why !== null)('a peer killed mid-run', () => {
         },
       });
       expect(supervisor.restarts).toEqual([expect.objectContaining({ restarted: true })]);
+      // The restarted peer listens on the same ports: every URL a runner holds stays valid.
+      const urls = (p: RunningPeer): string[] => [p.httpUrl, p.wsUrl, p.wssUrl, p.wssSelfSignedUrl];
+      expect(urls(supervisor.current)).toEqual(urls(first));
       // Nothing passes without a comparison: every direction has a verdict from a live peer.
       expect(results.filter((x) => x.verdict === 'error')).toEqual([]);
       expect(results.length).toBeGreaterThan(2);

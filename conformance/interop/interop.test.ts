@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPeer } from '../../lab/peers/index.js';
 import { nativeUnavailable } from '../../lab/peers/native/index.js';
 import type { RunningPeer } from '../../lab/peers/types.js';
-import { runScenarios } from './runner.js';
+import { runScenarios, sentNoRequest } from './runner.js';
 import { SCENARIOS, selectScenarios } from './scenarios/index.js';
 import { compareRecords } from '../compare/index.js';
 import type { DirectionResult, Scenario } from './types.js';
@@ -85,6 +85,16 @@ describe('the comparator', () => {
     const a = [{ op: 'recv_frame', ret: [null, null, Buffer.from('failed to receive the first 2 bytes: closed')] }];
     const b = [{ op: 'recv_frame', ret: [null, null, Buffer.from('failed to receive the first 2 bytes: connection reset by peer')] }];
     expect(compareRecords(a, b, '0.12')).toEqual([]);
+  });
+
+  it('knows when a client never sent its request (so the Lua server is not waited for)', () => {
+    const connect = (ok: 1 | null, err: string | null) => ({ op: 'connect', ret: [ok, err === null ? null : Buffer.from(err), null] });
+    expect(sentNoRequest([connect(null, 'ssl handshake failed: 18: self-signed certificate'), { op: 'send_text', ret: [null, Buffer.from('failed to send frame: closed')] }])).toBe(true);
+    expect(sentNoRequest([connect(null, 'failed to connect: connection refused')])).toBe(true);
+    // the request went out: the server may have run
+    expect(sentNoRequest([connect(null, 'failed to receive response header: closed')])).toBe(false);
+    expect(sentNoRequest([connect(null, 'ssl handshake failed: certificate host mismatch'), connect(1, null)])).toBe(false);
+    expect(sentNoRequest([{ op: 'send_text', ret: [null, Buffer.from('not initialized')] }])).toBe(false);
   });
 
   it('selects scenarios by glob', () => {

@@ -68,6 +68,15 @@ async function runTsClient(plan: ClientPlan): Promise<StepRecord[]> {
   return records;
 }
 
+/**
+ * Whether every connect of the client failed before its request went out: a TCP connect or TLS
+ * handshake error (nothing was written on the connection then).
+ */
+export function sentNoRequest(client: StepRecord[]): boolean {
+  const connects = client.filter((r) => r.op === 'connect');
+  return connects.length > 0 && connects.every((r) => r.ret[0] === null && Buffer.isBuffer(r.ret[1]) && /^(failed to connect|ssl handshake failed): /.test(r.ret[1].toString('latin1')));
+}
+
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout;
   return Promise.race([p, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
@@ -79,12 +88,21 @@ export async function runDirection(peer: RunningPeer, s: Scenario, direction: Di
   const luaServer = direction === 'lua-lua' || direction === 'ts-lua';
   const luaClient = direction === 'lua-lua' || direction === 'lua-ts';
   let serverUrl: string;
-  let serverRecords: () => Promise<StepRecord[]>;
+  let serverRecords: (client: StepRecord[]) => Promise<StepRecord[]>;
   let stopServer = async (): Promise<void> => {};
   if (luaServer) {
     const reg = await registerLuaServer(peer, { opts: s.server.opts, steps: s.server.steps });
     serverUrl = `${s.tls === 'self-signed' ? peer.wssSelfSignedUrl : s.tls ? peer.wssUrl : peer.wsUrl}${reg.path}`;
-    serverRecords = async () => (await reg.results(15_000)).records;
+    serverRecords = async (client) => {
+      // A client that never sent a request leaves the Lua server nothing to record: when no request
+      // ever claimed the script, its results are empty, without waiting for a run that cannot come.
+      if (sentNoRequest(client)) {
+        const now = await reg.results(0);
+        if (now.done) return now.records; // a finished run's results are handed out once
+        if (!now.claimed) return [];
+      }
+      return (await reg.results(15_000)).records;
+    };
   } else {
     const srv = await startTsScriptedServer({ opts: s.server.opts ?? {}, steps: s.server.steps, tls: s.tls ?? false, requireClientCert: !!s.clientCert });
     serverUrl = `${srv.url}/scripted`;
@@ -101,7 +119,7 @@ export async function runDirection(peer: RunningPeer, s: Scenario, direction: Di
     const client = luaClient
       ? await runLuaClient(peer, { newOpts: plan.newOpts, steps: plan.steps }, RUN_TIMEOUT_MS)
       : await runTsClient(plan);
-    const server = await serverRecords();
+    const server = await serverRecords(client);
     return { client, server };
   } finally {
     await stopServer();

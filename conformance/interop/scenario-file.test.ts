@@ -28,6 +28,10 @@ describe('scenario files', () => {
     const f = join(dir, 'bad.json');
     writeFileSync(f, '{"hello": 1}');
     expect(() => loadScenarioFile(f)).toThrow(`${f}: neither a session (kind "wslab-session") nor an interop scenario`);
+    writeFileSync(f, JSON.stringify({ id: 'x', tls: 'yes', server: { steps: [] }, client: { steps: [] } }));
+    expect(() => loadScenarioFile(f)).toThrow(`${f}: "tls" is true (the lab CA's certificate), "self-signed" (a certificate no one trusts) or false, not "yes"`);
+    writeFileSync(f, JSON.stringify({ id: 'x', tls: 'self-signed', server: { steps: [] }, client: { steps: [] } }));
+    expect(loadScenarioFile(f)).toMatchObject({ kind: 'scenario', scenario: { tls: 'self-signed' } });
     writeFileSync(f, 'not json');
     expect(() => loadScenarioFile(f)).toThrow(/not a JSON scenario file/);
   });

@@ -1,6 +1,6 @@
 // `wslab interop --scenario-file F`: one scenario from a JSON file. Two kinds:
 // - an interop scenario as data ({id, title, server: {opts, steps}, client: {newOpts, connectOpts,
-//   steps}, tls?}): run in the four directions like the catalogue's;
+//   steps}, tls?: true or "self-signed"}): run in the four directions like the catalogue's;
 // - a session (fuzz/findings/session/*.json, written by `wslab diff --session`, or a bare
 //   {kind: "wslab-session", ...}): the raw peer it describes against the real library in nginx and
 //   against ours (lua-raw / ts-raw for a server session, raw-lua / raw-ts for a client one: a raw
@@ -30,6 +30,10 @@ export function loadScenarioFile(path: string): ScenarioFile {
   const s = j as unknown as Scenario;
   if (typeof s.id !== 'string' || !s.server || !Array.isArray(s.server.steps) || !s.client || !Array.isArray(s.client.steps)) {
     throw new Error(`${path}: neither a session (kind "wslab-session") nor an interop scenario ({id, title, server: {steps}, client: {steps}})`);
+  }
+  const tls: unknown = s.tls;
+  if (tls !== undefined && typeof tls !== 'boolean' && tls !== 'self-signed') {
+    throw new Error(`${path}: "tls" is true (the lab CA's certificate), "self-signed" (a certificate no one trusts) or false, not ${JSON.stringify(tls)}`);
   }
   return { kind: 'scenario', scenario: { ...s, title: s.title ?? s.id } };
 }

@@ -32,7 +32,8 @@ Options:
                     trusted by no one (cs.t 25; /scripted only; default: a free one)
   --json            print machine-readable output
 
-Endpoints: /echo, /scripted (+ /script, /results), /client, /version, /health, /tls-info
+Endpoints: /echo, /scripted (+ /script, /results), /client, /version, /health, /tls-info on the
+plain and the TLS port (a certificate from the lab CA); /scripted on the self-signed TLS port
 
 Examples:
   wslab peer install

@@ -95,20 +95,21 @@ export async function runLuaClient(
 
 /**
  * Registers server steps; the returned path (/scripted?id=...) is where a client must connect for
- * the Lua server to run them. `results()` waits for the run to finish.
+ * the Lua server to run them. `results()` waits for the run to finish; `claimed` is false while no
+ * request has reached /scripted for the script.
  */
 export async function registerLuaServer(
   peer: RunningPeer,
   script: { opts?: Record<string, unknown>; steps: Step[]; lingerMs?: number },
-): Promise<{ path: string; results: (waitMs?: number) => Promise<{ done: boolean; records: StepRecord[] }> }> {
+): Promise<{ path: string; results: (waitMs?: number) => Promise<{ done: boolean; claimed: boolean; records: StepRecord[] }> }> {
   const body = { opts: script.opts ?? {}, steps: script.steps.map(toWireStep), linger_ms: script.lingerMs ?? null };
   const { id } = (await postJson(`${peer.httpUrl}/script`, body, 10_000)) as { id: string };
   return {
     path: `/scripted?id=${id}`,
     results: async (waitMs = 10_000) => {
       const res = await fetch(`${peer.httpUrl}/results?id=${id}&wait=${waitMs}`, { signal: AbortSignal.timeout(waitMs + 5000) });
-      const j = JSON.parse(await res.text()) as { results?: Wire[]; done?: boolean; error?: string };
-      return { done: !!j.done, records: decodeRecords(j.results ?? []) };
+      const j = JSON.parse(await res.text()) as { results?: Wire[]; done?: boolean; claimed?: boolean; error?: string };
+      return { done: !!j.done, claimed: j.claimed !== false, records: decodeRecords(j.results ?? []) };
     },
   };
 }

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import net from 'node:net';
+import tls from 'node:tls';
+import { X509Certificate } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,10 +15,10 @@ import { buildFrame, FrameDecoder } from 'resty-websocket/protocol';
 
 const why = nativeUnavailable();
 
-/** A raw client: handshake, then frames out and in. */
-async function rawSession(port: number, path: string, frames: Buffer[], expectFrames: number): Promise<{ head: string; frames: ReturnType<FrameDecoder['next']>[] }> {
-  const sock = net.connect(port, '127.0.0.1');
-  await once(sock, 'connect');
+/** A raw client (plain, or over a TLS socket already connected): handshake, then frames out and in. */
+async function rawSession(port: number, path: string, frames: Buffer[], expectFrames: number, over?: tls.TLSSocket): Promise<{ head: string; frames: ReturnType<FrameDecoder['next']>[] }> {
+  const sock = over ?? net.connect(port, '127.0.0.1');
+  if (!over) await once(sock, 'connect');
   sock.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: x3JJHMbDL1EzLkh9GBhXDw==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: chat\r\n\r\n`);
   let buf = Buffer.alloc(0);
   let head = '';
@@ -76,9 +78,10 @@ describe.skipIf(why !== null)('native peer (nginx + the real lua-resty-websocket
   it('runs scripted server steps and reports every return value and the fatal flag', async () => {
     const port = Number(new URL(peer.httpUrl).port);
     const script = await registerLuaServer(peer, { opts: { max_payload_len: 10 }, steps: [{ op: 'recv_frame' }, { op: 'recv_frame' }, { op: 'send_text', payload: 'x' }] });
+    expect(await script.results(0)).toEqual({ done: false, claimed: false, records: [] });
     await rawSession(port, script.path, [masked(true, 1, 'hello'), masked(true, 1, 'this is too long')], 0);
-    const { done, records } = await script.results();
-    expect(done).toBe(true);
+    const { done, claimed, records } = await script.results();
+    expect([done, claimed]).toEqual([true, true]);
     expect(records.map((r) => r.op)).toEqual(['new', 'recv_frame', 'recv_frame', 'send_text']);
     expect(records[1]!.ret).toEqual([Buffer.from('hello'), Buffer.from('text'), null]);
     expect(records[2]!.ret).toEqual([null, null, Buffer.from('exceeding max payload len')]);
@@ -102,6 +105,33 @@ describe.skipIf(why !== null)('native peer (nginx + the real lua-resty-websocket
     expect(records[3]!.ret).toEqual([Buffer.from('hello'), Buffer.from('text'), null]);
     expect(records[5]!.ret).toEqual([Buffer.from('bye'), Buffer.from('close'), 1000]);
     expect(records[6]!.ret).toEqual([null, Buffer.from('already closed')]);
+  });
+
+  it('serves a self-signed certificate no one trusts on its own TLS port, with only the scripted server there', async () => {
+    const port = Number(new URL(peer.wssSelfSignedUrl).port);
+    expect(peer.wssSelfSignedUrl).toMatch(/^wss:\/\/127\.0\.0\.1:\d+$/);
+    expect([Number(new URL(peer.wssUrl).port), Number(new URL(peer.httpUrl).port)]).not.toContain(port);
+    const open = async (): Promise<tls.TLSSocket> => {
+      const t = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca: peer.caPem, rejectUnauthorized: false });
+      await once(t, 'secureConnect');
+      return t;
+    };
+    const probe = await open();
+    const cert = new X509Certificate(probe.getPeerCertificate().raw);
+    expect([probe.authorized, probe.authorizationError]).toEqual([false, 'DEPTH_ZERO_SELF_SIGNED_CERT']);
+    expect(cert.issuer).toBe(cert.subject);
+    // Not the other endpoints: /health is nginx's 404 there.
+    probe.write('GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
+    const chunks: Buffer[] = [];
+    probe.on('data', (d: Buffer) => chunks.push(d));
+    await once(probe, 'end');
+    expect(Buffer.concat(chunks).toString().split('\r\n')[0]).toBe('HTTP/1.1 404 Not Found');
+    // The scripted server runs there, registered on the plain port.
+    const script = await registerLuaServer(peer, { steps: [{ op: 'recv_frame' }] });
+    const s = await rawSession(port, script.path, [masked(true, 1, 'over a self-signed certificate')], 0, await open());
+    expect(s.head).toMatch(/^HTTP\/1\.1 101 Switching Protocols/);
+    const { records } = await script.results();
+    expect(records.map((r) => r.ret)).toEqual([[true, null], [Buffer.from('over a self-signed certificate'), Buffer.from('text'), null]]);
   });
 
   it('skips v0.12-only features with a reason on older libraries', () => {
