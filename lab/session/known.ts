@@ -70,8 +70,10 @@ export const KNOWN_DIFFERENCES: readonly KnownDifference[] = [
     id: 'v009-server-send-close-code',
     specItem: '§1 b341b7d (v0.09) / §9: v0.08 server send_close does not reject bad codes (a string that is no number raises a Lua error)',
     summary: "v0.08's server sends close frames with codes v0.12 refuses with \"bad status code\"",
+    // Only where v0.08 sent the frame (bytes back): a Lua error or another answer is not this difference.
     matches: (d, s, v) =>
-      !versionAtLeast(v, '0.09') && s.role === 'server' && d.channel === 'records' && d.op === 'send_close' && err(d.oursRecord) === 'bad status code',
+      !versionAtLeast(v, '0.09') && s.role === 'server' && d.channel === 'records' && d.op === 'send_close' && err(d.oursRecord) === 'bad status code' &&
+      typeof d.luaRecord?.ret?.[0] === 'number',
   },
   {
     id: 'v012-connect-option-checks',
@@ -92,6 +94,15 @@ export const KNOWN_DIFFERENCES: readonly KnownDifference[] = [
       // v0.08 got its TCP connection (what happened after it, e.g. a 1 ms header read, is its own business)
       !/^failed to connect: /.test(err(d.luaRecord) ?? '') &&
       s.steps.some((x) => x.op === 'connect' && (x.opts?.pool_size !== undefined || x.opts?.backlog !== undefined)),
+  },
+  {
+    id: 'v012-tls-name-from-options',
+    specItem: '§1 0f304cc, 9e907f9 (v0.12) / §5 connect step 8 / §9: v0.08 gives sslhandshake the URI host, whatever server_name or host say',
+    summary: 'v0.08 checks the certificate against the URI host (127.0.0.1: "certificate host mismatch") where server_name or host names one the certificate has',
+    matches: (d, s, v) =>
+      older(v) && s.role === 'client' && s.target === 'wss' && d.channel === 'records' && d.op === 'connect' &&
+      err(d.luaRecord) === 'ssl handshake failed: certificate host mismatch' && err(d.oursRecord) !== err(d.luaRecord) &&
+      s.steps.some((x) => x.op === 'connect' && x.opts?.ssl_verify === true && (x.opts?.server_name !== undefined || x.opts?.host !== undefined)),
   },
   {
     id: 'v012-connect-host-key',
