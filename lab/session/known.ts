@@ -45,6 +45,14 @@ const opts = (s: Session): Record<string, unknown> => (s.role === 'server' ? s.o
 
 export const KNOWN_DIFFERENCES: readonly KnownDifference[] = [
   {
+    id: 'api-response-before-new',
+    specItem: '§4 new() step 1 ("response header already sent"): our server has no HTTP response of its own before new() (acceptWebSocket writes the first byte), so only the original can be asked after one',
+    summary: 'the program sent a response head before new(): the original refuses ("response header already sent"), ours cannot be in that state',
+    matches: (d, s) =>
+      s.role === 'server' && s.prelude === 'send_headers' && d.channel === 'records' && d.step === 0 &&
+      err(d.luaRecord) === 'response header already sent' && d.oursRecord?.ret[0] === true,
+  },
+  {
     id: 'v012-max-recv-len',
     specItem: '§1 801c70e (v0.12) / §9: max_recv_len is new in v0.12; v0.08 ignores it',
     summary: 'v0.08 ignores max_recv_len: a frame over max_recv_len but within max_payload_len is received (or the other way round)',
@@ -70,10 +78,11 @@ export const KNOWN_DIFFERENCES: readonly KnownDifference[] = [
     id: 'v009-server-send-close-code',
     specItem: '§1 b341b7d (v0.09) / §9: v0.08 server send_close does not reject bad codes (a string that is no number raises a Lua error)',
     summary: "v0.08's server sends close frames with codes v0.12 refuses with \"bad status code\"",
-    // Only where v0.08 sent the frame (bytes back): a Lua error or another answer is not this difference.
+    // v0.08 answers as send_frame does (bytes, or its fatal/closed errors); a Lua error raised by a
+    // numeric-string code is not this difference (v0.08 sends "1000" as 1000: bit.rshift takes it).
     matches: (d, s, v) =>
       !versionAtLeast(v, '0.09') && s.role === 'server' && d.channel === 'records' && d.op === 'send_close' && err(d.oursRecord) === 'bad status code' &&
-      typeof d.luaRecord?.ret?.[0] === 'number',
+      d.luaRecord !== undefined && d.luaRecord.luaError === undefined,
   },
   {
     id: 'v012-connect-option-checks',

@@ -45,7 +45,7 @@ export async function observeServerSession(side: Side, s: ServerSession, peer: R
   const wait = closeWaitMs(timeoutOf(s.opts), s.steps.length);
   if (side === 'lua') {
     if (!peer) throw new Error('the Lua side needs a peer');
-    const reg = await registerLuaServer(peer, { opts: s.opts, steps: s.steps });
+    const reg = await registerLuaServer(peer, { opts: s.opts, steps: s.steps, prelude: s.prelude });
     const raw = await runRawClient(portOf(peer.wsUrl), reg.path, s, wait);
     const res = await reg.results(wait + 5000);
     if (!res.done && res.records.length === 0) throw new Error(`the Lua server never ran the session (${reg.path}); nginx: ${(await peer.errorLog(600)).trim().split('\n').slice(-2).join(' | ')}`);

@@ -36,6 +36,8 @@ export interface ServerSession {
   request: { method: string; version: string; headers: Array<[string, string]> };
   /** server:new() options. */
   opts: Record<string, unknown>;
+  /** The program sends a response head (ngx.send_headers) before new(): the original refuses then. Ours has no response of its own before new(). */
+  prelude?: 'send_headers';
   /** The program: API calls on the server object, after new(). */
   steps: Step[];
   traffic: TrafficGroup[];
