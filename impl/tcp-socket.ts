@@ -221,7 +221,7 @@ export class TcpSocket implements Cosocket {
     if (!this.connected) return { ok: null, err: 'closed' };
     const { stream: raw, buffered } = this.conn!.detach();
     if (buffered.length > 0) raw.unshift(buffered);
-    const result = await new Promise<{ stream: tls.TLSSocket; err: null } | { stream: null; err: string }>((done) => {
+    const result = await new Promise<{ stream: tls.TLSSocket; err: null } | { stream: null; err: string; completed?: true }>((done) => {
       const t = tls.connect({
         socket: raw as net.Socket,
         servername: opts.serverName || undefined,
@@ -249,8 +249,11 @@ export class TcpSocket implements Cosocket {
         if (opts.verify) {
           const bad = verifyPeer(t, opts.verifyName === undefined ? opts.serverName : opts.verifyName, opts.hostCheck ?? 'x509-check-host');
           if (bad !== null) {
-            t.destroy();
-            done({ stream: null, err: bad });
+            // ngx_lua checks the certificate after a completed handshake, then shuts the connection
+            // down: the server sees our Finished and a close, not a handshake cut off (destroy()
+            // could drop the Finished still in the write queue).
+            t.destroySoon();
+            done({ stream: null, err: bad, completed: true });
             return;
           }
         }
@@ -258,7 +261,7 @@ export class TcpSocket implements Cosocket {
       });
     });
     if (result.err !== null) {
-      raw.destroy(); // ngx_lua finalizes the socket when the handshake fails
+      if (!('completed' in result)) raw.destroy(); // ngx_lua finalizes the socket when the handshake fails
       this.conn = null;
       this.release();
       return { ok: null, err: result.err };

@@ -107,3 +107,37 @@ describe('sslhandshake with ssl_verify', () => {
     }
   });
 });
+
+describe('a certificate that fails the check', () => {
+  it('is refused after a completed handshake, then the connection is shut down (the server sees both, as with ngx_lua)', async () => {
+    const { cert, key } = selfSigned('after', 'localhost', 'DNS:localhost');
+    const seen: string[] = [];
+    let ended!: () => void;
+    const closed = new Promise<void>((r) => (ended = r));
+    const server = tls.createServer({ cert, key }, (s) => {
+      seen.push('handshake completed');
+      s.on('error', () => {});
+      s.on('end', () => seen.push('end'));
+      s.on('close', () => ended());
+    });
+    server.on('tlsClientError', () => {
+      seen.push('handshake failed');
+      ended();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    const pool = new KeepalivePool();
+    try {
+      const sock = new TcpSocket({ pool, trustedCa: cert });
+      expect((await sock.connect('127.0.0.1', port)).ok).toBe(1);
+      expect((await sock.sslHandshake({ serverName: 'other.example', verify: true })).err).toBe('certificate host mismatch');
+      // Closing our object at once (the end of a Lua request) must not cut the handshake short.
+      await sock.close();
+      await closed;
+      expect(seen).toEqual(['handshake completed', 'end']);
+    } finally {
+      pool.drain();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+});

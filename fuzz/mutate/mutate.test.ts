@@ -61,6 +61,28 @@ describe('mutation operators', () => {
     expect(ms.filter((m) => m.line === 8).every((m) => !m.equivalent)).toBe(true);
   });
 
+  it('marks mutants of an empty-bodied if equivalent unless they change its type() guard', () => {
+    const src = ['function _M.send_close(self, code)', '    if type(code) ~= "number" or code > 0x7fff then', '    end', '    return code', 'end'].join('\n');
+    const line2 = mutantsOf('s.lua', src).filter((m) => m.line === 2 && m.operator !== 'drop-check');
+    const guard = line2.find((m) => m.after.startsWith('if type(code) == "number"'))!;
+    const bound = line2.filter((m) => m !== guard);
+    expect(guard.equivalent).toBeUndefined();
+    expect(bound.map((m) => m.after).sort()).toEqual(['if type(code) ~= "number" or code <= 0x7fff then', 'if type(code) ~= "number" or code > 32768 then']);
+    for (const m of bound) expect(m.equivalent).toMatch(/empty body/);
+    // the same condition with a body that returns is not equivalent
+    const withBody = mutantsOf('s.lua', src.replace('    end', '        return nil, "bad status code"\n    end')).filter((m) => m.line === 2);
+    expect(withBody.length).toBeGreaterThanOrEqual(3);
+    expect(withBody.every((m) => !m.equivalent)).toBe(true);
+  });
+
+  it('marks the send_headers failure branch of server:new() as one no peer can reach, with the reason', () => {
+    const src = ['    local ok, err = ngx.send_headers()', '    if not ok then', '        return nil, "failed to send response header: " .. (err or "unknonw")', '    end', '    if not ok then', '        return nil, "failed to flush response header: " .. (err or "unknown")', '    end'].join('\n');
+    const ms2 = mutantsOf('s.lua', src);
+    for (const m of ms2.filter((x) => x.line === 2 || x.line === 3)) expect(m.equivalent, m.id).toMatch(/output filters/);
+    expect(ms2.filter((x) => x.line === 5 || x.line === 6).length).toBeGreaterThan(0);
+    for (const m of ms2.filter((x) => x.line === 5 || x.line === 6)) expect(m.equivalent, m.id).toBeUndefined();
+  });
+
   it('spreads a budget over files and operators', () => {
     const picked = spread(ms.filter((m) => !m.equivalent), 6);
     expect(picked).toHaveLength(6);

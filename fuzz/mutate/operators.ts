@@ -44,6 +44,43 @@ export function unobservable(line: string): string | null {
   return null;
 }
 
+const SEND_HEADERS_FAILED = /return nil, "failed to send response header: "/;
+const SEND_HEADERS_WHY =
+  "ngx.send_headers() of the 101 fails only when nginx's output filters do: the head is buffered, not written (a failed write shows at ngx.flush, the next check), so no peer can make this branch run on demand";
+
+/** A branch no peer can make run (the line itself, or the `if` whose body it is). */
+function unreachableBranch(lines: readonly string[], i: number): string | null {
+  if (SEND_HEADERS_FAILED.test(lines[i]!)) return SEND_HEADERS_WHY;
+  if (/^\s*if not ok then\s*$/.test(lines[i]!) && SEND_HEADERS_FAILED.test(lines[i + 1] ?? '')) return SEND_HEADERS_WHY;
+  return null;
+}
+
+/**
+ * A mutant of the condition of an `if` with an empty body (v0.08 server send_close: `if type(code) ~=
+ * "number" or code > 0x7fff then end`): the condition decides nothing, only evaluating it could
+ * matter (comparing a non-number raises). A mutant that leaves every `type(...)` guard as it was
+ * evaluates the same operands in the same cases, so it is equivalent; one that changes a guard is not.
+ */
+function emptyIfCondition(lines: readonly string[], i: number, after: string): string | null {
+  const line = lines[i]!;
+  const m = /^\s*(?:if|elseif)\s+(.+?)\s+then\s*$/.exec(line);
+  if (!m || (lines[i + 1] ?? '').trim() !== 'end') return null;
+  let at = 0;
+  while (at < line.length && line[at] === after[at]) at++;
+  const condStart = line.indexOf(m[1]!);
+  if (at < condStart || at >= condStart + m[1]!.length) return null;
+  // the clause of the condition (split at `or` / `and`) the mutation is in
+  const cond = m[1]!;
+  const rel = at - condStart;
+  const parts = cond.split(/(\s+(?:or|and)\s+)/);
+  let pos = 0;
+  for (const part of parts) {
+    if (rel < pos + part.length) return /\btype\s*\(/.test(part) ? null : 'the condition of an if with an empty body (v0.08 server send_close): it decides nothing, and this mutant leaves the type() guard, so the same operands are compared in the same cases';
+    pos += part.length;
+  }
+  return null;
+}
+
 function isCode(line: string): boolean {
   const t = line.trim();
   return t.length > 0 && !t.startsWith('--');
@@ -106,7 +143,7 @@ export function mutantsOf(file: string, source: string): Mutant[] {
     copy[i] = after;
     if (extra?.replaceNext !== undefined) copy[i + 1] = extra.replaceNext;
     const n = out.filter((m) => m.line === i + 1 && m.operator === operator).length;
-    const why = fallback.has(i) ? 'the table.new fallback: LuaJIT 2.1 always has table.new, so it never runs' : unobservable(lines[i]!);
+    const why = fallback.has(i) ? 'the table.new fallback: LuaJIT 2.1 always has table.new, so it never runs' : unobservable(lines[i]!) ?? unreachableBranch(lines, i) ?? emptyIfCondition(lines, i, after);
     out.push({
       id: `${file}:${i + 1}:${operator}:${n}`, file, line: i + 1, operator, before: lines[i]!.trim(), after: after.trim(),
       ...(why ? { equivalent: why } : {}), source: copy.join('\n'),

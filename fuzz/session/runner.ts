@@ -153,7 +153,7 @@ export async function runSessionDiff(opts: SessionDiffOptions): Promise<SessionR
     let shrinkUntil = 0;
     for (let round = 0; !stopped() && !peerDead && report.divergences.length < maxFindings; round++) {
       const roundSeed = (seed + job * 100_000 + round) >>> 0;
-      const property = fc.asyncProperty(sessionArb(roles), async (s) => {
+      const property = fc.asyncProperty(sessionArb(roles, peer.lib.clientVersion), async (s) => {
         if (!shrinking && (stopped() || peerDead)) return true;
         // Shrinking has a budget of its own: past it, fast-check keeps the smallest failure so far.
         if (shrinking && Date.now() > shrinkUntil) return true;

@@ -62,22 +62,26 @@ describe.skipIf(why !== null && !IN_CI)(`session diff against the Lua library in
     it(`finds a divergence planted in our ${role} (${what}), shrinks it and saves a replayable scenario`, async () => {
       const dir = mkdtempSync(join(tmpdir(), 'wslab-session-test-'));
       const r = await runSessionDiff({ peer, timeMs: 45_000, seed: 42, roles: [role], targets, findingsDir: dir, maxFindings: 1, shrinkBudgetMs: 20_000, jobs: 2 });
-      expect(r.divergences.length, JSON.stringify(r.errors)).toBe(1);
-      const d = r.divergences[0]!;
-      expect(d.role).toBe(role);
-      const saved = JSON.parse(readFileSync(d.file, 'utf8')) as { kind: string; session: Session; divergence: { channel: string } };
-      expect(saved.kind).toBe('wslab-session-finding');
-      const s = saved.session;
-      // Shrunk: a short program and little traffic are left.
-      expect(s.steps.length).toBeLessThanOrEqual(role === 'server' ? 3 : 2);
-      expect(s.traffic.flatMap((g) => g.frames).length).toBeLessThanOrEqual(3);
-      if (role === 'client') expect(saved.divergence.channel).toBe('head');
-      // The scenario file replays: it diverges with the plant, and agrees without it.
-      const planted = await replay(peer, s, targets);
-      expect(planted.first).not.toBeNull();
-      expect(planted.explained).toBeNull();
-      const clean = await replay(peer, s);
-      expect(clean.first === null || clean.explained !== null, JSON.stringify(clean.first)).toBe(true);
+      // Two jobs run side by side: each may have found (and shrunk) the plant before the other stopped.
+      expect(r.divergences.length, JSON.stringify(r.errors)).toBeGreaterThanOrEqual(1);
+      expect(r.divergences.length).toBeLessThanOrEqual(2);
+      for (const d of r.divergences) {
+        expect(d.role).toBe(role);
+        const saved = JSON.parse(readFileSync(d.file, 'utf8')) as { kind: string; session: Session; divergence: { channel: string } };
+        expect(saved.kind).toBe('wslab-session-finding');
+        const s = saved.session;
+        // Shrunk: a short program and little traffic are left.
+        expect(s.steps.length).toBeLessThanOrEqual(role === 'server' ? 3 : 2);
+        expect(s.traffic.flatMap((g) => g.frames).length).toBeLessThanOrEqual(3);
+        // the Origin header is missing from a request head: the first connection's, or a later one's
+        if (role === 'client') expect(['head', 'connections']).toContain(saved.divergence.channel);
+        // The scenario file replays: it diverges with the plant, and agrees without it.
+        const planted = await replay(peer, s, targets);
+        expect(planted.first).not.toBeNull();
+        expect(planted.explained).toBeNull();
+        const clean = await replay(peer, s);
+        expect(clean.first === null || clean.explained !== null, JSON.stringify(clean.first)).toBe(true);
+      }
     }, 180_000);
   }
 

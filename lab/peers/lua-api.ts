@@ -100,9 +100,9 @@ export async function runLuaClient(
  */
 export async function registerLuaServer(
   peer: RunningPeer,
-  script: { opts?: Record<string, unknown>; steps: Step[]; lingerMs?: number },
+  script: { opts?: Record<string, unknown>; steps: Step[]; lingerMs?: number; prelude?: 'send_headers' },
 ): Promise<{ path: string; results: (waitMs?: number) => Promise<{ done: boolean; claimed: boolean; records: StepRecord[] }> }> {
-  const body = { opts: script.opts ?? {}, steps: script.steps.map(toWireStep), linger_ms: script.lingerMs ?? null };
+  const body = { opts: script.opts ?? {}, steps: script.steps.map(toWireStep), linger_ms: script.lingerMs ?? null, prelude: script.prelude ?? null };
   const { id } = (await postJson(`${peer.httpUrl}/script`, body, 10_000)) as { id: string };
   return {
     path: `/scripted?id=${id}`,

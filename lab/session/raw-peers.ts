@@ -3,7 +3,9 @@
 // times it asks, and record what the library sent back and whether it closed TCP.
 import { createHash } from 'node:crypto';
 import net from 'node:net';
+import tls from 'node:tls';
 import type { PayloadSpec } from '../peers/lua-api.js';
+import { makeTestPki } from '../pki.js';
 import { FIXED_MASK_KEY, type ClientSession, type PeerEnd, type ServerSession, type TrafficGroup } from './types.js';
 import { encodeFrame } from './wire.js';
 
@@ -146,6 +148,15 @@ export async function runRawClient(port: number, path: string, s: ServerSession,
   };
 }
 
+/** A port on 127.0.0.1 that nothing listens on (it was free a moment ago): connect is refused. */
+export async function closedPort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', () => resolve()));
+  const port = (srv.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => srv.close(() => resolve()));
+  return port;
+}
+
 export function acceptFor(key: string): string {
   return createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
 }
@@ -182,7 +193,7 @@ function responseText(s: ClientSession, reqHead: string): Buffer {
  */
 export async function startRawServer(s: ClientSession): Promise<RawServer> {
   const conns: Array<{ sock: net.Socket; c: Collected; headLen: number; scripted: Promise<void> | null }> = [];
-  const server = net.createServer((sock) => {
+  const onConnection = (sock: net.Socket): void => {
     sock.setNoDelay(true);
     const c = collect(sock);
     const entry = { sock, c, headLen: -1, scripted: null as Promise<void> | null };
@@ -215,7 +226,16 @@ export async function startRawServer(s: ClientSession): Promise<RawServer> {
         sock.resetAndDestroy();
       }
     })();
-  });
+  };
+  // wss: the lab's server certificate (names localhost, 127.0.0.1, *.test ...); whether a library
+  // trusts it is up to the trust store both sides are given (the peer's CA).
+  const server = s.target === 'wss' ? tls.createServer({ cert: makeTestPki().serverCert, key: makeTestPki().serverKey }, onConnection) : net.createServer(onConnection);
+  // TCP connections accepted, and TLS handshakes that failed: a client's connect may return before
+  // our side of its handshake completed, so done() waits until every accepted one is accounted for.
+  let accepted = 0;
+  let tlsFailed = 0;
+  server.on('connection', () => accepted++);
+  if (s.target === 'wss') server.on('tlsClientError', () => tlsFailed++); // its records say why
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
@@ -224,6 +244,8 @@ export async function startRawServer(s: ClientSession): Promise<RawServer> {
   return {
     port,
     done: async (closeWait) => {
+      const until = Date.now() + closeWait;
+      while (conns.length + tlsFailed < accepted && Date.now() < until) await sleep(2);
       await Promise.all(conns.map((x) => x.scripted));
       // The library's program has run: give its close (or its request's end) a moment to arrive.
       await Promise.all(conns.map((x) => Promise.race([x.c.ended$, sleep(closeWait)])));

@@ -8,7 +8,7 @@ import { compareRecords, normaliseRequestHead, normaliseResponseHead, showRecord
 import { startTsScriptedServer } from '../ts-server.js';
 import { runTsStep, type StepTarget } from '../ts-steps.js';
 import { newClient } from 'resty-websocket/client';
-import { closeWaitMs, runRawClient, startRawServer } from './raw-peers.js';
+import { closedPort, closeWaitMs, runRawClient, startRawServer } from './raw-peers.js';
 import { explainFirstDivergence, type FirstDivergence, type KnownDifference } from './known.js';
 import type { ClientSession, ServerSession, Session, SessionObservation } from './types.js';
 import { decodeFrames } from './wire.js';
@@ -45,7 +45,7 @@ export async function observeServerSession(side: Side, s: ServerSession, peer: R
   const wait = closeWaitMs(timeoutOf(s.opts), s.steps.length);
   if (side === 'lua') {
     if (!peer) throw new Error('the Lua side needs a peer');
-    const reg = await registerLuaServer(peer, { opts: s.opts, steps: s.steps });
+    const reg = await registerLuaServer(peer, { opts: s.opts, steps: s.steps, prelude: s.prelude });
     const raw = await runRawClient(portOf(peer.wsUrl), reg.path, s, wait);
     const res = await reg.results(wait + 5000);
     if (!res.done && res.records.length === 0) throw new Error(`the Lua server never ran the session (${reg.path}); nginx: ${(await peer.errorLog(600)).trim().split('\n').slice(-2).join(' | ')}`);
@@ -64,13 +64,14 @@ export async function observeServerSession(side: Side, s: ServerSession, peer: R
 
 /** The client program with the run's URI and a run-private pool name in every connect step. */
 function clientSteps(s: ClientSession, port: number, runId: string): Step[] {
-  const uri = `ws://127.0.0.1:${port}${s.path}`;
+  const uri = `${s.target === 'wss' ? 'wss' : 'ws'}://127.0.0.1:${port}${s.path}`;
   return s.steps.map((x) => (x.op === 'connect' ? { op: 'connect', uri, opts: { ...(x.opts ?? {}), pool: `${String(x.opts?.pool ?? 'session')}-${runId}` } } : x));
 }
 
-async function runOursClient(s: ClientSession, steps: Step[], targets: SessionTargets): Promise<StepRecord[]> {
+async function runOursClient(s: ClientSession, steps: Step[], targets: SessionTargets, trustedCa: string): Promise<StepRecord[]> {
   const make = (o: Record<string, unknown>): StepTarget => {
-    const c = newClient({ ...(o as object), resolver: false }) as unknown as StepTarget;
+    // The trust store the Lua client has in nginx (lua_ssl_trusted_certificate): the peer's CA.
+    const c = newClient({ ...(o as object), resolver: false, trustedCa }) as unknown as StepTarget;
     opened.push(c);
     return targets.wrapClient ? targets.wrapClient(c) : c;
   };
@@ -101,14 +102,15 @@ export async function observeClientSession(side: Side, s: ClientSession, peer: R
   const raw = await startRawServer(s);
   const runId = randomBytes(4).toString('hex');
   try {
-    const steps = clientSteps(s, raw.port, runId);
+    const steps = clientSteps(s, s.target === 'refused' ? await closedPort() : raw.port, runId);
     const limit = 10_000 + timeoutOf(s.newOpts) * (steps.length + 2);
     let records: StepRecord[];
     if (side === 'lua') {
       if (!peer) throw new Error('the Lua side needs a peer');
       records = await runLuaClient(peer, { newOpts: s.newOpts, steps }, Math.min(limit, 60_000));
     } else {
-      records = await withTimeout(runOursClient(s, steps, targets), limit, 'our client');
+      if (!peer && s.target === 'wss') throw new Error('a wss session needs the peer (its CA is the trust store)');
+      records = await withTimeout(runOursClient(s, steps, targets, peer?.caPem ?? ''), limit, 'our client');
     }
     const conns = await raw.done(s.end === 'hold' ? 300 : 200);
     const first = conns[0];

@@ -36,6 +36,8 @@ export interface ServerSession {
   request: { method: string; version: string; headers: Array<[string, string]> };
   /** server:new() options. */
   opts: Record<string, unknown>;
+  /** The program sends a response head (ngx.send_headers) before new(): the original refuses then. Ours has no response of its own before new(). */
+  prelude?: 'send_headers';
   /** The program: API calls on the server object, after new(). */
   steps: Step[];
   traffic: TrafficGroup[];
@@ -45,6 +47,8 @@ export interface ServerSession {
 export interface ClientSession {
   kind: 'wslab-session';
   role: 'client';
+  /** Where connect goes: the raw server over ws:// (default), over wss:// (TLS, a certificate of the peer's CA), or a port nothing listens on. */
+  target?: 'ws' | 'wss' | 'refused';
   /** client:new() options. */
   newOpts: Record<string, unknown>;
   /** The path of the ws:// URI (the runner adds 127.0.0.1 and the raw server's port). */
