@@ -44,6 +44,9 @@ describe('mutation operators', () => {
     expect(of('swap-checks')[0]!.source.split('\n').slice(7, 9)).toEqual(['    if len == 0 then return nil, "empty" end', '    if len > max then return nil, "too big" end']);
     expect(of('error-string').map((m) => m.after)).toEqual(expect.arrayContaining(['if len > max then return nil, "too big!" end', 'return nil, "not initialized!"']));
     expect(mutantsOf('y.lua', 'return nil, nil, "bad RSV1"').map((m) => m.after)).toContain('return nil, nil, "bad RSV1!"');
+    // a string with escaped quotes stays one string (the mutant must still compile)
+    expect(mutantsOf('y.lua', 'return nil, "bad \\"upgrade\\" request header: " .. v').filter((m) => m.operator === 'error-string').map((m) => m.after))
+      .toEqual(['return nil, "bad \\"upgrade\\" request header: !" .. v']);
     expect(of('drop-flag').map((m) => m.after)).toEqual(['-- (dropped) self.fatal = true']);
     expect(of('drop-header').map((m) => m.after)).toEqual(['local req = "GET / HTTP/1.1\\r\\nX-Dropped-Upgrade: websocket\\r\\n"', '-- (dropped) ngx.header["Upgrade"] = "websocket"']);
     for (const m of ms) {
@@ -81,6 +84,17 @@ describe('mutation operators', () => {
     for (const m of ms2.filter((x) => x.line === 2 || x.line === 3)) expect(m.equivalent, m.id).toMatch(/output filters/);
     expect(ms2.filter((x) => x.line === 5 || x.line === 6).length).toBeGreaterThan(0);
     for (const m of ms2.filter((x) => x.line === 5 || x.line === 6)) expect(m.equivalent, m.id).toBeUndefined();
+  });
+
+  it('an off-by-one past a bit mask on a masked value, and the URI regex failure branch, are equivalent', () => {
+    const src = ['local opcode = band(fst, 0x0f)', 'if opcode >= 0xb and opcode <= 0xf then', '    return nil, nil, "reserved control frames"', 'end',
+      'local m, err = re_match(uri, [[^(wss?)://(.*)]], "jo")', 'if not m then', '    if err then', '        return nil, "failed to match the uri: " .. err', '    end', '    return nil, "bad websocket uri"', 'end'].join('\n');
+    const ms3 = mutantsOf('p.lua', src);
+    const line2 = ms3.filter((m) => m.line === 2 && m.operator === 'off-by-one');
+    expect(line2.find((m) => m.after.endsWith('opcode <= 16 then'))!.equivalent).toMatch(/never above 15/);
+    expect(line2.find((m) => m.after.includes('opcode >= 12'))!.equivalent).toBeUndefined();
+    for (const m of ms3.filter((x) => x.line === 7 || x.line === 8)) expect(m.equivalent, m.id).toMatch(/PCRE/);
+    for (const m of ms3.filter((x) => x.line === 6 || x.line === 10)) expect(m.equivalent, m.id).toBeUndefined();
   });
 
   it('spreads a budget over files and operators', () => {

@@ -44,6 +44,21 @@ export function unobservable(line: string): string | null {
   return null;
 }
 
+/**
+ * `opcode <= 0xf` -> `<= 16` where `opcode = band(fst, 0x0f)`: a value that never exceeds the mask
+ * passes both (and `> 0xf` -> `> 16` fails both), so the mutant is the same test.
+ */
+function bitFieldBound(before: string, match: string, v: number, masks: ReadonlyMap<string, number>): string | null {
+  const name = /(\w+)\s*$/.exec(before)?.[1];
+  const op = /^([<>]=?|==|~=)/.exec(match)?.[1];
+  if (!name || masks.get(name) !== v || (op !== '<=' && op !== '>')) return null;
+  return `${name} is band(..., ${v}): never above ${v}, so "${op} ${v}" and "${op} ${v + 1}" are the same test`;
+}
+
+const URI_MATCH_FAILED = /return nil, "failed to match the uri: "/;
+const URI_MATCH_WHY =
+  'ngx.re.match fails (rather than not matching) only when PCRE cannot compile the pattern or hits a match limit; this constant, anchored, linear pattern does neither, so no URI reaches the branch';
+
 const SEND_HEADERS_FAILED = /return nil, "failed to send response header: "/;
 const SEND_HEADERS_WHY =
   "ngx.send_headers() of the 101 fails only when nginx's output filters do: the head is buffered, not written (a failed write shows at ngx.flush, the next check), so no peer can make this branch run on demand";
@@ -51,6 +66,8 @@ const SEND_HEADERS_WHY =
 /** A branch no peer can make run (the line itself, or the `if` whose body it is). */
 function unreachableBranch(lines: readonly string[], i: number): string | null {
   if (SEND_HEADERS_FAILED.test(lines[i]!)) return SEND_HEADERS_WHY;
+  if (URI_MATCH_FAILED.test(lines[i]!)) return URI_MATCH_WHY;
+  if (/^\s*if err then\s*$/.test(lines[i]!) && URI_MATCH_FAILED.test(lines[i + 1] ?? '')) return URI_MATCH_WHY;
   if (/^\s*if not ok then\s*$/.test(lines[i]!) && SEND_HEADERS_FAILED.test(lines[i + 1] ?? '')) return SEND_HEADERS_WHY;
   return null;
 }
@@ -138,12 +155,18 @@ export function mutantsOf(file: string, source: string): Mutant[] {
       if (/^end\b/.test(lines[j]!)) break;
     }
   }
-  const add = (i: number, operator: Operator, after: string, extra?: { replaceNext?: string }): void => {
+  // `local opcode = band(fst, 0x0f)`: names whose values never exceed a mask
+  const masks = new Map<string, number>();
+  for (const l of lines) {
+    const bm = /^\s*local\s+(\w+)\s*=\s*band\([^,]+,\s*(0x[0-9a-fA-F]+|\d+)\s*\)\s*$/.exec(l);
+    if (bm) masks.set(bm[1]!, Number(bm[2]!));
+  }
+  const add = (i: number, operator: Operator, after: string, extra?: { replaceNext?: string; equivalent?: string }): void => {
     const copy = [...lines];
     copy[i] = after;
     if (extra?.replaceNext !== undefined) copy[i + 1] = extra.replaceNext;
     const n = out.filter((m) => m.line === i + 1 && m.operator === operator).length;
-    const why = fallback.has(i) ? 'the table.new fallback: LuaJIT 2.1 always has table.new, so it never runs' : unobservable(lines[i]!) ?? unreachableBranch(lines, i) ?? emptyIfCondition(lines, i, after);
+    const why = fallback.has(i) ? 'the table.new fallback: LuaJIT 2.1 always has table.new, so it never runs' : unobservable(lines[i]!) ?? unreachableBranch(lines, i) ?? emptyIfCondition(lines, i, after) ?? extra?.equivalent ?? null;
     out.push({
       id: `${file}:${i + 1}:${operator}:${n}`, file, line: i + 1, operator, before: lines[i]!.trim(), after: after.trim(),
       ...(why ? { equivalent: why } : {}), source: copy.join('\n'),
@@ -161,7 +184,8 @@ export function mutantsOf(file: string, source: string): Mutant[] {
       const num = /(0x[0-9a-fA-F]+|\d+)$/.exec(m.match)![1]!;
       const v = Number(num);
       const at = m.index + m.match.length - num.length;
-      add(i, 'off-by-one', line.slice(0, at) + String(v + 1) + line.slice(at + num.length));
+      const bound = bitFieldBound(line.slice(0, m.index), m.match, v, masks);
+      add(i, 'off-by-one', line.slice(0, at) + String(v + 1) + line.slice(at + num.length), bound ? { equivalent: bound } : undefined);
     }
     // change a numeric constant elsewhere (masks, shifts, lengths, opcodes, defaults)
     for (const m of codeMatches(line, /(?<![\w.])(0x[0-9a-fA-F]+|\d+)(?![\w.])/)) {
@@ -181,7 +205,8 @@ export function mutantsOf(file: string, source: string): Mutant[] {
       add(i, 'swap-checks', lines[i + 1]!, { replaceNext: line });
     }
     // change an error string (a string that is returned as the error)
-    const err = /^(.*\breturn\s+nil\s*,\s*(?:nil\s*,\s*)?)"([^"]*)"(.*)$/.exec(line);
+    // (a string with escaped quotes, `"bad \"upgrade\" request header: "`, is one string)
+    const err = /^(.*\breturn\s+nil\s*,\s*(?:nil\s*,\s*)?)"((?:[^"\\]|\\.)*)"(.*)$/.exec(line);
     if (err) add(i, 'error-string', `${err[1]}"${err[2]}!"${err[3]}`);
     // drop an assignment to a state flag
     if (/^\s*self\.(fatal|closed)\s*=\s*true\s*$/.test(line)) add(i, 'drop-flag', line.replace(/self\.(fatal|closed)\s*=\s*true/, '-- (dropped) self.$1 = true'));

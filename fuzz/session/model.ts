@@ -295,7 +295,8 @@ export function clientSessionArb(f: ModelFeatures = ALL_FEATURES): fc.Arbitrary<
     );
     return fc.record({
       // wss: the raw server speaks TLS with a certificate of the lab's CA; refused: nothing listens.
-      target: fc.oneof(w(14, fc.constant<ClientSession['target']>('ws')), w(3, fc.constant<ClientSession['target']>('wss')), w(1, fc.constant<ClientSession['target']>('refused'))),
+      // bad-uri: a scheme the client does not know (http://), refused before any connect.
+      target: fc.oneof(w(14, fc.constant<ClientSession['target']>('ws')), w(3, fc.constant<ClientSession['target']>('wss')), w(1, fc.constantFrom<ClientSession['target']>('refused', 'bad-uri'))),
       path: fc.constantFrom('/', '/chat', '/p?x=1', ''),
       connect: connectOptsArb(f),
       steps: fc.array(step, { maxLength: 8 }),

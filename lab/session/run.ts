@@ -64,7 +64,8 @@ export async function observeServerSession(side: Side, s: ServerSession, peer: R
 
 /** The client program with the run's URI and a run-private pool name in every connect step. */
 function clientSteps(s: ClientSession, port: number, runId: string): Step[] {
-  const uri = `${s.target === 'wss' ? 'wss' : 'ws'}://127.0.0.1:${port}${s.path}`;
+  const scheme = s.target === 'wss' ? 'wss' : s.target === 'bad-uri' ? 'http' : 'ws';
+  const uri = `${scheme}://127.0.0.1:${port}${s.path}`;
   return s.steps.map((x) => (x.op === 'connect' ? { op: 'connect', uri, opts: { ...(x.opts ?? {}), pool: `${String(x.opts?.pool ?? 'session')}-${runId}` } } : x));
 }
 

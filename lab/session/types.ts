@@ -47,8 +47,8 @@ export interface ServerSession {
 export interface ClientSession {
   kind: 'wslab-session';
   role: 'client';
-  /** Where connect goes: the raw server over ws:// (default), over wss:// (TLS, a certificate of the peer's CA), or a port nothing listens on. */
-  target?: 'ws' | 'wss' | 'refused';
+  /** Where connect goes: the raw server over ws:// (default), over wss:// (TLS, a certificate of the peer's CA), a port nothing listens on, or an http:// URI (no WebSocket scheme). */
+  target?: 'ws' | 'wss' | 'refused' | 'bad-uri';
   /** client:new() options. */
   newOpts: Record<string, unknown>;
   /** The path of the ws:// URI (the runner adds 127.0.0.1 and the raw server's port). */
