@@ -253,7 +253,7 @@ function connectOptsArb(f: ModelFeatures): fc.Arbitrary<Record<string, unknown>>
     .record({
       protocols: sometimes(true, fc.constantFrom<unknown>('chat', ['xml', 'json'], 'chat, superchat')),
       origin: sometimes(true, fc.constantFrom<unknown>('test.com', 'http://example.com')),
-      headers: sometimes(true, fc.constantFrom<unknown>(['X-Test: 1'], ['A: b', 'C: d'], [])),
+      headers: sometimes(true, mostly(fc.constantFrom<unknown>(['X-Test: 1'], ['A: b', 'C: d'], []), fc.constant<unknown>('X-Test: 1'))),
       host: sometimes(f.connectHostKey, mostly(fc.constantFrom<unknown>('client.test', 'client.test:8080'), fc.constant<unknown>(12))),
       key: sometimes(f.connectHostKey, mostly(fc.constantFrom<unknown>('y7KXwBSpVrxtkR0O+bQt+Q==', 'abc'), fc.constant<unknown>(5))),
       pool_size: sometimes(f.poolSize, fc.constantFrom(1, 10)),
