@@ -63,8 +63,14 @@ const SEND_HEADERS_FAILED = /return nil, "failed to send response header: "/;
 const SEND_HEADERS_WHY =
   "ngx.send_headers() of the 101 fails only when nginx's output filters do: the head is buffered, not written (a failed write shows at ngx.flush, the next check), so no peer can make this branch run on demand";
 
+const FLUSH_FAILED = /return nil, "failed to flush response header: "/;
+const FLUSH_WHY =
+  "ngx.flush(true) of the 101 head succeeds even when the client is already gone: the head fits the socket's send buffer (tried: the request, then an RST at once, 5 of 5: new() returns the object and the next read says \"connection reset by peer\"), so no peer can make this branch run";
+
 /** A branch no peer can make run (the line itself, or the `if` whose body it is). */
 function unreachableBranch(lines: readonly string[], i: number): string | null {
+  if (FLUSH_FAILED.test(lines[i]!)) return FLUSH_WHY;
+  if (/^\s*if not ok then\s*$/.test(lines[i]!) && FLUSH_FAILED.test(lines[i + 1] ?? '')) return FLUSH_WHY;
   if (SEND_HEADERS_FAILED.test(lines[i]!)) return SEND_HEADERS_WHY;
   if (URI_MATCH_FAILED.test(lines[i]!)) return URI_MATCH_WHY;
   if (/^\s*if err then\s*$/.test(lines[i]!) && URI_MATCH_FAILED.test(lines[i + 1] ?? '')) return URI_MATCH_WHY;

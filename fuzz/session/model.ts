@@ -300,6 +300,8 @@ export function clientSessionArb(f: ModelFeatures = ALL_FEATURES): fc.Arbitrary<
       path: fc.constantFrom('/', '/chat', '/p?x=1', ''),
       connect: connectOptsArb(f),
       steps: fc.array(step, { maxLength: 8 }),
+      // one session in six ends with set_keepalive and a second connect: the pooled connection's reuse
+      reuse: fc.oneof(w(5, fc.constant(false)), w(1, fc.constant(true))),
       response: responseArb,
       traffic: trafficArb(false, timeout, lim),
       end: endArb,
@@ -309,7 +311,7 @@ export function clientSessionArb(f: ModelFeatures = ALL_FEATURES): fc.Arbitrary<
       ...(r.target === 'ws' ? {} : { target: r.target }),
       newOpts: { timeout, ...limits, ...(unmasked ? { send_unmasked: true } : {}) },
       path: r.path,
-      steps: [{ op: 'connect', uri: '', opts: r.connect }, ...r.steps],
+      steps: [{ op: 'connect', uri: '', opts: r.connect }, ...r.steps, ...(r.reuse ? [{ op: 'set_keepalive' } as Step, { op: 'connect', uri: '', opts: r.connect } as Step, { op: 'send_text', payload: 'again' } as Step] : [])],
       response: r.response,
       traffic: r.traffic,
       // Node cannot reset a TLS connection (its socket is the TLS layer's): a wss peer ends with FIN.
