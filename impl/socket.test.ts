@@ -210,6 +210,41 @@ describe('connectCosocket', () => {
   });
 });
 
+/** Blocks the event loop for `ms` (what a loaded machine does to a process between two turns). */
+function stall(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until) {
+    /* busy */
+  }
+}
+
+// nginx handles the I/O events of a cycle before it expires its timers; libuv runs due timers first.
+describe('a deadline and the bytes (or the connect) due in the same turn', () => {
+  it('a read whose bytes had arrived by its deadline gets them, not "timeout"', async () => {
+    const { a, b, done } = await pair();
+    const s = new NodeCosocket(b, { timeout: 5 });
+    const r = s.receive(2);
+    a.write('ok');
+    stall(50); // the bytes are in the kernel, the 5 ms timer is due: both are there when the loop turns
+    expect(await r).toEqual({ data: Buffer.from('ok'), err: null });
+    // and with nothing arriving, the timeout still comes
+    expect((await s.receive(1)).err).toBe('timeout');
+    done();
+  });
+
+  it('a connect that completed by its deadline succeeds', async () => {
+    const server = net.createServer((c) => c.destroy()).listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const port = (server.address() as net.AddressInfo).port;
+    const p = connectCosocket({ host: '127.0.0.1', port, timeout: 2 });
+    stall(50);
+    const r = await p;
+    expect(r.err).toBeNull();
+    await r.sock?.close();
+    server.close();
+  });
+});
+
 // ngx_lua's rules for overlapping operations (ngx_http_lua_socket_check_busy_reading/writing) and
 // settimeout's argument (not above 0 = the configured default).
 describe('overlapping reads and sends', () => {

@@ -100,6 +100,21 @@ export class NodeCosocket implements Cosocket {
       this.readTimerAt = this.readDeadline;
       return;
     }
+    // nginx handles the I/O events of a cycle before it expires timers, so bytes that had arrived
+    // by the deadline are still read; libuv runs due timers before it polls, so let one poll phase
+    // run first (setImmediate comes after it) and time out only if the read made no progress.
+    setImmediate(this.onReadDeadline, p);
+  };
+  private readonly onReadDeadline = (p: PendingRead): void => {
+    if (this.pending !== p) return;
+    const left = this.readDeadline - performance.now();
+    if (left > 0) {
+      if (this.readTimer === null) {
+        this.readTimer = setTimeout(this.onReadTimer, left);
+        this.readTimerAt = this.readDeadline;
+      }
+      return;
+    }
     this.pending = null;
     p.resolve(this.failRead('timeout'));
   };
@@ -385,16 +400,27 @@ export function openStream(opts: ConnectOptions): Promise<{ stream: net.Socket; 
   return new Promise((resolve) => {
     // Half-open like an nginx cosocket: after the peer's FIN, reads say "closed" but sends still go out.
     const stream = opts.path !== undefined ? net.connect({ path: opts.path, allowHalfOpen: true }) : net.connect({ host: opts.host, port: opts.port!, allowHalfOpen: true });
+    let settled = false;
+    // As for reads (NodeCosocket.onReadTimer): a connect that completed by its deadline succeeds,
+    // as nginx handles the cycle's events before its timers.
     const timer = setTimeout(() => {
-      stream.destroy();
-      resolve({ stream: null, err: 'timeout' });
+      setImmediate(() => {
+        if (settled) return;
+        settled = true;
+        stream.destroy();
+        resolve({ stream: null, err: 'timeout' });
+      });
     }, timeout);
     const onError = (e: Error): void => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
       resolve({ stream: null, err: ngxSocketError(e) });
     };
     stream.once('error', onError);
     stream.once('connect', () => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
       stream.off('error', onError);
       resolve({ stream, err: null });
