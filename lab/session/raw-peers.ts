@@ -148,15 +148,6 @@ export async function runRawClient(port: number, path: string, s: ServerSession,
   };
 }
 
-/** A port on 127.0.0.1 that nothing listens on (it was free a moment ago): connect is refused. */
-export async function closedPort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', () => resolve()));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
-}
-
 export function acceptFor(key: string): string {
   return createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
 }
@@ -229,7 +220,8 @@ export async function startRawServer(s: ClientSession): Promise<RawServer> {
   };
   // wss: the lab's server certificate (names localhost, 127.0.0.1, *.test ...); whether a library
   // trusts it is up to the trust store both sides are given (the peer's CA).
-  const server = s.target === 'wss' ? tls.createServer({ cert: makeTestPki().serverCert, key: makeTestPki().serverKey }, onConnection) : net.createServer(onConnection);
+  const pki = s.target === 'wss' ? makeTestPki() : null;
+  const server = pki ? tls.createServer({ cert: pki.serverCert, key: pki.serverKey }, onConnection) : net.createServer(onConnection);
   // TCP connections accepted, and TLS handshakes that failed: a client's connect may return before
   // our side of its handshake completed, so done() waits until every accepted one is accounted for.
   let accepted = 0;

@@ -8,7 +8,8 @@ import { compareRecords, normaliseRequestHead, normaliseResponseHead, showRecord
 import { startTsScriptedServer } from '../ts-server.js';
 import { runTsStep, type StepTarget } from '../ts-steps.js';
 import { newClient } from 'resty-websocket/client';
-import { closedPort, closeWaitMs, runRawClient, startRawServer } from './raw-peers.js';
+import { freePort } from '../ports.js';
+import { closeWaitMs, runRawClient, startRawServer } from './raw-peers.js';
 import { explainFirstDivergence, type FirstDivergence, type KnownDifference } from './known.js';
 import type { ClientSession, ServerSession, Session, SessionObservation } from './types.js';
 import { decodeFrames } from './wire.js';
@@ -103,7 +104,8 @@ export async function observeClientSession(side: Side, s: ClientSession, peer: R
   const raw = await startRawServer(s);
   const runId = randomBytes(4).toString('hex');
   try {
-    const steps = clientSteps(s, s.target === 'refused' ? await closedPort() : raw.port, runId);
+    // refused: a port nothing listens on (it was free a moment ago)
+    const steps = clientSteps(s, s.target === 'refused' ? await freePort() : raw.port, runId);
     const limit = 10_000 + timeoutOf(s.newOpts) * (steps.length + 2);
     let records: StepRecord[];
     if (side === 'lua') {

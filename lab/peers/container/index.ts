@@ -14,7 +14,8 @@ import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { StartedTestContainer } from 'testcontainers';
 import { makeTestPki } from '../../pki.js';
-import { freePort, httpGet, LUA_CPATH, LUA_MODULE, NDK_MODULE, readLibInfo } from '../native/index.js';
+import { freePort } from '../../ports.js';
+import { httpGet, LUA_CPATH, LUA_MODULE, NDK_MODULE, readLibInfo } from '../native/index.js';
 import { FIXTURES_LUA } from '../../paths.js';
 import { renderNginxConf } from '../native/nginx-conf.js';
 // The image's Debian copy is the same lua-nginx-websocket 0.08-1 package as the host's extracted one.

@@ -2,9 +2,9 @@
 // with our Lua endpoints, on 127.0.0.1, in a temp prefix, stopped by PID.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, openSync, readSync, closeSync, statSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../../ports.js';
 import { makeTestPki } from '../../pki.js';
 import type { LuaLibraryInfo, PeerBackend, PeerStartOptions, RunningPeer } from '../types.js';
 import { FIXTURES_LUA } from '../../paths.js';
@@ -30,17 +30,6 @@ export function nativeUnavailable(luaLib?: string): string | null {
   const lib = resolveLuaLib({ luaLib });
   if (lib.err !== null) return lib.err;
   return null;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 export async function httpGet(url: string, timeoutMs = 2000): Promise<{ status: number; body: string } | null> {
