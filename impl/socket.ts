@@ -90,21 +90,16 @@ export class NodeCosocket implements Cosocket {
   private readDeadline = 0;
   /** When the armed timer fires (performance.now() time). */
   private readTimerAt = 0;
+  /**
+   * The armed timer fired. nginx handles the I/O events of a cycle before it expires timers, so
+   * bytes that had arrived by the deadline are still read; libuv runs due timers before it polls, so
+   * the decision waits for this turn's poll phase (setImmediate comes after it).
+   */
   private readonly onReadTimer = (): void => {
     this.readTimer = null;
-    const p = this.pending;
-    if (p === null) return;
-    const left = this.readDeadline - performance.now();
-    if (left > 0) {
-      this.readTimer = setTimeout(this.onReadTimer, left);
-      this.readTimerAt = this.readDeadline;
-      return;
-    }
-    // nginx handles the I/O events of a cycle before it expires timers, so bytes that had arrived
-    // by the deadline are still read; libuv runs due timers before it polls, so let one poll phase
-    // run first (setImmediate comes after it) and time out only if the read made no progress.
-    setImmediate(this.onReadDeadline, p);
+    if (this.pending !== null) setImmediate(this.onReadDeadline, this.pending);
   };
+  /** Times the read out if its deadline passed without progress; re-arms for the rest if not. */
   private readonly onReadDeadline = (p: PendingRead): void => {
     if (this.pending !== p) return;
     const left = this.readDeadline - performance.now();
