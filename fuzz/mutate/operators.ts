@@ -55,26 +55,32 @@ function bitFieldBound(before: string, match: string, v: number, masks: Readonly
   return `${name} is band(..., ${v}): never above ${v}, so "${op} ${v}" and "${op} ${v + 1}" are the same test`;
 }
 
-const URI_MATCH_FAILED = /return nil, "failed to match the uri: "/;
-const URI_MATCH_WHY =
-  'ngx.re.match fails (rather than not matching) only when PCRE cannot compile the pattern or hits a match limit; this constant, anchored, linear pattern does neither, so no URI reaches the branch';
+/**
+ * Branches no peer can make run: the failure line, and the `if` it is the body of. Each with why.
+ */
+const UNREACHABLE: ReadonlyArray<{ line: RegExp; guard: RegExp; why: string }> = [
+  {
+    line: /return nil, "failed to match the uri: "/,
+    guard: /^\s*if err then\s*$/,
+    why: 'ngx.re.match fails (rather than not matching) only when PCRE cannot compile the pattern or hits a match limit; this constant, anchored, linear pattern does neither, so no URI reaches the branch',
+  },
+  {
+    line: /return nil, "failed to send response header: "/,
+    guard: /^\s*if not ok then\s*$/,
+    why: "ngx.send_headers() of the 101 fails only when nginx's output filters do: the head is buffered, not written (a failed write shows at ngx.flush, the next check), so no peer can make this branch run on demand",
+  },
+  {
+    line: /return nil, "failed to flush response header: "/,
+    guard: /^\s*if not ok then\s*$/,
+    why: 'ngx.flush(true) of the 101 head succeeds even when the client is already gone: the head fits the socket\'s send buffer (tried: the request, then an RST at once, 5 of 5: new() returns the object and the next read says "connection reset by peer"), so no peer can make this branch run',
+  },
+];
 
-const SEND_HEADERS_FAILED = /return nil, "failed to send response header: "/;
-const SEND_HEADERS_WHY =
-  "ngx.send_headers() of the 101 fails only when nginx's output filters do: the head is buffered, not written (a failed write shows at ngx.flush, the next check), so no peer can make this branch run on demand";
-
-const FLUSH_FAILED = /return nil, "failed to flush response header: "/;
-const FLUSH_WHY =
-  "ngx.flush(true) of the 101 head succeeds even when the client is already gone: the head fits the socket's send buffer (tried: the request, then an RST at once, 5 of 5: new() returns the object and the next read says \"connection reset by peer\"), so no peer can make this branch run";
-
-/** A branch no peer can make run (the line itself, or the `if` whose body it is). */
+/** Why line `i` belongs to a branch no peer can make run, or null. */
 function unreachableBranch(lines: readonly string[], i: number): string | null {
-  if (FLUSH_FAILED.test(lines[i]!)) return FLUSH_WHY;
-  if (/^\s*if not ok then\s*$/.test(lines[i]!) && FLUSH_FAILED.test(lines[i + 1] ?? '')) return FLUSH_WHY;
-  if (SEND_HEADERS_FAILED.test(lines[i]!)) return SEND_HEADERS_WHY;
-  if (URI_MATCH_FAILED.test(lines[i]!)) return URI_MATCH_WHY;
-  if (/^\s*if err then\s*$/.test(lines[i]!) && URI_MATCH_FAILED.test(lines[i + 1] ?? '')) return URI_MATCH_WHY;
-  if (/^\s*if not ok then\s*$/.test(lines[i]!) && SEND_HEADERS_FAILED.test(lines[i + 1] ?? '')) return SEND_HEADERS_WHY;
+  for (const u of UNREACHABLE) {
+    if (u.line.test(lines[i]!) || (u.guard.test(lines[i]!) && u.line.test(lines[i + 1] ?? ''))) return u.why;
+  }
   return null;
 }
 
