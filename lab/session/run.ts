@@ -157,6 +157,12 @@ export function normalisedHead(s: Session, head: string | null): string | null {
 export function compareObservations(s: Session, lua: SessionObservation, ours: SessionObservation, libVersion: string): SessionComparison {
   const recordExplained: string[] = [];
   const diffs = compareRecords(lua.records, ours.records, libVersion, { randomKey: randomKey(s) });
+  /** A difference that changes no state is counted under its record-level reason; any other one diverges. */
+  const diverges = (fd: FirstDivergence): boolean => {
+    const known = explainFirstDivergence(fd, s, libVersion, 'record');
+    if (known) recordExplained.push(known.id);
+    return known === null;
+  };
   let first: FirstDivergence | null = null;
   for (const d of diffs) {
     if (d.explained) {
@@ -164,13 +170,10 @@ export function compareObservations(s: Session, lua: SessionObservation, ours: S
       continue;
     }
     const fd: FirstDivergence = { channel: 'records', step: d.step, op: d.op, lua: d.lua, ours: d.ours, luaRecord: lua.records[d.step], oursRecord: ours.records[d.step] };
-    const known = explainFirstDivergence(fd, s, libVersion, 'record');
-    if (known) {
-      recordExplained.push(known.id);
-      continue;
+    if (diverges(fd)) {
+      first = fd;
+      break;
     }
-    first = fd;
-    break;
   }
   // A reset drops what the peer's kernel had not handed over yet: the side that saw less must have
   // seen a prefix of what the other saw (lab/session/types.ts SessionObservation.reset).
@@ -194,13 +197,10 @@ export function compareObservations(s: Session, lua: SessionObservation, ours: S
     for (const [channel, l, o] of channels) {
       if (JSON.stringify(l) === JSON.stringify(o)) continue;
       const d: FirstDivergence = { channel, lua: l, ours: o };
-      const known = explainFirstDivergence(d, s, libVersion, 'record');
-      if (known) {
-        recordExplained.push(known.id);
-        continue;
+      if (diverges(d)) {
+        first = d;
+        break;
       }
-      first = d;
-      break;
     }
   }
   return { first, explained: first ? explainFirstDivergence(first, s, libVersion) : null, recordExplained };
