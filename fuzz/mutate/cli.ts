@@ -33,7 +33,8 @@ Options:
   --report FILE     default report/mutate.json
   --json            print the per-file summary as JSON
 
-Exit code: 0 when every file's kill rate is at least 90%, 1 otherwise, 2 on a bad command line.
+Exit code: 0 when every file's kill rate is at least 90% and some mutant was killed or survived; 1
+otherwise (an interrupted run, or one that compared nothing, is 1); 2 on a bad command line.
 
 Examples:
   nice wslab mutate --budget 30m

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { oracleUnavailable } from '../../lab/lua-oracle.js';
 import { IN_CI } from '../test-env.js';
 import { mutantsOf } from './operators.js';
-import { locateLibrary, runMutate, spread } from './runner.js';
+import { locateLibrary, mutateOk, runMutate, spread } from './runner.js';
 
 const LUA = [
   'local ok, new_tab = pcall(require, "table.new")',
@@ -96,6 +96,15 @@ describe('mutation operators', () => {
     expect(line2.find((m) => m.after.includes('opcode >= 12'))!.equivalent).toBeUndefined();
     for (const m of ms3.filter((x) => x.line === 7 || x.line === 8)) expect(m.equivalent, m.id).toMatch(/PCRE/);
     for (const m of ms3.filter((x) => x.line === 6 || x.line === 10)) expect(m.equivalent, m.id).toBeUndefined();
+  });
+
+  it('passes only on evidence: some mutant killed or survived, every rate at 90%, not interrupted', () => {
+    const file = (killed: number, survived: number, other = 0) => ({ total: killed + survived + other, killed, survived, equivalent: other, didNotLoad: 0, killRate: killed + survived ? killed / (killed + survived) : null });
+    expect(mutateOk({ interrupted: false, files: { 'a.lua': file(9, 1), 'b.lua': file(0, 0, 3) } })).toBe(true);
+    expect(mutateOk({ interrupted: false, files: { 'a.lua': file(8, 2) } })).toBe(false);
+    // nothing compared: every mutant equivalent or did not load
+    expect(mutateOk({ interrupted: false, files: { 'a.lua': file(0, 0, 5) } })).toBe(false);
+    expect(mutateOk({ interrupted: true, files: { 'a.lua': file(10, 0) } })).toBe(false);
   });
 
   it('spreads a budget over files and operators', () => {

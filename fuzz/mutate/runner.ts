@@ -194,6 +194,16 @@ export function spread<T extends { file: string; operator: string }>(all: T[], n
   return out;
 }
 
+/**
+ * A pass needs evidence: a run that was not interrupted and in which some mutant was killed or
+ * survived (mutants that were all equivalent or did not load compared nothing), every file with a
+ * kill rate at 90% or more.
+ */
+export function mutateOk(r: Pick<MutateReport, 'interrupted' | 'files'>): boolean {
+  const rates = Object.values(r.files).map((f) => f.killRate).filter((x): x is number => x !== null);
+  return !r.interrupted && rates.length > 0 && rates.every((x) => x >= 0.9);
+}
+
 export function summarise(results: MutantResult[], files: readonly string[]): MutateReport['files'] {
   const out: MutateReport['files'] = {};
   for (const f of files) {
@@ -290,8 +300,7 @@ export async function runMutate(o: MutateOptions): Promise<MutateReport> {
   }
   report.interrupted = !!o.signal?.aborted;
   report.finished = true;
-  const rates = Object.values(report.files).map((f) => f.killRate).filter((x): x is number => x !== null);
-  report.ok = report.mutants.length > 0 && rates.every((r) => r >= 0.9);
+  report.ok = mutateOk(report);
   save();
   return report;
 }
