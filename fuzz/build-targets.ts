@@ -3,11 +3,12 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { ROOT_DIR } from '../lab/paths.js';
 
-export const FUZZ_DIR = dirname(fileURLToPath(import.meta.url));
+// The checkout's fuzz/ (not this module's folder: compiled, that is dist/fuzz/, without the sources,
+// tsconfig.fuzz.json or the build folder the campaigns load from).
+export const FUZZ_DIR = join(ROOT_DIR, 'fuzz');
 export const BUILD_DIR = join(FUZZ_DIR, 'build');
 const require = createRequire(import.meta.url);
 

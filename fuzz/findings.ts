@@ -2,10 +2,11 @@
 // the original input, when). fuzz/findings.test.ts replays every one of them as a regression case.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { ROOT_DIR } from '../lab/paths.js';
 
-export const FINDINGS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'findings');
+// The checkout's fuzz/findings, also when this module runs compiled from dist/ (npm start).
+export const FINDINGS_DIR = join(ROOT_DIR, 'fuzz', 'findings');
 
 export interface FindingMeta {
   target: string;
