@@ -160,7 +160,8 @@ describe('keepalive pool (ngx_lua semantics)', () => {
     a.setKeepalive(20);
     b.setKeepalive(0);
     await until(() => srv.closed[0] === true);
-    expect(reg.stats(`127.0.0.1:${srv.port}`)).toMatchObject({ idle: 0, connections: 0 });
+    // its last connection gone, the pool is freed
+    expect(reg.stats(`127.0.0.1:${srv.port}`)).toBeNull();
     await sleep(40);
     expect(srv.closed[1]).toBe(false);
     expect(reg.stats('forever')).toMatchObject({ idle: 1 });
@@ -177,7 +178,8 @@ describe('keepalive pool (ngx_lua semantics)', () => {
     b.setKeepalive();
     srv.sockets[0]!.write('unexpected');
     srv.sockets[1]!.end();
-    await until(() => reg.stats('a')!.idle === 0 && reg.stats('b')!.idle === 0);
+    // each was its pool's last connection: both pools are freed
+    await until(() => reg.stats('a') === null && reg.stats('b') === null);
     await until(() => srv.closed[0] === true);
   });
 
@@ -228,6 +230,43 @@ describe('keepalive pool (ngx_lua semantics)', () => {
     expect(await queued).toEqual({ ok: 1, err: null });
     expect(b.getReusedTimes().count).toBe(1);
     expect(srv.sockets).toHaveLength(1);
+  });
+
+  it('closing the last connection of a pool frees it: a later connect is no longer bound by its pool_size and backlog', async () => {
+    const srv = await server();
+    const reg = registry();
+    const key = `127.0.0.1:${srv.port}`;
+    const a = new TcpSocket({ pool: reg });
+    expect((await a.connect('127.0.0.1', srv.port, { pool_size: 1, backlog: 0 })).ok).toBe(1);
+    expect(reg.stats(key)).toMatchObject({ size: 1, backlog: 0, connections: 1 });
+    // the reconnect closes the only connection first: the pool goes with it, and this connect has no options
+    expect((await a.connect('127.0.0.1', srv.port)).ok).toBe(1);
+    expect(reg.stats(key)).toBeNull();
+    const b = new TcpSocket({ pool: reg });
+    expect(await b.connect('127.0.0.1', srv.port)).toEqual({ ok: 1, err: null });
+    expect(srv.sockets.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('an idle connection that goes away frees its pool when it was the last one; a refused connect only gives its slot back', async () => {
+    const srv = await server();
+    const reg = registry();
+    const key = `127.0.0.1:${srv.port}`;
+    const a = new TcpSocket({ pool: reg });
+    const b = new TcpSocket({ pool: reg });
+    await a.connect('127.0.0.1', srv.port, { pool_size: 2, backlog: 0 });
+    await b.connect('127.0.0.1', srv.port, { pool_size: 2, backlog: 0 });
+    expect(a.setKeepalive().ok).toBe(1);
+    await until(() => srv.sockets.length === 2);
+    srv.sockets[0]!.destroy(); // the idle one: dropped, one connection is left, the pool stays
+    await until(() => reg.stats(key)!.connections === 1);
+    await b.close(); // the last one
+    expect(reg.stats(key)).toBeNull();
+
+    const closedPort = srv.port;
+    await srv.close();
+    const c = new TcpSocket({ pool: reg });
+    expect((await c.connect('127.0.0.1', closedPort, { pool: 'refused', pool_size: 1, backlog: 0 })).err).toBe('connection refused');
+    expect(reg.stats('refused')).toMatchObject({ size: 1, backlog: 0, connections: 0 });
   });
 
   it('without backlog the pool limits idle connections only, not open ones', async () => {

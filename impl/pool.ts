@@ -3,7 +3,10 @@
 // keyed "host:port" (or the Unix socket address, or the `pool` option), idle connections are
 // reused most-recently-pooled first, a full pool evicts its least recently pooled connection, idle
 // connections the peer closes or writes to are dropped, and `backlog` caps open connections at
-// the pool size with a bounded queue of waiting connects.
+// the pool size with a bounded queue of waiting connects. A pool is freed (forgotten with its
+// size and backlog) when closing a connection brings its count to 0, as
+// ngx_http_lua_socket_free_pool does from the socket's finalize and the idle close handler; a
+// connect that fails before it has a connection only gives its slot back.
 import type { Stream } from './socket.js';
 
 /** lua_socket_pool_size's default. */
@@ -36,11 +39,14 @@ export class SocketPool {
   /** Idle connections, most recently pooled first. */
   readonly idle: IdleConnection[] = [];
   readonly waiting: WaitingConnect[] = [];
+  /** Forgets this pool in its registry (ngx_http_lua_socket_free_pool). */
+  private readonly free: () => void;
 
-  constructor(key: string, size: number, backlog: number) {
+  constructor(key: string, size: number, backlog: number, free: () => void = () => {}) {
     this.key = key;
     this.size = size;
     this.backlog = backlog;
+    this.free = free;
   }
 
   /** Takes the most recently pooled idle connection. */
@@ -82,7 +88,7 @@ export class SocketPool {
         this.idle.splice(at, 1);
         if (item.timer) clearTimeout(item.timer);
         stream.destroy();
-        this.released();
+        this.closed();
       },
     };
     if (timeoutMs > 0) {
@@ -99,10 +105,20 @@ export class SocketPool {
     this.resumeWaiting();
   }
 
-  /** A counted connection went away: let a queued connect go on. */
+  /** A counted connect ended without a connection (it failed before one existed): its slot goes to a queued connect. */
   released(): void {
     this.connections--;
     this.resumeWaiting();
+  }
+
+  /**
+   * A counted connection was closed: the last one frees the pool, any other lets a queued connect go
+   * on (ngx_lua counts queued connects among its connections, so a pool with any is not freed).
+   */
+  closed(): void {
+    this.connections--;
+    if (this.connections === 0 && this.waiting.length === 0) this.free();
+    else this.resumeWaiting();
   }
 
   /** Hands idle connections, then free slots, to queued connects in arrival order. */
@@ -139,7 +155,9 @@ export class KeepalivePool {
   }
 
   create(key: string, size: number, backlog: number): SocketPool {
-    const pool = new SocketPool(key, size, backlog);
+    const pool = new SocketPool(key, size, backlog, () => {
+      if (this.pools.get(key) === pool) this.pools.delete(key);
+    });
     this.pools.set(key, pool);
     return pool;
   }

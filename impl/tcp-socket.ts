@@ -139,7 +139,9 @@ export class TcpSocket implements Cosocket {
 
     const opened = await this.open(host, unix ? null : (port ?? 0));
     if (opened.err !== null) {
-      this.release();
+      // A connect that timed out had a connection (nginx closes it: the pool may be freed); a refused,
+      // unparsable or unresolvable one never had one.
+      this.release(opened.err === 'timeout' ? 'closed' : 'failed');
       return { ok: null, err: opened.err };
     }
     this.conn = new NodeCosocket(opened.stream, { timeout: this.timeoutMs });
@@ -313,11 +315,12 @@ export class TcpSocket implements Cosocket {
     return r.ok === 1 ? r : { ok: 1, err: null };
   }
 
-  /** The connection counted in `socketPool` is gone. */
-  private release(): void {
+  /** The connection counted in `socketPool` is gone: closed (the last one frees the pool) or never opened. */
+  private release(how: 'closed' | 'failed' = 'closed'): void {
     const spool = this.socketPool;
     this.socketPool = null;
-    spool?.released();
+    if (how === 'closed') spool?.closed();
+    else spool?.released();
   }
 
   /**
