@@ -1,6 +1,7 @@
 // The differential comparator: our implementation's step records against the Lua library's for
 // the same steps, call by call. Differences that are known and explained (a newer library version,
 // a socket error whose wording depends on timing) are kept but marked, never hidden.
+import { acceptFor } from 'resty-websocket';
 import { versionAtLeast } from './peers/types.js';
 import type { LuaRet, StepRecord } from './peers/lua-api.js';
 
@@ -36,32 +37,56 @@ const SOCKET_ERROR_VARIANTS = /: (closed|connection reset by peer|broken pipe)$/
 /**
  * What the comparator normalises, and nothing else (everything else in a head is compared byte for byte):
  * - in connect's raw response header: the `Date` and `Server` lines (nginx's own, environmental; our
- *   server sends neither) are dropped, and the Sec-WebSocket-Accept value becomes `<accept>` when the
- *   key was random (it is a function of that key);
+ *   server sends neither) are dropped, and a Sec-WebSocket-Accept that follows from a random key
+ *   becomes `<accept>`;
  * - in a request head (the `request_head` step): a random Sec-WebSocket-Key becomes `<key>`, the
  *   port of `Host: 127.0.0.1:<port>` becomes `<port>` (each server listens on a free port) and the
  *   run's routing query `/scripted?id=N` becomes `/scripted`;
  * - socket errors that depend on who closed first (see SOCKET_ERROR_VARIANTS).
+ * Heads are split on CRLF only: a bare LF inside a head is part of the line it stands in, so a head
+ * joined with bare LFs never compares equal to one joined with CRLFs.
  */
 export interface NormaliseOptions {
-  /** The client chose its Sec-WebSocket-Key at random (no `key` option): key and Accept are not compared. Default true. */
-  randomKey?: boolean;
+  /**
+   * The Sec-WebSocket-Key values the program chose itself (connect's `key` option), or 'all' when
+   * every key was chosen (our raw client's, in server sessions). Any other key was drawn at random by
+   * the client, per connect: it and the Accept that follows from it are not compared. Default: none.
+   */
+  chosenKeys?: readonly string[] | 'all';
 }
 
+/** A head's value after `name:`, to the end of its line (leading blanks dropped), or null. */
+function headerValue(line: string, name: string): string | null {
+  if (line.length <= name.length || line[name.length] !== ':' || line.slice(0, name.length).toLowerCase() !== name) return null;
+  return line.slice(name.length + 1).replace(/^[ \t]*/, '');
+}
+
+function chosenAccepts(o: NormaliseOptions): readonly string[] | 'all' {
+  return o.chosenKeys === 'all' ? 'all' : (o.chosenKeys ?? []).map((k) => acceptFor(k));
+}
+
+const isChosen = (v: string, chosen: readonly string[] | 'all'): boolean => chosen === 'all' || chosen.includes(v);
+
 export function normaliseResponseHead(s: string, o: NormaliseOptions = {}): string {
+  const accepts = chosenAccepts(o);
   return s
     .split('\r\n')
     .filter((line) => !/^(date|server):/i.test(line))
-    .map((line) => (o.randomKey !== false ? line.replace(/^(sec-websocket-accept:[ \t]*)\S*/i, '$1<accept>') : line))
+    .map((line) => {
+      const accept = headerValue(line, 'sec-websocket-accept');
+      return accept === null || isChosen(accept, accepts) ? line : `${line.slice(0, line.length - accept.length)}<accept>`;
+    })
     .join('\r\n');
 }
 
 export function normaliseRequestHead(s: string, o: NormaliseOptions = {}): string {
+  const keys = o.chosenKeys ?? [];
   return s
-    .split(/\r?\n/)
+    .split('\r\n')
     .map((line, i) => {
       if (i === 0) return line.replace(/^(\S+ \/scripted)\?id=\d+/, '$1');
-      if (o.randomKey !== false) line = line.replace(/^(sec-websocket-key:[ \t]*)\S*/i, '$1<key>');
+      const key = headerValue(line, 'sec-websocket-key');
+      if (key !== null && !isChosen(key, keys)) return `${line.slice(0, line.length - key.length)}<key>`;
       return line.replace(/^(host:[ \t]*127\.0\.0\.1):\d+$/i, '$1:<port>');
     })
     .join('\r\n');

@@ -172,7 +172,8 @@ async function attempt(
   }
   const differences: DirectionResult['differences'] = [];
   const ref = d === 'lua-lua' ? null : reference;
-  const norm = { randomKey: s.client.connectOpts?.key === undefined };
+  const key = s.client.connectOpts?.key;
+  const norm = { chosenKeys: typeof key === 'string' ? [key] : [] };
   if (ref) {
     // Our side(s) against the Lua library playing the same role with the same peer.
     if (d === 'ts-lua' || d === 'ts-ts') differences.push(...compareRecords(ref.client, records.client, libVersion, norm).map((x) => ({ side: 'client' as const, ...x })));

@@ -30,7 +30,13 @@ export interface KnownDifference {
    * the difference changes no state (a request header), the comparison goes on past it.
    */
   level?: 'record' | 'session';
-  matches(d: FirstDivergence, s: Session, libVersion: string): boolean;
+  /**
+   * The library version that changed what this difference is about: it explains divergences only
+   * with versions before it (a "v012-…" entry never explains anything on v0.12). Absent: a
+   * difference of our API, on every version.
+   */
+  before?: string;
+  matches(d: FirstDivergence, s: Session): boolean;
 }
 
 function err(r: StepRecord | undefined): string | null {
@@ -40,7 +46,6 @@ function err(r: StepRecord | undefined): string | null {
   return Buffer.isBuffer(v) ? v.toString('latin1') : null;
 }
 
-const older = (v: string): boolean => !versionAtLeast(v, '0.12');
 const opts = (s: Session): Record<string, unknown> => (s.role === 'server' ? s.opts : s.newOpts);
 
 export const KNOWN_DIFFERENCES: readonly KnownDifference[] = [
@@ -55,50 +60,56 @@ export const KNOWN_DIFFERENCES: readonly KnownDifference[] = [
   },
   {
     id: 'v012-max-recv-len',
+    before: '0.12',
     specItem: '§1 801c70e (v0.12) / §9: max_recv_len is new in v0.12; v0.08 ignores it',
     summary: 'v0.08 ignores max_recv_len: a frame over max_recv_len but within max_payload_len is received (or the other way round)',
-    matches: (d, s, v) =>
-      older(v) && d.channel === 'records' && d.op === 'recv_frame' && opts(s).max_recv_len !== undefined &&
+    matches: (d, s) =>
+      d.channel === 'records' && d.op === 'recv_frame' && opts(s).max_recv_len !== undefined &&
       (err(d.luaRecord) === 'exceeding max payload len') !== (err(d.oursRecord) === 'exceeding max payload len'),
   },
   {
     id: 'v012-max-send-len',
+    before: '0.12',
     specItem: '§1 801c70e (v0.12) / §9: max_send_len is new in v0.12; v0.08 ignores it',
     summary: 'v0.08 ignores max_send_len: a send over max_send_len but within max_payload_len goes out (or the other way round)',
-    matches: (d, s, v) =>
-      older(v) && d.channel === 'records' && /^send_/.test(d.op ?? '') && opts(s).max_send_len !== undefined &&
+    matches: (d, s) =>
+      d.channel === 'records' && /^send_/.test(d.op ?? '') && opts(s).max_send_len !== undefined &&
       (err(d.luaRecord) === 'payload too big') !== (err(d.oursRecord) === 'payload too big'),
   },
   {
     id: 'v012-send-continue',
+    before: '0.12',
     specItem: '§1 9641665 (v0.12) / §9: the server has no send_continue before v0.12',
     summary: 'v0.08 servers have no send_continue',
-    matches: (d, _s, v) => older(v) && d.channel === 'records' && d.op === 'send_continue' && err(d.luaRecord) === 'method send_continue does not exist',
+    matches: (d) => d.channel === 'records' && d.op === 'send_continue' && err(d.luaRecord) === 'method send_continue does not exist',
   },
   {
     id: 'v009-server-send-close-code',
+    before: '0.09',
     specItem: '§1 b341b7d (v0.09) / §9: v0.08 server send_close does not reject bad codes (a string that is no number raises a Lua error)',
     summary: "v0.08's server sends close frames with codes v0.12 refuses with \"bad status code\"",
     // v0.08 answers as send_frame does (bytes, or its fatal/closed errors); a Lua error raised by a
     // numeric-string code is not this difference (v0.08 sends "1000" as 1000: bit.rshift takes it).
-    matches: (d, s, v) =>
-      !versionAtLeast(v, '0.09') && s.role === 'server' && d.channel === 'records' && d.op === 'send_close' && err(d.oursRecord) === 'bad status code' &&
+    matches: (d, s) =>
+      s.role === 'server' && d.channel === 'records' && d.op === 'send_close' && err(d.oursRecord) === 'bad status code' &&
       d.luaRecord !== undefined && d.luaRecord.luaError === undefined,
   },
   {
     id: 'v012-connect-option-checks',
+    before: '0.12',
     specItem: '§1 0f304cc, 314e725, 9e907f9 / §5 connect step 5 / §9: v0.08 does not type-check host, key, server_name',
     summary: 'v0.08 connects where v0.12 refuses a non-string host, key or server_name',
-    matches: (d, s, v) =>
-      older(v) && s.role === 'client' && d.channel === 'records' && d.op === 'connect' &&
+    matches: (d, s) =>
+      s.role === 'client' && d.channel === 'records' && d.op === 'connect' &&
       /^(custom host header must be a string|custom Sec-WebSocket-Key must be a string|SSL server_name must be a string)$/.test(err(d.oursRecord) ?? ''),
   },
   {
     id: 'v011-pool-size-backlog',
+    before: '0.11',
     specItem: '§1 4d20e30 (v0.11) / §9: v0.08 ignores the pool_size and backlog connect options',
     summary: 'v0.08 opens a connection where a pool_size/backlog limit makes v0.11+ refuse it',
-    matches: (d, s, v) =>
-      !versionAtLeast(v, '0.11') && s.role === 'client' && d.channel === 'records' && d.op === 'connect' &&
+    matches: (d, s) =>
+      s.role === 'client' && d.channel === 'records' && d.op === 'connect' &&
       // over the limit: refused at once without a backlog, or queued until the connect timeout with one
       /^failed to connect: (too many waiting connect operations|timeout)$/.test(err(d.oursRecord) ?? '') &&
       // v0.08 got its TCP connection (what happened after it, e.g. a 1 ms header read, is its own business)
@@ -107,20 +118,22 @@ export const KNOWN_DIFFERENCES: readonly KnownDifference[] = [
   },
   {
     id: 'v012-tls-name-from-options',
+    before: '0.12',
     specItem: '§1 0f304cc, 9e907f9 (v0.12) / §5 connect step 8 / §9: v0.08 gives sslhandshake the URI host, whatever server_name or host say',
     summary: 'v0.08 checks the certificate against the URI host (127.0.0.1: "certificate host mismatch") where server_name or host names one the certificate has',
-    matches: (d, s, v) =>
-      older(v) && s.role === 'client' && s.target === 'wss' && d.channel === 'records' && d.op === 'connect' &&
+    matches: (d, s) =>
+      s.role === 'client' && s.target === 'wss' && d.channel === 'records' && d.op === 'connect' &&
       err(d.luaRecord) === 'ssl handshake failed: certificate host mismatch' && err(d.oursRecord) !== err(d.luaRecord) &&
       s.steps.some((x) => x.op === 'connect' && x.opts?.ssl_verify === true && (x.opts?.server_name !== undefined || x.opts?.host !== undefined)),
   },
   {
     id: 'v012-connect-host-key',
+    before: '0.12',
     specItem: '§1 0f304cc (host), 314e725 (key) / §9: v0.08 ignores the host and key connect options',
     summary: 'v0.08 sends Host 127.0.0.1:<port> and a random key where the program set host or key',
     level: 'record',
-    matches: (d, s, v) => {
-      if (!older(v) || s.role !== 'client') return false;
+    matches: (d, s) => {
+      if (s.role !== 'client') return false;
       const uses = s.steps.some((x) => x.op === 'connect' && (x.opts?.host !== undefined || x.opts?.key !== undefined));
       if (d.channel === 'records' && d.op === 'connect') {
         // A refused response quotes its Accept, which follows the key v0.08 chose itself.
@@ -134,6 +147,11 @@ export const KNOWN_DIFFERENCES: readonly KnownDifference[] = [
   },
 ];
 
+/** Whether a declared difference can explain anything on this library version. */
+export function appliesTo(k: KnownDifference, libVersion: string): boolean {
+  return k.before === undefined || !versionAtLeast(libVersion, k.before);
+}
+
 export function explainFirstDivergence(d: FirstDivergence, s: Session, libVersion: string, level: 'record' | 'session' = 'session'): KnownDifference | null {
-  return KNOWN_DIFFERENCES.find((k) => (k.level ?? 'session') === level && k.matches(d, s, libVersion)) ?? null;
+  return KNOWN_DIFFERENCES.find((k) => (k.level ?? 'session') === level && appliesTo(k, libVersion) && k.matches(d, s)) ?? null;
 }

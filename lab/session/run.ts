@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { registerLuaServer, runLuaClient, type Step, type StepRecord } from '../peers/lua-api.js';
 import type { RunningPeer } from '../peers/types.js';
-import { compareRecords, normaliseRequestHead, normaliseResponseHead, showRecord } from '../compare.js';
+import { compareRecords, normaliseRequestHead, normaliseResponseHead, showRecord, type NormaliseOptions } from '../compare.js';
 import { startTsScriptedServer } from '../ts-server.js';
 import { runTsStep, type StepTarget } from '../ts-steps.js';
 import { newClient } from 'resty-websocket/client';
@@ -144,19 +144,24 @@ export interface SessionComparison {
   recordExplained: string[];
 }
 
-function randomKey(s: Session): boolean {
-  if (s.role === 'server') return false; // our raw client's key is fixed by the session
-  return !s.steps.some((x) => x.op === 'connect' && x.opts?.key !== undefined);
+/**
+ * The keys the session chose. Our raw client's key is fixed by a server session; a client connect
+ * draws its own key at random unless it passes a string `key` (client.lua gives each connect its own).
+ */
+function chosenKeys(s: Session): NormaliseOptions['chosenKeys'] {
+  if (s.role === 'server') return 'all';
+  return s.steps.flatMap((x) => (x.op === 'connect' && typeof x.opts?.key === 'string' ? [x.opts.key] : []));
 }
 
 export function normalisedHead(s: Session, head: string | null): string | null {
   if (head === null) return null;
-  return s.role === 'server' ? normaliseResponseHead(head, { randomKey: false }) : normaliseRequestHead(head, { randomKey: randomKey(s) });
+  const o = { chosenKeys: chosenKeys(s) };
+  return s.role === 'server' ? normaliseResponseHead(head, o) : normaliseRequestHead(head, o);
 }
 
 export function compareObservations(s: Session, lua: SessionObservation, ours: SessionObservation, libVersion: string): SessionComparison {
   const recordExplained: string[] = [];
-  const diffs = compareRecords(lua.records, ours.records, libVersion, { randomKey: randomKey(s) });
+  const diffs = compareRecords(lua.records, ours.records, libVersion, { chosenKeys: chosenKeys(s) });
   /** A difference that changes no state is counted under its record-level reason; any other one diverges. */
   const diverges = (fd: FirstDivergence): boolean => {
     const known = explainFirstDivergence(fd, s, libVersion, 'record');
