@@ -221,13 +221,39 @@ export async function startRawServer(s: ClientSession): Promise<RawServer> {
   // wss: the lab's server certificate (names localhost, 127.0.0.1, *.test ...); whether a library
   // trusts it is up to the trust store both sides are given (the peer's CA).
   const pki = s.target === 'wss' ? makeTestPki() : null;
-  const server = pki ? tls.createServer({ cert: pki.serverCert, key: pki.serverKey }, onConnection) : net.createServer(onConnection);
   // TCP connections accepted, and TLS handshakes that failed: a client's connect may return before
   // our side of its handshake completed, so done() waits until every accepted one is accounted for.
   let accepted = 0;
   let tlsFailed = 0;
-  server.on('connection', () => accepted++);
-  if (s.target === 'wss') server.on('tlsClientError', () => tlsFailed++); // its records say why
+  const context = pki ? tls.createSecureContext({ cert: pki.serverCert, key: pki.serverKey }) : null;
+  const server = net.createServer((raw) => {
+    const index = accepted++;
+    if (context === null) {
+      onConnection(raw);
+      return;
+    }
+    // A later connection's handshake starts late, as its 101 does (above): a program may have set a
+    // 1 ms timeout, and a TLS handshake that takes about that long would race it.
+    const handshake = (): void => {
+      if (raw.destroyed || raw.readableEnded) {
+        tlsFailed++; // the client gave up first: its records say why
+        raw.destroy();
+        return;
+      }
+      const t = new tls.TLSSocket(raw, { isServer: true, secureContext: context });
+      let secure = false;
+      t.on('error', () => {});
+      t.once('secure', () => {
+        secure = true;
+        onConnection(t as unknown as net.Socket);
+      });
+      t.once('close', () => {
+        if (!secure) tlsFailed++;
+      });
+    };
+    if (index > 0) setTimeout(handshake, RST_SETTLE_MS);
+    else handshake();
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
