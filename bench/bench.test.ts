@@ -127,6 +127,8 @@ describe('wslab bench', () => {
     expect(names).toContain('echo server vs ws, pipelined');
     expect(names).toContain('echo server vs nginx + Lua, pipelined');
     expect(names.filter((n) => n.startsWith('decoder vs ws, small frames'))).toHaveLength(2);
+    // unmasking has a goal for the default (bufferutil) only, none for the pure-JS loop
+    expect(names.filter((n) => n.startsWith('unmask'))).toEqual(['unmask vs Buffer.copy [bufferutil]']);
     expect(names).toContain('echo server vs ws, 16 KiB pipelined');
     expect(names).toContain('server vs ws, 1 conn(s), serial 64 B');
     expect(names).toContain('server vs ws, 20 conn(s), serial 64 B');

@@ -4,15 +4,26 @@
 // JavaScript) CPU per call and ~290 bytes per closure: five such closures per NodeCosocket alone
 // (its bound event handlers), measured with a heap snapshot of 2000 connections.
 //
-// impl/*.ts and the child modules are transpiled (no type check: `npm run typecheck` does that)
-// into node_modules/.cache/wslab-bench/<hash of the sources>/, reused while the sources are the
-// same. Inside node_modules, so `ws` and `bufferutil` resolve as they do for the sources.
+// Run compiled (dist/: bin/wslab.mjs's default, and the only way an installed lab runs), this
+// module's tsc build already holds the children beside it, and the impl/*.js they import
+// (dist/impl/, emitted by the same build from the same relative imports): they are used as they
+// are, so children and parent always come from one build, and nothing needs TypeScript at run time.
+//
+// Run from source (tsx, vitest), impl/*.ts and the child modules are transpiled (no type check:
+// `npm run typecheck` does that) into node_modules/.cache/wslab-bench/<hash of the sources>/,
+// reused while the sources are the same. Inside node_modules, so `ws` and `bufferutil` resolve as
+// they do for the sources. Either way a child imports the implementation as ../impl/<module>.js.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import ts from 'typescript';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type * as TypeScript from 'typescript';
 import { ROOT_DIR } from '../lab/paths.js';
 import { BENCH_DIR } from './common.js';
+
+/** Whether this module is the tsc output in dist/bench/ (else its TypeScript source in bench/). */
+const COMPILED = fileURLToPath(import.meta.url).endsWith('.js');
 
 /** The child modules (and what they import from bench/). */
 const BENCH_FILES = ['common.ts', 'echo-server.ts', 'loadgen.ts', 'conns-loadgen.ts', 'codec-child.ts', 'client-child.ts'];
@@ -32,9 +43,15 @@ function sources(): Array<{ rel: string; text: string }> {
 
 let built: string | null = null;
 
-/** The folder holding bench/*.js and impl/*.js, built if the sources changed. */
+/** The folder holding bench/*.js and impl/*.js: dist/ when compiled, else the sources' transpiled copy (rebuilt when they change). */
 export function benchBuildDir(): string {
   if (built !== null) return built;
+  if (COMPILED) {
+    built = dirname(BENCH_DIR);
+    return built;
+  }
+  // a devDependency, absent from an installed lab: loaded only when there are sources to transpile
+  const ts = createRequire(import.meta.url)('typescript') as typeof TypeScript;
   const files = sources();
   const hash = createHash('sha256');
   hash.update(ts.version);
