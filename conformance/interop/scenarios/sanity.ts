@@ -1,6 +1,7 @@
 // t/sanity.t (docs/behaviour.md §8): the server receives frames of every kind and size from a client.
+import assert from 'node:assert/strict';
 import type { Scenario } from '../types.js';
-import { binary, close, expectFrame, fill, frame, nth, ping, pong, recv, text } from './steps.js';
+import { binary, close, expectFrame, expectResponseHeaders, fill, frame, nth, ping, pong, recv, show, text } from './steps.js';
 
 const big = (n: number) => ({ newOpts: { max_payload_len: n } });
 
@@ -10,6 +11,21 @@ export const sanityScenarios: Scenario[] = [
     server: { steps: [recv] },
     client: { connectOpts: { protocols: 'chat' }, steps: [close()] },
     check: (r) => expectFrame(nth(r.server, 'recv_frame'), '', 'close', null),
+  },
+  {
+    // The block's expectation is the 101 response: sent with the block's key, it carries the block's
+    // Accept. The client sees the response through connect's third value (v0.12).
+    id: 'sanity-01-response-headers', title: 'the 101 response to key x3JJHMbDL1EzLkh9GBhXDw== with protocol chat: Accept HSmrc0sMlYUkAGmm5OPpG2HaGWk=, no Content-Type', upstream: 'sanity.t 1',
+    needs: { version: '0.12', what: "the key connect option (314e725) and connect's third return value (06c8886)" },
+    server: { steps: [] },
+    client: { connectOpts: { key: 'x3JJHMbDL1EzLkh9GBhXDw==', protocols: 'chat', origin: 'http://example.com' }, steps: [] },
+    check: (r) => {
+      const connect = nth(r.client, 'connect');
+      assert.equal(connect.ret[0], 1, `connect: ${JSON.stringify(show(connect.ret))}`);
+      const res = connect.ret[2];
+      assert.ok(Buffer.isBuffer(res), 'connect returned no response header');
+      expectResponseHeaders(res.toString('latin1'), { Upgrade: 'websocket', Connection: 'upgrade', 'Sec-WebSocket-Accept': 'HSmrc0sMlYUkAGmm5OPpG2HaGWk=', 'Sec-WebSocket-Protocol': 'chat' }, ['Content-Type']);
+    },
   },
   ...([
     ['02', 'text, 3 bytes', 'foo'],
@@ -57,6 +73,21 @@ export const sanityScenarios: Scenario[] = [
     id: 'sanity-13-close-empty', title: 'close without a payload', upstream: 'sanity.t 13',
     server: { steps: [recv] }, client: { steps: [close()] },
     check: (r) => expectFrame(nth(r.server, 'recv_frame'), '', 'close', null),
+  },
+  {
+    // The block's expectation is the 101 response: sent with the block's key, it carries the block's
+    // Accept. The client sees the response through connect's third value (v0.12).
+    id: 'sanity-01-response-headers', title: 'the 101 response to key x3JJHMbDL1EzLkh9GBhXDw== with protocol chat: Accept HSmrc0sMlYUkAGmm5OPpG2HaGWk=, no Content-Type', upstream: 'sanity.t 1',
+    needs: { version: '0.12', what: "the key connect option (314e725) and connect's third return value (06c8886)" },
+    server: { steps: [] },
+    client: { connectOpts: { key: 'x3JJHMbDL1EzLkh9GBhXDw==', protocols: 'chat', origin: 'http://example.com' }, steps: [] },
+    check: (r) => {
+      const connect = nth(r.client, 'connect');
+      assert.equal(connect.ret[0], 1, `connect: ${JSON.stringify(show(connect.ret))}`);
+      const res = connect.ret[2];
+      assert.ok(Buffer.isBuffer(res), 'connect returned no response header');
+      expectResponseHeaders(res.toString('latin1'), { Upgrade: 'websocket', Connection: 'upgrade', 'Sec-WebSocket-Accept': 'HSmrc0sMlYUkAGmm5OPpG2HaGWk=', 'Sec-WebSocket-Protocol': 'chat' }, ['Content-Type']);
+    },
   },
   {
     id: 'sanity-14-ping-empty', title: 'empty ping', upstream: 'sanity.t 14',

@@ -49,3 +49,19 @@ export function expectSent(rec: StepRecord, bytes?: number): void {
   assert.equal(typeof rec.ret[0], 'number', `send failed: ${JSON.stringify(show(rec.ret))}`);
   if (bytes !== undefined) assert.equal(rec.ret[0], bytes);
 }
+
+/**
+ * A 101 response head (connect's third value) with these header values (names case-insensitive, as
+ * Test::Nginx's response_headers compares them) and, like sanity.t 1's "!Content-Type", without
+ * the headers named in `absent`.
+ */
+export function expectResponseHeaders(res: string, want: Record<string, string>, absent: string[] = []): void {
+  const ls = res.split('\r\n');
+  assert.match(ls[0]!, /^HTTP\/1\.1 101 Switching Protocols$/, `status line of ${JSON.stringify(res)}`);
+  const value = (name: string): string | undefined => {
+    const l = ls.slice(1).find((x) => x.toLowerCase().startsWith(`${name.toLowerCase()}:`));
+    return l === undefined ? undefined : l.slice(name.length + 1).trim();
+  };
+  for (const [name, v] of Object.entries(want)) assert.equal(value(name), v, `${name} in ${JSON.stringify(res)}`);
+  for (const name of absent) assert.equal(value(name), undefined, `${name} in ${JSON.stringify(res)}`);
+}
