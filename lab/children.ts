@@ -62,9 +62,24 @@ export function trackPid(pid: number, name: string, group = false): () => void {
   return () => processes.delete(pid);
 }
 
-/** Registers a temporary folder to remove when the command is interrupted. */
+function removeTempDirs(): void {
+  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+  tempDirs.clear();
+}
+
+let tempExitHook = false;
+
+/**
+ * Registers a temporary folder to remove when the command is interrupted, and in any case when
+ * the process exits: a folder its owner did not remove (an error on the way, a caller that never
+ * closes, a cache such as the PKI's that lives as long as the process) still goes.
+ */
 export function trackTempDir(dir: string): () => void {
   tempDirs.add(dir);
+  if (!tempExitHook) {
+    tempExitHook = true;
+    process.on('exit', removeTempDirs);
+  }
   return () => tempDirs.delete(dir);
 }
 
@@ -88,6 +103,11 @@ export function interrupted(): NodeJS.Signals | null {
   return interruptedBy;
 }
 
+/** The exit code of an interrupted command (128 + the signal's number), or null when it was not interrupted. */
+export function interruptExitCode(): number | null {
+  return interruptedBy === null ? null : interruptedBy === 'SIGINT' ? 130 : 143;
+}
+
 /** What is registered now (tests, diagnostics). */
 export function tracked(): { processes: Array<{ pid: number; name: string }>; tempDirs: string[] } {
   return { processes: [...processes.values()].map(({ pid, name }) => ({ pid, name })), tempDirs: [...tempDirs] };
@@ -107,8 +127,7 @@ export async function stopEverything(graceMs = 1500): Promise<void> {
     Promise.allSettled(fns.map(async (fn) => fn())),
     new Promise((r) => setTimeout(r, 2000).unref()),
   ]);
-  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
-  tempDirs.clear();
+  removeTempDirs();
 }
 
 let installed = false;
@@ -124,8 +143,7 @@ export function installInterruptHandler(command: string): void {
   const handle = (signal: NodeJS.Signals): void => {
     if (interruptedBy !== null) {
       for (const p of processes.values()) signalProcess(p, 'SIGKILL');
-      for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
-      process.exit(signal === 'SIGINT' ? 130 : 143);
+      process.exit(interruptExitCode()!); // the 'exit' hook removes the temp folders
     }
     interruptedBy = signal;
     process.stderr.write(`\nwslab ${command}: ${signal}: stopping ${processes.size} child process(es), writing the report (interrupted)\n`);
@@ -136,14 +154,13 @@ export function installInterruptHandler(command: string): void {
         process.stderr.write(`wslab ${command}: could not write the interrupted report: ${(e as Error).message}\n`);
       }
     }
-    void stopEverything().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    void stopEverything().finally(() => process.exit(interruptExitCode()!));
   };
   process.on('SIGINT', handle);
   process.on('SIGTERM', handle);
-  // A plain exit (an uncaught error) must not leave children either.
+  // A plain exit (an uncaught error) must not leave children either; trackTempDir's hook removes the folders.
   process.once('exit', () => {
     for (const p of processes.values()) signalProcess(p, 'SIGKILL');
-    for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
   });
 }
 
