@@ -5,8 +5,8 @@
 // report that says it was interrupted — whether the signal went to the node process alone (Ctrl-C
 // forwarded by a supervisor, `kill PID`) or to its whole process group (Ctrl-C in a terminal).
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { rmSync } from 'node:fs';
+import { claimReport, writeJsonReport } from './reports.js';
 
 interface TrackedProcess {
   pid: number;
@@ -170,8 +170,7 @@ export function installInterruptHandler(command: string): void {
  * (or an older) run. Returns the function that stops that once the real report is written.
  */
 export function interruptedReportFile(file: string, partial: () => object): () => void {
-  return onInterrupt(() => {
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, JSON.stringify({ ...partial(), finished: false, ok: false, interrupted: true }, null, 2) + '\n');
-  });
+  // Called as the run starts: a report another run is writing stops this one before it begins.
+  claimReport(file);
+  return onInterrupt(() => writeJsonReport(file, { ...partial(), finished: false, ok: false, interrupted: true }));
 }
