@@ -1,11 +1,12 @@
 // `wslab bench`: codec, echo server, client and fuzz throughput as ratios against ws and
 // nginx + Lua. Prints tables, checks the project's targets and writes report/bench.json.
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync, } from 'node:fs';
 import { cpus, totalmem, arch, platform, release } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseCommandLine, shownPath, UsageError } from '../lab/args.js';
 import { chooseLuaLib } from '../lab/lua-lib.js';
 import { interruptedReportFile } from '../lab/children.js';
+import { writeJsonReport } from '../lab/reports.js';
 import { startPeer, type RunningPeer } from '../lab/peers/index.js';
 import type { ClientReport } from './client-child.js';
 import { runClientBench } from './client.js';
@@ -389,8 +390,7 @@ export async function runBench(o: RunBenchOptions): Promise<BenchReport> {
   }
   if (print && o.cpuProfDir) printProfiles(o.cpuProfDir);
   if (o.out) {
-    mkdirSync(dirname(o.out), { recursive: true });
-    writeFileSync(o.out, JSON.stringify(report, null, 2) + '\n');
+    writeJsonReport(o.out, report);
     if (print) console.log(`\nwrote ${shownPath(o.out)} (${(report.durationMs / 1000).toFixed(0)} s)`);
   }
   return report;

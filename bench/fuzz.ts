@@ -2,6 +2,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { trackTempDir } from '../lab/children.js';
 import { runCampaign } from '../fuzz/campaign.js';
 import { runDiff } from '../fuzz/diff/runner.js';
 
@@ -34,10 +35,12 @@ export async function runFuzzBench(o: FuzzBenchOptions): Promise<FuzzBenchReport
   // A fresh corpus keeps the numbers comparable between runs; findings go to a throwaway folder so
   // a benchmark never adds files to fuzz/findings (run `wslab fuzz` to hunt for real).
   const findingsDir = mkdtempSync(join(tmpdir(), 'wslab-bench-findings-'));
+  const untrackFindings = trackTempDir(findingsDir); // Ctrl-C: the interrupt handler removes it
   try {
     return await measure(o, findingsDir);
   } finally {
     rmSync(findingsDir, { recursive: true, force: true });
+    untrackFindings();
   }
 }
 

@@ -4,6 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { trackTempDir } from '../lab/children.js';
 import type { RunningPeer } from '../lab/peers/types.js';
 import { runSessionDiff, type Role } from '../fuzz/session/runner.js';
 
@@ -30,6 +31,7 @@ const median = (xs: number[]): number => {
 
 export async function runSessionBench(o: SessionBenchOptions): Promise<SessionBenchReport> {
   const dir = mkdtempSync(join(tmpdir(), 'wslab-bench-session-'));
+  const untrackDir = trackTempDir(dir); // Ctrl-C: the interrupt handler removes it
   const jobs = o.jobs ?? 3;
   try {
     const roles: SessionBenchReport['roles'] = [];
@@ -51,5 +53,6 @@ export async function runSessionBench(o: SessionBenchOptions): Promise<SessionBe
     return { lib: o.peer.lib.clientVersion, jobs, roles, sessionsPerSec: median(roles.flatMap((r) => r.perRound)) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
+    untrackDir();
   }
 }

@@ -13,8 +13,8 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseCommandLine } from '../lab/args.js';
-import { installInterruptHandler, trackChild } from '../lab/children.js';
-import { writeAtomic } from '../lab/fs.js';
+import { installInterruptHandler, trackChild, trackTempDir } from '../lab/children.js';
+import { claimReport, writeJsonReport } from '../lab/reports.js';
 import { ROOT_DIR } from '../lab/paths.js';
 import { ABSENT, differingAcrossRuns } from '../lab/runs.js';
 
@@ -77,7 +77,10 @@ async function main(): Promise<number> {
   const started = Date.now();
   // Bounded: each busy loop stops by itself after 3 h, and with us.
   for (let i = 0; i < values.busy; i++) busyLoop(3 * 3_600_000);
+  claimReport(values.out);
+  // The runs' own report folders: what matters of them goes into values.out; removed on exit.
   const base = mkdtempSync(join(tmpdir(), 'wslab-stability-'));
+  trackTempDir(base);
   const conformance: ConformanceRunResult[] = [];
   const indexes: Index[] = [];
   const report = (): Record<string, unknown> => ({
@@ -109,7 +112,7 @@ async function main(): Promise<number> {
     });
     const c = conformance[conformance.length - 1]!;
     console.log(`conformance run ${i}/${values.runs}: exit ${c.exitCode}, ${c.durationS.toFixed(0)} s, load ${c.loadAvg1.toFixed(1)}; ${Object.entries(c.passes).map(([a, p]) => `${a} ${p}`).join(', ')}; compat != Lua on ${Object.values(compatVsLua).flat().length} case(s); ${c.reruns} re-run(s)${c.problems.length ? `; problems: ${c.problems.slice(0, 5).join('; ')}` : ''}`);
-    writeAtomic(values.out, JSON.stringify(report(), null, 1));
+    writeJsonReport(values.out, report(), 1);
   }
   if (values['interop-runs'] > 0) {
     const r = await runWslab(['interop', '--retries', '0', '--repeat', String(values['interop-runs']), '--json', '--out', join(base, 'interop')]);
@@ -118,7 +121,7 @@ async function main(): Promise<number> {
     console.log(`interop: ${values['interop-runs']} runs with --retries 0: exit ${r.code}, ${r.durationS.toFixed(0)} s; ${JSON.stringify(summary)}`);
   }
   const final = report();
-  writeAtomic(values.out, JSON.stringify(final, null, 1));
+  writeJsonReport(values.out, final, 1);
   const moved = final.unstableCases as unknown[];
   console.log(`${moved.length} case(s) whose verdict differed between the ${values.runs} conformance runs${moved.length ? `: ${JSON.stringify(moved)}` : ''}; ${values.out}`);
   const failed = conformance.some((c) => c.exitCode !== 0 || Object.values(c.compatVsLua).flat().length > 0) || moved.length > 0 || (interop !== null && interop.exitCode !== 0);

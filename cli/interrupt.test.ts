@@ -2,7 +2,8 @@
 // group) stops every child it started within 5 s, removes its temp prefixes, frees the peer's ports
 // and leaves the report on disk valid with finished: false, ok: false, interrupted: true.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import { ROOT_DIR } from '../lab/paths.js';
 import { nativeUnavailable } from '../lab/peers/native/index.js';
 
 const why = nativeUnavailable();
+const ROOT_VERSION = (JSON.parse(readFileSync(join(ROOT_DIR, 'package.json'), 'utf8')) as { version: string }).version;
 
 /** Every descendant of `pid` (children, their children, ...), from ps. */
 function descendants(pid: number): Array<{ pid: number; args: string }> {
@@ -133,6 +135,79 @@ describe.skipIf(why !== null)('interrupting a wslab command', () => {
       } catch {
         /* gone */
       }
+      rmSync(out, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
+
+/** The wslab-* folders in `dir` (the TMPDIR a run was given). */
+const wslabTemps = (dir: string): string[] => readdirSync(dir).filter((f) => f.startsWith('wslab-'));
+
+describe.skipIf(why !== null)('a wslab run leaves no temporary folder and holds its report alone', () => {
+  // Each run gets a TMPDIR of its own: what the run leaves there is its alone, whatever else runs on
+  // the machine. The native peer makes the lab's PKI (private keys) and an nginx prefix there.
+  const fresh = (): { tmp: string; out: string } => ({ tmp: mkdtempSync(join(tmpdir(), 'wslab-test-tmp-')), out: mkdtempSync(join(tmpdir(), 'wslab-test-out-')) });
+  const wslab = (args: string[], tmp: string) => spawn(process.execPath, [join(ROOT_DIR, 'bin', 'wslab.mjs'), ...args], {
+    cwd: ROOT_DIR, env: { ...process.env, TMPDIR: tmp }, stdio: ['ignore', 'ignore', 'pipe'], detached: true,
+  });
+
+  it('a run that ends normally: its PKI and nginx prefix are gone, the report names the lab version, no lock is left', async () => {
+    const { tmp, out } = fresh();
+    try {
+      const child = wslab(['interop', '--scenarios', 'sanity-02-text', '--directions', 'lua-lua,ts-lua', '--out', out], tmp);
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const seen = new Set<string>();
+      const watch = setInterval(() => wslabTemps(tmp).forEach((f) => seen.add(f.replace(/-[^-]*$/, ''))), 20);
+      const [code] = (await once(child, 'exit')) as [number | null];
+      clearInterval(watch);
+      expect(code, stderr).toBe(0);
+      // The run did make them (the PKI is made at the peer's start, before its first answer).
+      expect([...seen].sort()).toEqual(['wslab-nginx', 'wslab-pki']);
+      expect(wslabTemps(tmp)).toEqual([]);
+      expect(readJson(join(out, 'interop.json'))).toMatchObject({ wslabVersion: ROOT_VERSION, ok: true, finished: true });
+      expect(readdirSync(out).filter((f) => f.endsWith('.lock'))).toEqual([]);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+      rmSync(out, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('a second run on the same report stops at once with one line (exit 1); Ctrl-C on the first: exit 130, no temp folder, no lock', async () => {
+    const { tmp, out } = fresh();
+    const tmp2 = mkdtempSync(join(tmpdir(), 'wslab-test-tmp-'));
+    const first = wslab(['interop', '--directions', 'lua-lua', '--retries', '0', '--out', out], tmp);
+    let stderr = '';
+    first.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = once(first, 'exit') as Promise<[number | null, string | null]>;
+    try {
+      await waitFor('the first run under way', () => (/\[1\/\d+\]/.test(stderr) ? true : null), 60_000);
+      expect(wslabTemps(tmp).some((f) => f.startsWith('wslab-pki-'))).toBe(true);
+      expect(readFileSync(join(out, '.interop.lock'), 'utf8').trim()).toBe(String(first.pid));
+
+      const second = spawnSync(process.execPath, [join(ROOT_DIR, 'bin', 'wslab.mjs'), 'interop', '--directions', 'lua-lua', '--out', out], {
+        cwd: ROOT_DIR, env: { ...process.env, TMPDIR: tmp2 }, encoding: 'utf8', timeout: 30_000,
+      });
+      expect(second.status).toBe(1);
+      expect(second.stderr.trim().split('\n')).toEqual([
+        `wslab interop: ${join(out, 'interop.json')} is in use by another wslab run (pid ${first.pid}); wait for it, stop it, or pass --out to write elsewhere`,
+      ]);
+      // It stopped before starting a peer: nothing of its own in its TMPDIR.
+      expect(wslabTemps(tmp2)).toEqual([]);
+
+      process.kill(first.pid!, 'SIGINT');
+      const [code] = await exited;
+      expect(code).toBe(130);
+      expect(wslabTemps(tmp)).toEqual([]);
+      expect(existsSync(join(out, '.interop.lock'))).toBe(false);
+      expect(readJson(join(out, 'interop.json'))).toMatchObject({ wslabVersion: ROOT_VERSION, finished: false, ok: false, interrupted: true });
+    } finally {
+      try {
+        process.kill(-first.pid!, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+      for (const d of [tmp, tmp2, out]) rmSync(d, { recursive: true, force: true });
     }
   }, 120_000);
 });

@@ -5,6 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { writeAtomic } from '../lab/fs.js';
+import { claimReport, writeJsonReport } from '../lab/reports.js';
 import { dirname, join } from 'node:path';
 import { parseCommandLine, shownPath, UsageError } from '../lab/args.js';
 import { ROOT_DIR } from '../lab/paths.js';
@@ -97,6 +98,8 @@ export async function run(argv: string[]): Promise<number> {
   const skip = new Set<string>(values.skip);
   const outDir = values.out ?? join(ROOT_DIR, 'report');
   mkdirSync(outDir, { recursive: true });
+  // Before any part starts: a second lab run on the same folder stops here with one line.
+  claimReport(join(outDir, 'index.json'));
   const started = Date.now();
   const report: LabReport = { generatedAt: new Date().toISOString(), durationMs: 0, peer: null, sections: {}, ok: false, finished: false, interrupted: false, libraries: [], peerRestarts: [] };
   const libraries: LoadedLibrary[] = report.libraries!;
@@ -104,7 +107,7 @@ export async function run(argv: string[]): Promise<number> {
   const save = (): void => {
     report.durationMs = Date.now() - started;
     if (supervisor) report.peerRestarts = supervisor.restarts;
-    writeAtomic(join(outDir, 'index.json'), JSON.stringify(report, null, 2));
+    writeJsonReport(join(outDir, 'index.json'), report);
     writeAtomic(join(outDir, 'index.html'), renderLabHtml(report, loadLabFiles(outDir)));
   };
   // Ctrl-C: the report on disk says so (the handler in lab/children.ts then stops every child).

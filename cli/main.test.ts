@@ -1,5 +1,10 @@
 import { describe, expect, it, vi } from 'vitest';
-import { main, usage } from './main.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT_DIR } from '../lab/paths.js';
+import { EXIT_CODES, main, usage } from './main.js';
+
+const versionOf = (file: string): string => (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
 
 describe('wslab', () => {
   it('lists every capability in its usage', () => {
@@ -21,6 +26,35 @@ describe('wslab', () => {
     }
   });
 
+  it('--version and -V print the lab version and the resty-websocket version on one line, exit 0', async () => {
+    const out: string[] = [];
+    const spy = vi.spyOn(console, 'log').mockImplementation((s: string) => void out.push(s));
+    try {
+      for (const flag of ['--version', '-V']) {
+        out.length = 0;
+        expect(await main([flag])).toBe(0);
+        expect(out).toEqual([`wslab ${versionOf(join(ROOT_DIR, 'package.json'))} (resty-websocket ${versionOf(join(ROOT_DIR, 'impl', 'package.json'))})`]);
+      }
+    } finally {
+      spy.mockRestore();
+    }
+    const err = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      expect(await main(['--version', 'now'])).toBe(2);
+      expect(err).toHaveBeenCalledTimes(1);
+    } finally {
+      err.mockRestore();
+    }
+  });
+
+  it('--help shows the one exit-code table', () => {
+    expect(EXIT_CODES.map(([code]) => code)).toEqual([0, 1, 2, 130]);
+    for (const [code, text] of EXIT_CODES) expect(usage()).toContain(`${String(code).padStart(3)}  ${text}`);
+    expect(usage()).toMatch(/^ {7}wslab --version$/m);
+    const readme = readFileSync(join(ROOT_DIR, 'README.md'), 'utf8');
+    for (const [code, text] of EXIT_CODES) expect(readme).toContain(`| ${code} | ${text} |`);
+  });
+
   it('refuses an unknown command with exit code 2', async () => {
     const spy = vi.spyOn(console, 'error').mockImplementation(() => {});
     try {
@@ -38,7 +72,7 @@ describe('wslab <command> with a bad command line', () => {
     peer: [['--nope'], ['frobnicate'], [], ['start', '--port', '99999'], ['start', '--backend', 'x'], ['start', 'now']],
     interop: [['--nope'], ['--directions', 'ts-lua,up-down'], ['--retries', '-1'], ['--backend', 'x'], ['--list=yes']],
     conformance: [['--nope'], ['--mode', 'foo'], ['--agents', 'ws-server,nope'], ['--url', 'noequals'], ['--concurrency', '0'], ['--time-scale', 'fast']],
-    fuzz: [['--nope'], ['--target', 'nope'], ['--jobs', '0'], ['--time', 'ten'], ['--execs', '1e']],
+    fuzz: [['--nope'], ['--target', 'nope'], ['--jobs', '0'], ['--jobs', '-1'], ['--time', 'ten'], ['--execs', '1e']],
     diff: [['--nope'], ['--cases', 'x'], ['--seed', '1.5'], ['--handshake', 'ten'], ['--time']],
     bench: [['--nope'], ['--only', 'codec,nope'], ['--out']],
   };
@@ -68,4 +102,19 @@ describe('wslab <command> with a bad command line', () => {
       }
     });
   }
+
+  it('a negative count names its option and what it takes', async () => {
+    const err: string[] = [];
+    const e = vi.spyOn(console, 'error').mockImplementation((s: string) => void err.push(String(s)));
+    try {
+      expect(await main(['fuzz', '--jobs', '-1'])).toBe(2);
+      expect(await main(['interop', '--retries', '-1'])).toBe(2);
+    } finally {
+      e.mockRestore();
+    }
+    expect(err).toEqual([
+      'wslab fuzz: --jobs takes a whole number from 1, not "-1" (see wslab fuzz --help)',
+      'wslab interop: --retries takes a whole number from 0, not "-1" (see wslab interop --help)',
+    ]);
+  });
 });

@@ -1,9 +1,11 @@
 // `wslab`: one subcommand per capability. Each subcommand lives with the code it drives and
 // exports `run(argv) => Promise<exitCode>` and a `help` text; this file only dispatches, and
 // imports lazily so `wslab peer` does not load the fuzzers. A bad command line anywhere below is a
-// UsageError (lab/args.ts): one line on stderr and exit code 2.
-import { installInterruptHandler } from '../lab/children.js';
+// UsageError (lab/args.ts): one line on stderr and exit code 2. The exit codes are the same for
+// every subcommand (EXIT_CODES, shown by --help).
+import { installInterruptHandler, interruptExitCode } from '../lab/children.js';
 import { UsageError } from '../lab/args.js';
+import { libraryVersion, ReportInUseError, WSLAB_VERSION } from '../lab/reports.js';
 
 export interface Subcommand {
   readonly help: string;
@@ -21,14 +23,31 @@ const SUBCOMMANDS: Record<string, { summary: string; load: () => Promise<Subcomm
   bench: { summary: 'benchmarks as ratios against ws and nginx + Lua', load: () => import('../bench/cli.js') },
 };
 
+/** Every subcommand's exit codes. */
+export const EXIT_CODES: ReadonlyArray<readonly [number, string]> = [
+  [0, 'pass: the run finished and found nothing'],
+  [1, 'failure: a check failed, a finding, a run that gathered no evidence, or its report in use by another run'],
+  [2, 'usage error: a bad command line (one line on stderr)'],
+  [130, 'interrupted (Ctrl-C; 143 for SIGTERM): children stopped, report marked interrupted'],
+];
+
+/** `wslab --version`: the lab's version and the resty-websocket it runs, one line. */
+export function versionLine(): string {
+  return `wslab ${WSLAB_VERSION} (resty-websocket ${libraryVersion()})`;
+}
+
 export function usage(): string {
   const width = Math.max(...Object.keys(SUBCOMMANDS).map((k) => k.length));
   const lines = Object.entries(SUBCOMMANDS).map(([name, s]) => `  ${name.padEnd(width)}  ${s.summary}`);
   return [
     'Usage: wslab <command> [options]',
+    '       wslab --version',
     '',
     'Commands:',
     ...lines,
+    '',
+    'Exit codes (every command):',
+    ...EXIT_CODES.map(([code, text]) => `  ${String(code).padStart(3)}  ${text}`),
     '',
     'Run `wslab <command> --help` for the options and examples of one command.',
   ].join('\n');
@@ -39,6 +58,14 @@ export async function main(argv: string[]): Promise<number> {
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     console.log(usage());
     return name === undefined ? 2 : 0;
+  }
+  if (name === '--version' || name === '-V') {
+    if (rest.length) {
+      console.error(`wslab: ${name} takes no arguments (see wslab --help)`);
+      return 2;
+    }
+    console.log(versionLine());
+    return 0;
   }
   const entry = SUBCOMMANDS[name];
   if (!entry) {
@@ -53,12 +80,20 @@ export async function main(argv: string[]): Promise<number> {
   // Ctrl-C / SIGTERM stops every child of the run and leaves its report marked interrupted.
   installInterruptHandler(name);
   try {
-    return await sub.run(rest);
+    const code = await sub.run(rest);
+    // A run that returns while the handler is still stopping its children was interrupted all the
+    // same: its own verdict (often 1, for the cases that did not run) must not replace 130.
+    return interruptExitCode() ?? code;
   } catch (e) {
     if (e instanceof UsageError) {
       console.error(e.line);
       return 2;
     }
+    if (e instanceof ReportInUseError) {
+      console.error(`wslab ${name}: ${e.message}`);
+      return 1;
+    }
+    if (interruptExitCode() !== null) return interruptExitCode()!;
     throw e;
   }
 }

@@ -9,7 +9,7 @@ import { selectCases } from './cases/index.js';
 import { ConformanceReport } from './report/index.js';
 import { join } from 'node:path';
 import { ROOT_DIR } from '../lab/paths.js';
-import { writeAtomic } from '../lab/fs.js';
+import { writeJsonReport } from '../lab/reports.js';
 import { onInterrupt } from '../lab/children.js';
 import { chooseLuaLib } from '../lab/lua-lib.js';
 import { attachedLine, attachRecordedPeer } from '../lab/peers/recorded.js';
@@ -131,7 +131,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const last = results[results.length - 1]!;
   const unstable = repeat ? unstableCases(runs) : [];
-  if (repeat) writeAtomic(join(outDir, 'repeat.json'), JSON.stringify({ runs: repeat, failedRuns: results.filter((r) => r.failed).length, unstable, perRun: results.map((r) => r.json) }, null, 1));
+  if (repeat) writeJsonReport(join(outDir, 'repeat.json'), { runs: repeat, failedRuns: results.filter((r) => r.failed).length, unstable, perRun: results.map((r) => r.json) }, 1);
   if (values.json) console.log(JSON.stringify(repeat ? { ...last.json, repeat, failedRuns: results.filter((r) => r.failed).length, unstable } : last.json));
   else {
     for (const l of last.lines) console.log(l);

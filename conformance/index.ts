@@ -8,7 +8,7 @@
 // restarted once when it died; the cases it took with it are run again and named. A case whose
 // verdict was decided by a timeout that fired within the margin (timing.ts) is run once more.
 import { join } from 'node:path';
-import { writeAtomic } from '../lab/fs.js';
+import { claimReport, writeJsonReport } from '../lab/reports.js';
 import { onInterrupt } from '../lab/children.js';
 import { ROOT_DIR } from '../lab/paths.js';
 import { startPeer, type BackendChoice } from '../lab/peers/index.js';
@@ -109,6 +109,8 @@ export async function runConformance(opts: RunConformanceOptions = {}): Promise<
   const rerunCloseCalls = opts.rerunCloseCalls ?? true;
   const cases = selectCases(opts.cases ?? '*', opts.exclude ?? '');
   const outDir = opts.outDir ?? join(ROOT_DIR, 'report', 'conformance');
+  // run.json's lock stands for the whole folder: a second run on it stops before its first case.
+  claimReport(join(outDir, 'run.json'));
   const names = opts.agents ?? AGENTS.map((a) => a.name);
   const skipped: Record<string, string> = {};
   const agents: Agent[] = names.map((n) => {
@@ -132,7 +134,7 @@ export async function runConformance(opts: RunConformanceOptions = {}): Promise<
     run.timing = runTiming.snapshot();
     run.caseErrors = run.results.filter((r) => r.error !== undefined).map((r) => ({ agent: r.agent, id: r.id, error: r.error! }));
     const { results: _omit, servers: _s, clients: _c, ...rest } = run;
-    writeAtomic(join(outDir, 'run.json'), JSON.stringify({ generatedAt: new Date().toISOString(), ok: run.finished && !run.interrupted && Object.keys(errors).length === 0 && run.caseErrors.length === 0 && run.restarts.length === 0, ...rest }, null, 1));
+    writeJsonReport(join(outDir, 'run.json'), { generatedAt: new Date().toISOString(), ok: run.finished && !run.interrupted && Object.keys(errors).length === 0 && run.caseErrors.length === 0 && run.restarts.length === 0, ...rest }, 1);
   };
   const stopWriting = onInterrupt(() => {
     run.interrupted = true;

@@ -3,11 +3,12 @@
 // per run (it writes crash-<sha256> into its cwd), restarts after a crash (it stops at the first),
 // minimisation, and saved findings that fuzz/findings.test.ts replays.
 import { spawn } from 'node:child_process';
+import { writeJsonReport } from '../lab/reports.js';
 import { interruptedReportFile, trackChild, trackTempDir } from '../lab/children.js';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { join, relative } from 'node:path';
 import { ROOT_DIR } from '../lab/paths.js';
 import { buildTargets, compiledTargetPath, loadCheck } from './build-targets.js';
 import { errorSignature, FINDINGS_DIR, saveFinding, type SavedFinding } from './findings.js';
@@ -129,10 +130,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<FuzzReport> {
     ok: summaries.every((t) => t.ok && t.findings.length === 0),
   };
   stopInterruptReport();
-  if (opts.reportFile) {
-    mkdirSync(dirname(opts.reportFile), { recursive: true });
-    writeFileSync(opts.reportFile, JSON.stringify(report, null, 2) + '\n');
-  }
+  if (opts.reportFile) writeJsonReport(opts.reportFile, report);
   return report;
 }
 
@@ -173,6 +171,8 @@ async function runTarget(info: TargetInfo, instances: number, opts: CampaignOpti
   const corpusDir = opts.freshCorpus
     ? mkdtempSync(join(tmpdir(), `wslab-corpus-${info.name}-`))
     : join(workRoot, 'corpus', info.name);
+  // A fresh corpus is this run's alone: gone on Ctrl-C or an error too, not only at the end.
+  const untrackCorpus = opts.freshCorpus ? trackTempDir(corpusDir) : () => {};
   mkdirSync(corpusDir, { recursive: true });
   const seedDir = join(SEEDS_DIR, info.name);
   if (existsSync(seedDir)) {
@@ -207,6 +207,7 @@ async function runTarget(info: TargetInfo, instances: number, opts: CampaignOpti
   const durationMs = Date.now() - started;
   const corpusEnd = readdirSync(corpusDir).length;
   if (opts.freshCorpus) rmSync(corpusDir, { recursive: true, force: true });
+  untrackCorpus();
   if (execs === 0) st.errors.push('jsfuzz made no executions');
   return {
     target: info.name,

@@ -57,6 +57,29 @@ describe('parseCommandLine', () => {
     expect(usageLine(['--time', '10 minutes'])).toContain('--time takes a duration like 90, 90s, 1500ms, 10m, not "10 minutes"');
   });
 
+  it('reads a negative number as the value of the option before it, and says what that option takes', () => {
+    // parseArgs alone sees `--port -1` as --port without a value followed by an option -1.
+    expect(usageLine(['--port', '-1'])).toBe('wslab demo: --port takes a whole number from 0 to 65535, not "-1" (see wslab demo --help)');
+    expect(usageLine(['--scale', '-0.5'])).toBe('wslab demo: --scale takes a number from 0.1, not "-0.5" (see wslab demo --help)');
+    expect(usageLine(['--scale', '-.5'])).toContain('--scale takes a number from 0.1, not "-.5"');
+    expect(usageLine(['--port=-1'])).toContain('--port takes a whole number from 0 to 65535, not "-1"');
+    expect(usageLine(['--time', '-5s'])).toContain('--time takes a duration like 90, 90s, 1500ms, 10m, not "-5s"');
+    expect(usageLine(['--mode', '-1'])).toContain('--mode takes one of server, client, not "-1"');
+    expect(parseCommandLine('demo', ['--out', '-1'], SPEC).values.out).toBe('-1');
+    expect(parseCommandLine('demo', ['--scale', '-2', '--scale', '3'], SPEC).values.scale).toBe(3);
+  });
+
+  it('names the option and what it takes when its value is missing or is another option', () => {
+    expect(usageLine(['--port'])).toBe('wslab demo: --port needs a whole number from 0 to 65535 (see wslab demo --help)');
+    expect(usageLine(['--port', '--json'])).toBe('wslab demo: --port needs a whole number from 0 to 65535, not the option "--json" (see wslab demo --help)');
+    expect(usageLine(['--backend', '-x'])).toBe('wslab demo: --backend needs one of native, container, auto, not the option "-x" (see wslab demo --help)');
+    expect(usageLine(['--skip'])).toContain('--skip needs a comma list of interop, fuzz, diff');
+    expect(usageLine(['--time', '--json'])).toContain('--time needs a duration like 90, 90s, 1500ms, 10m, not the option "--json"');
+    expect(usageLine(['--json=yes'])).toBe('wslab demo: --json takes no value (see wslab demo --help)');
+    // After `--` nothing is an option: a negative number there is a positional like any other.
+    expect(parseCommandLine('demo', ['--', '-1'], SPEC, { positionals: 1 }).positionals).toEqual(['-1']);
+  });
+
   it('allows positionals only where declared', () => {
     expect(usageLine(['extra'])).toBe('wslab demo: unexpected argument "extra" (see wslab demo --help)');
     expect(parseCommandLine('demo', ['start'], SPEC, { positionals: { max: 1, first: ['start', 'stop'] } }).positionals).toEqual(['start']);

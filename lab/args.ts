@@ -113,14 +113,39 @@ function quoteList(words: readonly string[]): string {
   return words.join(', ');
 }
 
+/** What an option accepts, as its messages say it: "a whole number from 1", "one of a, b", ... */
+function accepted(o: OptionSpec): string {
+  switch (o.type) {
+    case 'flag':
+      return 'no value';
+    case 'number': {
+      const range = o.min !== undefined && o.max !== undefined ? ` from ${o.min} to ${o.max}` : o.min !== undefined ? ` from ${o.min}` : o.max !== undefined ? ` up to ${o.max}` : '';
+      return `${o.integer ? 'a whole number' : 'a number'}${range}`;
+    }
+    case 'string':
+      return o.choices ? `one of ${quoteList(o.choices)}` : 'a value';
+    case 'list':
+      return o.choices ? `a comma list of ${quoteList(o.choices)}` : 'a comma list';
+    case 'duration':
+      return 'a duration like 90, 90s, 1500ms, 10m';
+    case 'repeat':
+      return 'a value';
+  }
+}
+
 /** Turns node's parseArgs errors (multi-sentence, with hints about `--`) into one short line. */
-function rephrase(e: Error & { code?: string }): string {
+function rephrase(e: Error & { code?: string }, spec: OptionsSpec): string {
   const opt = /'(-[^' ]+)/.exec(e.message)?.[1];
   switch (e.code) {
     case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
       return `unknown option ${opt ?? e.message}`;
-    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
-      return /argument missing/.test(e.message) ? `${opt ?? 'an option'} needs a value` : `${opt ?? 'an option'} takes no value`;
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE': {
+      // "Option '-j, --jobs <value>' argument missing" / "Option '--json' does not take an argument"
+      const name = /--([\w-]+)/.exec(e.message)?.[1];
+      const o = name !== undefined ? spec[name] : undefined;
+      if (name === undefined || o === undefined) return e.message.split('\n')[0]!;
+      return o.type === 'flag' ? `--${name} takes no value` : `--${name} needs ${accepted(o)}`;
+    }
     case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL': {
       const arg = /'([^']*)'/.exec(e.message)?.[1];
       return `unexpected argument ${arg !== undefined ? `"${arg}"` : ''}`.trim();
@@ -142,11 +167,36 @@ export function parseCommandLine<const S extends OptionsSpec>(command: string, a
   for (const [name, o] of Object.entries(spec)) {
     nodeOptions[name] = { type: o.type === 'flag' ? 'boolean' : 'string', ...(o.type === 'repeat' ? { multiple: true } : {}), ...(o.short ? { short: o.short } : {}) };
   }
+  // parseArgs reads a word that starts with "-" after an option as the next option, never as its
+  // value: `--jobs -1` would be `--jobs` without a value. A negative number is the option's value
+  // (glued as --jobs=-1, so the range check below names what the option takes); any other dash-led
+  // word there means the value is missing.
+  const byShort = new Map(Object.entries(spec).flatMap(([n, o]) => (o.short ? [[o.short, n] as const] : [])));
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') {
+      args.push(...argv.slice(i));
+      break;
+    }
+    const name = /^--[^=]+$/.test(a) ? a.slice(2) : /^-\w$/.test(a) ? byShort.get(a.slice(1)) : undefined;
+    const o = name !== undefined ? spec[name] : undefined;
+    const next = argv[i + 1];
+    if (o && o.type !== 'flag' && next !== undefined && next.length > 1 && next.startsWith('-')) {
+      if (/^-\.?\d/.test(next)) {
+        args.push(`--${name}=${next}`);
+        i++;
+        continue;
+      }
+      fail(`--${name} needs ${accepted(o)}, not the option "${next}"`);
+    }
+    args.push(a);
+  }
   let raw: { values: Record<string, string | boolean | (string | boolean)[] | undefined>; positionals: string[] };
   try {
-    raw = parseArgs({ args: [...argv], options: nodeOptions, allowPositionals: true, strict: true });
+    raw = parseArgs({ args, options: nodeOptions, allowPositionals: true, strict: true });
   } catch (e) {
-    return fail(rephrase(e as Error & { code?: string }));
+    return fail(rephrase(e as Error & { code?: string }, spec));
   }
   const pos = opts.positionals ?? 0;
   const maxPos = typeof pos === 'number' ? pos : pos.max;
@@ -179,10 +229,8 @@ export function parseCommandLine<const S extends OptionsSpec>(command: string, a
         }
         const text = String(v).trim();
         const n = text === '' ? Number.NaN : Number(text);
-        const what = o.integer ? 'a whole number' : 'a number';
-        const range = o.min !== undefined && o.max !== undefined ? ` from ${o.min} to ${o.max}` : o.min !== undefined ? ` from ${o.min}` : o.max !== undefined ? ` up to ${o.max}` : '';
         if (!Number.isFinite(n) || (o.integer && !Number.isInteger(n)) || (o.min !== undefined && n < o.min) || (o.max !== undefined && n > o.max)) {
-          fail(`${flag} takes ${what}${range}, not "${String(v)}"`);
+          fail(`${flag} takes ${accepted(o)}, not "${String(v)}"`);
         }
         values[name] = n;
         break;
@@ -208,7 +256,7 @@ export function parseCommandLine<const S extends OptionsSpec>(command: string, a
           break;
         }
         const ms = durationMs(text, o.defaultUnit);
-        if (ms === null) fail(`${flag} takes a duration like 90, 90s, 1500ms, 10m, not "${text}"`);
+        if (ms === null) fail(`${flag} takes ${accepted(o)}, not "${text}"`);
         values[name] = ms;
         break;
       }

@@ -5,8 +5,8 @@
 // report that says it was interrupted — whether the signal went to the node process alone (Ctrl-C
 // forwarded by a supervisor, `kill PID`) or to its whole process group (Ctrl-C in a terminal).
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { rmSync } from 'node:fs';
+import { claimReport, writeJsonReport } from './reports.js';
 
 interface TrackedProcess {
   pid: number;
@@ -62,9 +62,24 @@ export function trackPid(pid: number, name: string, group = false): () => void {
   return () => processes.delete(pid);
 }
 
-/** Registers a temporary folder to remove when the command is interrupted. */
+function removeTempDirs(): void {
+  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+  tempDirs.clear();
+}
+
+let tempExitHook = false;
+
+/**
+ * Registers a temporary folder to remove when the command is interrupted, and in any case when
+ * the process exits: a folder its owner did not remove (an error on the way, a caller that never
+ * closes, a cache such as the PKI's that lives as long as the process) still goes.
+ */
 export function trackTempDir(dir: string): () => void {
   tempDirs.add(dir);
+  if (!tempExitHook) {
+    tempExitHook = true;
+    process.on('exit', removeTempDirs);
+  }
   return () => tempDirs.delete(dir);
 }
 
@@ -88,6 +103,11 @@ export function interrupted(): NodeJS.Signals | null {
   return interruptedBy;
 }
 
+/** The exit code of an interrupted command (128 + the signal's number), or null when it was not interrupted. */
+export function interruptExitCode(): number | null {
+  return interruptedBy === null ? null : interruptedBy === 'SIGINT' ? 130 : 143;
+}
+
 /** What is registered now (tests, diagnostics). */
 export function tracked(): { processes: Array<{ pid: number; name: string }>; tempDirs: string[] } {
   return { processes: [...processes.values()].map(({ pid, name }) => ({ pid, name })), tempDirs: [...tempDirs] };
@@ -107,8 +127,7 @@ export async function stopEverything(graceMs = 1500): Promise<void> {
     Promise.allSettled(fns.map(async (fn) => fn())),
     new Promise((r) => setTimeout(r, 2000).unref()),
   ]);
-  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
-  tempDirs.clear();
+  removeTempDirs();
 }
 
 let installed = false;
@@ -124,8 +143,7 @@ export function installInterruptHandler(command: string): void {
   const handle = (signal: NodeJS.Signals): void => {
     if (interruptedBy !== null) {
       for (const p of processes.values()) signalProcess(p, 'SIGKILL');
-      for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
-      process.exit(signal === 'SIGINT' ? 130 : 143);
+      process.exit(interruptExitCode()!); // the 'exit' hook removes the temp folders
     }
     interruptedBy = signal;
     process.stderr.write(`\nwslab ${command}: ${signal}: stopping ${processes.size} child process(es), writing the report (interrupted)\n`);
@@ -136,14 +154,13 @@ export function installInterruptHandler(command: string): void {
         process.stderr.write(`wslab ${command}: could not write the interrupted report: ${(e as Error).message}\n`);
       }
     }
-    void stopEverything().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    void stopEverything().finally(() => process.exit(interruptExitCode()!));
   };
   process.on('SIGINT', handle);
   process.on('SIGTERM', handle);
-  // A plain exit (an uncaught error) must not leave children either.
+  // A plain exit (an uncaught error) must not leave children either; trackTempDir's hook removes the folders.
   process.once('exit', () => {
     for (const p of processes.values()) signalProcess(p, 'SIGKILL');
-    for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
   });
 }
 
@@ -153,8 +170,7 @@ export function installInterruptHandler(command: string): void {
  * (or an older) run. Returns the function that stops that once the real report is written.
  */
 export function interruptedReportFile(file: string, partial: () => object): () => void {
-  return onInterrupt(() => {
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, JSON.stringify({ ...partial(), finished: false, ok: false, interrupted: true }, null, 2) + '\n');
-  });
+  // Called as the run starts: a report another run is writing stops this one before it begins.
+  claimReport(file);
+  return onInterrupt(() => writeJsonReport(file, { ...partial(), finished: false, ok: false, interrupted: true }));
 }

@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { once } from 'node:events';
 import { X509Certificate } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import tls from 'node:tls';
+import { pathToFileURL } from 'node:url';
+import { tracked } from './children.js';
+import { ROOT_DIR } from './paths.js';
 import { makeTestPki } from './pki.js';
 
 describe('makeTestPki', () => {
@@ -49,5 +56,49 @@ describe('makeTestPki', () => {
 
   it('returns the cached PKI for the same options', () => {
     expect(makeTestPki()).toBe(makeTestPki());
+  });
+});
+
+describe('the PKI folder', () => {
+  // A node process of its own (TMPDIR pointing at a fresh folder, so runs beside this one do not
+  // count) makes the PKI and ends: normally, or by an uncaught error.
+  const runScript = (end: string): { status: number | null; stderr: string; made: string; tmp: string; left: string[] } => {
+    const tmp = mkdtempSync(join(tmpdir(), 'pki-test-'));
+    try {
+      const pki = pathToFileURL(join(ROOT_DIR, 'lab', 'pki.ts')).href;
+      const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e',
+        `const { makeTestPki } = await import(${JSON.stringify(pki)}); const { existsSync } = await import('node:fs'); const p = makeTestPki(); if (!existsSync(p.paths.serverKey)) process.exit(3); console.log(p.dir); ${end}`], {
+        cwd: ROOT_DIR, env: { ...process.env, TMPDIR: tmp }, encoding: 'utf8',
+      });
+      return { status: r.status, stderr: r.stderr, made: r.stdout.trim(), tmp, left: readdirSync(tmp).filter((f) => f.startsWith('wslab-')) };
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  };
+
+  it('is removed when the process exits normally', () => {
+    const r = runScript('');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.made.startsWith(join(r.tmp, 'wslab-pki-'))).toBe(true);
+    expect(r.left).toEqual([]);
+  });
+
+  it('is removed when the process dies of an uncaught error', () => {
+    const r = runScript("throw new Error('boom');");
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('boom');
+    expect(r.made.startsWith(join(r.tmp, 'wslab-pki-'))).toBe(true);
+    expect(r.left).toEqual([]);
+  });
+
+  it('is left alone when the caller chose it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pki-own-'));
+    try {
+      const pki = makeTestPki({ dir, serverNames: ['own.test'] });
+      expect(pki.dir).toBe(dir);
+      expect(tracked().tempDirs).not.toContain(dir);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { trackTempDir } from './children.js';
 
 export interface TestPki {
   dir: string;
@@ -20,7 +21,7 @@ export interface TestPki {
 }
 
 export interface TestPkiOptions {
-  /** Where to write the files; default a new temp folder. */
+  /** Where to write the files (the caller's to remove); default a new temp folder, removed when the process exits. */
   dir?: string;
   /** Server certificate subject alternative names; entries that look like IPs become IP SANs. */
   serverNames?: string[];
@@ -49,7 +50,10 @@ export function makeTestPki(opts: TestPkiOptions = {}): TestPki {
   const hit = cache.get(cacheKey);
   if (hit && existsSync(hit.paths.serverKey) && existsSync(hit.paths.selfSignedKey)) return hit;
 
+  // A folder of our own (it holds private keys) lives as long as the process and the cache entry:
+  // removed when the process exits, however it exits.
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'wslab-pki-'));
+  if (!opts.dir) trackTempDir(dir);
   mkdirSync(dir, { recursive: true });
   const p = {
     caCert: join(dir, 'ca.pem'),

@@ -203,6 +203,7 @@ describe('the resty-websocket-lab package', () => {
     const { file, files, integrity } = pack(null);
     expect(files).toContain('dist/cli/main.js');
     expect(files).toContain('bin/wslab.mjs');
+    expect(files).toContain('CHANGELOG.md');
     expect(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
     expect(files.filter((f) => /\.test\.js$/.test(f))).toEqual([]);
     const project = join(work, 'uses-lab');
@@ -230,5 +231,22 @@ describe('the resty-websocket-lab package', () => {
     const bad = spawnSync(bin, ['lab', '--skip', 'nope'], { cwd: project, encoding: 'utf8', timeout: 30_000 });
     expect(bad.status).toBe(2);
     expect(bad.stderr.trim().split('\n')).toEqual(['wslab lab: --skip: unknown "nope" (one of interop, conformance, deviations, fuzz, diff, session) (see wslab lab --help)']);
+    // The installed lab reads both versions from the installed packages, not from a checkout.
+    const version = spawnSync(bin, ['--version'], { cwd: project, encoding: 'utf8', timeout: 30_000 });
+    const ver = (f: string): string => (JSON.parse(readFileSync(f, 'utf8')) as { version: string }).version;
+    expect(version.stdout).toBe(`wslab ${ver(join(ROOT_DIR, 'package.json'))} (resty-websocket ${ver(join(ROOT_DIR, 'impl', 'package.json'))})\n`);
+    expect(version.status).toBe(0);
   }, 120_000);
+});
+
+describe('both packages', () => {
+  it('say where their source, issues and home page are, and carry keywords', () => {
+    for (const [file, directory] of [[join(ROOT_DIR, 'package.json'), undefined], [join(ROOT_DIR, 'impl', 'package.json'), 'impl']] as const) {
+      const pkg = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+      expect(pkg.repository, file).toEqual({ type: 'git', url: 'git+https://github.com/resty-websocket-lab/resty-websocket-lab.git', ...(directory ? { directory } : {}) });
+      expect((pkg.bugs as { url: string }).url, file).toBe('https://github.com/resty-websocket-lab/resty-websocket-lab/issues');
+      expect(pkg.homepage, file).toMatch(/^https:\/\/github\.com\/resty-websocket-lab\/resty-websocket-lab\b.*#readme$/);
+      expect((pkg.keywords as string[]).length, file).toBeGreaterThan(3);
+    }
+  });
 });

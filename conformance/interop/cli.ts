@@ -1,7 +1,7 @@
 // `wslab interop`: the interop scenarios in four directions against the peer.
 import { join } from 'node:path';
 import { parseCommandLine, shownPath, UsageError } from '../../lab/args.js';
-import { writeAtomic } from '../../lab/fs.js';
+import { writeJsonReport } from '../../lab/reports.js';
 import { chooseLuaLib } from '../../lab/lua-lib.js';
 import { ROOT_DIR } from '../../lab/paths.js';
 import { BACKEND_CHOICES } from '../../lab/peers/index.js';
@@ -146,7 +146,7 @@ export async function run(argv: string[]): Promise<number> {
   const unstable = unstableRuns(reports);
   const flaky = reports.flatMap((r, i) => r.flakyRuns.map((f) => ({ run: i + 1, ...f })));
   const summary = { runs: repeat, failedRuns, unstable, flaky };
-  writeAtomic(join(outDir, 'interop-repeat.json'), JSON.stringify(summary, null, 1));
+  writeJsonReport(join(outDir, 'interop-repeat.json'), summary, 1);
   if (values.json) console.log(JSON.stringify(summary));
   else {
     console.log(`repeat: ${repeat} runs, ${failedRuns} failed, ${flaky.length} flaky run(s), ${unstable.length} scenario direction(s) whose verdict differed between runs${unstable.length ? ':' : ''}`);

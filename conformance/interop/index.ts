@@ -7,6 +7,7 @@ import type { RunningPeer } from '../../lab/peers/types.js';
 import { ROOT_DIR } from '../../lab/paths.js';
 import { runScenarios } from './runner.js';
 import { selectScenarios } from './scenarios/index.js';
+import { claimReport } from '../../lab/reports.js';
 import { buildReport, writeReport, type InteropReport } from './report.js';
 import type { Direction, DirectionResult, Scenario } from './types.js';
 import { globSelector } from '../../lab/glob.js';
@@ -53,6 +54,8 @@ export async function runInterop(opts: RunInteropOptions = {}): Promise<InteropR
   const outDir = opts.outDir ?? join(ROOT_DIR, 'report');
   const jsonPath = join(outDir, 'interop.json');
   const htmlPath = join(outDir, 'interop.html');
+  // Before the peer starts: a second run writing the same report stops here.
+  claimReport(jsonPath);
   const ownPeer = !opts.peer && !opts.supervisor;
   const supervisor = opts.supervisor ?? (opts.peer ? new PeerSupervisor(opts.peer, null) : PeerSupervisor.forOwnPeer(await startPeer(opts), opts));
   const restartsBefore = supervisor.restarts.length;

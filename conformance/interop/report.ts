@@ -2,6 +2,7 @@
 // difference from the Lua library shown inline with both values. Rewritten after each result.
 import { mkdirSync } from 'node:fs';
 import { writeAtomic } from '../../lab/fs.js';
+import { writeJsonReport } from '../../lab/reports.js';
 import { cards, esc, FILTER_SCRIPT, page, table } from '../../lab/html.js';
 import { dirname } from 'node:path';
 import { showRecord } from '../compare/index.js';
@@ -157,7 +158,6 @@ ${report.browser ? renderBrowserSection(report.browser) : ''}`;
 /** Writes the JSON and HTML atomically (a reader never sees half a file). */
 export function writeReport(report: InteropReport, jsonPath: string, htmlPath: string): void {
   mkdirSync(dirname(jsonPath), { recursive: true });
-  for (const [path, text] of [[jsonPath, JSON.stringify(report, null, 2)], [htmlPath, renderHtml(report)]] as const) {
-    writeAtomic(path, text);
-  }
+  writeJsonReport(jsonPath, report);
+  writeAtomic(htmlPath, renderHtml(report));
 }

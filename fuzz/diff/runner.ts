@@ -2,10 +2,11 @@
 // exactly (recv_frame's data/typ/err sequence incl. the error after the stream ends, build_frame's
 // bytes, send_frame's bytes/error). Each divergence is minimised and saved with both answers.
 import fc from 'fast-check';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { existsSync, readdirSync, readFileSync, } from 'node:fs';
+import { join, relative } from 'node:path';
 import { ROOT_DIR } from '../../lab/paths.js';
 import { interruptedReportFile } from '../../lab/children.js';
+import { writeJsonReport } from '../../lab/reports.js';
 import { DEFAULT_WORK_ROOT, SEEDS_DIR } from '../campaign.js';
 import { FINDINGS_DIR, saveFinding } from '../findings.js';
 import { minimiseAsync } from '../minimise.js';
@@ -170,10 +171,7 @@ export async function runDiff(opts: DiffOptions = {}): Promise<DiffReport> {
     ok: divergenceCount === 0,
   };
   stopInterruptReport();
-  if (opts.reportFile) {
-    mkdirSync(dirname(opts.reportFile), { recursive: true });
-    writeFileSync(opts.reportFile, JSON.stringify(report, null, 2) + '\n');
-  }
+  if (opts.reportFile) writeJsonReport(opts.reportFile, report);
   return report;
 }
 

@@ -6,8 +6,9 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { writeAtomic } from '../../lab/fs.js';
+import { join } from 'node:path';
+import { trackTempDir } from '../../lab/children.js';
+import { claimReport, writeJsonReport } from '../../lab/reports.js';
 import { ROOT_DIR } from '../../lab/paths.js';
 import { resolveLuaLib } from '../../lab/lua-lib.js';
 import { mutantsOf, type Mutant } from './operators.js';
@@ -227,6 +228,7 @@ export function secondsPerMutant(checks: readonly Check[], sessionSeconds: numbe
 
 export async function runMutate(o: MutateOptions): Promise<MutateReport> {
   const started = Date.now();
+  if (o.reportFile) claimReport(o.reportFile); // a second run on the same report stops before its first mutant
   const lib = locateLibrary(o.luaLib);
   const files = o.files ?? FILES;
   const checks = [...(o.checks ?? ['diff', 'session'])] as Check[];
@@ -255,13 +257,11 @@ export async function runMutate(o: MutateOptions): Promise<MutateReport> {
   const save = (): void => {
     report.durationMs = Date.now() - started;
     report.files = summarise(report.mutants, files);
-    if (o.reportFile) {
-      mkdirSync(dirname(o.reportFile), { recursive: true });
-      writeAtomic(o.reportFile, JSON.stringify(report, null, 2) + '\n');
-    }
+    if (o.reportFile) writeJsonReport(o.reportFile, report);
   };
   const jit = luajit();
   const work = mkdtempSync(join(tmpdir(), 'wslab-mutate-'));
+  const untrackWork = trackTempDir(work); // Ctrl-C mid-mutant: the interrupt handler removes it
   try {
     for (const m of plan) {
       if (o.signal?.aborted || Date.now() - started > o.budgetMs) break;
@@ -297,6 +297,7 @@ export async function runMutate(o: MutateOptions): Promise<MutateReport> {
     }
   } finally {
     rmSync(work, { recursive: true, force: true });
+    untrackWork();
   }
   report.interrupted = !!o.signal?.aborted;
   report.finished = true;

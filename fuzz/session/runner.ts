@@ -8,6 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import fc from 'fast-check';
 import { writeAtomic } from '../../lab/fs.js';
+import { claimReport, writeJsonReport } from '../../lab/reports.js';
 import { showRecord } from '../../lab/compare.js';
 import type { RunningPeer } from '../../lab/peers/types.js';
 import { KNOWN_DIFFERENCES } from '../../lab/session/known.js';
@@ -115,6 +116,7 @@ export async function runSessionDiff(opts: SessionDiffOptions): Promise<SessionR
   const roles = opts.roles ?? ['server', 'client'];
   const findingsDir = opts.findingsDir ?? join(FINDINGS_DIR, 'session');
   const { peer } = opts;
+  if (opts.reportFile) claimReport(opts.reportFile); // a second run on the same report stops before its first session
   const report: SessionReport = {
     finished: false, ok: false, interrupted: false, seed, durationMs: 0,
     lib: { version: peer.lib.clientVersion, source: peer.lib.source },
@@ -126,10 +128,7 @@ export async function runSessionDiff(opts: SessionDiffOptions): Promise<SessionR
     const total = report.sessions.server + report.sessions.client;
     report.sessionsPerSec = Math.round((total / Math.max(1, report.durationMs / 1000)) * 10) / 10;
     report.explained = KNOWN_DIFFERENCES.filter((k) => explainedCounts.has(k.id)).map((k) => ({ id: k.id, specItem: k.specItem, count: explainedCounts.get(k.id)! }));
-    if (opts.reportFile) {
-      mkdirSync(dirname(opts.reportFile), { recursive: true });
-      writeAtomic(opts.reportFile, JSON.stringify(report, null, 2) + '\n');
-    }
+    if (opts.reportFile) writeJsonReport(opts.reportFile, report);
   };
   const deadline = started + opts.timeMs;
   const stopped = (): boolean => Date.now() >= deadline || !!opts.signal?.aborted || (opts.maxSessions !== undefined && report.sessions.server + report.sessions.client >= opts.maxSessions);

@@ -167,8 +167,9 @@ export async function startNativePeer(opts: NativePeerOptions = {}): Promise<Nat
   const untrackPrefix = opts.detached ? () => {} : trackTempDir(prefix);
   for (const d of ['logs', 'tmp', 'locations']) mkdirSync(join(prefix, d), { recursive: true });
   // The self-signed listener's pair comes from the lab's PKI even with opts.tls: its point is a
-  // certificate no one trusts.
-  const pki = makeTestPki();
+  // certificate no one trusts. A detached peer outlives this process, whose PKI folder goes when it
+  // exits: its certificates live in its own prefix, removed with it by `wslab peer stop`.
+  const pki = makeTestPki(opts.detached ? { dir: join(prefix, 'pki') } : {});
   const certs = opts.tls ?? { cert: pki.paths.serverCert, key: pki.paths.serverKey, ca: pki.paths.caCert };
   const caPath = certs.ca ?? certs.cert;
   const port = opts.port || (await freePort());
