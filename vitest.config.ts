@@ -6,11 +6,13 @@ const impl = fileURLToPath(new URL('./impl/', import.meta.url));
 
 /**
  * The version the reference implementation reproduces: upstream lua-resty-websocket v0.12, where the
- * project's shared folder has it. Every Lua-facing test runs once against Debian's 0.08 (the default
- * peer, installable anywhere) and once more against this copy.
+ * project's shared folder has it, or the upstream checkout WSLAB_UPSTREAM_LIB names (a lib/ folder:
+ * the CI workflow checks out v0.12 and master). Every Lua-facing test runs once against Debian's
+ * 0.08 (the default peer, installable anywhere) and once more against this copy.
  */
-const V012_LIB = fileURLToPath(new URL('../shared/upstream/lua-resty-websocket-0.12/lib', import.meta.url));
-const hasV012 = existsSync(`${V012_LIB}/resty/websocket/protocol.lua`);
+const UPSTREAM_LIB = process.env.WSLAB_UPSTREAM_LIB || fileURLToPath(new URL('../shared/upstream/lua-resty-websocket-0.12/lib', import.meta.url));
+const UPSTREAM_NAME = process.env.WSLAB_UPSTREAM_LIB ? 'upstream' : 'upstream-v0.12';
+const hasUpstream = existsSync(`${UPSTREAM_LIB}/resty/websocket/protocol.lua`);
 
 /** The tests that load the Lua library (peer, oracle, agents, mutants): the ones the v0.12 leg runs. */
 const LUA_FACING = [
@@ -25,9 +27,11 @@ const LUA_FACING = [
   'lab/session/known.test.ts',
 ];
 
-if (!hasV012) {
-  process.stdout.write(`v0.12 leg: skipped (no upstream lua-resty-websocket v0.12 at ${V012_LIB}); the Lua-facing tests run against Debian's 0.08 only\n`);
-}
+process.stdout.write(
+  hasUpstream
+    ? `${UPSTREAM_NAME} leg: the Lua-facing tests run again against ${UPSTREAM_LIB}\n`
+    : `${UPSTREAM_NAME} leg: skipped (no lua-resty-websocket lib/ at ${UPSTREAM_LIB}); the Lua-facing tests run against one library only\n`,
+);
 
 const exclude = ['node_modules/**', '**/node_modules/**', 'dist/**', 'impl/dist/**', 'fuzz/build/**', '.cache/**'];
 
@@ -55,11 +59,11 @@ export default defineConfig({
         // the library RESTY_WEBSOCKET_LIB names, else Debian's 0.08
         test: { name: process.env.RESTY_WEBSOCKET_LIB ? 'lua-lib' : 'debian-0.08', include: ['**/*.test.ts'], exclude, sequence: { groupOrder: 0 } },
       },
-      ...(hasV012
+      ...(hasUpstream
         ? [
             {
               extends: true as const,
-              test: { name: 'upstream-v0.12', include: LUA_FACING, exclude, sequence: { groupOrder: 1 }, env: { RESTY_WEBSOCKET_LIB: V012_LIB } },
+              test: { name: UPSTREAM_NAME, include: LUA_FACING, exclude, sequence: { groupOrder: 1 }, env: { RESTY_WEBSOCKET_LIB: UPSTREAM_LIB } },
             },
           ]
         : []),

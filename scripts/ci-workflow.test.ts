@@ -26,6 +26,12 @@ describe('.github/workflows/ci.yml', () => {
     expect(workflow).toMatch(/run: .*npm test$/m);
   });
 
+  it('runs the Lua-facing tests against upstream v0.12 and master as well', () => {
+    expect(list('ref')).toEqual(['v0.12', 'master']);
+    expect(workflow).toContain('repository: openresty/lua-resty-websocket');
+    expect(workflow).toMatch(/WSLAB_UPSTREAM_LIB=.*npm test -- --project upstream$/m);
+  });
+
   it('fuzzes every target, with the corpus cached, merged and minimised', () => {
     expect(list('target').sort()).toEqual(TARGETS.map((t) => t.name).sort());
     expect(workflow).toContain('uses: actions/cache/restore@v4');
