@@ -27,11 +27,16 @@ const LUA_FACING = [
   'lab/session/known.test.ts',
 ];
 
-process.stdout.write(
-  hasUpstream
-    ? `${UPSTREAM_NAME} leg: the Lua-facing tests run again against ${UPSTREAM_LIB}\n`
-    : `${UPSTREAM_NAME} leg: skipped (no lua-resty-websocket lib/ at ${UPSTREAM_LIB}); the Lua-facing tests run against one library only\n`,
-);
+// The config is read once per project: say it once.
+const said = globalThis as { wslabLegSaid?: boolean };
+if (!said.wslabLegSaid) {
+  said.wslabLegSaid = true;
+  process.stdout.write(
+    hasUpstream
+      ? `${UPSTREAM_NAME} leg: the Lua-facing tests run again against ${UPSTREAM_LIB}\n`
+      : `${UPSTREAM_NAME} leg: skipped (no lua-resty-websocket lib/ at ${UPSTREAM_LIB}); the Lua-facing tests run against one library only\n`,
+  );
+}
 
 const exclude = ['node_modules/**', '**/node_modules/**', 'dist/**', 'impl/dist/**', 'fuzz/build/**', '.cache/**'];
 
