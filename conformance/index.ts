@@ -19,7 +19,7 @@ import { AGENTS, findAgent, type Agent } from './agents/index.js';
 import { selectCases } from './cases/index.js';
 import { startFuzzingServer } from './runner/client-mode.js';
 import { probeServer, runCaseAgainstServer } from './runner/server-mode.js';
-import { runTiming } from './runner/timing.js';
+import { runTiming } from '../lab/timing.js';
 import { ConformanceReport, type ConformanceIndex } from './report/index.js';
 import type { CaseResult } from './runner/types.js';
 import { differingAcrossRuns } from '../lab/runs.js';

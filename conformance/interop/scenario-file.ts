@@ -7,7 +7,7 @@
 //   peer plays the other end, so those are the directions there are), compared as the session diff does.
 import { readFileSync } from 'node:fs';
 import type { RunningPeer } from '../../lab/peers/types.js';
-import { compareObservations, describeDivergence, observeSession, type SessionComparison } from '../../lab/session/run.js';
+import { describeDivergence, diffSession, type SessionComparison } from '../../lab/session/run.js';
 import type { Session, SessionObservation } from '../../lab/session/types.js';
 import type { Scenario } from './types.js';
 
@@ -49,13 +49,12 @@ export interface SessionReplay {
 }
 
 export async function replaySession(peer: RunningPeer, s: Session): Promise<SessionReplay> {
-  const [lua, ours] = await Promise.all([observeSession('lua', s, peer), observeSession('ours', s, peer)]);
-  const comparison = compareObservations(s, lua, ours, peer.lib.clientVersion);
+  const { cmp: comparison, lua, ours, timeScale } = await diffSession(peer, s);
   const directions: [string, string] = s.role === 'server' ? ['lua-raw', 'ts-raw'] : ['raw-lua', 'raw-ts'];
   const verdict = !comparison.first ? 'pass' : comparison.explained ? 'explained' : 'fail';
   const line =
     verdict === 'pass'
-      ? `${directions.join(' = ')}: the same calls, head, frames and TCP close (${lua.records.length} records)`
+      ? `${directions.join(' = ')}: the same calls, head, frames and TCP close (${lua.records.length} records${timeScale > 1 ? `; times x${timeScale} for the machine's lag` : ''})`
       : verdict === 'explained'
         ? `${directions.join(' vs ')}: known difference ${comparison.explained!.id} [${comparison.explained!.specItem}]: ${describeDivergence(comparison.first!)}`
         : `${directions.join(' vs ')}: ${describeDivergence(comparison.first!)}`;

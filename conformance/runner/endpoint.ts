@@ -11,7 +11,7 @@ import { Utf8Validator, isValidUtf8 } from 'resty-websocket/utf8';
 import type { Stream } from 'resty-websocket/socket';
 import { CLOSE, type CaseRun, type ConformanceCase, type EndpointOutcome, type FrameSpec, type FuzzingEndpoint, type VerdictTimer, type WireLogEntry } from './types.js';
 import { sameEvents } from './events.js';
-import { runTiming, type RunTiming } from './timing.js';
+import { runTiming, type RunTiming } from '../../lab/timing.js';
 
 const MAX_WIRE_LOG_DATA = 256;
 /** Autobahn's WebSocketProtocol._QUEUED_WRITE_DELAY: 0.00001 s between queued writes. */

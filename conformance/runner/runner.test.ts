@@ -14,7 +14,7 @@ import { acceptFor } from 'resty-websocket/handshake-client';
 import { runConformance } from '../index.js';
 import { Endpoint } from './endpoint.js';
 import { judge } from './judge.js';
-import { RunTiming } from './timing.js';
+import { RunTiming } from '../../lab/timing.js';
 import type { CaseRun, ConformanceCase, EndpointOutcome } from './types.js';
 import type { Stream } from 'resty-websocket/socket';
 

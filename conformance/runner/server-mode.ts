@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import type { Stream } from 'resty-websocket/socket';
 import { failedToStart, runCaseOnStream } from './run-case.js';
 import type { CaseResult, ConformanceCase } from './types.js';
-import { runTiming } from './timing.js';
+import { runTiming } from '../../lab/timing.js';
 
 export interface ServerTarget {
   agent: string;

@@ -12,7 +12,8 @@ import { claimReport, writeJsonReport } from '../../lab/reports.js';
 import { showRecord } from '../../lab/compare.js';
 import type { RunningPeer } from '../../lab/peers/types.js';
 import { KNOWN_DIFFERENCES } from '../../lab/session/known.js';
-import { compareObservations, describeDivergence, observeSession, type SessionComparison, type SessionTargets } from '../../lab/session/run.js';
+import { describeDivergence, diffSession, type SessionComparison, type SessionDiff, type SessionTargets } from '../../lab/session/run.js';
+import { runTiming } from '../../lab/timing.js';
 import type { Session, SessionObservation } from '../../lab/session/types.js';
 import { FINDINGS_DIR } from '../findings.js';
 import { sessionArb } from './model.js';
@@ -72,6 +73,8 @@ export interface SessionReport {
   recordExplained: Record<string, number>;
   /** Sessions whose first run diverged and whose repeat agreed (timing, not behaviour): reported, not hidden. */
   retries: Array<{ role: Role; summary: string }>;
+  /** Sessions run with their times stretched for the machine's lag (lab/session/time-scale.ts), and the largest stretch. */
+  timeScale: { stretched: number; max: number };
   /** Sessions the harness could not run (a peer that stopped answering ...). */
   errors: string[];
 }
@@ -103,13 +106,6 @@ export function saveSessionFinding(dir: string, s: Session, cmp: SessionComparis
   return file;
 }
 
-/** Runs one session on both sides and compares them. */
-export async function diffSession(peer: RunningPeer, s: Session, targets?: SessionTargets): Promise<{ cmp: SessionComparison; lua: SessionObservation; ours: SessionObservation }> {
-  // The two sides share nothing (each has its own raw peer and listener): run them side by side.
-  const [lua, ours] = await Promise.all([observeSession('lua', s, peer), observeSession('ours', s, peer, targets)]);
-  return { cmp: compareObservations(s, lua, ours, peer.lib.clientVersion), lua, ours };
-}
-
 export async function runSessionDiff(opts: SessionDiffOptions): Promise<SessionReport> {
   const started = Date.now();
   const seed = opts.seed ?? (Date.now() ^ (Math.random() * 0x7fffffff)) >>> 0;
@@ -120,7 +116,7 @@ export async function runSessionDiff(opts: SessionDiffOptions): Promise<SessionR
   const report: SessionReport = {
     finished: false, ok: false, interrupted: false, seed, durationMs: 0,
     lib: { version: peer.lib.clientVersion, source: peer.lib.source },
-    sessions: { server: 0, client: 0 }, sessionsPerSec: 0, divergences: [], explained: [], recordExplained: {}, retries: [], errors: [],
+    sessions: { server: 0, client: 0 }, sessionsPerSec: 0, divergences: [], explained: [], recordExplained: {}, retries: [], timeScale: { stretched: 0, max: 1 }, errors: [],
   };
   const explainedCounts = new Map<string, number>();
   const save = (): void => {
@@ -157,7 +153,7 @@ export async function runSessionDiff(opts: SessionDiffOptions): Promise<SessionR
         // Shrinking has a budget of its own: past it, fast-check keeps the smallest failure so far.
         if (shrinking && Date.now() > shrinkUntil) return true;
         progress();
-        let r: Awaited<ReturnType<typeof diffSession>>;
+        let r: SessionDiff;
         try {
           r = await diffSession(peer, s, opts.targets);
         } catch (e) {
@@ -170,6 +166,8 @@ export async function runSessionDiff(opts: SessionDiffOptions): Promise<SessionR
         }
         if (!shrinking) {
           report.sessions[s.role]++;
+          if (r.timeScale > 1) report.timeScale.stretched++;
+          report.timeScale.max = Math.max(report.timeScale.max, r.timeScale);
           for (const why of r.cmp.recordExplained) report.recordExplained[why] = (report.recordExplained[why] ?? 0) + 1;
         }
         if (!r.cmp.first) return true;
@@ -209,7 +207,13 @@ export async function runSessionDiff(opts: SessionDiffOptions): Promise<SessionR
       save();
     }
   };
-  await Promise.all(Array.from({ length: jobs }, (_, j) => worker(j)));
+  // The lag is sampled all run long: every session's time scale follows it.
+  const releaseTiming = runTiming.acquire();
+  try {
+    await Promise.all(Array.from({ length: jobs }, (_, j) => worker(j)));
+  } finally {
+    releaseTiming();
+  }
   if (peerDead) report.errors.push(peerDead);
   report.interrupted = !!opts.signal?.aborted;
   report.finished = true;
@@ -226,6 +230,7 @@ export function formatSessionReport(r: SessionReport): string {
     ...r.divergences.map((d) => `  ${d.role} ${d.summary}\n    ${d.file}`),
     `explained (declared once, lab/session/known.ts): ${r.explained.length ? r.explained.map((e) => `${e.id} x${e.count} [${e.specItem}]`).join('; ') : 'none'}`,
     ...Object.entries(r.recordExplained).map(([why, n]) => `  record-level: ${why} x${n}`),
+    `time scale: ${r.timeScale.stretched ? `${r.timeScale.stretched} sessions stretched for the machine's lag (up to x${r.timeScale.max})` : 'x1 (no session stretched)'}`,
     `retries (diverged once, agreed when run again): ${r.retries.length}${r.retries.length ? `\n${r.retries.slice(0, 5).map((x) => `  ${x.role} ${x.summary}`).join('\n')}` : ''}`,
     ...(r.errors.length ? [`errors: ${r.errors.length}`, ...r.errors.slice(0, 5).map((e) => `  ${e}`)] : []),
   ];

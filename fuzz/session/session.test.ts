@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nativeUnavailable, startNativePeer } from '../../lab/peers/native/index.js';
 import type { RunningPeer } from '../../lab/peers/types.js';
-import { compareObservations, observeSession, type SessionTargets } from '../../lab/session/run.js';
+import { diffSession, type SessionTargets } from '../../lab/session/run.js';
 import type { Session } from '../../lab/session/types.js';
 import type { StepTarget } from '../../lab/ts-steps.js';
 import { FINDINGS_DIR } from '../findings.js';
@@ -40,8 +40,7 @@ const clientPlant: SessionTargets = {
 };
 
 async function replay(peer: RunningPeer, s: Session, targets?: SessionTargets) {
-  const [lua, ours] = await Promise.all([observeSession('lua', s, peer), observeSession('ours', s, peer, targets)]);
-  return compareObservations(s, lua, ours, peer.lib.clientVersion);
+  return (await diffSession(peer, s, targets)).cmp;
 }
 
 const savedSessions = existsSync(join(FINDINGS_DIR, 'session')) ? readdirSync(join(FINDINGS_DIR, 'session')).filter((f) => f.endsWith('.json')) : [];

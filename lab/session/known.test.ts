@@ -8,7 +8,7 @@ import { nativeUnavailable, startNativePeer } from '../peers/native/index.js';
 import type { Step } from '../peers/lua-api.js';
 import type { RunningPeer } from '../peers/types.js';
 import { appliesTo, KNOWN_DIFFERENCES, type KnownDifference } from './known.js';
-import { compareObservations, describeDivergence, observeSession } from './run.js';
+import { describeDivergence, diffSession } from './run.js';
 import type { ClientSession, ServerSession, Session } from './types.js';
 
 const REQUEST: ServerSession['request'] = {
@@ -81,8 +81,7 @@ describe.skipIf(why !== null)(`declared differences against the library in nginx
     it(`${k.id}: shown where it applies, absent where it does not`, async () => {
       const s = EXAMPLES[k.id]!;
       const version = peer.lib.clientVersion;
-      const [lua, ours] = await Promise.all([observeSession('lua', s, peer), observeSession('ours', s, peer)]);
-      const c = compareObservations(s, lua, ours, version);
+      const { cmp: c } = await diffSession(peer, s);
       if (appliesTo(k, version)) {
         // record-level entries are counted without stopping the comparison; session-level ones are the first divergence
         if (k.level === 'record') expect(c.recordExplained, JSON.stringify(c)).toContain(k.id);

@@ -78,10 +78,10 @@ async function waitFor(cond: () => boolean, c: Collected, ms: number): Promise<v
   while (!cond() && !c.ended && Date.now() < deadline) await Promise.race([sleep(2), c.ended$]);
 }
 
-async function finish(sock: net.Socket, c: Collected, end: PeerEnd, waitMs: number): Promise<boolean> {
+async function finish(sock: net.Socket, c: Collected, end: PeerEnd, waitMs: number, settleMs: number): Promise<boolean> {
   // A FIN or RST waits until the library has used what came before it: a read with a 1 ms timeout
   // must time out, not see the FIN, whatever the scheduling.
-  if (end !== 'hold') await sleep(RST_SETTLE_MS);
+  if (end !== 'hold') await sleep(settleMs);
   if (end === 'fin') sock.end();
   if (end === 'rst') {
     c.self = true;
@@ -137,7 +137,7 @@ export async function runRawClient(port: number, path: string, s: ServerSession,
   const he = headEnd(got);
   if (he >= 0) await sendGroups(sock, s.traffic, startsNow ? 1 : 0);
   const timeout = Number(s.opts.timeout ?? 60000);
-  const libraryClosed = await finish(sock, c, s.end, closeWait || closeWaitMs(timeout, s.steps.length));
+  const libraryClosed = await finish(sock, c, s.end, closeWait || closeWaitMs(timeout, s.steps.length), s.settleMs ?? RST_SETTLE_MS);
   const bytes = all();
   const e = headEnd(bytes);
   return {
@@ -183,6 +183,7 @@ function responseText(s: ClientSession, reqHead: string): Buffer {
  * connections (a second connect that did not reuse the pooled one) get a plain 101 and nothing else.
  */
 export async function startRawServer(s: ClientSession): Promise<RawServer> {
+  const settleMs = s.settleMs ?? RST_SETTLE_MS;
   const conns: Array<{ sock: net.Socket; c: Collected; headLen: number; scripted: Promise<void> | null }> = [];
   const onConnection = (sock: net.Socket): void => {
     sock.setNoDelay(true);
@@ -199,7 +200,7 @@ export async function startRawServer(s: ClientSession): Promise<RawServer> {
       const reqHead = all().subarray(0, he).toString('latin1');
       if (index > 0) {
         // Later than any 1 ms read timeout the program may have set, never racing it.
-        await sleep(RST_SETTLE_MS);
+        await sleep(settleMs);
         if (sock.destroyed) return;
         sock.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: upgrade\r\nSec-WebSocket-Accept: ${acceptFor(keyOf(reqHead))}\r\n\r\n`);
         return;
@@ -210,7 +211,7 @@ export async function startRawServer(s: ClientSession): Promise<RawServer> {
       await sendGroups(sock, s.traffic, startsNow ? 1 : 0);
       // A client checks for the server's FIN in calls that read nothing (set_keepalive says
       // "closed"): a FIN or RST waits until the client has used what came before it.
-      if (s.end !== 'hold') await sleep(RST_SETTLE_MS);
+      if (s.end !== 'hold') await sleep(settleMs);
       if (s.end === 'fin') sock.end();
       if (s.end === 'rst') {
         c.self = true;
@@ -251,7 +252,7 @@ export async function startRawServer(s: ClientSession): Promise<RawServer> {
         if (!secure) tlsFailed++;
       });
     };
-    if (index > 0) setTimeout(handshake, RST_SETTLE_MS);
+    if (index > 0) setTimeout(handshake, settleMs);
     else handshake();
   });
   await new Promise<void>((resolve, reject) => {

@@ -12,6 +12,8 @@ import { freePort } from '../ports.js';
 import { closeWaitMs, runRawClient, startRawServer } from './raw-peers.js';
 import { explainFirstDivergence, type FirstDivergence, type KnownDifference } from './known.js';
 import type { ClientSession, ServerSession, Session, SessionObservation } from './types.js';
+import { runTiming } from '../timing.js';
+import { scaleSession, timeScaleFor } from './time-scale.js';
 import { decodeFrames } from './wire.js';
 
 export type Side = 'lua' | 'ours';
@@ -209,6 +211,34 @@ export function compareObservations(s: Session, lua: SessionObservation, ours: S
     }
   }
   return { first, explained: first ? explainFirstDivergence(first, s, libVersion) : null, recordExplained };
+}
+
+export interface SessionDiff {
+  cmp: SessionComparison;
+  lua: SessionObservation;
+  ours: SessionObservation;
+  /** The factor the session's times were stretched by for this run (lab/session/time-scale.ts). */
+  timeScale: number;
+}
+
+/** Lag samples a verdict waits for when sampling has just started (20 ms apart: 200 ms). */
+const MIN_LAG_SAMPLES = 10;
+
+/**
+ * Runs one session on both sides, side by side (each has its own raw peer and listener), at the time
+ * scale the machine's measured lag asks for, and compares the two observations.
+ */
+export async function diffSession(peer: RunningPeer, s: Session, targets?: SessionTargets): Promise<SessionDiff> {
+  const release = runTiming.acquire();
+  try {
+    while (runTiming.lagSamples < MIN_LAG_SAMPLES) await new Promise((r) => setTimeout(r, 20));
+    const timeScale = timeScaleFor(runTiming.lagMs());
+    const run = scaleSession(s, timeScale);
+    const [lua, ours] = await Promise.all([observeSession('lua', run, peer), observeSession('ours', run, peer, targets)]);
+    return { cmp: compareObservations(run, lua, ours, peer.lib.clientVersion), lua, ours, timeScale };
+  } finally {
+    release();
+  }
 }
 
 /** A one-line description of a divergence. */

@@ -42,6 +42,12 @@ export interface ServerSession {
   steps: Step[];
   traffic: TrafficGroup[];
   end: PeerEnd;
+  /**
+   * The harness's settle time (ms): how long the raw peer waits before its FIN or RST, and before a
+   * later connection's 101 or TLS handshake, so what the library does without waiting for input is
+   * not raced. Set by the run's time scale (lab/session/time-scale.ts); absent: RST_SETTLE_MS.
+   */
+  settleMs?: number;
 }
 
 export interface ClientSession {
@@ -59,6 +65,12 @@ export interface ClientSession {
   response: { status: string; headers: Array<[string, string]> } | { raw: string };
   traffic: TrafficGroup[];
   end: PeerEnd;
+  /**
+   * The harness's settle time (ms): how long the raw peer waits before its FIN or RST, and before a
+   * later connection's 101 or TLS handshake, so what the library does without waiting for input is
+   * not raced. Set by the run's time scale (lab/session/time-scale.ts); absent: RST_SETTLE_MS.
+   */
+  settleMs?: number;
 }
 
 export type Session = ServerSession | ClientSession;

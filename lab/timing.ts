@@ -43,6 +43,11 @@ export class RunTiming {
     if (ring.length > WINDOW) ring.shift();
   }
 
+  /** How many lag samples the window holds (a fresh acquire has none). */
+  get lagSamples(): number {
+    return this.lags.length;
+  }
+
   /** A handshake's (or any request/answer's) round trip, in ms. */
   noteRtt(ms: number): void {
     this.push(this.rtts, ms);
