@@ -7,7 +7,8 @@
 //   peer plays the other end, so those are the directions there are), compared as the session diff does.
 import { readFileSync } from 'node:fs';
 import type { RunningPeer } from '../../lab/peers/types.js';
-import { describeDivergence, diffSession, type SessionComparison } from '../../lab/session/run.js';
+import { describeDivergence, type SessionComparison } from '../../lab/session/compare.js';
+import { diffSession } from '../../lab/session/run.js';
 import type { Session, SessionObservation } from '../../lab/session/types.js';
 import type { Scenario } from './types.js';
 

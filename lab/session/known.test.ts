@@ -8,7 +8,8 @@ import { nativeUnavailable, startNativePeer } from '../peers/native/index.js';
 import type { Step } from '../peers/lua-api.js';
 import type { RunningPeer } from '../peers/types.js';
 import { appliesTo, KNOWN_DIFFERENCES, type KnownDifference } from './known.js';
-import { describeDivergence, diffSession } from './run.js';
+import { describeDivergence } from './compare.js';
+import { diffSession } from './run.js';
 import type { ClientSession, ServerSession, Session } from './types.js';
 
 const REQUEST: ServerSession['request'] = {
