@@ -4,7 +4,7 @@ import { readdirSync, } from 'node:fs';
 import { cpus, totalmem, arch, platform, release } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseCommandLine, shownPath, UsageError } from '../lab/args.js';
-import { chooseLuaLib } from '../lab/lua-lib.js';
+import { chooseLuaLib, chosenLibraryLoadError } from '../lab/lua-lib.js';
 import { interruptedReportFile } from '../lab/children.js';
 import { writeJsonReport } from '../lab/reports.js';
 import { startPeer, type RunningPeer } from '../lab/peers/index.js';
@@ -20,6 +20,8 @@ import { hotFunctions, mainProfileIn } from './profile.js';
 import { runSessionBench, type SessionBenchReport } from './session.js';
 
 export const SUITES = ['codec', 'echo', 'conns', 'client', 'fuzz', 'session'] as const;
+/** The suites that measure the nginx + Lua peer (and so load the library). */
+const PEER_SUITES: readonly string[] = ['echo', 'conns', 'client', 'session'];
 export type Suite = (typeof SUITES)[number];
 
 export const help = `wslab bench [--only codec,echo,conns,client,fuzz,session] [--quick] [--out FILE] [--cpu-prof DIR]
@@ -337,7 +339,7 @@ export async function runBench(o: RunBenchOptions): Promise<BenchReport> {
   };
   const stopInterruptReport = o.out ? interruptedReportFile(o.out, () => ({ ...report, durationMs: Date.now() - started })) : () => {};
   let peer: RunningPeer | null = null;
-  const needPeer = o.suites.includes('echo') || o.suites.includes('conns') || o.suites.includes('client') || o.suites.includes('session');
+  const needPeer = o.suites.some((s) => PEER_SUITES.includes(s));
   if (needPeer) {
     try {
       peer = await startPeer();
@@ -401,6 +403,11 @@ export async function run(argv: string[]): Promise<number> {
   const libErr = chooseLuaLib(values['lua-lib']);
   if (libErr) throw new UsageError('bench', `--lua-lib: ${libErr}`);
   const suites = values.only ?? [...SUITES];
+  const notLoading = suites.some((s) => PEER_SUITES.includes(s)) ? chosenLibraryLoadError() : null;
+  if (notLoading !== null) {
+    console.error(`wslab bench: ${notLoading}`);
+    return 1;
+  }
   const report = await runBench({
     suites,
     profile: PROFILES[values.quick ? 'quick' : 'full'],

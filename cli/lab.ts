@@ -12,7 +12,7 @@ import { ROOT_DIR } from '../lab/paths.js';
 import { BACKEND_CHOICES } from '../lab/peers/index.js';
 import type { RunningPeer } from '../lab/peers/types.js';
 import { onInterrupt } from '../lab/children.js';
-import { chooseLuaLib, differentCopies, type LoadedLibrary } from '../lab/lua-lib.js';
+import { chooseLuaLib, chosenLibraryLoadError, differentCopies, type LoadedLibrary } from '../lab/lua-lib.js';
 import { PeerSupervisor } from '../lab/peers/supervisor.js';
 import { createProgress, fraction, rate } from './progress.js';
 import { selectCases } from '../conformance/cases/index.js';
@@ -95,6 +95,11 @@ export async function run(argv: string[]): Promise<number> {
   // One library for every part (peer, Lua agents, diff, frame deviations): RESTY_WEBSOCKET_LIB.
   const libErr = chooseLuaLib(values['lua-lib']);
   if (libErr) throw new UsageError('lab', `--lua-lib: ${libErr}`);
+  const notLoading = chosenLibraryLoadError();
+  if (notLoading !== null) {
+    console.error(`wslab lab: ${notLoading}`);
+    return 1;
+  }
   const skip = new Set<string>(values.skip);
   const outDir = values.out ?? join(ROOT_DIR, 'report');
   mkdirSync(outDir, { recursive: true });

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { ROOT_DIR } from '../lab/paths.js';
 import { writeJsonReport } from '../lab/reports.js';
 import { onInterrupt } from '../lab/children.js';
-import { chooseLuaLib } from '../lab/lua-lib.js';
+import { chooseLuaLib, chosenLibraryLoadError } from '../lab/lua-lib.js';
 import { attachedLine, attachRecordedPeer } from '../lab/peers/recorded.js';
 import type { RunningPeer } from '../lab/peers/types.js';
 
@@ -100,6 +100,11 @@ export async function run(argv: string[]): Promise<number> {
   // The peer `wslab peer start` left running, when the Lua agents need one and it matches.
   let peer: RunningPeer | undefined;
   if ((agents ?? AGENTS.map((a) => a.name)).some((n) => AGENTS.find((a) => a.name === n)?.needsPeer)) {
+    const notLoading = chosenLibraryLoadError();
+    if (notLoading !== null) {
+      console.error(`wslab conformance: ${notLoading}`);
+      return 1;
+    }
     const recorded = await attachRecordedPeer({ luaLib: process.env.RESTY_WEBSOCKET_LIB });
     if (recorded.peer) {
       peer = recorded.peer;

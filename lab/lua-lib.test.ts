@@ -4,11 +4,11 @@
 // the upstream layout is a folder this test builds: Debian's files under upstream's names, with a
 // _VERSION of their own so a loaded copy is told from the default one.
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chooseLuaLib, DEBIAN_LUA_ROOT, differentCopies, resolveLuaLib } from './lua-lib.js';
+import { chooseLuaLib, DEBIAN_LUA_ROOT, differentCopies, libraryLoadError, resolveLuaLib } from './lua-lib.js';
 import { LuaOracle, oracleUnavailable, protocolLuaPath } from './lua-oracle.js';
 import { nativeUnavailable } from './peers/native/index.js';
 import { startPeer } from './peers/index.js';
@@ -118,4 +118,72 @@ describe.skipIf(!haveDebian || nativeUnavailable() !== null || oracleUnavailable
     expect(report.sections.deviations!.status, report.sections.deviations!.summary).toBe('pass');
     expect(report.sections.diff!.status, report.sections.diff!.summary).toBe('pass');
   }, 150_000);
+});
+
+/** `wslab ARGS` from source, without this process's library choice; its exit code and output. */
+function wslab(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const env: NodeJS.ProcessEnv = { ...process.env, WSLAB_FROM_SOURCE: '1' };
+  delete env.RESTY_WEBSOCKET_LIB;
+  const r = spawnSync(process.execPath, [join(ROOT_DIR, 'bin', 'wslab.mjs'), ...args], { cwd: ROOT_DIR, env, encoding: 'utf8', timeout: 120_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe.skipIf(!haveDebian || nativeUnavailable() !== null || oracleUnavailable() !== null)('a library that does not load', () => {
+  let root = '';
+  let clientLua = '';
+  let raisesRoot = '';
+  let serverLua = '';
+  beforeAll(() => {
+    const tmp = mkdtempSync(join(tmpdir(), 'wslab-broken-lib-'));
+    root = join(tmp, 'syntax', 'lib');
+    clientLua = join(buildUpstreamLayout(root, '0.97'), 'client.lua');
+    // line 3 becomes a syntax error; the rest of the file is untouched
+    const lines = readFileSync(clientLua, 'utf8').split('\n');
+    lines.splice(2, 0, 'local broken = = 1');
+    writeFileSync(clientLua, lines.join('\n'));
+    raisesRoot = join(tmp, 'raises', 'lib');
+    serverLua = join(buildUpstreamLayout(raisesRoot, '0.97'), 'server.lua');
+    writeFileSync(serverLua, `error("this copy raises while it loads")\n${readFileSync(serverLua, 'utf8')}`);
+  });
+
+  it('luajit names the file and the line; a copy that compiles says nothing', () => {
+    const lib = resolveLuaLib({ luaLib: root }).lib!;
+    expect(libraryLoadError(lib)).toMatch(new RegExp(`^lua-resty-websocket does not load: ${clientLua.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:3: .*near '='$`));
+    expect(libraryLoadError(resolveLuaLib({ luaLib: raisesRoot }).lib!)).toBeNull();
+    expect(libraryLoadError(resolveLuaLib({ luaLib: DEBIAN_LUA_ROOT }).lib!)).toBeNull();
+  });
+
+  it('wslab peer start exits 1 with that one line and starts nothing', () => {
+    const expected = libraryLoadError(resolveLuaLib({ luaLib: root }).lib!);
+    const r = wslab(['peer', 'start', '--lua-lib', root]);
+    expect(r.status, r.stdout + r.stderr).toBe(1);
+    expect(r.stderr).toBe(`wslab peer start: ${expected}\n`);
+    expect(r.stdout).toBe('');
+  }, 60_000);
+
+  it('a module that compiles but raises while it loads: peer start names it from nginx', () => {
+    const r = wslab(['peer', 'start', '--lua-lib', raisesRoot]);
+    expect(r.status, r.stdout + r.stderr).toBe(1);
+    expect(r.stderr).toBe(`wslab peer start: lua-resty-websocket does not load in nginx: resty.websocket.server: ${serverLua}:1: this copy raises while it loads\n`);
+  }, 60_000);
+
+  it('interop, conformance with a Lua agent, diff, the session diff and lab exit 1 the same way, before they start', () => {
+    const expected = libraryLoadError(resolveLuaLib({ luaLib: root }).lib!);
+    const out = mkdtempSync(join(tmpdir(), 'wslab-broken-out-'));
+    const parts: Array<[string, string[]]> = [
+      ['interop', ['interop', '--lua-lib', root, '--out', join(out, 'interop')]],
+      ['conformance', ['conformance', '--agents', 'lua-server', '--lua-lib', root, '--out', join(out, 'conformance')]],
+      ['diff', ['diff', '--lua-lib', root, '--time', '2s', '--report', join(out, 'diff', 'diff.json')]],
+      ['diff', ['diff', '--lua-lib', root, '--session', '2s', '--report', join(out, 'session', 'diff.json')]],
+      ['lab', ['lab', '--lua-lib', root, '--out', join(out, 'lab')]],
+    ];
+    for (const [name, args] of parts) {
+      const r = wslab(args);
+      expect(r.status, `${args.join(' ')}: ${r.stdout}${r.stderr}`).toBe(1);
+      expect(r.stderr, args.join(' ')).toBe(`wslab ${name}: ${expected}\n`);
+      expect(r.stdout, args.join(' ')).toBe('');
+    }
+    // nothing ran, so no part wrote a report
+    expect(readdirSync(out)).toEqual([]);
+  }, 120_000);
 });

@@ -9,7 +9,8 @@
 //             git checkout's lib/; a checkout's root is accepted too and means its lib/)
 //   Debian:   DIR/nginx/websocket/{protocol,client,server}.lua (lua-nginx-websocket's /usr/share/lua/5.1),
 //             loaded through our resty.websocket shim
-import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { FIXTURES_LUA, ROOT_DIR } from './paths.js';
 
@@ -93,4 +94,69 @@ export function differentCopies(loaded: readonly LoadedLibrary[]): string | null
   const paths = new Set(loaded.map((l) => l.path));
   if (paths.size <= 1) return null;
   return `parts of this run loaded different copies of lua-resty-websocket: ${loaded.map((l) => `${l.part} ${l.version} from ${l.path}`).join('; ')}`;
+}
+
+/**
+ * luajit compiles each file's text as a chunk named by this marker, which the error message starts
+ * with; the marker is replaced by the file's full path (luajit shortens long chunk names to 60
+ * characters, and a file name cut short names nothing).
+ */
+const CHUNK_MARK = '<wslab-chunk>';
+const COMPILE_SCRIPT = `local i = 0
+for path in os.getenv("WSLAB_COMPILE_FILES"):gmatch("[^\\n]+") do
+  i = i + 1
+  local f, err = io.open(path, "rb")
+  if not f then io.write(i, "\\t", err, "\\n"); os.exit(1) end
+  local src = f:read("*a"); f:close()
+  local ok, e = loadstring(src, "=${CHUNK_MARK}")
+  if not ok then io.write(i, "\\t", (e:gsub("\\n", " ")), "\\n"); os.exit(1) end
+end`;
+
+const loadChecks = new Map<string, string | null>();
+
+function luajitBinary(): string | null {
+  return spawnSync('sh', ['-c', 'command -v luajit'], { encoding: 'utf8' }).stdout.trim() || null;
+}
+
+/**
+ * Why this copy of the library does not load, or null: luajit compiles protocol.lua, client.lua and
+ * server.lua as nginx would load them, so a copy with a syntax error is one line naming the file and
+ * luajit's message before any part starts, instead of an HTTP 500 per request. (A module that
+ * compiles but raises while it loads is the peer's to report: its /version requires each module.)
+ * Without luajit there is nothing to compile with and this says nothing.
+ */
+export function libraryLoadError(lib: LuaLib): string | null {
+  const files = ['protocol.lua', 'client.lua', 'server.lua'].map((f) => join(lib.dir, f));
+  const stamp = files.map((f) => {
+    try {
+      const st = statSync(f);
+      return `${f}:${st.size}:${st.mtimeMs}`;
+    } catch {
+      return `${f}:missing`;
+    }
+  }).join('|');
+  if (loadChecks.has(stamp)) return loadChecks.get(stamp)!;
+  const jit = luajitBinary();
+  if (jit === null) return null;
+  const r = spawnSync(jit, ['-e', COMPILE_SCRIPT], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, WSLAB_COMPILE_FILES: files.join('\n') } });
+  let why: string | null = null;
+  if (r.status !== 0) {
+    const [index, ...rest] = r.stdout.trim().split('\t');
+    const file = files[Number(index) - 1];
+    const message = rest.join('\t').trim();
+    why = file === undefined
+      ? `lua-resty-websocket in ${lib.dir} could not be checked: luajit ${r.error ? r.error.message : `exited with ${r.status}`}: ${(r.stderr || r.stdout).trim().split('\n')[0]}`
+      : `lua-resty-websocket does not load: ${message.startsWith(CHUNK_MARK) ? file + message.slice(CHUNK_MARK.length) : `${file}: ${message}`}`;
+  }
+  loadChecks.set(stamp, why);
+  return why;
+}
+
+/**
+ * Why the library this process uses (--lua-lib made it RESTY_WEBSOCKET_LIB, or the default) does not
+ * load, or null. A folder that is no library at all is resolveLuaLib's error, reported where it was.
+ */
+export function chosenLibraryLoadError(): string | null {
+  const r = resolveLuaLib();
+  return r.lib === null ? null : libraryLoadError(r.lib);
 }

@@ -5,7 +5,7 @@ import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:chil
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT_DIR } from './paths.js';
-import { resolveLuaLib } from './lua-lib.js';
+import { libraryLoadError, resolveLuaLib } from './lua-lib.js';
 import { trackChild } from './children.js';
 
 export const DRIVER_PATH = join(ROOT_DIR, 'fixtures', 'lua', 'diff', 'driver.lua');
@@ -34,6 +34,8 @@ export function luajitPath(): string | null {
 export function oracleUnavailable(protocolPath = protocolLuaPath()): string | null {
   if (!luajitPath()) return 'luajit is not installed (run bash fuzz/diff/setup-lua.sh)';
   if (!existsSync(protocolPath)) return `the original protocol.lua is missing at ${protocolPath} (run bash fuzz/diff/setup-lua.sh, or set RESTY_WEBSOCKET_LIB)`;
+  const chosen = resolveLuaLib().lib;
+  if (chosen !== null && chosen.protocolPath === protocolPath) return libraryLoadError(chosen);
   return null;
 }
 

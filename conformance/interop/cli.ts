@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import { parseCommandLine, shownPath, UsageError } from '../../lab/args.js';
 import { writeJsonReport } from '../../lab/reports.js';
-import { chooseLuaLib } from '../../lab/lua-lib.js';
+import { chooseLuaLib, chosenLibraryLoadError } from '../../lab/lua-lib.js';
 import { ROOT_DIR } from '../../lab/paths.js';
 import { BACKEND_CHOICES } from '../../lab/peers/index.js';
 import { attachedLine, attachRecordedPeer } from '../../lab/peers/recorded.js';
@@ -96,6 +96,11 @@ export async function run(argv: string[]): Promise<number> {
   if (values.list) {
     for (const s of SCENARIOS) console.log(`${s.id.padEnd(34)} ${s.title}${s.upstream ? ` [${s.upstream}]` : ''}${s.needs ? ` (needs ${s.needs.version})` : ''}`);
     return 0;
+  }
+  const notLoading = chosenLibraryLoadError();
+  if (notLoading !== null) {
+    console.error(`wslab interop: ${notLoading}`);
+    return 1;
   }
   const directions = values.directions as Direction[] | undefined;
   const retries = values.retries;

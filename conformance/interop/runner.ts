@@ -2,6 +2,7 @@
 // the Lua-Lua reference run. Results are handed out as they arrive (the report is written from
 // them), and a peer that dies marks what it could not run and the run goes on.
 import { randomBytes } from 'node:crypto';
+import net from 'node:net';
 import { makeTestPki } from '../../lab/pki.js';
 import { registerLuaServer, runLuaClient, type Step, type StepRecord } from '../../lab/peers/lua-api.js';
 import type { RunningPeer } from '../../lab/peers/types.js';
@@ -11,7 +12,7 @@ import { compareRecords } from '../compare/index.js';
 import { newClient } from 'resty-websocket/client';
 import { runTsStep, type StepTarget } from '../../lab/ts-steps.js';
 import { startTsScriptedServer } from '../../lab/ts-server.js';
-import { DIRECTIONS, type Direction, type DirectionResult, type Scenario, type ScenarioRecords } from './types.js';
+import { CannotRunHere, DIRECTIONS, type Direction, type DirectionResult, type Scenario, type ScenarioRecords } from './types.js';
 
 const RUN_TIMEOUT_MS = 30_000;
 
@@ -22,10 +23,14 @@ interface ClientPlan {
   steps: Step[];
 }
 
-/** The connect options every connect step of a run uses: a pool name of its own, and TLS material. */
-function connectOptsFor(s: Scenario, runId: string, forLua: boolean): Record<string, unknown> {
-  const opts: Record<string, unknown> = { ...(s.client.connectOpts ?? {}) };
-  // Pools outlive a run (nginx's worker, our process): a run-private name keeps runs apart.
+/**
+ * The options of one connect step: the scenario's, the step's own over them, a pool name of the
+ * run's own, and TLS material.
+ */
+function connectOptsFor(s: Scenario, runId: string, forLua: boolean, stepOpts: Record<string, unknown> = {}): Record<string, unknown> {
+  const opts: Record<string, unknown> = { ...(s.client.connectOpts ?? {}), ...stepOpts };
+  // Pools outlive a run (nginx's worker, our process): a run-private name keeps runs apart (and
+  // two names of one scenario stay two pools).
   opts.pool = `${String(opts.pool ?? 'wslab')}-${runId}`;
   if (s.clientCert) {
     const pki = makeTestPki();
@@ -35,19 +40,31 @@ function connectOptsFor(s: Scenario, runId: string, forLua: boolean): Record<str
   return opts;
 }
 
-function clientPlan(s: Scenario, uri: string, runId: string, forLua: boolean): ClientPlan {
+/** A connect step's URI: "" the scenario's server, "@N" the N-th of its moreServers. */
+function targetUri(uri: string, main: string, more: readonly string[]): string {
+  if (uri === '') return main;
+  const n = /^@(\d+)$/.exec(uri);
+  if (n === null) return uri;
+  const found = more[Number(n[1]) - 1];
+  if (found === undefined) throw new Error(`connect to ${uri}: the scenario has ${more.length} more server(s)`);
+  return found;
+}
+
+function clientPlan(s: Scenario, uri: string, runId: string, forLua: boolean, more: readonly string[] = []): ClientPlan {
   const connectOpts = connectOptsFor(s, runId, forLua);
   const steps: Step[] = [{ op: 'connect', uri, opts: connectOpts }];
   for (const step of s.client.steps) {
-    steps.push(step.op === 'connect' ? { op: 'connect', uri, opts: connectOpts } : step.op === 'new' ? { op: 'new', opts: s.client.newOpts ?? {} } : step);
+    if (step.op === 'connect') steps.push({ op: 'connect', uri: targetUri(step.uri, uri, more), opts: connectOptsFor(s, runId, forLua, step.opts) });
+    else if (step.op === 'new') steps.push({ op: 'new', opts: { ...(s.client.newOpts ?? {}), ...(step.opts ?? {}) } });
+    else steps.push(step);
   }
   return { uri, connectOpts, newOpts: s.client.newOpts ?? {}, steps };
 }
 
 async function runTsClient(plan: ClientPlan): Promise<StepRecord[]> {
   const pki = makeTestPki();
-  const make = (): ReturnType<typeof newClient> => newClient({ ...(plan.newOpts as object), trustedCa: pki.caCert });
-  let client = make();
+  const make = (opts: Record<string, unknown>): ReturnType<typeof newClient> => newClient({ ...(opts as object), trustedCa: pki.caCert });
+  let client = make(plan.newOpts);
   const opened = [client];
   const records: StepRecord[] = [{ op: 'new', ret: [true, null] }];
   const connect = async (obj: StepTarget, step: Extract<Step, { op: 'connect' }>) => {
@@ -56,7 +73,7 @@ async function runTsClient(plan: ClientPlan): Promise<StepRecord[]> {
   };
   for (const step of plan.steps) {
     if (step.op === 'new') {
-      client = make();
+      client = make(step.opts ?? {});
       opened.push(client);
       records.push({ op: 'new', ret: [true, null] });
       continue;
@@ -82,47 +99,115 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([p, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
 }
 
-/** Runs one scenario in one direction; throws on infrastructure failure. */
-export async function runDirection(peer: RunningPeer, s: Scenario, direction: Direction): Promise<ScenarioRecords> {
-  const runId = `${s.id}-${direction}-${randomBytes(4).toString('hex')}`;
-  const luaServer = direction === 'lua-lua' || direction === 'ts-lua';
-  const luaClient = direction === 'lua-lua' || direction === 'lua-ts';
-  let serverUrl: string;
-  let serverRecords: (client: StepRecord[]) => Promise<StepRecord[]>;
-  let stopServer = async (): Promise<void> => {};
-  if (luaServer) {
-    const reg = await registerLuaServer(peer, { opts: s.server.opts, steps: s.server.steps });
-    serverUrl = `${s.tls === 'self-signed' ? peer.wssSelfSignedUrl : s.tls ? peer.wssUrl : peer.wsUrl}${reg.path}`;
-    serverRecords = async (client) => {
-      // A client that never sent a request leaves the Lua server nothing to record: when no request
-      // ever claimed the script, its results are empty, without waiting for a run that cannot come.
-      if (sentNoRequest(client)) {
-        const now = await reg.results(0);
-        if (now.done) return now.records; // a finished run's results are handed out once
-        if (!now.claimed) return [];
-      }
-      return (await reg.results(15_000)).records;
+interface ScriptedServer {
+  url: string;
+  /**
+   * Its records once the client ran (`client`: the client's records, to know whether any request went
+   * out). `ifReached`: a server no request reached has none, without waiting (the client has run, so
+   * any request that reached it has been received).
+   */
+  records: (client: StepRecord[], ifReached?: boolean) => Promise<StepRecord[]>;
+  stop: () => Promise<void>;
+}
+
+/** One scripted server of the direction's kind: the Lua library in nginx, or ours. */
+async function startScriptedServer(peer: RunningPeer, s: Scenario, spec: { opts?: Record<string, unknown>; steps: Step[] }, lua: boolean): Promise<ScriptedServer> {
+  if (lua) {
+    const reg = await registerLuaServer(peer, { opts: spec.opts, steps: spec.steps });
+    return {
+      url: `${s.tls === 'self-signed' ? peer.wssSelfSignedUrl : s.tls ? peer.wssUrl : peer.wsUrl}${reg.path}`,
+      records: async (client, ifReached) => {
+        // A client that never sent a request leaves the Lua server nothing to record: when no request
+        // ever claimed the script, its results are empty, without waiting for a run that cannot come.
+        if (ifReached || sentNoRequest(client)) {
+          const now = await reg.results(0);
+          if (now.done) return now.records; // a finished run's results are handed out once
+          if (!now.claimed) return [];
+        }
+        return (await reg.results(15_000)).records;
+      },
+      stop: async () => {},
     };
-  } else {
-    const srv = await startTsScriptedServer({ opts: s.server.opts ?? {}, steps: s.server.steps, tls: s.tls ?? false, requireClientCert: !!s.clientCert });
-    serverUrl = `${srv.url}/scripted`;
-    serverRecords = async () => {
+  }
+  const srv = await startTsScriptedServer({ opts: spec.opts ?? {}, steps: spec.steps, tls: s.tls ?? false, requireClientCert: !!s.clientCert });
+  return {
+    url: `${srv.url}/scripted`,
+    records: async () => {
       // A client that never got through the handshake leaves the server with nothing to record,
       // as the Lua server's results are empty then too.
       for (let i = 0; i < 50 && !srv.connected; i++) await new Promise((r) => setTimeout(r, 10));
       return srv.connected ? withTimeout(srv.records, 15_000, 'our server') : [];
-    };
-    stopServer = srv.close;
-  }
+    },
+    stop: srv.close,
+  };
+}
+
+/**
+ * Listens on 127.0.0.1:`port` and pipes every connection to `target` (host:port), so a URI without a
+ * port reaches the scenario's server. Throws CannotRunHere when the port cannot be bound.
+ */
+async function startForwarder(port: number, target: URL): Promise<{ stop: () => Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((inbound) => {
+    const outbound = net.connect({ host: target.hostname, port: Number(target.port) });
+    for (const x of [inbound, outbound]) {
+      sockets.add(x);
+      x.on('close', () => sockets.delete(x));
+      x.on('error', () => {
+        inbound.destroy();
+        outbound.destroy();
+      });
+    }
+    inbound.pipe(outbound);
+    outbound.pipe(inbound);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (e: NodeJS.ErrnoException) =>
+      reject(new CannotRunHere(e.code === 'EADDRINUSE' ? `127.0.0.1:${port} is in use by another process, so a URI without a port cannot reach this run's server` : `cannot listen on 127.0.0.1:${port} (${e.code ?? e.message}): a URI without a port needs that port`)),
+    );
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  return {
+    stop: () =>
+      new Promise<void>((resolve) => {
+        for (const x of sockets) x.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Runs one scenario in one direction; throws on infrastructure failure (CannotRunHere: the direction cannot run on this machine). */
+export async function runDirection(peer: RunningPeer, s: Scenario, direction: Direction): Promise<ScenarioRecords> {
+  const runId = `${s.id}-${direction}-${randomBytes(4).toString('hex')}`;
+  const luaServer = direction === 'lua-lua' || direction === 'ts-lua';
+  const luaClient = direction === 'lua-lua' || direction === 'lua-ts';
+  const started: Array<{ stop: () => Promise<void> }> = [];
   try {
-    const plan = clientPlan(s, serverUrl, runId, luaClient);
+    const main = await startScriptedServer(peer, s, s.server, luaServer);
+    started.push(main);
+    const more: ScriptedServer[] = [];
+    for (const spec of s.moreServers ?? []) {
+      const srv = await startScriptedServer(peer, s, spec, luaServer);
+      started.push(srv);
+      more.push(srv);
+    }
+    let serverUrl = main.url;
+    if (s.defaultPort) {
+      const at = new URL(main.url.replace(/^ws/, 'http'));
+      const port = s.tls ? 443 : 80;
+      started.push(await startForwarder(port, at));
+      serverUrl = `${s.tls ? 'wss' : 'ws'}://127.0.0.1${at.pathname}${at.search}`;
+    }
+    const plan = clientPlan(s, serverUrl, runId, luaClient, more.map((m) => m.url));
     const client = luaClient
       ? await runLuaClient(peer, { newOpts: plan.newOpts, steps: plan.steps }, RUN_TIMEOUT_MS)
       : await runTsClient(plan);
-    const server = await serverRecords(client);
-    return { client, server };
+    const server = await main.records(client);
+    const records: ScenarioRecords = { client, server };
+    if (more.length > 0) records.more = await Promise.all(more.map((m) => m.records(client, true)));
+    return records;
   } finally {
-    await stopServer();
+    for (const x of started.reverse()) await x.stop();
   }
 }
 
@@ -160,6 +245,7 @@ async function attempt(
   try {
     records = await withTimeout(runDirection(peer, s, d), RUN_TIMEOUT_MS + 20_000, `${s.id} ${d}`);
   } catch (e) {
+    if (e instanceof CannotRunHere) return { records: null, result: { ...base, verdict: 'skip', reason: e.message } };
     const log = runsLua(d) ? (await peer.errorLog(2000)).trim().split('\n').slice(-3).join('\n') : '';
     return { records: null, result: wanted ? { ...base, verdict: 'error', reason: `${(e as Error).message}${log ? `\nnginx: ${log}` : ''}` } : null };
   }
@@ -177,7 +263,11 @@ async function attempt(
   if (ref) {
     // Our side(s) against the Lua library playing the same role with the same peer.
     if (d === 'ts-lua' || d === 'ts-ts') differences.push(...compareRecords(ref.client, records.client, libVersion, norm).map((x) => ({ side: 'client' as const, ...x })));
-    if (d === 'lua-ts' || d === 'ts-ts') differences.push(...compareRecords(ref.server, records.server, libVersion, norm).map((x) => ({ side: 'server' as const, ...x })));
+    if (d === 'lua-ts' || d === 'ts-ts') {
+      differences.push(...compareRecords(ref.server, records.server, libVersion, norm).map((x) => ({ side: 'server' as const, ...x })));
+      // The more servers of the scenario, each against the Lua server in the same place.
+      (ref.more ?? []).forEach((theirs, i) => differences.push(...compareRecords(theirs, records.more?.[i] ?? [], libVersion, norm).map((x) => ({ side: 'server' as const, ...x }))));
+    }
   }
   const unexplained = differences.filter((x) => !x.explained);
   if (unexplained.length > 0) failures.push(`${unexplained.length} unexplained difference(s) from the Lua library`);
@@ -205,12 +295,18 @@ export async function runScenarios(opts: InteropOptions): Promise<DirectionResul
     const skip = s.needs ? needsLibVersion(supervisor.current, s.needs.version, s.needs.what) : null;
     let reference: ScenarioRecords | null = null;
     let referenceWhy = 'the lua-lua reference run was not made';
+    let cannotRun: string | null = null;
     // The reference first (run even when not asked for), so the other directions can be compared with it.
     const ordered: Direction[] = ['lua-lua', ...dirs.filter((d) => d !== 'lua-lua')];
     for (const d of ordered) {
       const started = Date.now();
       const base = { scenario: s.id, direction: d, differences: [] as DirectionResult['differences'] };
       const wanted = dirs.includes(d);
+      // The reference could not run on this machine (a port it needs): neither can the others.
+      if (cannotRun !== null) {
+        if (wanted) emit({ ...base, verdict: 'skip', reason: cannotRun, durationMs: 0 });
+        continue;
+      }
       if (skip && runsLua(d)) {
         if (wanted) emit({ ...base, verdict: 'skip', reason: skip, durationMs: 0 });
         if (d === 'lua-lua') referenceWhy = `the lua-lua reference was skipped (${skip})`;
@@ -239,12 +335,13 @@ export async function runScenarios(opts: InteropOptions): Promise<DirectionResul
       };
       let outcome = await once();
       const first = outcome.result;
-      for (let left = opts.retries ?? 1; left > 0 && outcome.result !== null && outcome.result.verdict !== 'pass'; left--) {
+      for (let left = opts.retries ?? 1; left > 0 && outcome.result !== null && outcome.result.verdict !== 'pass' && outcome.result.verdict !== 'skip'; left--) {
         if (supervisor.dead) break;
         outcome = await once();
       }
       if (d === 'lua-lua') {
         if (outcome.records) reference = outcome.records;
+        else if (outcome.result?.verdict === 'skip') cannotRun = outcome.result.reason ?? 'skipped';
         else referenceWhy = `the lua-lua reference run errored: ${(outcome.result?.reason ?? 'no records').split('\n')[0]}`;
       }
       if (outcome.result === null) continue;

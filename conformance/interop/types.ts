@@ -9,7 +9,12 @@ export const DIRECTIONS: readonly Direction[] = ['lua-lua', 'ts-lua', 'lua-ts', 
 export interface ScenarioRecords {
   client: StepRecord[];
   server: StepRecord[];
+  /** The records of Scenario.moreServers, in order (empty for a server no connect reached). */
+  more?: StepRecord[][];
 }
+
+/** A direction that cannot run here (a port it needs cannot be bound): its verdict is skip, with this reason. */
+export class CannotRunHere extends Error {}
 
 export interface Scenario {
   id: string;
@@ -27,11 +32,26 @@ export interface Scenario {
   /** Client certificate for mutual TLS (the server then requires one). */
   clientCert?: boolean;
   server: { opts?: Record<string, unknown>; steps: Step[] };
+  /**
+   * More servers of the same kind as `server` (a Lua one in nginx, or one of ours), each for one
+   * connection: a connect step whose uri is "@1" goes to the first of them, "@2" to the second. A
+   * connect that reuses a pooled connection reaches none of them, so their records tell a new
+   * connection from a reused one on every library version.
+   */
+  moreServers?: Array<{ opts?: Record<string, unknown>; steps: Step[] }>;
+  /**
+   * The client's URIs name no port (ws://127.0.0.1/..., wss://127.0.0.1/...): the runner listens on
+   * 127.0.0.1:80 (wss: 443) and forwards each connection to the scenario's server; a direction where
+   * that port cannot be bound is skipped with the reason.
+   */
+  defaultPort?: boolean;
   client: {
     newOpts?: Record<string, unknown>;
-    /** Options for the connect step the runner puts first (uri is filled in). */
+    /**
+     * Options for every connect step (the one the runner puts first and the scenario's own, whose
+     * `opts` are laid over these; uri "" is the server, "@N" one of moreServers).
+     */
     connectOpts?: Record<string, unknown>;
-    /** Appended to the URL's path (e.g. "?x=1"): the runner connects to the server's scripted path. */
     steps: Step[];
   };
   /** The upstream test's assertions, on each direction's records: throw (node:assert) to fail. */

@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseCommandLine, shownPath, UsageError } from '../../lab/args.js';
 import { ROOT_DIR } from '../../lab/paths.js';
-import { chooseLuaLib } from '../../lab/lua-lib.js';
+import { chooseLuaLib, chosenLibraryLoadError } from '../../lab/lua-lib.js';
 import { handshakeDiffUnavailable, runHandshakeDiff, type HandshakeDiffReport } from './handshake-diff.js';
 import { runDiff, type DiffReport } from './runner.js';
 import { startPeer } from '../../lab/peers/index.js';
@@ -78,6 +78,12 @@ export async function run(argv: string[]): Promise<number> {
   });
   const libErr = chooseLuaLib(values['lua-lib']);
   if (libErr) throw new UsageError('diff', `--lua-lib: ${libErr}`);
+  // Every part of diff loads the library: the frame diff's luajit oracle, the handshake and session diffs' peer.
+  const notLoading = chosenLibraryLoadError();
+  if (notLoading !== null) {
+    console.error(`wslab diff: ${notLoading}`);
+    return 1;
+  }
   let report: DiffReport | null = null;
   let handshake: HandshakeDiffReport | null = null;
   let session: SessionReport | null = null;

@@ -9,7 +9,7 @@ import { nativeUnavailable, startNativePeer } from '../../lab/peers/native/index
 import type { RunningPeer } from '../../lab/peers/types.js';
 import type { SessionTargets } from '../../lab/session/observe.js';
 import { diffSession } from '../../lab/session/run.js';
-import type { Session } from '../../lab/session/types.js';
+import type { ClientSession, Session } from '../../lab/session/types.js';
 import type { StepTarget } from '../../lab/ts-steps.js';
 import { FINDINGS_DIR } from '../findings.js';
 import { IN_CI } from '../test-env.js';
@@ -38,6 +38,26 @@ const serverPlant: SessionTargets = {
 // Client: connect() drops the Origin header (the interop blind spot the issue names).
 const clientPlant: SessionTargets = {
   wrapClient: (c) => plant(c, 'connect', (orig) => (uri: unknown, opts?: unknown) => orig(uri, { ...(opts as object), origin: undefined })),
+};
+
+// Client: connect() drops the pool option, so every connect shares the host:port pool.
+const poolPlant: SessionTargets = {
+  wrapClient: (c) => plant(c, 'connect', (orig) => (uri: unknown, opts?: unknown) => orig(uri, { ...(opts as object), pool: undefined })),
+};
+
+/** The model's pool tail: the first connection pooled under "a", a new client object connects under "b". */
+const otherPoolSession: ClientSession = {
+  kind: 'wslab-session',
+  role: 'client',
+  newOpts: { timeout: 300 },
+  path: '/',
+  steps: [
+    { op: 'connect', uri: '', opts: { pool: 'a' } }, { op: 'recv_frame' }, { op: 'set_keepalive' },
+    { op: 'new', opts: { timeout: 300 } }, { op: 'connect', uri: '', opts: { pool: 'b' } }, { op: 'send_text', payload: 'again' },
+  ],
+  response: { status: 'HTTP/1.1 101 Switching Protocols', headers: [['Upgrade', 'websocket'], ['Connection', 'Upgrade'], ['Sec-WebSocket-Accept', '{accept}']] },
+  traffic: [{ pauseMs: 0, frames: [{ fin: true, rsv: 0, opcode: 1, mask: false, payload: 'hi' }] }],
+  end: 'fin',
 };
 
 async function replay(peer: RunningPeer, s: Session, targets?: SessionTargets) {
@@ -84,6 +104,16 @@ describe.skipIf(why !== null && !IN_CI)(`session diff against the Lua library in
       }
     }, 180_000);
   }
+
+  it('a second connect under another pool name opens a second connection on both sides; ours without the pool option diverges', async () => {
+    const { cmp: clean, lua, ours } = await diffSession(peer, otherPoolSession);
+    expect(lua.connections).toBe(2);
+    expect(ours.connections).toBe(2);
+    expect(clean.first, JSON.stringify(clean.first)).toBeNull();
+    const planted = await replay(peer, otherPoolSession, poolPlant);
+    expect(planted.first).not.toBeNull();
+    expect(planted.explained).toBeNull();
+  }, 60_000);
 
   for (const f of savedSessions) {
     it(`saved session ${f} agrees with the original now (or is a declared difference)`, async () => {

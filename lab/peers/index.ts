@@ -2,6 +2,7 @@
 // broken container runtime never affects the native path.
 import { versionAtLeast, type PeerBackend, type PeerStartOptions, type RunningPeer } from './types.js';
 import { nativeBackend } from './native/index.js';
+import { libraryLoadError, resolveLuaLib } from '../lua-lib.js';
 
 export const BACKEND_CHOICES = ['native', 'container', 'auto'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
@@ -36,6 +37,10 @@ export async function chooseBackend(choice: BackendChoice = (process.env.WSLAB_P
 
 /** Starts the chosen (or first available) backend. Throws with install instructions when none can start. */
 export async function startPeer(opts: StartPeerOptions = {}): Promise<RunningPeer> {
+  // Before a backend is chosen: a library that does not load is this one line on every backend.
+  const lib = resolveLuaLib({ luaLib: opts.luaLib }).lib;
+  const notLoading = lib === null ? null : libraryLoadError(lib);
+  if (notLoading !== null) throw new Error(notLoading);
   const backend = await chooseBackend(opts.backend);
   return backend.start(opts);
 }

@@ -19,7 +19,7 @@ import { httpGet, LUA_CPATH, LUA_MODULE, NDK_MODULE, readLibInfo } from '../nati
 import { FIXTURES_LUA } from '../../paths.js';
 import { renderNginxConf } from '../native/nginx-conf.js';
 // The image's Debian copy is the same lua-nginx-websocket 0.08-1 package as the host's extracted one.
-import { DEBIAN_LUA_ROOT as DEBIAN_LUA_ROOT_HOST, resolveLuaLib } from '../../lua-lib.js';
+import { DEBIAN_LUA_ROOT as DEBIAN_LUA_ROOT_HOST, libraryLoadError, resolveLuaLib } from '../../lua-lib.js';
 import type { LuaLibraryInfo, PeerBackend, PeerStartOptions, RunningPeer } from '../types.js';
 import { applyPodmanEnv, resolveImage } from './env.js';
 import { removeOnExit, forgetOnExit } from './cleanup.js';
@@ -217,6 +217,8 @@ export async function startContainerPeer(opts: ContainerPeerOptions = {}): Promi
   if (opts.luaLib ?? process.env.RESTY_WEBSOCKET_LIB) {
     const lib = resolveLuaLib({ luaLib: opts.luaLib });
     if (lib.err !== null) throw new Error(lib.err);
+    const notLoading = libraryLoadError(lib.lib);
+    if (notLoading !== null) throw new Error(notLoading);
     customLib = lib.lib.root;
   }
   // The self-signed listener's pair comes from the lab's PKI even with opts.tls (as the native peer's).

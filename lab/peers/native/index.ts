@@ -9,7 +9,7 @@ import { makeTestPki } from '../../pki.js';
 import type { LuaLibraryInfo, PeerBackend, PeerStartOptions, RunningPeer } from '../types.js';
 import { FIXTURES_LUA } from '../../paths.js';
 import { renderNginxConf } from './nginx-conf.js';
-import { resolveLuaLib } from '../../lua-lib.js';
+import { libraryLoadError, resolveLuaLib } from '../../lua-lib.js';
 import { trackChild, trackTempDir } from '../../children.js';
 
 export const MODULES_DIR = '/usr/lib/nginx/modules';
@@ -151,11 +151,28 @@ export async function stopPid(pid: number, graceMs = 3000): Promise<void> {
   }
 }
 
+/**
+ * Lua names a file in its messages by a chunk name it shortens to 60 characters ("...ket/server.lua:1:
+ * boom"): the file's full path instead, when the shortened one is its tail.
+ */
+function withFullPath(message: string, file: string | undefined): string {
+  const m = /^(?:\.\.\.)?([^:]*):(\d+): /.exec(message);
+  if (!file || !m || !file.endsWith(m[1]!)) return message;
+  return `${file}:${m[2]}: ${message.slice(m[0].length)}`;
+}
+
+/** The peer's library did not load in nginx: its own message, without the error log. */
+export class LibraryDoesNotLoad extends Error {}
+
 /** Reads /version from a running peer: the _VERSION of the three modules and ngx_lua's version. */
 export async function readLibInfo(httpUrl: string, source: string, path: string): Promise<LuaLibraryInfo> {
   const r = await httpGet(`${httpUrl}/version`, 5000);
   if (!r || r.status !== 200) throw new Error(`peer /version failed: ${r ? `${r.status} ${r.body}` : 'no answer'}`);
-  const v = JSON.parse(r.body) as { protocol: string; client: string; server: string; ngx_lua: number };
+  const v = JSON.parse(r.body) as { protocol: string; client: string; server: string; ngx_lua: number; files?: Record<string, string> };
+  // version.lua answers "error: <require's message>" for a module that does not load.
+  for (const m of ['protocol', 'client', 'server'] as const) {
+    if (String(v[m]).startsWith('error: ')) throw new LibraryDoesNotLoad(`lua-resty-websocket does not load in nginx: resty.websocket.${m}: ${withFullPath(String(v[m]).slice(7).split('\n')[0]!, v.files?.[m])}`);
+  }
   return { protocolVersion: v.protocol, clientVersion: v.client, serverVersion: v.server, ngxLuaVersion: v.ngx_lua, source, path };
 }
 
@@ -163,6 +180,8 @@ export async function startNativePeer(opts: NativePeerOptions = {}): Promise<Nat
   const why = nativeUnavailable(opts.luaLib);
   if (why) throw new Error(why);
   const lib = resolveLuaLib({ luaLib: opts.luaLib }).lib!;
+  const notLoading = libraryLoadError(lib);
+  if (notLoading !== null) throw new Error(notLoading);
   const prefix = mkdtempSync(join(tmpdir(), 'wslab-nginx-'));
   const untrackPrefix = opts.detached ? () => {} : trackTempDir(prefix);
   for (const d of ['logs', 'tmp', 'locations']) mkdirSync(join(prefix, d), { recursive: true });
@@ -242,6 +261,7 @@ export async function startNativePeer(opts: NativePeerOptions = {}): Promise<Nat
     await stopPid(proc.pid!);
     const log = tail(errorLog, 4000).trim();
     rmSync(prefix, { recursive: true, force: true });
+    if (e instanceof LibraryDoesNotLoad) throw e;
     throw new Error(`${(e as Error).message.split('\n')[0]}; nginx error log: ${log}`);
   }
   const caPem = readFileSync(caPath, 'utf8');
