@@ -16,6 +16,7 @@
 import { ENDPOINT_ERRORS, WebSocketEndpoint } from './endpoint.js';
 import { buildHandshakeRequest, checkStatusLine, generateKey, headersValue, MAX_RESPONSE_HEADER, offeredProtocols, originValue, protocolsValue, validateHandshakeResponse } from './handshake-client.js';
 import { luaOr, luaTruthy } from './lua.js';
+import { negotiateAsClient, offerAsClient, PerMessageDeflate, resolveDeflateOption, type PerMessageDeflateOption } from './permessage-deflate.js';
 import { TcpSocket } from './tcp-socket.js';
 import type { KeepalivePool } from './pool.js';
 import { resolveProfile } from './profile.js';
@@ -39,6 +40,8 @@ export const CLIENT_ERRORS = {
   badOpcode: ENDPOINT_ERRORS.badOpcode,
   /** strict rejectMaskedServerFrames (the mirror of the server's "frame unmasked"). */
   frameMasked: ENDPOINT_ERRORS.frameMasked,
+  /** set_keepalive on a connection that negotiated permessage-deflate (its contexts cannot go to the pool). */
+  deflateKeepalive: 'a permessage-deflate connection cannot be kept alive',
 } as const;
 
 export interface ClientOptions {
@@ -60,6 +63,12 @@ export interface ClientOptions {
   resolver?: 'system' | false;
   /** Extra trusted CA PEMs for ssl_verify (nginx's lua_ssl_trusted_certificate). */
   trustedCa?: string | Buffer | Array<string | Buffer>;
+  /**
+   * permessage-deflate (RFC 7692), beyond the original: true or settings (impl/permessage-deflate.ts).
+   * Off by default; needs the strict profile (checkFragmentation), else connect() fails with
+   * "permessage-deflate needs the strict profile (checkFragmentation)" before connecting.
+   */
+  permessageDeflate?: PerMessageDeflateOption;
 }
 
 export interface ConnectOptions {
@@ -98,6 +107,8 @@ function connectFail(err: string): ConnectResult {
  * attempt sets `closed`, which blocks every send.
  */
 export class WebSocketClient extends WebSocketEndpoint<TcpSocket> {
+  private readonly deflateOption: PerMessageDeflateOption;
+
   constructor(opts: ClientOptions = {}) {
     const maxPayloadLen = luaOr(opts.max_payload_len, DEFAULT_MAX_PAYLOAD_LEN);
     super(new TcpSocket({ pool: opts.keepalivePool, resolver: opts.resolver, trustedCa: opts.trustedCa }), {
@@ -108,6 +119,7 @@ export class WebSocketClient extends WebSocketEndpoint<TcpSocket> {
       checks: resolveProfile(opts.strict),
     });
     if (luaTruthy(opts.timeout)) this.sock!.setTimeout(opts.timeout!);
+    this.deflateOption = opts.permessageDeflate;
   }
 
   protected closedRefusesSend(): boolean {
@@ -130,6 +142,10 @@ export class WebSocketClient extends WebSocketEndpoint<TcpSocket> {
       this.closed = false;
     }
     this.validator = null;
+    // A new connection negotiates afresh; the old one's contexts go.
+    this.useDeflate(null);
+    const deflate = resolveDeflateOption(this.deflateOption, checks, this.maxRecvLen);
+    if (deflate.err !== null) return connectFail(deflate.err);
 
     const parsed = parseUri(uri, checks);
     if (parsed.err !== null) return connectFail(parsed.err);
@@ -195,6 +211,7 @@ export class WebSocketClient extends WebSocketEndpoint<TcpSocket> {
     const req = buildHandshakeRequest({
       path: u.path, host: hostHeader, key: wsKey, protocols: opts.protocols, origin: opts.origin,
       headers: opts.headers, noStrayCrlf: checks.noStrayCrlf,
+      extensions: deflate.settings ? offerAsClient(deflate.settings) : null,
     });
     if (req.err !== null) return fail(req.err);
     const sent = await sock.send(req.request);
@@ -207,8 +224,14 @@ export class WebSocketClient extends WebSocketEndpoint<TcpSocket> {
     const bad = checkStatusLine(header);
     if (bad !== null) return fail(bad);
     if (checks.validateHandshakeResponse) {
-      const invalid = validateHandshakeResponse(header, wsKey, offeredProtocols(opts.protocols));
+      const invalid = validateHandshakeResponse(header, wsKey, offeredProtocols(opts.protocols), deflate.settings !== null);
       if (invalid !== null) return fail(invalid);
+    }
+    if (deflate.settings) {
+      // RFC 7692 §5: a response the offer does not allow fails the connection.
+      const agreed = negotiateAsClient(responseHeaderValues(header, 'sec-websocket-extensions'), deflate.settings);
+      if (agreed.err !== null) return fail(agreed.err);
+      if (agreed.params !== null) this.useDeflate(new PerMessageDeflate(agreed.params, deflate.settings, false));
     }
     return { ok: 1, err: null, res: header };
   }
@@ -244,10 +267,12 @@ export class WebSocketClient extends WebSocketEndpoint<TcpSocket> {
     if (!this.closed) {
       const r = await this.sendClose();
       if (r.err !== null) {
+        this.releaseDeflate();
         if (this.checks.strictConnectionState) await sock.close();
         return { ok: null, err: 'failed to send close frame: ' + r.err };
       }
     }
+    this.releaseDeflate();
     return sock.close();
   }
 
@@ -259,6 +284,12 @@ export class WebSocketClient extends WebSocketEndpoint<TcpSocket> {
   setKeepalive(maxIdleMs?: number | null, poolSize?: number | null): OkResult {
     const sock = this.sock;
     if (!sock) return { ok: null, err: CLIENT_ERRORS.notInitialized };
+    if (this.permessageDeflate !== null) {
+      // The peer keeps its compression contexts for this connection; a reuser would start without them.
+      this.releaseDeflate();
+      void sock.close();
+      return { ok: null, err: CLIENT_ERRORS.deflateKeepalive };
+    }
     if (this.checks.strictConnectionState) {
       if (this.fatal || this.closed) {
         void sock.close();
@@ -270,6 +301,16 @@ export class WebSocketClient extends WebSocketEndpoint<TcpSocket> {
     }
     return sock.setKeepalive(maxIdleMs, poolSize);
   }
+}
+
+/** The values of a response header (name lower-case) among the lines of the header block, in order. */
+function responseHeaderValues(header: string, name: string): string[] {
+  const values: string[] = [];
+  for (const line of header.split('\r\n').slice(1)) {
+    const colon = line.indexOf(':');
+    if (colon > 0 && line.slice(0, colon).trim().toLowerCase() === name) values.push(line.slice(colon + 1).trim());
+  }
+  return values;
 }
 
 /** strict limitResponseHeader: reads up to CRLFCRLF, failing once `limit` bytes have no end. */

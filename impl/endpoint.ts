@@ -4,11 +4,13 @@
 // close code, set_timeout, send_close's code rules and the four senders that are send_frame with a
 // fixed opcode. The server and the client add only their handshake and how they close (which
 // flags send_close sets, close, set_keepalive).
-import { luaTobit, luaToString, luaTruthy } from './lua.js';
+import { luaPayload, luaTobit, luaToString, luaTruthy } from './lua.js';
 import { isValidCloseCode, MessageValidator } from './message-validator.js';
 import type { StrictChecks } from './profile.js';
-import { FrameParser, isRecvError, readFrame, toRecvResult, writeFrame } from './protocol.js';
-import type { FrameOutcome, RecvError } from './protocol.js';
+import { DEFLATE_ERRORS, isDeflateFailure } from './permessage-deflate.js';
+import type { DeflateParams, PerMessageDeflate } from './permessage-deflate.js';
+import { FrameParser, isRecvError, MAX_FRAME_PAYLOAD, readFrame, SEND_ERRORS, toRecvResult, writeFrame } from './protocol.js';
+import type { FrameOutcome, RecvError, RecvFrame } from './protocol.js';
 import type { Cosocket, RecvResult, SendResult } from './types.js';
 
 export const BAD_STATUS_CODE = 'bad status code';
@@ -75,6 +77,9 @@ export interface EndpointConfig {
   checks: StrictChecks;
 }
 
+/** RSV1 in byte 0 of a frame: set on the first frame of a compressed message (RFC 7692 §6). */
+const RSV1 = 0x40;
+
 export abstract class WebSocketEndpoint<S extends Cosocket = Cosocket> {
   // Plain (not #private) fields: an object made without a socket answers "not initialized yet",
   // like calling the Lua methods on a table without `sock`.
@@ -92,6 +97,14 @@ export abstract class WebSocketEndpoint<S extends Cosocket = Cosocket> {
   protected validator: MessageValidator | null = null;
   private readonly rejectMasked: boolean;
   private readonly validates: boolean;
+  /** permessage-deflate once negotiated (impl/permessage-deflate.ts); null: no extension. */
+  private deflate: PerMessageDeflate | null = null;
+  /** The received message in progress under permessage-deflate: compressed, uncompressed, or none (null). */
+  private inflating: boolean | null = null;
+  /** Bytes the compressed message in progress inflated to so far. */
+  private inflatedLen = 0;
+  /** The last send queued behind a compression (null: none is pending, a send goes out at once). */
+  private sendTail: Promise<unknown> | null = null;
 
   protected constructor(sock: S | null, cfg: EndpointConfig) {
     this.sock = sock;
@@ -111,6 +124,28 @@ export abstract class WebSocketEndpoint<S extends Cosocket = Cosocket> {
     return this.sock;
   }
 
+  /** The permessage-deflate parameters agreed in the handshake, or null when no extension is in use. */
+  get permessageDeflate(): DeflateParams | null {
+    return this.deflate?.params ?? null;
+  }
+
+  /** Starts using a negotiated permessage-deflate (or none), releasing any previous contexts. */
+  protected useDeflate(d: PerMessageDeflate | null): void {
+    this.deflate?.release();
+    this.deflate = d;
+    this.inflating = null;
+    this.inflatedLen = 0;
+    this.sendTail = null;
+  }
+
+  /**
+   * Frees the permessage-deflate contexts (zlib handles). Closing the connection, failing it, and
+   * the socket closing do it; call it when dropping a connection any other way.
+   */
+  releaseDeflate(): void {
+    this.deflate?.release();
+  }
+
   /** Whether a set `closed` flag refuses a send of `opcode` with "already closed". */
   protected abstract closedRefusesSend(opcode: number): boolean;
 
@@ -125,7 +160,7 @@ export abstract class WebSocketEndpoint<S extends Cosocket = Cosocket> {
     if (this.fatal) return Promise.resolve(recvFail(ENDPOINT_ERRORS.fatal));
     const sock = this.sock;
     if (!sock) return Promise.resolve(recvFail(ENDPOINT_ERRORS.notInitializedYet));
-    const parser = new FrameParser(this.maxRecvLen, this.forceMasking);
+    const parser = new FrameParser(this.maxRecvLen, this.forceMasking, !!this.deflate);
     const r = readFrame(sock, parser);
     return r instanceof Promise ? r.then((o) => this.afterRecv(o, parser)) : Promise.resolve(this.afterRecv(r, parser));
   }
@@ -135,6 +170,7 @@ export abstract class WebSocketEndpoint<S extends Cosocket = Cosocket> {
     if (isRecvError(o)) {
       if (!isTimeout(o)) {
         this.fatal = true;
+        this.deflate?.release();
         if (o.closeCode !== null) return this.failConnection(o.closeCode).then(() => toRecvResult(o));
       } else if (this.checks.fatalOnPartialTimeout && (o.stage !== 'head' || o.partial > 0)) {
         // §7.9: bytes of the frame were consumed, so the stream can no longer be trusted.
@@ -146,6 +182,15 @@ export abstract class WebSocketEndpoint<S extends Cosocket = Cosocket> {
       this.fatal = true;
       return this.failConnection(1002).then(() => recvFail(ENDPOINT_ERRORS.frameMasked));
     }
+    if (this.deflate) {
+      const inflated = this.inflateFrame(o, parser.rsv1);
+      return inflated instanceof Promise ? inflated.then((r) => (r.data === null ? r : this.checkMessage(r))) : this.checkMessage(inflated);
+    }
+    return this.checkMessage(o);
+  }
+
+  /** The strict message checks (fragmentation, UTF-8, close codes) on a frame as the application sees it. */
+  private checkMessage(o: RecvFrame): RecvResult | Promise<RecvResult> {
     if (this.validates) {
       this.validator ??= new MessageValidator(this.checks);
       const v = this.validator.check(o);
@@ -158,10 +203,60 @@ export abstract class WebSocketEndpoint<S extends Cosocket = Cosocket> {
   }
 
   /**
-   * strict failWithCloseCode, RFC 6455 §7.1.7 "fail the WebSocket connection": a close frame with
-   * `code` unless one was sent, then the socket closes.
+   * permessage-deflate on a received frame (RFC 7692 §6): RSV1 only on the first frame of a data
+   * message, which makes the message compressed; the frames of a compressed message are inflated
+   * as they come (a fragment's data as far as it inflates). A frame out of message order passes
+   * through untouched: the strict fragmentation check, which the option requires, fails it.
    */
-  protected async failConnection(code: 1002 | 1007 | 1009): Promise<void> {
+  private inflateFrame(o: RecvFrame, rsv1: boolean): RecvFrame | Promise<RecvResult> {
+    switch (o.type) {
+      case 'close':
+      case 'ping':
+      case 'pong':
+        return rsv1 ? this.failWith(DEFLATE_ERRORS.rsv1Control, 1002) : o;
+      case 'continuation': {
+        if (rsv1) return this.failWith(DEFLATE_ERRORS.rsv1Continuation, 1002);
+        if (this.inflating === null) return o;
+        const fin = o.err === null;
+        if (this.inflating) return this.inflateData(o, fin);
+        if (fin) this.inflating = null;
+        return o;
+      }
+      default: {
+        if (this.inflating !== null) return o;
+        const fin = o.err === null;
+        if (!rsv1) {
+          this.inflating = fin ? null : false;
+          return o;
+        }
+        this.inflating = true;
+        this.inflatedLen = 0;
+        return this.inflateData(o, fin);
+      }
+    }
+  }
+
+  private async inflateData(o: RecvFrame, fin: boolean): Promise<RecvResult> {
+    const d = this.deflate!;
+    const out = await d.inflate(o.data, fin, d.maxMessageLen - this.inflatedLen);
+    if (isDeflateFailure(out)) return this.failWith(out.err, out.closeCode);
+    this.inflatedLen += out.length;
+    if (fin) this.inflating = null;
+    return { ...o, data: out } as RecvFrame;
+  }
+
+  /** A failure above recv_frame: fatal, the connection failed with `code`, the error as a value. */
+  private failWith(err: string, code: 1002 | 1007 | 1009 | 1011): Promise<RecvResult> {
+    this.fatal = true;
+    return this.failConnection(code).then(() => recvFail(err));
+  }
+
+  /**
+   * strict failWithCloseCode, RFC 6455 §7.1.7 "fail the WebSocket connection": a close frame with
+   * `code` unless one was sent, then the socket closes. The compression contexts go either way.
+   */
+  protected async failConnection(code: 1002 | 1007 | 1009 | 1011): Promise<void> {
+    this.deflate?.release();
     const sock = this.sock;
     if (!this.checks.failWithCloseCode || !sock) return;
     const alreadyClosed = this.closed;
@@ -175,16 +270,66 @@ export abstract class WebSocketEndpoint<S extends Cosocket = Cosocket> {
    * argument errors included, sets fatal. Settles at once when the socket takes the bytes at once.
    */
   sendFrame(fin: unknown, opcode: number, payload?: unknown): Promise<SendResult> {
-    if (this.fatal) return Promise.resolve(sendFail(ENDPOINT_ERRORS.fatal));
-    if (this.closed && this.closedRefusesSend(opcode)) return Promise.resolve(sendFail(ENDPOINT_ERRORS.closed));
-    const sock = this.sock;
-    if (!sock) return Promise.resolve(sendFail(ENDPOINT_ERRORS.notInitializedYet));
+    // Behind a compression in progress, a frame waits its turn: frames go out in call order.
+    if (this.sendTail) return this.inOrder(() => this.sendFrameNow(fin, opcode, payload));
+    return this.sendFrameNow(fin, opcode, payload);
+  }
+
+  /** send_frame's checks in its order (fatal, closed, socket, strict opcode): the refusal, or null. */
+  private sendRefusal(opcode: number): SendResult | null {
+    if (this.fatal) return sendFail(ENDPOINT_ERRORS.fatal);
+    if (this.closed && this.closedRefusesSend(opcode)) return sendFail(ENDPOINT_ERRORS.closed);
+    if (!this.sock) return sendFail(ENDPOINT_ERRORS.notInitializedYet);
     if (this.checks.validateSendOpcode && !isSendableOpcode(opcode)) {
       this.fatal = true;
-      return Promise.resolve(sendFail(ENDPOINT_ERRORS.badOpcode));
+      return sendFail(ENDPOINT_ERRORS.badOpcode);
     }
-    const r = writeFrame(sock, luaTruthy(fin), opcode, payload, this.maxSendLen, this.masking);
+    return null;
+  }
+
+  private sendFrameNow(fin: unknown, opcode: number, payload?: unknown): Promise<SendResult> {
+    const refused = this.sendRefusal(opcode);
+    if (refused !== null) return Promise.resolve(refused);
+    const r = writeFrame(this.sock!, luaTruthy(fin), opcode, payload, this.maxSendLen, this.masking);
     return r instanceof Promise ? r.then(this.afterSend) : Promise.resolve(this.afterSend(r));
+  }
+
+  /** Runs a send after every send queued before it. */
+  private inOrder(job: () => Promise<SendResult>): Promise<SendResult> {
+    const run = (this.sendTail ?? Promise.resolve()).then(job);
+    const tail: Promise<unknown> = run.then(() => {
+      if (this.sendTail === tail) this.sendTail = null;
+    });
+    this.sendTail = tail;
+    return run;
+  }
+
+  /** A whole text or binary message: compressed under permessage-deflate from `threshold` bytes on. */
+  private sendMessage(opcode: 0x1 | 0x2, data: unknown): Promise<SendResult> {
+    // Truthiness, not null: an object made without its constructor has no fields (see `sock`).
+    const d = this.deflate;
+    if (!d) return this.sendFrame(true, opcode, data);
+    const bytes = luaPayload(data);
+    if (bytes.length < d.threshold) return this.sendFrame(true, opcode, bytes);
+    return this.inOrder(() => this.sendCompressed(d, opcode, bytes));
+  }
+
+  /**
+   * max_send_len applies to the message itself, before compression: deflate adds a few bytes to
+   * data it cannot compress, so the frame's own length is only held to what a frame can carry.
+   */
+  private async sendCompressed(d: PerMessageDeflate, opcode: 0x1 | 0x2, bytes: Buffer): Promise<SendResult> {
+    const refused = this.sendRefusal(opcode);
+    if (refused !== null) return refused;
+    if (bytes.length > this.maxSendLen) return this.afterSend(sendFail(SEND_ERRORS.tooBig));
+    const out = await d.deflate(bytes);
+    if (isDeflateFailure(out)) return this.afterSend(sendFail(out.err));
+    // Something failed the connection while this message was compressing.
+    const late = this.sendRefusal(opcode);
+    if (late !== null) return late;
+    // RSV1 rides in byte 0 above the opcode, where build_frame ORs the opcode in.
+    const r = await writeFrame(this.sock!, true, opcode | RSV1, out, MAX_FRAME_PAYLOAD, this.masking);
+    return this.afterSend(r);
   }
 
   private readonly afterSend = (r: SendResult): SendResult => {
@@ -193,11 +338,11 @@ export abstract class WebSocketEndpoint<S extends Cosocket = Cosocket> {
   };
 
   sendText(data?: unknown): Promise<SendResult> {
-    return this.sendFrame(true, 0x1, data);
+    return this.sendMessage(0x1, data);
   }
 
   sendBinary(data?: unknown): Promise<SendResult> {
-    return this.sendFrame(true, 0x2, data);
+    return this.sendMessage(0x2, data);
   }
 
   sendPing(data?: unknown): Promise<SendResult> {

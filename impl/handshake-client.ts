@@ -68,6 +68,8 @@ export interface HandshakeRequestParts {
   headers?: unknown;
   /** §7.13: no stray CRLF after the head when the headers table concatenates to "". */
   noStrayCrlf?: boolean;
+  /** A Sec-WebSocket-Extensions offer (permessage-deflate), sent after Connection; never in compat. */
+  extensions?: string | null;
 }
 
 type Piece = { bytes: Buffer | null; err: null } | { bytes: null; err: string };
@@ -133,6 +135,7 @@ export function buildHandshakeRequest(p: HandshakeRequestParts): { request: Buff
     parts.push(origin.bytes);
   }
   text('\r\nConnection: Upgrade\r\n');
+  if (p.extensions) text(`Sec-WebSocket-Extensions: ${p.extensions}\r\n`);
   if (headers.bytes !== null) parts.push(headers.bytes);
   text('\r\n');
   return { request: Buffer.concat(parts), err: null };
@@ -188,10 +191,10 @@ export function offeredProtocols(protocols: unknown): string[] {
 /**
  * strict validateHandshakeResponse (§7.1, RFC 6455 §4.1 "the client MUST fail the connection"):
  * status 101, `Upgrade: websocket`, `Connection` containing the token "upgrade", the right
- * Sec-WebSocket-Accept, no extensions (none were offered), and at most one subprotocol that was
- * among the offered ones.
+ * Sec-WebSocket-Accept, no extensions unless one was offered (permessage-deflate checks its own,
+ * impl/permessage-deflate.ts), and at most one subprotocol that was among the offered ones.
  */
-export function validateHandshakeResponse(header: string, key: string, offered: readonly string[]): string | null {
+export function validateHandshakeResponse(header: string, key: string, offered: readonly string[], extensionsOffered = false): string | null {
   const parsed = parseResponseHead(header.replace(/^[ \t\n\v\f\r]+/, ''));
   if (parsed.err !== null) return parsed.err;
   const { status, headers } = parsed.res;
@@ -208,7 +211,7 @@ export function validateHandshakeResponse(header: string, key: string, offered: 
     return `bad "sec-websocket-accept" response header: ${accept ? accept.join(', ') : 'nil'}`;
   }
   const ext = headers.get('sec-websocket-extensions');
-  if (ext) return `bad "sec-websocket-extensions" response header: ${ext.join(', ')}`;
+  if (ext && !extensionsOffered) return `bad "sec-websocket-extensions" response header: ${ext.join(', ')}`;
   const proto = headers.get('sec-websocket-protocol');
   if (proto) {
     if (proto.length !== 1 || !offered.includes(proto[0]!)) {

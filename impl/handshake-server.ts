@@ -5,6 +5,7 @@
 // header order. Pure functions: also a fuzz target.
 import { acceptFor } from './handshake-client.js';
 import { headerTokens } from './header-tokens.js';
+import { negotiateAsServer, type DeflateParams, type DeflateSettings } from './permessage-deflate.js';
 import type { StrictChecks } from './profile.js';
 import { headerValue, LUA_GET_HEADERS_MAX, RequestHeadParser, type HeadLimits, type HeadStatus, type RequestHead } from './request-head.js';
 
@@ -60,10 +61,12 @@ export interface HandshakeOptions {
   checks: Pick<StrictChecks, 'validateHandshakeRequest' | 'selectOneSubprotocol'>;
   /** Subprotocols the server supports, most preferred first (strict selectOneSubprotocol). */
   protocols?: readonly string[];
+  /** permessage-deflate settings when the server offers it (impl/permessage-deflate.ts); absent: no extensions. */
+  deflate?: DeflateSettings | null;
 }
 
 export type HandshakeOutcome =
-  | { ok: true; response: Buffer; protocol: string | null; key: string }
+  | { ok: true; response: Buffer; protocol: string | null; key: string; /** The agreed permessage-deflate, if any. */ deflate: DeflateParams | null }
   | { ok: false; err: string; /** strict: the HTTP error to answer with; compat sends nothing. */ response: Buffer | null };
 
 function httpError(status: 400 | 405 | 426, reason: string, extra = ''): Buffer {
@@ -102,7 +105,18 @@ export function checkHandshake(req: HandshakeRequest, opts: HandshakeOptions): H
     const list = offered.split(',').map((t) => t.trim()).filter(Boolean);
     protocol = opts.protocols ? (opts.protocols.find((p) => list.includes(p)) ?? null) : (list[0] ?? null);
   }
-  return { ok: true, response: buildResponse(key, protocol), protocol, key };
+  let deflate: DeflateParams | null = null;
+  let extensions: string | null = null;
+  if (opts.deflate) {
+    // Every Sec-WebSocket-Extensions line counts: RFC 6455 §9.1 lets a client split the list.
+    const values = req.rawHeaders.filter(([name]) => name.toLowerCase() === 'sec-websocket-extensions').map(([, v]) => v);
+    const n = negotiateAsServer(values, opts.deflate);
+    // A header that does not parse is answered with 400 in any profile, as ws does.
+    if (!n.ok) return { ok: false, err: n.err, response: httpError(400, 'Bad Request') };
+    deflate = n.params;
+    extensions = n.response;
+  }
+  return { ok: true, response: buildResponse(key, protocol, extensions), protocol, key, deflate };
 }
 
 /**
@@ -113,11 +127,16 @@ export function escapeHeaderValue(v: string): string {
   return v.replace(/[\x00-\x08\x0a-\x1f\x7f]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
 }
 
-/** The 101 response, headers in the original's wire order (docs/behaviour.md §4 step 7, after nginx's own). */
-export function buildResponse(key: string, protocol: string | null): Buffer {
+/**
+ * The 101 response, headers in the original's wire order (docs/behaviour.md §4 step 7, after nginx's
+ * own); an agreed extension's Sec-WebSocket-Extensions comes last.
+ */
+export function buildResponse(key: string, protocol: string | null, extensions: string | null = null): Buffer {
   let head = 'HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\n';
   // nginx leaves out a header whose value is empty (an empty Sec-WebSocket-Protocol request header).
   if (protocol) head += `Sec-WebSocket-Protocol: ${escapeHeaderValue(protocol)}\r\n`;
-  head += `Upgrade: websocket\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n\r\n`;
+  head += `Upgrade: websocket\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n`;
+  if (extensions !== null) head += `Sec-WebSocket-Extensions: ${extensions}\r\n`;
+  head += '\r\n';
   return Buffer.from(head, 'latin1');
 }

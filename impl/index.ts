@@ -32,3 +32,8 @@ export type { HeadLimits, HeadStatus, RequestHead } from './request-head.js';
 export { luaTruthy, luaOr, luaSocketTimeout } from './lua.js';
 export { SOCKET_BUSY } from './socket.js';
 export type { AcceptOptions } from './server.js';
+export {
+  PerMessageDeflate, DEFLATE_ERRORS, EXTENSION_NAME, resolveDeflateOption, parseExtensions, negotiateAsServer, negotiateAsClient, offerAsClient,
+  zlibWindowBits,
+} from './permessage-deflate.js';
+export type { PerMessageDeflateOption, PerMessageDeflateOptions, DeflateParams, DeflateSettings, DeflateFailure, ExtensionElement } from './permessage-deflate.js';

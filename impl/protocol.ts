@@ -119,16 +119,25 @@ const STAGE_NAMES: readonly ReadStage[] = ['head', 'len16', 'len64', 'body'];
 export class FrameParser {
   readonly maxPayloadLen: number;
   readonly forceMasking: boolean;
+  /** RSV bits a frame may carry: none, or RSV1 once permessage-deflate is negotiated (RFC 7692 §6). */
+  private readonly rsvForbidden: number;
   private state = STAGE_HEAD;
   // The frame in progress (the last one once it is done). Read out only as a FrameHead value.
   private fin = false;
   private opcode = 0;
   private masked = false;
   private payloadLen = 0;
+  private rsv1Bit = false;
 
-  constructor(maxPayloadLen: number, forceMasking: boolean) {
+  constructor(maxPayloadLen: number, forceMasking: boolean, allowRsv1 = false) {
     this.maxPayloadLen = maxPayloadLen;
     this.forceMasking = forceMasking;
+    this.rsvForbidden = allowRsv1 ? 0x30 : 0x70;
+  }
+
+  /** Whether the frame in progress (or the last one) has RSV1 set: only ever true when RSV1 is allowed. */
+  get rsv1(): boolean {
+    return this.rsv1Bit;
   }
 
   /** The read the parser waits for. */
@@ -165,7 +174,8 @@ export class FrameParser {
         this.opcode = b0 & 0x0f;
         this.masked = (b1 & 0x80) !== 0;
         this.payloadLen = b1 & 0x7f;
-        if ((b0 & 0x70) !== 0) return CHECK_FAILED.rsv;
+        this.rsv1Bit = (b0 & 0x40) !== 0;
+        if ((b0 & this.rsvForbidden) !== 0) return CHECK_FAILED.rsv;
         if (this.opcode >= 0x3 && this.opcode <= 0x7) return CHECK_FAILED.reservedData;
         if (this.opcode >= 0xb) return CHECK_FAILED.reservedControl;
         if (this.forceMasking && !this.masked) return CHECK_FAILED.unmasked;

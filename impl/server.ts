@@ -18,6 +18,7 @@ import { ENDPOINT_ERRORS, WebSocketEndpoint } from './endpoint.js';
 import { checkHandshake, type HandshakeRequest } from './handshake-server.js';
 import { isLingering, readHttpRequest, type HttpEdgeOptions } from './http-edge.js';
 import { luaOr, luaTruthy } from './lua.js';
+import { PerMessageDeflate, resolveDeflateOption, type DeflateParams, type PerMessageDeflateOption } from './permessage-deflate.js';
 import { resolveProfile, type StrictOption } from './profile.js';
 import { DEFAULT_TIMEOUT_MS, NodeCosocket, type Stream } from './socket.js';
 import type { Cosocket, SendResult } from './types.js';
@@ -49,6 +50,17 @@ export interface ServerOptions {
   strict?: StrictOption;
   /** Subprotocols this server supports, most preferred first (strict selectOneSubprotocol). */
   protocols?: readonly string[];
+  /**
+   * permessage-deflate (RFC 7692), beyond the original: true or settings (impl/permessage-deflate.ts).
+   * Off by default; needs the strict profile (checkFragmentation), else the handshake fails with
+   * "permessage-deflate needs the strict profile (checkFragmentation)".
+   */
+  permessageDeflate?: PerMessageDeflateOption;
+}
+
+/** The server's max_recv_len for `opts`, as new() computes it. */
+function serverMaxRecvLen(opts: ServerOptions): number {
+  return luaOr(opts.max_recv_len, luaOr(opts.max_payload_len, 65535));
 }
 
 /**
@@ -61,7 +73,10 @@ export class WebSocketServer extends WebSocketEndpoint {
   /** The subprotocol the 101 response carried, if any. */
   readonly protocol: string | null;
 
-  constructor(sock: Cosocket | null, opts: ServerOptions = {}, request: HandshakeRequest | null = null, protocol: string | null = null) {
+  constructor(
+    sock: Cosocket | null, opts: ServerOptions = {}, request: HandshakeRequest | null = null, protocol: string | null = null,
+    deflate: DeflateParams | null = null,
+  ) {
     const maxPayloadLen = luaOr(opts.max_payload_len, 65535);
     super(sock, {
       maxRecvLen: luaOr(opts.max_recv_len, maxPayloadLen),
@@ -72,6 +87,14 @@ export class WebSocketServer extends WebSocketEndpoint {
     });
     this.request = request;
     this.protocol = protocol;
+    if (deflate !== null) {
+      const { settings } = resolveDeflateOption(opts.permessageDeflate, this.checks, this.maxRecvLen);
+      if (settings !== null) {
+        this.useDeflate(new PerMessageDeflate(deflate, settings, true));
+        // The zlib contexts go with the connection, however it ends.
+        if (sock instanceof NodeCosocket) sock.stream.once('close', () => this.releaseDeflate());
+      }
+    }
     // server:new calls settimeout for any non-nil timeout (0 means ngx_lua's default there).
     if (sock && luaTruthy(opts.timeout)) sock.setTimeout(opts.timeout!);
   }
@@ -96,7 +119,9 @@ export type NewServerResult = { server: WebSocketServer; err: null } | { server:
 
 async function upgrade(sock: NodeCosocket, req: HandshakeRequest, opts: ServerOptions): Promise<NewServerResult> {
   const checks = resolveProfile(opts.strict);
-  const outcome = checkHandshake(req, { checks, protocols: opts.protocols });
+  const deflate = resolveDeflateOption(opts.permessageDeflate, checks, serverMaxRecvLen(opts));
+  if (deflate.err !== null) return { server: null, err: deflate.err };
+  const outcome = checkHandshake(req, { checks, protocols: opts.protocols, deflate: deflate.settings });
   if (!outcome.ok) {
     // compat sends nothing (the application decides; the README exits with 444); strict answers.
     if (outcome.response) await sock.send(outcome.response);
@@ -104,7 +129,7 @@ async function upgrade(sock: NodeCosocket, req: HandshakeRequest, opts: ServerOp
   }
   const sent = await sock.send(outcome.response);
   if (sent.err !== null) return { server: null, err: `failed to send response header: ${sent.err}` };
-  return { server: new WebSocketServer(sock, opts, req, outcome.protocol), err: null };
+  return { server: new WebSocketServer(sock, opts, req, outcome.protocol, outcome.deflate), err: null };
 }
 
 /**
@@ -167,6 +192,9 @@ export interface RunningServer {
 
 /** A resty-style server in three lines: handshake per connection, then your handler. */
 export async function createServer(opts: CreateServerOptions): Promise<RunningServer> {
+  // An option the profile cannot carry is refused before listening, not at every handshake.
+  const deflate = resolveDeflateOption(opts.permessageDeflate, resolveProfile(opts.strict), serverMaxRecvLen(opts));
+  if (deflate.err !== null) throw new Error(deflate.err);
   const host = opts.host ?? '127.0.0.1';
   const sockets = new Set<Stream>();
   let handlerErrors = 0;
@@ -194,6 +222,7 @@ export async function createServer(opts: CreateServerOptions): Promise<RunningSe
           log?.(handlerErrorLine(hookErr));
         }
       } finally {
+        r.server.releaseDeflate();
         await r.server.socket?.close();
       }
     })().catch((err: unknown) => {
