@@ -10,7 +10,7 @@
 // only what RFC 6455 §4.2.1 allows.
 import { acceptFor } from '../../impl/handshake-client.js';
 import { checkHandshake, escapeHeaderValue, HANDSHAKE_ERRORS, luaHeader as firstHeader, parseRequestHead, type HandshakeRequest } from '../../impl/handshake-server.js';
-import { validHost } from '../../impl/request-head.js';
+import { validHost } from '../../impl/host-uri-checks.js';
 import { check } from './oracle.js';
 
 /** The statuses nginx answers a request head with (494 goes out as 400 "Request Header Or Cookie Too Large"). */
