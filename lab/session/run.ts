@@ -12,7 +12,7 @@ import { freePort } from '../ports.js';
 import { closeWaitMs, runRawClient, startRawServer } from './raw-peers.js';
 import { explainFirstDivergence, type FirstDivergence, type KnownDifference } from './known.js';
 import type { ClientSession, ServerSession, Session, SessionObservation } from './types.js';
-import { decodeFrames } from './wire.js';
+import { decodeFrames } from '../wire.js';
 
 export type Side = 'lua' | 'ours';
 
