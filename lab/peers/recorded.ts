@@ -4,11 +4,11 @@
 // another, and never stop it.
 import { existsSync, readFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { ROOT_DIR } from '../paths.js';
+import { CACHE_DIR } from '../paths.js';
 import { fileTail, httpGet, NginxPeer } from './nginx-peer.js';
 import type { LuaLibraryInfo, RunningPeer } from './types.js';
 
-export const PEER_STATE_FILE = join(ROOT_DIR, '.cache', 'peer', 'state.json');
+export const PEER_STATE_FILE = join(CACHE_DIR, 'peer', 'state.json');
 /** The record in use: WSLAB_PEER_STATE names another file (tests; several checkouts sharing .cache). */
 const stateFile = (): string => process.env.WSLAB_PEER_STATE || PEER_STATE_FILE;
 
