@@ -80,7 +80,7 @@ export class LuaOracle {
   }
 
   // Scans each chunk once for line ends: answers of large payloads arrive in many chunks, and
-  // splitting the accumulated text again on every chunk was 11% of a differential run.
+  // splitting the accumulated text again on every chunk costs 11% of a differential run.
   private onData(d: string): void {
     let from = 0;
     for (let nl = d.indexOf('\n'); nl >= 0; nl = d.indexOf('\n', from)) {
