@@ -117,11 +117,13 @@ export class RequestHeadParser {
     return v;
   }
 
+  /** The request-line machine moves to `state` and waits for the next byte. */
   private go(state: RlState): null {
     this.rl = state;
     return null;
   }
 
+  /** The header-line machine moves to `state` and waits for the next byte. */
   private goHeader(state: HlState): null {
     this.hl = state;
     return null;
