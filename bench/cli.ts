@@ -12,7 +12,7 @@ import type { ClientReport } from './client-child.js';
 import { runClientBench } from './client.js';
 import { runCodecBench, type CodecReport } from './codec.js';
 import { runConnsBench, type ConnsReport } from './conns.js';
-import { ROOT_DIR } from '../lab/paths.js';
+import { REPORT_DIR } from '../lab/paths.js';
 import { fmtRate, fmtRatio, fmtSize, table } from './common.js';
 import { runEchoBench, type EchoReport } from './echo.js';
 import { runFuzzBench, type FuzzBenchReport } from './fuzz.js';
@@ -411,7 +411,7 @@ export async function run(argv: string[]): Promise<number> {
   const report = await runBench({
     suites,
     profile: PROFILES[values.quick ? 'quick' : 'full'],
-    out: resolve(values.out ?? join(ROOT_DIR, 'report', 'bench.json')),
+    out: resolve(values.out ?? join(REPORT_DIR, 'bench.json')),
     command: ['wslab bench', ...argv].join(' '),
     ...(values['cpu-prof'] ? { cpuProfDir: resolve(values['cpu-prof']) } : {}),
   });

@@ -1,5 +1,6 @@
 // Child process of the client benchmark: both clients, interleaved rounds against one URL.
 import WebSocket from 'ws';
+// impl by path, not by package name: a child runs from the bench build, beside the impl/*.js built with it (bench/build.ts).
 import { newClient } from '../impl/client.js';
 import { isMain, median } from './common.js';
 

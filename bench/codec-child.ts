@@ -4,6 +4,7 @@
 // mask.ts reads WSLAB_NO_BUFFER_UTIL when it is loaded), so both sides always use the same masking.
 import type { Writable } from 'node:stream';
 import * as wsModule from 'ws';
+// impl by path, not by package name: a child runs from the bench build, beside the impl/*.js built with it (bench/build.ts).
 import { buildFrame, FrameDecoder } from '../impl/protocol.js';
 import { maskInPlace, maskInPlaceJs, usingNativeMask } from '../impl/mask.js';
 import { isMain, median, MiB, timeLoop } from './common.js';

@@ -8,6 +8,7 @@
 // the next frame when one is complete. Its own CPU time per message is reported beside the
 // server's, so the claim can be checked on every run.
 import type * as net from 'node:net';
+// impl by path, not by package name: a child runs from the bench build, beside the impl/*.js built with it (bench/build.ts).
 import { buildFrame } from '../impl/protocol.js';
 import { cpuUs, isMain, openUpgraded, percentileSorted, rssKiB } from './common.js';
 

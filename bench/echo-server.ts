@@ -7,6 +7,7 @@ import { Session } from 'node:inspector';
 import * as net from 'node:net';
 import { join } from 'node:path';
 import { WebSocketServer } from 'ws';
+// impl by path, not by package name: a child runs from the bench build, beside the impl/*.js built with it (bench/build.ts).
 import { createServer } from '../impl/server.js';
 
 const OPCODES: Record<string, number> = { text: 0x1, binary: 0x2, continuation: 0x0 };

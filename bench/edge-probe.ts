@@ -1,4 +1,4 @@
-// The HTTP-edge probe: issue 12's table replayed against our createServer, ws 8.23 (Node's HTTP
+// The HTTP-edge probe: the HTTP-edge table (README "Security and limits") replayed against our createServer, ws 8.23 (Node's HTTP
 // server in front) and the lab's nginx + the original library, side by side, on 127.0.0.1 only.
 // Every row is bounded in connections, bytes and time; servers run as child processes so their
 // RSS can be read from /proc. Prints a Markdown table (README "Security and limits").
@@ -13,7 +13,7 @@ import { spawnBenchChild, type ChildHandle } from './common.js';
 
 export const HELP = `Usage: npx tsx bench/edge-probe.ts [options]
 
-Replays the HTTP-edge table of issue 12 against our server, ws and nginx + the original library
+Replays the HTTP-edge table (README "Security and limits") against our server, ws and nginx + the original library
 (all on 127.0.0.1) and prints it as Markdown.
 
 Options:

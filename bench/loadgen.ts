@@ -2,6 +2,7 @@
 // pre-built masked binary frames and a FrameDecoder that counts the echoes, so the generator
 // costs as little as possible and is the same for every server. Bounded by message count AND time.
 import type * as net from 'node:net';
+// impl by path, not by package name: a child runs from the bench build, beside the impl/*.js built with it (bench/build.ts).
 import { buildFrame, FrameDecoder } from '../impl/protocol.js';
 import { cpuUs, isMain, openUpgraded, percentileSorted } from './common.js';
 

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { parseCommandLine } from '../lab/args.js';
 import { installInterruptHandler, trackChild, trackTempDir } from '../lab/children.js';
 import { claimReport, writeJsonReport } from '../lab/reports.js';
-import { ROOT_DIR } from '../lab/paths.js';
+import { REPORT_DIR, ROOT_DIR } from '../lab/paths.js';
 import { ABSENT, differingAcrossRuns } from '../lab/runs.js';
 
 type Index = Record<string, Record<string, { behavior: string; behaviorClose: string }>>;
@@ -71,7 +71,7 @@ async function main(): Promise<number> {
     runs: { type: 'number', integer: true, min: 0, default: 5 },
     'interop-runs': { type: 'number', integer: true, min: 0, default: 10 },
     busy: { type: 'number', integer: true, min: 0, max: 8, default: 2 },
-    out: { type: 'string', default: join(ROOT_DIR, 'report', 'stability.json') },
+    out: { type: 'string', default: join(REPORT_DIR, 'stability.json') },
   });
   installInterruptHandler('stability');
   const started = Date.now();

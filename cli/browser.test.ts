@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { browserUnavailable, launchBrowser, type LabBrowser } from '../lab/browser.js';
 import { writeAtomic } from '../lab/fs.js';
-import { ROOT_DIR } from '../lab/paths.js';
+import { REPORT_DIR } from '../lab/paths.js';
 import { nativeUnavailable } from '../lab/peers/native/index.js';
 import { startPeer } from '../lab/peers/index.js';
 import type { RunningPeer } from '../lab/peers/types.js';
@@ -22,7 +22,7 @@ import { loadLabFiles, renderLabHtml, type LabReport } from './lab-report.js';
 const noBrowser = browserUnavailable();
 const noPeer = nativeUnavailable();
 const why = noBrowser ?? noPeer;
-const OUT = join(ROOT_DIR, 'report', 'check');
+const OUT = join(REPORT_DIR, 'check');
 const CASES = '1.1.1,1.1.2,2.1,2.10,3.1,4.1.1,5.1,5.15,6.2.1,6.4.1,7.1.1,7.1.6,7.9.1,7.13.1,10.1.1';
 
 describe.skipIf(why !== null)(`chromium in the lab${why ? ` (skipped: ${why})` : ''}`, () => {

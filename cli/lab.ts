@@ -8,7 +8,7 @@ import { writeAtomic } from '../lab/fs.js';
 import { claimReport, writeJsonReport } from '../lab/reports.js';
 import { dirname, join } from 'node:path';
 import { parseCommandLine, shownPath, UsageError } from '../lab/args.js';
-import { ROOT_DIR } from '../lab/paths.js';
+import { REPORT_DIR, ROOT_DIR } from '../lab/paths.js';
 import { BACKEND_CHOICES } from '../lab/peers/index.js';
 import type { RunningPeer } from '../lab/peers/types.js';
 import { onInterrupt } from '../lab/children.js';
@@ -101,7 +101,7 @@ export async function run(argv: string[]): Promise<number> {
     return 1;
   }
   const skip = new Set<string>(values.skip);
-  const outDir = values.out ?? join(ROOT_DIR, 'report');
+  const outDir = values.out ?? REPORT_DIR;
   mkdirSync(outDir, { recursive: true });
   // Before any part starts: a second lab run on the same folder stops here with one line.
   claimReport(join(outDir, 'index.json'));

@@ -8,7 +8,7 @@ import { startFuzzingServer } from './runner/client-mode.js';
 import { selectCases } from './cases/index.js';
 import { ConformanceReport } from './report/index.js';
 import { join } from 'node:path';
-import { ROOT_DIR } from '../lab/paths.js';
+import { REPORT_DIR } from '../lab/paths.js';
 import { writeJsonReport } from '../lab/reports.js';
 import { onInterrupt } from '../lab/children.js';
 import { chooseLuaLib, chosenLibraryLoadError } from '../lab/lua-lib.js';
@@ -75,7 +75,7 @@ export async function run(argv: string[]): Promise<number> {
   const libErr = chooseLuaLib(values['lua-lib']);
   if (libErr) throw new UsageError('conformance', `--lua-lib: ${libErr}`);
   const repeat = values.repeat;
-  const outDir = values.out ?? join(ROOT_DIR, 'report', 'conformance');
+  const outDir = values.out ?? join(REPORT_DIR, 'conformance');
   const cases = selectCases(values.cases ?? '*', values.exclude ?? '');
   if (values.mode === 'client') {
     const report = new ConformanceReport(join(outDir, 'clients'), 'Conformance: clients (we are the server)');
@@ -176,7 +176,7 @@ function judgeCliRun(res: ConformanceRun, values: { 'check-expected': boolean; '
   for (const p of problems) if (!errorLines.has(p)) lines.push(`problem: ${p}`);
   for (const r of res.reruns) lines.push(`re-run: ${r.agent} ${r.id}: ${r.reason}; first ${r.first}, then ${r.final}${r.first !== r.final ? ' (flaky)' : ''}`);
   if (res.lib) lines.push(`library: lua-resty-websocket ${res.lib.version} from ${res.lib.path}`);
-  lines.push(`conformance: ${(res.durationMs / 1000).toFixed(1)} s; verdict waits padded by ${res.timing.paddingMs} ms (lag p95 ${res.timing.lagP95Ms} ms, RTT p90 ${res.timing.rttP90Ms} ms); ${shownPath(values.out ?? join(ROOT_DIR, 'report', 'conformance'))}/{servers,clients}/index.html, run.json`);
+  lines.push(`conformance: ${(res.durationMs / 1000).toFixed(1)} s; verdict waits padded by ${res.timing.paddingMs} ms (lag p95 ${res.timing.lagP95Ms} ms, RTT p90 ${res.timing.rttP90Ms} ms); ${shownPath(values.out ?? join(REPORT_DIR, 'conformance'))}/{servers,clients}/index.html, run.json`);
   const failed = problems.length > 0 || expectedDiffs.length > 0;
   return {
     failed,

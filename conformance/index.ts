@@ -10,7 +10,7 @@
 import { join } from 'node:path';
 import { claimReport, writeJsonReport } from '../lab/reports.js';
 import { onInterrupt } from '../lab/children.js';
-import { ROOT_DIR } from '../lab/paths.js';
+import { REPORT_DIR } from '../lab/paths.js';
 import { startPeer, type BackendChoice } from '../lab/peers/index.js';
 import { PeerSupervisor, type PeerRestart } from '../lab/peers/supervisor.js';
 import type { RunningPeer } from '../lab/peers/types.js';
@@ -108,7 +108,7 @@ export async function runConformance(opts: RunConformanceOptions = {}): Promise<
   const timeScale = opts.timeScale ?? (Number(process.env.WSLAB_CONFORMANCE_TIME_SCALE) || 1);
   const rerunCloseCalls = opts.rerunCloseCalls ?? true;
   const cases = selectCases(opts.cases ?? '*', opts.exclude ?? '');
-  const outDir = opts.outDir ?? join(ROOT_DIR, 'report', 'conformance');
+  const outDir = opts.outDir ?? join(REPORT_DIR, 'conformance');
   // run.json's lock stands for the whole folder: a second run on it stops before its first case.
   claimReport(join(outDir, 'run.json'));
   const names = opts.agents ?? AGENTS.map((a) => a.name);

@@ -9,7 +9,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { ROOT_DIR } from '../lab/paths.js';
+import { CACHE_DIR, ROOT_DIR } from '../lab/paths.js';
 import { buildTargets, compiledTargetPath, loadCheck } from './build-targets.js';
 import { errorSignature, FINDINGS_DIR, saveFinding, type SavedFinding } from './findings.js';
 import { parseCrashes, parseStatsLine, type JsfuzzCrash } from './jsfuzz-output.js';
@@ -18,7 +18,7 @@ import { resolveTargets, type TargetInfo } from './registry.js';
 
 const require = createRequire(import.meta.url);
 export const SEEDS_DIR = join(ROOT_DIR, 'fixtures', 'fuzz', 'seeds');
-export const DEFAULT_WORK_ROOT = join(ROOT_DIR, '.cache', 'fuzz');
+export const DEFAULT_WORK_ROOT = join(CACHE_DIR, 'fuzz');
 
 export interface CampaignOptions {
   /** A target name, a comma list, an array, or "all". */

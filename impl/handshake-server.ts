@@ -7,7 +7,9 @@ import { acceptFor } from './handshake-client.js';
 import { headerTokens } from './header-tokens.js';
 import { negotiateAsServer, type DeflateParams, type DeflateSettings } from './permessage-deflate.js';
 import type { StrictChecks } from './profile.js';
-import { headerValue, LUA_GET_HEADERS_MAX, RequestHeadParser, type HeadLimits, type HeadStatus, type RequestHead } from './request-head.js';
+import type { HeadLimits } from './header-buffers.js';
+import { RequestHeadParser, type HeadStatus, type RequestHead } from './request-head.js';
+import { headerValue, LUA_GET_HEADERS_MAX } from './request-headers.js';
 
 export const HANDSHAKE_ERRORS = {
   httpVersion: 'bad http version',

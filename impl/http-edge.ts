@@ -16,9 +16,10 @@
 // discarded for at most LINGERING_TIMEOUT_MS of silence and LINGERING_TIME_MS in all.
 import type { HandshakeRequest } from './handshake-server.js';
 import { luaOr } from './lua.js';
-import {
-  ChunkedBodyCounter, CONTINUE_RESPONSE, expectsContinue, nginxErrorResponse, RequestHeadParser, type HeadLimits, type HeadStatus, type RequestHead,
-} from './request-head.js';
+import type { HeadLimits } from './header-buffers.js';
+import { nginxErrorResponse } from './nginx-error-pages.js';
+import { ChunkedBodyCounter, CONTINUE_RESPONSE, expectsContinue } from './request-body.js';
+import { RequestHeadParser, type HeadStatus, type RequestHead } from './request-head.js';
 import type { Stream } from './socket.js';
 
 export interface HttpEdgeOptions {

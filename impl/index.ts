@@ -27,8 +27,12 @@ export { recvMessage, MESSAGE_ERRORS, DEFAULT_MAX_MESSAGE_LEN, DEFAULT_MAX_FRAGM
 export type { RecvMessageOptions, MessageResult, MessageEndpoint } from './message.js';
 export { readHttpRequest, HTTP_EDGE_DEFAULTS, LINGERING_TIMEOUT_MS, LINGERING_TIME_MS } from './http-edge.js';
 export type { HttpEdgeOptions, HttpEdgeResult } from './http-edge.js';
-export { RequestHeadParser, DEFAULT_HEAD_LIMITS, nginxErrorResponse, LUA_GET_HEADERS_MAX } from './request-head.js';
-export type { HeadLimits, HeadStatus, RequestHead } from './request-head.js';
+export { RequestHeadParser } from './request-head.js';
+export type { HeadStatus, RequestHead } from './request-head.js';
+export { DEFAULT_HEAD_LIMITS } from './header-buffers.js';
+export type { HeadLimits } from './header-buffers.js';
+export { nginxErrorResponse } from './nginx-error-pages.js';
+export { LUA_GET_HEADERS_MAX } from './request-headers.js';
 export { luaTruthy, luaOr, luaSocketTimeout } from './lua.js';
 export { SOCKET_BUSY } from './socket.js';
 export type { AcceptOptions } from './server.js';

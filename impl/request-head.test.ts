@@ -1,7 +1,10 @@
 // nginx 1.22's request-head rules as measured against the lab's nginx peer (README "Security and
 // limits" has the probe that measured them). Pure: no sockets.
 import { describe, expect, it } from 'vitest';
-import { ChunkedBodyCounter, complexUriOk, nginxErrorResponse, RequestHeadParser, validHost, type HeadVerdict } from './request-head.js';
+import { complexUriOk, validHost } from './host-uri-checks.js';
+import { nginxErrorResponse } from './nginx-error-pages.js';
+import { ChunkedBodyCounter } from './request-body.js';
+import { RequestHeadParser, type HeadVerdict } from './request-head.js';
 
 const parse = (raw: string, limits = {}): HeadVerdict => new RequestHeadParser(limits).push(Buffer.from(raw, 'latin1'));
 const status = (raw: string, limits = {}): number | 'ok' | 'more' => {

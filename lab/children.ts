@@ -56,12 +56,6 @@ export function trackChild(child: ChildProcess, name: string, group = false): ()
   return () => processes.delete(pid);
 }
 
-/** Registers a pid that is not our ChildProcess (e.g. a peer started by another object). */
-export function trackPid(pid: number, name: string, group = false): () => void {
-  processes.set(pid, { pid, name, group });
-  return () => processes.delete(pid);
-}
-
 function removeTempDirs(): void {
   for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
   tempDirs.clear();
@@ -108,9 +102,9 @@ export function interruptExitCode(): number | null {
   return interruptedBy === null ? null : interruptedBy === 'SIGINT' ? 130 : 143;
 }
 
-/** What is registered now (tests, diagnostics). */
-export function tracked(): { processes: Array<{ pid: number; name: string }>; tempDirs: string[] } {
-  return { processes: [...processes.values()].map(({ pid, name }) => ({ pid, name })), tempDirs: [...tempDirs] };
+/** The temporary folders registered now (tests see that an owner's own removal unregisters). */
+export function trackedTempDirs(): string[] {
+  return [...tempDirs];
 }
 
 /** Stops every registered process (TERM, then KILL after `graceMs`), runs the cleanups, removes the temp folders. */

@@ -12,9 +12,9 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { FIXTURES_LUA, ROOT_DIR } from './paths.js';
+import { CACHE_DIR, FIXTURES_LUA } from './paths.js';
 
-export const DEBIAN_LUA_ROOT = join(ROOT_DIR, '.cache', 'lua-nginx-websocket', 'usr', 'share', 'lua', '5.1');
+export const DEBIAN_LUA_ROOT = join(CACHE_DIR, 'lua-nginx-websocket', 'usr', 'share', 'lua', '5.1');
 export const SHIM_DIR = join(FIXTURES_LUA, 'shim');
 
 export type LuaLibLayout = 'upstream' | 'debian';

@@ -5,12 +5,12 @@ import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:chil
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT_DIR } from './paths.js';
-import { libraryLoadError, resolveLuaLib } from './lua-lib.js';
+import { DEBIAN_LUA_ROOT, libraryLoadError, resolveLuaLib } from './lua-lib.js';
 import { trackChild } from './children.js';
 
 export const DRIVER_PATH = join(ROOT_DIR, 'fixtures', 'lua', 'diff', 'driver.lua');
 /** Where scripts/setup-peers.sh extracts Debian's lua-nginx-websocket 0.08 (protocol.lua is unchanged up to v0.13). */
-export const DEBIAN_PROTOCOL_PATH = join(ROOT_DIR, '.cache', 'lua-nginx-websocket', 'usr', 'share', 'lua', '5.1', 'nginx', 'websocket', 'protocol.lua');
+export const DEBIAN_PROTOCOL_PATH = join(DEBIAN_LUA_ROOT, 'nginx', 'websocket', 'protocol.lua');
 
 /**
  * The protocol.lua of the run's library (lab/lua-lib.ts: --lua-lib / RESTY_WEBSOCKET_LIB in either
@@ -82,7 +82,7 @@ export class LuaOracle {
   }
 
   // Scans each chunk once for line ends: answers of large payloads arrive in many chunks, and
-  // splitting the accumulated text again on every chunk was 11% of a differential run.
+  // splitting the accumulated text again on every chunk costs 11% of a differential run.
   private onData(d: string): void {
     let from = 0;
     for (let nl = d.indexOf('\n'); nl >= 0; nl = d.indexOf('\n', from)) {

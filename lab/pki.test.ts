@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { pathToFileURL } from 'node:url';
-import { tracked } from './children.js';
+import { trackedTempDirs } from './children.js';
 import { ROOT_DIR } from './paths.js';
 import { makeTestPki } from './pki.js';
 
@@ -96,7 +96,7 @@ describe('the PKI folder', () => {
     try {
       const pki = makeTestPki({ dir, serverNames: ['own.test'] });
       expect(pki.dir).toBe(dir);
-      expect(tracked().tempDirs).not.toContain(dir);
+      expect(trackedTempDirs()).not.toContain(dir);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { parseCommandLine, shownPath, UsageError } from '../../lab/args.js';
 import { writeJsonReport } from '../../lab/reports.js';
 import { chooseLuaLib, chosenLibraryLoadError } from '../../lab/lua-lib.js';
-import { ROOT_DIR } from '../../lab/paths.js';
+import { REPORT_DIR } from '../../lab/paths.js';
 import { BACKEND_CHOICES } from '../../lab/peers/index.js';
 import { attachedLine, attachRecordedPeer } from '../../lab/peers/recorded.js';
 import type { RunningPeer } from '../../lab/peers/types.js';
@@ -104,7 +104,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const directions = values.directions as Direction[] | undefined;
   const retries = values.retries;
-  const outDir = values.out ?? join(ROOT_DIR, 'report');
+  const outDir = values.out ?? REPORT_DIR;
   // The peer `wslab peer start` left running, when it matches --backend and the library asked for.
   let peer: RunningPeer | undefined;
   const recorded = await attachRecordedPeer({ backend: values.backend, luaLib: values['lua-lib'] ?? process.env.RESTY_WEBSOCKET_LIB });

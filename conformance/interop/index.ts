@@ -4,7 +4,7 @@ import { onInterrupt } from '../../lab/children.js';
 import { startPeer, type StartPeerOptions } from '../../lab/peers/index.js';
 import { PeerSupervisor, type PeerRestart } from '../../lab/peers/supervisor.js';
 import type { RunningPeer } from '../../lab/peers/types.js';
-import { ROOT_DIR } from '../../lab/paths.js';
+import { REPORT_DIR } from '../../lab/paths.js';
 import { runScenarios } from './runner.js';
 import { selectScenarios } from './scenarios/index.js';
 import { claimReport } from '../../lab/reports.js';
@@ -51,7 +51,7 @@ export interface InteropRunReport extends InteropReport {
 
 export async function runInterop(opts: RunInteropOptions = {}): Promise<InteropRunReport> {
   const scenarios = opts.scenarioList ? [...opts.scenarioList] : selectScenarios(opts.scenarios, opts.exclude);
-  const outDir = opts.outDir ?? join(ROOT_DIR, 'report');
+  const outDir = opts.outDir ?? REPORT_DIR;
   const jsonPath = join(outDir, 'interop.json');
   const htmlPath = join(outDir, 'interop.html');
   // Before the peer starts: a second run writing the same report stops here.

@@ -4,6 +4,7 @@
 import net from 'node:net';
 import { acceptFor } from 'resty-websocket/handshake-client';
 import { parseRequestHead, firstHeader } from 'resty-websocket/handshake-server';
+import { encodeFrame } from '../../lab/wire.js';
 import { failedToStart, runCaseOnStream } from './run-case.js';
 import { caseTimeoutFor } from './server-mode.js';
 import type { CaseResult, ConformanceCase } from './types.js';
@@ -28,8 +29,7 @@ export interface FuzzingServer {
 }
 
 function textFrame(s: string): Buffer {
-  const p = Buffer.from(s, 'utf8');
-  return Buffer.concat([Buffer.from([0x81, p.length]), p]);
+  return encodeFrame({ fin: true, rsv: 0, opcode: 1, maskKey: null, payload: Buffer.from(s, 'utf8') });
 }
 const CLOSE_1000 = Buffer.from([0x88, 0x02, 0x03, 0xe8]);
 

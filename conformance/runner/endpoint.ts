@@ -6,9 +6,9 @@
 // judge: run-case.ts computes the verdict from the record once the connection is gone.
 import { randomBytes } from 'node:crypto';
 import { FrameDecoder, isRecvError, recvErrorText } from 'resty-websocket/protocol';
-import { maskInPlace } from 'resty-websocket/mask';
 import { Utf8Validator, isValidUtf8 } from 'resty-websocket/utf8';
 import type { Stream } from 'resty-websocket/socket';
+import { encodeFrame } from '../../lab/wire.js';
 import { CLOSE, type CaseRun, type ConformanceCase, type EndpointOutcome, type FrameSpec, type FuzzingEndpoint, type VerdictTimer, type WireLogEntry } from './types.js';
 import { sameEvents } from './events.js';
 import { runTiming, type RunTiming } from '../../lab/timing.js';
@@ -31,28 +31,9 @@ function textLog(data: Buffer): string {
   return data.length > MAX_WIRE_LOG_DATA ? `${data.subarray(0, MAX_WIRE_LOG_DATA).toString('latin1')} ...` : data.toString('latin1');
 }
 
-/** Builds a frame's octets with full control (no validation: cases send broken frames on purpose). */
-export function encodeFrame(f: FrameSpec, payload: Buffer, mask: Buffer | null): Buffer {
-  const len = payload.length;
-  const lenBytes = len <= 125 ? 0 : len <= 0xffff ? 2 : 8;
-  const head = Buffer.alloc(2 + lenBytes + (mask ? 4 : 0));
-  head[0] = ((f.fin ?? true) ? 0x80 : 0) | (((f.rsv ?? 0) & 7) << 4) | (f.opcode & 0x0f);
-  const mbit = mask ? 0x80 : 0;
-  if (lenBytes === 0) head[1] = mbit | len;
-  else if (lenBytes === 2) {
-    head[1] = mbit | 126;
-    head.writeUInt16BE(len, 2);
-  } else {
-    head[1] = mbit | 127;
-    head.writeUInt32BE(Math.floor(len / 2 ** 32), 2);
-    head.writeUInt32BE(len >>> 0, 6);
-  }
-  const body = Buffer.from(payload);
-  if (mask) {
-    mask.copy(head, 2 + lenBytes);
-    maskInPlace(body, mask);
-  }
-  return Buffer.concat([head, body]);
+/** A case's frame on the wire, FIN set and RSV clear unless it says otherwise (no validation: cases send broken frames on purpose). */
+function frameOctets(f: FrameSpec, payload: Buffer, mask: Buffer | null): Buffer {
+  return encodeFrame({ fin: f.fin ?? true, rsv: f.rsv ?? 0, opcode: f.opcode, maskKey: mask, payload });
 }
 
 function fill(payload: Buffer, len: number | undefined): Buffer {
@@ -189,13 +170,13 @@ export class Endpoint implements FuzzingEndpoint {
     const mask = f.mask !== undefined ? f.mask : this.isServer ? null : randomBytes(4);
     this.stats.txFrameStats[f.opcode] = (this.stats.txFrameStats[f.opcode] ?? 0) + 1;
     this.log(['TF', textLog(base), f.opcode, f.fin ?? true, f.rsv ?? 0, mask ? mask.toString('hex') : null, f.payloadLen ?? null, f.chopsize ?? null, !!f.sync]);
-    this.sendData(encodeFrame(f, payload, mask), !!f.sync, f.chopsize);
+    this.sendData(frameOctets(f, payload, mask), !!f.sync, f.chopsize);
   }
 
   encodeFrame(f: FrameSpec): Buffer {
     const base = typeof f.payload === 'string' ? Buffer.from(f.payload, 'utf8') : (f.payload ?? Buffer.alloc(0));
     const mask = f.mask !== undefined ? f.mask : this.isServer ? null : randomBytes(4);
-    return encodeFrame(f, fill(base, f.payloadLen), mask);
+    return frameOctets(f, fill(base, f.payloadLen), mask);
   }
 
   sendRaw(data: Buffer, sync = true): void {

@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseCommandLine, shownPath, UsageError } from '../../lab/args.js';
-import { ROOT_DIR } from '../../lab/paths.js';
+import { REPORT_DIR } from '../../lab/paths.js';
 import { chooseLuaLib, chosenLibraryLoadError } from '../../lab/lua-lib.js';
 import { handshakeDiffUnavailable, runHandshakeDiff, type HandshakeDiffReport } from './handshake-diff.js';
 import { runDiff, type DiffReport } from './runner.js';
@@ -72,7 +72,7 @@ export async function run(argv: string[]): Promise<number> {
     'shrink-budget': { type: 'duration' },
     'max-findings': { type: 'number', integer: true, min: 1 },
     findings: { type: 'string' },
-    report: { type: 'string', default: join(ROOT_DIR, 'report', 'diff.json') },
+    report: { type: 'string', default: join(REPORT_DIR, 'diff.json') },
     quiet: { type: 'flag' },
     'lua-lib': { type: 'string' },
   });

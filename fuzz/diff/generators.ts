@@ -4,6 +4,7 @@
 // arguments, Lua-coerced payloads included.
 import fc from 'fast-check';
 import type { BuildCase, DiffCase, LuaValue, RecvCase, SendCase } from '../../lab/oracle-cases.js';
+import { encodeFrame, encodeFrameHead } from '../../lab/wire.js';
 
 const u8 = fc.integer({ min: 0, max: 255 });
 const bytes = (max: number): fc.Arbitrary<Buffer> => fc.uint8Array({ maxLength: max }).map((a) => Buffer.from(a));
@@ -65,24 +66,10 @@ function frameSpecArb(forceMasking: boolean): fc.Arbitrary<FrameSpec> {
 }
 
 /** Serialises a frame spec, including non-minimal length forms and declared lengths with no body. */
-export function encodeFrame(f: FrameSpec): Buffer {
-  const b0 = (f.fin ? 0x80 : 0) | (f.rsv << 4) | f.opcode;
-  const m = f.masked ? 0x80 : 0;
-  const n = f.payload.length;
-  let head: Buffer;
-  if (f.lengthForm === 'big') return Buffer.from([b0, m | 127, ...f.big]);
-  if (f.lengthForm === 'len16' && n <= 0xffff) head = Buffer.from([b0, m | 126, n >> 8, n & 0xff]);
-  else if (f.lengthForm === 'len64' || n > 0xffff) {
-    head = Buffer.alloc(10);
-    head[0] = b0;
-    head[1] = m | 127;
-    head.writeUInt32BE(n, 6);
-  } else if (n <= 125) head = Buffer.from([b0, m | n]);
-  else head = Buffer.from([b0, m | 126, n >> 8, n & 0xff]);
-  if (!f.masked) return Buffer.concat([head, f.payload]);
-  const body = Buffer.from(f.payload);
-  for (let i = 0; i < body.length; i++) body[i] = body[i]! ^ f.key[i & 3]!;
-  return Buffer.concat([head, f.key, body]);
+function encodeFrameSpec(f: FrameSpec): Buffer {
+  if (f.lengthForm === 'big') return encodeFrameHead(f, f.masked, Buffer.from(f.big).readBigUInt64BE(0), '64');
+  const lenForm = f.lengthForm === 'len16' ? '16' : f.lengthForm === 'len64' ? '64' : 'min';
+  return encodeFrame({ ...f, maskKey: f.masked ? f.key : null, lenForm });
 }
 
 type Mutation = { t: 'none' } | { t: 'flip'; at: number; bit: number } | { t: 'cut'; at: number } | { t: 'insert'; at: number; b: number };
@@ -132,7 +119,7 @@ export const recvCaseArb: fc.Arbitrary<RecvCase> = fc
   })
   .chain((r) =>
     fc.array(frameSpecArb(r.forceMasking), { minLength: 1, maxLength: 4 }).map((frames): RecvCase => {
-      const stream = r.raw ? r.rawBytes : applyMutations(Buffer.concat(frames.map(encodeFrame)), r.muts);
+      const stream = r.raw ? r.rawBytes : applyMutations(Buffer.concat(frames.map(encodeFrameSpec)), r.muts);
       const timeouts = r.timeouts.map((t) => t % (stream.length + 1));
       return { kind: 'recv', maxPayloadLen: r.maxPayloadLen, forceMasking: r.forceMasking, stream, chunks: r.chunks, timeouts };
     }),

@@ -39,7 +39,7 @@ describe.skipIf(why !== null && !IN_CI)(`server handshake vs the original in ngi
     }
   });
 
-  it('issue 12\'s rows: nginx\'s refusals, value whitespace, get_headers()\'s 100 lines and the escaped protocol, same as ours', async () => {
+  it('the HTTP-edge rows: nginx\'s refusals, value whitespace, get_headers()\'s 100 lines and the escaped protocol, same as ours', async () => {
     const head = 'GET /diff-handshake HTTP/1.1';
     const fill = (n: number, f: (i: number) => string): string[] => Array.from({ length: n }, (_, i) => f(i));
     const rows: Array<[string, Buffer, unknown]> = [

@@ -119,7 +119,7 @@ function trafficArb(masked: boolean, timeout: number, limits: number[]): fc.Arbi
   // timer on progress), so every arrival starts a grid of deadlines of its own. The first later
   // group arrives at phase T/2 of the head's grid, the second at phase 3T/4: each at least T/4 from
   // every deadline either earlier event can set (two arrivals T apart would put the second on the
-  // first one's deadline: seed 20261203 found exactly that race).
+  // first one's deadline, and whether the data or the timeout wins would be a race).
   const pause = (i: number): fc.Arbitrary<number> => fc.constantFrom(0, 1, 2).map((k) => k * timeout + (i === 1 ? timeout / 2 : timeout / 4));
   const chops = fc.option(fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 3 }), { nil: undefined, freq: 4 });
   // Group 0 travels with the head in one write (a library's next call must find it there, not

@@ -2,6 +2,7 @@
 //
 // Input layout: byte 0 picks the options (bits 0-2: max payload length, bit 3: force masking,
 // bits 4-7: the largest chunk), byte 1 seeds the chunk sizes, the rest is the byte stream.
+// impl by path, not by package name: tsconfig.fuzz.json compiles these impl sources to CommonJS with the target, the only form jsfuzz loads.
 import { READ_FAILURE_PREFIX, RECV_ERRORS } from '../../impl/protocol.js';
 import type { RecvResult } from '../../impl/types.js';
 import { check, chunkSizes, copyChunks, FuzzCrash, isInteger, MemoryGuard, splitBy } from './oracle.js';

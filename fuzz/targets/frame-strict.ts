@@ -3,6 +3,7 @@
 // must obey RFC 6455: fragmentation order (§5.4), UTF-8 text and close reasons (§8.1), valid
 // close codes (§7.4); a failure must carry close code 1002, 1007 or 1009.
 import { isUtf8 } from 'node:buffer';
+// impl by path, not by package name: tsconfig.fuzz.json compiles these impl sources to CommonJS with the target, the only form jsfuzz loads.
 import { FrameDecoder } from '../../impl/protocol.js';
 import { MessageValidator } from '../../impl/message-validator.js';
 import { STRICT } from '../../impl/profile.js';

@@ -3,6 +3,7 @@
 // the client reads it). compat: the original's status-line regex, nothing else; strict
 // (validateHandshakeResponse): a result is null or one of the documented errors, and an accepted
 // response really is a 101 with the right Sec-WebSocket-Accept.
+// impl by path, not by package name: tsconfig.fuzz.json compiles these impl sources to CommonJS with the target, the only form jsfuzz loads.
 import { acceptFor, checkStatusLine, parseResponseHead, validateHandshakeResponse } from '../../impl/handshake-client.js';
 import { check } from './oracle.js';
 

@@ -8,9 +8,10 @@
 // ngx.req.get_headers() returns: first value of each header, in its order, with its error texts)
 // and a 101 with the right Accept and the first offered protocol (ngx_lua-escaped); strict accepts
 // only what RFC 6455 §4.2.1 allows.
+// impl by path, not by package name: tsconfig.fuzz.json compiles these impl sources to CommonJS with the target, the only form jsfuzz loads.
 import { acceptFor } from '../../impl/handshake-client.js';
 import { checkHandshake, escapeHeaderValue, HANDSHAKE_ERRORS, luaHeader as firstHeader, parseRequestHead, type HandshakeRequest } from '../../impl/handshake-server.js';
-import { validHost } from '../../impl/request-head.js';
+import { validHost } from '../../impl/host-uri-checks.js';
 import { check } from './oracle.js';
 
 /** The statuses nginx answers a request head with (494 goes out as 400 "Request Header Or Cookie Too Large"). */

@@ -2,6 +2,7 @@
 // close status code read as a signed 16-bit number (a classic readInt16BE-for-readUInt16BE slip).
 // Codes 0x8000-0xFFFF come out negative. Both fuzzers must find it: jsfuzz through the oracle's
 // range check, the differential fuzzer through the original's answer.
+// impl by path, not by package name: tsconfig.fuzz.json compiles these impl sources to CommonJS with the target, the only form jsfuzz loads.
 import { FrameDecoder } from '../../impl/protocol.js';
 import type { RecvResult } from '../../impl/types.js';
 import type { DecoderLike } from './frame-common.js';

@@ -2,6 +2,7 @@
 // Input: byte 0 bit 0 picks strict, the rest is the URI (latin1, so every byte is one character).
 // Oracle: a result or exactly "bad websocket uri"; a compat result must rebuild the URI it came
 // from (scheme://addr[:port]path) and a strict one must be RFC 6455 §3 shaped.
+// impl by path, not by package name: tsconfig.fuzz.json compiles these impl sources to CommonJS with the target, the only form jsfuzz loads.
 import { BAD_URI, parseUri, type ParseUriResult } from '../../impl/uri.js';
 import { check, isInteger } from './oracle.js';
 

@@ -2,6 +2,7 @@
 // Input: byte 0 picks the largest chunk, byte 1 seeds the chunk sizes, the rest is the text.
 // Reference: node:buffer isUtf8 (WHATWG UTF-8, the same definition RFC 3629 gives).
 import { isUtf8 } from 'node:buffer';
+// impl by path, not by package name: tsconfig.fuzz.json compiles these impl sources to CommonJS with the target, the only form jsfuzz loads.
 import { Utf8Validator } from '../../impl/utf8.js';
 import { MAX_CHUNK_CHOICES } from './frame-common.js';
 import { check, chunkSizes, splitBy } from './oracle.js';

@@ -5,7 +5,8 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseCommandLine, UsageError } from '../args.js';
 import { ROOT_DIR } from '../paths.js';
-import { startNativePeer, stopPid, httpGet } from './native/index.js';
+import { startNativePeer, stopPid } from './native/index.js';
+import { httpGet } from './nginx-peer.js';
 import { chooseBackend, BACKEND_CHOICES } from './index.js';
 import { clearPeerState, readPeerState as readState, writePeerState, type PeerState } from './recorded.js';
 

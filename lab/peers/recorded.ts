@@ -4,11 +4,11 @@
 // another, and never stop it.
 import { existsSync, readFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { ROOT_DIR } from '../paths.js';
-import { httpGet } from './native/index.js';
+import { CACHE_DIR } from '../paths.js';
+import { fileTail, httpGet, NginxPeer } from './nginx-peer.js';
 import type { LuaLibraryInfo, RunningPeer } from './types.js';
 
-export const PEER_STATE_FILE = join(ROOT_DIR, '.cache', 'peer', 'state.json');
+export const PEER_STATE_FILE = join(CACHE_DIR, 'peer', 'state.json');
 /** The record in use: WSLAB_PEER_STATE names another file (tests; several checkouts sharing .cache). */
 const stateFile = (): string => process.env.WSLAB_PEER_STATE || PEER_STATE_FILE;
 
@@ -46,38 +46,15 @@ export function clearPeerState(file = stateFile()): void {
   rmSync(file, { force: true });
 }
 
-function tail(path: string, maxBytes: number): string {
-  try {
-    const text = readFileSync(path, 'utf8');
-    return text.length > maxBytes ? text.slice(-maxBytes) : text;
-  } catch {
-    return '';
-  }
-}
-
 /** A RunningPeer over a recorded one: `stop()` leaves it running (it belongs to `wslab peer start`). */
-class RecordedPeer implements RunningPeer {
+class RecordedPeer extends NginxPeer {
   readonly backend: 'native' | 'container';
-  readonly httpUrl: string;
-  readonly wsUrl: string;
-  readonly wssUrl: string;
-  readonly wssSelfSignedUrl: string;
-  readonly caPem: string;
-  readonly lib: LuaLibraryInfo;
   constructor(readonly state: PeerState & { caPem: string; wssSelfSignedUrl: string }) {
+    super(state);
     this.backend = state.backend === 'container' ? 'container' : 'native';
-    this.httpUrl = state.httpUrl;
-    this.wsUrl = state.wsUrl;
-    this.wssUrl = state.wssUrl;
-    this.wssSelfSignedUrl = state.wssSelfSignedUrl;
-    this.caPem = state.caPem;
-    this.lib = state.lib;
-  }
-  async alive(timeoutMs = 1000): Promise<boolean> {
-    return (await httpGet(`${this.httpUrl}/health`, timeoutMs))?.status === 200;
   }
   async errorLog(maxBytes = 16_384): Promise<string> {
-    return this.state.prefix ? tail(join(this.state.prefix, 'logs', 'error.log'), maxBytes) : '';
+    return this.state.prefix ? fileTail(join(this.state.prefix, 'logs', 'error.log'), maxBytes) : '';
   }
   async stop(): Promise<void> {}
 }

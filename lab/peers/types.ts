@@ -30,8 +30,8 @@ export interface LuaLibraryInfo {
   ngxLuaVersion: number;
 }
 
-export interface RunningPeer {
-  readonly backend: 'native' | 'container';
+/** Where a running peer answers and which library it loaded: the part of a RunningPeer that is data. */
+export interface PeerAddress {
   /** http://127.0.0.1:<port> */
   readonly httpUrl: string;
   /** ws://127.0.0.1:<port> (append an endpoint path). */
@@ -47,6 +47,10 @@ export interface RunningPeer {
   /** PEM of the CA that signed the peer's TLS certificate. */
   readonly caPem: string;
   readonly lib: LuaLibraryInfo;
+}
+
+export interface RunningPeer extends PeerAddress {
+  readonly backend: 'native' | 'container';
   /** True while nginx answers its health endpoint (within `timeoutMs`, default 1000). */
   alive(timeoutMs?: number): Promise<boolean>;
   /** The tail of nginx's error log (for reports when a case fails). */

@@ -11,7 +11,7 @@ import { startTsScriptedServer } from '../ts-server.js';
 import { runTsStep, type StepTarget } from '../ts-steps.js';
 import { closeWaitMs, runRawClient, startRawServer } from './raw-peers.js';
 import type { ClientSession, ServerSession, Session, SessionObservation } from './types.js';
-import { decodeFrames } from './wire.js';
+import { decodeFrames } from '../wire.js';
 
 export type Side = 'lua' | 'ours';
 

@@ -1,13 +1,13 @@
 // The byte-level peers of the session diff: a raw client that drives a library server, and a raw
 // server that drives a library client. They send exactly the bytes a session asks for, at the
 // times it asks, and record what the library sent back and whether it closed TCP.
-import { createHash } from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { PayloadSpec } from '../peers/lua-api.js';
 import { makeTestPki } from '../pki.js';
 import { FIXED_MASK_KEY, type ClientSession, type PeerEnd, type ServerSession, type TrafficGroup } from './types.js';
-import { encodeFrame } from './wire.js';
+import { acceptFor } from 'resty-websocket';
+import { encodeFrame, encodeHead, headEnd, headValue } from '../wire.js';
 
 export function payloadBytes(p: PayloadSpec | undefined): Buffer {
   if (p === undefined || p === null) return Buffer.alloc(0);
@@ -68,11 +68,6 @@ function collect(sock: net.Socket): Collected {
   return c;
 }
 
-function headEnd(buf: Buffer): number {
-  const i = buf.indexOf('\r\n\r\n');
-  return i < 0 ? -1 : i + 4;
-}
-
 async function waitFor(cond: () => boolean, c: Collected, ms: number): Promise<void> {
   const deadline = Date.now() + ms;
   while (!cond() && !c.ended && Date.now() < deadline) await Promise.race([sleep(2), c.ended$]);
@@ -125,7 +120,7 @@ export async function runRawClient(port: number, path: string, s: ServerSession,
     sock.once('connect', resolve);
     sock.once('error', reject);
   });
-  const head = `${s.request.method} ${path} HTTP/${s.request.version}\r\n${s.request.headers.map(([n, v]) => `${n}: ${v}\r\n`).join('')}\r\n`;
+  const head = encodeHead(`${s.request.method} ${path} HTTP/${s.request.version}`, s.request.headers);
   const first = s.traffic[0];
   const startsNow = first !== undefined && first.pauseMs === 0;
   // Group 0 travels with the request, so the library's first reads find it already buffered.
@@ -148,10 +143,6 @@ export async function runRawClient(port: number, path: string, s: ServerSession,
   };
 }
 
-export function acceptFor(key: string): string {
-  return createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
-}
-
 export interface RawServerConnection {
   head: string | null;
   after: Buffer;
@@ -166,15 +157,19 @@ export interface RawServer {
   close(): void;
 }
 
-function keyOf(head: string): string {
-  return /\r\nsec-websocket-key:[ \t]*([^\r\n]*)/i.exec(head)?.[1]?.trim() ?? '';
+function acceptOf(reqHead: string): string {
+  return acceptFor(headValue(reqHead, 'sec-websocket-key') ?? '');
+}
+
+/** A plain 101 to a request. */
+function upgradeResponse(reqHead: string): string {
+  return encodeHead('HTTP/1.1 101 Switching Protocols', [['Upgrade', 'websocket'], ['Connection', 'upgrade'], ['Sec-WebSocket-Accept', acceptOf(reqHead)]]);
 }
 
 function responseText(s: ClientSession, reqHead: string): Buffer {
   if ('raw' in s.response) return Buffer.from(s.response.raw, 'latin1');
-  const accept = acceptFor(keyOf(reqHead));
-  const lines = [s.response.status, ...s.response.headers.map(([n, v]) => `${n}: ${v.replace('{accept}', accept)}`)];
-  return Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
+  const accept = acceptOf(reqHead);
+  return Buffer.from(encodeHead(s.response.status, s.response.headers.map(([n, v]) => [n, v.replace('{accept}', accept)])), 'latin1');
 }
 
 /**
@@ -202,7 +197,7 @@ export async function startRawServer(s: ClientSession): Promise<RawServer> {
         // Later than any 1 ms read timeout the program may have set, never racing it.
         await sleep(settleMs);
         if (sock.destroyed) return;
-        sock.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: upgrade\r\nSec-WebSocket-Accept: ${acceptFor(keyOf(reqHead))}\r\n\r\n`);
+        sock.write(upgradeResponse(reqHead));
         return;
       }
       const first = s.traffic[0];

@@ -3,7 +3,7 @@
 // is saved as one of them (fuzz/findings/session/*.json) and replayed by `wslab interop
 // --scenario-file F` and by the tests. JSON-safe throughout.
 import type { PayloadSpec, Step, StepRecord } from '../peers/lua-api.js';
-import type { WireFrame } from './wire.js';
+import type { WireFrame } from '../wire.js';
 
 /** One frame the raw peer sends, exactly as given (any bits, reserved opcodes, non-minimal lengths). */
 export interface FrameSpec {

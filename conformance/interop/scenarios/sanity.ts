@@ -75,21 +75,6 @@ export const sanityScenarios: Scenario[] = [
     check: (r) => expectFrame(nth(r.server, 'recv_frame'), '', 'close', null),
   },
   {
-    // The block's expectation is the 101 response: sent with the block's key, it carries the block's
-    // Accept. The client sees the response through connect's third value (v0.12).
-    id: 'sanity-01-response-headers', title: 'the 101 response to key x3JJHMbDL1EzLkh9GBhXDw== with protocol chat: Accept HSmrc0sMlYUkAGmm5OPpG2HaGWk=, no Content-Type', upstream: 'sanity.t 1',
-    needs: { version: '0.12', what: "the key connect option (314e725) and connect's third return value (06c8886)" },
-    server: { steps: [] },
-    client: { connectOpts: { key: 'x3JJHMbDL1EzLkh9GBhXDw==', protocols: 'chat', origin: 'http://example.com' }, steps: [] },
-    check: (r) => {
-      const connect = nth(r.client, 'connect');
-      assert.equal(connect.ret[0], 1, `connect: ${JSON.stringify(show(connect.ret))}`);
-      const res = connect.ret[2];
-      assert.ok(Buffer.isBuffer(res), 'connect returned no response header');
-      expectResponseHeaders(res.toString('latin1'), { Upgrade: 'websocket', Connection: 'upgrade', 'Sec-WebSocket-Accept': 'HSmrc0sMlYUkAGmm5OPpG2HaGWk=', 'Sec-WebSocket-Protocol': 'chat' }, ['Content-Type']);
-    },
-  },
-  {
     id: 'sanity-14-ping-empty', title: 'empty ping', upstream: 'sanity.t 14',
     server: { steps: [recv] }, client: { steps: [ping()] },
     check: (r) => expectFrame(nth(r.server, 'recv_frame'), '', 'ping', null),

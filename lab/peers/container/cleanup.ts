@@ -71,7 +71,3 @@ export function forgetOnExit(id: string): void {
   live.delete(id);
   if (live.size === 0) unhook();
 }
-
-export function registeredContainers(): string[] {
-  return [...live];
-}

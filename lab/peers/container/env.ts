@@ -4,9 +4,9 @@
 // environment win over the file.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT_DIR } from '../../paths.js';
+import { CACHE_DIR } from '../../paths.js';
 
-export const PODMAN_ENV_FILE = join(ROOT_DIR, '.cache', 'podman.env');
+export const PODMAN_ENV_FILE = join(CACHE_DIR, 'podman.env');
 
 /**
  * The default image for users: OpenResty, whose bundled lua-resty-websocket is the v0.12 line.

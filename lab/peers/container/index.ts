@@ -15,12 +15,13 @@ import type { Readable } from 'node:stream';
 import type { StartedTestContainer } from 'testcontainers';
 import { makeTestPki } from '../../pki.js';
 import { freePort } from '../../ports.js';
-import { httpGet, LUA_CPATH, LUA_MODULE, NDK_MODULE, readLibInfo } from '../native/index.js';
+import { LUA_CPATH, LUA_MODULE, NDK_MODULE, readLibInfo } from '../native/index.js';
+import { httpGet, localPeerAddress, NginxPeer } from '../nginx-peer.js';
 import { FIXTURES_LUA } from '../../paths.js';
 import { renderNginxConf } from '../native/nginx-conf.js';
 // The image's Debian copy is the same lua-nginx-websocket 0.08-1 package as the host's extracted one.
 import { DEBIAN_LUA_ROOT as DEBIAN_LUA_ROOT_HOST, libraryLoadError, resolveLuaLib } from '../../lua-lib.js';
-import type { LuaLibraryInfo, PeerBackend, PeerStartOptions, RunningPeer } from '../types.js';
+import type { LuaLibraryInfo, PeerAddress, PeerBackend, PeerStartOptions } from '../types.js';
 import { applyPodmanEnv, resolveImage } from './env.js';
 import { removeOnExit, forgetOnExit } from './cleanup.js';
 
@@ -160,30 +161,25 @@ async function execText(container: StartedTestContainer, script: string): Promis
   return { output: r.output, exitCode: r.exitCode };
 }
 
-class ContainerPeer implements RunningPeer {
+class ContainerPeer extends NginxPeer {
   readonly backend = 'container' as const;
   private stopped = false;
   constructor(
-    readonly httpUrl: string,
-    readonly wsUrl: string,
-    readonly wssUrl: string,
-    readonly wssSelfSignedUrl: string,
-    readonly caPem: string,
-    readonly lib: LuaLibraryInfo,
+    address: PeerAddress,
     readonly image: string,
     readonly flavour: ImageFlavour,
     readonly container: StartedTestContainer,
     private readonly output: () => string,
-  ) {}
+  ) {
+    super(address);
+  }
 
   get containerId(): string {
     return this.container.getId();
   }
 
-  async alive(timeoutMs = 1000): Promise<boolean> {
-    if (this.stopped) return false;
-    const r = await httpGet(`${this.httpUrl}/health`, timeoutMs);
-    return r?.status === 200;
+  override async alive(timeoutMs = 1000): Promise<boolean> {
+    return !this.stopped && super.alive(timeoutMs);
   }
 
   async errorLog(maxBytes = 16_384): Promise<string> {
@@ -302,7 +298,7 @@ export async function startContainerPeer(opts: ContainerPeerOptions = {}): Promi
     return fail((e as Error).message.split('\n')[0]);
   }
   const caPem = readFileSync(caPath, 'utf8');
-  return new ContainerPeer(httpUrl, `ws://127.0.0.1:${port}`, `wss://127.0.0.1:${tlsPort}`, `wss://127.0.0.1:${tlsSelfSignedPort}`, caPem, info, image, flavour, container, () => output);
+  return new ContainerPeer(localPeerAddress({ port, tlsPort, tlsSelfSignedPort }, caPem, info), image, flavour, container, () => output);
 }
 
 export const containerBackend: PeerBackend = {

@@ -1,12 +1,13 @@
 // The native peer: Debian's nginx + libnginx-mod-http-lua running the real lua-resty-websocket
 // with our Lua endpoints, on 127.0.0.1, in a temp prefix, stopped by PID.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, openSync, readSync, closeSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../ports.js';
 import { makeTestPki } from '../../pki.js';
-import type { LuaLibraryInfo, PeerBackend, PeerStartOptions, RunningPeer } from '../types.js';
+import { fileTail, httpGet, localPeerAddress, NginxPeer } from '../nginx-peer.js';
+import type { LuaLibraryInfo, PeerAddress, PeerBackend, PeerStartOptions } from '../types.js';
 import { FIXTURES_LUA } from '../../paths.js';
 import { renderNginxConf } from './nginx-conf.js';
 import { libraryLoadError, resolveLuaLib } from '../../lua-lib.js';
@@ -30,29 +31,6 @@ export function nativeUnavailable(luaLib?: string): string | null {
   const lib = resolveLuaLib({ luaLib });
   if (lib.err !== null) return lib.err;
   return null;
-}
-
-export async function httpGet(url: string, timeoutMs = 2000): Promise<{ status: number; body: string } | null> {
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-    return { status: res.status, body: await res.text() };
-  } catch {
-    return null;
-  }
-}
-
-function tail(file: string, maxBytes: number): string {
-  try {
-    const size = statSync(file).size;
-    const start = Math.max(0, size - maxBytes);
-    const fd = openSync(file, 'r');
-    const buf = Buffer.alloc(size - start);
-    readSync(fd, buf, 0, buf.length, start);
-    closeSync(fd);
-    return buf.toString('utf8');
-  } catch {
-    return '';
-  }
 }
 
 const running = new Set<ChildProcess>();
@@ -84,29 +62,21 @@ export interface NativePeerOptions extends PeerStartOptions {
   logLevel?: 'debug' | 'info' | 'notice' | 'warn' | 'error';
 }
 
-class NativePeer implements RunningPeer {
+class NativePeer extends NginxPeer {
   readonly backend = 'native' as const;
   constructor(
-    readonly httpUrl: string,
-    readonly wsUrl: string,
-    readonly wssUrl: string,
-    readonly wssSelfSignedUrl: string,
-    readonly caPem: string,
-    readonly lib: LuaLibraryInfo,
+    address: PeerAddress,
     readonly prefix: string,
     readonly pid: number,
     private readonly proc: ChildProcess | null,
     private readonly errorLogPath: string,
     private readonly untrack: () => void = () => {},
-  ) {}
-
-  async alive(timeoutMs = 1000): Promise<boolean> {
-    const r = await httpGet(`${this.httpUrl}/health`, timeoutMs);
-    return r?.status === 200;
+  ) {
+    super(address);
   }
 
   async errorLog(maxBytes = 16_384): Promise<string> {
-    return tail(this.errorLogPath, maxBytes);
+    return fileTail(this.errorLogPath, maxBytes);
   }
 
   async stop(): Promise<void> {
@@ -240,7 +210,7 @@ export async function startNativePeer(opts: NativePeerOptions = {}): Promise<Nat
   const deadline = Date.now() + 15_000;
   for (;;) {
     if (exited) {
-      const log = tail(errorLog, 4000);
+      const log = fileTail(errorLog, 4000);
       rmSync(prefix, { recursive: true, force: true });
       throw new Error(`${exited} at start: ${stderr.trim()} ${log.trim()}`.trim());
     }
@@ -248,7 +218,7 @@ export async function startNativePeer(opts: NativePeerOptions = {}): Promise<Nat
     if (r?.status === 200) break;
     if (Date.now() > deadline) {
       proc.kill('SIGKILL');
-      throw new Error(`nginx did not answer ${httpUrl}/health within 15 s: ${stderr.trim()} ${tail(errorLog, 4000).trim()}`);
+      throw new Error(`nginx did not answer ${httpUrl}/health within 15 s: ${stderr.trim()} ${fileTail(errorLog, 4000).trim()}`);
     }
     await new Promise((r2) => setTimeout(r2, 50));
   }
@@ -259,13 +229,13 @@ export async function startNativePeer(opts: NativePeerOptions = {}): Promise<Nat
     info = await readLibInfo(httpUrl, lib.source, lib.dir);
   } catch (e) {
     await stopPid(proc.pid!);
-    const log = tail(errorLog, 4000).trim();
+    const log = fileTail(errorLog, 4000).trim();
     rmSync(prefix, { recursive: true, force: true });
     if (e instanceof LibraryDoesNotLoad) throw e;
     throw new Error(`${(e as Error).message.split('\n')[0]}; nginx error log: ${log}`);
   }
   const caPem = readFileSync(caPath, 'utf8');
-  return new NativePeer(httpUrl, `ws://127.0.0.1:${port}`, `wss://127.0.0.1:${tlsPort}`, `wss://127.0.0.1:${tlsSelfSignedPort}`, caPem, info, prefix, proc.pid!, opts.detached ? null : proc, errorLog, () => {
+  return new NativePeer(localPeerAddress({ port, tlsPort, tlsSelfSignedPort }, caPem, info), prefix, proc.pid!, opts.detached ? null : proc, errorLog, () => {
     untrackProc();
     untrackPrefix();
   });
