@@ -4,11 +4,12 @@ import { globSelector } from '../../../lab/glob.js';
 import type { Scenario } from '../types.js';
 import { behaviourScenarios } from './behaviour.js';
 import { csScenarios } from './cs.js';
+import { halfClosedScenarios } from './half-closed.js';
 import { limitsScenarios } from './limits.js';
 import { requestHeadScenarios } from './request-head.js';
 import { sanityScenarios } from './sanity.js';
 
-export const SCENARIOS: readonly Scenario[] = [...sanityScenarios, ...csScenarios, ...requestHeadScenarios, ...limitsScenarios, ...behaviourScenarios];
+export const SCENARIOS: readonly Scenario[] = [...sanityScenarios, ...csScenarios, ...requestHeadScenarios, ...limitsScenarios, ...behaviourScenarios, ...halfClosedScenarios];
 
 /** Scenarios whose id matches any of the comma-separated globs ("cs-*,limits-*"). */
 export function selectScenarios(globs?: string, exclude?: string): Scenario[] {
