@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import net from 'node:net';
 import { once } from 'node:events';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { luaSocketTimeout, luaToNumber, luaTruthy } from './lua.js';
 import { connectCosocket, DEFAULT_TIMEOUT_MS, NodeCosocket, SOCKET_BUSY } from './socket.js';
 
@@ -294,6 +297,23 @@ describe('after the peer closed (FIN or RST), error for error like ngx_lua', () 
     expect(await t.close()).toEqual({ ok: 1, err: null });
     await ended;
     p.done();
+  });
+
+  it('close() with bytes unread on a Unix socket closes it (a Unix socket has no RST)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cosock-'));
+    const path = join(dir, 's.sock');
+    const server = net.createServer((c) => {
+      c.on('error', () => {});
+      c.write('unread');
+    });
+    server.listen(path);
+    await once(server, 'listening');
+    const r = await connectCosocket({ path });
+    const s = r.sock!;
+    await once(s.stream, 'data');
+    expect(await s.close()).toEqual({ ok: 1, err: null });
+    expect(s.stream.destroyed).toBe(true);
+    server.close();
   });
 });
 

@@ -351,8 +351,10 @@ export class NodeCosocket implements Cosocket {
     stream.on('error', () => {});
     if (!stream.destroyed) {
       if (!('encrypted' in stream) && this.unreadInKernel()) {
-        // close(2) with bytes unread answers them with an RST and drops what is unsent.
-        (stream as net.Socket).resetAndDestroy();
+        // close(2) with bytes unread answers them with an RST and drops what is unsent. A Unix
+        // socket has no RST (Node refuses to reset one): closing it is all there is.
+        if (typeof stream.remotePort === 'number') (stream as net.Socket).resetAndDestroy();
+        else stream.destroy();
       } else if ('encrypted' in stream || stream.writableLength > 0) {
         stream.end();
         stream.destroySoon?.();
