@@ -57,6 +57,8 @@ interface Case {
   closer: 'server-returns' | 'client-closes' | 'server-resets';
   ops: Call[];
   paused: boolean;
+  /** Over wss:// (the lab CA's certificate). */
+  tls?: boolean;
   want: Expect[];
 }
 
@@ -65,7 +67,7 @@ const RECV_FAILED = (e: string): Expect => err(`failed to receive the first 2 by
 const CLOSE_FRAME: Expect = { frame: ['', 'close', null] };
 
 // A 5-byte text frame is 11 bytes from a client (masked), 7 from a server.
-const FIN_CASES: Array<Omit<Case, 'paused'>> = [
+const BASE_CASES: Array<Omit<Case, 'paused'>> = [
   { closer: 'server-returns', ops: ['send', 'send', 'send'], want: [sent(11), SEND_FAILED('broken pipe'), err(FATAL)] },
   { closer: 'server-returns', ops: ['recv', 'recv', 'recv'], want: [RECV_FAILED('closed'), err(FATAL), err(FATAL)] },
   // the send provoked an RST, but after a FIN a read still says "closed"
@@ -81,9 +83,17 @@ const FIN_CASES: Array<Omit<Case, 'paused'>> = [
   { closer: 'server-resets', ops: ['recv', 'recv', 'recv'], want: [RECV_FAILED('connection reset by peer'), err(FATAL), err(FATAL)] },
   { closer: 'server-resets', ops: ['send', 'recv', 'send'], want: [SEND_FAILED('connection reset by peer'), err(FATAL), err(FATAL)] },
 ];
-const CASES: Case[] = FIN_CASES.flatMap((c) => [{ ...c, paused: true }, { ...c, paused: false }]);
+const CASES: Case[] = BASE_CASES.flatMap((c) => [{ ...c, paused: true }, { ...c, paused: false }]);
+// Over TLS the same: the TLS layer passes the kernel's answers on.
+CASES.push(
+  { closer: 'server-returns', ops: ['send', 'send', 'send'], paused: true, tls: true, want: [sent(11), SEND_FAILED('broken pipe'), err(FATAL)] },
+  { closer: 'server-returns', ops: ['send', 'recv', 'send'], paused: true, tls: true, want: [sent(11), RECV_FAILED('closed'), err(FATAL)] },
+  { closer: 'client-closes', ops: ['send', 'send', 'send'], paused: true, tls: true, want: [sent(7), SEND_FAILED('broken pipe'), err(FATAL)] },
+  { closer: 'client-closes', ops: ['recv', 'recv', 'send'], paused: true, tls: true, want: [CLOSE_FRAME, RECV_FAILED('closed'), err(FATAL)] },
+);
 
 function scenario(c: Case): Scenario {
+  if (c.tls) return { ...scenario({ ...c, tls: false }), id: `half-closed-tls-${c.closer}-${c.ops.map((o) => o[0]).join('')}`, tls: true };
   const name = `half-closed-${c.closer}-${c.ops.map((o) => o[0]).join('')}-${c.paused ? 'paused' : 'back-to-back'}`;
   const what = c.ops.join(', ');
   if (c.closer === 'server-resets') {
