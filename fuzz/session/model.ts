@@ -167,7 +167,9 @@ function afterEndArb(traffic: TrafficGroup[], end: PeerEnd): fc.Arbitrary<Step[]
     { op: 'send_ping', payload: null },
     { op: 'recv_frame' },
   );
+  // cross-shrink: a shrunk finding keeps these calls only when the divergence needs them
   return fc.oneof(
+    { withCrossShrink: true },
     w(2, fc.constant<Step[]>([])),
     w(1, fc.tuple(fc.array(call, { minLength: 2, maxLength: 3 }), fc.boolean()).map(([calls, apart]) => [
       { op: 'sleep', ms: endsBy } as Step,
