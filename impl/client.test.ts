@@ -628,3 +628,39 @@ describe('strict message checks on receive (§7.5, §7.6, §7.7; MessageValidato
     expect(await strict.recvFrame()).toEqual({ data: text.subarray(3), type: 'continuation', err: null });
   });
 });
+
+// The answers after the server is gone are the kernel's (impl/socket.ts): a FIN lets the first
+// send through and the RST it provokes fails the next; an RST is reported by the next call.
+describe('sending after the server closed (FIN or RST), as ngx_lua does', () => {
+  const gone = (s: net.Socket | import('node:tls').TLSSocket): Promise<void> => new Promise((r) => s.once('close', () => r()));
+
+  it('after a FIN: the first send goes out, the next fails "broken pipe" (fatal), then "fatal error already happened"', async () => {
+    let closed!: Promise<void>;
+    const p = await peer((conn) => {
+      conn.socket.write(upgradeResponse(conn));
+      closed = gone(conn.socket);
+      conn.socket.destroy(); // nothing unread: a FIN
+    });
+    const c = client();
+    expect((await c.connect(`ws://127.0.0.1:${p.port}/`)).ok).toBe(1);
+    await closed;
+    expect(await c.sendText('abcde')).toEqual({ bytes: 11, err: null });
+    expect(await c.sendText('abcde')).toEqual({ bytes: null, err: 'failed to send frame: broken pipe' });
+    expect(c.fatal).toBe(true);
+    expect(await c.sendText('abcde')).toEqual({ bytes: null, err: 'fatal error already happened' });
+  });
+
+  it('after an RST: the next send fails "connection reset by peer"', async () => {
+    let closed!: Promise<void>;
+    const p = await peer((conn) => {
+      conn.socket.write(upgradeResponse(conn));
+      closed = gone(conn.socket);
+      (conn.socket as net.Socket).resetAndDestroy();
+    });
+    const c = client();
+    expect((await c.connect(`ws://127.0.0.1:${p.port}/`)).ok).toBe(1);
+    await closed;
+    expect(await c.sendText('abcde')).toEqual({ bytes: null, err: 'failed to send frame: connection reset by peer' });
+    expect(await c.recvFrame()).toEqual({ data: null, type: null, err: 'fatal error already happened' });
+  });
+});

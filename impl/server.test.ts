@@ -292,3 +292,28 @@ describe('strict profile (docs/behaviour.md §7)', () => {
     expect(await result).toEqual([{ bytes: null, err: 'bad status code' }, { bytes: null, err: 'bad status code' }, { bytes: 4, err: null }]);
   });
 });
+
+// The answers after the client is gone are the kernel's (impl/socket.ts): the server socket stays
+// open for sends after the client's FIN, as nginx's does; the first send goes out, the RST it
+// provokes fails the next one.
+describe('sending after the client closed, as ngx_lua does', () => {
+  it('after the close frame and a FIN: 7 bytes, then "failed to send frame: broken pipe" (fatal), then "fatal error already happened"', async () => {
+    let clientGone!: Promise<void>;
+    const { port, result } = await serve(async (ws) => {
+      const got = plain(await ws.recvFrame());
+      await clientGone;
+      return [got, await ws.sendText('abcde'), await ws.sendText('abcde'), await ws.sendText('abcde')];
+    });
+    const c = await RawClient.open(port);
+    await c.until(() => c.head !== '');
+    clientGone = new Promise((r) => c.sock.once('close', () => r()));
+    c.send(masked(true, 0x8, ''));
+    c.sock.destroy(); // nothing unread: a FIN after the close frame
+    expect(await result).toEqual([
+      { data: '', type: 'close', err: null },
+      { bytes: 7, err: null },
+      { bytes: null, err: 'failed to send frame: broken pipe' },
+      { bytes: null, err: 'fatal error already happened' },
+    ]);
+  });
+});

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import net from 'node:net';
 import { once } from 'node:events';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { luaSocketTimeout, luaToNumber, luaTruthy } from './lua.js';
 import { connectCosocket, DEFAULT_TIMEOUT_MS, NodeCosocket, SOCKET_BUSY } from './socket.js';
 
@@ -191,6 +194,126 @@ describe('NodeCosocket', () => {
     expect(buffered.toString()).toBe('left over');
     expect(s.closed).toBe(true);
     done();
+  });
+});
+
+// What ngx_lua's cosockets answer after the peer closed, which the kernel decides: after a FIN a
+// read says "closed" and the first send is taken (the peer's kernel answers it with an RST), the
+// next fails with EPIPE; an RST is reported once, by the next read or send. Then ngx_lua's
+// read_closed / write_closed make later calls in that direction say "closed".
+/** The stream's 'close' (events.once would reject on the 'error' that comes first). */
+const closeOf = (s: net.Socket): Promise<void> => new Promise((resolve) => s.once('close', () => resolve()));
+
+describe('after the peer closed (FIN or RST), error for error like ngx_lua', () => {
+  it('after a FIN the first send is taken, the next says "broken pipe", then "closed"; reads say "closed"', async () => {
+    const { a, b, done } = await pair();
+    const s = new NodeCosocket(b);
+    a.destroy(); // nothing unread there: a FIN
+    await once(b, 'end');
+    expect(await s.send('first')).toEqual({ bytes: 5, err: null });
+    // back to back: on loopback the RST is back before the first send's syscall returns
+    expect(await s.send('second')).toEqual({ bytes: null, err: 'broken pipe' });
+    expect(await s.send('third')).toEqual({ bytes: null, err: 'closed' });
+    expect(await s.receive(1)).toEqual({ data: null, err: 'closed', partial: Buffer.alloc(0) });
+    expect(await s.receive(1)).toEqual({ data: null, err: 'closed', partial: Buffer.alloc(0) });
+    done();
+  });
+
+  it('the same on a stream Node is not reading yet (a server before its first read): the FIN is unseen, the kernel still answers', async () => {
+    const { a, b, done } = await pair();
+    b.pause();
+    const s = new NodeCosocket(b);
+    const peerGone = once(a, 'close');
+    a.destroy();
+    await peerGone;
+    expect(await s.send('first')).toEqual({ bytes: 5, err: null });
+    expect(await s.send('second')).toEqual({ bytes: null, err: 'broken pipe' });
+    done();
+  });
+
+  it('keeps sending after the peer half-closes (a server socket that is not half-open by default)', async () => {
+    const { a, b, done } = await pair();
+    const s = new NodeCosocket(b);
+    const got: Buffer[] = [];
+    a.on('data', (d: Buffer) => got.push(d));
+    a.allowHalfOpen = true;
+    a.end(); // a FIN, and a still reads
+    expect((await s.receive(1)).err).toBe('closed');
+    const arrived = once(a, 'data');
+    expect(await s.send('still')).toEqual({ bytes: 5, err: null });
+    await arrived;
+    expect(Buffer.concat(got).toString()).toBe('still');
+    expect(a.readableEnded).toBe(false); // our FIN comes with close() only
+    const ended = once(a, 'end');
+    await s.close();
+    await ended;
+    done();
+  });
+
+  it('an RST is reported once, by the next send; then sends say "closed" and reads "closed"', async () => {
+    const { a, b, done } = await pair();
+    const s = new NodeCosocket(b);
+    a.resetAndDestroy();
+    await closeOf(b); // Node read the RST (ECONNRESET) and let the socket go
+    expect(await s.send('x')).toEqual({ bytes: null, err: 'connection reset by peer' });
+    expect(await s.send('x')).toEqual({ bytes: null, err: 'closed' });
+    expect((await s.receive(1)).err).toBe('closed');
+    done();
+  });
+
+  it('an RST is reported once, by the next read; then reads say "closed" and a send "broken pipe"', async () => {
+    const { a, b, done } = await pair();
+    const s = new NodeCosocket(b);
+    a.write('ab');
+    await once(b, 'data');
+    a.resetAndDestroy();
+    await closeOf(b);
+    expect(await s.receive(3)).toEqual({ data: null, err: 'connection reset by peer', partial: Buffer.from('ab') });
+    expect((await s.receive(1)).err).toBe('closed');
+    expect(await s.send('x')).toEqual({ bytes: null, err: 'broken pipe' });
+    // both directions failed: close() says "closed", as ngx_lua's does
+    expect(await s.close()).toEqual({ ok: null, err: 'closed' });
+    done();
+  });
+
+  it('close() with bytes unread resets the connection (no FIN first), without them it sends a FIN', async () => {
+    const { a, b, done } = await pair();
+    const s = new NodeCosocket(b);
+    a.write('unread');
+    await once(b, 'data');
+    const seen: string[] = [];
+    a.on('end', () => seen.push('FIN'));
+    a.on('error', (e: NodeJS.ErrnoException) => seen.push(e.code ?? e.message));
+    expect(await s.close()).toEqual({ ok: 1, err: null });
+    await closeOf(a);
+    expect(seen).toEqual(['ECONNRESET']);
+    done();
+
+    const p = await pair();
+    const t = new NodeCosocket(p.b);
+    p.a.write('read');
+    expect((await t.receive(4)).data?.toString()).toBe('read');
+    const ended = once(p.a, 'end');
+    expect(await t.close()).toEqual({ ok: 1, err: null });
+    await ended;
+    p.done();
+  });
+
+  it('close() with bytes unread on a Unix socket closes it (a Unix socket has no RST)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cosock-'));
+    const path = join(dir, 's.sock');
+    const server = net.createServer((c) => {
+      c.on('error', () => {});
+      c.write('unread');
+    });
+    server.listen(path);
+    await once(server, 'listening');
+    const r = await connectCosocket({ path });
+    const s = r.sock!;
+    await once(s.stream, 'data');
+    expect(await s.close()).toEqual({ ok: 1, err: null });
+    expect(s.stream.destroyed).toBe(true);
+    server.close();
   });
 });
 

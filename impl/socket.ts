@@ -34,6 +34,12 @@ export type Stream = net.Socket | tls.TLSSocket;
 export const SOCKET_BUSY = { reading: 'socket busy reading', writing: 'socket busy writing' } as const;
 const BUSY_READING: SockRecv = Object.freeze({ data: null, err: SOCKET_BUSY.reading, partial: EMPTY });
 
+/** The error came from a write (Node names the syscall), not from reading. */
+function isWriteError(e: unknown): boolean {
+  const syscall = (e as NodeJS.ErrnoException | undefined)?.syscall;
+  return syscall === 'write' || syscall === 'writev';
+}
+
 /** Maps a Node socket error to ngx_lua's wording. */
 export function ngxSocketError(e: unknown): string {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
@@ -74,8 +80,25 @@ export class NodeCosocket implements Cosocket {
   /** A send is waiting for the kernel to take its bytes (ngx_lua's write_waiting). */
   private writeWaiting = false;
   private timeoutMs: number;
+  /** No more bytes will arrive: the peer's FIN, a reset or another socket error was seen. */
   private ended = false;
-  private endError = 'closed';
+  /**
+   * A socket error (the kernel's sk_err, e.g. ECONNRESET from the peer's RST) that Node's reading
+   * took from the kernel before any call asked for it. An nginx cosocket reads only when Lua
+   * calls receive, so the kernel hands that error to whichever recv() or send() comes next, once:
+   * the next read or send here reports it, and clears it.
+   */
+  private socketError: string | null = null;
+  /** The kernel socket is gone (reset, or a send failed): sends fail with EPIPE, reads see end of stream. */
+  private dead = false;
+  /**
+   * ngx_lua's read_closed and write_closed: a read that failed other than by a timeout, or a send
+   * that failed, finalizes that direction; later reads, or sends, answer "closed" without a syscall.
+   */
+  private readClosed = false;
+  private writeClosed = false;
+  /** The last stream error handled (Node reports one both as stream.errored and as an 'error' event). */
+  private seenError: Error | null = null;
   private closedByUs = false;
   private readLeftover = 0;
   private corked = false;
@@ -127,20 +150,32 @@ export class NodeCosocket implements Cosocket {
     for (const w of waiters) w();
   };
   private readonly onData = (chunk: Buffer): void => this.handleData(chunk);
-  private readonly onEnd = (): void => this.handleEnd('closed');
-  private readonly onError = (e: Error): void => this.handleEnd(ngxSocketError(e));
-  private readonly onClose = (): void => this.handleEnd(this.endError);
+  private readonly onEnd = (): void => this.handleEnd();
+  private readonly onError = (e: Error): void => this.handleError(e);
+  private readonly onClose = (): void => {
+    this.dead = true;
+    this.handleEnd();
+  };
 
   constructor(stream: Stream, opts: NodeCosocketOptions = {}) {
     this.stream = stream;
     this.timeoutMs = opts.timeout ?? DEFAULT_TIMEOUT_MS;
     if (opts.head && opts.head.length > 0) this.queue.push(opts.head);
+    // nginx read these with the request head: they are in its buffer, not in the kernel.
+    this.readLeftover = this.queue.length;
     stream.setNoDelay?.(true);
+    // An nginx connection shuts its side only when it is closed, never because the peer shut
+    // its own: after the peer's FIN, sends still reach the kernel, which takes the first and
+    // then reports the peer's RST as EPIPE. (A TLS stream ends with its close_notify.)
+    if (!('encrypted' in stream)) stream.allowHalfOpen = true;
     stream.on('data', this.onData);
     stream.on('end', this.onEnd);
     stream.on('error', this.onError);
     stream.on('close', this.onClose);
-    if (stream.destroyed) this.handleEnd('closed');
+    if (stream.destroyed) {
+      this.dead = true;
+      this.handleEnd();
+    }
   }
 
   /** True once the stream ended or was closed. */
@@ -162,6 +197,15 @@ export class NodeCosocket implements Cosocket {
     return Math.min(this.readLeftover, this.queue.length);
   }
 
+  /**
+   * Bytes nginx would still have in the kernel: everything that arrived after the last read
+   * returned (one recv() takes what is there; what comes later waits in the kernel), or, before
+   * any read, everything after the bytes that came with the request head.
+   */
+  private unreadInKernel(): boolean {
+    return this.queue.length + this.stream.readableLength > this.bufferedAtLastRead;
+  }
+
   /** tcpsock:settimeout: a value not above 0 (or not a number) means the default, as in ngx_lua. */
   setTimeout(ms: unknown): void {
     this.timeoutMs = luaSocketTimeout(ms, DEFAULT_TIMEOUT_MS);
@@ -172,7 +216,7 @@ export class NodeCosocket implements Cosocket {
   }
 
   receive(n: number): Promise<SockRecv> {
-    if (this.closedByUs) return Promise.resolve({ data: null, err: 'closed', partial: EMPTY });
+    if (this.closedByUs || this.readClosed) return Promise.resolve({ data: null, err: 'closed', partial: EMPTY });
     if (this.pending !== null) return Promise.resolve(BUSY_READING);
     if (n <= 0) return Promise.resolve({ data: EMPTY, err: null });
     if (this.queue.length >= n) {
@@ -185,7 +229,7 @@ export class NodeCosocket implements Cosocket {
   }
 
   tryReceive(n: number): Buffer | null {
-    if (this.closedByUs || this.pending !== null || n <= 0 || this.queue.length < n) return null;
+    if (this.closedByUs || this.readClosed || this.pending !== null || n <= 0 || this.queue.length < n) return null;
     const data = this.queue.take(n);
     this.readLeftover = this.queue.length;
     this.maybeResume();
@@ -194,7 +238,7 @@ export class NodeCosocket implements Cosocket {
 
   receiveUntil(pattern: Buffer | string): Promise<SockRecv> {
     const pat = typeof pattern === 'string' ? Buffer.from(pattern, 'latin1') : pattern;
-    if (this.closedByUs) return Promise.resolve({ data: null, err: 'closed', partial: EMPTY });
+    if (this.closedByUs || this.readClosed) return Promise.resolve({ data: null, err: 'closed', partial: EMPTY });
     if (this.pending !== null) return Promise.resolve(BUSY_READING);
     const at = this.queue.indexOf(pat);
     if (at >= 0) return Promise.resolve(this.takeUntil(at, pat.length));
@@ -205,21 +249,30 @@ export class NodeCosocket implements Cosocket {
    * Sends all bytes. Like ngx_lua, it returns once the bytes are taken for sending; it waits (under
    * the send timeout) only when more than SEND_HIGH_WATER is queued and not yet taken by the kernel,
    * until less than SEND_LOW_WATER is.
-   * Sends made in one turn of the event loop go out together: the stream is corked at the first
-   * and uncorked on the next tick, so an echo loop that answers 32 pipelined frames from one read
-   * makes one writev instead of 32 writes. The bytes and their order are the same either way; only
-   * the TCP segmentation differs (ngx_lua makes one send() per call).
+   * While received bytes wait to be read, sends made in one turn of the event loop go out together:
+   * the stream is corked at the first and uncorked on the next tick (or by the send that finds
+   * nothing more to read), so an echo loop that answers 32 pipelined frames from one read makes
+   * one writev instead of 32 writes. The bytes and their order are the same either way; only the
+   * TCP segmentation differs (ngx_lua makes one send() per call).
+   * Every other send is written before it returns, as ngx_lua's send() is, so the kernel's answer
+   * is this call's: after the peer's FIN it takes the first bytes and fails the next write once
+   * the RST they provoked is back ("broken pipe"); after an RST it fails the next write with it.
    */
   send(data: Buffer | string | readonly Buffer[]): Promise<SendResult> {
     return Promise.resolve(this.sendNow(data));
   }
 
   sendNow(data: Buffer | string | readonly Buffer[]): SendResult | Promise<SendResult> {
-    // A FIN from the peer ends reading only: like an nginx cosocket, sends go on while the stream
-    // is writable (a half-open client connection; Node ends a non-half-open one itself).
-    if (this.closedByUs || this.stream.destroyed || !this.stream.writable) return { bytes: null, err: 'closed' };
+    // A FIN from the peer ends reading only: like an nginx cosocket, sends go on.
+    if (this.closedByUs || this.writeClosed) return { bytes: null, err: 'closed' };
     if (this.writeWaiting) return { bytes: null, err: SOCKET_BUSY.writing };
     const stream = this.stream;
+    // Node may have destroyed the stream for an error whose 'error' event is still to come.
+    if (stream.errored) this.handleError(stream.errored);
+    const pendingErr = this.takeSocketError();
+    if (pendingErr !== null) return this.failSend(pendingErr);
+    // The kernel socket is gone or shut for writing: send() fails with EPIPE.
+    if (this.dead || stream.destroyed || !stream.writable) return this.failSend('broken pipe');
     if (!this.corked) {
       this.corked = true;
       stream.cork();
@@ -236,6 +289,18 @@ export class NodeCosocket implements Cosocket {
         stream.write(piece, this.onWritten);
       }
     }
+    // Batching holds only while more input waits to be answered, with Node reading the stream (an
+    // echo loop working through frames that came together). Otherwise the bytes are written now,
+    // as ngx_lua's send() writes them, so that a failure (EPIPE, ECONNRESET) is this call's.
+    if (this.ended || this.queue.length === 0 || stream.readableFlowing !== true) {
+      this.corked = false;
+      stream.uncork();
+    }
+    const failed = stream.errored;
+    if (failed) {
+      this.handleError(failed);
+      return this.failSend(ngxSocketError(failed));
+    }
     if (stream.writableLength <= SEND_HIGH_WATER) return { bytes, err: null };
     this.writeWaiting = true;
     return new Promise((resolve) => {
@@ -244,6 +309,7 @@ export class NodeCosocket implements Cosocket {
         if (done) return;
         done = true;
         this.writeWaiting = false;
+        if (r.err !== null) this.writeClosed = true;
         clearTimeout(timer);
         stream.off('drain', onDrain);
         stream.off('error', onError);
@@ -254,8 +320,10 @@ export class NodeCosocket implements Cosocket {
       };
       const onDrain = (): void => finish({ bytes, err: null });
       this.lowWaterWaiters.push(onDrain);
-      const onError = (e: Error): void => finish({ bytes: null, err: ngxSocketError(e) });
-      const onClose = (): void => finish({ bytes: null, err: this.endError });
+      // A failed write is this send's error; a read's error (handled first, by the listener the
+      // constructor added) goes to this send unless a pending read took it.
+      const onError = (e: Error): void => finish({ bytes: null, err: isWriteError(e) ? ngxSocketError(e) : (this.takeSocketError() ?? 'broken pipe') });
+      const onClose = (): void => finish({ bytes: null, err: this.takeSocketError() ?? 'broken pipe' });
       // ngx_lua's send timeout covers waiting for the kernel to take the bytes.
       const timer = setTimeout(() => finish({ bytes: null, err: 'timeout' }), this.timeoutMs);
       stream.on('drain', onDrain);
@@ -264,18 +332,37 @@ export class NodeCosocket implements Cosocket {
     });
   }
 
+  /**
+   * tcpsock:close(): 1, or nil, "closed" when already closed or when both a read and a send have
+   * failed (ngx_lua's read_closed and write_closed). Like nginx it closes the socket without
+   * shutting it down first, so the kernel sends a FIN, or an RST when bytes are left unread in it
+   * (not a FIN and then an RST). Node reads ahead of the program, so "unread in the kernel" is
+   * what arrived after the last read returned (unreadInKernel). Bytes Node still holds for
+   * sending are written first (then a FIN goes with them), and a TLS stream sends its
+   * close_notify (nginx's SSL_shutdown).
+   */
   async close(): Promise<OkResult> {
-    if (this.closedByUs || this.stream.destroyed) {
-      this.closedByUs = true;
-      return { ok: null, err: 'closed' };
-    }
+    if (this.closedByUs) return { ok: null, err: 'closed' };
+    const bothFailed = this.readClosed && this.writeClosed;
     this.closedByUs = true;
     this.failPending('closed');
     this.detachListeners();
-    this.stream.on('error', () => {});
-    this.stream.end();
-    this.stream.destroySoon?.();
-    return { ok: 1, err: null };
+    const stream = this.stream;
+    stream.on('error', () => {});
+    if (!stream.destroyed) {
+      if (!('encrypted' in stream) && this.unreadInKernel()) {
+        // close(2) with bytes unread answers them with an RST and drops what is unsent. A Unix
+        // socket has no RST (Node refuses to reset one): closing it is all there is.
+        if (typeof stream.remotePort === 'number') (stream as net.Socket).resetAndDestroy();
+        else stream.destroy();
+      } else if ('encrypted' in stream || stream.writableLength > 0) {
+        stream.end();
+        stream.destroySoon?.();
+      } else {
+        stream.destroy();
+      }
+    }
+    return bothFailed ? { ok: null, err: 'closed' } : { ok: 1, err: null };
   }
 
   /**
@@ -297,7 +384,10 @@ export class NodeCosocket implements Cosocket {
   }
 
   private wait(n: number, pattern: Buffer | null): Promise<SockRecv> {
-    if (this.ended) return Promise.resolve(this.failRead(this.endError));
+    if (this.ended) {
+      this.readClosed = true;
+      return Promise.resolve(this.failRead(this.takeSocketError() ?? 'closed'));
+    }
     return new Promise((resolve) => {
       const p: PendingRead = { n, pattern, resolve, timeoutMs: this.timeoutMs };
       const now = performance.now();
@@ -364,11 +454,40 @@ export class NodeCosocket implements Cosocket {
     if (!this.ended && this.stream.isPaused() && this.queue.length <= HIGH_WATER) this.stream.resume();
   }
 
-  private handleEnd(err: string): void {
+  /**
+   * A stream error. One Node took from a read (the peer's RST) waits for the next read or send, or
+   * fails the pending read; one from a write was that write's, and leaves the socket dead.
+   */
+  private handleError(e: Error): void {
+    if (e === this.seenError) return;
+    this.seenError = e;
+    // After the peer's FIN a recv() returns 0 whatever follows, so a later error is no read's.
+    if (!isWriteError(e) && !this.ended) this.socketError = ngxSocketError(e);
+    this.dead = true;
+    this.handleEnd();
+  }
+
+  /** No more bytes will come: a pending read fails with the socket's error, or "closed". */
+  private handleEnd(): void {
     if (this.ended) return;
     this.ended = true;
-    this.endError = err;
-    this.failPending(err);
+    const p = this.pending;
+    if (p !== null) {
+      this.readClosed = true;
+      this.settle(p, this.failRead(this.takeSocketError() ?? 'closed'));
+    }
+    this.stopReadTimer();
+  }
+
+  private takeSocketError(): string | null {
+    const e = this.socketError;
+    this.socketError = null;
+    return e;
+  }
+
+  private failSend(err: string): SendResult {
+    this.writeClosed = true;
+    return { bytes: null, err };
   }
 
   private failPending(err: string): void {

@@ -36,8 +36,9 @@ Options:
   --session D    then also diff whole sessions for D (needs the nginx peer): generated upgrade
                  requests, server:new()/client:new()/connect() options, API-call programs and
                  byte-level peer traffic (every opcode, fragments, close bodies, boundary lengths,
-                 cuts, pauses around the timeouts, FIN/RST), run on the real library in nginx and
-                 on ours, compared call by call, on the wire and at TCP close. Divergences are
+                 cuts, pauses around the timeouts, FIN/close/RST and calls after them), run on
+                 the real library in nginx and on ours, compared call by call, on the wire and
+                 at TCP close. Divergences are
                  shrunk and saved to fuzz/findings/session/ (replay: wslab interop --scenario-file F);
                  known version differences are counted under their declared spec item.
                  Writes report/session.json. With --session and no --time, only sessions run.

@@ -78,9 +78,11 @@ async function finish(sock: net.Socket, c: Collected, end: PeerEnd, waitMs: numb
   // must time out, not see the FIN, whatever the scheduling.
   if (end !== 'hold') await sleep(settleMs);
   if (end === 'fin') sock.end();
-  if (end === 'rst') {
+  if (end === 'rst' || end === 'close') {
+    // Gone: what the library does later is in its records, not on this socket.
     c.self = true;
-    sock.resetAndDestroy();
+    if (end === 'rst') sock.resetAndDestroy();
+    else sock.destroy();
     return c.ended;
   }
   await Promise.race([c.ended$, sleep(waitMs)]);
@@ -211,6 +213,10 @@ export async function startRawServer(s: ClientSession): Promise<RawServer> {
       if (s.end === 'rst') {
         c.self = true;
         sock.resetAndDestroy();
+      }
+      if (s.end === 'close') {
+        c.self = true;
+        sock.destroy();
       }
     })();
   };

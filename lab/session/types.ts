@@ -26,8 +26,11 @@ export interface TrafficGroup {
   chops?: number[];
 }
 
-/** How the raw peer ends: close its side (FIN), reset (RST), or wait for the library to close. */
-export type PeerEnd = 'fin' | 'rst' | 'hold';
+/**
+ * How the raw peer ends: shut its side (FIN, and it still reads), close its socket (FIN, and its
+ * kernel answers any later bytes with an RST), reset (RST), or wait for the library to close.
+ */
+export type PeerEnd = 'fin' | 'close' | 'rst' | 'hold';
 
 export interface ServerSession {
   kind: 'wslab-session';
