@@ -42,11 +42,12 @@ const exclude = ['node_modules/**', '**/node_modules/**', 'dist/**', 'impl/dist/
 
 export default defineConfig({
   // The lab imports the implementation by package name; tests run its TypeScript sources (as
-  // tsconfig.json's "paths" does for the type-checker), so impl/ edits need no rebuild.
+  // tsconfig.json's "paths" does for the type-checker), so impl/ edits need no rebuild. Only the
+  // package's entry points (impl/package.json "exports") are mapped, as in tsconfig.json.
   resolve: {
     alias: [
       { find: /^resty-websocket$/, replacement: `${impl}index.ts` },
-      { find: /^resty-websocket\/(.+)$/, replacement: `${impl}$1.ts` },
+      { find: /^resty-websocket\/(protocol|server|client|permessage-deflate)$/, replacement: `${impl}$1.ts` },
     ],
   },
   test: {

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CASES, compareCaseIds, selectCases } from './cases/index.js';
 import { utf8Groups } from './cases/utf8-sequences.js';
-import { Utf8Validator } from 'resty-websocket/utf8';
+import { Utf8Validator } from 'resty-websocket';
 import { passes, runConformance, type ConformanceRun } from './index.js';
 import { diffAgainst, readExpected, verdict } from './expected.js';
 import { nativeUnavailable } from '../lab/peers/native/index.js';

@@ -16,7 +16,7 @@ import { makeTestPki } from '../lab/pki.js';
 import type { TestPki } from '../lab/pki.js';
 import { newClient } from 'resty-websocket/client';
 import { createServer } from 'resty-websocket/server';
-import type { RecvResult } from 'resty-websocket/types';
+import type { RecvResult } from 'resty-websocket';
 import { frame, decodeFrames, client, peer, upgrade, closedPort, sleep, cleanupPeers } from '../impl/test-support/raw-peer.js';
 
 afterEach(cleanupPeers);

@@ -72,25 +72,35 @@ export interface ClientOptions {
 }
 
 export interface ConnectOptions {
-  /** A string is sent verbatim; an array is joined with "," (no spaces). */
-  protocols?: string | number | Array<string | number> | object;
-  origin?: string | number;
-  /** Pool name instead of "host:port" (or the Unix socket address). */
-  pool?: string | number;
+  /**
+   * Sec-WebSocket-Protocol: a string is sent verbatim; an array is joined with "," (no spaces).
+   * At run time, as in Lua, numbers are concatenated too and other values fail the connect.
+   */
+  protocols?: string | readonly string[];
+  /** The Origin header, verbatim. */
+  origin?: string;
+  /** Pool name instead of "host:port" (or the Unix socket address). At run time a number is accepted too, as in ngx_lua. */
+  pool?: string;
+  /** The most connections the pool keeps (ngx_lua's `pool_size`); the first connect of a pool fixes it. */
   pool_size?: number;
+  /** With `pool_size`: how many connects may wait for a pool slot (ngx_lua's `backlog`); more fail at once. */
   backlog?: number;
-  /** Verify the server certificate (Lua truthiness). */
-  ssl_verify?: unknown;
-  /** SNI; defaults to `host`, then the URI host. Must be a string when given. */
-  server_name?: unknown;
-  /** Extra header lines. An empty array or a non-array object sends a stray CRLF in compat. */
-  headers?: unknown;
-  /** The Host header (verbatim); also the SNI fallback. Must be a string when given. */
-  host?: unknown;
-  /** Sec-WebSocket-Key, verbatim (not validated). Must be a string when given. */
-  key?: unknown;
-  /** Client certificate (PEM) for mutual TLS; needs client_priv_key. */
+  /** Verify the server certificate. At run time any value is read with Lua truthiness (`0` and `""` are true). */
+  ssl_verify?: boolean;
+  /** SNI; defaults to `host`, then the URI host. Any other type than a string fails: `SSL server_name must be a string`. */
+  server_name?: string;
+  /**
+   * Extra header lines, without CRLF (sent as given, not escaped). An empty array sends a stray CRLF in
+   * compat (strict `noStrayCrlf` drops it); a non-table value fails: `custom headers must be a table`.
+   */
+  headers?: readonly string[];
+  /** The Host header (verbatim); also the SNI fallback. Any other type fails: `custom host header must be a string`. */
+  host?: string;
+  /** Sec-WebSocket-Key, verbatim (not validated). Any other type fails: `custom Sec-WebSocket-Key must be a string`. */
+  key?: string;
+  /** Client certificate (PEM) for mutual TLS; needs client_priv_key (`client_priv_key must be provided with client_cert`). */
   client_cert?: string | Buffer;
+  /** The client certificate's private key (PEM). */
   client_priv_key?: string | Buffer;
 }
 
@@ -133,7 +143,7 @@ export class WebSocketClient extends WebSocketEndpoint<TcpSocket> {
   }
 
   /** connect(uri, opts): docs/behaviour.md §5 steps 1-14, in order. */
-  async connect(uri: unknown, opts: ConnectOptions = {}): Promise<ConnectResult> {
+  async connect(uri: string, opts: ConnectOptions = {}): Promise<ConnectResult> {
     const sock = this.sock;
     if (!sock) return connectFail(CLIENT_ERRORS.notInitialized);
     const checks = this.checks;

@@ -87,6 +87,7 @@ export async function startTsScriptedServer(opts: {
     };
     void (async () => {
       const out: StepRecord[] = [];
+      // The scenario's server options as the Lua server gets them (odd types on purpose): not checked here.
       const r = await acceptWebSocket(stream, opts.opts as ServerOptions);
       stream.off('data', tee);
       if (r.server === null) {
@@ -98,6 +99,8 @@ export async function startTsScriptedServer(opts: {
         return;
       }
       const ws = r.server;
+      // Step arguments are Lua-like values, odd types included on purpose (the Lua server gets the
+      // same ones), so the server goes through the loosely typed StepTarget, not its own types.
       const target = opts.wrap ? opts.wrap(ws as unknown as StepTarget) : (ws as unknown as StepTarget);
       out.push({ op: 'new', ret: [true, null] });
       try {

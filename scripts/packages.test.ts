@@ -119,7 +119,7 @@ describe('the resty-websocket package', () => {
     expect(publint.stdout).toContain('All good!');
     expect(publint.status).toBe(0);
     // esm-only: a require() of the package resolves to ESM, which Node 20.19+/22.12+ load (require(esm)).
-    const attw = spawnSync(bin('attw'), [libTarball, '--profile', 'esm-only', '--include-entrypoints', './protocol', './server', './client', './socket', '--format', 'ascii'], { encoding: 'utf8', timeout: 60_000 });
+    const attw = spawnSync(bin('attw'), [libTarball, '--profile', 'esm-only', '--include-entrypoints', './protocol', './server', './client', './permessage-deflate', '--format', 'ascii'], { encoding: 'utf8', timeout: 60_000 });
     expect(attw.stdout).toContain('node16 (from ESM): 🟢 (ESM)');
     expect(attw.status, attw.stdout).toBe(0);
   }, 120_000);
@@ -157,6 +157,22 @@ describe('the resty-websocket package', () => {
     expect(r.stdout.trim()).toBe('0.12 0.12 function function function');
   });
 
+  it('exports only its documented entry points (impl/README.md "Entry points")', () => {
+    const pkg = JSON.parse(readFileSync(join(project, 'node_modules', 'resty-websocket', 'package.json'), 'utf8')) as { exports: Record<string, unknown> };
+    expect(Object.keys(pkg.exports)).toEqual(['.', './protocol', './server', './client', './permessage-deflate', './package.json']);
+    const script = `
+      for (const p of ['resty-websocket/permessage-deflate', 'resty-websocket/package.json', 'resty-websocket/socket', 'resty-websocket/dist/socket.js']) {
+        try { require.resolve(p); console.log(p, 'ok'); } catch (e) { console.log(p, e.code); }
+      }`;
+    const r = spawnSync(process.execPath, ['-e', script], { cwd: project, encoding: 'utf8', timeout: 30_000 });
+    expect(r.stdout.trim().split('\n')).toEqual([
+      'resty-websocket/permessage-deflate ok',
+      'resty-websocket/package.json ok',
+      'resty-websocket/socket ERR_PACKAGE_PATH_NOT_EXPORTED',
+      'resty-websocket/dist/socket.js ERR_PACKAGE_PATH_NOT_EXPORTED',
+    ]);
+  });
+
   for (const [label, module, resolution] of [
     ['node16', 'node16', 'node16'],
     ['bundler', 'esnext', 'bundler'],
@@ -187,6 +203,9 @@ describe('the resty-websocket package', () => {
           // With real types this is an error; were the package typed `any`, the directive would be unused (an error too).
           '// @ts-expect-error timeout is a number',
           "newClient({ timeout: 'soon' });",
+          "void client.connect('ws://127.0.0.1:1/', { ssl_verify: true, headers: ['X-A: 1'], host: 'h', key: 'k', server_name: 'h', protocols: ['chat'] });",
+          '// @ts-expect-error headers is an array of lines',
+          "void client.connect('ws://127.0.0.1:1/', { headers: 'X-A: 1' });",
           'export { createServer, newServer, FrameDecoder, STRICT, next, frame };',
         ].join('\n'),
       );

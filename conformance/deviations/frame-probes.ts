@@ -2,8 +2,7 @@
 // real protocol.lua (under luajit, through the differential fuzzer's driver) on a minimal input:
 // bytes in, `data, typ, err` out, next to what the RFC requires and what our two profiles do.
 import { FrameDecoder, toRecvResult } from 'resty-websocket/protocol';
-import { STRICT } from 'resty-websocket/profile';
-import type { RecvResult } from 'resty-websocket/types';
+import { MessageValidator, STRICT, type RecvResult } from 'resty-websocket';
 import { describeAnswer, luaRequest, type RecvCase } from '../../lab/oracle-cases.js';
 import { LuaOracle, oracleUnavailable } from '../../lab/lua-oracle.js';
 
@@ -105,22 +104,15 @@ function runOurs(probe: FrameProbe, validator: StrictCheck | null): Answer[] {
   return out;
 }
 
-/** The strict profile's receive-side checks, when impl/message-validator.ts is present. */
-async function strictValidator(forceMasking: boolean): Promise<StrictCheck | null> {
-  try {
-    const mod = (await import('resty-websocket/message-validator')) as {
-      MessageValidator: new (checks: typeof STRICT) => { check(r: RecvResult): { ok: true } | { ok: false; err: string } };
-    };
-    const v = new mod.MessageValidator(STRICT);
-    return (r, masked) => {
-      // The client side also rejects masked frames from a server in strict mode.
-      if (!forceMasking && r.data !== null && masked) return 'strict: masked frame from the server';
-      const res = v.check(r);
-      return res.ok ? null : res.err;
-    };
-  } catch {
-    return null;
-  }
+/** The strict profile's receive-side checks (MessageValidator). */
+function strictValidator(forceMasking: boolean): StrictCheck {
+  const v = new MessageValidator(STRICT);
+  return (r, masked) => {
+    // The client side also rejects masked frames from a server in strict mode.
+    if (!forceMasking && r.data !== null && masked) return 'strict: masked frame from the server';
+    const res = v.check(r);
+    return res.ok ? null : res.err;
+  };
 }
 
 /** `onOracle` is told which protocol.lua the probes ran on (its _VERSION and path), when luajit could run it. */
@@ -137,7 +129,7 @@ export async function runFrameProbes(probes: readonly FrameProbe[] = FRAME_PROBE
       };
       const lua = oracle ? (describeAnswer(await oracle.ask(luaRequest(c))) as Answer[]) : null;
       const compat = runOurs(probe, null);
-      const strict = runOurs(probe, await strictValidator(probe.forceMasking));
+      const strict = runOurs(probe, strictValidator(probe.forceMasking));
       results.push({
         probe, lua, compat, strict,
         compatMatches: lua ? JSON.stringify(lua) === JSON.stringify(compat) : null,

@@ -78,6 +78,8 @@ async function runTsClient(plan: ClientPlan): Promise<StepRecord[]> {
       records.push({ op: 'new', ret: [true, null] });
       continue;
     }
+    // A scenario's step arguments are Lua-like values, odd types included on purpose (the Lua client
+    // gets the same ones), so the client goes through the loosely typed StepTarget, not its own types.
     records.push(await runTsStep(client as unknown as StepTarget, step, connect));
   }
   // Like the end of the nginx request that runs the Lua client: its sockets are closed, pooled ones stay pooled.

@@ -2,8 +2,7 @@
 // GET /getCaseCount, /runCase?case=N&agent=A, /updateReports?agent=A — so existing Autobahn client
 // testees run unchanged. Each /runCase connection plays the server side of case N.
 import net from 'node:net';
-import { acceptFor } from 'resty-websocket/handshake-client';
-import { parseRequestHead, firstHeader } from 'resty-websocket/handshake-server';
+import { acceptFor, parseRequestHead, firstHeader } from 'resty-websocket';
 import { encodeFrame } from '../../lab/wire.js';
 import { failedToStart, runCaseOnStream } from './run-case.js';
 import { caseTimeoutFor } from './server-mode.js';

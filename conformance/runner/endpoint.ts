@@ -6,8 +6,7 @@
 // judge: run-case.ts computes the verdict from the record once the connection is gone.
 import { randomBytes } from 'node:crypto';
 import { FrameDecoder, isRecvError, recvErrorText } from 'resty-websocket/protocol';
-import { Utf8Validator, isValidUtf8 } from 'resty-websocket/utf8';
-import type { Stream } from 'resty-websocket/socket';
+import { Utf8Validator, isValidUtf8, type Stream } from 'resty-websocket';
 import { encodeFrame } from '../../lab/wire.js';
 import { CLOSE, type CaseRun, type ConformanceCase, type EndpointOutcome, type FrameSpec, type FuzzingEndpoint, type VerdictTimer, type WireLogEntry } from './types.js';
 import { sameEvents } from './events.js';

@@ -1,5 +1,5 @@
 // Runs one case over an open connection (after the opening handshake) and collects its result.
-import type { Stream } from 'resty-websocket/socket';
+import type { Stream } from 'resty-websocket';
 import { Endpoint } from './endpoint.js';
 import { judge } from './judge.js';
 import type { CaseResult, CaseRun, ConformanceCase } from './types.js';

@@ -10,13 +10,12 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { acceptFor } from 'resty-websocket/handshake-client';
+import { acceptFor, type Stream } from 'resty-websocket';
 import { runConformance } from '../index.js';
 import { Endpoint } from './endpoint.js';
 import { judge } from './judge.js';
 import { RunTiming } from '../../lab/timing.js';
 import type { CaseRun, ConformanceCase, EndpointOutcome } from './types.js';
-import type { Stream } from 'resty-websocket/socket';
 
 const outcome = (o: Partial<EndpointOutcome> = {}): EndpointOutcome => ({
   closedByMe: true, failedByMe: false, droppedByMe: false, wasClean: true, wasNotCleanReason: null,

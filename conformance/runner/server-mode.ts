@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
 import { once } from 'node:events';
-import type { Stream } from 'resty-websocket/socket';
+import type { Stream } from 'resty-websocket';
 import { failedToStart, runCaseOnStream } from './run-case.js';
 import type { CaseResult, ConformanceCase } from './types.js';
 import { runTiming } from '../../lab/timing.js';

@@ -1,7 +1,7 @@
 // How our side answers differential cases (lab/oracle-cases.ts), in the driver's line format
 // (fixtures/lua/diff/driver.lua) so the comparison is a plain string comparison.
 import { buildFrame, FrameDecoder, recvFrame, sendFrame } from 'resty-websocket/protocol';
-import type { Cosocket, RecvResult, SendResult, SockRecv } from 'resty-websocket/types';
+import type { Cosocket, RecvResult, SendResult, SockRecv } from 'resty-websocket';
 import { timeoutPoints, type BuildCase, type DiffCase, type LuaValue, type RecvCase, type SendCase } from '../../lab/oracle-cases.js';
 import type { DecoderFactory } from '../targets/frame-common.js';
 

@@ -4,11 +4,9 @@
 // library's error text, and for a 101 the Sec-WebSocket-Accept and Sec-WebSocket-Protocol headers.
 import fc from 'fast-check';
 import { relative } from 'node:path';
-import { checkHandshake } from 'resty-websocket/handshake-server';
-import { headLimits, HTTP_EDGE_DEFAULTS } from 'resty-websocket/http-edge';
-import { nginxErrorResponse } from 'resty-websocket/nginx-error-pages';
-import { ChunkedBodyCounter, CONTINUE_RESPONSE, expectsContinue } from 'resty-websocket/request-body';
-import { RequestHeadParser } from 'resty-websocket/request-head';
+import {
+  ChunkedBodyCounter, CONTINUE_RESPONSE, checkHandshake, expectsContinue, HTTP_EDGE_DEFAULTS, headLimits, nginxErrorResponse, RequestHeadParser,
+} from 'resty-websocket';
 import { nativeUnavailable, startNativePeer } from '../../lab/peers/native/index.js';
 import { ROOT_DIR } from '../../lab/paths.js';
 import { FINDINGS_DIR, saveFinding } from '../findings.js';

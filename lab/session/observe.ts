@@ -72,6 +72,8 @@ function clientSteps(s: ClientSession, port: number, runId: string): Step[] {
 async function runOursClient(s: ClientSession, steps: Step[], targets: SessionTargets, trustedCa: string): Promise<StepRecord[]> {
   const make = (o: Record<string, unknown>): StepTarget => {
     // The trust store the Lua client has in nginx (lua_ssl_trusted_certificate): the peer's CA.
+    // A generated session's options and step arguments are Lua-like values, odd types included on
+    // purpose (the Lua client gets the same ones): they pass through the loosely typed StepTarget.
     const c = newClient({ ...(o as object), resolver: false, trustedCa }) as unknown as StepTarget;
     opened.push(c);
     return targets.wrapClient ? targets.wrapClient(c) : c;
