@@ -59,7 +59,8 @@ export default defineConfig({
         ? [
             {
               extends: true as const,
-              test: { name: 'upstream-v0.12', include: LUA_FACING, exclude, sequence: { groupOrder: 1 }, env: { RESTY_WEBSOCKET_LIB: V012_LIB } },
+              // WSLAB_REPEAT_LEG: this leg repeats tests whose library-independent part already ran in the first.
+              test: { name: 'upstream-v0.12', include: LUA_FACING, exclude, sequence: { groupOrder: 1 }, env: { RESTY_WEBSOCKET_LIB: V012_LIB, WSLAB_REPEAT_LEG: '1' } },
             },
           ]
         : []),

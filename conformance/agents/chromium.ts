@@ -37,6 +37,8 @@ export const chromiumClient: ClientAgent = {
   kind: 'client',
   name: 'chromium-client',
   summary: "Debian's chromium (headless, playwright-core): a page's WebSocket echoes every message",
+  // Chromium offers "permessage-deflate; client_max_window_bits" on every connection.
+  permessageDeflate: true,
   unavailable: browserUnavailable,
   async run(base, agent, _peer, only) {
     const browser = await launchBrowser();
