@@ -54,9 +54,10 @@ async function echoLoop(ws: OurServer | WebSocketClient, isClient: boolean): Pro
 
 /**
  * What our strict agents pass to createServer/newClient to negotiate permessage-deflate: nothing yet,
- * impl/ has no such option. When it has (`permessageDeflate`), set it here: the strict agents then
- * negotiate it and must pass 12.x/13.x like every other case. The compat agents never do: the Lua
- * library has no permessage-deflate, and compat gives its verdicts.
+ * impl/ on this branch has no such option. Once it has (`{ permessageDeflate: true }`, strict profile
+ * only), set it here: the strict agents then negotiate it and must pass 12.x/13.x like every other
+ * case. The compat agents never do: the Lua library has no permessage-deflate, and compat gives its
+ * verdicts.
  */
 const STRICT_DEFLATE_OPTIONS: Record<string, unknown> = {};
 const strictDeflates = Object.keys(STRICT_DEFLATE_OPTIONS).length > 0;
