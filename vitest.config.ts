@@ -69,7 +69,8 @@ export default defineConfig({
         ? [
             {
               extends: true as const,
-              test: { name: UPSTREAM_NAME, include: LUA_FACING, exclude, sequence: { groupOrder: 1 }, env: { RESTY_WEBSOCKET_LIB: UPSTREAM_LIB } },
+              // WSLAB_REPEAT_LEG: this leg repeats tests whose library-independent part already ran in the first.
+              test: { name: UPSTREAM_NAME, include: LUA_FACING, exclude, sequence: { groupOrder: 1 }, env: { RESTY_WEBSOCKET_LIB: UPSTREAM_LIB, WSLAB_REPEAT_LEG: '1' } },
             },
           ]
         : []),

@@ -1,5 +1,7 @@
-// The stability check (a bench-style script, not a timed test): the full `wslab conformance` (all
-// agents, all 301 cases, default settings, plus --check-expected) N times in a row, then `wslab
+// The stability check (a bench-style script, not a timed test): `wslab conformance` (all agents,
+// the 301 cases of sections 1-10 (the permessage-deflate sections 12/13, 1000 round trips per case,
+// are left out: they would make one run take hours on a shared machine), default settings, plus
+// --check-expected) N times in a row, then `wslab
 // interop --retries 0` M times, each a fresh `wslab` process, with B CPU-burning processes beside
 // them. Reports every case whose verdict differed between runs, each run's exit code, pass counts
 // and whether our compat profiles gave the Lua agents' verdict on every case.
@@ -96,7 +98,7 @@ async function main(): Promise<number> {
   let interop: { runs: number; exitCode: number | null; summary: unknown; durationS: number } | null = null;
   for (let i = 1; i <= values.runs; i++) {
     const out = join(base, `conformance-${i}`);
-    const r = await runWslab(['conformance', '--check-expected', '--json', '--out', out]);
+    const r = await runWslab(['conformance', '--exclude', '12.*,13.*', '--check-expected', '--json', '--out', out]);
     const json = JSON.parse(r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop() ?? '{}') as { summary?: Record<string, { pass: number; cases: number }>; problems?: string[]; expectedDiffs?: string[]; reruns?: unknown[] };
     const index = readIndex(out);
     indexes.push(index);

@@ -1,9 +1,9 @@
-// `wslab conformance`: Autobahn's 301 non-compression cases against servers and clients.
+// `wslab conformance`: Autobahn's 517 cases against servers and clients.
 import { parseCommandLine, shownPath, UsageError } from '../lab/args.js';
 import { AGENTS } from './agents/index.js';
 import { CASES } from './cases/index.js';
 import { MUST_PASS, runConformance, runProblems, summarizeRun, unstableCases, type ConformanceRun } from './index.js';
-import { diffAgainst, readExpected, tableFrom, writeExpected } from './expected.js';
+import { diffAgainst, mergeTables, readExpected, tableFrom, writeExpected } from './expected.js';
 import { startFuzzingServer } from './runner/client-mode.js';
 import { selectCases } from './cases/index.js';
 import { ConformanceReport } from './report/index.js';
@@ -17,7 +17,9 @@ import type { RunningPeer } from '../lab/peers/types.js';
 
 export const help = `Usage: wslab conformance [options]
 
-Runs Autobahn|Testsuite's 301 non-compression cases (sections 1-7, 9, 10), ported to TypeScript.
+Runs Autobahn|Testsuite's 517 cases (sections 1-7, 9, 10, and 12, 13: permessage-deflate), ported to
+TypeScript. In 12.x/13.x our side offers (server mode) or accepts (client mode) permessage-deflate as
+Autobahn does per case; a testee that does not negotiate it gets UNIMPLEMENTED there.
 Server agents are tested in server mode (we connect as the client, like fuzzingclient); client
 agents in client mode (they connect to our fuzzingserver). Reports: report/conformance/{servers,clients}/
 index.json (Autobahn format), one JSON and one HTML page per case with the wire log, and index.html
@@ -35,14 +37,15 @@ Options:
   --concurrency N      agents run at once (default 4)
   --check-expected     compare the Lua agents with fixtures/conformance/lua-expected.json (exit 1 on a difference;
                        cases left out with --cases/--exclude are not compared)
-  --write-expected     record the Lua agents' verdicts into fixtures/conformance/lua-expected.json
+  --write-expected     record the Lua agents' verdicts into fixtures/conformance/lua-expected.json (the
+                       selected cases; the table keeps the others)
   --lua-lib DIR        the lua-resty-websocket the Lua agents load (or RESTY_WEBSOCKET_LIB); either layout:
                        DIR/resty/websocket/*.lua (upstream, OpenResty) or DIR/nginx/websocket/*.lua (Debian)
   --repeat N           run N times; reports every case whose verdict differed between runs (exit 1 if any)
   --json               print the summary as JSON
 
 A case that could not run (no connection, refused handshake, dead peer) is an error, not a verdict.
-A --url server that cannot be reached is one error line, not 301 cases. The nginx peer is health-checked
+A --url server that cannot be reached is one error line, not 517 cases. The nginx peer is health-checked
 after every Lua case; when it died it is restarted once, the cases it took along are run again, and
 both are named in the summary and report/conformance/run.json. A case decided by a timeout that fired
 within the margin of the measured lag is run once more, and listed ("re-run"); so is a case whose
@@ -50,7 +53,8 @@ connect or opening handshake got no answer in time (Autobahn's 5 s x --time-scal
 lag and RTT): only a second stall makes it an error.
 
 Exit code: 0 when ws, our strict agents and every --url server pass every case (OK/NON-STRICT/
-INFORMATIONAL and a clean close), every agent gave a verdict on every selected case, and the peer
+INFORMATIONAL and a clean close; on 12.x/13.x, UNIMPLEMENTED with a clean close is accepted from a
+--url server and from an agent that does not negotiate permessage-deflate), every agent gave a verdict on every selected case, and the peer
 never died; the compat profiles' and Lua agents' failures are the original's documented deviations
 (see --check-expected); 1 otherwise; 2 for bad options.
 
@@ -59,6 +63,7 @@ Examples:
   wslab conformance --url mine=ws://127.0.0.1:8080/ --cases '1.*,2.*,5.*'
   wslab conformance --mode client --port 9001      # then point any Autobahn client testee at ws://127.0.0.1:9001
   wslab conformance --agents lua-server,lua-client --check-expected --exclude '9.*'
+  wslab conformance --agents ws-server,ws-client --cases '12.*,13.*'   # permessage-deflate only
   wslab conformance --repeat 5                     # a stability check: which verdicts change between runs
   wslab conformance --agents lua-server --lua-lib /usr/local/openresty/lualib`;
 
@@ -157,7 +162,8 @@ function judgeCliRun(res: ConformanceRun, values: { 'check-expected': boolean; '
   const lines: string[] = [];
   if (values['write-expected']) {
     const luaAgents = LUA_AGENTS.filter((a) => merged[a]);
-    writeExpected(tableFrom(merged, luaAgents, res.lib ? `lua-resty-websocket ${res.lib.version} from ${res.lib.path}` : 'lua-resty-websocket (see the peer report)'));
+    // The cases the run was asked for are recorded; the table keeps its verdicts of the others.
+    writeExpected(mergeTables(readExpected(), tableFrom(merged, luaAgents, res.lib ? `lua-resty-websocket ${res.lib.version} from ${res.lib.path}` : 'lua-resty-websocket (see the peer report)'), res.selected));
     lines.push(`recorded ${luaAgents.join(', ')} into fixtures/conformance/lua-expected.json`);
   }
   const expectedDiffs: string[] = [];
@@ -168,7 +174,7 @@ function judgeCliRun(res: ConformanceRun, values: { 'check-expected': boolean; '
       for (const [id, want, have] of diffAgainst(table.agents[a] ?? {}, merged[a]!, res.selected)) expectedDiffs.push(`${a} ${id}: expected ${want}, got ${have}`);
     }
   }
-  for (const [a, s] of Object.entries(summary)) lines.push(`${a.padEnd(20)} ${s.pass}/${s.cases} pass${s.errors ? `, ${s.errors} could not run` : ''}`);
+  for (const [a, s] of Object.entries(summary)) lines.push(`${a.padEnd(20)} ${s.pass}/${s.cases} pass${s.unimplemented ? `, ${s.unimplemented} UNIMPLEMENTED` : ''}${s.errors ? `, ${s.errors} could not run` : ''}`);
   for (const [a, e] of Object.entries(res.errors)) lines.push(`${a.padEnd(20)} error: ${e}`);
   for (const [a, why] of Object.entries(res.skipped)) lines.push(`${a.padEnd(20)} skipped: ${why}`);
   lines.push(...expectedDiffs);

@@ -27,6 +27,23 @@ export function tableFrom(index: ConformanceIndex, agents: readonly string[], li
   return out;
 }
 
+/**
+ * `recorded` (a run's verdicts on the `selected` cases) over `stored`: the selected cases take the
+ * run's verdict (or leave the table when the run gave none), every other case keeps the stored one.
+ */
+export function mergeTables(stored: ExpectedTable, recorded: ExpectedTable, selected: readonly string[]): ExpectedTable {
+  const chosen = new Set(selected);
+  // A partial recording keeps the table's description of how it was recorded.
+  const partial = Object.values(stored.agents).some((cases) => Object.keys(cases).some((id) => !chosen.has(id)));
+  const out: ExpectedTable = { library: partial ? stored.library : recorded.library, agents: { ...stored.agents } };
+  for (const [agent, cases] of Object.entries(recorded.agents)) {
+    const kept = Object.entries(stored.agents[agent] ?? {}).filter(([id]) => !chosen.has(id));
+    const all = [...kept, ...Object.entries(cases)].sort(([a], [b]) => compareCaseIds(a, b));
+    out.agents[agent] = Object.fromEntries(all);
+  }
+  return out;
+}
+
 export function readExpected(path = EXPECTED_PATH): ExpectedTable {
   return JSON.parse(readFileSync(path, 'utf8')) as ExpectedTable;
 }

@@ -11,8 +11,10 @@ import type { ClientAgent } from './types.js';
  */
 export const TESTEE_LOOP = `async ({ base, agent, only }) => {
   // Every connection is bounded: the fuzzingserver ends each case itself (killAfter, close
-  // timeouts); this only keeps a stuck connection from holding the loop forever.
-  const BOUND_MS = 120000;
+  // timeouts, its hard limit); this only keeps a stuck connection from holding the loop forever, so
+  // it lies beyond the longest case's hard limit (12.x/13.x: 480 s + 30 s), or it would end a slow
+  // compression case itself and make the verdict the page's.
+  const BOUND_MS = 600000;
   const once = (url, echo) => new Promise((resolve) => {
     const ws = new WebSocket(url);
     ws.binaryType = 'arraybuffer';
@@ -37,6 +39,8 @@ export const chromiumClient: ClientAgent = {
   kind: 'client',
   name: 'chromium-client',
   summary: "Debian's chromium (headless, playwright-core): a page's WebSocket echoes every message",
+  // Chromium offers "permessage-deflate; client_max_window_bits" on every connection.
+  permessageDeflate: true,
   unavailable: browserUnavailable,
   async run(base, agent, _peer, only) {
     const browser = await launchBrowser();

@@ -52,13 +52,22 @@ async function echoLoop(ws: OurServer | WebSocketClient, isClient: boolean): Pro
   }
 }
 
+/**
+ * What our strict agents pass to createServer/newClient: permessage-deflate on (strict profile only),
+ * so they negotiate it and must pass 12.x/13.x like every other case. The compat agents never do: the
+ * Lua library has no permessage-deflate, and compat gives its verdicts.
+ */
+const STRICT_DEFLATE_OPTIONS: Record<string, unknown> = { permessageDeflate: true };
+const strictDeflates = Object.keys(STRICT_DEFLATE_OPTIONS).length > 0;
+
 function oursServer(strict: boolean): ServerAgent {
   return {
     kind: 'server',
     name: strict ? 'ours-server-strict' : 'ours-server-compat',
     summary: `our server (impl/server.ts), ${strict ? 'strict' : 'compat'} profile, echo app`,
+    permessageDeflate: strict && strictDeflates,
     async start() {
-      const srv = await createServer({ max_payload_len: MAX_MESSAGE, strict, handler: (ws) => echoLoop(ws, false) });
+      const srv = await createServer({ max_payload_len: MAX_MESSAGE, strict, handler: (ws) => echoLoop(ws, false), ...(strict ? STRICT_DEFLATE_OPTIONS : {}) });
       return { url: `${srv.url}/`, stop: srv.close };
     },
   };
@@ -69,9 +78,10 @@ function oursClient(strict: boolean): ClientAgent {
     kind: 'client',
     name: strict ? 'ours-client-strict' : 'ours-client-compat',
     summary: `our client (impl/client.ts), ${strict ? 'strict' : 'compat'} profile, echo app`,
+    permessageDeflate: strict && strictDeflates,
     async run(base, agent, _peer, only) {
       for (const i of await caseNumbers(base, only)) {
-        const c = newClient({ max_payload_len: MAX_MESSAGE, strict, timeout: 15_000 });
+        const c = newClient({ max_payload_len: MAX_MESSAGE, strict, timeout: 15_000, ...(strict ? STRICT_DEFLATE_OPTIONS : {}) });
         const r = await c.connect(`${base}/runCase?case=${i}&agent=${encodeURIComponent(agent)}`);
         if (r.err !== null) continue;
         // Like the Lua client app: close() is the only way out, so a fatal compat client leaves the
@@ -112,9 +122,11 @@ export const AGENTS: readonly Agent[] = [
     kind: 'server',
     name: 'ws-server',
     // ws 8.23 refuses messages of more than 16384 fragments (1008) by default; 9.3.1/9.4.1 send 65536.
-    summary: 'the ws package (calibration: known to pass every case; fragment limit off)',
+    summary: 'the ws package (calibration: known to pass every case; fragment limit off, permessage-deflate on)',
+    permessageDeflate: true,
     async start() {
-      const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', maxPayload: 64 * 1024 * 1024, maxFragments: 0 });
+      // perMessageDeflate with ws's defaults: it accepts the offers of 12.x/13.x as RFC 7692 allows.
+      const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', maxPayload: 64 * 1024 * 1024, maxFragments: 0, perMessageDeflate: true });
       await new Promise((r) => wss.once('listening', r));
       wss.on('connection', (ws) => {
         ws.on('error', () => {});
@@ -144,11 +156,13 @@ export const AGENTS: readonly Agent[] = [
   {
     kind: 'client',
     name: 'ws-client',
-    summary: 'the ws package client (calibration)',
+    summary: 'the ws package client (calibration; offers permessage-deflate)',
+    permessageDeflate: true,
     async run(base, agent, _peer, only) {
       for (const i of await caseNumbers(base, only)) {
         await new Promise<void>((resolve) => {
-          const ws = new WebSocket(`${base}/runCase?case=${i}&agent=${encodeURIComponent(agent)}`, { maxPayload: 64 * 1024 * 1024, maxFragments: 0 });
+          // ws's default offer: "permessage-deflate; client_max_window_bits".
+          const ws = new WebSocket(`${base}/runCase?case=${i}&agent=${encodeURIComponent(agent)}`, { maxPayload: 64 * 1024 * 1024, maxFragments: 0, perMessageDeflate: true });
           ws.on('message', (data, isBinary) => ws.send(data as Buffer, { binary: isBinary }));
           ws.on('close', () => resolve());
           ws.on('error', () => {});

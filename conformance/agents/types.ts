@@ -7,6 +7,11 @@ export interface ServerAgent {
   kind: 'server';
   name: string;
   summary: string;
+  /**
+   * Negotiates permessage-deflate (sections 12, 13). An agent that does not must give UNIMPLEMENTED
+   * with a clean close on every 12.x/13.x case; one that does must pass them like any other case.
+   */
+  permessageDeflate?: boolean;
   needsPeer?: boolean;
   /** Why the agent cannot run on this machine (it is then skipped, with this reason), or null. */
   unavailable?: () => string | null;
@@ -17,6 +22,11 @@ export interface ClientAgent {
   kind: 'client';
   name: string;
   summary: string;
+  /**
+   * Negotiates permessage-deflate (sections 12, 13). An agent that does not must give UNIMPLEMENTED
+   * with a clean close on every 12.x/13.x case; one that does must pass them like any other case.
+   */
+  permessageDeflate?: boolean;
   needsPeer?: boolean;
   /** Why the agent cannot run on this machine (it is then skipped, with this reason), or null. */
   unavailable?: () => string | null;

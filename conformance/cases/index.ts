@@ -1,4 +1,4 @@
-// The catalogue: Autobahn|Testsuite's 301 non-compression cases (sections 1-7, 9, 10), one file per section.
+// The catalogue: Autobahn|Testsuite's 517 cases (sections 1-7, 9, 10, and 12, 13 on permessage-deflate), one file per section.
 import { globSelector } from '../../lab/glob.js';
 import type { ConformanceCase } from '../runner/types.js';
 import { section1 } from './1-framing.js';
@@ -10,8 +10,10 @@ import { section6 } from './6-utf8.js';
 import { section7 } from './7-close.js';
 import { section9 } from './9-limits.js';
 import { section10 } from './10-misc.js';
+import { section12 } from './12-deflate.js';
+import { section13 } from './13-deflate-params.js';
 
-export const CASES: readonly ConformanceCase[] = [...section1, ...section2, ...section3, ...section4, ...section5, ...section6, ...section7, ...section9, ...section10];
+export const CASES: readonly ConformanceCase[] = [...section1, ...section2, ...section3, ...section4, ...section5, ...section6, ...section7, ...section9, ...section10, ...section12, ...section13];
 
 /** "1.1.1" < "1.1.10" < "1.2.1": case ids compared as number tuples. */
 export function compareCaseIds(a: string, b: string): number {

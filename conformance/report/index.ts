@@ -121,7 +121,7 @@ export function renderMatrix(index: ConformanceIndex, title: string, finished: b
   }).join('\n');
 
   const body = `<h1>${esc(title)}</h1>
-<p class="sub">Autobahn|Testsuite cases 1-7, 9, 10 ported to TypeScript · ${caseIds.length} cases × ${agents.length} agents${finished ? '' : ' · <b>run in progress or interrupted</b>'}</p>
+<p class="sub">Autobahn|Testsuite cases 1-7, 9, 10, 12, 13 ported to TypeScript · ${caseIds.length} cases × ${agents.length} agents${finished ? '' : ' · <b>run in progress or interrupted</b>'}</p>
 ${finished ? '' : '<div class="banner running">This run has not finished: the matrix shows the cases done so far.</div>'}
 ${notes.length ? `<div class="banner notes"><ul style="margin:0">${notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul></div>` : ''}
 <h2>Outcomes per agent</h2>

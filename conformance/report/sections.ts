@@ -18,6 +18,16 @@ export const SECTION_TITLES: Record<string, string> = {
   '9.4': 'Fragmented binary message (fixed size, increasing fragment size)', '9.5': 'Text message (fixed size, increasing chop size)', '9.6': 'Binary text message (fixed size, increasing chop size)',
   '9.7': 'Text message roundtrip time (fixed number, increasing size)', '9.8': 'Binary message roundtrip time (fixed number, increasing size)',
   '10': 'Misc', '10.1': 'Auto-fragmentation',
+  '12': 'WebSocket Compression (different payloads)', '12.1': 'Large JSON data file (utf8, 194056 bytes)', '12.2': 'Lena Picture, Bitmap 512x512 bw (binary, 263222 bytes)',
+  '12.3': "Human readable text, Goethe's Faust I (German) (binary, 222218 bytes)", '12.4': 'Large HTML file (utf8, 263647 bytes)', '12.5': 'A larger PDF (binary, 1042328 bytes)',
+  '13': 'WebSocket Compression (different parameters)',
+  '13.1': 'Large JSON data file (utf8, 194056 bytes) - client offers (requestNoContextTakeover, requestMaxWindowBits): [(False, 0)] / server accept (requestNoContextTakeover, requestMaxWindowBits): [(False, 0)]',
+  '13.2': 'Large JSON data file (utf8, 194056 bytes) - client offers (requestNoContextTakeover, requestMaxWindowBits): [(True, 0)] / server accept (requestNoContextTakeover, requestMaxWindowBits): [(True, 0)]',
+  '13.3': 'Large JSON data file (utf8, 194056 bytes) - client offers (requestNoContextTakeover, requestMaxWindowBits): [(False, 9)] / server accept (requestNoContextTakeover, requestMaxWindowBits): [(False, 9)]',
+  '13.4': 'Large JSON data file (utf8, 194056 bytes) - client offers (requestNoContextTakeover, requestMaxWindowBits): [(False, 15)] / server accept (requestNoContextTakeover, requestMaxWindowBits): [(False, 15)]',
+  '13.5': 'Large JSON data file (utf8, 194056 bytes) - client offers (requestNoContextTakeover, requestMaxWindowBits): [(True, 9)] / server accept (requestNoContextTakeover, requestMaxWindowBits): [(True, 9)]',
+  '13.6': 'Large JSON data file (utf8, 194056 bytes) - client offers (requestNoContextTakeover, requestMaxWindowBits): [(True, 15)] / server accept (requestNoContextTakeover, requestMaxWindowBits): [(True, 15)]',
+  '13.7': 'Large JSON data file (utf8, 194056 bytes) - client offers (requestNoContextTakeover, requestMaxWindowBits): [(True, 9), (True, 0), (False, 0)] / server accept (requestNoContextTakeover, requestMaxWindowBits): [(True, 9), (True, 0), (False, 0)]',
 };
 
 /** "6.2.3" -> ["6", "6.2"]. */

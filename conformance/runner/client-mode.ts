@@ -7,6 +7,7 @@ import { encodeFrame } from '../../lab/wire.js';
 import { failedToStart, runCaseOnStream } from './run-case.js';
 import { caseTimeoutFor } from './server-mode.js';
 import type { CaseResult, ConformanceCase } from './types.js';
+import { acceptString, paramsFromAccept, parseOffers, type DeflateParams } from './deflate.js';
 
 export interface FuzzingServerOptions {
   cases: readonly ConformanceCase[];
@@ -87,13 +88,31 @@ export async function startFuzzingServer(opts: FuzzingServerOptions): Promise<Fu
         sock.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n');
         return;
       }
-      sock.write(response);
+      // permessage-deflate: the case's accept picks among the testee's offers (12.x, 13.x); other
+      // cases, like Autobahn's, accept no extension. An offer that does not parse is not accepted.
+      let deflate: DeflateParams | null = null;
+      let caseResponse = response;
+      const offered = parsed.req.rawHeaders.filter(([n]) => n.toLowerCase() === 'sec-websocket-extensions').map(([, v]) => v).join(', ');
+      if (kase.deflate && offered !== '') {
+        let accept = null;
+        try {
+          accept = kase.deflate.accept(parseOffers(offered));
+        } catch {
+          accept = null;
+        }
+        if (accept) {
+          deflate = paramsFromAccept(accept);
+          caseResponse = response.replace(/\r\n\r\n$/, `\r\nSec-WebSocket-Extensions: ${acceptString(accept)}\r\n\r\n`);
+        }
+      }
+      sock.write(caseResponse);
       const running = runCaseOnStream(sock, kase, {
-        agent, isServer: true, httpRequest: head, httpResponse: response, initial: rest, caseTimeoutMs: caseTimeoutFor(kase) * (opts.timeScale ?? 1), timeScale: opts.timeScale,
+        agent, isServer: true, httpRequest: head, httpResponse: caseResponse, initial: rest, caseTimeoutMs: caseTimeoutFor(kase) * (opts.timeScale ?? 1), timeScale: opts.timeScale,
+        deflate,
       });
       sock.resume();
       inFlight.add(running);
-      const result = await running.catch((e: Error) => failedToStart(kase, agent, e.message, head, response));
+      const result = await running.catch((e: Error) => failedToStart(kase, agent, e.message, head, caseResponse));
       inFlight.delete(running);
       opts.onResult?.(result);
       return;

@@ -2,6 +2,8 @@
 // for what it receives and how it closes (autobahn/websocket/protocol.py: closedByMe, failedByMe,
 // droppedByMe, wasClean, the close-handshake and server-drop timeouts; failByDrop = false), the
 // wire log, and raw frame control for what it sends (chops, sync, RSV, masks, repeated payloads).
+// When the opening handshake negotiated permessage-deflate (sections 12, 13), messages are
+// compressed and decompressed here (deflate.ts), and RSV1 marks a compressed message.
 // It records (events, close flags, which timeout fired and how close a call it was); it does not
 // judge: run-case.ts computes the verdict from the record once the connection is gone.
 import { randomBytes } from 'node:crypto';
@@ -10,6 +12,7 @@ import { Utf8Validator, isValidUtf8, type Stream } from 'resty-websocket';
 import { encodeFrame } from '../../lab/wire.js';
 import { CLOSE, type CaseRun, type ConformanceCase, type EndpointOutcome, type FrameSpec, type FuzzingEndpoint, type VerdictTimer, type WireLogEntry } from './types.js';
 import { sameEvents } from './events.js';
+import { MessageCodec, Rsv1Splitter, type DeflateParams } from './deflate.js';
 import { runTiming, type RunTiming } from '../../lab/timing.js';
 
 const MAX_WIRE_LOG_DATA = 256;
@@ -74,7 +77,13 @@ export class Endpoint implements FuzzingEndpoint {
   private readonly extended = new Map<NodeJS.Timeout, NodeJS.Timeout>();
   private serverDropTimer: NodeJS.Timeout | null = null;
   private messageOpcode: number | null = null;
+  /** The message in progress had RSV1 on its first frame: its payload is compressed. */
+  private messageCompressed = false;
   private messageParts: Buffer[] = [];
+  readonly deflate: DeflateParams | null;
+  private readonly codec: MessageCodec | null;
+  /** Takes RSV1 off frame heads for the decoder (null without deflate, and after a frame the decoder refused). */
+  private rsv1: Rsv1Splitter | null;
   private readonly utf8 = new Utf8Validator();
   /** Autobahn's send_queue: chops, sync writes and whatever is sent while they are pending, one write each. */
   private readonly sendQueue: Array<{ data: Buffer; sync: boolean }> = [];
@@ -89,7 +98,10 @@ export class Endpoint implements FuzzingEndpoint {
    */
   private readonly timeScale: number;
 
-  constructor(stream: Stream, isServer: boolean, kase: ConformanceCase, run: Omit<CaseRun, 'p'>, initial?: Buffer, timeScale = 1, timing: RunTiming = runTiming) {
+  constructor(stream: Stream, isServer: boolean, kase: ConformanceCase, run: Omit<CaseRun, 'p'>, initial?: Buffer, timeScale = 1, timing: RunTiming = runTiming, deflate: DeflateParams | null = null) {
+    this.deflate = deflate;
+    this.codec = deflate ? new MessageCodec(deflate, isServer) : null;
+    this.rsv1 = deflate ? new Rsv1Splitter() : null;
     this.timeScale = timeScale;
     this.timing = timing;
     this.stream = stream;
@@ -184,16 +196,26 @@ export class Endpoint implements FuzzingEndpoint {
   }
 
   sendMessage(payload: Buffer | string, binary: boolean, fragmentSize?: number): void {
-    const data = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload;
+    if (this.state === 'CLOSED') return;
+    const plain = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload;
+    // With permessage-deflate the whole message is compressed, then the compressed octets are
+    // fragmented; RSV1 on the first frame only (RFC 7692 §6.1).
+    const data = this.codec ? this.codec.compress(plain) : plain;
+    const rsv = this.codec ? 4 : 0;
     const opcode = binary ? 2 : 1;
     if (!fragmentSize || data.length <= fragmentSize) {
-      this.sendFrame({ opcode, payload: data });
+      this.sendFrame({ opcode, payload: data, rsv });
       return;
     }
+    // The frames of one message are separate writes, handed to the kernel together (as Twisted
+    // coalesces the writes of one reactor turn): a 128 KiB message in 256-octet frames is one
+    // writev, not 512 system calls.
+    this.stream.cork();
     for (let off = 0; off < data.length; off += fragmentSize) {
       const last = off + fragmentSize >= data.length;
-      this.sendFrame({ opcode: off === 0 ? opcode : 0, payload: data.subarray(off, off + fragmentSize), fin: last });
+      this.sendFrame({ opcode: off === 0 ? opcode : 0, payload: data.subarray(off, off + fragmentSize), fin: last, rsv: off === 0 ? rsv : 0 });
     }
+    process.nextTick(() => this.stream.uncork());
   }
 
   sendCloseFrame(code?: number | null, reason?: Buffer | string | null, isReply = false): void {
@@ -326,20 +348,26 @@ export class Endpoint implements FuzzingEndpoint {
     this.stats.rxOctetStats[d.length] = (this.stats.rxOctetStats[d.length] ?? 0) + 1;
     this.log(['RO', hexLog(d)]);
     if (this.state === 'CLOSED') return;
-    this.decoder.push(Buffer.from(d));
+    const chunk = Buffer.from(d);
+    this.rsv1?.push(chunk);
+    this.decoder.push(chunk);
     for (let f = this.decoder.nextFrame(); f !== null; f = this.decoder.nextFrame()) {
       if ((this.state as string) === 'CLOSED') return;
       const { head, outcome } = f;
+      const rsv1 = this.rsv1?.rsv1.shift() ?? false;
       if (isRecvError(outcome)) {
         // The testee sent something our decoder refuses (RSV bits, reserved opcode, bad control frame).
-        this.log(['RF', '', head.opcode, head.fin, 0, head.masked, null]);
+        // The decoder goes on from the failed head without skipping a payload, so frame boundaries
+        // are no longer the splitter's: it stops (the connection is being failed anyway).
+        this.rsv1 = null;
+        this.log(['RF', '', head.opcode, head.fin, rsv1 ? 4 : 0, head.masked, null]);
         this.protocolViolation(recvErrorText(outcome));
         continue;
       }
       const r = outcome;
       const opcode = head.opcode;
       this.stats.rxFrameStats[opcode] = (this.stats.rxFrameStats[opcode] ?? 0) + 1;
-      this.log(['RF', textLog(r.type === 'close' && r.err !== null ? Buffer.concat([Buffer.from([r.err >> 8, r.err & 0xff]), r.data]) : r.data), opcode, head.fin, 0, head.masked, null]);
+      this.log(['RF', textLog(r.type === 'close' && r.err !== null ? Buffer.concat([Buffer.from([r.err >> 8, r.err & 0xff]), r.data]) : r.data), opcode, head.fin, rsv1 ? 4 : 0, head.masked, null]);
       if (this.isServer && !head.masked) {
         this.protocolViolation('unmasked client frame');
         continue;
@@ -348,7 +376,12 @@ export class Endpoint implements FuzzingEndpoint {
         this.protocolViolation('masked server frame');
         continue;
       }
-      this.processFrame(opcode, head.fin, r.type === 'close' ? r.err : null, r.data);
+      if (rsv1 && (opcode >= 8 || opcode === 0)) {
+        // RFC 7692 §6.1: RSV1 only on the first frame of a data message.
+        this.protocolViolation(`RSV1 set on a ${opcode === 0 ? 'continuation' : 'control'} frame`);
+        continue;
+      }
+      this.processFrame(opcode, head.fin, r.type === 'close' ? r.err : null, r.data, rsv1);
     }
   }
 
@@ -356,7 +389,7 @@ export class Endpoint implements FuzzingEndpoint {
     this.failConnection(CLOSE.PROTOCOL_ERROR, 'protocol violation');
   }
 
-  private processFrame(opcode: number, fin: boolean, closeCode: number | null, data: Buffer): void {
+  private processFrame(opcode: number, fin: boolean, closeCode: number | null, data: Buffer, rsv1 = false): void {
     switch (opcode) {
       case 0x8:
         this.onCloseFrame(closeCode, closeCode === null ? null : data);
@@ -368,20 +401,22 @@ export class Endpoint implements FuzzingEndpoint {
         this.onPong(data);
         return;
       default:
-        this.onDataFrame(opcode, fin, data);
+        this.onDataFrame(opcode, fin, data, rsv1);
     }
   }
 
-  private onDataFrame(opcode: number, fin: boolean, data: Buffer): void {
+  private onDataFrame(opcode: number, fin: boolean, data: Buffer, rsv1: boolean): void {
     if (opcode === 0) {
       if (this.messageOpcode === null) return this.protocolViolation('continuation without a message');
     } else {
       if (this.messageOpcode !== null) return this.protocolViolation('data frame inside a fragmented message');
       this.messageOpcode = opcode;
+      this.messageCompressed = rsv1;
       this.messageParts = [];
       this.utf8.reset();
     }
-    if (this.messageOpcode === 1 && !this.utf8.push(data)) {
+    // A compressed message's text is checked once inflated (below); a plain one frame by frame, fail-fast.
+    if (this.messageOpcode === 1 && !this.messageCompressed && !this.utf8.push(data)) {
       this.messageOpcode = null;
       this.failConnection(CLOSE.INVALID_PAYLOAD, 'invalid UTF-8');
       return;
@@ -390,12 +425,23 @@ export class Endpoint implements FuzzingEndpoint {
     if (!fin) return;
     const binary = this.messageOpcode === 2;
     this.messageOpcode = null;
-    if (!binary && !this.utf8.end()) {
+    let payload = this.messageParts.length === 1 ? this.messageParts[0]! : Buffer.concat(this.messageParts);
+    this.messageParts = [];
+    if (this.messageCompressed) {
+      try {
+        payload = this.codec!.decompress(payload);
+      } catch (e) {
+        this.protocolViolation(`invalid compressed message: ${(e as Error).message}`);
+        return;
+      }
+      if (!binary && !isValidUtf8(payload)) {
+        this.failConnection(CLOSE.INVALID_PAYLOAD, 'invalid UTF-8');
+        return;
+      }
+    } else if (!binary && !this.utf8.end()) {
       this.failConnection(CLOSE.INVALID_PAYLOAD, 'invalid UTF-8');
       return;
     }
-    const payload = this.messageParts.length === 1 ? this.messageParts[0]! : Buffer.concat(this.messageParts);
-    this.messageParts = [];
     if (this.kase.onMessage) this.kase.onMessage(this.run, payload, binary);
     else {
       this.run.received.push(['message', payload, binary]);

@@ -3,6 +3,8 @@ import type { Stream } from 'resty-websocket';
 import { Endpoint } from './endpoint.js';
 import { judge } from './judge.js';
 import type { CaseResult, CaseRun, ConformanceCase } from './types.js';
+import type { DeflateParams } from './deflate.js';
+import { runTiming } from '../../lab/timing.js';
 
 export interface RunCaseOptions {
   agent: string;
@@ -15,6 +17,8 @@ export interface RunCaseOptions {
   caseTimeoutMs: number;
   /** See Endpoint: scales the verdict-deciding waits (default 1, Autobahn's). */
   timeScale?: number;
+  /** What the opening handshake negotiated for permessage-deflate (null or absent: nothing). */
+  deflate?: DeflateParams | null;
 }
 
 function eventsForReport(events: readonly unknown[]): unknown[] {
@@ -35,7 +39,7 @@ export async function runCaseOnStream(stream: Stream, kase: ConformanceCase, opt
     state: {},
   };
   const started = Date.now();
-  const ep = new Endpoint(stream, opts.isServer, kase, run, opts.initial, opts.timeScale ?? 1);
+  const ep = new Endpoint(stream, opts.isServer, kase, run, opts.initial, opts.timeScale ?? 1, runTiming, opts.deflate ?? null);
   const timer = setTimeout(() => ep.abort(), opts.caseTimeoutMs);
   try {
     kase.onOpen(ep.case);

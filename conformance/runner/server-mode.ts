@@ -8,6 +8,7 @@ import type { Stream } from 'resty-websocket';
 import { failedToStart, runCaseOnStream } from './run-case.js';
 import type { CaseResult, ConformanceCase } from './types.js';
 import { runTiming } from '../../lab/timing.js';
+import { offerString, paramsFromResponse, type DeflateParams } from './deflate.js';
 
 export interface ServerTarget {
   agent: string;
@@ -18,8 +19,9 @@ export interface ServerTarget {
   timeScale?: number;
 }
 
-/** Per-case hard limits: the 9.x cases may legitimately take long. */
+/** Per-case hard limits (ms): the case's own, else 120 s for the 9.x cases (they may legitimately take long), 15 s. */
 export function caseTimeoutFor(kase: ConformanceCase): number {
+  if (kase.hardLimitSecs !== undefined) return kase.hardLimitSecs * 1000;
   return kase.id.startsWith('9.') ? 120_000 : 15_000;
 }
 
@@ -44,7 +46,25 @@ function handshakeWaitMs(timeScale: number): number {
   return Math.round(5000 * timeScale + runTiming.paddingMs());
 }
 
-async function handshake(stream: Stream, url: URL, timeScale = 1): Promise<{ request: string; response: string; rest: Buffer }> {
+interface Handshake {
+  request: string;
+  response: string;
+  rest: Buffer;
+  deflate: DeflateParams | null;
+}
+
+/** The value of a response header (the first), or null. */
+function responseHeader(response: string, name: string): string | null {
+  const lower = name.toLowerCase();
+  for (const line of response.split('\r\n').slice(1)) {
+    const at = line.indexOf(':');
+    if (at > 0 && line.slice(0, at).trim().toLowerCase() === lower) return line.slice(at + 1).trim();
+  }
+  return null;
+}
+
+/** `offers`: the case's permessage-deflate offers (12.x, 13.x), sent in Sec-WebSocket-Extensions. */
+async function handshake(stream: Stream, url: URL, timeScale = 1, offers: readonly string[] = []): Promise<Handshake> {
   const key = randomBytes(16).toString('base64');
   const request = [
     `GET ${url.pathname || '/'}${url.search} HTTP/1.1`,
@@ -54,6 +74,7 @@ async function handshake(stream: Stream, url: URL, timeScale = 1): Promise<{ req
     `Sec-WebSocket-Key: ${key}`,
     'Sec-WebSocket-Version: 13',
     'User-Agent: resty-websocket-lab conformance',
+    ...(offers.length ? [`Sec-WebSocket-Extensions: ${offers.join(', ')}`] : []),
     '', '',
   ].join('\r\n');
   const sentAt = performance.now();
@@ -78,7 +99,18 @@ async function handshake(stream: Stream, url: URL, timeScale = 1): Promise<{ req
       else if (!/^HTTP\/1\.1 101/.test(response)) reject(new Error(`handshake refused: ${response.split('\r\n')[0]}`));
       else {
         runTiming.noteRtt(performance.now() - sentAt);
-        resolve({ request, response, rest });
+        // An extension answered without an offer, or an illegal permessage-deflate response, fails
+        // the handshake, as Autobahn's client fails it.
+        let deflate: DeflateParams | null = null;
+        try {
+          const ext = responseHeader(response, 'sec-websocket-extensions');
+          if (ext !== null && offers.length === 0) throw new Error(`server answered with extensions that were not offered: ${ext}`);
+          deflate = paramsFromResponse(ext);
+        } catch (e) {
+          reject(new Error(`handshake refused by us: ${(e as Error).message}`));
+          return;
+        }
+        resolve({ request, response, rest, deflate });
       }
     }
     stream.on('data', onData);
@@ -96,9 +128,9 @@ export async function runCaseAgainstServer(target: ServerTarget, kase: Conforman
     return failedToStart(kase, target.agent, `could not connect: ${(e as Error).message}`, '', '', e instanceof StartTimeout);
   }
   stream.on('error', () => {});
-  let hs: { request: string; response: string; rest: Buffer };
+  let hs: Handshake;
   try {
-    hs = await handshake(stream, url, target.timeScale ?? 1);
+    hs = await handshake(stream, url, target.timeScale ?? 1, kase.deflate?.offers.map(offerString) ?? []);
   } catch (e) {
     stream.destroy();
     return failedToStart(kase, target.agent, (e as Error).message, '', '', e instanceof StartTimeout);
@@ -106,6 +138,7 @@ export async function runCaseAgainstServer(target: ServerTarget, kase: Conforman
   stream.pause();
   const result = runCaseOnStream(stream, kase, {
     agent: target.agent, isServer: false, httpRequest: hs.request, httpResponse: hs.response, initial: hs.rest, caseTimeoutMs: caseTimeoutFor(kase) * (target.timeScale ?? 1), timeScale: target.timeScale,
+    deflate: hs.deflate,
   });
   stream.resume();
   return result;

@@ -1,6 +1,7 @@
 // The Autobahn|Testsuite model, ported: a case sends frames to the testee and records what comes
 // back (`received`), then is judged against its `expected` outcomes and `expectedClose` rules
 // (autobahntestsuite/case/case.py), producing `behavior` and `behaviorClose`.
+import type { DeflateNegotiation, DeflateParams } from './deflate.js';
 
 export type Behavior = 'OK' | 'NON-STRICT' | 'INFORMATIONAL' | 'UNIMPLEMENTED' | 'FAILED';
 export type CloseBehavior = 'OK' | 'WRONG CODE' | 'UNCLEAN' | 'FAILED BY CLIENT' | 'FAILED' | 'INFORMATIONAL';
@@ -61,8 +62,14 @@ export interface FuzzingEndpoint {
   encodeFrame(f: FrameSpec): Buffer;
   /** Raw octets (a frame sent in hand-made pieces, with waits in between). */
   sendRaw(data: Buffer, sync?: boolean): void;
-  /** A message, fragmented at `fragmentSize` when given (Autobahn's sendMessage). */
+  /**
+   * A message, fragmented at `fragmentSize` when given (Autobahn's sendMessage). On a connection
+   * that negotiated permessage-deflate it is compressed first and the compressed octets are
+   * fragmented, RSV1 on the first frame (Autobahn's sendMessage with _perMessageCompress).
+   */
   sendMessage(payload: Buffer | string, binary: boolean, fragmentSize?: number): void;
+  /** What the opening handshake negotiated for permessage-deflate (null: not negotiated). */
+  readonly deflate: DeflateParams | null;
   /** A close frame (closing handshake, with the close-handshake timeout). */
   sendClose(code?: number, reason?: Buffer | string): void;
   /** A raw close frame with any code/payload (the cases that send bad close frames). */
@@ -100,6 +107,13 @@ export interface ConformanceCase {
   onMessage?(c: CaseRun, payload: Buffer, binary: boolean): void;
   /** Adjusts the verdict after the standard judgement (7.1.6, 7.x WRONG CODE rules). */
   onConnectionLost?(c: CaseRun): void;
+  /** The permessage-deflate offers (server mode) and accept (client mode) of the case (sections 12, 13). */
+  deflate?: DeflateNegotiation;
+  /**
+   * The hard limit for the whole case, seconds (times --time-scale): beyond the case's own
+   * closeAfter, so that one decides the verdict. Default: 120 for 9.x, 15 otherwise.
+   */
+  hardLimitSecs?: number;
 }
 
 export const CLOSE = {
