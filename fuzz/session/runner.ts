@@ -138,10 +138,12 @@ export async function runSessionDiff(opts: SessionDiffOptions): Promise<SessionR
   };
   const deadline = started + opts.timeMs;
   const jobs = Math.max(1, opts.jobs ?? 4);
+  const maxFindings = opts.maxFindings ?? 5;
   // With maxSessions, job j runs its own share: which sessions run never depends on which job is faster.
   const quota = (job: number): number => opts.maxSessions === undefined ? Infinity : Math.floor(opts.maxSessions / jobs) + (job < opts.maxSessions % jobs ? 1 : 0);
   const ran = new Array<number>(jobs).fill(0);
-  const stopped = (job: number): boolean => Date.now() >= deadline || !!opts.signal?.aborted || ran[job]! >= quota(job);
+  // Enough findings end every job at its next session, not at the end of its round.
+  const stopped = (job: number): boolean => Date.now() >= deadline || !!opts.signal?.aborted || ran[job]! >= quota(job) || report.divergences.length >= maxFindings;
   let lastProgress = 0;
   const progress = (): void => {
     if (!opts.onProgress || Date.now() - lastProgress < 500) return;
@@ -152,7 +154,6 @@ export async function runSessionDiff(opts: SessionDiffOptions): Promise<SessionR
   };
   const seen = new Set<string>();
   let peerDead: string | null = null;
-  const maxFindings = opts.maxFindings ?? 5;
   save();
   // `jobs` independent fast-check loops side by side (most of a session is waiting on timeouts and
   // the network); job j runs rounds with seeds seed + j*100000 + round.
