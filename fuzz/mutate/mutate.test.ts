@@ -143,7 +143,7 @@ describe('mutation operators', () => {
     const base = { lines: ['connect(1)', 'key 1: ff00 (x)'] };
     expect(firstDifference(base, { lines: [...base.lines] })).toBeNull();
     expect(firstDifference(base, { lines: ['connect() lua error: bad argument #1 to \'char\''] })).toBe("unmodified: connect(1)  =>  mutant: connect() lua error: bad argument #1 to 'char'");
-    expect(firstDifference(base, { lines: ['connect(1)'] })).toMatch(/unmodified: key 1: ff00 \(x\)  =>  mutant: \(nothing\)/);
+    expect(firstDifference(base, { lines: ['connect(1)'] })).toBe('unmodified: key 1: ff00 (x)  =>  mutant: (nothing)');
     const key = (p: number) => `key ${p + 1}: ${Array.from({ length: 16 }, (_, i) => (i === p ? 'ff' : '00')).join('')} (k)`;
     const seeds = Array.from({ length: 16 }, (_, i) => i + 1);
     expect(focusedReach({ lines: seeds.map((_, p) => key(p)) }, seeds)).toBeNull();
