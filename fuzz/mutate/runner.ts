@@ -22,7 +22,7 @@ export type LibFile = (typeof FILES)[number];
 export const CHECKS = ['diff', 'focused', 'session', 'interop'] as const;
 export const DEFAULT_CHECKS: readonly Check[] = ['diff', 'focused', 'session'];
 /** Sessions the session check runs per mutant (seed 1): a count, not a time slice, so kills do not move with load. */
-export const DEFAULT_SESSIONS = 300;
+export const DEFAULT_SESSIONS = 200;
 export type Check = (typeof CHECKS)[number];
 
 export interface MutantResult {
@@ -163,7 +163,12 @@ function rolesOf(file: string): string {
 /** What the checks compare a mutant with: the baseline's own observations where a check needs them. */
 interface Reference {
   focused?: { run: FocusedRun; seeds: number[] };
+  /** The unmodified copy (set once the baseline is clean): a session kill's session is replayed on it. */
+  unmodifiedRoot?: string;
 }
+
+/** Replays of a killing session on the unmodified library: it must agree there every time. */
+const CONFIRM_REPLAYS = 2;
 
 /**
  * One check against the library at libRoot (a mutant of `file`, or the unmodified copy for the
@@ -197,16 +202,32 @@ async function runCheck(check: Check, file: string, libRoot: string, work: strin
     const roles = rolesOf(file);
     const n = o.sessions ?? DEFAULT_SESSIONS;
     // --session is only a safety limit here: the run is --sessions N.
-    const r = await runWslab(['diff', '--session', '30m', '--sessions', String(n), '--roles', roles, '--seed', '1', '--shrink-budget', '0', '--max-findings', '1', '--quiet', '--report', join(work, 'diff.json'), '--findings', join(work, 'findings')], env, 35 * 60_000, o.signal);
-    const j = readJson(join(work, 'session.json')) as { divergences?: Array<{ summary: string; seed: number }>; errors?: string[]; sessions?: { server: number; client: number }; retries?: unknown[] } | null;
+    // Two jobs, not four: fewer sessions side by side leave less room for timing to decide one.
+    rmSync(join(work, 'findings'), { recursive: true, force: true });
+    const r = await runWslab(['diff', '--session', '30m', '--sessions', String(n), '--jobs', '2', '--roles', roles, '--seed', '1', '--shrink-budget', '0', '--max-findings', '1', '--quiet', '--report', join(work, 'diff.json'), '--findings', join(work, 'findings')], env, 35 * 60_000, o.signal);
+    const j = readJson(join(work, 'session.json')) as { divergences?: Array<{ summary: string; seed: number; file: string }>; errors?: string[]; sessions?: { server: number; client: number }; retries?: unknown[] } | null;
     rmSync(join(work, 'session.json'), { force: true });
-    if (j?.divergences?.length) return { killed: true, line: `session diff (${roles}, seed 1, round seed ${j.divergences[0]!.seed}), diverged twice: ${j.divergences[0]!.summary}`.slice(0, 400) };
+    const d = j?.divergences?.[0];
+    if (d) {
+      // The divergence showed three times on the mutant (found, repeated, replayed); it counts when
+      // the same session agrees on the unmodified library, replayed there.
+      if (ref.unmodifiedRoot) {
+        for (let i = 0; i < CONFIRM_REPLAYS; i++) {
+          const rep = await runWslab(['interop', '--scenario-file', d.file, '--lua-lib', ref.unmodifiedRoot, '--json'], { ...env, RESTY_WEBSOCKET_LIB: ref.unmodifiedRoot }, 120_000, o.signal);
+          const verdict = /"verdict":"(\w+)"/.exec(rep.out)?.[1];
+          if (verdict !== 'pass' && verdict !== 'explained') {
+            return { killed: false, line: '', error: `its divergence (${d.summary.slice(0, 120)}) ${verdict === 'fail' ? 'also shows on the unmodified library' : `could not be replayed on the unmodified library: ${firstLine(rep.out, /error|Error/)}`}: not counted` };
+          }
+        }
+      }
+      return { killed: true, line: `session diff (${roles}, seed 1, round seed ${d.seed}), diverged 3 times on the mutant, agreed ${CONFIRM_REPLAYS} times on the unmodified library: ${d.summary}`.slice(0, 400) };
+    }
     // The library raising Lua errors at run time (the endpoint's records say so) is a change a peer sees.
     const luaErr = j?.errors?.find((e) => /Lua endpoint|lua_error|luaError/.test(e));
     if (luaErr) return { killed: true, line: `session diff (${roles}, seed 1): ${luaErr}`.slice(0, 400) };
     const ran = j?.sessions ? j.sessions.server + j.sessions.client : 0;
     if (!j || ran === 0 || (j.errors?.length ?? 0) > 0) return { killed: false, line: '', error: j?.errors?.[0]?.slice(0, 240) ?? (firstLine(r.out, /wslab diff:|Error|error/) || 'no sessions ran') };
-    return { killed: false, line: `${ran} sessions (${roles}, seed 1), 0 divergences, ${j.retries?.length ?? 0} retries` };
+    return { killed: false, line: `${ran} sessions (${roles}, seed 1, 2 jobs), 0 divergences, ${j.retries?.length ?? 0} retries` };
   }
   const r = await runWslab(['interop', '--directions', 'lua-lua,ts-lua,lua-ts', '--retries', '1', '--out', join(work, 'interop'), '--lua-lib', libRoot], env, 600_000, o.signal);
   const j = readJson(join(work, 'interop', 'interop.json')) as { summary?: { fail: number; error: number; pass?: number } } | null;
@@ -358,9 +379,10 @@ export async function runMutate(o: MutateOptions): Promise<MutateReport> {
   const untrackWork = trackTempDir(work); // Ctrl-C mid-mutant: the interrupt handler removes it
   const ref: Reference = {};
   try {
-    const baseRoot = join(work, 'lib');
+    const baseRoot = join(work, 'unmodified');
     writeMutantLib(baseRoot, sources, lib.namespace);
     report.baseline = await runBaseline(checks, files, baseRoot, work, o, ref);
+    ref.unmodifiedRoot = baseRoot;
     o.onBaseline?.(report.baseline);
     const failed = report.baseline.checks.find((c) => c.status === 'failed');
     if (failed) report.refused = `the ${failed.check} check${failed.roles ? ` (${failed.roles})` : ''} fails on the unmodified library, so its kills would not be evidence: ${failed.line}`;
