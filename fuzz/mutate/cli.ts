@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import { parseCommandLine, shownPath } from '../../lab/args.js';
 import { ROOT_DIR } from '../../lab/paths.js';
-import { CHECKS, DEFAULT_SESSIONS, FILES, runMutate, type Check, type LibFile, type MutateReport } from './runner.js';
+import { CHECKS, DEFAULT_DIFF_CASES, DEFAULT_SESSIONS, FILES, runMutate, type Check, type LibFile, type MutateReport } from './runner.js';
 
 export const help = `Usage: wslab mutate [--budget 30m] [options]
 
@@ -20,17 +20,20 @@ table pre-sizing, log lines; with the reason). Writes
 report/mutate.json with kill rates per file (killed / (killed + survived)).
 
 Checks (run in this order, a mutant stops at the first that kills it):
-  diff      the frame diff against protocol.lua under luajit (20000 cases, seed 1; protocol.lua mutants only)
+  diff      the frame diff against protocol.lua under luajit (--diff-cases, seed 1; protocol.lua mutants only)
   focused   calls the sessions reach only by chance, compared with the unmodified library's answers:
             connects after math.randomseed seeds that draw 0xff at each Sec-WebSocket-Key byte, a wss
             connect, and each method called on the module table (client.lua and server.lua mutants)
-  session   the session diff against the mutant in nginx (--sessions per mutant, seed 1, the file's role)
+  session   the session diff against the mutant in nginx (--sessions per mutant, seed 1, 2 jobs, the
+            file's roles); a divergence kills when it showed 3 times on the mutant and its session,
+            replayed twice on the unmodified library, agrees there
   interop   the interop catalogue, directions lua-lua,ts-lua,lua-ts (~75 s per mutant)
 
 Options:
   --budget D        total wall time (default 30m); mutants are spread over files and operators to fit
   --files LIST      some of ${FILES.join(',')} (default all three)
   --checks LIST     some of ${CHECKS.join(',')} (default diff,focused,session)
+  --diff-cases N    frame-diff cases per protocol.lua mutant (default ${DEFAULT_DIFF_CASES})
   --sessions N      sessions of session diff per mutant (default ${DEFAULT_SESSIONS}): a count, not a time
                     slice, so a kill does not depend on how loaded the machine is
   --max-mutants N   run at most N mutants (default: as many as the budget allows)
@@ -56,6 +59,7 @@ export async function run(argv: string[]): Promise<number> {
     files: { type: 'list', choices: FILES },
     checks: { type: 'list', choices: CHECKS },
     sessions: { type: 'number', integer: true, min: 1 },
+    'diff-cases': { type: 'number', integer: true, min: 1 },
     'max-mutants': { type: 'number', integer: true, min: 1 },
     only: { type: 'list' },
     list: { type: 'flag' },
@@ -87,7 +91,7 @@ export async function run(argv: string[]): Promise<number> {
     report = await runMutate({
       luaLib: values['lua-lib'] ?? process.env.RESTY_WEBSOCKET_LIB, budgetMs: values.budget, files, checks: values.checks as Check[] | undefined,
       maxMutants: values['max-mutants'], only: values.only, reportFile: values.report, signal: abort.signal,
-      sessions: values.sessions,
+      sessions: values.sessions, diffCases: values['diff-cases'],
       onBaseline: (b) => { for (const c of b.checks) process.stderr.write(`[baseline] ${c.check}${c.roles ? ` (${c.roles})` : ''} ${c.status}: ${c.line}\n`); },
       onResult: (r, done, total) => process.stderr.write(`[${done}/${total}] ${r.id} ${r.status}${r.killedBy ? ` by ${r.killedBy}` : ''}: ${r.before} => ${r.after}${r.status !== 'killed' && r.reason ? ` (${r.reason})` : ''}\n`),
     });

@@ -180,7 +180,7 @@ describe.skipIf(why !== null && !IN_CI)(`a planted mutant of the real protocol.l
     expect(report.baseline).toMatchObject({ clean: true, checks: [{ check: 'diff', status: 'clean', line: expect.stringMatching(/^20000 frame cases, seed 1, 0 divergences/) }] });
     expect(report.refused).toBeUndefined();
     expect(report.mutants).toHaveLength(1);
-    expect(report.mutants[0]).toMatchObject({ id: planted!.id, status: 'killed', killedBy: 'diff', after: expect.stringContaining('"payload len too large!"'), reason: expect.stringMatching(/^frame diff, seed 1: .*payload len too large/) });
+    expect(report.mutants[0]).toMatchObject({ id: planted!.id, status: 'killed', killedBy: 'diff', after: expect.stringContaining('"payload len too large!"'), reason: expect.stringMatching(/^frame diff, 20000 cases, seed 1: .*payload len too large/) });
     expect(report.files['protocol.lua']).toMatchObject({ total: 1, killed: 1, survived: 0, killRate: 1 });
     // The original was never touched.
     expect(readFileSync(join(lib.dir, 'protocol.lua'), 'utf8')).toContain('"payload len too large"');
@@ -203,7 +203,7 @@ describe.skipIf(why !== null && !IN_CI)(`a planted mutant of the real protocol.l
       expect(r.status, r.stderr).toBe(1);
       const lines = r.stderr.split('\n').filter((l) => l.startsWith('wslab mutate:'));
       expect(lines).toHaveLength(1);
-      expect(lines[0]).toMatch(/^wslab mutate: the diff check fails on the unmodified library, so its kills would not be evidence: frame diff, seed 1: .*payload len too/);
+      expect(lines[0]).toMatch(/^wslab mutate: the diff check fails on the unmodified library, so its kills would not be evidence: frame diff, 20000 cases, seed 1: .*payload len too/);
       const j = JSON.parse(readFileSync(report, 'utf8')) as { ok: boolean; refused: string; baseline: { clean: boolean; checks: Array<{ check: string; status: string }> }; mutants: unknown[]; files: Record<string, { killed: number; killRate: number | null }> };
       expect(j).toMatchObject({ ok: false, baseline: { clean: false, checks: [{ check: 'diff', status: 'failed' }] }, mutants: [] });
       // no kill was counted against it

@@ -23,6 +23,8 @@ export const CHECKS = ['diff', 'focused', 'session', 'interop'] as const;
 export const DEFAULT_CHECKS: readonly Check[] = ['diff', 'focused', 'session'];
 /** Sessions the session check runs per mutant (seed 1): a count, not a time slice, so kills do not move with load. */
 export const DEFAULT_SESSIONS = 200;
+/** Frame-diff cases per protocol.lua mutant (seed 1): the baseline runs the same cases. */
+export const DEFAULT_DIFF_CASES = 20000;
 export type Check = (typeof CHECKS)[number];
 
 export interface MutantResult {
@@ -80,6 +82,8 @@ export interface MutateOptions {
   reportFile?: string;
   signal?: AbortSignal;
   onResult?: (r: MutantResult, done: number, total: number) => void;
+  /** Frame-diff cases per protocol.lua mutant (default DEFAULT_DIFF_CASES), seed 1. */
+  diffCases?: number;
   /** Sessions of session diff per mutant (default DEFAULT_SESSIONS), seed 1. */
   sessions?: number;
   /** Called when the baseline is done (clean or not). */
@@ -182,9 +186,10 @@ async function runCheck(check: Check, file: string, libRoot: string, work: strin
   rmSync(report, { force: true });
   if (check === 'diff') {
     if (file !== 'protocol.lua') return null; // the frame diff runs protocol.lua alone
-    const r = await runWslab(['diff', '--cases', '20000', '--no-corpus', '--quiet', '--seed', '1', '--report', report, '--findings', join(work, 'findings')], env, 300_000, o.signal);
+    const cases = o.diffCases ?? DEFAULT_DIFF_CASES;
+    const r = await runWslab(['diff', '--cases', String(cases), '--no-corpus', '--quiet', '--seed', '1', '--report', report, '--findings', join(work, 'findings')], env, 300_000, o.signal);
     const j = readJson(report);
-    if (j && Number(j.divergenceCount) > 0) return { killed: true, line: `frame diff, seed 1: ${firstLine(r.out, /^ {2}\S/)}` };
+    if (j && Number(j.divergenceCount) > 0) return { killed: true, line: `frame diff, ${cases} cases, seed 1: ${firstLine(r.out, /^ {2}\S/)}` };
     // The luajit process running the mutant died mid-run (the unmutated copy never does: the
     // baseline runs the same cases): the mutant raises where the original answers.
     if (/EPIPE|oracle (exited|died)|luajit/i.test(r.out)) return { killed: true, line: `the protocol.lua crashed the luajit oracle: ${firstLine(r.out, /EPIPE|oracle|luajit/i)}` };
@@ -216,11 +221,13 @@ async function runCheck(check: Check, file: string, libRoot: string, work: strin
           const rep = await runWslab(['interop', '--scenario-file', d.file, '--lua-lib', ref.unmodifiedRoot, '--json'], { ...env, RESTY_WEBSOCKET_LIB: ref.unmodifiedRoot }, 120_000, o.signal);
           const verdict = /"verdict":"(\w+)"/.exec(rep.out)?.[1];
           if (verdict !== 'pass' && verdict !== 'explained') {
-            return { killed: false, line: '', error: `its divergence (${d.summary.slice(0, 120)}) ${verdict === 'fail' ? 'also shows on the unmodified library' : `could not be replayed on the unmodified library: ${firstLine(rep.out, /error|Error/)}`}: not counted` };
+            const replayed = /"line":"((?:[^"\\]|\\.)*)"/.exec(rep.out)?.[1] ?? firstLine(rep.out, /error|Error/);
+            return { killed: false, line: '', error: `its divergence (${d.summary.slice(0, 120)}) ${verdict === 'fail' ? 'did not agree on the unmodified library either' : 'could not be replayed on the unmodified library'} (replay ${i + 1}: ${replayed.slice(0, 200)}): not counted` };
           }
         }
       }
-      return { killed: true, line: `session diff (${roles}, seed 1, round seed ${d.seed}), diverged 3 times on the mutant, agreed ${CONFIRM_REPLAYS} times on the unmodified library: ${d.summary}`.slice(0, 400) };
+      const confirmed = ref.unmodifiedRoot ? `, agreed ${CONFIRM_REPLAYS} times on the unmodified library` : '';
+      return { killed: true, line: `session diff (${roles}, seed 1, round seed ${d.seed}), diverged 3 times${confirmed}: ${d.summary}`.slice(0, 400) };
     }
     // The library raising Lua errors at run time (the endpoint's records say so) is a change a peer sees.
     const luaErr = j?.errors?.find((e) => /Lua endpoint|lua_error|luaError/.test(e));
