@@ -139,6 +139,22 @@ describe('mutation operators', () => {
     expect(at(19).every((m) => !m.equivalent)).toBe(true);
   });
 
+  it('a start index 1 -> 0 is equivalent only where Lua clamps it back (string.byte with an end, plain string.find)', () => {
+    const src = ['local fst, snd = byte(data, 1, 2)', 'local x = byte(data, 1)', 'if not str_find(str_lower(val), "upgrade", 1, true) then return nil, "bad" end', 'local m = sub(data, 3)'].join('\n');
+    const c = mutantsOf('p.lua', src).filter((m) => m.operator === 'constant');
+    const at = (line: number, after: string) => c.find((m) => m.line === line && m.after.includes(after))!;
+    expect(at(1, 'byte(data, 0, 2)').equivalent).toMatch(/clamp/);
+    expect(at(1, 'byte(data, 1, 1)').equivalent).toBeUndefined();
+    // without an end, byte(data, 0) returns nothing: not equivalent
+    expect(at(2, 'byte(data, 0)').equivalent).toBeUndefined();
+    expect(at(3, '"upgrade", 0, true').equivalent).toMatch(/clamp init/);
+    expect(at(4, 'sub(data, 2)').equivalent).toBeUndefined();
+    // what the reasons say, checked on the local luajit
+    const r = spawnSync('luajit', ['-e', 'print(string.byte("ab", 0, 2)); print(string.find("xab", "a", 0, true)); print(select("#", string.byte("ab", 0)))'], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.split('\n').slice(0, 3)).toEqual(['97\t98', '2\t2', '0']);
+  });
+
   it('compares focused observations line by line with the unmodified library\'s, and needs the seeds to reach 0xff at each key byte', () => {
     const base = { lines: ['connect(1)', 'key 1: ff00 (x)'] };
     expect(firstDifference(base, { lines: [...base.lines] })).toBeNull();

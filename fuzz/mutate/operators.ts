@@ -127,6 +127,19 @@ function emptyIfCondition(lines: readonly string[], i: number, after: string): s
   return null;
 }
 
+/**
+ * A start index 1 -> 0 where Lua 5.1 / LuaJIT clamp it back to 1: string.byte(s, 0, j) with an
+ * explicit end (without one the end defaults to the unclamped 0 and nothing is returned, so that
+ * form is not here) and string.find(s, p, 0, plain). Check: luajit -e 'print(string.byte("ab", 0, 2),
+ * string.find("xab", "a", 0, true))' prints 97 98 2 2.
+ */
+function clampedStart(before: string, afterText: string, v: number): string | null {
+  if (v !== 1) return null;
+  if (/\bbyte\(\s*[^,()]+,\s*$/.test(before) && /^\s*,/.test(afterText)) return 'string.byte(s, 0, j) is string.byte(s, 1, j): Lua 5.1/LuaJIT clamp a start below 1 to 1 when the end is given (luajit -e \'print(string.byte("ab", 0, 2))\' prints 97 98)';
+  if (/\b(?:str_find|find)\(.*,\s*$/.test(before) && /^\s*,\s*true\s*\)/.test(afterText)) return 'string.find(s, p, 0, true) is string.find(s, p, 1, true): Lua 5.1/LuaJIT clamp init below 1 to 1 (luajit -e \'print(string.find("xab", "a", 0, true))\' prints 2 2)';
+  return null;
+}
+
 function isCode(line: string): boolean {
   const t = line.trim();
   return t.length > 0 && !t.startsWith('--');
@@ -223,7 +236,8 @@ export function mutantsOf(file: string, source: string): Mutant[] {
       if (/(?:[<>]=?|==|~=)$/.test(before)) continue; // off-by-one covers these
       const v = Number(m.match);
       const isDefault = /\bor\s*$/.test(before);
-      add(i, isDefault ? 'default' : 'constant', line.slice(0, m.index) + String(v === 0 ? 1 : v - 1) + line.slice(m.index + m.match.length));
+      const clamped = clampedStart(before, line.slice(m.index + m.match.length), v);
+      add(i, isDefault ? 'default' : 'constant', line.slice(0, m.index) + String(v === 0 ? 1 : v - 1) + line.slice(m.index + m.match.length), clamped ? { equivalent: clamped } : undefined);
     }
     // drop a check: `if <cond> then` -> `if false then` (only where the branch returns or fails)
     const ifm = /^(\s*)(if|elseif)\s+(.+?)\s+then(.*)$/.exec(line);
