@@ -171,8 +171,10 @@ interface Reference {
   unmodifiedRoot?: string;
 }
 
-/** Replays of a killing session on the unmodified library: it must agree there every time. */
+/** Replays of a killing session on the unmodified library that must agree there ... */
 const CONFIRM_REPLAYS = 2;
+/** ... within this many attempts (a replay that diverges otherwise is the harness's timing, run again). */
+const CONFIRM_ATTEMPTS = 4;
 
 /**
  * One check against the library at libRoot (a mutant of `file`, or the unmodified copy for the
@@ -215,16 +217,23 @@ async function runCheck(check: Check, file: string, libRoot: string, work: strin
     const d = j?.divergences?.[0];
     if (d) {
       // The divergence showed three times on the mutant (found, repeated, replayed); it counts when
-      // the same session agrees on the unmodified library, replayed there.
+      // the same session, replayed on the unmodified library, does not show it. A replay that
+      // diverges otherwise (a timeout that fired on one side: the machine's load) neither confirms
+      // nor refutes it and is run again, up to CONFIRM_ATTEMPTS times.
       if (ref.unmodifiedRoot) {
-        for (let i = 0; i < CONFIRM_REPLAYS; i++) {
+        let confirmedRuns = 0;
+        const seen: string[] = [];
+        for (let i = 0; i < CONFIRM_ATTEMPTS && confirmedRuns < CONFIRM_REPLAYS; i++) {
           const rep = await runWslab(['interop', '--scenario-file', d.file, '--lua-lib', ref.unmodifiedRoot, '--json'], { ...env, RESTY_WEBSOCKET_LIB: ref.unmodifiedRoot }, 120_000, o.signal);
-          const verdict = /"verdict":"(\w+)"/.exec(rep.out)?.[1];
-          if (verdict !== 'pass' && verdict !== 'explained') {
-            const replayed = /"line":"((?:[^"\\]|\\.)*)"/.exec(rep.out)?.[1] ?? firstLine(rep.out, /error|Error/);
-            return { killed: false, line: '', error: `its divergence (${d.summary.slice(0, 120)}) ${verdict === 'fail' ? 'did not agree on the unmodified library either' : 'could not be replayed on the unmodified library'} (replay ${i + 1}: ${replayed.slice(0, 200)}): not counted` };
-          }
+          const answer = replayAnswer(rep.out);
+          const verdict = answer?.verdict;
+          const replayed = answer?.line ?? firstLine(rep.out, /error|Error/);
+          if (verdict === 'pass' || verdict === 'explained') confirmedRuns++;
+          else if (verdict === 'fail' && replayed.endsWith(d.summary)) {
+            return { killed: false, line: '', error: `its divergence shows on the unmodified library too (${d.summary.slice(0, 160)}): not counted` };
+          } else seen.push(replayed.slice(0, 160));
         }
+        if (confirmedRuns < CONFIRM_REPLAYS) return { killed: false, line: '', error: `its session (${d.summary.slice(0, 120)}) did not replay cleanly on the unmodified library ${CONFIRM_REPLAYS} times in ${CONFIRM_ATTEMPTS}: ${seen[0] ?? ''}: not counted` };
       }
       const confirmed = ref.unmodifiedRoot ? `, agreed ${CONFIRM_REPLAYS} times on the unmodified library` : '';
       return { killed: true, line: `session diff (${roles}, seed 1, round seed ${d.seed}), diverged 3 times${confirmed}: ${d.summary}`.slice(0, 400) };
@@ -241,6 +250,19 @@ async function runCheck(check: Check, file: string, libRoot: string, work: strin
   if (j?.summary && j.summary.fail > 0) return { killed: true, line: `interop: ${firstLine(r.out, /: fail —/)}` };
   if (!j || (j.summary?.error ?? 0) > 0) return { killed: false, line: '', error: firstLine(r.out, /: error —|wslab interop:/) || `exit ${r.code}` };
   return { killed: false, line: `interop: ${j.summary?.pass ?? '?'} pass, 0 fail` };
+}
+
+/** The `wslab interop --scenario-file F --json` answer: its one JSON line. */
+function replayAnswer(out: string): { verdict: string; line: string } | null {
+  for (const l of out.split('\n')) {
+    if (!l.startsWith('{"verdict"')) continue;
+    try {
+      return JSON.parse(l) as { verdict: string; line: string };
+    } catch {
+      return null;
+    }
+  }
+  return null;
 }
 
 /** An even spread of `n` of the mutants: every file and operator gets its share. */
