@@ -1,7 +1,7 @@
 // The mutation operators on a Lua text of our own; the baseline: a copy of the real library with a
 // planted change is refused (its own frame diff diverges, so no kill could be evidence), and a
-// planted mutant of the real protocol.lua (its "payload len too large" error string changed) is
-// killed by the frame diff only after the unmodified copy ran the same cases clean.
+// planted mutant of the real protocol.lua (opcode 0x1's type name moved to opcode 0) is killed by
+// the frame diff only after the unmodified copy ran the same cases clean.
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -187,19 +187,19 @@ const why = oracleUnavailable();
 describe.skipIf(why !== null && !IN_CI)(`a planted mutant of the real protocol.lua${why ? ` (${why})` : ''}`, () => {
   it('is killed by the frame diff and reported with the mutation as a one-line before/after', async () => {
     const lib = locateLibrary(process.env.RESTY_WEBSOCKET_LIB);
-    const planted = mutantsOf('protocol.lua', readFileSync(join(lib.dir, 'protocol.lua'), 'utf8')).find((m) => m.operator === 'error-string' && m.before.includes('"payload len too large"'));
+    const planted = mutantsOf('protocol.lua', readFileSync(join(lib.dir, 'protocol.lua'), 'utf8')).find((m) => m.operator === 'constant' && m.before === '[0x1] = "text",');
     expect(planted).toBeDefined();
     const dir = mkdtempSync(join(tmpdir(), 'wslab-mutate-test-'));
-    const report = await runMutate({ budgetMs: 120_000, files: ['protocol.lua'], checks: ['diff'], only: [planted!.id], reportFile: join(dir, 'mutate.json') });
+    const report = await runMutate({ budgetMs: 120_000, files: ['protocol.lua'], checks: ['diff'], diffCases: 1000, only: [planted!.id], reportFile: join(dir, 'mutate.json') });
     rmSync(dir, { recursive: true, force: true });
-    // the kill counts because the unmodified copy ran the same 20000 cases without a divergence
-    expect(report.baseline).toMatchObject({ clean: true, checks: [{ check: 'diff', status: 'clean', line: expect.stringMatching(/^20000 frame cases, seed 1, 0 divergences/) }] });
+    // the kill counts because the unmodified copy ran the same 1000 cases without a divergence
+    expect(report.baseline).toMatchObject({ clean: true, checks: [{ check: 'diff', status: 'clean', line: expect.stringMatching(/^1000 frame cases, seed 1, 0 divergences/) }] });
     expect(report.refused).toBeUndefined();
     expect(report.mutants).toHaveLength(1);
-    expect(report.mutants[0]).toMatchObject({ id: planted!.id, status: 'killed', killedBy: 'diff', after: expect.stringContaining('"payload len too large!"'), reason: expect.stringMatching(/^frame diff, 20000 cases, seed 1: .*payload len too large/) });
+    expect(report.mutants[0]).toMatchObject({ id: planted!.id, status: 'killed', killedBy: 'diff', after: '[0] = "text",', reason: expect.stringMatching(/^frame diff, 1000 cases, seed 1: /) });
     expect(report.files['protocol.lua']).toMatchObject({ total: 1, killed: 1, survived: 0, killRate: 1 });
     // The original was never touched.
-    expect(readFileSync(join(lib.dir, 'protocol.lua'), 'utf8')).toContain('"payload len too large"');
+    expect(readFileSync(join(lib.dir, 'protocol.lua'), 'utf8')).toContain('[0x1] = "text",');
   }, 150_000);
 
   it('refuses a library whose unmodified run already fails a check: exit 1, one line naming the check and its first failure, no mutant run, the baseline in the report', () => {
@@ -212,20 +212,20 @@ describe.skipIf(why !== null && !IN_CI)(`a planted mutant of the real protocol.l
       mkdirSync(copy, { recursive: true });
       cpSync(lib.dir, copy, { recursive: true });
       const text = readFileSync(join(copy, 'protocol.lua'), 'utf8');
-      expect(text).toContain('"payload len too large"');
-      writeFileSync(join(copy, 'protocol.lua'), text.replace('"payload len too large"', '"payload len too big"'));
+      expect(text).toContain('[0x1] = "text",');
+      writeFileSync(join(copy, 'protocol.lua'), text.replace('[0x1] = "text",', '[0x1] = "txt",'));
       const report = join(dir, 'mutate.json');
-      const r = spawnSync(process.execPath, [join(ROOT_DIR, 'bin', 'wslab.mjs'), 'mutate', '--lua-lib', join(dir, 'lib'), '--files', 'protocol.lua', '--checks', 'diff', '--max-mutants', '3', '--report', report], { encoding: 'utf8', env: { ...process.env, WSLAB_PEER: 'native' }, timeout: 120_000 });
+      const r = spawnSync(process.execPath, [join(ROOT_DIR, 'bin', 'wslab.mjs'), 'mutate', '--lua-lib', join(dir, 'lib'), '--files', 'protocol.lua', '--checks', 'diff', '--diff-cases', '1000', '--max-mutants', '3', '--report', report], { encoding: 'utf8', env: { ...process.env, WSLAB_PEER: 'native' }, timeout: 120_000 });
       expect(r.status, r.stderr).toBe(1);
       const lines = r.stderr.split('\n').filter((l) => l.startsWith('wslab mutate:'));
       expect(lines).toHaveLength(1);
-      expect(lines[0]).toMatch(/^wslab mutate: the diff check fails on the unmodified library, so its kills would not be evidence: frame diff, 20000 cases, seed 1: .*payload len too/);
+      expect(lines[0]).toMatch(/^wslab mutate: the diff check fails on the unmodified library, so its kills would not be evidence: frame diff, 1000 cases, seed 1: .*txt/);
       const j = JSON.parse(readFileSync(report, 'utf8')) as { ok: boolean; refused: string; baseline: { clean: boolean; checks: Array<{ check: string; status: string }> }; mutants: unknown[]; files: Record<string, { killed: number; killRate: number | null }> };
       expect(j).toMatchObject({ ok: false, baseline: { clean: false, checks: [{ check: 'diff', status: 'failed' }] }, mutants: [] });
       // no kill was counted against it
       expect(j.files['protocol.lua']).toMatchObject({ killed: 0, killRate: null });
       // the temporary mutant folder is gone
-      expect(readFileSync(join(copy, 'protocol.lua'), 'utf8')).toContain('"payload len too big"');
+      expect(readFileSync(join(copy, 'protocol.lua'), 'utf8')).toContain('[0x1] = "txt",');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
