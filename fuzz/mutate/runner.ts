@@ -10,8 +10,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { trackTempDir } from '../../lab/children.js';
-import { claimReport, writeJsonReport } from '../../lab/reports.js';
+import { interruptedReportFile, trackTempDir } from '../../lab/children.js';
+import { writeJsonReport } from '../../lab/reports.js';
 import { ROOT_DIR } from '../../lab/paths.js';
 import { resolveLuaLib } from '../../lab/lua-lib.js';
 import { mutantsOf, type Mutant } from './operators.js';
@@ -371,7 +371,6 @@ async function runBaseline(checks: readonly Check[], files: readonly LibFile[], 
 
 export async function runMutate(o: MutateOptions): Promise<MutateReport> {
   const started = Date.now();
-  if (o.reportFile) claimReport(o.reportFile); // a second run on the same report stops before its first mutant
   const lib = locateLibrary(o.luaLib);
   const files = o.files ?? FILES;
   const checks = CHECKS.filter((c) => (o.checks ?? DEFAULT_CHECKS).includes(c));
@@ -403,6 +402,9 @@ export async function runMutate(o: MutateOptions): Promise<MutateReport> {
     report.files = summarise(report.mutants, files);
     if (o.reportFile) writeJsonReport(o.reportFile, report);
   };
+  // Claims the report (a second run on it stops here, before the baseline), and Ctrl-C writes what
+  // is done so far into it, marked interrupted.
+  const stopInterruptWriter = o.reportFile ? interruptedReportFile(o.reportFile, () => ({ ...report, durationMs: Date.now() - started, files: summarise(report.mutants, files) })) : () => {};
   const jit = luajit();
   const work = mkdtempSync(join(tmpdir(), 'wslab-mutate-'));
   const untrackWork = trackTempDir(work); // Ctrl-C mid-mutant: the interrupt handler removes it
@@ -452,6 +454,7 @@ export async function runMutate(o: MutateOptions): Promise<MutateReport> {
     rmSync(work, { recursive: true, force: true });
     untrackWork();
   }
+  stopInterruptWriter();
   report.interrupted = !!o.signal?.aborted;
   report.finished = true;
   report.ok = report.baseline.clean && mutateOk(report);
