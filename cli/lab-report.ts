@@ -170,7 +170,7 @@ function conformanceBlock(c: NonNullable<LabFiles['conformance']>): string {
 }
 
 function mutateBlock(m: unknown): string {
-  const r = m as { finished?: boolean; ok?: boolean; lib?: { path?: string; version?: string }; budgetMs?: number; files?: Record<string, Record<string, unknown>>; mutants?: Array<Record<string, unknown>> } | undefined;
+  const r = m as { finished?: boolean; ok?: boolean; refused?: string; baseline?: { clean?: boolean; checks?: Array<{ check?: string; roles?: string; status?: string; line?: string }> }; lib?: { path?: string; version?: string }; budgetMs?: number; files?: Record<string, Record<string, unknown>>; mutants?: Array<Record<string, unknown>> } | undefined;
   if (!r || typeof r.files !== 'object' || r.files === null) return '';
   const files = Object.entries(r.files);
   const chart = barChart({
@@ -180,6 +180,7 @@ function mutateBlock(m: unknown): string {
   });
   const survivors = (r.mutants ?? []).filter((x) => x.status === 'survived').slice(0, 25).map((x) => [esc(`${x.file}:${x.line}`), esc(x.operator), `<code>${esc(x.before)}</code>`, `<code>${esc(x.after)}</code>`, `<small>${esc(x.reason ?? '')}</small>`]);
   return `<p class="sub">${esc(r.lib?.path ?? '')} ${esc(r.lib?.version ?? '')}${r.finished === false ? ' · <b>interrupted</b>' : ''}${num(r.budgetMs) !== null ? ` · budget ${(num(r.budgetMs)! / 1000).toFixed(0)} s` : ''}</p>
+${r.baseline ? `<p class="sub">baseline (every check on the unmodified library first): ${r.baseline.clean ? 'clean' : `<b>${esc(r.refused ?? 'not clean')}</b>`} · ${(r.baseline.checks ?? []).map((c) => esc(`${c.check ?? ''}${c.roles ? ` (${c.roles})` : ''} ${c.status ?? ''}: ${c.line ?? ''}`)).join(' · ')}</p>` : ''}
 <div class="charts">${chart}</div>${survivors.length ? `<h3>Surviving mutants (first ${survivors.length})</h3>${table(['where', 'operator', 'before', 'after', 'note'], survivors)}` : ''}`;
 }
 

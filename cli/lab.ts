@@ -291,9 +291,9 @@ export async function run(argv: string[]): Promise<number> {
         const survivors = r.mutants.filter((m) => m.status === 'survived');
         return {
           status: r.ok ? 'pass' : 'fail',
-          summary: `kill rates: ${files.join(', ')}; ${survivors.length} survivors${survivors.length ? `: ${survivors.slice(0, 3).map((m) => `${m.id} ${m.before} => ${m.after}`).join('; ')}` : ''}`,
+          summary: r.refused ? `refused: ${r.refused}` : `kill rates: ${files.join(', ')}; ${survivors.length} survivors${survivors.length ? `: ${survivors.slice(0, 3).map((m) => `${m.id} ${m.before} => ${m.after}`).join('; ')}` : ''}`,
           link: 'mutate.json',
-          data: { files: r.files, survivors },
+          data: { baseline: r.baseline, files: r.files, survivors },
         };
       });
     }

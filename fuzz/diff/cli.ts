@@ -42,6 +42,9 @@ Options:
                  shrunk and saved to fuzz/findings/session/ (replay: wslab interop --scenario-file F);
                  known version differences are counted under their declared spec item.
                  Writes report/session.json. With --session and no --time, only sessions run.
+  --sessions N   with --session: run exactly N sessions (split evenly over the jobs, each from
+                 its own seed), so the same --seed runs the same sessions however loaded the
+                 machine is; the --session duration is then only a safety limit
   --roles LIST   with --session: server,client (default both)
   --jobs N       with --session: sessions run side by side (default 4)
   --shrink-budget D  with --session: how long one divergence is shrunk (default 60s; 0 = not)
@@ -68,6 +71,7 @@ export async function run(argv: string[]): Promise<number> {
     handshake: { type: 'duration' },
     'handshake-mutate': { type: 'flag' },
     session: { type: 'duration' },
+    sessions: { type: 'number', integer: true, min: 1 },
     roles: { type: 'list', choices: ['server', 'client'] },
     jobs: { type: 'number', integer: true, min: 1, max: 16 },
     'shrink-budget': { type: 'duration' },
@@ -131,7 +135,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     if (values.session !== undefined) {
       session = await runSessionPart(values.session, {
-        seed: values.seed, roles: values.roles as Role[] | undefined, jobs: values.jobs, luaLib: values['lua-lib'], shrinkBudgetMs: values['shrink-budget'], maxFindings: values['max-findings'],
+        seed: values.seed, maxSessions: values.sessions, roles: values.roles as Role[] | undefined, jobs: values.jobs, luaLib: values['lua-lib'], shrinkBudgetMs: values['shrink-budget'], maxFindings: values['max-findings'],
         findings: values.findings, quiet: values.quiet, reportFile: sessionFile,
       });
     }
@@ -149,7 +153,7 @@ export async function run(argv: string[]): Promise<number> {
 /** The --session part: starts the peer, runs the session diff, stops the peer (Ctrl-C leaves an interrupted report). */
 async function runSessionPart(
   timeMs: number,
-  o: { seed?: number; roles?: Role[]; jobs?: number; luaLib?: string; shrinkBudgetMs?: number; maxFindings?: number; findings?: string; quiet: boolean; reportFile: string },
+  o: { seed?: number; maxSessions?: number; roles?: Role[]; jobs?: number; luaLib?: string; shrinkBudgetMs?: number; maxFindings?: number; findings?: string; quiet: boolean; reportFile: string },
 ): Promise<SessionReport> {
   const peer = await startPeer({ luaLib: o.luaLib });
   const abort = new AbortController();
@@ -160,7 +164,7 @@ async function runSessionPart(
   try {
     const seed = o.seed;
     const r = await runSessionDiff({
-      peer, timeMs, seed, roles: o.roles, jobs: o.jobs, reportFile: o.reportFile, signal: abort.signal, shrinkBudgetMs: o.shrinkBudgetMs, maxFindings: o.maxFindings,
+      peer, timeMs, seed, maxSessions: o.maxSessions, roles: o.roles, jobs: o.jobs, reportFile: o.reportFile, signal: abort.signal, shrinkBudgetMs: o.shrinkBudgetMs, maxFindings: o.maxFindings,
       ...(o.findings ? { findingsDir: join(o.findings, 'session') } : {}),
       ...(o.quiet ? {} : {
         onProgress: (p) => {

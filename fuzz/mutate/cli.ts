@@ -2,30 +2,40 @@
 import { join } from 'node:path';
 import { parseCommandLine, shownPath } from '../../lab/args.js';
 import { ROOT_DIR } from '../../lab/paths.js';
-import { CHECKS, FILES, runMutate, type Check, type LibFile, type MutateReport } from './runner.js';
+import { CHECKS, DEFAULT_DIFF_CASES, DEFAULT_SESSIONS, FILES, runMutate, type Check, type LibFile, type MutateReport } from './runner.js';
 
 export const help = `Usage: wslab mutate [--budget 30m] [options]
 
-Would the lab notice if the library changed? On a temporary copy of the chosen lua-resty-websocket
+Would the lab notice if the library changed? First every chosen check runs on an unmodified copy
+of the library (the baseline, in the report); when one fails there, the run stops before any mutant
+(exit 1, one line naming the check and its failure), since its kills would not be evidence. Then, on a temporary copy of the chosen lua-resty-websocket
 lib/ (never the original, never committed), applies one single-point mutation at a time to
 protocol.lua, server.lua and client.lua — flip or off-by-one a comparison, change a numeric constant
 or a default, drop a check, swap two adjacent checks, change an error string, drop an assignment to
 a state flag, drop a header — and runs the chosen checks against each mutant as child wslab
 processes with RESTY_WEBSOCKET_LIB pointing at the copy. Each mutant is killed (a check failed: which
-one, and its first line), survived, did-not-load (luajit cannot compile it) or equivalent (it changes
-nothing a peer can see: version strings, table pre-sizing, log lines; with the reason). Writes
+one, and the evidence: the divergence, or the unmodified library's answer next to the mutant's),
+survived, did-not-load (luajit cannot compile it) or equivalent (it changes nothing a peer can see:
+table pre-sizing, log lines; with the reason). Writes
 report/mutate.json with kill rates per file (killed / (killed + survived)).
 
 Checks (run in this order, a mutant stops at the first that kills it):
-  diff      the frame diff against protocol.lua under luajit (20000 cases; protocol.lua mutants only)
-  session   the session diff against the mutant in nginx (--session-time per mutant, the file's role)
+  diff      the frame diff against protocol.lua under luajit (--diff-cases, seed 1; protocol.lua mutants only)
+  focused   calls the sessions reach only by chance, compared with the unmodified library's answers:
+            connects after math.randomseed seeds that draw 0xff at each Sec-WebSocket-Key byte, a wss
+            connect, and each method called on the module table (client.lua and server.lua mutants)
+  session   the session diff against the mutant in nginx (--sessions per mutant, seed 1, 2 jobs, the
+            file's roles); a divergence kills when it showed 3 times on the mutant and its session,
+            replayed twice on the unmodified library, agrees there
   interop   the interop catalogue, directions lua-lua,ts-lua,lua-ts (~75 s per mutant)
 
 Options:
   --budget D        total wall time (default 30m); mutants are spread over files and operators to fit
   --files LIST      some of ${FILES.join(',')} (default all three)
-  --checks LIST     some of ${CHECKS.join(',')} (default diff,session)
-  --session-time D  session diff per mutant (default 8s)
+  --checks LIST     some of ${CHECKS.join(',')} (default diff,focused,session)
+  --diff-cases N    frame-diff cases per protocol.lua mutant (default ${DEFAULT_DIFF_CASES})
+  --sessions N      sessions of session diff per mutant (default ${DEFAULT_SESSIONS}): a count, not a time
+                    slice, so a kill does not depend on how loaded the machine is
   --max-mutants N   run at most N mutants (default: as many as the budget allows)
   --only IDS        only these mutant ids (file:line:operator:n, comma-separated; see --list)
   --list            print the mutants (id, operator, before => after) and exit
@@ -33,8 +43,9 @@ Options:
   --report FILE     default report/mutate.json
   --json            print the per-file summary as JSON
 
-Exit code: 0 when every file's kill rate is at least 90% and some mutant was killed or survived; 1
-otherwise (an interrupted run, or one that compared nothing, is 1); 2 on a bad command line.
+Exit code: 0 when the baseline is clean, every file's kill rate is at least 90% and some mutant
+was killed or survived; 1 otherwise (a check that fails on the unmodified library, an interrupted
+run, or one that compared nothing, is 1); 2 on a bad command line.
 
 Examples:
   nice wslab mutate --budget 30m
@@ -47,7 +58,8 @@ export async function run(argv: string[]): Promise<number> {
     budget: { type: 'duration', default: '30m' },
     files: { type: 'list', choices: FILES },
     checks: { type: 'list', choices: CHECKS },
-    'session-time': { type: 'duration' },
+    sessions: { type: 'number', integer: true, min: 1 },
+    'diff-cases': { type: 'number', integer: true, min: 1 },
     'max-mutants': { type: 'number', integer: true, min: 1 },
     only: { type: 'list' },
     list: { type: 'flag' },
@@ -79,7 +91,8 @@ export async function run(argv: string[]): Promise<number> {
     report = await runMutate({
       luaLib: values['lua-lib'] ?? process.env.RESTY_WEBSOCKET_LIB, budgetMs: values.budget, files, checks: values.checks as Check[] | undefined,
       maxMutants: values['max-mutants'], only: values.only, reportFile: values.report, signal: abort.signal,
-      sessionSeconds: values['session-time'] === undefined ? undefined : Math.max(1, Math.round(values['session-time'] / 1000)),
+      sessions: values.sessions, diffCases: values['diff-cases'],
+      onBaseline: (b) => { for (const c of b.checks) process.stderr.write(`[baseline] ${c.check}${c.roles ? ` (${c.roles})` : ''} ${c.status}: ${c.line}\n`); },
       onResult: (r, done, total) => process.stderr.write(`[${done}/${total}] ${r.id} ${r.status}${r.killedBy ? ` by ${r.killedBy}` : ''}: ${r.before} => ${r.after}${r.status !== 'killed' && r.reason ? ` (${r.reason})` : ''}\n`),
     });
   } catch (e) {
@@ -88,13 +101,17 @@ export async function run(argv: string[]): Promise<number> {
   } finally {
     process.off('SIGINT', onSigint);
   }
+  if (report.refused) {
+    console.error(`wslab mutate: ${report.refused}`);
+    return 1;
+  }
   if (values.json) console.log(JSON.stringify(report.files));
   else {
     console.log(`mutate: ${report.lib.path} (_VERSION ${report.lib.version}), checks ${report.checks.join(',')}, ${(report.durationMs / 1000).toFixed(0)}s${report.interrupted ? ' (interrupted)' : ''}`);
     for (const [f, s] of Object.entries(report.files)) {
       console.log(`  ${f}: ${s.total} run of ${report.generated[f]} generated; killed ${s.killed}, survived ${s.survived}, equivalent ${s.equivalent}, did-not-load ${s.didNotLoad}; kill rate ${s.killRate === null ? 'n/a' : `${(s.killRate * 100).toFixed(1)}%`}`);
     }
-    for (const m of report.mutants.filter((x) => x.status === 'survived')) console.log(`  survived ${m.id}: ${m.before}  =>  ${m.after}`);
+    for (const m of report.mutants.filter((x) => x.status === 'survived')) console.log(`  survived ${m.id}: ${m.before}  =>  ${m.after}${m.reason?.includes('check errors') ? ` (${m.reason})` : ''}`);
     console.log(`report: ${shownPath(values.report)}`);
   }
   return report.ok ? 0 : 1;

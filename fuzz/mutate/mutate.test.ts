@@ -1,11 +1,16 @@
-// The mutation operators on a Lua text of our own, and one planted mutant of the real
-// protocol.lua (its "payload len too large" error string changed) killed by the frame diff.
-import { mkdtempSync, readFileSync } from 'node:fs';
+// The mutation operators on a Lua text of our own; the baseline: a copy of the real library with a
+// planted change is refused (its own frame diff diverges, so no kill could be evidence), and a
+// planted mutant of the real protocol.lua (opcode 0x1's type name moved to opcode 0) is killed by
+// the frame diff only after the unmodified copy ran the same cases clean.
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { oracleUnavailable } from '../../lab/lua-oracle.js';
 import { IN_CI } from '../test-env.js';
+import { ROOT_DIR } from '../../lab/paths.js';
+import { firstDifference, focusedReach } from './focused.js';
 import { mutantsOf } from './operators.js';
 import { locateLibrary, mutateOk, runMutate, spread } from './runner.js';
 
@@ -57,8 +62,9 @@ describe('mutation operators', () => {
 
   it('marks what no peer can observe as equivalent, with the reason', () => {
     const eq = ms.filter((m) => m.equivalent);
-    expect(eq.map((m) => m.line).sort((a, b) => a - b)).toEqual([2, 5, 5, 11, 13]);
-    expect(eq.find((m) => m.line === 11)!.equivalent).toMatch(/not initialized/);
+    expect(eq.map((m) => m.line).sort((a, b) => a - b)).toEqual([2, 5, 5]);
+    // a method called on the module table reaches the "not initialized" branch (the focused check does)
+    expect(ms.filter((m) => m.line === 11 || m.line === 13).length).toBeGreaterThan(0);
     expect(eq.find((m) => m.line === 2)!.equivalent).toMatch(/table\.new fallback/);
     expect(eq.find((m) => m.line === 5)!.equivalent).toMatch(/pre-sizing/);
     expect(ms.filter((m) => m.line === 8).every((m) => !m.equivalent)).toBe(true);
@@ -98,6 +104,69 @@ describe('mutation operators', () => {
     for (const m of ms3.filter((x) => x.line === 6 || x.line === 10)) expect(m.equivalent, m.id).toBeUndefined();
   });
 
+  it('keeps equivalence only where the reason holds: not the key draws, not the SSL gate\'s direction, not a "not initialized" branch', () => {
+    const src = [
+      'local ssl_support = true',
+      'if not ngx.config',
+      '    or ngx.config.ngx_lua_version < 9011',
+      'then',
+      '    ssl_support = false',
+      'end',
+      'function _M.new(self, opts)',
+      '    local sock, err = tcp()',
+      '    if not sock then',
+      '        return nil, err',
+      '    end',
+      'end',
+      'function _M.recv_frame(self)',
+      '    local sock = self.sock',
+      '    if not sock then',
+      '        return nil, nil, "not initialized yet"',
+      '    end',
+      'end',
+      '    local bytes = char(rand(256) - 1, rand(256) - 1)',
+    ].join('\n');
+    const all = mutantsOf('c.lua', src);
+    const at = (line: number) => all.filter((m) => m.line === line);
+    // flipped, the version gate turns SSL support off; one past its bound, it tests the same
+    expect(at(3).find((m) => m.operator === 'flip-comparison')!.equivalent).toBeUndefined();
+    expect(at(3).find((m) => m.operator === 'off-by-one')!.equivalent).toMatch(/both false/);
+    // ngx.socket.tcp() never returns nil; a method's own socket can be missing (the module table)
+    expect(at(9).map((m) => m.equivalent)).toEqual([expect.stringMatching(/never nil/)]);
+    expect([...at(15), ...at(16)].every((m) => !m.equivalent)).toBe(true);
+    // rand(256) - 0 can make string.char(256) raise; rand(255) changes the seeded key
+    expect(at(19).length).toBe(4);
+    expect(at(19).every((m) => !m.equivalent)).toBe(true);
+  });
+
+  it('a start index 1 -> 0 is equivalent only where Lua clamps it back (string.byte with an end, plain string.find)', () => {
+    const src = ['local fst, snd = byte(data, 1, 2)', 'local x = byte(data, 1)', 'if not str_find(str_lower(val), "upgrade", 1, true) then return nil, "bad" end', 'local m = sub(data, 3)'].join('\n');
+    const c = mutantsOf('p.lua', src).filter((m) => m.operator === 'constant');
+    const at = (line: number, after: string) => c.find((m) => m.line === line && m.after.includes(after))!;
+    expect(at(1, 'byte(data, 0, 2)').equivalent).toMatch(/clamp/);
+    expect(at(1, 'byte(data, 1, 1)').equivalent).toBeUndefined();
+    // without an end, byte(data, 0) returns nothing: not equivalent
+    expect(at(2, 'byte(data, 0)').equivalent).toBeUndefined();
+    expect(at(3, '"upgrade", 0, true').equivalent).toMatch(/clamp init/);
+    expect(at(4, 'sub(data, 2)').equivalent).toBeUndefined();
+    // what the reasons say, checked on the local luajit
+    const r = spawnSync('luajit', ['-e', 'print(string.byte("ab", 0, 2)); print(string.find("xab", "a", 0, true)); print(select("#", string.byte("ab", 0)))'], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.split('\n').slice(0, 3)).toEqual(['97\t98', '2\t2', '0']);
+  });
+
+  it('compares focused observations line by line with the unmodified library\'s, and needs the seeds to reach 0xff at each key byte', () => {
+    const base = { lines: ['connect(1)', 'key 1: ff00 (x)'] };
+    expect(firstDifference(base, { lines: [...base.lines] })).toBeNull();
+    expect(firstDifference(base, { lines: ['connect() lua error: bad argument #1 to \'char\''] })).toBe("unmodified: connect(1)  =>  mutant: connect() lua error: bad argument #1 to 'char'");
+    expect(firstDifference(base, { lines: ['connect(1)'] })).toBe('unmodified: key 1: ff00 (x)  =>  mutant: (nothing)');
+    const key = (p: number) => `key ${p + 1}: ${Array.from({ length: 16 }, (_, i) => (i === p ? 'ff' : '00')).join('')} (k)`;
+    const seeds = Array.from({ length: 16 }, (_, i) => i + 1);
+    expect(focusedReach({ lines: seeds.map((_, p) => key(p)) }, seeds)).toBeNull();
+    expect(focusedReach({ lines: seeds.map((_, p) => key(p === 3 ? 4 : p)) }, seeds)).toMatch(/did not give 0xff at key byte 4/);
+    expect(focusedReach({ lines: [...seeds.map((_, p) => key(p)), 'recv_frame() lua error: x'] }, seeds)).toMatch(/raised on the unmodified library/);
+  });
+
   it('passes only on evidence: some mutant killed or survived, every rate at 90%, not interrupted', () => {
     const file = (killed: number, survived: number, other = 0) => ({ total: killed + survived + other, killed, survived, equivalent: other, didNotLoad: 0, killRate: killed + survived ? killed / (killed + survived) : null });
     expect(mutateOk({ interrupted: false, files: { 'a.lua': file(9, 1), 'b.lua': file(0, 0, 3) } })).toBe(true);
@@ -118,13 +187,47 @@ const why = oracleUnavailable();
 describe.skipIf(why !== null && !IN_CI)(`a planted mutant of the real protocol.lua${why ? ` (${why})` : ''}`, () => {
   it('is killed by the frame diff and reported with the mutation as a one-line before/after', async () => {
     const lib = locateLibrary(process.env.RESTY_WEBSOCKET_LIB);
-    const planted = mutantsOf('protocol.lua', readFileSync(join(lib.dir, 'protocol.lua'), 'utf8')).find((m) => m.operator === 'error-string' && m.before.includes('"payload len too large"'));
+    const planted = mutantsOf('protocol.lua', readFileSync(join(lib.dir, 'protocol.lua'), 'utf8')).find((m) => m.operator === 'constant' && m.before === '[0x1] = "text",');
     expect(planted).toBeDefined();
-    const report = await runMutate({ budgetMs: 120_000, files: ['protocol.lua'], checks: ['diff'], only: [planted!.id], reportFile: join(mkdtempSync(join(tmpdir(), 'wslab-mutate-test-')), 'mutate.json') });
+    const dir = mkdtempSync(join(tmpdir(), 'wslab-mutate-test-'));
+    const report = await runMutate({ budgetMs: 120_000, files: ['protocol.lua'], checks: ['diff'], diffCases: 1000, only: [planted!.id], reportFile: join(dir, 'mutate.json') });
+    rmSync(dir, { recursive: true, force: true });
+    // the kill counts because the unmodified copy ran the same 1000 cases without a divergence
+    expect(report.baseline).toMatchObject({ clean: true, checks: [{ check: 'diff', status: 'clean', line: expect.stringMatching(/^1000 frame cases, seed 1, 0 divergences/) }] });
+    expect(report.refused).toBeUndefined();
     expect(report.mutants).toHaveLength(1);
-    expect(report.mutants[0]).toMatchObject({ id: planted!.id, status: 'killed', killedBy: 'diff', after: expect.stringContaining('"payload len too large!"') });
+    expect(report.mutants[0]).toMatchObject({ id: planted!.id, status: 'killed', killedBy: 'diff', after: '[0] = "text",', reason: expect.stringMatching(/^frame diff, 1000 cases, seed 1: /) });
     expect(report.files['protocol.lua']).toMatchObject({ total: 1, killed: 1, survived: 0, killRate: 1 });
     // The original was never touched.
-    expect(readFileSync(join(lib.dir, 'protocol.lua'), 'utf8')).toContain('"payload len too large"');
+    expect(readFileSync(join(lib.dir, 'protocol.lua'), 'utf8')).toContain('[0x1] = "text",');
+  }, 150_000);
+
+  it('refuses a library whose unmodified run already fails a check: exit 1, one line naming the check and its first failure, no mutant run, the baseline in the report', () => {
+    const lib = locateLibrary(process.env.RESTY_WEBSOCKET_LIB);
+    // A copy with a planted change: to the mutation run it is "the unmodified library", and the
+    // frame diff (our implementation against it) diverges there.
+    const dir = mkdtempSync(join(tmpdir(), 'wslab-mutate-refuse-'));
+    try {
+      const copy = join(dir, 'lib', lib.namespace, 'websocket');
+      mkdirSync(copy, { recursive: true });
+      cpSync(lib.dir, copy, { recursive: true });
+      const text = readFileSync(join(copy, 'protocol.lua'), 'utf8');
+      expect(text).toContain('[0x1] = "text",');
+      writeFileSync(join(copy, 'protocol.lua'), text.replace('[0x1] = "text",', '[0x1] = "txt",'));
+      const report = join(dir, 'mutate.json');
+      const r = spawnSync(process.execPath, [join(ROOT_DIR, 'bin', 'wslab.mjs'), 'mutate', '--lua-lib', join(dir, 'lib'), '--files', 'protocol.lua', '--checks', 'diff', '--diff-cases', '1000', '--max-mutants', '3', '--report', report], { encoding: 'utf8', env: { ...process.env, WSLAB_PEER: 'native' }, timeout: 120_000 });
+      expect(r.status, r.stderr).toBe(1);
+      const lines = r.stderr.split('\n').filter((l) => l.startsWith('wslab mutate:'));
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/^wslab mutate: the diff check fails on the unmodified library, so its kills would not be evidence: frame diff, 1000 cases, seed 1: .*txt/);
+      const j = JSON.parse(readFileSync(report, 'utf8')) as { ok: boolean; refused: string; baseline: { clean: boolean; checks: Array<{ check: string; status: string }> }; mutants: unknown[]; files: Record<string, { killed: number; killRate: number | null }> };
+      expect(j).toMatchObject({ ok: false, baseline: { clean: false, checks: [{ check: 'diff', status: 'failed' }] }, mutants: [] });
+      // no kill was counted against it
+      expect(j.files['protocol.lua']).toMatchObject({ killed: 0, killRate: null });
+      // the temporary mutant folder is gone
+      expect(readFileSync(join(copy, 'protocol.lua'), 'utf8')).toContain('[0x1] = "txt",');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 150_000);
 });

@@ -35,13 +35,30 @@ export function unobservable(line: string): string | null {
   if (/new_tab\s*\(/.test(line)) return 'table pre-sizing (table.new): capacity hints change no result';
   if (/\bngx_log\b|\bngx\.log\b|\bdebug\b.*log/.test(line)) return 'a log line: not on the wire, not returned';
   if (/^\s*local\s+\w+\s*=\s*(ngx|bit|string|table|ffi|math)\.\w+\s*$/.test(line)) return 'a local alias of a library function';
-  if (/ngx_lua_version\s*[<>]=?\s*\d+/.test(line)) return 'an ngx_lua version gate far below the installed one (0.10.23 = 10023): the same branch either way';
-  if (/\brand\(\s*256\s*\)/.test(line)) return 'the random Sec-WebSocket-Key bytes: keys are compared as random (normalised), a changed distribution is not observable per session';
-  // An object always has its socket: new() fails otherwise (ngx.socket.tcp() / ngx.req.socket()), so
-  // the "not initialized" branches cannot be reached through the API (docs/behaviour.md §5: an unconnected client
-  // says "failed to send frame: closed").
-  if (/^\s*if not (self\.)?sock then\s*$/.test(line) || /return nil,( nil,)? "not initialized( yet)?"/.test(line)) return 'the "not initialized" branch: every object new() returns has its socket, so no call reaches it';
+  // Not here: the "not initialized" branches (a method called on the module table reaches them: the
+  // focused check does), the Sec-WebSocket-Key's rand(256) draws (math.randomseed makes the key a
+  // function of the seed, and rand(256) - 0 can make string.char(256) raise: the focused check
+  // seeds them), the ngx_lua version gate's direction (flipped, it turns SSL support off).
   return null;
+}
+
+/**
+ * An off-by-one of the ngx_lua version gate (`ngx_lua_version < 9011` -> `< 9012`): both bounds are
+ * far below any ngx_lua the lab runs (Debian's 0.10.23 is 10023; `wslab doctor` and the report show
+ * the peer's), so the test is false either way. The flipped comparison is not equivalent.
+ */
+function versionGateBound(line: string): string | null {
+  return /ngx_lua_version\s*<\s*\d+/.test(line) ? 'ngx_lua_version < 9011 and < 9012 are both false for any ngx_lua the lab runs (Debian 0.10.23 = 10023, the peer reports its own): the same branch either way' : null;
+}
+
+/**
+ * `local sock, err = tcp()` / `if not sock then`: ngx.socket.tcp() returns a cosocket object or
+ * raises (outside a cosocket context); it never returns nil, so the branch never runs.
+ */
+function tcpNeverNil(lines: readonly string[], i: number): string | null {
+  return /^\s*if not sock then\s*$/.test(lines[i]!) && /^\s*local sock, err = tcp\(\)\s*$/.test(lines[i - 1] ?? '')
+    ? 'ngx.socket.tcp() returns a cosocket object or raises (outside a cosocket context), never nil (lua-nginx-module ngx_http_lua_socket_tcp), so `if not sock` after it is never true'
+    : null;
 }
 
 /**
@@ -107,6 +124,19 @@ function emptyIfCondition(lines: readonly string[], i: number, after: string): s
     if (rel < pos + part.length) return /\btype\s*\(/.test(part) ? null : 'the condition of an if with an empty body (v0.08 server send_close): it decides nothing, and this mutant leaves the type() guard, so the same operands are compared in the same cases';
     pos += part.length;
   }
+  return null;
+}
+
+/**
+ * A start index 1 -> 0 where Lua 5.1 / LuaJIT clamp it back to 1: string.byte(s, 0, j) with an
+ * explicit end (without one the end defaults to the unclamped 0 and nothing is returned, so that
+ * form is not here) and string.find(s, p, 0, plain). Check: luajit -e 'print(string.byte("ab", 0, 2),
+ * string.find("xab", "a", 0, true))' prints 97 98 2 2.
+ */
+function clampedStart(before: string, afterText: string, v: number): string | null {
+  if (v !== 1) return null;
+  if (/\bbyte\(\s*[^,()]+,\s*$/.test(before) && /^\s*,/.test(afterText)) return 'string.byte(s, 0, j) is string.byte(s, 1, j): Lua 5.1/LuaJIT clamp a start below 1 to 1 when the end is given (luajit -e \'print(string.byte("ab", 0, 2))\' prints 97 98)';
+  if (/\b(?:str_find|find)\(.*,\s*$/.test(before) && /^\s*,\s*true\s*\)/.test(afterText)) return 'string.find(s, p, 0, true) is string.find(s, p, 1, true): Lua 5.1/LuaJIT clamp init below 1 to 1 (luajit -e \'print(string.find("xab", "a", 0, true))\' prints 2 2)';
   return null;
 }
 
@@ -178,7 +208,7 @@ export function mutantsOf(file: string, source: string): Mutant[] {
     copy[i] = after;
     if (extra?.replaceNext !== undefined) copy[i + 1] = extra.replaceNext;
     const n = out.filter((m) => m.line === i + 1 && m.operator === operator).length;
-    const why = fallback.has(i) ? 'the table.new fallback: LuaJIT 2.1 always has table.new, so it never runs' : unobservable(lines[i]!) ?? unreachableBranch(lines, i) ?? emptyIfCondition(lines, i, after) ?? extra?.equivalent ?? null;
+    const why = fallback.has(i) ? 'the table.new fallback: LuaJIT 2.1 always has table.new, so it never runs' : unobservable(lines[i]!) ?? tcpNeverNil(lines, i) ?? unreachableBranch(lines, i) ?? emptyIfCondition(lines, i, after) ?? extra?.equivalent ?? null;
     out.push({
       id: `${file}:${i + 1}:${operator}:${n}`, file, line: i + 1, operator, before: lines[i]!.trim(), after: after.trim(),
       ...(why ? { equivalent: why } : {}), source: copy.join('\n'),
@@ -197,7 +227,8 @@ export function mutantsOf(file: string, source: string): Mutant[] {
       const v = Number(num);
       const at = m.index + m.match.length - num.length;
       const bound = bitFieldBound(line.slice(0, m.index), m.match, v, masks);
-      add(i, 'off-by-one', line.slice(0, at) + String(v + 1) + line.slice(at + num.length), bound ? { equivalent: bound } : undefined);
+      const gate = versionGateBound(line);
+      add(i, 'off-by-one', line.slice(0, at) + String(v + 1) + line.slice(at + num.length), bound ?? gate ? { equivalent: (bound ?? gate)! } : undefined);
     }
     // change a numeric constant elsewhere (masks, shifts, lengths, opcodes, defaults)
     for (const m of codeMatches(line, /(?<![\w.])(0x[0-9a-fA-F]+|\d+)(?![\w.])/)) {
@@ -205,7 +236,8 @@ export function mutantsOf(file: string, source: string): Mutant[] {
       if (/(?:[<>]=?|==|~=)$/.test(before)) continue; // off-by-one covers these
       const v = Number(m.match);
       const isDefault = /\bor\s*$/.test(before);
-      add(i, isDefault ? 'default' : 'constant', line.slice(0, m.index) + String(v === 0 ? 1 : v - 1) + line.slice(m.index + m.match.length));
+      const clamped = clampedStart(before, line.slice(m.index + m.match.length), v);
+      add(i, isDefault ? 'default' : 'constant', line.slice(0, m.index) + String(v === 0 ? 1 : v - 1) + line.slice(m.index + m.match.length), clamped ? { equivalent: clamped } : undefined);
     }
     // drop a check: `if <cond> then` -> `if false then` (only where the branch returns or fails)
     const ifm = /^(\s*)(if|elseif)\s+(.+?)\s+then(.*)$/.exec(line);

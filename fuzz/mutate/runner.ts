@@ -3,19 +3,28 @@
 // protocol.lua, server.lua or client.lua, and runs the chosen checks as child `wslab` processes
 // with RESTY_WEBSOCKET_LIB pointing at the mutant copy. A check that fails kills the mutant; a
 // mutant that does not compile (luajit -bl) did not load; one that no check kills survived.
+// Before any mutant, every chosen check runs on the unmodified copy (the baseline): a check that
+// fails there would "kill" mutants with its own noise, so the run refuses to start; a kill is a
+// failure the unmodified library does not show.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { trackTempDir } from '../../lab/children.js';
-import { claimReport, writeJsonReport } from '../../lab/reports.js';
+import { interruptedReportFile, trackTempDir } from '../../lab/children.js';
+import { writeJsonReport } from '../../lab/reports.js';
 import { ROOT_DIR } from '../../lab/paths.js';
 import { resolveLuaLib } from '../../lab/lua-lib.js';
 import { mutantsOf, type Mutant } from './operators.js';
+import { firstDifference, focusedReach, keySeeds, runFocused, type FocusedRun } from './focused.js';
 
 export const FILES = ['protocol.lua', 'server.lua', 'client.lua'] as const;
 export type LibFile = (typeof FILES)[number];
-export const CHECKS = ['diff', 'session', 'interop'] as const;
+export const CHECKS = ['diff', 'focused', 'session', 'interop'] as const;
+export const DEFAULT_CHECKS: readonly Check[] = ['diff', 'focused', 'session'];
+/** Sessions the session check runs per mutant (seed 1): a count, not a time slice, so kills do not move with load. */
+export const DEFAULT_SESSIONS = 200;
+/** Frame-diff cases per protocol.lua mutant (seed 1): the baseline runs the same cases. */
+export const DEFAULT_DIFF_CASES = 20000;
 export type Check = (typeof CHECKS)[number];
 
 export interface MutantResult {
@@ -31,10 +40,25 @@ export interface MutantResult {
   durationMs?: number;
 }
 
+/** One check on the unmodified library. */
+export interface BaselineCheck {
+  check: Check;
+  /** The session check's roles (a file's mutants run with that file's roles). */
+  roles?: string;
+  status: 'clean' | 'failed';
+  /** What it ran (cases, sessions, calls), or its first failure. */
+  line: string;
+}
+
 export interface MutateReport {
   finished: boolean;
   ok: boolean;
   interrupted: boolean;
+  /** Every chosen check on the unmodified library, before any mutant. */
+  baseline: { clean: boolean; checks: BaselineCheck[] };
+  /** Set when the baseline failed: the one line the run refused with (no mutant ran). */
+  refused?: string;
+  sessionsPerMutant: number;
   lib: { path: string; version: string };
   budgetMs: number;
   durationMs: number;
@@ -58,8 +82,12 @@ export interface MutateOptions {
   reportFile?: string;
   signal?: AbortSignal;
   onResult?: (r: MutantResult, done: number, total: number) => void;
-  /** Seconds of session diff per mutant (default 8). */
-  sessionSeconds?: number;
+  /** Frame-diff cases per protocol.lua mutant (default DEFAULT_DIFF_CASES), seed 1. */
+  diffCases?: number;
+  /** Sessions of session diff per mutant (default DEFAULT_SESSIONS), seed 1. */
+  sessions?: number;
+  /** Called when the baseline is done (clean or not). */
+  onBaseline?: (b: MutateReport['baseline']) => void;
 }
 
 /** Where the library's three files are, and the namespace their requires use. */
@@ -132,40 +160,109 @@ function readJson(file: string): Record<string, unknown> | null {
   }
 }
 
+function rolesOf(file: string): string {
+  return file === 'server.lua' ? 'server' : file === 'client.lua' ? 'client' : 'server,client';
+}
+
+/** What the checks compare a mutant with: the baseline's own observations where a check needs them. */
+interface Reference {
+  focused?: { run: FocusedRun; seeds: number[] };
+  /** The unmodified copy (set once the baseline is clean): a session kill's session is replayed on it. */
+  unmodifiedRoot?: string;
+}
+
+/** Replays of a killing session on the unmodified library that must agree there ... */
+const CONFIRM_REPLAYS = 2;
+/** ... within this many attempts (a replay that diverges otherwise is the harness's timing, run again). */
+const CONFIRM_ATTEMPTS = 4;
+
 /**
- * One check against the mutant. Killed only on evidence: a divergence in the check's own report,
- * or a failed interop verdict. A check that could not run says so (`error`) and kills nothing.
+ * One check against the library at libRoot (a mutant of `file`, or the unmodified copy for the
+ * baseline). Killed only on evidence: a divergence in the check's own report, a failed interop
+ * verdict, or (focused) an observation that differs from the unmodified library's. A check that
+ * could not run says so (`error`) and kills nothing. Null: the check does not apply to the file.
  */
-async function runCheck(check: Check, m: Mutant, libRoot: string, work: string, o: MutateOptions): Promise<CheckRun & { error?: string } | null> {
+async function runCheck(check: Check, file: string, libRoot: string, work: string, o: MutateOptions, ref: Reference): Promise<CheckRun & { error?: string } | null> {
   const env = { ...process.env, RESTY_WEBSOCKET_LIB: libRoot, WSLAB_PEER: 'native' };
   const report = join(work, `${check}.json`);
   rmSync(report, { force: true });
   if (check === 'diff') {
-    if (m.file !== 'protocol.lua') return null; // the frame diff runs protocol.lua alone
-    const r = await runWslab(['diff', '--cases', '20000', '--no-corpus', '--quiet', '--seed', '1', '--report', report, '--findings', join(work, 'findings')], env, 120_000, o.signal);
+    if (file !== 'protocol.lua') return null; // the frame diff runs protocol.lua alone
+    const cases = o.diffCases ?? DEFAULT_DIFF_CASES;
+    const r = await runWslab(['diff', '--cases', String(cases), '--no-corpus', '--quiet', '--seed', '1', '--report', report, '--findings', join(work, 'findings')], env, 300_000, o.signal);
     const j = readJson(report);
-    if (j && Number(j.divergenceCount) > 0) return { killed: true, line: firstLine(r.out, /^ {2}\S/) };
-    // The luajit process running the mutant died mid-run (the unmutated copy never does): the mutant
-    // raises where the original answers.
-    if (/EPIPE|oracle (exited|died)|luajit/i.test(r.out)) return { killed: true, line: `the mutant's protocol.lua crashed the luajit oracle: ${firstLine(r.out, /EPIPE|oracle|luajit/i)}` };
-    return { killed: false, line: '', ...(r.code !== 0 || !j ? { error: firstLine(r.out, /wslab diff:|Error/) } : {}) };
+    if (j && Number(j.divergenceCount) > 0) return { killed: true, line: `frame diff, ${cases} cases, seed 1: ${firstLine(r.out, /^ {2}\S/)}` };
+    // The luajit process running the mutant died mid-run (the unmutated copy never does: the
+    // baseline runs the same cases): the mutant raises where the original answers.
+    if (/EPIPE|oracle (exited|died)|luajit/i.test(r.out)) return { killed: true, line: `the protocol.lua crashed the luajit oracle: ${firstLine(r.out, /EPIPE|oracle|luajit/i)}` };
+    if (r.code !== 0 || !j) return { killed: false, line: '', error: firstLine(r.out, /wslab diff:|Error/) || `exit ${r.code}` };
+    return { killed: false, line: `${String(j.cases)} frame cases, seed 1, 0 divergences` };
+  }
+  if (check === 'focused') {
+    if (file === 'protocol.lua' || !ref.focused) return null; // the client's and server's own branches
+    const r = await runFocused(libRoot, ref.focused.seeds);
+    if ('error' in r) return { killed: false, line: '', error: r.error };
+    const d = firstDifference(ref.focused.run, r);
+    return d ? { killed: true, line: `focused calls: ${d}`.slice(0, 400) } : { killed: false, line: `${r.lines.length} focused observations, as the unmodified library` };
   }
   if (check === 'session') {
-    const roles = m.file === 'server.lua' ? 'server' : m.file === 'client.lua' ? 'client' : 'server,client';
-    const secs = o.sessionSeconds ?? 8;
-    const r = await runWslab(['diff', '--session', `${secs}s`, '--roles', roles, '--seed', '1', '--shrink-budget', '0', '--max-findings', '1', '--quiet', '--report', join(work, 'diff.json'), '--findings', join(work, 'findings')], env, secs * 1000 + 90_000, o.signal);
-    const j = readJson(join(work, 'session.json')) as { divergences?: Array<{ summary: string }>; errors?: string[]; sessions?: { server: number; client: number } } | null;
+    const roles = rolesOf(file);
+    const n = o.sessions ?? DEFAULT_SESSIONS;
+    // --session is only a safety limit here: the run is --sessions N.
+    // Two jobs, not four: fewer sessions side by side leave less room for timing to decide one.
+    rmSync(join(work, 'findings'), { recursive: true, force: true });
+    const r = await runWslab(['diff', '--session', '30m', '--sessions', String(n), '--jobs', '2', '--roles', roles, '--seed', '1', '--shrink-budget', '0', '--max-findings', '1', '--quiet', '--report', join(work, 'diff.json'), '--findings', join(work, 'findings')], env, 35 * 60_000, o.signal);
+    const j = readJson(join(work, 'session.json')) as { divergences?: Array<{ summary: string; seed: number; file: string }>; errors?: string[]; sessions?: { server: number; client: number }; retries?: unknown[] } | null;
     rmSync(join(work, 'session.json'), { force: true });
-    if (j?.divergences?.length) return { killed: true, line: `${j.divergences[0]!.summary}`.slice(0, 240) };
+    const d = j?.divergences?.[0];
+    if (d) {
+      // The divergence showed three times on the mutant (found, repeated, replayed); it counts when
+      // the same session, replayed on the unmodified library, does not show it. A replay that
+      // diverges otherwise (a timeout that fired on one side: the machine's load) neither confirms
+      // nor refutes it and is run again, up to CONFIRM_ATTEMPTS times.
+      if (ref.unmodifiedRoot) {
+        let confirmedRuns = 0;
+        const seen: string[] = [];
+        for (let i = 0; i < CONFIRM_ATTEMPTS && confirmedRuns < CONFIRM_REPLAYS; i++) {
+          const rep = await runWslab(['interop', '--scenario-file', d.file, '--lua-lib', ref.unmodifiedRoot, '--json'], { ...env, RESTY_WEBSOCKET_LIB: ref.unmodifiedRoot }, 120_000, o.signal);
+          const answer = replayAnswer(rep.out);
+          const verdict = answer?.verdict;
+          const replayed = answer?.line ?? firstLine(rep.out, /error|Error/);
+          if (verdict === 'pass' || verdict === 'explained') confirmedRuns++;
+          else if (verdict === 'fail' && replayed.endsWith(d.summary)) {
+            return { killed: false, line: '', error: `its divergence shows on the unmodified library too (${d.summary.slice(0, 160)}): not counted` };
+          } else seen.push(replayed.slice(0, 160));
+        }
+        if (confirmedRuns < CONFIRM_REPLAYS) return { killed: false, line: '', error: `its session (${d.summary.slice(0, 120)}) did not replay cleanly on the unmodified library ${CONFIRM_REPLAYS} times in ${CONFIRM_ATTEMPTS}: ${seen[0] ?? ''}: not counted` };
+      }
+      const confirmed = ref.unmodifiedRoot ? `, agreed ${CONFIRM_REPLAYS} times on the unmodified library` : '';
+      return { killed: true, line: `session diff (${roles}, seed 1, round seed ${d.seed}), diverged 3 times${confirmed}: ${d.summary}`.slice(0, 400) };
+    }
     // The library raising Lua errors at run time (the endpoint's records say so) is a change a peer sees.
     const luaErr = j?.errors?.find((e) => /Lua endpoint|lua_error|luaError/.test(e));
-    if (luaErr) return { killed: true, line: luaErr.slice(0, 240) };
-    return { killed: false, line: '', ...(!j || (j.sessions && j.sessions.server + j.sessions.client === 0) ? { error: firstLine(r.out, /wslab diff:|Error|error/) || 'no sessions ran' } : {}) };
+    if (luaErr) return { killed: true, line: `session diff (${roles}, seed 1): ${luaErr}`.slice(0, 400) };
+    const ran = j?.sessions ? j.sessions.server + j.sessions.client : 0;
+    if (!j || ran === 0 || (j.errors?.length ?? 0) > 0) return { killed: false, line: '', error: j?.errors?.[0]?.slice(0, 240) ?? (firstLine(r.out, /wslab diff:|Error|error/) || 'no sessions ran') };
+    return { killed: false, line: `${ran} sessions (${roles}, seed 1, 2 jobs), 0 divergences, ${j.retries?.length ?? 0} retries` };
   }
-  const r = await runWslab(['interop', '--directions', 'lua-lua,ts-lua,lua-ts', '--retries', '1', '--out', join(work, 'interop'), '--lua-lib', libRoot], env, 300_000, o.signal);
-  const j = readJson(join(work, 'interop', 'interop.json')) as { summary?: { fail: number; error: number } } | null;
-  if (j?.summary && j.summary.fail > 0) return { killed: true, line: firstLine(r.out, /: fail —/) };
-  return { killed: false, line: '', ...(!j || (j.summary?.error ?? 0) > 0 ? { error: firstLine(r.out, /: error —|wslab interop:/) } : {}) };
+  const r = await runWslab(['interop', '--directions', 'lua-lua,ts-lua,lua-ts', '--retries', '1', '--out', join(work, 'interop'), '--lua-lib', libRoot], env, 600_000, o.signal);
+  const j = readJson(join(work, 'interop', 'interop.json')) as { summary?: { fail: number; error: number; pass?: number } } | null;
+  if (j?.summary && j.summary.fail > 0) return { killed: true, line: `interop: ${firstLine(r.out, /: fail —/)}` };
+  if (!j || (j.summary?.error ?? 0) > 0) return { killed: false, line: '', error: firstLine(r.out, /: error —|wslab interop:/) || `exit ${r.code}` };
+  return { killed: false, line: `interop: ${j.summary?.pass ?? '?'} pass, 0 fail` };
+}
+
+/** The `wslab interop --scenario-file F --json` answer: its one JSON line. */
+function replayAnswer(out: string): { verdict: string; line: string } | null {
+  for (const l of out.split('\n')) {
+    if (!l.startsWith('{"verdict"')) continue;
+    try {
+      return JSON.parse(l) as { verdict: string; line: string };
+    } catch {
+      return null;
+    }
+  }
+  return null;
 }
 
 /** An even spread of `n` of the mutants: every file and operator gets its share. */
@@ -222,16 +319,61 @@ export function summarise(results: MutantResult[], files: readonly string[]): Mu
 }
 
 /** Rough seconds one mutant's checks take when they all run (a killed mutant stops at its first failing check). */
-export function secondsPerMutant(checks: readonly Check[], sessionSeconds: number): number {
-  return (checks.includes('diff') ? 3 : 0) + (checks.includes('session') ? sessionSeconds + 6 : 0) + (checks.includes('interop') ? 75 : 0);
+export function secondsPerMutant(checks: readonly Check[], sessions: number): number {
+  return (checks.includes('diff') ? 3 : 0) + (checks.includes('focused') ? 3 : 0) + (checks.includes('session') ? Math.ceil(sessions / 15) + 4 : 0) + (checks.includes('interop') ? 75 : 0);
+}
+
+/**
+ * Runs every chosen check on the unmodified library, the way the mutants will be checked (the
+ * session check once per role set the chosen files use). The focused check runs twice and must
+ * answer the same both times (its answers are what mutants are compared with) and reach what it is
+ * for. Any failure or check error makes the baseline unclean.
+ */
+async function runBaseline(checks: readonly Check[], files: readonly LibFile[], libRoot: string, work: string, o: MutateOptions, ref: Reference): Promise<MutateReport['baseline']> {
+  const out: BaselineCheck[] = [];
+  for (const c of checks) {
+    if (o.signal?.aborted) break;
+    if (c === 'focused') {
+      if (!files.some((f) => f !== 'protocol.lua')) continue;
+      const seeds = keySeeds();
+      if (typeof seeds === 'string') {
+        out.push({ check: c, status: 'failed', line: seeds });
+        break;
+      }
+      const a = await runFocused(libRoot, seeds);
+      const b = 'error' in a ? a : await runFocused(libRoot, seeds);
+      const why = 'error' in a ? a.error : 'error' in b ? b.error : firstDifference(a, b) ? `two runs on the unmodified library differ: ${firstDifference(a, b)}` : focusedReach(a, seeds);
+      if (why || 'error' in a) {
+        out.push({ check: c, status: 'failed', line: why ?? 'no observations' });
+        break;
+      }
+      out.push({ check: c, status: 'clean', line: `${a.lines.length} observations, the same in two runs (key seeds ${seeds.join(',')})` });
+      ref.focused = { run: a, seeds };
+      continue;
+    }
+    const targets = c === 'session' ? [...new Set(files.map(rolesOf))].map((roles) => FILES.find((f) => rolesOf(f) === roles)!) : [files.includes('protocol.lua') ? 'protocol.lua' : files[0]!];
+    let failed = false;
+    for (const f of targets) {
+      const r = await runCheck(c, f, libRoot, work, o, ref);
+      if (r === null) continue;
+      const roles = c === 'session' ? { roles: rolesOf(f) } : {};
+      if (r.killed || r.error) {
+        out.push({ check: c, ...roles, status: 'failed', line: r.killed ? r.line : `could not run: ${r.error}` });
+        failed = true;
+        break;
+      }
+      out.push({ check: c, ...roles, status: 'clean', line: r.line });
+    }
+    if (failed) break;
+  }
+  return { clean: !o.signal?.aborted && out.every((x) => x.status === 'clean'), checks: out };
 }
 
 export async function runMutate(o: MutateOptions): Promise<MutateReport> {
   const started = Date.now();
-  if (o.reportFile) claimReport(o.reportFile); // a second run on the same report stops before its first mutant
   const lib = locateLibrary(o.luaLib);
   const files = o.files ?? FILES;
-  const checks = [...(o.checks ?? ['diff', 'session'])] as Check[];
+  const checks = CHECKS.filter((c) => (o.checks ?? DEFAULT_CHECKS).includes(c));
   const sources: Record<string, string> = {};
   for (const f of FILES) sources[f] = readFileSync(join(lib.dir, f), 'utf8');
   const generated: Record<string, number> = {};
@@ -243,7 +385,7 @@ export async function runMutate(o: MutateOptions): Promise<MutateReport> {
   }
   if (o.only) all = all.filter((m) => o.only!.includes(m.id));
   const runnable = all.filter((m) => !m.equivalent);
-  const perMutant = secondsPerMutant(checks, o.sessionSeconds ?? 8) * 1000;
+  const perMutant = secondsPerMutant(checks, o.sessions ?? DEFAULT_SESSIONS) * 1000;
   const cap = o.maxMutants ?? Math.max(1, Math.floor(o.budgetMs / perMutant));
   const chosen = new Set(spread(runnable, cap).map((m) => m.id));
   // Files take turns, so a budget that runs out leaves every file with its share.
@@ -251,7 +393,8 @@ export async function runMutate(o: MutateOptions): Promise<MutateReport> {
   const plan: Mutant[] = [];
   for (let i = 0; byFile.some((l) => i < l.length); i++) for (const l of byFile) if (i < l.length) plan.push(l[i]!);
   const report: MutateReport = {
-    finished: false, ok: false, interrupted: false, lib: { path: lib.dir, version: lib.version }, budgetMs: o.budgetMs, durationMs: 0,
+    finished: false, ok: false, interrupted: false, baseline: { clean: false, checks: [] }, sessionsPerMutant: o.sessions ?? DEFAULT_SESSIONS,
+    lib: { path: lib.dir, version: lib.version }, budgetMs: o.budgetMs, durationMs: 0,
     checks, generated, files: {}, mutants: [],
   };
   const save = (): void => {
@@ -259,11 +402,23 @@ export async function runMutate(o: MutateOptions): Promise<MutateReport> {
     report.files = summarise(report.mutants, files);
     if (o.reportFile) writeJsonReport(o.reportFile, report);
   };
+  // Claims the report (a second run on it stops here, before the baseline), and Ctrl-C writes what
+  // is done so far into it, marked interrupted.
+  const stopInterruptWriter = o.reportFile ? interruptedReportFile(o.reportFile, () => ({ ...report, durationMs: Date.now() - started, files: summarise(report.mutants, files) })) : () => {};
   const jit = luajit();
   const work = mkdtempSync(join(tmpdir(), 'wslab-mutate-'));
   const untrackWork = trackTempDir(work); // Ctrl-C mid-mutant: the interrupt handler removes it
+  const ref: Reference = {};
   try {
-    for (const m of plan) {
+    const baseRoot = join(work, 'unmodified');
+    writeMutantLib(baseRoot, sources, lib.namespace);
+    report.baseline = await runBaseline(checks, files, baseRoot, work, o, ref);
+    ref.unmodifiedRoot = baseRoot;
+    o.onBaseline?.(report.baseline);
+    const failed = report.baseline.checks.find((c) => c.status === 'failed');
+    if (failed) report.refused = `the ${failed.check} check${failed.roles ? ` (${failed.roles})` : ''} fails on the unmodified library, so its kills would not be evidence: ${failed.line}`;
+    save();
+    for (const m of report.baseline.clean ? plan : []) {
       if (o.signal?.aborted || Date.now() - started > o.budgetMs) break;
       const t = Date.now();
       const base = { id: m.id, file: m.file, line: m.line, operator: m.operator, before: m.before, after: m.after };
@@ -280,7 +435,7 @@ export async function runMutate(o: MutateOptions): Promise<MutateReport> {
           const errors: string[] = [];
           result = { ...base, status: 'survived', reason: `no check failed: ${checks.join(', ')}` };
           for (const c of checks) {
-            const r = await runCheck(c, m, libRoot, work, o);
+            const r = await runCheck(c, m.file, libRoot, work, o, ref);
             if (r?.error) errors.push(`${c}: ${r.error}`);
             if (r?.killed) {
               result = { ...base, status: 'killed', killedBy: c, reason: r.line };
@@ -299,9 +454,10 @@ export async function runMutate(o: MutateOptions): Promise<MutateReport> {
     rmSync(work, { recursive: true, force: true });
     untrackWork();
   }
+  stopInterruptWriter();
   report.interrupted = !!o.signal?.aborted;
   report.finished = true;
-  report.ok = mutateOk(report);
+  report.ok = report.baseline.clean && mutateOk(report);
   save();
   return report;
 }

@@ -29,7 +29,13 @@ export const SHRINK_BUDGET_MS = 60_000;
 
 export interface SessionDiffOptions {
   peer: RunningPeer;
+  /** Wall-time bound; with maxSessions it is only a safety net (pass Infinity for none). */
   timeMs: number;
+  /**
+   * Run exactly this many sessions (fewer only when the run is stopped or a finding ends it): each
+   * job runs its fixed share from its own seeds, so the same seed runs the same sessions however
+   * fast the machine is.
+   */
   maxSessions?: number;
   seed?: number;
   roles?: readonly Role[];
@@ -129,7 +135,13 @@ export async function runSessionDiff(opts: SessionDiffOptions): Promise<SessionR
     if (opts.reportFile) writeJsonReport(opts.reportFile, report);
   };
   const deadline = started + opts.timeMs;
-  const stopped = (): boolean => Date.now() >= deadline || !!opts.signal?.aborted || (opts.maxSessions !== undefined && report.sessions.server + report.sessions.client >= opts.maxSessions);
+  const jobs = Math.max(1, opts.jobs ?? 4);
+  const maxFindings = opts.maxFindings ?? 5;
+  // With maxSessions, job j runs its own share: which sessions run never depends on which job is faster.
+  const quota = (job: number): number => opts.maxSessions === undefined ? Infinity : Math.floor(opts.maxSessions / jobs) + (job < opts.maxSessions % jobs ? 1 : 0);
+  const ran = new Array<number>(jobs).fill(0);
+  // Enough findings end every job at its next session, not at the end of its round.
+  const stopped = (job: number): boolean => Date.now() >= deadline || !!opts.signal?.aborted || ran[job]! >= quota(job) || report.divergences.length >= maxFindings;
   let lastProgress = 0;
   const progress = (): void => {
     if (!opts.onProgress || Date.now() - lastProgress < 500) return;
@@ -140,21 +152,21 @@ export async function runSessionDiff(opts: SessionDiffOptions): Promise<SessionR
   };
   const seen = new Set<string>();
   let peerDead: string | null = null;
-  const jobs = Math.max(1, opts.jobs ?? 4);
-  const maxFindings = opts.maxFindings ?? 5;
   save();
   // `jobs` independent fast-check loops side by side (most of a session is waiting on timeouts and
   // the network); job j runs rounds with seeds seed + j*100000 + round.
   const worker = async (job: number): Promise<void> => {
     let shrinking = false;
     let shrinkUntil = 0;
-    for (let round = 0; !stopped() && !peerDead && report.divergences.length < maxFindings; round++) {
+    for (let round = 0; !stopped(job) && !peerDead && report.divergences.length < maxFindings; round++) {
       const roundSeed = (seed + job * 100_000 + round) >>> 0;
       const property = fc.asyncProperty(sessionArb(roles, peer.lib.clientVersion), async (s) => {
-        if (!shrinking && (stopped() || peerDead)) return true;
+        if (!shrinking && (stopped(job) || peerDead)) return true;
         // Shrinking has a budget of its own: past it, fast-check keeps the smallest failure so far.
         if (shrinking && Date.now() > shrinkUntil) return true;
         progress();
+        // Counted when it starts, so a session the harness could not run still uses its place.
+        if (!shrinking) ran[job]!++;
         let r: SessionDiff;
         try {
           r = await diffSession(peer, s, opts.targets);

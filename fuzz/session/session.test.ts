@@ -115,6 +115,14 @@ describe.skipIf(why !== null && !IN_CI)(`session diff against the Lua library in
     expect(planted.explained).toBeNull();
   }, 60_000);
 
+  it('with maxSessions runs exactly that many sessions, however the jobs share them (no time limit)', async () => {
+    for (const jobs of [1, 3]) {
+      const r = await runSessionDiff({ peer, timeMs: Infinity, maxSessions: 10, seed: 7, roles: ['server'], jobs, maxFindings: 1, shrinkBudgetMs: 0, findingsDir: mkdtempSync(join(tmpdir(), 'wslab-session-count-')) });
+      expect(r.sessions.server + r.sessions.client + r.errors.length, JSON.stringify(r.errors)).toBe(10);
+      expect(r.finished).toBe(true);
+    }
+  }, 120_000);
+
   for (const f of savedSessions) {
     it(`saved session ${f} agrees with the original now (or is a declared difference)`, async () => {
       const j = JSON.parse(readFileSync(join(FINDINGS_DIR, 'session', f), 'utf8')) as { session: Session };

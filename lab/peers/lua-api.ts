@@ -18,6 +18,8 @@ export type Step =
   | { op: 'connect'; uri: string; opts?: Record<string, unknown> }
   | { op: 'new'; opts?: Record<string, unknown> }
   | { op: 'randomseed'; seed: number }
+  /** Client endpoint only: a method called on the module table itself (no socket: the "not initialized" branches). */
+  | { op: 'on_module'; module: 'client' | 'server'; call: Step }
   /** Server only: the request head as received (request line + headers, no final blank line). */
   | { op: 'request_head' }
   /** Server only: the TLS server name (SNI) the client sent, or nil. */
@@ -48,6 +50,7 @@ export function toWireStep(step: Step): Record<string, unknown> {
   const out: Record<string, unknown> = { ...step };
   if ('payload' in step) out.payload = toWirePayload(step.payload);
   if ('msg' in step) out.msg = toWirePayload(step.msg);
+  if (step.op === 'on_module') out.call = toWireStep(step.call);
   return out;
 }
 
