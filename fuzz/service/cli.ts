@@ -7,7 +7,7 @@ import { onInterrupt } from '../../lab/children.js';
 import { claimReport } from '../../lab/reports.js';
 import { ROOT_DIR } from '../../lab/paths.js';
 import { formatServiceReport, mergeServiceReports, reportDirs, writeServiceReport } from './report.js';
-import { parseServiceUrl, readScenario, ServiceCampaign, type ServiceFuzzOptions } from './runner.js';
+import { FINDING_KINDS, parseServiceUrl, readScenario, ServiceCampaign, type ServiceFuzzOptions } from './runner.js';
 
 export const serviceHelp = `Service mode: fuzz your own WebSocket service
   wslab fuzz --url ws://HOST:PORT/PATH [--time 60s | --sessions N] [--seed N] [options]
@@ -39,6 +39,7 @@ Service options:
                        deviations (docs/behaviour.md §7) are counted as expected, not findings
   --probe M            ping (default), echo (a text message must come back) or none
   --probe-timeout D    the probe's bound floor (default 1000ms)
+  --oracles LIST       the finding kinds to look for (default all: down,hung,server-log,resources,protocol)
   --error-log FILE     follow this nginx error log
   --pid PID            sample /proc/PID (RSS and fds, summed with its child processes: an nginx
                        master with its workers)
@@ -78,6 +79,7 @@ export async function runService(argv: string[]): Promise<number> {
     shard: { type: 'string' },
     profile: { type: 'string', choices: ['strict', 'resty'], default: 'strict' },
     probe: { type: 'string', choices: ['ping', 'echo', 'none'], default: 'ping' },
+    oracles: { type: 'list', choices: FINDING_KINDS, default: FINDING_KINDS },
     'probe-timeout': { type: 'duration', default: '1000ms', defaultUnit: 'ms' },
     'error-log': { type: 'string' },
     pid: { type: 'number', integer: true, min: 1 },
@@ -129,7 +131,7 @@ export async function runService(argv: string[]): Promise<number> {
   const abort = new AbortController();
   const opts: ServiceFuzzOptions = {
     target, seed, timeMs: v.time, ...(v.sessions !== undefined ? { maxSessions: v.sessions } : {}), shard,
-    profile: v.profile, probe: v.probe, probeTimeoutMs: v['probe-timeout'],
+    profile: v.profile, probe: v.probe, probeTimeoutMs: v['probe-timeout'], oracles: v.oracles,
     ...(v['error-log'] ? { errorLog: v['error-log'] } : {}), ...(v.pid !== undefined ? { pid: v.pid } : {}),
     resourceWindow: v['resource-window'], maxRssGrowthKiB: Math.round(v['max-rss-growth'] * 1024), maxFdGrowth: v['max-fd-growth'],
     rate: v.rate, connections: v.connections, shrinkBudgetMs: v['shrink-time'], maxFindings: v['max-findings'], recoverMs: v['recover-time'],
@@ -163,7 +165,10 @@ export async function runService(argv: string[]): Promise<number> {
   claimReport(join(v.out, 'report.json'));
   const campaign = new ServiceCampaign({
     ...opts,
-    onReport: (r) => writeServiceReport(v.out, r),
+    // After an interrupt the report on disk is the interrupted one: the campaign's last steps must not replace it.
+    onReport: (r) => {
+      if (!abort.signal.aborted) writeServiceReport(v.out, r);
+    },
     ...(v.quiet ? {} : { onProgress: progressPrinter() }),
   });
   const stopWriting = onInterrupt(() => {

@@ -78,7 +78,8 @@ export async function probeVerdict(target: RawTarget, path: string, hostHeader: 
   return second.ok ? second : { ...second, first };
 }
 
-/** The bound: at least `floorMs`, and 20 times the slowest of the baseline probes (the lag measured here). */
+/** The bound: at least `floorMs`, and 20 times the median baseline probe (the lag measured here; the first connection of a run is often a cold outlier). */
 export function probeBound(baselineMs: number[], floorMs: number): number {
-  return Math.max(floorMs, 20 * Math.max(1, ...baselineMs));
+  const sorted = [...baselineMs].sort((a, b) => a - b);
+  return Math.max(floorMs, 20 * Math.max(1, sorted[Math.floor(sorted.length / 2)] ?? 1));
 }

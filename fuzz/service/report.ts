@@ -41,11 +41,11 @@ function bytesHtml(sc: ServiceScenario | null): string {
 }
 
 export function renderServiceHtml(r: ServiceReport, outDir: string): string {
-  const state = !r.finished ? 'running' : r.interrupted ? 'error' : r.ok ? 'pass' : 'fail';
-  const banner = !r.finished
-    ? 'running'
-    : r.interrupted
-      ? 'interrupted: the findings so far are below'
+  const state = r.interrupted ? 'error' : !r.finished ? 'running' : r.ok ? 'pass' : 'fail';
+  const banner = r.interrupted
+    ? 'interrupted: the findings so far are below'
+    : !r.finished
+      ? 'running'
       : r.findings.length
         ? `${r.findings.length} finding(s)`
         : r.errors.length
@@ -86,7 +86,7 @@ ${cards([
 ${keyValues([
   ['target', `<code>${esc(r.target)}</code>`],
   ['seed / shard', `${r.seed} / ${r.shard.index} of ${r.shard.count}`],
-  ['profile', esc(r.profile)],
+  ['profile / oracles', `${esc(r.profile)} / ${esc((r.oracles ?? FINDING_KINDS).join(', '))}`],
   ['bounds', `probe ${r.bounds.probeMs} ms, close wait ${r.bounds.closeWaitMs} ms (baseline ${r.bounds.baselineMs.join(', ')} ms)`],
   ['session digest', `<code>${esc(r.digest)}</code>`],
 ])}

@@ -17,7 +17,8 @@ import { ErrorLogFollower, logSignature, sampleResources, type ResourceSample } 
 import { probeBound, probeOnce, probeVerdict, type ProbeMode } from './probe.js';
 
 export type FindingKind = 'down' | 'hung' | 'protocol' | 'server-log' | 'resources';
-export const FINDING_KINDS: readonly FindingKind[] = ['down', 'hung', 'protocol', 'server-log', 'resources'];
+/** Every kind, the gravest first (the order findings of one session are shrunk in, and the report's). */
+export const FINDING_KINDS: readonly FindingKind[] = ['down', 'hung', 'server-log', 'resources', 'protocol'];
 
 export interface ServiceTarget {
   url: string;
@@ -74,6 +75,7 @@ export interface ServiceReport {
   target: string;
   profile: Profile;
   probe: ProbeMode;
+  oracles: FindingKind[];
   seed: number;
   shard: { index: number; count: number };
   durationMs: number;
@@ -118,6 +120,10 @@ export interface ServiceFuzzOptions {
   /** How long a down or hung service may take to answer again before the campaign stops. */
   recoverMs: number;
   outDir: string;
+  /** The oracles that run (default: every kind; resources needs --pid, server-log --error-log). */
+  oracles?: readonly FindingKind[];
+  /** Stop the campaign once a finding of one of these kinds is saved (tests, a CI gate). */
+  stopOnKinds?: readonly FindingKind[];
   signal?: AbortSignal;
   onProgress?: (p: { elapsedMs: number; sessions: number; sessionsPerSec: number; findings: number; expected: number; shrinking: boolean }) => void;
   /** Called with the report as it changes (the CLI writes it). */
@@ -179,7 +185,7 @@ export class ServiceCampaign {
     this.o = o;
     this.log = o.errorLog ? new ErrorLogFollower(o.errorLog) : null;
     this.report = {
-      kind: 'wslab-service-fuzz', finished: false, ok: false, interrupted: false, target: o.target.url, profile: o.profile, probe: o.probe,
+      kind: 'wslab-service-fuzz', finished: false, ok: false, interrupted: false, target: o.target.url, profile: o.profile, probe: o.probe, oracles: [...(o.oracles ?? FINDING_KINDS)],
       seed: o.seed, shard: o.shard ?? { index: 1, count: 1 }, durationMs: 0, sessions: 0, sessionsPerSec: 0, digest: EMPTY_DIGEST, sessionIds: [],
       bounds: { probeMs: 0, closeWaitMs: 0, baselineMs: [] }, findings: [], expected: [], unconfirmed: [], errors: [],
       ...(o.pid !== undefined ? { resources: { pid: o.pid, samples: [] } } : {}),
@@ -234,28 +240,31 @@ export class ServiceCampaign {
   /** Runs one session and every oracle (`only`: the one a shrink replays, so the others cost nothing). */
   async observe(s: ServiceSession, only?: FindingKind): Promise<Observed> {
     const t = this.o.target;
+    const want = (k: FindingKind): boolean => (this.o.oracles ?? FINDING_KINDS).includes(k) && (!only || only === k);
     const findings: Observed['findings'] = [];
     const expected: ProtocolViolation[] = [];
     const raw = await runRawClientAt(t.raw, t.path, { ...s, request: withHost(s.request, t.host) }, this.closeWaitMs, this.headWaitMs);
-    if (raw.connectError !== null) {
+    if (raw.connectError !== null && want('down')) {
       findings.push({ kind: 'down', signature: 'down', summary: `the session's connection failed: ${raw.connectError}`, evidence: { connectError: raw.connectError } });
     }
-    if (!only || only === 'protocol') {
+    if (want('protocol')) {
       for (const v of judgeSession(s, raw, this.o.profile)) {
         if (v.expectedBy) expected.push(v);
         else findings.push({ kind: 'protocol', signature: `protocol:${v.check}`, summary: v.summary, evidence: v.evidence });
       }
     }
-    if ((!only || only === 'down' || only === 'hung' || only === 'server-log') && this.o.probe !== 'none') {
+    const logged = this.log !== null && want('server-log');
+    // The probe is also what a log read waits for: the service has handled the session's bytes by the time it answers.
+    if ((want('down') || want('hung') || logged) && this.o.probe !== 'none') {
       const p = await probeVerdict(t.raw, t.path, t.host, this.o.probe, this.probeMs);
-      if (!p.ok && (!only || only === p.kind)) findings.push({ kind: p.kind, signature: p.kind, summary: `after the session, a fresh connection: ${p.what}`, evidence: { probe: p.what, boundMs: this.probeMs, ...(p.first && !p.first.ok ? { firstTry: p.first.what } : {}) } });
-    } else if (this.log && (!only || only === 'server-log')) {
+      if (!p.ok && want(p.kind)) findings.push({ kind: p.kind, signature: p.kind, summary: `after the session, a fresh connection: ${p.what}`, evidence: { probe: p.what, boundMs: this.probeMs, ...(p.first && !p.first.ok ? { firstTry: p.first.what } : {}) } });
+    } else if (logged) {
       // No probe to wait on: give the service its measured lag to write what it logs.
       await sleep(Math.min(1000, 5 * this.lagMs + 50));
     }
-    if (this.log && (!only || only === 'server-log')) {
+    if (logged) {
       this.lastLogPoll = Date.now();
-      for (const line of this.log.poll()) findings.push({ kind: 'server-log', signature: `server-log:${logSignature(line)}`, summary: logSignature(line), evidence: { line } });
+      for (const line of this.log!.poll()) findings.push({ kind: 'server-log', signature: `server-log:${logSignature(line)}`, summary: logSignature(line), evidence: { line } });
     }
     return { findings, expected, raw };
   }
@@ -267,6 +276,7 @@ export class ServiceCampaign {
       !!this.o.signal?.aborted ||
       this.dead !== null ||
       this.bySignature.size >= this.o.maxFindings ||
+      [...this.bySignature.values()].some((f) => this.o.stopOnKinds?.includes(f.kind)) ||
       (this.o.maxSessions !== undefined && this.nextIndex >= this.o.maxSessions)
     ) || r.finished;
   }
@@ -338,14 +348,17 @@ export class ServiceCampaign {
       if (seen.findings.some((f) => f.kind === 'down' || f.kind === 'hung') && !(await this.recovered())) {
         this.dead = `the service did not answer a probe within ${Math.round(this.o.recoverMs / 1000)} s after session ${i}`;
       }
+      // The gravest first: a protocol verdict in a session that also hung the service is often its consequence.
+      fresh.sort((a, b) => FINDING_KINDS.indexOf(a.kind) - FINDING_KINDS.indexOf(b.kind));
       for (const f of fresh) {
+        if ([...this.bySignature.values()].some((x) => this.o.stopOnKinds?.includes(x.kind))) break;
         // A protocol verdict is this connection's; a log line or a failed probe may come from any
         // session that ran meanwhile (--connections): each is replayed alone, this one first.
         const others = f.kind === 'protocol' ? [] : this.recent.filter((x) => x.index !== i && x.end >= windowFrom - this.closeWaitMs && x.start <= Date.now()).map((x) => x.index).slice(-8);
         await this.exclusive(() => this.shrinkAndSave(f, [i, ...others]));
       }
       this.windowIndices.push(i);
-      if (this.o.pid !== undefined && this.report.sessions % this.o.resourceWindow === 0) await this.resourceWindow();
+      if (this.o.pid !== undefined && (this.o.oracles ?? FINDING_KINDS).includes('resources') && this.report.sessions % this.o.resourceWindow === 0) await this.resourceWindow();
       this.progress();
       this.emit();
     }
