@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../cli/main.js';
+import { browserUnavailable, launchBrowser } from '../../lab/browser.js';
 import { ROOT_DIR } from '../../lab/paths.js';
+import { checkReportPage } from '../../lab/report-check.js';
 import { sessionAt, sessionId } from './model.js';
 import { writeServiceReport } from './report.js';
 import { EMPTY_DIGEST, parseServiceUrl, ServiceCampaign, xorDigest, type ServiceFuzzOptions, type ServiceReport } from './runner.js';
@@ -50,7 +52,8 @@ describe('wslab fuzz --url against ws and our server', () => {
     it.concurrent(`${name} (--profile ${profile}): no finding beyond the declared ones in 200 sessions`, async () => {
       const svc = await start();
       services.push(svc);
-      const r = await new ServiceCampaign(options(svc.url, { profile, maxSessions: 200, pid: process.pid })).run();
+      const opts = options(svc.url, { profile, maxSessions: 200, pid: process.pid });
+      const r = await new ServiceCampaign({ ...opts, onReport: (x) => writeServiceReport(opts.outDir, x) }).run();
       expect(r.errors).toEqual([]);
       expect(r.sessions).toBe(200);
       const declared = name === 'ws 8' ? DECLARED_WS : [];
@@ -58,6 +61,17 @@ describe('wslab fuzz --url against ws and our server', () => {
       expect(rest.map((f) => `${f.signature}: ${f.summary}`)).toEqual([]);
       if (profile === 'resty') expect(r.expected.map((e) => e.id)).toContain('fail-without-close');
       else expect(r.expected).toEqual([]);
+      // The page renders in chromium without a console error, the finding listed with its request bytes.
+      if (name === 'ws 8' && r.findings.length && browserUnavailable() === null) {
+        const browser = await launchBrowser();
+        try {
+          const check = await checkReportPage(browser, join(opts.outDir, 'index.html'), ['h1', '.banner.fail', 'details.sec', 'text=protocol:accepted-invalid-handshake', 'text=HTTP/1.0↵']);
+          expect(check.consoleErrors).toEqual([]);
+          expect(check.missing).toEqual([]);
+        } finally {
+          await browser.close();
+        }
+      }
     }, 150_000);
   }
 });
