@@ -48,6 +48,16 @@ function validUtf8(b: Uint8Array): boolean {
   }
 }
 
+/** Whether `b` can still begin valid UTF-8 (an incomplete sequence at the end is not an error yet). */
+function validUtf8Prefix(b: Uint8Array): boolean {
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(b, { stream: true });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Close codes an endpoint may send (RFC 6455 §7.4.1 and the IANA registry: 1012-1014; 3000-4999). */
 export function validCloseCode(code: number): boolean {
   return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
@@ -108,7 +118,10 @@ export function clientErrors(frames: Array<{ group: number; f: FrameSpec }>): { 
   for (let i = 0; i < frames.length; i++) {
     const { group, f } = frames[i]!;
     const p = payloadBytes(f.payload);
-    const err = (what: string, cls: ErrorClass, expect: number[] = [1002]): void => void errors.push({ group, frame: i, what, cls, expect });
+    // A server may fail fast on a text message whose first fragments are already invalid UTF-8
+    // (RFC 6455 §8.1) or wait for its end (ws does): before the end, 1007 is right too.
+    const prefixBad = open !== null && open.opcode === 1 && !validUtf8Prefix(Buffer.concat(open.parts));
+    const err = (what: string, cls: ErrorClass, expect: number[] = [1002]): void => void errors.push({ group, frame: i, what, cls, expect: prefixBad && !expect.includes(1007) ? [...expect, 1007] : expect });
     // A non-minimal length is against RFC 6455 §5.2, but servers differ on whether they fail the
     // connection for it (ws does for control frames, the original never does): like an oversize
     // frame, it ends what is judged.
