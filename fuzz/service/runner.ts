@@ -318,6 +318,8 @@ export class ServiceCampaign {
       const i = this.takeIndex();
       if (i === null) return;
       const s = sessionAt(this.o.seed, i);
+      // No await between this check and the count: a shrink that starts now waits for this session.
+      while (this.shrinking) await sleep(20);
       this.inFlight++;
       const rec = { index: i, start: Date.now(), end: Number.POSITIVE_INFINITY };
       this.recent.push(rec);

@@ -88,6 +88,36 @@ describe.skipIf(why !== null && !IN_CI)(`wslab fuzz --url against the Lua echo i
     }, 150_000);
   }
 
+  it.concurrent('wss: the Lua echo behind nginx\'s TLS listener, trusted through --ca or --insecure, no finding', async () => {
+    const peer = await startNativePeer({});
+    peers.push(peer);
+    for (const tls of [{ ca: peer.caPem }, { insecure: true }]) {
+      const target = parseServiceUrl(`${peer.wssUrl}/echo`, tls);
+      if ('err' in target) throw new Error(target.err);
+      expect(target.raw.tls).toBeDefined();
+      const outDir = mkdtempSync(join(tmpdir(), 'wslab-fuzz-url-test-'));
+      dirs.push(outDir);
+      const r = await new ServiceCampaign({
+        target, seed: 20261206, timeMs: 60_000, maxSessions: 40, profile: 'resty', probe: 'echo', probeTimeoutMs: 1000, resourceWindow: 200,
+        maxRssGrowthKiB: 65536, maxFdGrowth: 64, rate: 0, connections: 2, shrinkBudgetMs: 20_000, maxFindings: 5, recoverMs: 10_000, outDir,
+      }).run();
+      expect(r.errors, JSON.stringify(tls)).toEqual([]);
+      expect(r.sessions).toBe(40);
+      expect(r.findings.map((f) => `${f.signature}: ${f.summary}`)).toEqual([]);
+    }
+    // Without a CA that signed it, the certificate is refused before the campaign: an error, not a finding.
+    const untrusted = parseServiceUrl(`${peer.wssUrl}/echo`);
+    if ('err' in untrusted) throw new Error(untrusted.err);
+    const untrustedOut = mkdtempSync(join(tmpdir(), 'wslab-fuzz-url-test-'));
+    dirs.push(untrustedOut);
+    const r = await new ServiceCampaign({
+      target: untrusted, seed: 1, timeMs: 10_000, profile: 'resty', probe: 'ping', probeTimeoutMs: 1000, resourceWindow: 200,
+      maxRssGrowthKiB: 65536, maxFdGrowth: 64, rate: 0, connections: 1, shrinkBudgetMs: 1000, maxFindings: 5, recoverMs: 1000, outDir: untrustedOut,
+    }).run();
+    expect(r.sessions).toBe(0);
+    expect(r.errors[0]).toMatch(/does not answer the ping probe before the campaign .*(certificate|SELF_SIGNED|UNABLE)/i);
+  }, 150_000);
+
   it.concurrent('the unmodified Lua echo: no finding beyond the original\'s declared deviations (--profile resty), log and /proc followed', async () => {
     const { report } = await campaign('/echo', { maxSessions: 200, logOf: true, pidOf: true, resourceWindow: 50 });
     expect(report.errors).toEqual([]);
