@@ -80,8 +80,10 @@ describe('shards', () => {
   it('shards 1/2 and 2/2 run exactly the sessions of one run, disjoint; their merge has its digest', async () => {
     const svc = await startOurEcho(true);
     services.push(svc);
+    // The shards' folders side by side in one folder, as a CI job downloads its artifacts.
+    const artifacts = tmp();
     const run = async (o: Partial<ServiceFuzzOptions>): Promise<{ r: ServiceReport; dir: string }> => {
-      const opts = options(svc.url, { maxSessions: 24, ...o });
+      const opts = options(svc.url, { maxSessions: 24, ...o, ...(o.shard ? { outDir: join(artifacts, `fuzz-shard-${o.shard.index}`) } : {}) });
       const r = await new ServiceCampaign({ ...opts, onReport: (x) => writeServiceReport(opts.outDir, x) }).run();
       return { r, dir: opts.outDir };
     };
@@ -103,6 +105,7 @@ describe('shards', () => {
     const log = vi.spyOn(console, 'log').mockImplementation(() => {});
     try {
       expect(await main(['fuzz', '--merge', oneDir, '--merge', twoDir, '--out', out])).toBe(0);
+      expect(await main(['fuzz', '--merge', artifacts, '--out', join(out, 'from-artifacts')])).toBe(0);
     } finally {
       log.mockRestore();
     }
@@ -111,6 +114,7 @@ describe('shards', () => {
     expect(merged.digest).toBe(whole.digest);
     expect([...merged.sessionIds!].sort()).toEqual(ids(whole));
     expect(existsSync(join(out, 'index.html'))).toBe(true);
+    expect((JSON.parse(readFileSync(join(out, 'from-artifacts', 'report.json'), 'utf8')) as ServiceReport).digest).toBe(whole.digest);
   }, 120_000);
 });
 
