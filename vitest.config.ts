@@ -22,6 +22,7 @@ const LUA_FACING = [
   'conformance/interop/scenario-file.test.ts',
   'fuzz/diff/*.test.ts',
   'fuzz/session/session.test.ts',
+  'fuzz/service/service-lua.test.ts',
   'fuzz/mutate/mutate.test.ts',
   'lab/peers/native/native.test.ts',
   'lab/session/known.test.ts',

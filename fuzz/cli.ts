@@ -4,8 +4,10 @@ import { parseCommandLine, shownPath } from '../lab/args.js';
 import { ROOT_DIR } from '../lab/paths.js';
 import { runCampaign, type CampaignProgress, type FuzzReport } from './campaign.js';
 import { TARGETS, TEST_TARGETS } from './registry.js';
+import { isServiceMode, runService, serviceHelp } from './service/cli.js';
 
 export const help = `Usage: wslab fuzz [--target T] [--time 60s] [--execs N] [--jobs N] [options]
+       wslab fuzz --url ws://HOST:PORT/PATH [options]     (service mode, below)
 
 Runs coverage-guided jsfuzz campaigns on the parser targets (compiled to CommonJS in fuzz/build/).
 Crashes are minimised and saved to fuzz/findings/<target>/, where fuzz/findings.test.ts replays
@@ -33,12 +35,15 @@ Examples:
   wslab fuzz --target frame-compat --time 60s
   wslab fuzz --target all --time 30s --jobs 2
   wslab fuzz --target uri,handshake-client --execs 200000
-  wslab fuzz --target uri --minimise-corpus --merge other-runner/corpus`;
+  wslab fuzz --target uri --minimise-corpus --merge other-runner/corpus
+
+${serviceHelp}`;
 
 /** "90", "90s", "1500ms", "10m", "1h" -> milliseconds (one definition, in the argument layer). */
 export { parseDuration } from '../lab/args.js';
 
 export async function run(argv: string[]): Promise<number> {
+  if (isServiceMode(argv)) return runService(argv);
   const { values } = parseCommandLine('fuzz', argv, {
     target: { type: 'list', choices: ['all', ...TARGETS.map((t) => t.name), ...TEST_TARGETS.map((t) => t.name)], default: ['all'] },
     time: { type: 'duration', default: '60s' },

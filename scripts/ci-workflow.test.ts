@@ -39,3 +39,19 @@ describe('.github/workflows/ci.yml', () => {
     expect(workflow).toContain('--minimise-corpus');
   });
 });
+
+describe('.github/workflows/fuzz-service.yml', () => {
+  const fuzzService = readFileSync(join(ROOT_DIR, '.github', 'workflows', 'fuzz-service.yml'), 'utf8');
+  it('splits one campaign over its shard matrix, merges the shards, and only reads the repository', () => {
+    const shards = /^\s+shard: \[([^\]]*)\]/m.exec(fuzzService)?.[1]?.split(',').map((s) => Number(s.trim()));
+    const count = Number(/^\s+SHARDS: (\d+)$/m.exec(fuzzService)?.[1]);
+    expect(shards).toEqual(Array.from({ length: count }, (_, i) => i + 1));
+    expect(fuzzService).toMatch(/npx wslab fuzz --url "\$SERVICE_URL" .*--seed "\$SEED"/);
+    expect(fuzzService).toContain(['--shard $', '{{ matrix.shard }}/$SHARDS'].join(''));
+    expect(fuzzService).toContain('npx wslab fuzz --merge shards --out fuzz-merged');
+    expect(fuzzService).toMatch(/^permissions:\n {2}contents: read$/m);
+    expect(fuzzService).not.toMatch(/contents: write|write-all/);
+    // The service it fuzzes listens inside the job, on 127.0.0.1.
+    expect(fuzzService).toMatch(/^\s+SERVICE_URL: ws:\/\/127\.0\.0\.1:\d+\//m);
+  });
+});

@@ -115,7 +115,7 @@ function fragmentedArb(masked: boolean, limits: number[]): fc.Arbitrary<FrameSpe
     .map(([opcode, middle, p]) => [f(false, opcode, 'ab'), ...middle.map((m) => (m === 'cont' ? f(false, 0, p) : f(true, m as number, m === 0x8 ? { hex: '03e8' } : 'c'))), f(true, 0, 'z')]);
 }
 
-function trafficArb(masked: boolean, timeout: number, limits: number[]): fc.Arbitrary<TrafficGroup[]> {
+export function trafficArb(masked: boolean, timeout: number, limits: number[]): fc.Arbitrary<TrafficGroup[]> {
   const frames = fc.array(fc.oneof(w(4, frameArb(masked, limits).map((x) => [x])), w(1, fragmentedArb(masked, limits))), { maxLength: 4 }).map((xs) => xs.flat());
   // A read's deadline is T after its call began or after the last bytes it got (ngx_lua re-arms the
   // timer on progress), so every arrival starts a grid of deadlines of its own. The first later
@@ -141,7 +141,7 @@ function trafficArb(masked: boolean, timeout: number, limits: number[]): fc.Arbi
     });
 }
 
-const endArb: fc.Arbitrary<PeerEnd> = fc.oneof(
+export const endArb: fc.Arbitrary<PeerEnd> = fc.oneof(
   w(6, fc.constant<PeerEnd>('fin')),
   w(3, fc.constant<PeerEnd>('hold')),
   w(1, fc.constant<PeerEnd>('rst')),
@@ -229,7 +229,7 @@ const limitsOf = (o: { max_payload_len?: number; max_recv_len?: number; max_send
 const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
 
 /** A valid upgrade request, or one near-valid variant of it (each check of server:new() and its order). */
-const requestArb: fc.Arbitrary<ServerSession['request']> = fc
+export const requestArb: fc.Arbitrary<ServerSession['request']> = fc
   .record({
     method: fc.oneof(w(12, fc.constant('GET')), w(1, fc.constantFrom('POST', 'PUT'))),
     version: fc.oneof(w(15, fc.constant('1.1')), w(1, fc.constant('1.0'))),

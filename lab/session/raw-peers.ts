@@ -73,29 +73,36 @@ async function waitFor(cond: () => boolean, c: Collected, ms: number): Promise<v
   while (!cond() && !c.ended && Date.now() < deadline) await Promise.race([sleep(2), c.ended$]);
 }
 
-async function finish(sock: net.Socket, c: Collected, end: PeerEnd, waitMs: number, settleMs: number): Promise<boolean> {
+async function finish(sock: net.Socket, c: Collected, end: PeerEnd, waitMs: number, settleMs: number, onOurEnd: () => void = () => {}): Promise<boolean> {
   // A FIN or RST waits until the library has used what came before it: a read with a 1 ms timeout
   // must time out, not see the FIN, whatever the scheduling.
   if (end !== 'hold') await sleep(settleMs);
-  if (end === 'fin') sock.end();
+  if (end === 'fin') {
+    onOurEnd();
+    sock.end();
+  }
   if (end === 'rst' || end === 'close') {
+    onOurEnd();
     // Gone: what the library does later is in its records, not on this socket.
     c.self = true;
-    if (end === 'rst') sock.resetAndDestroy();
+    // A TLS socket cannot be reset (its socket is the TLS layer's): it is destroyed instead.
+    if (end === 'rst' && !(sock instanceof tls.TLSSocket)) sock.resetAndDestroy();
     else sock.destroy();
     return c.ended;
   }
   await Promise.race([c.ended$, sleep(waitMs)]);
+  if (end === 'hold') onOurEnd();
   c.self = true;
   sock.destroy();
   return c.ended;
 }
 
-async function sendGroups(sock: net.Socket, groups: TrafficGroup[], from: number): Promise<void> {
+async function sendGroups(sock: net.Socket, groups: TrafficGroup[], from: number, onSent: (i: number) => void = () => {}): Promise<void> {
   for (let i = from; i < groups.length; i++) {
     const g = groups[i]!;
     if (g.pauseMs > 0) await sleep(g.pauseMs);
     if (sock.destroyed) return;
+    onSent(i);
     await writeChopped(sock, groupBytes(g), g.chops);
   }
 }
@@ -114,34 +121,103 @@ export interface RawClientResult {
   reset: boolean;
 }
 
+/** Where a raw client connects: a host and port, over TCP or TLS. */
+export interface RawTarget {
+  host: string;
+  port: number;
+  /** wss: the CA to trust (PEM) or `insecure` to accept any certificate; SNI is the host unless it is an IP literal. */
+  tls?: { ca?: string; insecure?: boolean; servername?: string };
+}
+
+/** What a raw client sends: a request head and traffic groups, and how it ends (a server session's parts). */
+export type RawClientScript = Pick<ServerSession, 'request' | 'traffic' | 'end' | 'settleMs'>;
+
+/** A raw client's run with times: when each group went out and when the other side's bytes and close came. */
+export interface TimedRawClientResult extends RawClientResult {
+  /** The connection failed before any byte went out (ECONNREFUSED, a TLS error ...): the error code or text. */
+  connectError: string | null;
+  /** ms after the start when each traffic group was written; null when it was not (no 101 yet, or the socket was gone). */
+  groupSentAt: Array<number | null>;
+  /** Every chunk received after the head, with its arrival time (ms after the start) and offset in `after`. */
+  arrivals: Array<{ at: number; offset: number }>;
+  /** When we ended our side (FIN, RST, or destroy after waiting), ms after the start. */
+  ourEndAt: number;
+  /** When the other side closed, ms after the start, or null (it had not when we gave up). */
+  closedAt: number | null;
+}
+
 /** Plays the client side of a server session against 127.0.0.1:port, GETting `path`. */
 export async function runRawClient(port: number, path: string, s: ServerSession, closeWait: number): Promise<RawClientResult> {
-  const sock = net.connect({ port, host: '127.0.0.1', noDelay: true });
+  const r = await runRawClientAt({ host: '127.0.0.1', port }, path, s, closeWait || closeWaitMs(Number(s.opts.timeout ?? 60000), s.steps.length));
+  if (r.connectError !== null) throw new Error(r.connectError);
+  return r;
+}
+
+/**
+ * Plays a raw client against any host, port and path, over TCP or TLS (wss). `headWaitMs` bounds
+ * the wait for the response head. Connection errors come back as `connectError`, never thrown.
+ */
+export async function runRawClientAt(target: RawTarget, path: string, s: RawClientScript, closeWait: number, headWaitMs = 5000): Promise<TimedRawClientResult> {
+  const t0 = Date.now();
+  const since = (): number => Date.now() - t0;
+  const sock: net.Socket = target.tls
+    ? tls.connect({
+        host: target.host,
+        port: target.port,
+        ...(target.tls.ca ? { ca: target.tls.ca } : {}),
+        rejectUnauthorized: !target.tls.insecure,
+        ...(target.tls.servername ?? (net.isIP(target.host) ? undefined : target.host) ? { servername: target.tls.servername ?? target.host } : {}),
+        noDelay: true,
+      } as tls.ConnectionOptions)
+    : net.connect({ port: target.port, host: target.host, noDelay: true });
   const c = collect(sock);
-  await new Promise<void>((resolve, reject) => {
-    sock.once('connect', resolve);
-    sock.once('error', reject);
+  const arrivals: Array<{ at: number; offset: number }> = [];
+  let received = 0;
+  sock.on('data', (d: Buffer) => {
+    arrivals.push({ at: since(), offset: received });
+    received += d.length;
   });
+  let closedAt: number | null = null;
+  void c.ended$.then(() => {
+    if (!c.self) closedAt = since();
+  });
+  const connectError = await new Promise<string | null>((resolve) => {
+    sock.once(target.tls ? 'secureConnect' : 'connect', () => resolve(null));
+    sock.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+  });
+  const groupSentAt: Array<number | null> = s.traffic.map(() => null);
+  if (connectError !== null) {
+    c.self = true;
+    sock.destroy();
+    return { head: null, after: Buffer.alloc(0), libraryClosed: false, reset: false, connectError, groupSentAt, arrivals: [], ourEndAt: since(), closedAt: null };
+  }
   const head = encodeHead(`${s.request.method} ${path} HTTP/${s.request.version}`, s.request.headers);
   const first = s.traffic[0];
   const startsNow = first !== undefined && first.pauseMs === 0;
   // Group 0 travels with the request, so the library's first reads find it already buffered.
   sock.write(Buffer.concat([Buffer.from(head, 'latin1'), startsNow && !first.chops?.length ? groupBytes(first) : Buffer.alloc(0)]));
+  if (startsNow) groupSentAt[0] = since();
   if (startsNow && first.chops?.length) await writeChopped(sock, groupBytes(first), first.chops);
   const all = (): Buffer => Buffer.concat(c.chunks);
-  await waitFor(() => headEnd(all()) >= 0, c, 5000);
+  await waitFor(() => headEnd(all()) >= 0, c, headWaitMs);
   const got = all();
   const he = headEnd(got);
-  if (he >= 0) await sendGroups(sock, s.traffic, startsNow ? 1 : 0);
-  const timeout = Number(s.opts.timeout ?? 60000);
-  const libraryClosed = await finish(sock, c, s.end, closeWait || closeWaitMs(timeout, s.steps.length), s.settleMs ?? RST_SETTLE_MS);
+  if (he >= 0) await sendGroups(sock, s.traffic, startsNow ? 1 : 0, (i) => (groupSentAt[i] = since()));
+  let ourEndAt: number | null = null;
+  const libraryClosed = await finish(sock, c, s.end, closeWait, s.settleMs ?? RST_SETTLE_MS, () => (ourEndAt = since()));
   const bytes = all();
   const e = headEnd(bytes);
+  const headLen = Math.max(e, 0);
   return {
     head: e < 0 ? null : bytes.subarray(0, e - 4).toString('latin1'),
     after: e < 0 ? bytes : bytes.subarray(e),
     libraryClosed,
     reset: c.reset,
+    connectError: null,
+    groupSentAt,
+    arrivals: arrivals.map((a) => ({ at: a.at, offset: Math.max(0, a.offset - headLen) })),
+    ourEndAt: ourEndAt ?? since(),
+    closedAt,
   };
 }
 

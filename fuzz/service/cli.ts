@@ -1,0 +1,196 @@
+// `wslab fuzz --url URL`: the service mode of `wslab fuzz` (fuzz/cli.ts dispatches here when --url,
+// or --merge without --minimise-corpus, is on the command line).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseCommandLine, shownPath, UsageError } from '../../lab/args.js';
+import { onInterrupt } from '../../lab/children.js';
+import { claimReport } from '../../lab/reports.js';
+import { ROOT_DIR } from '../../lab/paths.js';
+import { formatServiceReport, mergeServiceReports, reportDirs, writeServiceReport } from './report.js';
+import { FINDING_KINDS, parseServiceUrl, readScenario, ServiceCampaign, type ServiceFuzzOptions } from './runner.js';
+
+export const serviceHelp = `Service mode: fuzz your own WebSocket service
+  wslab fuzz --url ws://HOST:PORT/PATH [--time 60s | --sessions N] [--seed N] [options]
+  wslab fuzz --url URL --replay FILE          replay one saved finding
+  wslab fuzz --merge DIR [--merge DIR ...] [--out DIR]   merge shard reports
+
+Each session sends a generated upgrade request (valid and near-valid) and raw client frames
+(every opcode, RSV bits, unmasked frames, long and fragmented control frames, close codes, bad
+UTF-8, fragments, cuts, split writes, pauses) and ends with FIN, RST or waiting. Findings:
+  down        after a session a fresh connection is refused, reset or closed before its answer
+  hung        ... or gets no 101 and pong (echo) within the bound (20x the measured lag, at least --probe-timeout)
+  protocol    the service sends what RFC 6455 forbids (masked frames, RSV bits, bad close codes,
+              bad UTF-8, data after its close, long or fragmented control frames, ...) or does not
+              close with the right code after a protocol error the client committed
+  server-log  --error-log: a new [error]/[crit]/[alert] line, aborted Lua thread, dead worker
+  resources   --pid: RSS or open descriptors grow past the bound over --resource-window sessions
+Every finding is shrunk (fast-check) to a minimal session and saved as a JSON scenario in
+OUT/findings/; OUT/report.json and OUT/index.html list them by kind with the bytes.
+
+Service options:
+  --url URL            ws:// or wss:// target (required in service mode)
+  --ca FILE            wss: a CA certificate (PEM) to trust
+  --insecure           wss: accept any certificate
+  --time D             wall time (default 60s)
+  --sessions N         stop after N sessions of the campaign (a shard runs its share of them)
+  --seed N             campaign seed (default: random, printed)
+  --shard I/N          run shard I of N: sessions i with i mod N = I-1 (same --seed on every shard)
+  --profile P          strict (default) or resty: the original lua-resty-websocket's documented
+                       deviations (docs/behaviour.md §7) are counted as expected, not findings
+  --probe M            ping (default), echo (a text message must come back) or none
+  --probe-timeout D    the probe's bound floor (default 1000ms)
+  --oracles LIST       the finding kinds to look for (default all: down,hung,server-log,resources,protocol)
+  --error-log FILE     follow this nginx error log
+  --pid PID            sample /proc/PID (RSS and fds, summed with its child processes: an nginx
+                       master with its workers)
+  --resource-window N  sessions per resource window (default 200)
+  --max-rss-growth N   MiB of RSS growth per window that is a finding (default 64)
+  --max-fd-growth N    descriptor growth per window that is a finding (default 64)
+  --rate N             sessions per second at most (default 50; 0: no limit)
+  --connections N      sessions at a time (default 1, at most 64)
+  --shrink-time D      budget to shrink one finding (default 60s)
+  --max-findings N     stop after N distinct findings (default 20)
+  --recover-time D     how long a down or hung service may take to answer again (default 30s)
+  --out DIR            report folder (default report/fuzz-service)
+  --replay FILE        replay a saved finding against --url; exit 1 when it shows again
+  --merge DIR          (without --minimise-corpus) merge these report folders into --out
+  --quiet              no progress lines
+
+Examples:
+  wslab fuzz --url ws://127.0.0.1:8080/echo --time 10m --seed 7
+  wslab fuzz --url wss://staging.example/ws --ca ca.pem --sessions 5000 --rate 20 --shard 2/4 --seed 7
+  wslab fuzz --url ws://127.0.0.1:8080/ws --profile resty --error-log /var/log/nginx/error.log --pid $(cat /run/nginx.pid)
+  wslab fuzz --merge shard-1 --merge shard-2 --out merged`;
+
+/** Whether argv asks for the service mode rather than the jsfuzz campaigns. */
+export function isServiceMode(argv: readonly string[]): boolean {
+  const has = (f: string): boolean => argv.some((a) => a === f || a.startsWith(`${f}=`));
+  return has('--url') || has('--replay') || (has('--merge') && !has('--minimise-corpus'));
+}
+
+export async function runService(argv: string[]): Promise<number> {
+  const { values: v } = parseCommandLine('fuzz', argv, {
+    url: { type: 'string' },
+    ca: { type: 'string' },
+    insecure: { type: 'flag' },
+    time: { type: 'duration', default: '60s' },
+    sessions: { type: 'number', integer: true, min: 1, max: 100_000_000 },
+    seed: { type: 'number', integer: true, min: 0, max: 0xffffffff },
+    shard: { type: 'string' },
+    profile: { type: 'string', choices: ['strict', 'resty'], default: 'strict' },
+    probe: { type: 'string', choices: ['ping', 'echo', 'none'], default: 'ping' },
+    oracles: { type: 'list', choices: FINDING_KINDS, default: FINDING_KINDS },
+    'probe-timeout': { type: 'duration', default: '1000ms', defaultUnit: 'ms' },
+    'error-log': { type: 'string' },
+    pid: { type: 'number', integer: true, min: 1 },
+    'resource-window': { type: 'number', integer: true, min: 2, default: 200 },
+    'max-rss-growth': { type: 'number', min: 0, default: 64 },
+    'max-fd-growth': { type: 'number', integer: true, min: 0, default: 64 },
+    rate: { type: 'number', min: 0, default: 50 },
+    connections: { type: 'number', integer: true, min: 1, max: 64, default: 1 },
+    'shrink-time': { type: 'duration', default: '60s' },
+    'max-findings': { type: 'number', integer: true, min: 1, default: 20 },
+    'recover-time': { type: 'duration', default: '30s' },
+    out: { type: 'string', default: join(ROOT_DIR, 'report', 'fuzz-service') },
+    replay: { type: 'string' },
+    merge: { type: 'repeat' },
+    quiet: { type: 'flag' },
+  });
+  const usage = (m: string): never => {
+    throw new UsageError('fuzz', `${m} (see wslab fuzz --help)`);
+  };
+  if (v.merge.length) {
+    if (v.url || v.replay) usage('--merge takes report folders and --out only');
+    const r = mergeServiceReports(reportDirs(v.merge), v.out);
+    if ('err' in r) {
+      console.error(`wslab fuzz: ${r.err}`);
+      return 1;
+    }
+    console.log(formatServiceReport(r, shownPath(v.out)));
+    return r.ok ? 0 : 1;
+  }
+  if (!v.url) usage('--replay needs --url');
+  let shard = { index: 1, count: 1 };
+  if (v.shard !== undefined) {
+    const m = /^(\d+)\/(\d+)$/.exec(v.shard);
+    if (!m || Number(m[1]) < 1 || Number(m[1]) > Number(m[2])) usage(`--shard takes I/N with 1 <= I <= N, not "${v.shard}"`);
+    shard = { index: Number(m![1]), count: Number(m![2]) };
+  }
+  let ca: string | undefined;
+  if (v.ca !== undefined) {
+    try {
+      ca = readFileSync(v.ca, 'utf8');
+    } catch (e) {
+      usage(`--ca ${v.ca}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+  }
+  const target = parseServiceUrl(v.url!, { ca, insecure: v.insecure });
+  if ('err' in target) return usage(target.err);
+  if ((v.ca || v.insecure) && !target.raw.tls) usage('--ca and --insecure are for wss:// URLs');
+  const seed = v.seed ?? ((Date.now() ^ (Math.random() * 0x7fffffff)) >>> 0);
+  const abort = new AbortController();
+  const opts: ServiceFuzzOptions = {
+    target, seed, timeMs: v.time, ...(v.sessions !== undefined ? { maxSessions: v.sessions } : {}), shard,
+    profile: v.profile, probe: v.probe, probeTimeoutMs: v['probe-timeout'], oracles: v.oracles,
+    ...(v['error-log'] ? { errorLog: v['error-log'] } : {}), ...(v.pid !== undefined ? { pid: v.pid } : {}),
+    resourceWindow: v['resource-window'], maxRssGrowthKiB: Math.round(v['max-rss-growth'] * 1024), maxFdGrowth: v['max-fd-growth'],
+    rate: v.rate, connections: v.connections, shrinkBudgetMs: v['shrink-time'], maxFindings: v['max-findings'], recoverMs: v['recover-time'],
+    outDir: v.out, signal: abort.signal,
+  };
+
+  if (v.replay) {
+    const sc = readScenario(v.replay);
+    if ('err' in sc) {
+      console.error(`wslab fuzz: ${sc.err}`);
+      return 1;
+    }
+    console.error(`wslab fuzz: replaying ${shownPath(v.replay)} (${sc.finding.kind}: ${sc.finding.summary}) against ${target.url}`);
+    const r = await new ServiceCampaign({ ...opts, profile: v.profile === 'strict' && argv.every((a) => !a.startsWith('--profile')) ? sc.profile : v.profile }).replay(sc);
+    if ('err' in r) {
+      console.error(`wslab fuzz: ${r.err}`);
+      return 1;
+    }
+    for (const f of r.findings) console.log(`[${f.kind}] ${f.summary}`);
+    for (const e of r.expected) console.log(`expected (${e.expectedBy}): ${e.summary}`);
+    console.log(r.reproduced ? `reproduced: ${sc.finding.signature}` : `did not reproduce ${sc.finding.signature}${r.findings.length ? ' (other findings above)' : ''}`);
+    return r.findings.length ? 1 : 0;
+  }
+
+  const where = `${target.raw.host}:${target.raw.port} ${target.path} over ${target.raw.tls ? 'wss (TLS)' : 'ws (plain TCP)'}`;
+  const total = v.sessions !== undefined ? `up to ${v.sessions} sessions${shard.count > 1 ? ` (this shard: about ${Math.ceil(v.sessions / shard.count)})` : ''} within ${v.time / 1000} s` : `sessions for ${v.time / 1000} s`;
+  console.error(
+    `wslab fuzz: will send ${total} to ${where}: upgrade requests (valid and malformed) and hostile WebSocket frames (up to 64 KiB each, ~1 MiB per session), ` +
+      `${v.rate > 0 ? `at most ${v.rate} sessions/s` : 'no rate limit'}, ${v.connections} at a time, plus a ${v.probe} probe after each; seed ${seed}, shard ${shard.index}/${shard.count}, profile ${v.profile}`,
+  );
+  claimReport(join(v.out, 'report.json'));
+  const campaign = new ServiceCampaign({
+    ...opts,
+    // After an interrupt the report on disk is the interrupted one: the campaign's last steps must not replace it.
+    onReport: (r) => {
+      if (!abort.signal.aborted) writeServiceReport(v.out, r);
+    },
+    ...(v.quiet ? {} : { onProgress: progressPrinter() }),
+  });
+  const stopWriting = onInterrupt(() => {
+    abort.abort();
+    writeServiceReport(v.out, { ...campaign.report, finished: false, ok: false, interrupted: true });
+  });
+  const report = await campaign.run();
+  stopWriting();
+  if (process.stderr.isTTY && !v.quiet) process.stderr.write('\n');
+  console.log(formatServiceReport(report, shownPath(v.out)));
+  return report.ok ? 0 : 1;
+}
+
+function progressPrinter(): (p: { elapsedMs: number; sessions: number; sessionsPerSec: number; findings: number; expected: number; shrinking: boolean }) => void {
+  const tty = process.stderr.isTTY === true;
+  let last = 0;
+  return (p) => {
+    const line = `${(p.elapsedMs / 1000).toFixed(0)}s sessions ${p.sessions} (${p.sessionsPerSec}/s) findings ${p.findings} expected ${p.expected}${p.shrinking ? ' shrinking…' : ''}`;
+    if (tty) process.stderr.write(`\r${line.padEnd(90)}`);
+    else if (Date.now() - last >= 15_000) {
+      last = Date.now();
+      console.error(line);
+    }
+  };
+}
