@@ -153,31 +153,45 @@ const AFTER_END_GAP_MS = 50;
 /** How long after the peer's end (at the latest) the calls after it begin. */
 const AFTER_END_MARGIN_MS = 150;
 
+/** Calls the program makes after the peer has ended, before their timing is known. */
+interface AfterEnd {
+  calls: Step[];
+  /** Apart (AFTER_END_GAP_MS between them) or back to back. */
+  apart: boolean;
+}
+
 /**
  * Calls the program makes after the peer has ended (FIN, full close, RST): sends and reads, back to
  * back or apart. The kernel answers them (the first send after a full close is taken, the RST it
  * provokes fails the next; an RST is reported by the next call), so both libraries must say the
- * same, error for error. They start well after the peer's end, so they never race it: the peer
- * ends RST_SETTLE_MS after its last group, and the program starts no earlier than the traffic.
+ * same, error for error. Generated apart from the traffic (no chain), so fast-check shrinks them
+ * like any field; cross-shrink: a shrunk finding keeps them only when the divergence needs them.
  */
-function afterEndArb(traffic: TrafficGroup[], end: PeerEnd): fc.Arbitrary<Step[]> {
-  if (end === 'hold') return fc.constant<Step[]>([]);
+const afterEndArb: fc.Arbitrary<AfterEnd | null> = fc.oneof(
+  { withCrossShrink: true },
+  w(2, fc.constant(null)),
+  w(1, fc.record({
+    calls: fc.array(fc.constantFrom<Step>(
+      { op: 'send_text', payload: 'after' },
+      { op: 'send_binary', payload: 'after' },
+      { op: 'send_ping', payload: null },
+      { op: 'recv_frame' },
+    ), { minLength: 2, maxLength: 3 }),
+    apart: fc.boolean(),
+  })),
+);
+
+/**
+ * The steps of the calls after the end. They start well after the peer's end, so they never race it:
+ * the peer ends RST_SETTLE_MS after its last group, and the program starts no earlier than the traffic.
+ */
+function afterEndSteps(after: AfterEnd | null, traffic: TrafficGroup[], end: PeerEnd): Step[] {
+  if (after === null || end === 'hold') return [];
   const endsBy = traffic.reduce((t, g) => t + g.pauseMs, 0) + RST_SETTLE_MS + AFTER_END_MARGIN_MS;
-  const call = fc.constantFrom<Step>(
-    { op: 'send_text', payload: 'after' },
-    { op: 'send_binary', payload: 'after' },
-    { op: 'send_ping', payload: null },
-    { op: 'recv_frame' },
-  );
-  // cross-shrink: a shrunk finding keeps these calls only when the divergence needs them
-  return fc.oneof(
-    { withCrossShrink: true },
-    w(2, fc.constant<Step[]>([])),
-    w(1, fc.tuple(fc.array(call, { minLength: 2, maxLength: 3 }), fc.boolean()).map(([calls, apart]) => [
-      { op: 'sleep', ms: endsBy } as Step,
-      ...calls.flatMap((c, i) => (i > 0 && apart ? [{ op: 'sleep', ms: AFTER_END_GAP_MS } as Step, c] : [c])),
-    ])),
-  );
+  return [
+    { op: 'sleep', ms: endsBy },
+    ...after.calls.flatMap((c, i) => (i > 0 && after.apart ? [{ op: 'sleep', ms: AFTER_END_GAP_MS } as Step, c] : [c])),
+  ];
 }
 
 /** Codes for send_close: valid ones, and the ones v0.09+ refuses (a numeric string among them: v0.08 sends it, a mutated type check raises). */
@@ -266,8 +280,10 @@ export function serverSessionArb(f: ModelFeatures = ALL_FEATURES): fc.Arbitrary<
     const lim = limitsOf(limits);
     return fc.record({
       request: requestArb,
-      program: fc.tuple(fc.array(commonStepArb(lim, timeout, f, 'server'), { maxLength: 8 }), trafficArb(true, timeout, lim), endArb)
-        .chain(([steps, traffic, end]) => afterEndArb(traffic, end).map((after) => ({ steps: [...steps, ...after], traffic, end }))),
+      steps: fc.array(commonStepArb(lim, timeout, f, 'server'), { maxLength: 8 }),
+      traffic: trafficArb(true, timeout, lim),
+      end: endArb,
+      after: afterEndArb,
       // rarely, the program has sent a response head before new() (the original must refuse)
       prelude: fc.oneof(w(24, fc.constant(false)), w(1, fc.constant(true))),
     }).map((r): ServerSession => ({
@@ -276,9 +292,9 @@ export function serverSessionArb(f: ModelFeatures = ALL_FEATURES): fc.Arbitrary<
       ...(r.prelude ? { prelude: 'send_headers' as const } : {}),
       request: r.request,
       opts: { timeout, ...limits, ...(sendMasked ? { send_masked: true } : {}) },
-      steps: r.program.steps,
-      traffic: r.program.traffic,
-      end: r.program.end,
+      steps: [...r.steps, ...afterEndSteps(r.after, r.traffic, r.end)],
+      traffic: r.traffic,
+      end: r.end,
     }));
   });
 }
@@ -367,8 +383,10 @@ export function clientSessionArb(f: ModelFeatures = ALL_FEATURES): fc.Arbitrary<
       target: fc.oneof(w(14, fc.constant<ClientSession['target']>('ws')), w(3, fc.constant<ClientSession['target']>('wss')), w(1, fc.constantFrom<ClientSession['target']>('refused', 'bad-uri'))),
       path: fc.constantFrom('/', '/chat', '/p?x=1', ''),
       connect: connectOptsArb(f),
-      program: fc.tuple(fc.array(step, { maxLength: 8 }), trafficArb(false, timeout, lim), endArb)
-        .chain(([steps, traffic, end]) => afterEndArb(traffic, end).map((after) => ({ steps: [...steps, ...after], traffic, end }))),
+      steps: fc.array(step, { maxLength: 8 }),
+      traffic: trafficArb(false, timeout, lim),
+      end: endArb,
+      after: afterEndArb,
       // one session in six ends with a second connect: the pooled connection's reuse, or a new
       // connection, or one over the pool's limits (cross-shrink: a shrunk finding loses the tail when
       // it does not need it)
@@ -380,11 +398,11 @@ export function clientSessionArb(f: ModelFeatures = ALL_FEATURES): fc.Arbitrary<
       ...(r.target === 'ws' ? {} : { target: r.target }),
       newOpts: { timeout, ...limits, ...(unmasked ? { send_unmasked: true } : {}) },
       path: r.path,
-      steps: [{ op: 'connect', uri: '', opts: r.connect }, ...r.program.steps, ...(r.reuse ? reuseTail(r.reuse, r.connect, timeout) : [])],
+      steps: [{ op: 'connect', uri: '', opts: r.connect }, ...r.steps, ...afterEndSteps(r.after, r.traffic, r.end), ...(r.reuse ? reuseTail(r.reuse, r.connect, timeout) : [])],
       response: r.response,
-      traffic: r.program.traffic,
+      traffic: r.traffic,
       // Node cannot reset a TLS connection (its socket is the TLS layer's): a wss peer ends with FIN.
-      end: r.target === 'wss' && r.program.end === 'rst' ? 'fin' : r.program.end,
+      end: r.target === 'wss' && r.end === 'rst' ? 'fin' : r.end,
     }));
   });
 }
