@@ -71,6 +71,52 @@ function payloadText(b: Buffer): string {
   return `<${b.length} bytes ${h.toString(16)}>`;
 }
 
+/** One frame as read off the wire: its bits, how its length was written, and its unmasked payload. */
+export interface ReadFrame {
+  fin: boolean;
+  rsv: number;
+  opcode: number;
+  masked: boolean;
+  lenForm: LengthForm;
+  payload: Buffer;
+  /** Offset of the frame's first byte, and just past its last. */
+  start: number;
+  end: number;
+}
+
+/**
+ * The whole frame at `at`, or 'partial' when `bytes` ends inside it, or 'huge' for a 64-bit length
+ * with its top bit set (RFC 6455 §5.2 forbids it; no payload can follow).
+ */
+export function readFrameAt(bytes: Buffer, at: number): ReadFrame | 'partial' | 'huge' {
+  if (bytes.length - at < 2) return 'partial';
+  const b0 = bytes[at]!;
+  const b1 = bytes[at + 1]!;
+  let len = b1 & 0x7f;
+  let p = at + 2;
+  let lenForm: LengthForm = 'min';
+  if (len === 126) {
+    if (bytes.length - p < 2) return 'partial';
+    len = bytes.readUInt16BE(p);
+    p += 2;
+    if (len <= 125) lenForm = '16';
+  } else if (len === 127) {
+    if (bytes.length - p < 8) return 'partial';
+    const hi = bytes.readUInt32BE(p);
+    if (hi & 0x80000000) return 'huge';
+    len = hi * 2 ** 32 + bytes.readUInt32BE(p + 4);
+    p += 8;
+    if (len <= 0xffff) lenForm = '64';
+  }
+  const masked = (b1 & 0x80) !== 0;
+  const key = masked ? bytes.subarray(p, p + 4) : null;
+  if (masked) p += 4;
+  if (bytes.length - p < len) return 'partial';
+  const payload = Buffer.from(bytes.subarray(p, p + len));
+  if (key) for (let i = 0; i < payload.length; i++) payload[i] ^= key[i & 3]!;
+  return { fin: (b0 & 0x80) !== 0, rsv: (b0 >> 4) & 7, opcode: b0 & 0x0f, masked, lenForm, payload, start: at, end: p + len };
+}
+
 /** Decodes every whole frame in `bytes`; bytes left over (a frame cut short) are returned as hex. */
 export function decodeFrames(bytes: Buffer): { frames: WireFrame[]; rest: string; stray?: string } {
   const frames: WireFrame[] = [];
@@ -80,32 +126,10 @@ export function decodeFrames(bytes: Buffer): { frames: WireFrame[]; rest: string
   const stray = bytes[0] === 0x0d && bytes[1] === 0x0a ? '0d0a' : undefined;
   if (stray) at = 2;
   for (;;) {
-    if (bytes.length - at < 2) break;
-    const b0 = bytes[at]!;
-    const b1 = bytes[at + 1]!;
-    let len = b1 & 0x7f;
-    let p = at + 2;
-    let lenForm: WireFrame['lenForm'] = 'min';
-    if (len === 126) {
-      if (bytes.length - p < 2) break;
-      len = bytes.readUInt16BE(p);
-      p += 2;
-      if (len <= 125) lenForm = '16';
-    } else if (len === 127) {
-      if (bytes.length - p < 8) break;
-      const hi = bytes.readUInt32BE(p);
-      len = hi * 2 ** 32 + bytes.readUInt32BE(p + 4);
-      p += 8;
-      if (len <= 0xffff) lenForm = '64';
-    }
-    const masked = (b1 & 0x80) !== 0;
-    const key = masked ? bytes.subarray(p, p + 4) : null;
-    if (masked) p += 4;
-    if (bytes.length - p < len) break;
-    const payload = Buffer.from(bytes.subarray(p, p + len));
-    if (key) for (let i = 0; i < payload.length; i++) payload[i] ^= key[i & 3]!;
-    frames.push({ fin: (b0 & 0x80) !== 0, rsv: (b0 >> 4) & 7, opcode: b0 & 0x0f, masked, lenForm, payload: payloadText(payload) });
-    at = p + len;
+    const f = readFrameAt(bytes, at);
+    if (typeof f === 'string') break;
+    frames.push({ fin: f.fin, rsv: f.rsv, opcode: f.opcode, masked: f.masked, lenForm: f.lenForm, payload: payloadText(f.payload) });
+    at = f.end;
   }
   const rest = bytes.subarray(at);
   return { frames, rest: rest.length <= 64 ? rest.toString('hex') : payloadText(rest), ...(stray ? { stray } : {}) };

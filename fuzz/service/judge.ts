@@ -6,7 +6,7 @@
 import { acceptFor } from 'resty-websocket';
 import { payloadBytes } from '../../lab/session/raw-peers.js';
 import type { FrameSpec, TrafficGroup } from '../../lab/session/types.js';
-import { encodeFrame } from '../../lab/wire.js';
+import { encodeFrame, readFrameAt } from '../../lab/wire.js';
 import { FIXED_MASK_KEY } from '../../lab/session/types.js';
 import type { ServiceSession } from './model.js';
 
@@ -178,33 +178,11 @@ export function decodeServerFrames(bytes: Buffer): { frames: ServerFrame[]; rest
   const frames: ServerFrame[] = [];
   let at = 0;
   for (;;) {
-    if (bytes.length - at < 2) break;
-    const b0 = bytes[at]!;
-    const b1 = bytes[at + 1]!;
-    let len = b1 & 0x7f;
-    let p = at + 2;
-    let nonMinimal = false;
-    if (len === 126) {
-      if (bytes.length - p < 2) break;
-      len = bytes.readUInt16BE(p);
-      p += 2;
-      nonMinimal = len <= 125;
-    } else if (len === 127) {
-      if (bytes.length - p < 8) break;
-      const hi = bytes.readUInt32BE(p);
-      if (hi & 0x80000000) return { frames, rest: bytes.length - at, hugeLength: true };
-      len = hi * 2 ** 32 + bytes.readUInt32BE(p + 4);
-      p += 8;
-      nonMinimal = len <= 0xffff;
-    }
-    const masked = (b1 & 0x80) !== 0;
-    const key = masked ? bytes.subarray(p, p + 4) : null;
-    if (masked) p += 4;
-    if (bytes.length - p < len) break;
-    const payload = Buffer.from(bytes.subarray(p, p + len));
-    if (key) for (let i = 0; i < payload.length; i++) payload[i] ^= key[i & 3]!;
-    frames.push({ fin: (b0 & 0x80) !== 0, rsv: (b0 >> 4) & 7, opcode: b0 & 0x0f, masked, nonMinimal, payload, offset: at, hex: hexOf(bytes.subarray(at, p + len)) });
-    at = p + len;
+    const f = readFrameAt(bytes, at);
+    if (f === 'huge') return { frames, rest: bytes.length - at, hugeLength: true };
+    if (f === 'partial') break;
+    frames.push({ fin: f.fin, rsv: f.rsv, opcode: f.opcode, masked: f.masked, nonMinimal: f.lenForm !== 'min', payload: f.payload, offset: at, hex: hexOf(bytes.subarray(at, f.end)) });
+    at = f.end;
   }
   return { frames, rest: bytes.length - at, hugeLength: false };
 }
