@@ -53,6 +53,7 @@ export default defineConfig({
   },
   test: {
     reporters: ['default', './scripts/vitest/closing-line-reporter.ts'],
+    globalSetup: ['./scripts/vitest/temp-dir.ts'],
     testTimeout: 20_000,
     hookTimeout: 300_000,
     // Two cores: the fuzz campaigns, the conformance run and the interop suite each load the
