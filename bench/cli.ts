@@ -12,6 +12,7 @@ import type { ClientReport } from './client-child.js';
 import { runClientBench } from './client.js';
 import { runCodecBench, type CodecReport } from './codec.js';
 import { runConnsBench, type ConnsReport } from './conns.js';
+import { printJson } from '../lab/output.js';
 import { REPORT_DIR } from '../lab/paths.js';
 import { fmtRate, fmtRatio, fmtSize, table } from './common.js';
 import { runEchoBench, type EchoReport } from './echo.js';
@@ -44,6 +45,8 @@ Options:
   --quick       shorter runs (about 1.5 minutes in all)
   --out FILE    JSON report (default report/bench.json)
   --lua-lib DIR  the lua-resty-websocket the nginx peer loads (or RESTY_WEBSOCKET_LIB; either layout)
+  --json        print the report (report/bench.json's object) as one JSON document on stdout;
+                the tables go to stderr
   --cpu-prof DIR  write CPU profiles (node --cpu-prof) of the codec children (DIR/codec), of
                 the two echo servers (DIR/echo/ours, DIR/echo/ws) and of both at each connection
                 count (DIR/conns/<N>/ours, DIR/conns/<N>/ws); open them in Chrome DevTools
@@ -399,7 +402,7 @@ export async function runBench(o: RunBenchOptions): Promise<BenchReport> {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseCommandLine('bench', argv, { only: { type: 'list', choices: SUITES }, quick: { type: 'flag' }, out: { type: 'string' }, 'cpu-prof': { type: 'string' }, 'lua-lib': { type: 'string' } });
+  const { values } = parseCommandLine('bench', argv, { only: { type: 'list', choices: SUITES }, quick: { type: 'flag' }, out: { type: 'string' }, 'cpu-prof': { type: 'string' }, 'lua-lib': { type: 'string' }, json: { type: 'flag' } });
   const libErr = chooseLuaLib(values['lua-lib']);
   if (libErr) throw new UsageError('bench', `--lua-lib: ${libErr}`);
   const suites = values.only ?? [...SUITES];
@@ -415,6 +418,8 @@ export async function run(argv: string[]): Promise<number> {
     command: ['wslab bench', ...argv].join(' '),
     ...(values['cpu-prof'] ? { cpuProfDir: resolve(values['cpu-prof']) } : {}),
   });
+  // With --json the tables above went to stderr (lab/output.ts); the report is the document.
+  if (values.json) printJson(report);
   // a missed target is a finding, not a failure; a suite that could not run is
   return Object.keys(report.errors).filter((k) => k !== 'peer').length > 0 ? 1 : 0;
 }

@@ -8,6 +8,7 @@ import { writeAtomic } from '../lab/fs.js';
 import { claimReport, writeJsonReport } from '../lab/reports.js';
 import { dirname, join } from 'node:path';
 import { parseCommandLine, shownPath, UsageError } from '../lab/args.js';
+import { humanStdio, printJson } from '../lab/output.js';
 import { REPORT_DIR, ROOT_DIR } from '../lab/paths.js';
 import { BACKEND_CHOICES } from '../lab/peers/index.js';
 import type { RunningPeer } from '../lab/peers/types.js';
@@ -81,7 +82,7 @@ async function ensurePeer(): Promise<string | null> {
   if (!why) return null;
   if (process.getuid?.() !== 0) return `${why} (run as root to install it)`;
   log('lab: installing the native peer (scripts/setup-peers.sh) ...');
-  const r = spawnSync('bash', [join(ROOT_DIR, 'scripts', 'setup-peers.sh')], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const r = spawnSync('bash', [join(ROOT_DIR, 'scripts', 'setup-peers.sh')], { stdio: ['ignore', humanStdio(), 'inherit'] });
   if (r.status !== 0) return `scripts/setup-peers.sh failed (exit ${r.status}); ${why}`;
   why = nativeUnavailable();
   return why;
@@ -312,6 +313,6 @@ export async function run(argv: string[]): Promise<number> {
   if (mixed) log(`lab: ${mixed}`);
   save();
   log(`lab: ${report.ok ? 'all parts passed' : 'some parts failed'} in ${((Date.now() - started) / 1000).toFixed(0)} s; ${shownPath(join(outDir, 'index.html'))}`);
-  if (values.json) console.log(JSON.stringify({ ok: report.ok, sections: Object.fromEntries(Object.entries(report.sections).map(([k, s]) => [k, { status: s.status, summary: s.summary }])) }));
+  if (values.json) printJson({ ok: report.ok, sections: Object.fromEntries(Object.entries(report.sections).map(([k, s]) => [k, { status: s.status, summary: s.summary }])) });
   return report.ok ? 0 : 1;
 }

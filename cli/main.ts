@@ -5,6 +5,7 @@
 // every subcommand (EXIT_CODES, shown by --help).
 import { installInterruptHandler, interruptExitCode } from '../lab/children.js';
 import { UsageError } from '../lab/args.js';
+import { beginJsonMode, finishJsonMode, wantsJson } from '../lab/output.js';
 import { libraryVersion, ReportInUseError, WSLAB_VERSION } from '../lab/reports.js';
 
 export interface Subcommand {
@@ -79,11 +80,15 @@ export async function main(argv: string[]): Promise<number> {
   }
   // Ctrl-C / SIGTERM stops every child of the run and leaves its report marked interrupted.
   installInterruptHandler(name);
+  // --json: one document on stdout, every human line on stderr, for the whole run (lab/output.ts).
+  if (wantsJson(rest)) beginJsonMode(name);
+  let code: number | null = null;
   try {
-    const code = await sub.run(rest);
+    code = await sub.run(rest);
     // A run that returns while the handler is still stopping its children was interrupted all the
     // same: its own verdict (often 1, for the cases that did not run) must not replace 130.
-    return interruptExitCode() ?? code;
+    code = interruptExitCode() ?? code;
+    return code;
   } catch (e) {
     if (e instanceof UsageError) {
       console.error(e.line);
@@ -91,9 +96,11 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (e instanceof ReportInUseError) {
       console.error(`wslab ${name}: ${e.message}`);
-      return 1;
+      return (code = 1);
     }
-    if (interruptExitCode() !== null) return interruptExitCode()!;
+    if (interruptExitCode() !== null) return (code = interruptExitCode()!);
     throw e;
+  } finally {
+    finishJsonMode(code);
   }
 }

@@ -8,6 +8,7 @@ import { startFuzzingServer } from './runner/client-mode.js';
 import { selectCases } from './cases/index.js';
 import { ConformanceReport } from './report/index.js';
 import { join } from 'node:path';
+import { printJson } from '../lab/output.js';
 import { REPORT_DIR } from '../lab/paths.js';
 import { writeJsonReport } from '../lab/reports.js';
 import { onInterrupt } from '../lab/children.js';
@@ -142,7 +143,7 @@ export async function run(argv: string[]): Promise<number> {
   const last = results[results.length - 1]!;
   const unstable = repeat ? unstableCases(runs) : [];
   if (repeat) writeJsonReport(join(outDir, 'repeat.json'), { runs: repeat, failedRuns: results.filter((r) => r.failed).length, unstable, perRun: results.map((r) => r.json) }, 1);
-  if (values.json) console.log(JSON.stringify(repeat ? { ...last.json, repeat, failedRuns: results.filter((r) => r.failed).length, unstable } : last.json));
+  if (values.json) printJson(repeat ? { ...last.json, repeat, failedRuns: results.filter((r) => r.failed).length, unstable } : last.json);
   else {
     for (const l of last.lines) console.log(l);
     if (repeat) {

@@ -1,6 +1,7 @@
 // `wslab fuzz`: jsfuzz campaigns on the parser targets, with findings saved and a summary written.
 import { join } from 'node:path';
 import { parseCommandLine, shownPath } from '../lab/args.js';
+import { printJson } from '../lab/output.js';
 import { ROOT_DIR } from '../lab/paths.js';
 import { runCampaign, type CampaignProgress, type FuzzReport } from './campaign.js';
 import { TARGETS, TEST_TARGETS } from './registry.js';
@@ -23,6 +24,8 @@ Options:
   --report FILE  summary JSON (default: report/fuzz.json)
   --fresh        start from the seed corpus only (default: also the corpus kept in .cache/fuzz/corpus)
   --quiet        no progress lines
+  --json         print the summary (report/fuzz.json's object) as one JSON document on stdout;
+                 the table goes to stderr
   --minimise-corpus  run no campaign: merge the kept corpus (.cache/fuzz/corpus/<target>) with
                  the seeds and every --merge folder, keep the smallest inputs that together
                  execute every code block any of them executes, and write it back
@@ -55,8 +58,9 @@ export async function run(argv: string[]): Promise<number> {
     quiet: { type: 'flag' },
     'minimise-corpus': { type: 'flag' },
     merge: { type: 'repeat' },
+    json: { type: 'flag' },
   });
-  if (values['minimise-corpus']) return minimiseCorpora(values.target, values.merge);
+  if (values['minimise-corpus']) return minimiseCorpora(values.target, values.merge, values.json);
   let report: FuzzReport;
   try {
     const lastLine = new Map<string, number>();
@@ -84,25 +88,30 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`wslab fuzz: ${(e as Error).message}`);
     return 2;
   }
+  // With --json, console.log goes to stderr (lab/output.ts): the table stays readable there.
   console.log(formatReport(report));
   console.log(`\nreport: ${shownPath(values.report)}`);
+  if (values.json) printJson(report);
   return report.ok ? 0 : 1;
 }
 
-async function minimiseCorpora(targets: string[], merge: string[]): Promise<number> {
+async function minimiseCorpora(targets: string[], merge: string[], json: boolean): Promise<number> {
   const { minimiseCorpus } = await import('./corpus.js');
   const { DEFAULT_WORK_ROOT, SEEDS_DIR } = await import('./campaign.js');
   const names = targets.includes('all') ? TARGETS.map((t) => t.name) : targets;
+  const results: Array<ReturnType<typeof minimiseCorpus>> = [];
   try {
     for (const name of names) {
       const own = join(DEFAULT_WORK_ROOT, 'corpus', name);
       const r = minimiseCorpus(name, [own, join(SEEDS_DIR, name), ...merge.map((m) => join(m, name))], own);
+      results.push(r);
       console.log(`${name}: ${r.inputs} distinct inputs -> ${r.kept} kept (${r.blocks} blocks${r.crashed ? `, ${r.crashed} crashing left out` : ''}) in ${(r.durationMs / 1000).toFixed(1)}s: ${shownPath(r.outDir)}`);
     }
   } catch (e) {
     console.error(`wslab fuzz: ${(e as Error).message}`);
     return 1;
   }
+  if (json) printJson({ ok: true, corpora: results });
   return 0;
 }
 

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { parseCommandLine, shownPath, UsageError } from '../../lab/args.js';
 import { writeJsonReport } from '../../lab/reports.js';
 import { chooseLuaLib, chosenLibraryLoadError } from '../../lab/lua-lib.js';
+import { printJson } from '../../lab/output.js';
 import { REPORT_DIR } from '../../lab/paths.js';
 import { BACKEND_CHOICES } from '../../lab/peers/index.js';
 import { attachedLine, attachRecordedPeer } from '../../lab/peers/recorded.js';
@@ -19,7 +20,7 @@ async function replaySessionFile(s: Session, attached: RunningPeer | undefined, 
   const peer = attached ?? (await startPeer({ luaLib, backend: backend as BackendChoice | undefined }));
   try {
     const r = await replaySession(peer, s);
-    if (json) console.log(JSON.stringify({ verdict: r.verdict, directions: r.directions, line: r.line }));
+    if (json) printJson({ verdict: r.verdict, directions: r.directions, line: r.line });
     else console.log(`interop: ${s.role} session, library ${peer.lib.clientVersion}: ${r.verdict} — ${r.line}`);
     return r.verdict === 'fail' ? 1 : 0;
   } catch (e) {
@@ -57,7 +58,7 @@ Options:
   --scenario-file F   run the scenario in file F instead of the catalogue: an interop scenario as
                       JSON (four directions), or a session from fuzz/findings/session/ (the raw
                       peer against the Lua library and against ours; exit 1 on a divergence)
-  --list              list the scenarios and exit
+  --list              list the scenarios and exit (with --json: { scenarios: [{ id, title }] })
   --json              print the summary as JSON
 
 A direction whose lua-lua reference errored has nothing to compare against: it is an error ("no
@@ -94,7 +95,8 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   if (values.list) {
-    for (const s of SCENARIOS) console.log(`${s.id.padEnd(34)} ${s.title}${s.upstream ? ` [${s.upstream}]` : ''}${s.needs ? ` (needs ${s.needs.version})` : ''}`);
+    if (values.json) printJson({ scenarios: SCENARIOS.map((s) => ({ id: s.id, title: s.title, ...(s.upstream ? { upstream: s.upstream } : {}), ...(s.needs ? { needs: s.needs.version } : {}) })) });
+    else for (const s of SCENARIOS) console.log(`${s.id.padEnd(34)} ${s.title}${s.upstream ? ` [${s.upstream}]` : ''}${s.needs ? ` (needs ${s.needs.version})` : ''}`);
     return 0;
   }
   const notLoading = chosenLibraryLoadError();
@@ -132,7 +134,7 @@ export async function run(argv: string[]): Promise<number> {
       if (tty) process.stderr.write('\r\x1b[K');
       reports.push(report);
       const s = report.summary;
-      if (values.json && repeat === 1) console.log(JSON.stringify({ ...s, ok: report.ok, flakyRuns: report.flakyRuns, restarts: report.restarts, affected: report.affected, luaLib: report.luaLib, ...(report.browser ? { browser: report.browser.skipped ? { skipped: report.browser.skipped } : report.browser.summary } : {}) }));
+      if (values.json && repeat === 1) printJson({ ...s, ok: report.ok, flakyRuns: report.flakyRuns, restarts: report.restarts, affected: report.affected, luaLib: report.luaLib, ...(report.browser ? { browser: report.browser.skipped ? { skipped: report.browser.skipped } : report.browser.summary } : {}) });
       else if (!values.json) {
         console.log(`${tag}interop: ${s.pass} pass${s.flaky ? ` (${s.flaky} flaky: passed when run again)` : ''}, ${s.fail} fail, ${s.skip} skip, ${s.error} error; ${s.unexplainedDifferences} unexplained differences (library ${report.luaLib.version} from ${report.luaLib.path}); ${shownPath(join(repeat > 1 ? join(outDir, `interop-run-${i}`) : outDir, 'interop.html'))}`);
         for (const f of report.flakyRuns) console.log(`  flaky: ${f.scenario} ${f.direction} (first run: ${f.firstRun})`);
@@ -152,7 +154,7 @@ export async function run(argv: string[]): Promise<number> {
   const flaky = reports.flatMap((r, i) => r.flakyRuns.map((f) => ({ run: i + 1, ...f })));
   const summary = { runs: repeat, failedRuns, unstable, flaky };
   writeJsonReport(join(outDir, 'interop-repeat.json'), summary, 1);
-  if (values.json) console.log(JSON.stringify(summary));
+  if (values.json) printJson(summary);
   else {
     console.log(`repeat: ${repeat} runs, ${failedRuns} failed, ${flaky.length} flaky run(s), ${unstable.length} scenario direction(s) whose verdict differed between runs${unstable.length ? ':' : ''}`);
     for (const u of unstable) console.log(`  ${u.scenario} ${u.direction}: ${u.verdicts.join(' | ')}`);

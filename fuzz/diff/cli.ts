@@ -2,6 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseCommandLine, shownPath, UsageError } from '../../lab/args.js';
+import { printJson } from '../../lab/output.js';
 import { REPORT_DIR } from '../../lab/paths.js';
 import { chooseLuaLib, chosenLibraryLoadError } from '../../lab/lua-lib.js';
 import { handshakeDiffUnavailable, runHandshakeDiff, type HandshakeDiffReport } from './handshake-diff.js';
@@ -52,6 +53,8 @@ Options:
   --findings DIR where to save divergences (default: fuzz/findings)
   --report FILE  summary JSON (default: report/diff.json)
   --quiet        no progress lines
+  --json         print { ok, frame, handshake, session } (each part's report, null when it did not
+                 run) as one JSON document on stdout; human lines go to stderr
   --lua-lib DIR  the lua-resty-websocket copy to compare with (or RESTY_WEBSOCKET_LIB)
 
 Examples:
@@ -80,6 +83,7 @@ export async function run(argv: string[]): Promise<number> {
     report: { type: 'string', default: join(REPORT_DIR, 'diff.json') },
     quiet: { type: 'flag' },
     'lua-lib': { type: 'string' },
+    json: { type: 'flag' },
   });
   const libErr = chooseLuaLib(values['lua-lib']);
   if (libErr) throw new UsageError('diff', `--lua-lib: ${libErr}`);
@@ -147,7 +151,9 @@ export async function run(argv: string[]): Promise<number> {
   if (handshake) console.log(formatHandshakeReport(handshake));
   if (session) console.log(formatSessionReport(session));
   console.log(`\nreport: ${[report ? shownPath(values.report) : null, session ? shownPath(sessionFile) : null].filter(Boolean).join(' ')}`);
-  return (report?.ok ?? true) && (handshake?.ok ?? true) && (session?.ok ?? true) ? 0 : 1;
+  const ok = (report?.ok ?? true) && (handshake?.ok ?? true) && (session?.ok ?? true);
+  if (values.json) printJson({ ok, frame: report, handshake, session });
+  return ok ? 0 : 1;
 }
 
 /** The --session part: starts the peer, runs the session diff, stops the peer (Ctrl-C leaves an interrupted report). */

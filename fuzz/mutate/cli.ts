@@ -1,6 +1,7 @@
 // `wslab mutate`: mutation testing of the original library, built in.
 import { join } from 'node:path';
 import { parseCommandLine, shownPath } from '../../lab/args.js';
+import { printJson } from '../../lab/output.js';
 import { ROOT_DIR } from '../../lab/paths.js';
 import { CHECKS, DEFAULT_DIFF_CASES, DEFAULT_SESSIONS, FILES, runMutate, type Check, type LibFile, type MutateReport } from './runner.js';
 
@@ -38,7 +39,8 @@ Options:
                     slice, so a kill does not depend on how loaded the machine is
   --max-mutants N   run at most N mutants (default: as many as the budget allows)
   --only IDS        only these mutant ids (file:line:operator:n, comma-separated; see --list)
-  --list            print the mutants (id, operator, before => after) and exit
+  --list            print the mutants (id, operator, before => after) and exit; with --json,
+                    { mutants: [{ id, before, after, equivalent? }] }
   --lua-lib DIR     the library to mutate (or RESTY_WEBSOCKET_LIB; default Debian's 0.08)
   --report FILE     default report/mutate.json
   --json            print the per-file summary as JSON
@@ -74,9 +76,9 @@ export async function run(argv: string[]): Promise<number> {
     const { readFileSync } = await import('node:fs');
     try {
       const lib = locateLibrary(values['lua-lib'] ?? process.env.RESTY_WEBSOCKET_LIB);
-      for (const f of files ?? FILES) {
-        for (const m of mutantsOf(f, readFileSync(join(lib.dir, f), 'utf8'))) console.log(`${m.id.padEnd(34)} ${m.before}  =>  ${m.after}${m.equivalent ? `  [equivalent: ${m.equivalent}]` : ''}`);
-      }
+      const mutants = (files ?? FILES).flatMap((f) => mutantsOf(f, readFileSync(join(lib.dir, f), 'utf8')));
+      if (values.json) printJson({ lib: lib.dir, mutants: mutants.map((m) => ({ id: m.id, before: m.before, after: m.after, ...(m.equivalent ? { equivalent: m.equivalent } : {}) })) });
+      else for (const m of mutants) console.log(`${m.id.padEnd(34)} ${m.before}  =>  ${m.after}${m.equivalent ? `  [equivalent: ${m.equivalent}]` : ''}`);
       return 0;
     } catch (e) {
       console.error(`wslab mutate: ${(e as Error).message}`);
@@ -105,7 +107,7 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`wslab mutate: ${report.refused}`);
     return 1;
   }
-  if (values.json) console.log(JSON.stringify(report.files));
+  if (values.json) printJson(report.files);
   else {
     console.log(`mutate: ${report.lib.path} (_VERSION ${report.lib.version}), checks ${report.checks.join(',')}, ${(report.durationMs / 1000).toFixed(0)}s${report.interrupted ? ' (interrupted)' : ''}`);
     for (const [f, s] of Object.entries(report.files)) {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { parseCommandLine, shownPath, UsageError } from '../../lab/args.js';
 import { onInterrupt } from '../../lab/children.js';
 import { claimReport } from '../../lab/reports.js';
+import { printJson } from '../../lab/output.js';
 import { ROOT_DIR } from '../../lab/paths.js';
 import { formatServiceReport, mergeServiceReports, reportDirs, writeServiceReport } from './report.js';
 import { FINDING_KINDS, parseServiceUrl, readScenario, ServiceCampaign, type ServiceFuzzOptions } from './runner.js';
@@ -55,6 +56,8 @@ Service options:
   --replay FILE        replay a saved finding against --url; exit 1 when it shows again
   --merge DIR          (without --minimise-corpus) merge these report folders into --out
   --quiet              no progress lines
+  --json               print the report (OUT/report.json's object; for --replay, the replay's
+                       result) as one JSON document on stdout; human lines go to stderr
 
 Examples:
   wslab fuzz --url ws://127.0.0.1:8080/echo --time 10m --seed 7
@@ -95,6 +98,7 @@ export async function runService(argv: string[]): Promise<number> {
     replay: { type: 'string' },
     merge: { type: 'repeat' },
     quiet: { type: 'flag' },
+    json: { type: 'flag' },
   });
   const usage = (m: string): never => {
     throw new UsageError('fuzz', `${m} (see wslab fuzz --help)`);
@@ -107,6 +111,7 @@ export async function runService(argv: string[]): Promise<number> {
       return 1;
     }
     console.log(formatServiceReport(r, shownPath(v.out)));
+    if (v.json) printJson(r);
     return r.ok ? 0 : 1;
   }
   if (!v.url) usage('--replay needs --url');
@@ -153,6 +158,7 @@ export async function runService(argv: string[]): Promise<number> {
     for (const f of r.findings) console.log(`[${f.kind}] ${f.summary}`);
     for (const e of r.expected) console.log(`expected (${e.expectedBy}): ${e.summary}`);
     console.log(r.reproduced ? `reproduced: ${sc.finding.signature}` : `did not reproduce ${sc.finding.signature}${r.findings.length ? ' (other findings above)' : ''}`);
+    if (v.json) printJson({ ok: r.findings.length === 0, signature: sc.finding.signature, ...r });
     return r.findings.length ? 1 : 0;
   }
 
@@ -179,6 +185,7 @@ export async function runService(argv: string[]): Promise<number> {
   stopWriting();
   if (process.stderr.isTTY && !v.quiet) process.stderr.write('\n');
   console.log(formatServiceReport(report, shownPath(v.out)));
+  if (v.json) printJson(report);
   return report.ok ? 0 : 1;
 }
 

@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseCommandLine, UsageError } from '../args.js';
+import { printJson, humanStdio } from '../output.js';
 import { ROOT_DIR } from '../paths.js';
 import { startNativePeer, stopPid } from './native/index.js';
 import { httpGet } from './nginx-peer.js';
@@ -31,7 +32,8 @@ Options:
   --tls-self-signed-port N
                     port of the second TLS listener, whose certificate is self-signed and
                     trusted by no one (cs.t 25; /scripted only; default: a free one)
-  --json            print machine-readable output
+  --json            print the result as one JSON document on stdout (the peer record for
+                    start and status); human lines go to stderr
 
 Endpoints: /echo, /scripted (+ /script, /results), /client, /version, /health, /tls-info on the
 plain and the TLS port (a certificate from the lab CA); /scripted on the self-signed TLS port
@@ -57,12 +59,15 @@ export async function run(argv: string[]): Promise<number> {
     { positionals: { max: 1, first: ['install', 'start', 'stop', 'status'] } },
   );
   const cmd = positionals[0];
-  const out = (human: string, data: unknown): void => console.log(values.json ? JSON.stringify(data) : human);
+  const out = (human: string, data: unknown): void => (values.json ? printJson(data) : console.log(human));
 
   switch (cmd) {
     case 'install': {
-      const r = spawnSync('bash', [join(ROOT_DIR, 'scripts', 'setup-peers.sh')], { stdio: 'inherit' });
-      return r.status ?? 1;
+      // apt-get's and the script's lines are human text: on stderr with --json.
+      const r = spawnSync('bash', [join(ROOT_DIR, 'scripts', 'setup-peers.sh')], { stdio: ['inherit', humanStdio(), 'inherit'] });
+      const code = r.status ?? 1;
+      if (values.json) printJson({ ok: code === 0, exitCode: code });
+      return code;
     }
     case 'start': {
       const old = readState();
@@ -104,6 +109,7 @@ export async function run(argv: string[]): Promise<number> {
         return 0;
       } catch (e) {
         console.error(`wslab peer start: ${(e as Error).message}`);
+        if (values.json) printJson({ ok: false, error: (e as Error).message });
         return 1;
       }
     }
