@@ -2,7 +2,8 @@
 // exports `run(argv) => Promise<exitCode>` and a `help` text; this file only dispatches, and
 // imports lazily so `wslab peer` does not load the fuzzers. A bad command line anywhere below is a
 // UsageError (lab/args.ts): one line on stderr and exit code 2. The exit codes are the same for
-// every subcommand (EXIT_CODES, shown by --help).
+// every subcommand (EXIT_CODES, shown by --help). With --json, any subcommand prints one JSON document
+// on stdout and its human lines on stderr (lab/output.ts).
 import { installInterruptHandler, interruptExitCode } from '../lab/children.js';
 import { UsageError } from '../lab/args.js';
 import { beginJsonMode, finishJsonMode, wantsJson } from '../lab/output.js';
