@@ -3,7 +3,7 @@
 import { readdirSync, } from 'node:fs';
 import { cpus, totalmem, arch, platform, release } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseCommandLine, shownPath, UsageError } from '../lab/args.js';
+import { parseCommandLine, renderOptions, shownPath, UsageError, type OptionsSpec } from '../lab/args.js';
 import { chooseLuaLib, chosenLibraryLoadError } from '../lab/lua-lib.js';
 import { interruptedReportFile } from '../lab/children.js';
 import { writeJsonReport } from '../lab/reports.js';
@@ -12,6 +12,7 @@ import type { ClientReport } from './client-child.js';
 import { runClientBench } from './client.js';
 import { runCodecBench, type CodecReport } from './codec.js';
 import { runConnsBench, type ConnsReport } from './conns.js';
+import { printJson } from '../lab/output.js';
 import { REPORT_DIR } from '../lab/paths.js';
 import { fmtRate, fmtRatio, fmtSize, table } from './common.js';
 import { runEchoBench, type EchoReport } from './echo.js';
@@ -23,6 +24,19 @@ export const SUITES = ['codec', 'echo', 'conns', 'client', 'fuzz', 'session'] as
 /** The suites that measure the nginx + Lua peer (and so load the library). */
 const PEER_SUITES: readonly string[] = ['echo', 'conns', 'client', 'session'];
 export type Suite = (typeof SUITES)[number];
+
+/** `wslab bench`'s options: the parser's spec and the Options block of its help. */
+export const options = {
+  only: { type: 'list', choices: SUITES, help: 'comma list of suites (default: all)' },
+  quick: { type: 'flag', help: 'shorter runs (about 1.5 minutes in all)' },
+  out: { type: 'string', value: 'FILE', help: 'JSON report (default report/bench.json)' },
+  'lua-lib': { type: 'string', value: 'DIR', help: 'the lua-resty-websocket the nginx peer loads (or RESTY_WEBSOCKET_LIB; either layout)' },
+  json: { type: 'flag', help: "print the report (report/bench.json's object) as one JSON document on stdout;\nthe tables go to stderr" },
+  'cpu-prof': {
+    type: 'string', value: 'DIR',
+    help: 'write CPU profiles (node --cpu-prof) of the codec children (DIR/codec), of\nthe two echo servers (DIR/echo/ours, DIR/echo/ws) and of both at each connection\ncount (DIR/conns/<N>/ours, DIR/conns/<N>/ws); open them in Chrome DevTools',
+  },
+} as const satisfies OptionsSpec;
 
 export const help = `wslab bench [--only codec,echo,conns,client,fuzz,session] [--quick] [--out FILE] [--cpu-prof DIR]
 
@@ -39,14 +53,7 @@ Benchmarks as ratios against ws 8 and nginx + Lua (the real lua-resty-websocket)
   fuzz    jsfuzz execs/s per target and differential cases/s (15 s each, 5 s with --quick)
   session  session diff against nginx: whole sessions/s per role, both sides run (3 x 15 s per role, 1 x 8 s with --quick)
 
-Options:
-  --only LIST   comma list of suites (default: all)
-  --quick       shorter runs (about 1.5 minutes in all)
-  --out FILE    JSON report (default report/bench.json)
-  --lua-lib DIR  the lua-resty-websocket the nginx peer loads (or RESTY_WEBSOCKET_LIB; either layout)
-  --cpu-prof DIR  write CPU profiles (node --cpu-prof) of the codec children (DIR/codec), of
-                the two echo servers (DIR/echo/ours, DIR/echo/ws) and of both at each connection
-                count (DIR/conns/<N>/ours, DIR/conns/<N>/ws); open them in Chrome DevTools
+${renderOptions(options)}
 
 The full run takes about 4-5 minutes and every loop is bounded by count and time. The echo, conns
 and client suites need the nginx + Lua peer (npm run setup); without it their nginx parts are
@@ -399,7 +406,7 @@ export async function runBench(o: RunBenchOptions): Promise<BenchReport> {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseCommandLine('bench', argv, { only: { type: 'list', choices: SUITES }, quick: { type: 'flag' }, out: { type: 'string' }, 'cpu-prof': { type: 'string' }, 'lua-lib': { type: 'string' } });
+  const { values } = parseCommandLine('bench', argv, options);
   const libErr = chooseLuaLib(values['lua-lib']);
   if (libErr) throw new UsageError('bench', `--lua-lib: ${libErr}`);
   const suites = values.only ?? [...SUITES];
@@ -415,6 +422,8 @@ export async function run(argv: string[]): Promise<number> {
     command: ['wslab bench', ...argv].join(' '),
     ...(values['cpu-prof'] ? { cpuProfDir: resolve(values['cpu-prof']) } : {}),
   });
+  // With --json the tables above went to stderr (lab/output.ts); the report is the document.
+  if (values.json) printJson(report);
   // a missed target is a finding, not a failure; a suite that could not run is
   return Object.keys(report.errors).filter((k) => k !== 'peer').length > 0 ? 1 : 0;
 }

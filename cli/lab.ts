@@ -7,7 +7,8 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { writeAtomic } from '../lab/fs.js';
 import { claimReport, writeJsonReport } from '../lab/reports.js';
 import { dirname, join } from 'node:path';
-import { parseCommandLine, shownPath, UsageError } from '../lab/args.js';
+import { parseCommandLine, renderOptions, shownPath, UsageError, type OptionsSpec } from '../lab/args.js';
+import { humanStdio, printJson } from '../lab/output.js';
 import { REPORT_DIR, ROOT_DIR } from '../lab/paths.js';
 import { BACKEND_CHOICES } from '../lab/peers/index.js';
 import type { RunningPeer } from '../lab/peers/types.js';
@@ -20,6 +21,30 @@ import { loadLabFiles, renderLabHtml, type LabReport, type SectionStatus } from 
 
 /** What `wslab lab` leaves out of the conformance run unless --full: performance (9) and permessage-deflate (12, 13). */
 export const LAB_DEFAULT_EXCLUDE = '9.*,12.*,13.*';
+
+/** The parts `--skip` can name, in the order they run. */
+export const LAB_PARTS = ['interop', 'conformance', 'deviations', 'fuzz', 'diff', 'session'] as const;
+
+/** `wslab lab`'s options: the parser's spec and the Options block of its help. */
+export const options = {
+  skip: { type: 'list', choices: LAB_PARTS, default: [], help: `parts to leave out: ${LAB_PARTS.join(',')}` },
+  full: {
+    type: 'flag',
+    help: 'the whole conformance catalogue, 517 cases (default: sections 1-7 and 10, 247 cases;\nit leaves out the 9.* performance cases and the 12.*/13.* permessage-deflate\ncases, 1000 compressed round trips each)',
+  },
+  'fuzz-time': { type: 'duration', default: '10s', value: 'T', help: 'per fuzz target (default 10s)' },
+  'diff-time': { type: 'duration', default: '20s', value: 'T', help: 'differential run (default 20s)' },
+  'session-time': { type: 'duration', default: '20s', value: 'T', help: 'session diff (default 20s)' },
+  mutate: { type: 'flag', help: 'also run `wslab mutate` (kill rates per file, survivors)' },
+  'mutate-budget': { type: 'duration', default: '10m', value: 'T', help: 'its budget (default 10m)' },
+  backend: { type: 'string', choices: BACKEND_CHOICES, value: 'B', help: 'native | container | auto (default auto)' },
+  'lua-lib': {
+    type: 'string', value: 'DIR',
+    help: 'another lua-resty-websocket (or RESTY_WEBSOCKET_LIB), for every part: the peer,\nthe Lua agents, diff and the frame deviations; DIR/resty/websocket/*.lua\n(upstream, OpenResty) or DIR/nginx/websocket/*.lua (Debian)',
+  },
+  out: { type: 'string', value: 'DIR', help: 'report folder (default report/)' },
+  json: { type: 'flag', help: 'print the summary as JSON at the end' },
+} as const satisfies OptionsSpec;
 
 export const help = `Usage: wslab lab [options]
 
@@ -36,22 +61,7 @@ lua-resty-websocket), run
 and write report/index.html and report/index.json (plus the latest report/bench.json ratios, if any).
 Installs the peer first when it is missing (scripts/setup-peers.sh, needs root for apt-get).
 
-Options:
-  --skip LIST        parts to leave out: interop,conformance,deviations,fuzz,diff,session
-  --full             the whole conformance catalogue, 517 cases (default: sections 1-7 and 10, 247 cases;
-                     it leaves out the 9.* performance cases and the 12.*/13.* permessage-deflate
-                     cases, 1000 compressed round trips each)
-  --fuzz-time T      per fuzz target (default 10s)
-  --diff-time T      differential run (default 20s)
-  --session-time T   session diff (default 20s)
-  --mutate           also run \`wslab mutate\` (kill rates per file, survivors)
-  --mutate-budget T  its budget (default 10m)
-  --backend B        native | container | auto (default auto)
-  --lua-lib DIR      another lua-resty-websocket (or RESTY_WEBSOCKET_LIB), for every part: the peer,
-                     the Lua agents, diff and the frame deviations; DIR/resty/websocket/*.lua
-                     (upstream, OpenResty) or DIR/nginx/websocket/*.lua (Debian)
-  --out DIR          report folder (default report/)
-  --json             print the summary as JSON at the end
+${renderOptions(options)}
 
 A part that compared nothing (no peer, no luajit, probes that could not reach the peer) is an error,
 not a pass. The peer is health-checked; when it dies it is restarted once, and the restart and the
@@ -81,22 +91,14 @@ async function ensurePeer(): Promise<string | null> {
   if (!why) return null;
   if (process.getuid?.() !== 0) return `${why} (run as root to install it)`;
   log('lab: installing the native peer (scripts/setup-peers.sh) ...');
-  const r = spawnSync('bash', [join(ROOT_DIR, 'scripts', 'setup-peers.sh')], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const r = spawnSync('bash', [join(ROOT_DIR, 'scripts', 'setup-peers.sh')], { stdio: ['ignore', humanStdio(), 'inherit'] });
   if (r.status !== 0) return `scripts/setup-peers.sh failed (exit ${r.status}); ${why}`;
   why = nativeUnavailable();
   return why;
 }
 
-/** The parts `--skip` can name, in the order they run. */
-export const LAB_PARTS = ['interop', 'conformance', 'deviations', 'fuzz', 'diff', 'session'] as const;
-
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseCommandLine('lab', argv, {
-    skip: { type: 'list', choices: LAB_PARTS, default: [] }, full: { type: 'flag' },
-    'fuzz-time': { type: 'duration', default: '10s' }, 'diff-time': { type: 'duration', default: '20s' },
-    'session-time': { type: 'duration', default: '20s' }, mutate: { type: 'flag' }, 'mutate-budget': { type: 'duration', default: '10m' },
-    backend: { type: 'string', choices: BACKEND_CHOICES }, 'lua-lib': { type: 'string' }, out: { type: 'string' }, json: { type: 'flag' },
-  });
+  const { values } = parseCommandLine('lab', argv, options);
   // One library for every part (peer, Lua agents, diff, frame deviations): RESTY_WEBSOCKET_LIB.
   const libErr = chooseLuaLib(values['lua-lib']);
   if (libErr) throw new UsageError('lab', `--lua-lib: ${libErr}`);
@@ -312,6 +314,6 @@ export async function run(argv: string[]): Promise<number> {
   if (mixed) log(`lab: ${mixed}`);
   save();
   log(`lab: ${report.ok ? 'all parts passed' : 'some parts failed'} in ${((Date.now() - started) / 1000).toFixed(0)} s; ${shownPath(join(outDir, 'index.html'))}`);
-  if (values.json) console.log(JSON.stringify({ ok: report.ok, sections: Object.fromEntries(Object.entries(report.sections).map(([k, s]) => [k, { status: s.status, summary: s.summary }])) }));
+  if (values.json) printJson({ ok: report.ok, sections: Object.fromEntries(Object.entries(report.sections).map(([k, s]) => [k, { status: s.status, summary: s.summary }])) });
   return report.ok ? 0 : 1;
 }

@@ -2,9 +2,11 @@
 // exports `run(argv) => Promise<exitCode>` and a `help` text; this file only dispatches, and
 // imports lazily so `wslab peer` does not load the fuzzers. A bad command line anywhere below is a
 // UsageError (lab/args.ts): one line on stderr and exit code 2. The exit codes are the same for
-// every subcommand (EXIT_CODES, shown by --help).
+// every subcommand (EXIT_CODES, shown by --help). With --json, any subcommand prints one JSON document
+// on stdout and its human lines on stderr (lab/output.ts).
 import { installInterruptHandler, interruptExitCode } from '../lab/children.js';
 import { UsageError } from '../lab/args.js';
+import { beginJsonMode, finishJsonMode, wantsJson } from '../lab/output.js';
 import { libraryVersion, ReportInUseError, WSLAB_VERSION } from '../lab/reports.js';
 
 export interface Subcommand {
@@ -79,11 +81,15 @@ export async function main(argv: string[]): Promise<number> {
   }
   // Ctrl-C / SIGTERM stops every child of the run and leaves its report marked interrupted.
   installInterruptHandler(name);
+  // --json: one document on stdout, every human line on stderr, for the whole run (lab/output.ts).
+  if (wantsJson(rest)) beginJsonMode(name);
+  let code: number | null = null;
   try {
-    const code = await sub.run(rest);
+    code = await sub.run(rest);
     // A run that returns while the handler is still stopping its children was interrupted all the
     // same: its own verdict (often 1, for the cases that did not run) must not replace 130.
-    return interruptExitCode() ?? code;
+    code = interruptExitCode() ?? code;
+    return code;
   } catch (e) {
     if (e instanceof UsageError) {
       console.error(e.line);
@@ -91,9 +97,11 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (e instanceof ReportInUseError) {
       console.error(`wslab ${name}: ${e.message}`);
-      return 1;
+      return (code = 1);
     }
-    if (interruptExitCode() !== null) return interruptExitCode()!;
+    if (interruptExitCode() !== null) return (code = interruptExitCode()!);
     throw e;
+  } finally {
+    finishJsonMode(code);
   }
 }

@@ -32,12 +32,15 @@ async function run(argv: string[]): Promise<{ code: number; err: string; out: st
   const e = vi.spyOn(console, 'error').mockImplementation((s: string) => void err.push(String(s)));
   const o = vi.spyOn(console, 'log').mockImplementation((s: string) => void out.push(String(s)));
   const w = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  // --json writes its document to stdout itself (lab/output.ts), not through console.log.
+  const so = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => (out.push(String(s)), true));
   try {
     return { code: await main(argv), err: err.join('\n'), out: out.join('\n') };
   } finally {
     e.mockRestore();
     o.mockRestore();
     w.mockRestore();
+    so.mockRestore();
   }
 }
 

@@ -1,5 +1,5 @@
 // `wslab conformance`: Autobahn's 517 cases against servers and clients.
-import { parseCommandLine, shownPath, UsageError } from '../lab/args.js';
+import { parseCommandLine, renderOptions, shownPath, UsageError, type OptionsSpec } from '../lab/args.js';
 import { AGENTS } from './agents/index.js';
 import { CASES } from './cases/index.js';
 import { MUST_PASS, runConformance, runProblems, summarizeRun, unstableCases, type ConformanceRun } from './index.js';
@@ -8,12 +8,43 @@ import { startFuzzingServer } from './runner/client-mode.js';
 import { selectCases } from './cases/index.js';
 import { ConformanceReport } from './report/index.js';
 import { join } from 'node:path';
+import { printJson } from '../lab/output.js';
 import { REPORT_DIR } from '../lab/paths.js';
 import { writeJsonReport } from '../lab/reports.js';
 import { onInterrupt } from '../lab/children.js';
 import { chooseLuaLib, chosenLibraryLoadError } from '../lab/lua-lib.js';
 import { attachedLine, attachRecordedPeer } from '../lab/peers/recorded.js';
 import type { RunningPeer } from '../lab/peers/types.js';
+
+/** `wslab conformance`'s options: the parser's spec and the Options block of its help. */
+export const options = {
+  agents: { type: 'list', choices: AGENTS.map((a) => a.name), help: `built-in agents (default: all): ${AGENTS.map((a) => a.name).join(', ')}` },
+  url: { type: 'repeat', value: 'NAME=URL', help: 'also test a server of yours (repeatable), e.g. --url myapp=ws://127.0.0.1:8080/echo' },
+  mode: { type: 'string', choices: ['server', 'client'], value: 'M', help: 'server (default) or client: only run a fuzzingserver for external client testees' },
+  port: { type: 'number', integer: true, min: 0, max: 65535, help: 'with --mode client: the fuzzingserver port (default 9001)' },
+  cases: { type: 'string', value: 'GLOBS', help: `case id globs, e.g. '1.*,5.*' (default: all ${CASES.length})` },
+  exclude: { type: 'string', value: 'GLOBS', help: "case id globs to leave out, e.g. '9.*'" },
+  'time-scale': {
+    type: 'number', min: 0.1,
+    help: "multiply Autobahn's verdict-deciding waits (killAfter, close timeouts); they are also\npadded by 4 x the measured scheduling lag + 4 x the handshake RTT, so 1 is fine when loaded",
+  },
+  out: { type: 'string', value: 'DIR', help: 'report folder (default report/conformance)' },
+  concurrency: { type: 'number', integer: true, min: 1, help: 'agents run at once (default 4)' },
+  'check-expected': {
+    type: 'flag',
+    help: 'compare the Lua agents with fixtures/conformance/lua-expected.json (exit 1 on a difference;\ncases left out with --cases/--exclude are not compared)',
+  },
+  'write-expected': {
+    type: 'flag',
+    help: "record the Lua agents' verdicts into fixtures/conformance/lua-expected.json (the\nselected cases; the table keeps the others)",
+  },
+  'lua-lib': {
+    type: 'string', value: 'DIR',
+    help: 'the lua-resty-websocket the Lua agents load (or RESTY_WEBSOCKET_LIB); either layout:\nDIR/resty/websocket/*.lua (upstream, OpenResty) or DIR/nginx/websocket/*.lua (Debian)',
+  },
+  repeat: { type: 'number', integer: true, min: 1, help: 'run N times; reports every case whose verdict differed between runs (exit 1 if any)' },
+  json: { type: 'flag', help: 'print the summary as JSON' },
+} as const satisfies OptionsSpec;
 
 export const help = `Usage: wslab conformance [options]
 
@@ -25,24 +56,7 @@ agents in client mode (they connect to our fuzzingserver). Reports: report/confo
 index.json (Autobahn format), one JSON and one HTML page per case with the wire log, and index.html
 (per-agent counts of the eight outcomes, the matrix grouped by section).
 
-Options:
-  --agents LIST        built-in agents (default: all): ${AGENTS.map((a) => a.name).join(', ')}
-  --url NAME=URL       also test a server of yours (repeatable), e.g. --url myapp=ws://127.0.0.1:8080/echo
-  --mode client        only run a fuzzingserver for external client testees (--port N, default 9001)
-  --cases GLOBS        case id globs, e.g. '1.*,5.*' (default: all ${CASES.length})
-  --exclude GLOBS      case id globs to leave out, e.g. '9.*'
-  --time-scale N       multiply Autobahn's verdict-deciding waits (killAfter, close timeouts); they are also
-                       padded by 4 x the measured scheduling lag + 4 x the handshake RTT, so 1 is fine when loaded
-  --out DIR            report folder (default report/conformance)
-  --concurrency N      agents run at once (default 4)
-  --check-expected     compare the Lua agents with fixtures/conformance/lua-expected.json (exit 1 on a difference;
-                       cases left out with --cases/--exclude are not compared)
-  --write-expected     record the Lua agents' verdicts into fixtures/conformance/lua-expected.json (the
-                       selected cases; the table keeps the others)
-  --lua-lib DIR        the lua-resty-websocket the Lua agents load (or RESTY_WEBSOCKET_LIB); either layout:
-                       DIR/resty/websocket/*.lua (upstream, OpenResty) or DIR/nginx/websocket/*.lua (Debian)
-  --repeat N           run N times; reports every case whose verdict differed between runs (exit 1 if any)
-  --json               print the summary as JSON
+${renderOptions(options)}
 
 A case that could not run (no connection, refused handshake, dead peer) is an error, not a verdict.
 A --url server that cannot be reached is one error line, not 517 cases. The nginx peer is health-checked
@@ -70,13 +84,7 @@ Examples:
 const LUA_AGENTS = ['lua-server', 'lua-client'];
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseCommandLine('conformance', argv, {
-    agents: { type: 'list', choices: AGENTS.map((a) => a.name) }, url: { type: 'repeat' }, mode: { type: 'string', choices: ['server', 'client'] },
-    port: { type: 'number', integer: true, min: 0, max: 65535 },
-    cases: { type: 'string' }, exclude: { type: 'string' }, 'time-scale': { type: 'number', min: 0.1 }, out: { type: 'string' },
-    concurrency: { type: 'number', integer: true, min: 1 }, 'check-expected': { type: 'flag' }, 'write-expected': { type: 'flag' },
-    json: { type: 'flag' }, 'lua-lib': { type: 'string' }, repeat: { type: 'number', integer: true, min: 1 },
-  });
+  const { values } = parseCommandLine('conformance', argv, options);
   const libErr = chooseLuaLib(values['lua-lib']);
   if (libErr) throw new UsageError('conformance', `--lua-lib: ${libErr}`);
   const repeat = values.repeat;
@@ -142,7 +150,7 @@ export async function run(argv: string[]): Promise<number> {
   const last = results[results.length - 1]!;
   const unstable = repeat ? unstableCases(runs) : [];
   if (repeat) writeJsonReport(join(outDir, 'repeat.json'), { runs: repeat, failedRuns: results.filter((r) => r.failed).length, unstable, perRun: results.map((r) => r.json) }, 1);
-  if (values.json) console.log(JSON.stringify(repeat ? { ...last.json, repeat, failedRuns: results.filter((r) => r.failed).length, unstable } : last.json));
+  if (values.json) printJson(repeat ? { ...last.json, repeat, failedRuns: results.filter((r) => r.failed).length, unstable } : last.json);
   else {
     for (const l of last.lines) console.log(l);
     if (repeat) {

@@ -23,6 +23,14 @@ export class UsageError extends Error {
 
 interface Common {
   short?: string;
+  /**
+   * What the option does, as `--help` shows it (renderOptions): help and parser come from one spec,
+   * so an option cannot be parsed and undocumented, or documented and refused. May hold line breaks;
+   * continuation lines are indented under the first.
+   */
+  help?: string;
+  /** The value's name in `--help` (default by type: N, D, LIST, VALUE). */
+  value?: string;
 }
 /** `--flag` (false when absent). */
 export interface FlagOption extends Common {
@@ -263,6 +271,48 @@ export function parseCommandLine<const S extends OptionsSpec>(command: string, a
     }
   }
   return { values: values as ParsedValues<S>, positionals: raw.positionals };
+}
+
+/** The name `--help` gives an option's value: its own `value`, else one by type. */
+function valueName(o: OptionSpec): string {
+  if (o.value !== undefined) return o.value;
+  switch (o.type) {
+    case 'flag':
+      return '';
+    case 'number':
+      return 'N';
+    case 'duration':
+      return 'D';
+    case 'list':
+      return 'LIST';
+    case 'string':
+    case 'repeat':
+      return 'VALUE';
+  }
+}
+
+/**
+ * The options block of a command's `--help`, from the spec that parses it: a title line ("Options:"),
+ * then one entry per option, `  --name VALUE` and its help in a column. A name too long for the column
+ * puts the help on the next line. `column` is where the help starts (default: after the longest entry
+ * that fits in 22 characters).
+ */
+export function renderOptions(spec: OptionsSpec, title = 'Options:', column?: number): string {
+  const heads = Object.entries(spec).map(([name, o]) => {
+    const v = valueName(o);
+    return `  ${o.short ? `-${o.short}, ` : ''}--${name}${v ? ` ${v}` : ''}`;
+  });
+  const col = column ?? Math.max(...heads.map((h) => h.length).filter((n) => n <= 22), 0) + 2;
+  const pad = ' '.repeat(col);
+  const lines = [title];
+  Object.values(spec).forEach((o, i) => {
+    const head = heads[i]!;
+    const [first = '', ...rest] = (o.help ?? '').split('\n');
+    if (head.length + 2 <= col) lines.push(`${head.padEnd(col)}${first}`.trimEnd());
+    else lines.push(head, ...(first ? [`${pad}${first}`] : []));
+    for (const r of rest) lines.push(`${pad}${r.trim()}`);
+  });
+  return lines.join('\n');
 }
 
 /** A path as a message shows it: relative to the working directory when inside it, else absolute. */

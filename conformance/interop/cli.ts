@@ -1,8 +1,9 @@
 // `wslab interop`: the interop scenarios in four directions against the peer.
 import { join } from 'node:path';
-import { parseCommandLine, shownPath, UsageError } from '../../lab/args.js';
+import { parseCommandLine, renderOptions, shownPath, UsageError, type OptionsSpec } from '../../lab/args.js';
 import { writeJsonReport } from '../../lab/reports.js';
 import { chooseLuaLib, chosenLibraryLoadError } from '../../lab/lua-lib.js';
+import { printJson } from '../../lab/output.js';
 import { REPORT_DIR } from '../../lab/paths.js';
 import { BACKEND_CHOICES } from '../../lab/peers/index.js';
 import { attachedLine, attachRecordedPeer } from '../../lab/peers/recorded.js';
@@ -19,7 +20,7 @@ async function replaySessionFile(s: Session, attached: RunningPeer | undefined, 
   const peer = attached ?? (await startPeer({ luaLib, backend: backend as BackendChoice | undefined }));
   try {
     const r = await replaySession(peer, s);
-    if (json) console.log(JSON.stringify({ verdict: r.verdict, directions: r.directions, line: r.line }));
+    if (json) printJson({ verdict: r.verdict, directions: r.directions, line: r.line });
     else console.log(`interop: ${s.role} session, library ${peer.lib.clientVersion}: ${r.verdict} — ${r.line}`);
     return r.verdict === 'fail' ? 1 : 0;
   } catch (e) {
@@ -29,6 +30,30 @@ async function replaySessionFile(s: Session, attached: RunningPeer | undefined, 
     if (!attached) await peer.stop();
   }
 }
+
+/** `wslab interop`'s options: the parser's spec and the Options block of its help. */
+export const options = {
+  scenarios: { type: 'string', value: 'GLOBS', help: `comma-separated scenario id globs (default: all ${SCENARIOS.length})` },
+  exclude: { type: 'string', value: 'GLOBS', help: 'scenario id globs to leave out' },
+  directions: { type: 'list', choices: DIRECTIONS, help: `comma-separated subset of ${DIRECTIONS.join(',')}` },
+  backend: { type: 'string', choices: BACKEND_CHOICES, value: 'B', help: 'native | container | auto (default auto)' },
+  'lua-lib': { type: 'string', value: 'DIR', help: 'another lua-resty-websocket (or RESTY_WEBSOCKET_LIB): DIR/resty/websocket/*.lua\n(upstream, OpenResty) or DIR/nginx/websocket/*.lua (Debian)' },
+  out: { type: 'string', value: 'DIR', help: 'report folder (default report/)' },
+  retries: {
+    type: 'number', integer: true, min: 0,
+    help: 'run a failed or errored run again up to N times (default 1; 0 = never); a\nrepeat that passes is reported as "pass (flaky)" with the first reason',
+  },
+  repeat: {
+    type: 'number', integer: true, min: 1, default: 1,
+    help: 'run everything N times; reports every scenario direction whose verdict differed\nbetween runs (exit 1 if any did, or if any run failed); <out>/interop-repeat.json',
+  },
+  'scenario-file': {
+    type: 'string', value: 'F',
+    help: 'run the scenario in file F instead of the catalogue: an interop scenario as\nJSON (four directions), or a session from fuzz/findings/session/ (the raw\npeer against the Lua library and against ours; exit 1 on a divergence)',
+  },
+  list: { type: 'flag', help: 'list the scenarios and exit (with --json: { scenarios: [{ id, title }] })' },
+  json: { type: 'flag', help: 'print the summary as JSON' },
+} as const satisfies OptionsSpec;
 
 export const help = `Usage: wslab interop [options]
 
@@ -42,23 +67,7 @@ and reasons both ways, subprotocol lists, server-initiated close, a message over
 and what it observes is compared with the Lua server's run (browser-* ids; skipped with the reason
 when chromium is not installed: sudo bash scripts/setup-browser.sh).
 
-Options:
-  --scenarios GLOBS   comma-separated scenario id globs (default: all ${SCENARIOS.length})
-  --exclude GLOBS     scenario id globs to leave out
-  --directions LIST   comma-separated subset of ${DIRECTIONS.join(',')}
-  --backend B         native | container | auto (default auto)
-  --lua-lib DIR       another lua-resty-websocket (or RESTY_WEBSOCKET_LIB): DIR/resty/websocket/*.lua
-                      (upstream, OpenResty) or DIR/nginx/websocket/*.lua (Debian)
-  --out DIR           report folder (default report/)
-  --retries N         run a failed or errored run again up to N times (default 1; 0 = never); a
-                      repeat that passes is reported as "pass (flaky)" with the first reason
-  --repeat N          run everything N times; reports every scenario direction whose verdict differed
-                      between runs (exit 1 if any did, or if any run failed); <out>/interop-repeat.json
-  --scenario-file F   run the scenario in file F instead of the catalogue: an interop scenario as
-                      JSON (four directions), or a session from fuzz/findings/session/ (the raw
-                      peer against the Lua library and against ours; exit 1 on a divergence)
-  --list              list the scenarios and exit
-  --json              print the summary as JSON
+${renderOptions(options)}
 
 A direction whose lua-lua reference errored has nothing to compare against: it is an error ("no
 reference"), not a pass. The peer is health-checked before every Lua run; when it died it is
@@ -77,12 +86,7 @@ Examples:
   wslab interop --scenario-file fuzz/findings/session/client-0123456789ab.json`;
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseCommandLine('interop', argv, {
-    scenarios: { type: 'string' }, exclude: { type: 'string' }, directions: { type: 'list', choices: DIRECTIONS },
-    backend: { type: 'string', choices: BACKEND_CHOICES }, 'lua-lib': { type: 'string' }, out: { type: 'string' }, retries: { type: 'number', integer: true, min: 0 },
-    list: { type: 'flag' }, json: { type: 'flag' }, repeat: { type: 'number', integer: true, min: 1, default: 1 },
-    'scenario-file': { type: 'string' },
-  });
+  const { values } = parseCommandLine('interop', argv, options);
   const libErr = chooseLuaLib(values['lua-lib']);
   if (libErr) throw new UsageError('interop', `--lua-lib: ${libErr}`);
   const repeat = values.repeat;
@@ -94,7 +98,8 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   if (values.list) {
-    for (const s of SCENARIOS) console.log(`${s.id.padEnd(34)} ${s.title}${s.upstream ? ` [${s.upstream}]` : ''}${s.needs ? ` (needs ${s.needs.version})` : ''}`);
+    if (values.json) printJson({ scenarios: SCENARIOS.map((s) => ({ id: s.id, title: s.title, ...(s.upstream ? { upstream: s.upstream } : {}), ...(s.needs ? { needs: s.needs.version } : {}) })) });
+    else for (const s of SCENARIOS) console.log(`${s.id.padEnd(34)} ${s.title}${s.upstream ? ` [${s.upstream}]` : ''}${s.needs ? ` (needs ${s.needs.version})` : ''}`);
     return 0;
   }
   const notLoading = chosenLibraryLoadError();
@@ -132,7 +137,7 @@ export async function run(argv: string[]): Promise<number> {
       if (tty) process.stderr.write('\r\x1b[K');
       reports.push(report);
       const s = report.summary;
-      if (values.json && repeat === 1) console.log(JSON.stringify({ ...s, ok: report.ok, flakyRuns: report.flakyRuns, restarts: report.restarts, affected: report.affected, luaLib: report.luaLib, ...(report.browser ? { browser: report.browser.skipped ? { skipped: report.browser.skipped } : report.browser.summary } : {}) }));
+      if (values.json && repeat === 1) printJson({ ...s, ok: report.ok, flakyRuns: report.flakyRuns, restarts: report.restarts, affected: report.affected, luaLib: report.luaLib, ...(report.browser ? { browser: report.browser.skipped ? { skipped: report.browser.skipped } : report.browser.summary } : {}) });
       else if (!values.json) {
         console.log(`${tag}interop: ${s.pass} pass${s.flaky ? ` (${s.flaky} flaky: passed when run again)` : ''}, ${s.fail} fail, ${s.skip} skip, ${s.error} error; ${s.unexplainedDifferences} unexplained differences (library ${report.luaLib.version} from ${report.luaLib.path}); ${shownPath(join(repeat > 1 ? join(outDir, `interop-run-${i}`) : outDir, 'interop.html'))}`);
         for (const f of report.flakyRuns) console.log(`  flaky: ${f.scenario} ${f.direction} (first run: ${f.firstRun})`);
@@ -152,7 +157,7 @@ export async function run(argv: string[]): Promise<number> {
   const flaky = reports.flatMap((r, i) => r.flakyRuns.map((f) => ({ run: i + 1, ...f })));
   const summary = { runs: repeat, failedRuns, unstable, flaky };
   writeJsonReport(join(outDir, 'interop-repeat.json'), summary, 1);
-  if (values.json) console.log(JSON.stringify(summary));
+  if (values.json) printJson(summary);
   else {
     console.log(`repeat: ${repeat} runs, ${failedRuns} failed, ${flaky.length} flaky run(s), ${unstable.length} scenario direction(s) whose verdict differed between runs${unstable.length ? ':' : ''}`);
     for (const u of unstable) console.log(`  ${u.scenario} ${u.direction}: ${u.verdicts.join(' | ')}`);

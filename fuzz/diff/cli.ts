@@ -1,13 +1,54 @@
 // `wslab diff`: differential fuzzing of our frame codec against the original protocol.lua.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { parseCommandLine, shownPath, UsageError } from '../../lab/args.js';
+import { parseCommandLine, renderOptions, shownPath, UsageError, type OptionsSpec } from '../../lab/args.js';
+import { printJson } from '../../lab/output.js';
 import { REPORT_DIR } from '../../lab/paths.js';
 import { chooseLuaLib, chosenLibraryLoadError } from '../../lab/lua-lib.js';
 import { handshakeDiffUnavailable, runHandshakeDiff, type HandshakeDiffReport } from './handshake-diff.js';
 import { runDiff, type DiffReport } from './runner.js';
 import { startPeer } from '../../lab/peers/index.js';
 import { formatSessionReport, runSessionDiff, type Role, type SessionReport } from '../session/runner.js';
+
+/** `wslab diff`'s options: the parser's spec and the Options block of its help. */
+export const options = {
+  time: { type: 'duration', help: 'wall time: 90, 90s, 10m (default: 60s)' },
+  cases: { type: 'number', integer: true, min: 1, help: 'stop after N cases' },
+  seed: { type: 'number', integer: true, help: 'fast-check seed (default: random; printed, to repeat a run)' },
+  'no-corpus': { type: 'flag', help: 'skip the jsfuzz corpus replay' },
+  handshake: {
+    type: 'duration',
+    help: 'then also diff the server handshake for D (needs the native nginx peer: the\noriginal server:new() at /diff-handshake vs our HTTP edge, impl/request-head.ts, + checkHandshake)',
+  },
+  'handshake-mutate': { type: 'flag', help: "with --handshake: also edit bytes in the header lines (how closely our\nrequest parser follows nginx's own refusals)" },
+  session: {
+    type: 'duration',
+    help: [
+      'then also diff whole sessions for D (needs the nginx peer): generated upgrade',
+      'requests, server:new()/client:new()/connect() options, API-call programs and',
+      'byte-level peer traffic (every opcode, fragments, close bodies, boundary lengths,',
+      'cuts, pauses around the timeouts, FIN/close/RST and calls after them), run on',
+      'the real library in nginx and on ours, compared call by call, on the wire and',
+      'at TCP close. Divergences are',
+      'shrunk and saved to fuzz/findings/session/ (replay: wslab interop --scenario-file F);',
+      'known version differences are counted under their declared spec item.',
+      'Writes report/session.json. With --session and no --time, only sessions run.',
+    ].join('\n'),
+  },
+  sessions: {
+    type: 'number', integer: true, min: 1,
+    help: 'with --session: run exactly N sessions (split evenly over the jobs, each from\nits own seed), so the same --seed runs the same sessions however loaded the\nmachine is; the --session duration is then only a safety limit',
+  },
+  roles: { type: 'list', choices: ['server', 'client'], help: 'with --session: server,client (default both)' },
+  jobs: { type: 'number', integer: true, min: 1, max: 16, help: 'with --session: sessions run side by side (default 4)' },
+  'shrink-budget': { type: 'duration', help: 'with --session: how long one divergence is shrunk (default 60s; 0 = not)' },
+  'max-findings': { type: 'number', integer: true, min: 1, help: 'with --session: stop after N distinct divergences (default 5)' },
+  findings: { type: 'string', value: 'DIR', help: 'where to save divergences (default: fuzz/findings)' },
+  report: { type: 'string', value: 'FILE', default: join(REPORT_DIR, 'diff.json'), help: 'summary JSON (default: report/diff.json)' },
+  quiet: { type: 'flag', help: 'no progress lines' },
+  json: { type: 'flag', help: 'print { ok, frame, handshake, session } (each part\'s report, null when it did not\nrun) as one JSON document on stdout; human lines go to stderr' },
+  'lua-lib': { type: 'string', value: 'DIR', help: 'the lua-resty-websocket copy to compare with (or RESTY_WEBSOCKET_LIB)' },
+} as const satisfies OptionsSpec;
 
 export const help = `Usage: wslab diff [--time 60s] [--cases N] [--seed N] [options]
 
@@ -24,35 +65,7 @@ for _VERSION), extracted by scripts/setup.sh; --lua-lib DIR (or RESTY_WEBSOCKET_
 copy, in either layout (DIR/resty/websocket/*.lua or Debian's DIR/nginx/websocket/*.lua), for the
 frame diff and the handshake diff alike.
 
-Options:
-  --time D       wall time: 90, 90s, 10m (default: 60s)
-  --cases N      stop after N cases
-  --seed N       fast-check seed (default: random; printed, to repeat a run)
-  --no-corpus    skip the jsfuzz corpus replay
-  --handshake D  then also diff the server handshake for D (needs the native nginx peer: the
-                 original server:new() at /diff-handshake vs our HTTP edge, impl/request-head.ts, + checkHandshake)
-  --handshake-mutate  with --handshake: also edit bytes in the header lines (how closely our
-                 request parser follows nginx's own refusals)
-  --session D    then also diff whole sessions for D (needs the nginx peer): generated upgrade
-                 requests, server:new()/client:new()/connect() options, API-call programs and
-                 byte-level peer traffic (every opcode, fragments, close bodies, boundary lengths,
-                 cuts, pauses around the timeouts, FIN/close/RST and calls after them), run on
-                 the real library in nginx and on ours, compared call by call, on the wire and
-                 at TCP close. Divergences are
-                 shrunk and saved to fuzz/findings/session/ (replay: wslab interop --scenario-file F);
-                 known version differences are counted under their declared spec item.
-                 Writes report/session.json. With --session and no --time, only sessions run.
-  --sessions N   with --session: run exactly N sessions (split evenly over the jobs, each from
-                 its own seed), so the same --seed runs the same sessions however loaded the
-                 machine is; the --session duration is then only a safety limit
-  --roles LIST   with --session: server,client (default both)
-  --jobs N       with --session: sessions run side by side (default 4)
-  --shrink-budget D  with --session: how long one divergence is shrunk (default 60s; 0 = not)
-  --max-findings N   with --session: stop after N distinct divergences (default 5)
-  --findings DIR where to save divergences (default: fuzz/findings)
-  --report FILE  summary JSON (default: report/diff.json)
-  --quiet        no progress lines
-  --lua-lib DIR  the lua-resty-websocket copy to compare with (or RESTY_WEBSOCKET_LIB)
+${renderOptions(options)}
 
 Examples:
   wslab diff --time 60s
@@ -63,24 +76,7 @@ Examples:
   RESTY_WEBSOCKET_LIB=/src/lua-resty-websocket/lib wslab diff --cases 100000`;
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseCommandLine('diff', argv, {
-    time: { type: 'duration' },
-    cases: { type: 'number', integer: true, min: 1 },
-    seed: { type: 'number', integer: true },
-    'no-corpus': { type: 'flag' },
-    handshake: { type: 'duration' },
-    'handshake-mutate': { type: 'flag' },
-    session: { type: 'duration' },
-    sessions: { type: 'number', integer: true, min: 1 },
-    roles: { type: 'list', choices: ['server', 'client'] },
-    jobs: { type: 'number', integer: true, min: 1, max: 16 },
-    'shrink-budget': { type: 'duration' },
-    'max-findings': { type: 'number', integer: true, min: 1 },
-    findings: { type: 'string' },
-    report: { type: 'string', default: join(REPORT_DIR, 'diff.json') },
-    quiet: { type: 'flag' },
-    'lua-lib': { type: 'string' },
-  });
+  const { values } = parseCommandLine('diff', argv, options);
   const libErr = chooseLuaLib(values['lua-lib']);
   if (libErr) throw new UsageError('diff', `--lua-lib: ${libErr}`);
   // Every part of diff loads the library: the frame diff's luajit oracle, the handshake and session diffs' peer.
@@ -147,7 +143,9 @@ export async function run(argv: string[]): Promise<number> {
   if (handshake) console.log(formatHandshakeReport(handshake));
   if (session) console.log(formatSessionReport(session));
   console.log(`\nreport: ${[report ? shownPath(values.report) : null, session ? shownPath(sessionFile) : null].filter(Boolean).join(' ')}`);
-  return (report?.ok ?? true) && (handshake?.ok ?? true) && (session?.ok ?? true) ? 0 : 1;
+  const ok = (report?.ok ?? true) && (handshake?.ok ?? true) && (session?.ok ?? true);
+  if (values.json) printJson({ ok, frame: report, handshake, session });
+  return ok ? 0 : 1;
 }
 
 /** The --session part: starts the peer, runs the session diff, stops the peer (Ctrl-C leaves an interrupted report). */

@@ -1,8 +1,27 @@
 // `wslab mutate`: mutation testing of the original library, built in.
 import { join } from 'node:path';
-import { parseCommandLine, shownPath } from '../../lab/args.js';
+import { parseCommandLine, renderOptions, shownPath, type OptionsSpec } from '../../lab/args.js';
+import { printJson } from '../../lab/output.js';
 import { ROOT_DIR } from '../../lab/paths.js';
 import { CHECKS, DEFAULT_DIFF_CASES, DEFAULT_SESSIONS, FILES, runMutate, type Check, type LibFile, type MutateReport } from './runner.js';
+
+/** `wslab mutate`'s options: the parser's spec and the Options block of its help. */
+export const options = {
+  budget: { type: 'duration', default: '30m', help: 'total wall time (default 30m); mutants are spread over files and operators to fit' },
+  files: { type: 'list', choices: FILES, help: `some of ${FILES.join(',')} (default all three)` },
+  checks: { type: 'list', choices: CHECKS, help: `some of ${CHECKS.join(',')} (default diff,focused,session)` },
+  'diff-cases': { type: 'number', integer: true, min: 1, help: `frame-diff cases per protocol.lua mutant (default ${DEFAULT_DIFF_CASES})` },
+  sessions: {
+    type: 'number', integer: true, min: 1,
+    help: `sessions of session diff per mutant (default ${DEFAULT_SESSIONS}): a count, not a time\nslice, so a kill does not depend on how loaded the machine is`,
+  },
+  'max-mutants': { type: 'number', integer: true, min: 1, help: 'run at most N mutants (default: as many as the budget allows)' },
+  only: { type: 'list', value: 'IDS', help: 'only these mutant ids (file:line:operator:n, comma-separated; see --list)' },
+  list: { type: 'flag', help: 'print the mutants (id, operator, before => after) and exit; with --json,\n{ mutants: [{ id, before, after, equivalent? }] }' },
+  'lua-lib': { type: 'string', value: 'DIR', help: "the library to mutate (or RESTY_WEBSOCKET_LIB; default Debian's 0.08)" },
+  report: { type: 'string', value: 'FILE', default: join(ROOT_DIR, 'report', 'mutate.json'), help: 'default report/mutate.json' },
+  json: { type: 'flag', help: 'print the per-file summary as JSON' },
+} as const satisfies OptionsSpec;
 
 export const help = `Usage: wslab mutate [--budget 30m] [options]
 
@@ -29,19 +48,7 @@ Checks (run in this order, a mutant stops at the first that kills it):
             replayed twice on the unmodified library, agrees there
   interop   the interop catalogue, directions lua-lua,ts-lua,lua-ts (~75 s per mutant)
 
-Options:
-  --budget D        total wall time (default 30m); mutants are spread over files and operators to fit
-  --files LIST      some of ${FILES.join(',')} (default all three)
-  --checks LIST     some of ${CHECKS.join(',')} (default diff,focused,session)
-  --diff-cases N    frame-diff cases per protocol.lua mutant (default ${DEFAULT_DIFF_CASES})
-  --sessions N      sessions of session diff per mutant (default ${DEFAULT_SESSIONS}): a count, not a time
-                    slice, so a kill does not depend on how loaded the machine is
-  --max-mutants N   run at most N mutants (default: as many as the budget allows)
-  --only IDS        only these mutant ids (file:line:operator:n, comma-separated; see --list)
-  --list            print the mutants (id, operator, before => after) and exit
-  --lua-lib DIR     the library to mutate (or RESTY_WEBSOCKET_LIB; default Debian's 0.08)
-  --report FILE     default report/mutate.json
-  --json            print the per-file summary as JSON
+${renderOptions(options)}
 
 Exit code: 0 when the baseline is clean, every file's kill rate is at least 90% and some mutant
 was killed or survived; 1 otherwise (a check that fails on the unmodified library, an interrupted
@@ -54,19 +61,7 @@ Examples:
   RESTY_WEBSOCKET_LIB=/src/lua-resty-websocket/lib wslab mutate --budget 1h --checks diff,session,interop`;
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseCommandLine('mutate', argv, {
-    budget: { type: 'duration', default: '30m' },
-    files: { type: 'list', choices: FILES },
-    checks: { type: 'list', choices: CHECKS },
-    sessions: { type: 'number', integer: true, min: 1 },
-    'diff-cases': { type: 'number', integer: true, min: 1 },
-    'max-mutants': { type: 'number', integer: true, min: 1 },
-    only: { type: 'list' },
-    list: { type: 'flag' },
-    'lua-lib': { type: 'string' },
-    report: { type: 'string', default: join(ROOT_DIR, 'report', 'mutate.json') },
-    json: { type: 'flag' },
-  });
+  const { values } = parseCommandLine('mutate', argv, options);
   const files = values.files as LibFile[] | undefined;
   if (values.list) {
     const { locateLibrary } = await import('./runner.js');
@@ -74,9 +69,9 @@ export async function run(argv: string[]): Promise<number> {
     const { readFileSync } = await import('node:fs');
     try {
       const lib = locateLibrary(values['lua-lib'] ?? process.env.RESTY_WEBSOCKET_LIB);
-      for (const f of files ?? FILES) {
-        for (const m of mutantsOf(f, readFileSync(join(lib.dir, f), 'utf8'))) console.log(`${m.id.padEnd(34)} ${m.before}  =>  ${m.after}${m.equivalent ? `  [equivalent: ${m.equivalent}]` : ''}`);
-      }
+      const mutants = (files ?? FILES).flatMap((f) => mutantsOf(f, readFileSync(join(lib.dir, f), 'utf8')));
+      if (values.json) printJson({ lib: lib.dir, mutants: mutants.map((m) => ({ id: m.id, before: m.before, after: m.after, ...(m.equivalent ? { equivalent: m.equivalent } : {}) })) });
+      else for (const m of mutants) console.log(`${m.id.padEnd(34)} ${m.before}  =>  ${m.after}${m.equivalent ? `  [equivalent: ${m.equivalent}]` : ''}`);
       return 0;
     } catch (e) {
       console.error(`wslab mutate: ${(e as Error).message}`);
@@ -105,7 +100,7 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`wslab mutate: ${report.refused}`);
     return 1;
   }
-  if (values.json) console.log(JSON.stringify(report.files));
+  if (values.json) printJson(report.files);
   else {
     console.log(`mutate: ${report.lib.path} (_VERSION ${report.lib.version}), checks ${report.checks.join(',')}, ${(report.durationMs / 1000).toFixed(0)}s${report.interrupted ? ' (interrupted)' : ''}`);
     for (const [f, s] of Object.entries(report.files)) {

@@ -2,12 +2,43 @@
 // or --merge without --minimise-corpus, is on the command line).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseCommandLine, shownPath, UsageError } from '../../lab/args.js';
+import { parseCommandLine, renderOptions, shownPath, UsageError, type OptionsSpec } from '../../lab/args.js';
 import { onInterrupt } from '../../lab/children.js';
 import { claimReport } from '../../lab/reports.js';
+import { printJson } from '../../lab/output.js';
 import { ROOT_DIR } from '../../lab/paths.js';
 import { formatServiceReport, mergeServiceReports, reportDirs, writeServiceReport } from './report.js';
 import { FINDING_KINDS, parseServiceUrl, readScenario, ServiceCampaign, type ServiceFuzzOptions } from './runner.js';
+
+/** `wslab fuzz`'s service-mode options: the parser's spec and the Service options block of its help. */
+export const serviceOptions = {
+  url: { type: 'string', value: 'URL', help: 'ws:// or wss:// target (required in service mode)' },
+  ca: { type: 'string', value: 'FILE', help: 'wss: a CA certificate (PEM) to trust' },
+  insecure: { type: 'flag', help: 'wss: accept any certificate' },
+  time: { type: 'duration', default: '60s', help: 'wall time (default 60s)' },
+  sessions: { type: 'number', integer: true, min: 1, max: 100_000_000, help: 'stop after N sessions of the campaign (a shard runs its share of them)' },
+  seed: { type: 'number', integer: true, min: 0, max: 0xffffffff, help: 'campaign seed (default: random, printed)' },
+  shard: { type: 'string', value: 'I/N', help: 'run shard I of N: sessions i with i mod N = I-1 (same --seed on every shard)' },
+  profile: { type: 'string', choices: ['strict', 'resty'], default: 'strict', value: 'P', help: 'strict (default) or resty: the original lua-resty-websocket\'s documented\ndeviations (docs/behaviour.md §7) are counted as expected, not findings' },
+  probe: { type: 'string', choices: ['ping', 'echo', 'none'], default: 'ping', value: 'M', help: 'ping (default), echo (a text message must come back) or none' },
+  oracles: { type: 'list', choices: FINDING_KINDS, default: FINDING_KINDS, help: 'the finding kinds to look for (default all: down,hung,server-log,resources,protocol)' },
+  'probe-timeout': { type: 'duration', default: '1000ms', defaultUnit: 'ms', help: 'the probe\'s bound floor (default 1000ms)' },
+  'error-log': { type: 'string', value: 'FILE', help: 'follow this nginx error log' },
+  pid: { type: 'number', integer: true, min: 1, value: 'PID', help: 'sample /proc/PID (RSS and fds, summed with its child processes: an nginx\nmaster with its workers)' },
+  'resource-window': { type: 'number', integer: true, min: 2, default: 200, help: 'sessions per resource window (default 200)' },
+  'max-rss-growth': { type: 'number', min: 0, default: 64, help: 'MiB of RSS growth per window that is a finding (default 64)' },
+  'max-fd-growth': { type: 'number', integer: true, min: 0, default: 64, help: 'descriptor growth per window that is a finding (default 64)' },
+  rate: { type: 'number', min: 0, default: 50, help: 'sessions per second at most (default 50; 0: no limit)' },
+  connections: { type: 'number', integer: true, min: 1, max: 64, default: 1, help: 'sessions at a time (default 1, at most 64)' },
+  'shrink-time': { type: 'duration', default: '60s', help: 'budget to shrink one finding (default 60s)' },
+  'max-findings': { type: 'number', integer: true, min: 1, default: 20, help: 'stop after N distinct findings (default 20)' },
+  'recover-time': { type: 'duration', default: '30s', help: 'how long a down or hung service may take to answer again (default 30s)' },
+  out: { type: 'string', default: join(ROOT_DIR, 'report', 'fuzz-service'), value: 'DIR', help: 'report folder (default report/fuzz-service)' },
+  replay: { type: 'string', value: 'FILE', help: 'replay a saved finding against --url; exit 1 when it shows again' },
+  merge: { type: 'repeat', value: 'DIR', help: '(without --minimise-corpus) merge these report folders into --out' },
+  quiet: { type: 'flag', help: 'no progress lines' },
+  json: { type: 'flag', help: 'print the report (OUT/report.json\'s object; for --replay, the replay\'s\nresult) as one JSON document on stdout; human lines go to stderr' },
+} as const satisfies OptionsSpec;
 
 export const serviceHelp = `Service mode: fuzz your own WebSocket service
   wslab fuzz --url ws://HOST:PORT/PATH [--time 60s | --sessions N] [--seed N] [options]
@@ -27,34 +58,7 @@ UTF-8, fragments, cuts, split writes, pauses) and ends with FIN, RST or waiting.
 Every finding is shrunk (fast-check) to a minimal session and saved as a JSON scenario in
 OUT/findings/; OUT/report.json and OUT/index.html list them by kind with the bytes.
 
-Service options:
-  --url URL            ws:// or wss:// target (required in service mode)
-  --ca FILE            wss: a CA certificate (PEM) to trust
-  --insecure           wss: accept any certificate
-  --time D             wall time (default 60s)
-  --sessions N         stop after N sessions of the campaign (a shard runs its share of them)
-  --seed N             campaign seed (default: random, printed)
-  --shard I/N          run shard I of N: sessions i with i mod N = I-1 (same --seed on every shard)
-  --profile P          strict (default) or resty: the original lua-resty-websocket's documented
-                       deviations (docs/behaviour.md §7) are counted as expected, not findings
-  --probe M            ping (default), echo (a text message must come back) or none
-  --probe-timeout D    the probe's bound floor (default 1000ms)
-  --oracles LIST       the finding kinds to look for (default all: down,hung,server-log,resources,protocol)
-  --error-log FILE     follow this nginx error log
-  --pid PID            sample /proc/PID (RSS and fds, summed with its child processes: an nginx
-                       master with its workers)
-  --resource-window N  sessions per resource window (default 200)
-  --max-rss-growth N   MiB of RSS growth per window that is a finding (default 64)
-  --max-fd-growth N    descriptor growth per window that is a finding (default 64)
-  --rate N             sessions per second at most (default 50; 0: no limit)
-  --connections N      sessions at a time (default 1, at most 64)
-  --shrink-time D      budget to shrink one finding (default 60s)
-  --max-findings N     stop after N distinct findings (default 20)
-  --recover-time D     how long a down or hung service may take to answer again (default 30s)
-  --out DIR            report folder (default report/fuzz-service)
-  --replay FILE        replay a saved finding against --url; exit 1 when it shows again
-  --merge DIR          (without --minimise-corpus) merge these report folders into --out
-  --quiet              no progress lines
+${renderOptions(serviceOptions, 'Service options:')}
 
 Examples:
   wslab fuzz --url ws://127.0.0.1:8080/echo --time 10m --seed 7
@@ -69,33 +73,7 @@ export function isServiceMode(argv: readonly string[]): boolean {
 }
 
 export async function runService(argv: string[]): Promise<number> {
-  const { values: v } = parseCommandLine('fuzz', argv, {
-    url: { type: 'string' },
-    ca: { type: 'string' },
-    insecure: { type: 'flag' },
-    time: { type: 'duration', default: '60s' },
-    sessions: { type: 'number', integer: true, min: 1, max: 100_000_000 },
-    seed: { type: 'number', integer: true, min: 0, max: 0xffffffff },
-    shard: { type: 'string' },
-    profile: { type: 'string', choices: ['strict', 'resty'], default: 'strict' },
-    probe: { type: 'string', choices: ['ping', 'echo', 'none'], default: 'ping' },
-    oracles: { type: 'list', choices: FINDING_KINDS, default: FINDING_KINDS },
-    'probe-timeout': { type: 'duration', default: '1000ms', defaultUnit: 'ms' },
-    'error-log': { type: 'string' },
-    pid: { type: 'number', integer: true, min: 1 },
-    'resource-window': { type: 'number', integer: true, min: 2, default: 200 },
-    'max-rss-growth': { type: 'number', min: 0, default: 64 },
-    'max-fd-growth': { type: 'number', integer: true, min: 0, default: 64 },
-    rate: { type: 'number', min: 0, default: 50 },
-    connections: { type: 'number', integer: true, min: 1, max: 64, default: 1 },
-    'shrink-time': { type: 'duration', default: '60s' },
-    'max-findings': { type: 'number', integer: true, min: 1, default: 20 },
-    'recover-time': { type: 'duration', default: '30s' },
-    out: { type: 'string', default: join(ROOT_DIR, 'report', 'fuzz-service') },
-    replay: { type: 'string' },
-    merge: { type: 'repeat' },
-    quiet: { type: 'flag' },
-  });
+  const { values: v } = parseCommandLine('fuzz', argv, serviceOptions);
   const usage = (m: string): never => {
     throw new UsageError('fuzz', `${m} (see wslab fuzz --help)`);
   };
@@ -107,6 +85,7 @@ export async function runService(argv: string[]): Promise<number> {
       return 1;
     }
     console.log(formatServiceReport(r, shownPath(v.out)));
+    if (v.json) printJson(r);
     return r.ok ? 0 : 1;
   }
   if (!v.url) usage('--replay needs --url');
@@ -153,6 +132,7 @@ export async function runService(argv: string[]): Promise<number> {
     for (const f of r.findings) console.log(`[${f.kind}] ${f.summary}`);
     for (const e of r.expected) console.log(`expected (${e.expectedBy}): ${e.summary}`);
     console.log(r.reproduced ? `reproduced: ${sc.finding.signature}` : `did not reproduce ${sc.finding.signature}${r.findings.length ? ' (other findings above)' : ''}`);
+    if (v.json) printJson({ ok: r.findings.length === 0, signature: sc.finding.signature, ...r });
     return r.findings.length ? 1 : 0;
   }
 
@@ -179,6 +159,7 @@ export async function runService(argv: string[]): Promise<number> {
   stopWriting();
   if (process.stderr.isTTY && !v.quiet) process.stderr.write('\n');
   console.log(formatServiceReport(report, shownPath(v.out)));
+  if (v.json) printJson(report);
   return report.ok ? 0 : 1;
 }
 

@@ -3,12 +3,26 @@
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseCommandLine, UsageError } from '../args.js';
+import { parseCommandLine, renderOptions, UsageError, type OptionsSpec } from '../args.js';
+import { printJson, humanStdio } from '../output.js';
 import { ROOT_DIR } from '../paths.js';
 import { startNativePeer, stopPid } from './native/index.js';
 import { httpGet } from './nginx-peer.js';
 import { chooseBackend, BACKEND_CHOICES } from './index.js';
 import { clearPeerState, readPeerState as readState, writePeerState, type PeerState } from './recorded.js';
+
+/** `wslab peer`'s options: the parser's spec and the Options block of its help. */
+export const options = {
+  'lua-lib': { type: 'string', value: 'DIR', help: 'a lua-resty-websocket lib/ folder (holding resty/websocket/*.lua)' },
+  backend: { type: 'string', choices: BACKEND_CHOICES, value: 'B', help: 'native | container | auto (default auto: native when nginx is installed)' },
+  port: { type: 'number', integer: true, min: 0, max: 65535, help: 'plain port (default: a free one)' },
+  'tls-port': { type: 'number', integer: true, min: 0, max: 65535, help: 'TLS port (default: a free one)' },
+  'tls-self-signed-port': {
+    type: 'number', integer: true, min: 0, max: 65535,
+    help: 'port of the second TLS listener, whose certificate is self-signed and\ntrusted by no one (cs.t 25; /scripted only; default: a free one)',
+  },
+  json: { type: 'flag', help: 'print the result as one JSON document on stdout (the peer record for\nstart and status); human lines go to stderr' },
+} as const satisfies OptionsSpec;
 
 export const help = `Usage: wslab peer <install|start|stop|status> [options]
 
@@ -23,15 +37,7 @@ Commands:
   stop      stop the peer started by 'start'
   status    say whether that peer is running
 
-Options:
-  --lua-lib DIR     a lua-resty-websocket lib/ folder (holding resty/websocket/*.lua)
-  --backend B       native | container | auto (default auto: native when nginx is installed)
-  --port N          plain port (default: a free one)
-  --tls-port N      TLS port (default: a free one)
-  --tls-self-signed-port N
-                    port of the second TLS listener, whose certificate is self-signed and
-                    trusted by no one (cs.t 25; /scripted only; default: a free one)
-  --json            print machine-readable output
+${renderOptions(options)}
 
 Endpoints: /echo, /scripted (+ /script, /results), /client, /version, /health, /tls-info on the
 plain and the TLS port (a certificate from the lab CA); /scripted on the self-signed TLS port
@@ -43,26 +49,17 @@ Examples:
   wslab peer status && wslab peer stop`;
 
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommandLine(
-    'peer',
-    argv,
-    {
-      'lua-lib': { type: 'string' },
-      backend: { type: 'string', choices: BACKEND_CHOICES },
-      port: { type: 'number', integer: true, min: 0, max: 65535 },
-      'tls-port': { type: 'number', integer: true, min: 0, max: 65535 },
-      'tls-self-signed-port': { type: 'number', integer: true, min: 0, max: 65535 },
-      json: { type: 'flag' },
-    },
-    { positionals: { max: 1, first: ['install', 'start', 'stop', 'status'] } },
-  );
+  const { values, positionals } = parseCommandLine('peer', argv, options, { positionals: { max: 1, first: ['install', 'start', 'stop', 'status'] } });
   const cmd = positionals[0];
-  const out = (human: string, data: unknown): void => console.log(values.json ? JSON.stringify(data) : human);
+  const out = (human: string, data: unknown): void => (values.json ? printJson(data) : console.log(human));
 
   switch (cmd) {
     case 'install': {
-      const r = spawnSync('bash', [join(ROOT_DIR, 'scripts', 'setup-peers.sh')], { stdio: 'inherit' });
-      return r.status ?? 1;
+      // apt-get's and the script's lines are human text: on stderr with --json.
+      const r = spawnSync('bash', [join(ROOT_DIR, 'scripts', 'setup-peers.sh')], { stdio: ['inherit', humanStdio(), 'inherit'] });
+      const code = r.status ?? 1;
+      if (values.json) printJson({ ok: code === 0, exitCode: code });
+      return code;
     }
     case 'start': {
       const old = readState();
@@ -104,6 +101,7 @@ export async function run(argv: string[]): Promise<number> {
         return 0;
       } catch (e) {
         console.error(`wslab peer start: ${(e as Error).message}`);
+        if (values.json) printJson({ ok: false, error: (e as Error).message });
         return 1;
       }
     }
