@@ -27,8 +27,22 @@ const COMPILED = fileURLToPath(import.meta.url).endsWith('.js');
 
 /** The child modules (and what they import from bench/). */
 const BENCH_FILES = ['common.ts', 'echo-server.ts', 'loadgen.ts', 'conns-loadgen.ts', 'codec-child.ts', 'client-child.ts'];
-/** What bench/common.ts imports from the lab layer. */
-const LAB_FILES = ['paths.ts', 'children.ts'];
+/** The lab modules the bench files import, and theirs in turn (followed, so a new import cannot be missed). */
+function labFiles(texts: readonly string[]): Array<{ rel: string; text: string }> {
+  const found = new Map<string, string>();
+  const follow = (text: string, fromLab: boolean): void => {
+    for (const m of text.matchAll(/from '(\.\.\/lab\/|\.\/)([\w-]+)\.js'/g)) {
+      if (m[1] === './' && !fromLab) continue; // bench/ siblings are listed in BENCH_FILES
+      const file = `${m[2]}.ts`;
+      if (found.has(file)) continue;
+      const t = readFileSync(join(ROOT_DIR, 'lab', file), 'utf8');
+      found.set(file, t);
+      follow(t, true);
+    }
+  };
+  for (const t of texts) follow(t, false);
+  return [...found].sort().map(([f, text]) => ({ rel: `lab/${f}`, text }));
+}
 
 function sources(): Array<{ rel: string; text: string }> {
   const implDir = join(ROOT_DIR, 'impl');
@@ -37,8 +51,7 @@ function sources(): Array<{ rel: string; text: string }> {
     .sort()
     .map((f) => ({ rel: `impl/${f}`, text: readFileSync(join(implDir, f), 'utf8') }));
   const bench = BENCH_FILES.map((f) => ({ rel: `bench/${f}`, text: readFileSync(join(BENCH_DIR, f), 'utf8') }));
-  const lab = LAB_FILES.map((f) => ({ rel: `lab/${f}`, text: readFileSync(join(ROOT_DIR, 'lab', f), 'utf8') }));
-  return [...impl, ...bench, ...lab];
+  return [...impl, ...bench, ...labFiles(bench.map((b) => b.text))];
 }
 
 let built: string | null = null;
