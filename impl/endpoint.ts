@@ -9,9 +9,9 @@ import { isValidCloseCode, MessageValidator } from './message-validator.js';
 import type { StrictChecks } from './profile.js';
 import { DEFLATE_ERRORS, isDeflateFailure } from './permessage-deflate.js';
 import type { DeflateParams, PerMessageDeflate } from './permessage-deflate.js';
-import { FrameParser, isRecvError, MAX_FRAME_PAYLOAD, readFrame, SEND_ERRORS, toRecvResult, writeFrame } from './protocol.js';
+import { FrameParser, isRecvError, MAX_FRAME_PAYLOAD, readFrame, readFrameAfter, SEND_ERRORS, toRecvResult, writeFrame } from './protocol.js';
 import type { FrameOutcome, RecvError, RecvFrame } from './protocol.js';
-import type { Cosocket, RecvResult, SendResult } from './types.js';
+import type { Cosocket, ReceiveCallback, RecvResult, SendResult, SockRecv } from './types.js';
 
 export const BAD_STATUS_CODE = 'bad status code';
 
@@ -80,7 +80,7 @@ export interface EndpointConfig {
 /** RSV1 in byte 0 of a frame: set on the first frame of a compressed message (RFC 7692 §6). */
 const RSV1 = 0x40;
 
-export abstract class WebSocketEndpoint<S extends Cosocket = Cosocket> {
+export abstract class WebSocketEndpoint<S extends Cosocket = Cosocket> implements ReceiveCallback {
   // Plain (not #private) fields: an object made without a socket answers "not initialized yet",
   // like calling the Lua methods on a table without `sock`.
   protected sock: S | null;
@@ -105,6 +105,13 @@ export abstract class WebSocketEndpoint<S extends Cosocket = Cosocket> {
   private inflatedLen = 0;
   /** The last send queued behind a compression (null: none is pending, a send goes out at once). */
   private sendTail: Promise<unknown> | null = null;
+  /**
+   * A recvFrame waiting for bytes (Cosocket.receiveLater, with this endpoint as the reader): its
+   * promise's resolve, and the frame's parser once its first bytes came. An idle connection keeps
+   * these two fields, no closure, no parser, no promise chain per layer.
+   */
+  private recvResolve: ((r: RecvResult | Promise<RecvResult>) => void) | null = null;
+  private recvParser: FrameParser | null = null;
 
   protected constructor(sock: S | null, cfg: EndpointConfig) {
     this.sock = sock;
@@ -160,9 +167,42 @@ export abstract class WebSocketEndpoint<S extends Cosocket = Cosocket> {
     if (this.fatal) return Promise.resolve(recvFail(ENDPOINT_ERRORS.fatal));
     const sock = this.sock;
     if (!sock) return Promise.resolve(recvFail(ENDPOINT_ERRORS.notInitializedYet));
+    // (a second recvFrame while one waits goes the general way: the socket answers it "socket busy reading")
+    if (sock.receiveLater !== undefined && this.recvResolve === null) {
+      const first = sock.tryReceive?.(2) ?? null;
+      if (first === null) return this.waitFrame(sock, null, 2);
+      const parser = new FrameParser(this.maxRecvLen, this.forceMasking, !!this.deflate);
+      const o = readFrameAfter(sock, parser, { data: first, err: null });
+      return o !== null ? Promise.resolve(this.afterRecv(o, parser)) : this.waitFrame(sock, parser, parser.needed);
+    }
     const parser = new FrameParser(this.maxRecvLen, this.forceMasking, !!this.deflate);
     const r = readFrame(sock, parser);
     return r instanceof Promise ? r.then((o) => this.afterRecv(o, parser)) : Promise.resolve(this.afterRecv(r, parser));
+  }
+
+  /** One promise for the reads of a frame that must wait (the first of `n` bytes); `received` goes on. */
+  private waitFrame(sock: S, parser: FrameParser | null, n: number): Promise<RecvResult> {
+    return new Promise((resolve) => {
+      this.recvResolve = resolve;
+      this.recvParser = parser;
+      sock.receiveLater!(n, this);
+    });
+  }
+
+  /** @internal Cosocket.receiveLater's callback: the outcome of the read a waiting recvFrame asked for. */
+  received(r: SockRecv): void {
+    const sock = this.sock!;
+    const parser = this.recvParser ?? new FrameParser(this.maxRecvLen, this.forceMasking, !!this.deflate);
+    const o = readFrameAfter(sock, parser, r);
+    if (o === null) {
+      this.recvParser = parser;
+      sock.receiveLater!(parser.needed, this);
+      return;
+    }
+    const resolve = this.recvResolve!;
+    this.recvResolve = null;
+    this.recvParser = null;
+    resolve(this.afterRecv(o, parser));
   }
 
   /** The state rules around recv_frame's outcome and the strict checks on it; the API edge for its errors. */
@@ -291,7 +331,7 @@ export abstract class WebSocketEndpoint<S extends Cosocket = Cosocket> {
     const refused = this.sendRefusal(opcode);
     if (refused !== null) return Promise.resolve(refused);
     const r = writeFrame(this.sock!, luaTruthy(fin), opcode, payload, this.maxSendLen, this.masking);
-    return r instanceof Promise ? r.then(this.afterSend) : Promise.resolve(this.afterSend(r));
+    return r instanceof Promise ? r.then((w) => this.afterSend(w)) : Promise.resolve(this.afterSend(r));
   }
 
   /** Runs a send after every send queued before it. */
@@ -332,10 +372,11 @@ export abstract class WebSocketEndpoint<S extends Cosocket = Cosocket> {
     return this.afterSend(r);
   }
 
-  private readonly afterSend = (r: SendResult): SendResult => {
+  // a method, not a bound arrow field: a closure per connection costs heap on every idle one
+  private afterSend(r: SendResult): SendResult {
     if (r.err !== null) this.fatal = true;
     return r;
-  };
+  }
 
   sendText(data?: unknown): Promise<SendResult> {
     return this.sendMessage(0x1, data);
