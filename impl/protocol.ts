@@ -135,6 +135,11 @@ export class FrameParser {
     this.rsvForbidden = allowRsv1 ? 0x30 : 0x70;
   }
 
+  /** Whether frames may carry RSV1 (permessage-deflate negotiated). */
+  get allowsRsv1(): boolean {
+    return this.rsvForbidden === 0x30;
+  }
+
   /** Whether the frame in progress (or the last one) has RSV1 set: only ever true when RSV1 is allowed. */
   get rsv1(): boolean {
     return this.rsv1Bit;
@@ -327,6 +332,11 @@ export function readLater(sock: Cosocket, parser: FrameParser, done: (o: FrameOu
 export function readFrameAfter(sock: Cosocket, parser: FrameParser, r: SockRecv): FrameOutcome | null {
   if (r.data === null) return parser.fail(r.err, r.partial.length);
   return readBuffered(sock, parser, r.data);
+}
+
+/** Goes on with `bytes`, the parser's current read (taken with tryReceive): the outcome, or null when a read must wait. */
+export function readFrameFrom(sock: Cosocket, parser: FrameParser, bytes: Buffer): FrameOutcome | null {
+  return readBuffered(sock, parser, bytes);
 }
 
 /** Waits for the bytes of the parser's current read, then goes on synchronously where it can. */
