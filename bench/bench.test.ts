@@ -15,6 +15,7 @@ const TINY: BenchProfile = {
   codec: { rounds: 1, roundMs: 2, passBytes: 16 * 1024 },
   echo: { timeMs: 60, warmupMs: 0, maxMsgs: 300, conns: [1, 3], sizes: [16, 16 * 1024] },
   conns: { timeMs: 60, warmupMs: 30, maxMsgs: 400, counts: [1, 20] },
+  heap: { conns: 20, rounds: 1 },
   client: { rounds: 1, roundMs: 40, maxMsgs: 50 },
   fuzz: { timeMs: 800, target: 'frame-compat' },
   session: { rounds: 1, roundMs: 1500 },
@@ -101,6 +102,13 @@ describe('wslab bench', () => {
       expect(r.rssPerConnKiB).toBeCloseTo((r.rssLoadedKiB! - r.rssBaseKiB!) / r.conns, 6);
       expect(r.serverCpuUsPerMsg).not.toBeNull();
       positive(r.loadgenCpuUsPerMsg);
+    }
+    // heap: ours, ws and the raw net echo, one round each, a number of bytes per idle connection
+    expect(report.heap!.results.map((r) => r.kind)).toEqual(['ours', 'ws', 'tcp']);
+    for (const r of report.heap!.results) {
+      expect(r.error).toBeUndefined();
+      expect(r.perRound).toHaveLength(1);
+      expect(Number.isFinite(r.bytesPerConn)).toBe(true);
     }
     for (const c of conns.ratios) {
       positive(c.vsWs!);

@@ -17,10 +17,11 @@ import { REPORT_DIR } from '../lab/paths.js';
 import { fmtRate, fmtRatio, fmtSize, table } from './common.js';
 import { runEchoBench, type EchoReport } from './echo.js';
 import { runFuzzBench, type FuzzBenchReport } from './fuzz.js';
+import { runHeapBench, type HeapReport } from './heap.js';
 import { hotFunctions, mainProfileIn } from './profile.js';
 import { runSessionBench, type SessionBenchReport } from './session.js';
 
-export const SUITES = ['codec', 'echo', 'conns', 'client', 'fuzz', 'session'] as const;
+export const SUITES = ['codec', 'echo', 'conns', 'heap', 'client', 'fuzz', 'session'] as const;
 /** The suites that measure the nginx + Lua peer (and so load the library). */
 const PEER_SUITES: readonly string[] = ['echo', 'conns', 'client', 'session'];
 export type Suite = (typeof SUITES)[number];
@@ -38,7 +39,7 @@ export const options = {
   },
 } as const satisfies OptionsSpec;
 
-export const help = `wslab bench [--only codec,echo,conns,client,fuzz,session] [--quick] [--out FILE] [--cpu-prof DIR]
+export const help = `wslab bench [--only codec,echo,conns,heap,client,fuzz,session] [--quick] [--out FILE] [--cpu-prof DIR]
 
 Benchmarks as ratios against ws 8 and nginx + Lua (the real lua-resty-websocket):
   codec   FrameDecoder / buildFrame vs ws Receiver / Sender, 2 B .. 1 MiB frames, masked and not,
@@ -49,6 +50,8 @@ Benchmarks as ratios against ws 8 and nginx + Lua (the real lua-resty-websocket)
   conns   1, 100, 1000 and 5000 connections of serial 64 B round trips against the same four
           servers (fresh Node servers per count): msgs/s, p99, server RSS per open connection,
           server and load-generator CPU time per message
+  heap    V8 heap bytes per idle connection (after a full GC, N connections past one echo each) of
+          our server, a ws server and a raw net echo, each in a child process
   client  our client vs the ws client, serial round trips against nginx + Lua /echo
   fuzz    jsfuzz execs/s per target and differential cases/s (15 s each, 5 s with --quick)
   session  session diff against nginx: whole sessions/s per role, both sides run (3 x 15 s per role, 1 x 8 s with --quick)
@@ -74,6 +77,8 @@ export interface BenchProfile {
   codec: { rounds: number; roundMs: number; passBytes?: number };
   echo: { timeMs: number; warmupMs: number; maxMsgs: number; conns?: number[]; sizes?: number[] };
   conns: { timeMs: number; warmupMs: number; maxMsgs: number; counts?: number[] };
+  /** Idle connections per server and repeats (fresh children each). */
+  heap?: { conns: number; rounds: number };
   client: { rounds: number; roundMs: number; maxMsgs: number };
   fuzz: { timeMs: number; target?: string };
   /** Session diff against nginx (default: 3 rounds of 15 s per role). */
@@ -85,6 +90,7 @@ export const PROFILES: Record<'full' | 'quick', BenchProfile> = {
     codec: { rounds: 5, roundMs: 80 },
     echo: { timeMs: 1500, warmupMs: 300, maxMsgs: 1_000_000 },
     conns: { timeMs: 2000, warmupMs: 500, maxMsgs: 2_000_000 },
+    heap: { conns: 2000, rounds: 2 },
     client: { rounds: 5, roundMs: 600, maxMsgs: 200_000 },
     fuzz: { timeMs: 15_000 },
     session: { rounds: 3, roundMs: 15_000 },
@@ -93,6 +99,7 @@ export const PROFILES: Record<'full' | 'quick', BenchProfile> = {
     codec: { rounds: 3, roundMs: 30 },
     echo: { timeMs: 500, warmupMs: 150, maxMsgs: 500_000 },
     conns: { timeMs: 700, warmupMs: 200, maxMsgs: 1_000_000 },
+    heap: { conns: 1000, rounds: 1 },
     client: { rounds: 3, roundMs: 300, maxMsgs: 100_000 },
     fuzz: { timeMs: 5_000 },
     session: { rounds: 1, roundMs: 8_000 },
@@ -120,6 +127,7 @@ export interface BenchReport {
   codec?: CodecReport;
   echo?: EchoReport;
   conns?: ConnsReport;
+  heap?: HeapReport;
   client?: ClientReport;
   fuzz?: FuzzBenchReport;
   session?: SessionBenchReport;
@@ -197,6 +205,13 @@ export function checkTargets(r: BenchReport): TargetCheck[] {
       out.push(check(`RSS per connection vs ws, ${c.conns} conns`, 1.0, got, detail, 'max'));
     }
   }
+  if (r.heap) {
+    const b = (k: string): string => {
+      const x = r.heap!.results.find((y) => y.kind === k);
+      return x === undefined || !Number.isFinite(x.bytesPerConn) ? '-' : `${x.bytesPerConn} B (${x.perRound.join('/')})`;
+    };
+    out.push(check(`heap per idle connection vs ws, ${r.heap.conns} conns`, 1.0, r.heap.vsWs, `ours ${b('ours')} vs ws ${b('ws')}; raw net ${b('tcp')}`, 'max'));
+  }
   if (r.client) out.push(check('client vs ws client', 1.0, r.client.ratio, `median of ${r.client.ratios.length} paired rounds, range ${fmtRatio(Math.min(...r.client.ratios))}-${fmtRatio(Math.max(...r.client.ratios))}`));
   if (r.fuzz?.diff.ok) {
     const d = r.fuzz.diff;
@@ -232,6 +247,12 @@ conns: serial ${fmtSize(c.size)} round trips per connection; msgs/s (p99 ms) | s
   });
   console.log(table(['conns', ...names, 'ours/ws', 'ours/nginx', 'ours/tcp'], rows));
   for (const r of c.results) if (r.error) console.log(`  ! ${r.target} ${r.conns} conns: ${r.error}`);
+}
+
+function printHeap(h: HeapReport): void {
+  console.log(`\nheap: V8 heap bytes per idle connection (${h.conns} connections, one 64 B echo each, after a full GC); external (Buffer) bytes in brackets`);
+  console.log(table(['server', 'bytes/conn', 'rounds'], h.results.map((x) => [x.kind === 'tcp' ? 'raw net' : x.kind, x.error && x.perRound.length === 0 ? `error: ${x.error}` : `${x.bytesPerConn} (${x.externalPerConn})`, x.perRound.join(', ')])));
+  console.log(`  ours / ws: ${fmtRatio(h.vsWs)} (goal ≤ 1.00)`);
 }
 
 function printCodec(c: CodecReport): void {
@@ -369,6 +390,9 @@ export async function runBench(o: RunBenchOptions): Promise<BenchReport> {
         } else if (suite === 'conns') {
           report.conns = await runConnsBench({ ...o.profile.conns, peer, ...(o.cpuProfDir ? { cpuProfDir: join(o.cpuProfDir, 'conns') } : {}) });
           if (print) printConns(report.conns);
+        } else if (suite === 'heap') {
+          report.heap = await runHeapBench(o.profile.heap ?? { conns: 2000, rounds: 2 });
+          if (print) printHeap(report.heap);
         } else if (suite === 'client') {
           if (!peer) throw new Error('needs the nginx + Lua peer');
           report.client = await runClientBench({ ...o.profile.client, peer });

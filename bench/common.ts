@@ -57,6 +57,8 @@ export interface ChildHandle {
   /** Resolves when the child exits. */
   exited: Promise<number | null>;
   kill(): void;
+  /** Writes `line` to the child's stdin; resolves with the next JSON line it prints after the first. */
+  ask(line: string): Promise<unknown>;
 }
 
 /**
@@ -110,7 +112,31 @@ export function spawnBenchChild(buildDir: string, file: string, args: readonly s
     });
   });
   firstJson.catch(() => {});
-  return { firstJson, exited, kill: () => child.kill('SIGTERM') };
+  // JSON lines after the first, in order, for ask()
+  const answers: Array<(v: unknown) => void> = [];
+  let rest = '';
+  let seenFirst = false;
+  child.stdout!.on('data', (d: Buffer) => {
+    rest += d.toString();
+    let nl: number;
+    while ((nl = rest.indexOf('\n')) >= 0) {
+      const line = rest.slice(0, nl).trim();
+      rest = rest.slice(nl + 1);
+      if (!line.startsWith('{')) continue;
+      if (!seenFirst) {
+        seenFirst = true;
+        continue;
+      }
+      answers.shift()?.(JSON.parse(line));
+    }
+  });
+  const ask = (line: string): Promise<unknown> =>
+    new Promise((resolve, reject) => {
+      answers.push(resolve);
+      child.stdin!.write(line + '\n');
+      void exited.then((code) => reject(new Error(`${file} exited with ${code} before answering ${line}`)));
+    });
+  return { firstJson, exited, kill: () => child.kill('SIGTERM'), ask };
 }
 
 /** Runs `fn` repeatedly until `minMs` have passed or `maxIters` calls; returns calls and seconds. */

@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import * as net from 'node:net';
 import { join } from 'node:path';
+import { writeHeapSnapshot } from 'node:v8';
 import { WebSocketServer } from 'ws';
 // impl by path, not by package name: a child runs from the bench build, beside the impl/*.js built with it (bench/build.ts).
 import { createServer } from '../impl/server.js';
@@ -122,6 +123,28 @@ const stop = (): void => {
     .then(() => server.close())
     .finally(() => process.exit(0));
 };
+// `heap` on stdin (the idle-heap probe, bench/heap.ts; the child runs with --expose-gc): a full
+// collection, then the heap in use, as one JSON line. Anything else on stdin is ignored.
+let cmd = '';
+process.stdin.on('data', (d: Buffer) => {
+  cmd += d.toString('latin1');
+  for (let nl = cmd.indexOf('\n'); nl >= 0; nl = cmd.indexOf('\n')) {
+    const line = cmd.slice(0, nl).trim();
+    cmd = cmd.slice(nl + 1);
+    if (line.startsWith('snapshot ')) {
+      // `snapshot FILE`: a heap snapshot, to see what the heap per connection is made of
+      process.stdout.write(JSON.stringify({ snapshot: writeHeapSnapshot(line.slice('snapshot '.length)) }) + '\n');
+      continue;
+    }
+    if (line !== 'heap') continue;
+    const gc = (globalThis as { gc?: () => void }).gc;
+    // twice: weak references and finalizers freed by the first collection are swept by the second
+    gc?.();
+    gc?.();
+    const m = process.memoryUsage();
+    process.stdout.write(JSON.stringify({ heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, gc: gc !== undefined }) + '\n');
+  }
+});
 process.stdin.on('end', stop);
 process.stdin.on('close', stop);
 process.stdin.resume();

@@ -6,7 +6,7 @@ import { ByteQueue, EMPTY } from './byte-queue.js';
 import { copyMasked, maskInPlace, writeMaskKey } from './mask.js';
 import { luaPayload } from './lua.js';
 import { TYPE_BY_OPCODE } from './types.js';
-import type { Cosocket, FrameType, RecvResult, SendResult } from './types.js';
+import type { Cosocket, FrameType, RecvResult, SendResult, SockRecv } from './types.js';
 
 export const _VERSION = '0.12';
 
@@ -133,6 +133,11 @@ export class FrameParser {
     this.maxPayloadLen = maxPayloadLen;
     this.forceMasking = forceMasking;
     this.rsvForbidden = allowRsv1 ? 0x30 : 0x70;
+  }
+
+  /** Whether frames may carry RSV1 (permessage-deflate negotiated). */
+  get allowsRsv1(): boolean {
+    return this.rsvForbidden === 0x30;
   }
 
   /** Whether the frame in progress (or the last one) has RSV1 set: only ever true when RSV1 is allowed. */
@@ -288,15 +293,50 @@ export function readFrame(sock: Cosocket, parser: FrameParser): FrameOutcome | P
   return readStages(sock, parser, null);
 }
 
+
 /** The parser's reads from where it is, each served from the socket's buffer when it can be. `got` is the bytes a wait just delivered. */
 function readStages(sock: Cosocket, parser: FrameParser, got: Buffer | null): FrameOutcome | Promise<FrameOutcome> {
+  const out = readBuffered(sock, parser, got);
+  if (out !== null) return out;
+  return sock.receiveLater !== undefined ? new Promise((resolve) => readLater(sock, parser, resolve)) : waitForStage(sock, parser);
+}
+
+/** readStages as far as the socket's buffer goes: the outcome, or null when the current read must wait. */
+function readBuffered(sock: Cosocket, parser: FrameParser, got: Buffer | null): FrameOutcome | null {
   for (;;) {
     const bytes = got ?? sock.tryReceive?.(parser.needed) ?? null;
     got = null;
-    if (bytes === null) return waitForStage(sock, parser);
+    if (bytes === null) return null;
     const out = parser.advance(bytes);
     if (out !== null) return out;
   }
+}
+
+/**
+ * Drives `parser` from its current read to the frame's outcome, passed to `done`, over a socket
+ * that can call back (receiveLater). An idle connection waits in here: one closure and the
+ * socket's pending read, where an async function per layer kept a generator, promises and
+ * their reactions alive per connection (bench/README.md, heap per idle connection).
+ */
+export function readLater(sock: Cosocket, parser: FrameParser, done: (o: FrameOutcome) => void): void {
+  sock.receiveLater!(parser.needed, {
+    received(r: SockRecv): void {
+      const out = readFrameAfter(sock, parser, r);
+      if (out !== null) done(out);
+      else readLater(sock, parser, done);
+    },
+  });
+}
+
+/** Goes on after a wait for the parser's current read gave `r`: the outcome, or null when the next read must wait too. */
+export function readFrameAfter(sock: Cosocket, parser: FrameParser, r: SockRecv): FrameOutcome | null {
+  if (r.data === null) return parser.fail(r.err, r.partial.length);
+  return readBuffered(sock, parser, r.data);
+}
+
+/** Goes on with `bytes`, the parser's current read (taken with tryReceive): the outcome, or null when a read must wait. */
+export function readFrameFrom(sock: Cosocket, parser: FrameParser, bytes: Buffer): FrameOutcome | null {
+  return readBuffered(sock, parser, bytes);
 }
 
 /** Waits for the bytes of the parser's current read, then goes on synchronously where it can. */

@@ -19,7 +19,7 @@ import { checkHandshake, type HandshakeRequest } from './handshake-server.js';
 import { isLingering, readHttpRequest, type HttpEdgeOptions } from './http-edge.js';
 import { luaOr, luaTruthy } from './lua.js';
 import { PerMessageDeflate, resolveDeflateOption, type DeflateParams, type PerMessageDeflateOption } from './permessage-deflate.js';
-import { resolveProfile, type StrictOption } from './profile.js';
+import { resolveProfile, type StrictChecks, type StrictOption } from './profile.js';
 import { DEFAULT_TIMEOUT_MS, NodeCosocket, type Stream } from './socket.js';
 import type { Cosocket, SendResult } from './types.js';
 
@@ -68,8 +68,12 @@ function serverMaxRecvLen(opts: ServerOptions): number {
  * closing rules. The server has no closed state (docs/behaviour.md §4) unless strict serverClosedState.
  */
 export class WebSocketServer extends WebSocketEndpoint {
-  /** The handshake request (headers as received). */
-  readonly request: HandshakeRequest | null;
+  /**
+   * The handshake request, kept as one JSON string until it is asked for: its object with an array
+   * per header line and a sliced string per name and value (each keeping the whole request head
+   * alive) was ~0.6 KiB of heap on every idle connection.
+   */
+  private kept: HandshakeRequest | string | null;
   /** The subprotocol the 101 response carried, if any. */
   readonly protocol: string | null;
 
@@ -83,9 +87,9 @@ export class WebSocketServer extends WebSocketEndpoint {
       maxSendLen: luaOr(opts.max_send_len, maxPayloadLen),
       masking: luaTruthy(opts.send_masked),
       forceMasking: true,
-      checks: resolveProfile(opts.strict),
+      checks: profileOf(opts),
     });
-    this.request = request;
+    this.kept = request === null ? null : flatString(JSON.stringify([request.method, request.target, request.httpVersion, request.rawHeaders]));
     this.protocol = protocol;
     if (deflate !== null) {
       const { settings } = resolveDeflateOption(opts.permessageDeflate, this.checks, this.maxRecvLen);
@@ -97,6 +101,16 @@ export class WebSocketServer extends WebSocketEndpoint {
     }
     // server:new calls settimeout for any non-nil timeout (0 means ngx_lua's default there).
     if (sock && luaTruthy(opts.timeout)) sock.setTimeout(opts.timeout!);
+  }
+
+  /** The handshake request (headers as received): an equal copy of the one the handler was given. */
+  get request(): HandshakeRequest | null {
+    const k = this.kept;
+    if (typeof k !== 'string') return k;
+    const [method, target, httpVersion, rawHeaders] = JSON.parse(k) as [string, string, string, Array<[string, string]>];
+    const request: HandshakeRequest = { method, target, httpVersion, rawHeaders };
+    this.kept = request;
+    return request;
   }
 
   /** strict serverClosedState: after a close frame only close frames may follow. */
@@ -115,10 +129,37 @@ export class WebSocketServer extends WebSocketEndpoint {
   }
 }
 
+/**
+ * The checks for one options object, made once and shared by the connections made with it (one
+ * createServer's): an object of 18 flags per connection was ~0.2 KiB of heap on each idle one.
+ * Made again if `strict` was changed since.
+ */
+const profiles = new WeakMap<ServerOptions, { strict: StrictOption; checks: StrictChecks }>();
+function profileOf(opts: ServerOptions): StrictChecks {
+  const got = profiles.get(opts);
+  if (got !== undefined && got.strict === opts.strict) return got.checks;
+  const checks = resolveProfile(opts.strict);
+  profiles.set(opts, { strict: opts.strict, checks });
+  return checks;
+}
+
+/**
+ * `s` made flat: JSON.stringify returns a tree of string pieces (a rope), ~0.1 KiB more per kept
+ * request than its text. Reading a character flattens it in place, and the collector then drops
+ * the rope's nodes.
+ */
+function flatString(s: string): string {
+  s.charCodeAt(0);
+  return s;
+}
+
+/** createServer's listener for errors on a connection's stream (each read or send reports its own). */
+function ignore(): void {}
+
 export type NewServerResult = { server: WebSocketServer; err: null } | { server: null; err: string };
 
 async function upgrade(sock: NodeCosocket, req: HandshakeRequest, opts: ServerOptions): Promise<NewServerResult> {
-  const checks = resolveProfile(opts.strict);
+  const checks = profileOf(opts);
   const deflate = resolveDeflateOption(opts.permessageDeflate, checks, serverMaxRecvLen(opts));
   if (deflate.err !== null) return { server: null, err: deflate.err };
   const outcome = checkHandshake(req, { checks, protocols: opts.protocols, deflate: deflate.settings });
@@ -199,36 +240,61 @@ export async function createServer(opts: CreateServerOptions): Promise<RunningSe
   const sockets = new Set<Stream>();
   let handlerErrors = 0;
   const log = opts.log === false ? null : (opts.log ?? ((line: string): void => void process.stderr.write(line + '\n')));
+  const fail = (err: unknown, stream: Stream): void => {
+    log?.(handlerErrorLine(err));
+    stream.destroy();
+  };
+  // One listener function for every connection (`this` is the stream), not a closure per connection.
+  function forget(this: Stream): void {
+    sockets.delete(this);
+  }
+  const handlerFailed = (err: unknown, ws: WebSocketServer, request: HandshakeRequest): void => {
+    handlerErrors++;
+    log?.(handlerErrorLine(err));
+    try {
+      opts.onError?.(err, ws, request);
+    } catch (hookErr) {
+      log?.(handlerErrorLine(hookErr));
+    }
+  };
+  // While its handler waits, a connection keeps one promise reaction and two closures here (no
+  // async function: its suspended generator and promises were kept per idle connection).
+  const serve = (r: Awaited<ReturnType<typeof acceptWebSocket>>, stream: Stream): void => {
+    if (r.server === null) {
+      opts.onHandshakeError?.(r.err, r.request);
+      // A request the HTTP edge refused is answered and closed there (nginx's lingering close).
+      if (!isLingering(stream)) stream.destroySoon?.();
+      return;
+    }
+    const ws = r.server;
+    // the cosocket listens for errors now (and after it closes): a second listener would cost
+    // an array on every idle connection's stream
+    stream.off('error', ignore);
+    const close = (): void => {
+      ws.releaseDeflate();
+      void ws.socket?.close().catch((err: unknown) => fail(err, stream));
+    };
+    let ran: unknown;
+    try {
+      ran = opts.handler(ws, r.request!);
+    } catch (err) {
+      handlerFailed(err, ws, r.request!);
+      close();
+      return;
+    }
+    // (ws.request, not r.request: the closures keep only what they use while the handler runs)
+    void Promise.resolve(ran).then(close, (err: unknown) => {
+      handlerFailed(err, ws, ws.request!);
+      close();
+    });
+  };
   const onConnection = (stream: Stream): void => {
     sockets.add(stream);
-    stream.on('close', () => sockets.delete(stream));
-    stream.on('error', () => {});
-    void (async () => {
-      const r = await acceptWebSocket(stream, opts);
-      if (r.server === null) {
-        opts.onHandshakeError?.(r.err, r.request);
-        // A request the HTTP edge refused is answered and closed there (nginx's lingering close).
-        if (!isLingering(stream)) stream.destroySoon?.();
-        return;
-      }
-      try {
-        await opts.handler(r.server, r.request!);
-      } catch (err) {
-        handlerErrors++;
-        log?.(handlerErrorLine(err));
-        try {
-          opts.onError?.(err, r.server, r.request!);
-        } catch (hookErr) {
-          log?.(handlerErrorLine(hookErr));
-        }
-      } finally {
-        r.server.releaseDeflate();
-        await r.server.socket?.close();
-      }
-    })().catch((err: unknown) => {
-      log?.(handlerErrorLine(err));
-      stream.destroy();
-    });
+    stream.on('close', forget);
+    stream.on('error', ignore);
+    acceptWebSocket(stream, opts)
+      .then((r) => serve(r, stream))
+      .catch((err: unknown) => fail(err, stream));
   };
   const server = opts.tls
     ? tls.createServer({ cert: opts.tls.cert, key: opts.tls.key, ca: opts.tls.ca, requestCert: !!opts.tls.requestCert, rejectUnauthorized: !!opts.tls.requestCert }, onConnection)

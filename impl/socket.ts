@@ -6,7 +6,7 @@ import net from 'node:net';
 import type tls from 'node:tls';
 import { ByteQueue, EMPTY } from './byte-queue.js';
 import { luaSocketTimeout } from './lua.js';
-import type { Cosocket, OkResult, SendResult, SockRecv } from './types.js';
+import type { Cosocket, OkResult, ReceiveCallback, SendResult, SockRecv } from './types.js';
 
 /** ngx_lua's lua_socket_{connect,send,read}_timeout default. */
 export const DEFAULT_TIMEOUT_MS = 60_000;
@@ -57,11 +57,71 @@ export function ngxSocketError(e: unknown): string {
   }
 }
 
+/**
+ * The stream's listeners and deferred calls are shared functions that find their cosocket on the
+ * stream (`this` for a listener) or in their arguments, not a closure per cosocket: six closures
+ * were ~0.4 KiB of heap on every idle server connection.
+ */
+const COSOCKET = Symbol('cosocket');
+type OwnedStream = Stream & { [COSOCKET]?: NodeCosocket };
+function streamData(this: OwnedStream, chunk: Buffer): void {
+  this[COSOCKET]?.handleData(chunk);
+}
+function streamEnd(this: OwnedStream): void {
+  this[COSOCKET]?.handleEnd();
+}
+function streamError(this: OwnedStream, e: Error): void {
+  this[COSOCKET]?.handleError(e);
+}
+function streamClose(this: OwnedStream): void {
+  this[COSOCKET]?.handleClose();
+}
+function deliver(p: PendingRead, r: SockRecv): void {
+  if (p.to !== null) p.to.received(r);
+  else p.resolve!(r);
+}
+function uncorkStream(c: NodeCosocket): void {
+  c.uncork();
+}
+function readDeadline(c: NodeCosocket, p: PendingRead): void {
+  c.onReadDeadline(p);
+}
+
+/**
+ * The read timers of all sockets: one list per timer length, in the order the sockets were armed
+ * (so in the order they are due), and one Node timer per list for its first socket, as Node keeps
+ * its own timer lists. A socket's timer is three fields of it, where a Timeout object and its
+ * closure per socket were ~0.2 KiB of heap on every idle connection.
+ */
+class ReadTimerList {
+  first: NodeCosocket | null = null;
+  last: NodeCosocket | null = null;
+  timer: NodeJS.Timeout | null = null;
+  constructor(readonly ms: number) {}
+}
+const readTimerLists = new Map<number, ReadTimerList>();
+
+function fireReadTimers(list: ReadTimerList): void {
+  list.timer = null;
+  const now = performance.now();
+  for (let c = list.first; c !== null; c = list.first) {
+    // armed later than the timer's start (Node runs a list's due timers the same way): wait for it
+    if (c.readTimerAt > now + 1) {
+      list.timer = setTimeout(fireReadTimers, c.readTimerAt - now, list);
+      return;
+    }
+    c.unlinkReadTimer();
+    c.onReadTimer();
+  }
+}
+
 interface PendingRead {
   /** Bytes wanted, or -1 when reading up to `pattern`. */
   n: number;
   pattern: Buffer | null;
-  resolve: (r: SockRecv) => void;
+  /** Who gets the outcome: a promise's resolve (receive) or a receiveLater reader. */
+  resolve: ((r: SockRecv) => void) | null;
+  to: ReceiveCallback | null;
   /** The read timeout this read started with. */
   timeoutMs: number;
 }
@@ -109,53 +169,89 @@ export class NodeCosocket implements Cosocket {
    * pending. A setTimeout + clearTimeout per read costs 4-5% of the server's busy time at 1000
    * connections (timer list insert/unenroll), where ws uses no timer per message at all.
    */
-  private readTimer: NodeJS.Timeout | null = null;
+  /** The list the socket's read timer is armed in (null: not armed), and its neighbours there. */
+  private readTimer: ReadTimerList | null = null;
+  private timerPrev: NodeCosocket | null = null;
+  private timerNext: NodeCosocket | null = null;
   private readDeadline = 0;
-  /** When the armed timer fires (performance.now() time). */
-  private readTimerAt = 0;
+  /** @internal When the armed timer fires (performance.now() time). */
+  readTimerAt = 0;
   /**
-   * The armed timer fired. nginx handles the I/O events of a cycle before it expires timers, so
+   * @internal The armed timer fired. nginx handles the I/O events of a cycle before it expires timers, so
    * bytes that had arrived by the deadline are still read; libuv runs due timers before it polls, so
    * the decision waits for this turn's poll phase (setImmediate comes after it).
    */
-  private readonly onReadTimer = (): void => {
+  onReadTimer(): void {
+    if (this.pending !== null) setImmediate(readDeadline, this, this.pending);
+  }
+
+  /** Arms the read timer to fire in `ms` (it is not armed). */
+  private armReadTimer(ms: number): void {
+    const len = Math.max(1, Math.ceil(ms));
+    let list = readTimerLists.get(len);
+    if (list === undefined) {
+      list = new ReadTimerList(len);
+      readTimerLists.set(len, list);
+    }
+    this.readTimer = list;
+    this.readTimerAt = performance.now() + ms;
+    this.timerPrev = list.last;
+    if (list.last !== null) list.last.timerNext = this;
+    else list.first = this;
+    list.last = this;
+    list.timer ??= setTimeout(fireReadTimers, len, list);
+  }
+
+  /** @internal Takes the socket out of its timer list (it must be armed). */
+  unlinkReadTimer(): void {
+    const list = this.readTimer!;
+    if (this.timerPrev !== null) this.timerPrev.timerNext = this.timerNext;
+    else list.first = this.timerNext;
+    if (this.timerNext !== null) this.timerNext.timerPrev = this.timerPrev;
+    else list.last = this.timerPrev;
+    this.timerPrev = this.timerNext = null;
     this.readTimer = null;
-    if (this.pending !== null) setImmediate(this.onReadDeadline, this.pending);
-  };
-  /** Times the read out if its deadline passed without progress; re-arms for the rest if not. */
-  private readonly onReadDeadline = (p: PendingRead): void => {
+    if (list.first === null) {
+      if (list.timer !== null) clearTimeout(list.timer);
+      list.timer = null;
+      readTimerLists.delete(list.ms);
+    }
+  }
+  /** @internal Times the read out if its deadline passed without progress; re-arms for the rest if not. */
+  onReadDeadline(p: PendingRead): void {
     if (this.pending !== p) return;
     const left = this.readDeadline - performance.now();
     if (left > 0) {
-      if (this.readTimer === null) {
-        this.readTimer = setTimeout(this.onReadTimer, left);
-        this.readTimerAt = this.readDeadline;
-      }
+      if (this.readTimer === null) this.armReadTimer(left);
       return;
     }
     this.pending = null;
-    p.resolve(this.failRead('timeout'));
-  };
-  private readonly uncork = (): void => {
+    deliver(p, this.failRead('timeout'));
+  }
+  /** @internal */
+  uncork(): void {
     this.corked = false;
     this.stream.uncork();
-  };
+  }
   /** Sends waiting for the queue to fall under SEND_LOW_WATER. */
-  private lowWaterWaiters: Array<() => void> = [];
-  /** Passed with every write: Node calls it once the kernel took that write's bytes. */
-  private readonly onWritten = (): void => {
-    if (this.lowWaterWaiters.length === 0 || this.stream.writableLength > SEND_LOW_WATER) return;
-    const waiters = this.lowWaterWaiters;
-    this.lowWaterWaiters = [];
-    for (const w of waiters) w();
-  };
-  private readonly onData = (chunk: Buffer): void => this.handleData(chunk);
-  private readonly onEnd = (): void => this.handleEnd();
-  private readonly onError = (e: Error): void => this.handleError(e);
-  private readonly onClose = (): void => {
-    this.dead = true;
-    this.handleEnd();
-  };
+  private lowWaterWaiters: Array<() => void> | null = null;
+  /**
+   * Passed (made at the first need) with each write that leaves more than SEND_LOW_WATER queued:
+   * Node calls it once the kernel took that write's bytes. Only such a write's completion can
+   * release a waiter: a waiter exists only after the queue passed SEND_HIGH_WATER (>= 2 x
+   * SEND_LOW_WATER), and writes finish in order, so whenever the queue falls under SEND_LOW_WATER
+   * the write just finished had more than SEND_LOW_WATER behind or with it when it was made.
+   */
+  private written: (() => void) | null = null;
+  private writeCallback(queuedAfter: number): (() => void) | undefined {
+    if (queuedAfter <= SEND_LOW_WATER) return undefined;
+    return (this.written ??= (): void => {
+      const waiters = this.lowWaterWaiters;
+      if (waiters === null || waiters.length === 0 || this.stream.writableLength > SEND_LOW_WATER) return;
+      this.lowWaterWaiters = null;
+      for (const w of waiters) w();
+    });
+  }
 
   constructor(stream: Stream, opts: NodeCosocketOptions = {}) {
     this.stream = stream;
@@ -163,19 +259,17 @@ export class NodeCosocket implements Cosocket {
     if (opts.head && opts.head.length > 0) this.queue.push(opts.head);
     // nginx read these with the request head: they are in its buffer, not in the kernel.
     this.readLeftover = this.queue.length;
+    (stream as OwnedStream)[COSOCKET] = this;
     stream.setNoDelay?.(true);
     // An nginx connection shuts its side only when it is closed, never because the peer shut
     // its own: after the peer's FIN, sends still reach the kernel, which takes the first and
     // then reports the peer's RST as EPIPE. (A TLS stream ends with its close_notify.)
     if (!('encrypted' in stream)) stream.allowHalfOpen = true;
-    stream.on('data', this.onData);
-    stream.on('end', this.onEnd);
-    stream.on('error', this.onError);
-    stream.on('close', this.onClose);
-    if (stream.destroyed) {
-      this.dead = true;
-      this.handleEnd();
-    }
+    stream.on('data', streamData);
+    stream.on('end', streamEnd);
+    stream.on('error', streamError);
+    stream.on('close', streamClose);
+    if (stream.destroyed) this.handleClose();
   }
 
   /** True once the stream ended or was closed. */
@@ -228,6 +322,12 @@ export class NodeCosocket implements Cosocket {
     return this.wait(n, null);
   }
 
+  receiveLater(n: number, to: ReceiveCallback): void {
+    // what receive() answers without waiting (closed, busy, n <= 0, buffered, ended) comes as it does there
+    if (this.closedByUs || this.readClosed || this.pending !== null || n <= 0 || this.queue.length >= n || this.ended) void this.receive(n).then((r) => to.received(r));
+    else this.startWait(n, null, null, to);
+  }
+
   tryReceive(n: number): Buffer | null {
     if (this.closedByUs || this.readClosed || this.pending !== null || n <= 0 || this.queue.length < n) return null;
     const data = this.queue.take(n);
@@ -276,17 +376,17 @@ export class NodeCosocket implements Cosocket {
     if (!this.corked) {
       this.corked = true;
       stream.cork();
-      process.nextTick(this.uncork);
+      process.nextTick(uncorkStream, this);
     }
     let bytes = 0;
     if (typeof data === 'string' || Buffer.isBuffer(data)) {
       const buf = typeof data === 'string' ? Buffer.from(data, 'latin1') : data;
       bytes = buf.length;
-      stream.write(buf, this.onWritten);
+      stream.write(buf, this.writeCallback(stream.writableLength + bytes));
     } else {
       for (const piece of data) {
         bytes += piece.length;
-        stream.write(piece, this.onWritten);
+        stream.write(piece, this.writeCallback(stream.writableLength + piece.length));
       }
     }
     // Batching holds only while more input waits to be answered, with Node reading the stream (an
@@ -314,12 +414,12 @@ export class NodeCosocket implements Cosocket {
         stream.off('drain', onDrain);
         stream.off('error', onError);
         stream.off('close', onClose);
-        const i = this.lowWaterWaiters.indexOf(onDrain);
-        if (i >= 0) this.lowWaterWaiters.splice(i, 1);
+        const i = this.lowWaterWaiters?.indexOf(onDrain) ?? -1;
+        if (i >= 0) this.lowWaterWaiters!.splice(i, 1);
         resolve(r);
       };
       const onDrain = (): void => finish({ bytes, err: null });
-      this.lowWaterWaiters.push(onDrain);
+      (this.lowWaterWaiters ??= []).push(onDrain);
       // A failed write is this send's error; a read's error (handled first, by the listener the
       // constructor added) goes to this send unless a pending read took it.
       const onError = (e: Error): void => finish({ bytes: null, err: isWriteError(e) ? ngxSocketError(e) : (this.takeSocketError() ?? 'broken pipe') });
@@ -377,10 +477,13 @@ export class NodeCosocket implements Cosocket {
   }
 
   private detachListeners(): void {
-    this.stream.off('data', this.onData);
-    this.stream.off('end', this.onEnd);
-    this.stream.off('error', this.onError);
-    this.stream.off('close', this.onClose);
+    this.stream.off('data', streamData);
+    this.stream.off('end', streamEnd);
+    this.stream.off('error', streamError);
+    this.stream.off('close', streamClose);
+    // a pooled or handed-over stream must not keep this cosocket alive
+    const s = this.stream as OwnedStream;
+    if (s[COSOCKET] === this) s[COSOCKET] = undefined;
   }
 
   private wait(n: number, pattern: Buffer | null): Promise<SockRecv> {
@@ -388,19 +491,18 @@ export class NodeCosocket implements Cosocket {
       this.readClosed = true;
       return Promise.resolve(this.failRead(this.takeSocketError() ?? 'closed'));
     }
-    return new Promise((resolve) => {
-      const p: PendingRead = { n, pattern, resolve, timeoutMs: this.timeoutMs };
-      const now = performance.now();
-      this.readDeadline = now + p.timeoutMs;
-      // armed from an earlier read with a longer timeout (settimeout lowered it): re-arm sooner
-      if (this.readTimer !== null && this.readTimerAt > this.readDeadline) this.stopReadTimer();
-      if (this.readTimer === null) {
-        this.readTimer = setTimeout(this.onReadTimer, p.timeoutMs);
-        this.readTimerAt = this.readDeadline;
-      }
-      this.pending = p;
-      this.stream.resume();
-    });
+    return new Promise((resolve) => this.startWait(n, pattern, resolve, null));
+  }
+
+  private startWait(n: number, pattern: Buffer | null, resolve: ((r: SockRecv) => void) | null, to: ReceiveCallback | null): void {
+    const p: PendingRead = { n, pattern, resolve, to, timeoutMs: this.timeoutMs };
+    const now = performance.now();
+    this.readDeadline = now + p.timeoutMs;
+    // armed from an earlier read with a longer timeout (settimeout lowered it): re-arm sooner
+    if (this.readTimer !== null && this.readTimerAt > this.readDeadline) this.stopReadTimer();
+    if (this.readTimer === null) this.armReadTimer(p.timeoutMs);
+    this.pending = p;
+    this.stream.resume();
   }
 
   // A failed read consumes what was buffered for it (ngx_lua returns it as the partial result).
@@ -416,7 +518,8 @@ export class NodeCosocket implements Cosocket {
     return { data, err: null };
   }
 
-  private handleData(chunk: Buffer): void {
+  /** @internal */
+  handleData(chunk: Buffer): void {
     this.queue.push(chunk);
     const p = this.pending;
     if (p !== null) {
@@ -441,13 +544,12 @@ export class NodeCosocket implements Cosocket {
 
   private settle(p: PendingRead, r: SockRecv): void {
     this.pending = null;
-    p.resolve(r);
+    deliver(p, r);
   }
 
   /** Once no read can come any more, the timer must not keep the process alive for up to a timeout. */
   private stopReadTimer(): void {
-    if (this.readTimer !== null) clearTimeout(this.readTimer);
-    this.readTimer = null;
+    if (this.readTimer !== null) this.unlinkReadTimer();
   }
 
   private maybeResume(): void {
@@ -455,10 +557,10 @@ export class NodeCosocket implements Cosocket {
   }
 
   /**
-   * A stream error. One Node took from a read (the peer's RST) waits for the next read or send, or
-   * fails the pending read; one from a write was that write's, and leaves the socket dead.
+   * @internal A stream error. One Node took from a read (the peer's RST) waits for the next read or
+   * send, or fails the pending read; one from a write was that write's, and leaves the socket dead.
    */
-  private handleError(e: Error): void {
+  handleError(e: Error): void {
     if (e === this.seenError) return;
     this.seenError = e;
     // After the peer's FIN a recv() returns 0 whatever follows, so a later error is no read's.
@@ -467,8 +569,14 @@ export class NodeCosocket implements Cosocket {
     this.handleEnd();
   }
 
-  /** No more bytes will come: a pending read fails with the socket's error, or "closed". */
-  private handleEnd(): void {
+  /** @internal The stream closed: the kernel socket is gone. */
+  handleClose(): void {
+    this.dead = true;
+    this.handleEnd();
+  }
+
+  /** @internal No more bytes will come: a pending read fails with the socket's error, or "closed". */
+  handleEnd(): void {
     if (this.ended) return;
     this.ended = true;
     const p = this.pending;

@@ -13,7 +13,7 @@ import type { Stream } from './socket.js';
 import { luaSocketTimeout } from './lua.js';
 import { verifyPeer } from './tls-verify.js';
 import type { HostCheck } from './tls-verify.js';
-import type { Cosocket, OkResult, SendResult, SockRecv } from './types.js';
+import type { Cosocket, OkResult, ReceiveCallback, SendResult, SockRecv } from './types.js';
 import { isIpv4Literal } from './uri.js';
 
 export interface TcpConnectOptions {
@@ -275,6 +275,11 @@ export class TcpSocket implements Cosocket {
   receive(n: number): Promise<SockRecv> {
     if (this.conn === null) return Promise.resolve({ data: null, err: 'closed', partial: EMPTY });
     return this.conn.receive(n);
+  }
+
+  receiveLater(n: number, to: ReceiveCallback): void {
+    if (this.conn === null) void this.receive(n).then((r) => to.received(r));
+    else this.conn.receiveLater(n, to);
   }
 
   tryReceive(n: number): Buffer | null {

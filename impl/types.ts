@@ -49,6 +49,11 @@ export type OkResult = { ok: 1; err: null } | { ok: null; err: string };
  * The slice of ngx_lua's cosocket API the protocol needs. Error texts are ngx_lua's:
  * "closed", "timeout", "connection reset by peer", "broken pipe".
  */
+/** What Cosocket.receiveLater hands a read's outcome to. */
+export interface ReceiveCallback {
+  received(r: SockRecv): void;
+}
+
 export interface Cosocket {
   /** Reads exactly `n` bytes (n = 0 yields an empty buffer at once). */
   receive(n: number): Promise<SockRecv>;
@@ -57,6 +62,12 @@ export interface Cosocket {
    * consumed). Must be equivalent to a receive(n) that resolves at once.
    */
   tryReceive?(n: number): Buffer | null;
+  /**
+   * Optional: receive(n) with its outcome handed to `to.received` instead of a promise, for a
+   * reader that waits anyway (recvFrame: one promise per wait instead of one per layer, and no
+   * closure). The same outcomes as receive(n); `to.received` is never called before this returns.
+   */
+  receiveLater?(n: number, to: ReceiveCallback): void;
   /** Reads up to and excluding `pattern` (ngx_lua's receiveuntil + a reader call with no size). */
   receiveUntil(pattern: Buffer | string): Promise<SockRecv>;
   /** Sends all bytes; returns the number of bytes sent. */
