@@ -31,7 +31,7 @@ const positive = (x: number): void => {
 
 describe('wslab bench', () => {
   it('rejects unknown suites and options as usage errors (wslab exits 2 with one line), and documents itself', async () => {
-    await expect(run(['--only', 'codec,nope'])).rejects.toThrow('--only: unknown "nope" (one of codec, echo, conns, client, fuzz, session)');
+    await expect(run(['--only', 'codec,nope'])).rejects.toThrow('--only: unknown "nope" (one of codec, echo, conns, heap, client, fuzz, session)');
     await expect(run(['--bogus'])).rejects.toThrow(UsageError);
     expect(help).toContain('--only');
     expect(help).toContain('--quick');
