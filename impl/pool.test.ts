@@ -247,6 +247,28 @@ describe('keepalive pool (ngx_lua semantics)', () => {
     expect(srv.sockets.length).toBeGreaterThanOrEqual(2);
   });
 
+  it('set_keepalive on a connection whose send failed says "closed" and leaves it counted until close(), as ngx_lua does', async () => {
+    const srv = await server();
+    const reg = registry();
+    const key = `127.0.0.1:${srv.port}`;
+    const opts = { pool_size: 1, backlog: 0 };
+    const a = new TcpSocket({ pool: reg });
+    expect((await a.connect('127.0.0.1', srv.port, opts)).ok).toBe(1);
+    await until(() => srv.sockets.length === 1);
+    srv.sockets[0]!.destroy(); // the server goes away: the first send is taken, the next meets the RST
+    await until(() => srv.closed[0] === true);
+    await sleep(20);
+    expect((await a.send('first')).err).toBeNull();
+    expect(await a.send('second')).toEqual({ bytes: null, err: 'broken pipe' });
+    expect(a.setKeepalive()).toEqual({ ok: null, err: 'closed' });
+    expect(reg.stats(key)).toMatchObject({ connections: 1 });
+    const b = new TcpSocket({ pool: reg });
+    expect(await b.connect('127.0.0.1', srv.port, opts)).toEqual({ ok: null, err: 'too many waiting connect operations' });
+    await a.close(); // the last connection: the pool goes with it
+    expect(reg.stats(key)).toBeNull();
+    expect((await b.connect('127.0.0.1', srv.port, opts)).ok).toBe(1);
+  });
+
   it('an idle connection that goes away frees its pool when it was the last one; a refused connect only gives its slot back', async () => {
     const srv = await server();
     const reg = registry();

@@ -276,6 +276,38 @@ describe('after the peer closed (FIN or RST), error for error like ngx_lua', () 
     done();
   });
 
+  it('bytes sent before an RST come first when no read was waiting (the stream paused, as after the request head)', async () => {
+    const { a, b, done } = await pair();
+    b.pause();
+    const s = new NodeCosocket(b);
+    a.write('abc');
+    await new Promise((r) => setTimeout(r, 30)); // Node reads them into the paused stream
+    a.resetAndDestroy();
+    await closeOf(b);
+    // the kernel hands queued bytes out before the reset's error
+    expect(await s.receive(2)).toEqual({ data: Buffer.from('ab'), err: null });
+    expect(await s.receive(2)).toEqual({ data: null, err: 'connection reset by peer', partial: Buffer.from('c') });
+    done();
+  });
+
+  it('after a FIN with bytes still unread, back-to-back sends are not batched: the second says "broken pipe"', async () => {
+    const { a, b, done } = await pair();
+    const s = new NodeCosocket(b);
+    a.write('abcd');
+    expect((await s.receive(1)).data?.toString()).toBe('a');
+    await new Promise((r) => setTimeout(r, 30)); // 'bcd' arrived and waits to be read
+    const peerGone = once(a, 'close');
+    a.destroy();
+    await peerGone;
+    await new Promise((r) => setTimeout(r, 30)); // the FIN reached Node
+    expect(s.peerEnded).toBe(true);
+    const first = s.sendNow('first');
+    const second = s.sendNow('second');
+    expect(await first).toEqual({ bytes: 5, err: null });
+    expect(await second).toEqual({ bytes: null, err: 'broken pipe' });
+    done();
+  });
+
   it('close() with bytes unread resets the connection (no FIN first), without them it sends a FIN', async () => {
     const { a, b, done } = await pair();
     const s = new NodeCosocket(b);

@@ -277,6 +277,20 @@ export class NodeCosocket implements Cosocket {
     return this.ended || this.closedByUs;
   }
 
+  /**
+   * The peer's FIN has arrived (nginx's pending_eof, from EPOLLRDHUP), even when bytes sent before
+   * it are still unread: Node has taken it from the kernel once its readable state ended, before it
+   * emits 'end' (ws reads `_readableState` the same way).
+   */
+  get peerEnded(): boolean {
+    return this.ended || (this.stream as { _readableState?: { ended?: boolean } })._readableState?.ended === true;
+  }
+
+  /** A read failed other than by a timeout, or a send failed (ngx_lua's read_closed or write_closed). */
+  get failed(): boolean {
+    return this.readClosed || this.writeClosed;
+  }
+
   /** Bytes received but not yet read. */
   get buffered(): number {
     return this.queue.length;
@@ -392,7 +406,9 @@ export class NodeCosocket implements Cosocket {
     // Batching holds only while more input waits to be answered, with Node reading the stream (an
     // echo loop working through frames that came together). Otherwise the bytes are written now,
     // as ngx_lua's send() writes them, so that a failure (EPIPE, ECONNRESET) is this call's.
-    if (this.ended || this.queue.length === 0 || stream.readableFlowing !== true) {
+    // After the peer's FIN each send must meet the kernel alone: the first is taken, the next one
+    // meets the RST it provoked ("broken pipe"), where one batched write would take both.
+    if (this.peerEnded || this.queue.length === 0 || stream.readableFlowing !== true) {
       this.corked = false;
       stream.uncork();
     }
@@ -578,6 +594,7 @@ export class NodeCosocket implements Cosocket {
   /** @internal No more bytes will come: a pending read fails with the socket's error, or "closed". */
   handleEnd(): void {
     if (this.ended) return;
+    this.takeStreamBuffer();
     this.ended = true;
     const p = this.pending;
     if (p !== null) {
@@ -585,6 +602,18 @@ export class NodeCosocket implements Cosocket {
       this.settle(p, this.failRead(this.takeSocketError() ?? 'closed'));
     }
     this.stopReadTimer();
+  }
+
+  /**
+   * Bytes Node read before an error destroyed the stream stay in its readable buffer while the
+   * stream is paused (no read was waiting), and no 'data' event will bring them. The kernel hands
+   * out what it queued before a reset's error, so these come first: they join the queue here.
+   */
+  private takeStreamBuffer(): void {
+    const stream = this.stream;
+    if (stream.readableLength === 0) return;
+    stream.off('data', streamData);
+    for (let chunk = stream.read() as Buffer | null; chunk !== null; chunk = stream.read() as Buffer | null) this.handleData(chunk);
   }
 
   private takeSocketError(): string | null {

@@ -330,23 +330,15 @@ export class TcpSocket implements Cosocket {
 
   /**
    * sock:setkeepalive(timeout?, size?): puts the connection into the pool for its key. "closed"
-   * when there is no live connection or the server closed (the connection stays, for sends);
-   * "unread data in buffer" when bytes that came with the last read are unread (it stays);
-   * "connection in dubious state" (and the connection is closed) when bytes that came later are
-   * unread. timeout 0 keeps it forever.
+   * when there is no connection, or when the server closed, the peer reset it, or a read or send
+   * on it failed: ngx_lua then leaves the connection as it is (still counted in its pool, sends
+   * still go out) until close(); "unread data in buffer" when bytes that came with the last read
+   * are unread (it stays); "connection in dubious state" (and the connection is closed) when bytes
+   * that came later are unread. timeout 0 keeps it forever.
    */
   setKeepalive(timeoutMs?: number | null, size?: number | null): OkResult {
     const conn = this.conn;
-    // After the server's FIN ngx_lua answers "closed" but keeps the connection: sends still go out.
-    if (conn !== null && conn.closed && !conn.stream.destroyed && conn.stream.writable) return { ok: null, err: 'closed' };
-    if (conn === null || conn.closed || conn.stream.destroyed) {
-      if (conn !== null) {
-        this.conn = null;
-        void conn.close();
-        this.release();
-      }
-      return { ok: null, err: 'closed' };
-    }
+    if (conn === null || conn.closed || conn.peerEnded || conn.failed || conn.stream.destroyed) return { ok: null, err: 'closed' };
     const key = this.poolKey!;
     let spool = this.registry.get(key) ?? null;
     if (spool === null) {
