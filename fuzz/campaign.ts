@@ -410,6 +410,7 @@ const TARGET_LOADERS: Record<string, () => Promise<TargetModule>> = {
   'frame-compat': () => import('./targets/frame-compat.js'),
   'frame-strict': () => import('./targets/frame-strict.js'),
   'frame-planted': () => import('./targets/frame-planted.js'),
+  inflate: () => import('./targets/inflate.js'),
   'handshake-server': () => import('./targets/handshake-server.js'),
   'handshake-client': () => import('./targets/handshake-client.js'),
   uri: () => import('./targets/uri.js'),

@@ -9,6 +9,7 @@ export interface TargetInfo {
 export const TARGETS: readonly TargetInfo[] = [
   { name: 'frame-compat', summary: 'FrameDecoder, original rules, input-chosen chunking', text: false },
   { name: 'frame-strict', summary: 'FrameDecoder + MessageValidator(STRICT)', text: false },
+  { name: 'inflate', summary: 'strict server recvFrame under permessage-deflate (RSV1, compressed fragments, bad deflate, parameters)', text: false },
   { name: 'handshake-server', summary: 'server request-head parser + handshake checks', text: true },
   { name: 'handshake-client', summary: 'client response head / status-line parser', text: true },
   { name: 'uri', summary: 'client URI parser (compat and strict)', text: true },

@@ -5,7 +5,9 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { buildFrame } from 'resty-websocket/protocol';
 import { SEEDS_DIR } from './campaign.js';
+import zlib from 'node:zlib';
 import { encodeFrameInput } from './targets/frame-common.js';
+import { encodeInflateInput } from './targets/inflate.js';
 
 const KEY = Buffer.from([0x37, 0xfa, 0x21, 0x3d]);
 
@@ -158,6 +160,44 @@ function tokenSeeds(prefix: Buffer, base: Buffer, dict: Map<string, Buffer>): Bu
   ];
 }
 
+/** Client frame streams under permessage-deflate: compressed messages whole and fragmented, with and without context takeover, and near-misses. */
+export function inflateStreams(): Buffer[] {
+  const f = (fin: boolean, rsv1: boolean, opcode: number, payload: Buffer | string): Buffer => {
+    const b = frame(fin, opcode, payload, true);
+    if (rsv1) b[0]! |= 0x40;
+    return b;
+  };
+  const one = (s: string | Buffer, bits = 15): Buffer => {
+    const d = zlib.deflateRawSync(Buffer.from(s), { windowBits: Math.max(9, bits), finishFlush: zlib.constants.Z_SYNC_FLUSH });
+    return d.subarray(0, d.length - 4);
+  };
+  const hello = one('Hello, Hello, Hello');
+  const long = one(Buffer.alloc(5000, 'ab'));
+  const text = one('héllo wörld 你好 '.repeat(20));
+  return [
+    f(true, true, 1, hello),
+    f(true, true, 2, long),
+    f(true, true, 1, text),
+    f(true, true, 1, Buffer.alloc(0)),
+    f(true, true, 1, Buffer.from([0x00])),
+    Buffer.concat([f(false, true, 1, hello.subarray(0, 4)), f(false, false, 0, hello.subarray(4, 9)), f(true, false, 0, hello.subarray(9))]),
+    Buffer.concat([f(false, true, 2, long.subarray(0, 3)), f(true, false, 9, 'ping'), f(true, false, 0, long.subarray(3))]),
+    Buffer.concat([f(true, true, 1, hello), f(true, false, 1, 'plain'), f(true, true, 1, hello)]),
+    Buffer.concat([f(true, true, 1, one('abcabc')), f(true, true, 1, one('abcabcabc'))]),
+    f(true, true, 1, Buffer.from([0xff, 0xff, 0xff, 0xff])),
+    f(true, true, 1, zlib.deflateRawSync(Buffer.from('final block'))),
+    f(true, true, 1, one(Buffer.from([0xc3, 0x28, 0x41]))),
+    Buffer.concat([f(false, true, 1, hello.subarray(0, 4)), f(true, true, 0, hello.subarray(4))]),
+    f(true, true, 9, 'rsv1 ping'),
+    f(true, true, 8, Buffer.from([0x03, 0xe8])),
+    Buffer.concat([f(false, true, 1, hello), f(true, true, 1, hello)]),
+    f(true, true, 0, hello),
+    f(true, true, 2, one(Buffer.alloc(100000))),
+    f(true, true, 2, one(Buffer.alloc(3000, 'x'), 8)),
+    Buffer.concat([f(true, true, 2, hello), f(true, false, 8, Buffer.from([0x03, 0xe8, 0x62, 0x79, 0x65]))]),
+  ];
+}
+
 function writeSeeds(target: string, inputs: readonly Buffer[]): void {
   const dir = join(SEEDS_DIR, target);
   rmSync(dir, { recursive: true, force: true });
@@ -187,6 +227,8 @@ export function writeAllSeeds(): void {
   ]);
   const uriSeeds = uris().flatMap((u) => [Buffer.from('\x00' + u, 'latin1'), Buffer.from('\x01' + u, 'latin1')]);
   writeSeeds('uri', [...uriSeeds, ...tokenSeeds(Buffer.from([0]), Buffer.from('ws://h/'), dict), ...tokenSeeds(Buffer.from([1]), Buffer.from('ws://h/'), dict)]);
+  // Parameters: window 15/12/9/8, with and without context takeover, each size limit, several chunkings.
+  writeSeeds('inflate', inflateStreams().map((s, i) => encodeInflateInput({ windowIndex: i % 4 === 0 ? 0 : i % 4, noContextTakeover: i % 3 === 1, maxIndex: i % 5 === 4 ? 2 : i % 7 === 6 ? 3 : 0, chunkIndex: i % 8, seed: i * 13 }, s)));
   writeSeeds('utf8', utf8Texts().map((t, i) => Buffer.concat([Buffer.from([i % 16, i]), t])));
 }
 

@@ -17,6 +17,7 @@ export const TARGET_MODULES: Record<string, string[]> = {
   'frame-compat': ['impl/protocol.ts'],
   'frame-strict': ['impl/protocol.ts', 'impl/message-validator.ts'],
   'frame-planted': ['impl/protocol.ts'],
+  inflate: ['impl/protocol.ts', 'impl/permessage-deflate.ts', 'impl/server.ts'],
   'handshake-server': ['impl/handshake-server.ts'],
   'handshake-client': ['impl/handshake-client.ts'],
   uri: ['impl/uri.ts'],

@@ -85,9 +85,11 @@ export class Endpoint implements FuzzingEndpoint {
   /** Takes RSV1 off frame heads for the decoder (null without deflate, and after a frame the decoder refused). */
   private rsv1: Rsv1Splitter | null;
   private readonly utf8 = new Utf8Validator();
-  /** Autobahn's send_queue: chops, sync writes and whatever is sent while they are pending, one write each. */
+  /** Autobahn's send_queue: chops, sync writes and whatever is sent while entries are queued, one entry per event-loop re-entry. */
   private readonly sendQueue: Array<{ data: Buffer; sync: boolean }> = [];
   private sending = false;
+  /** Twisted's transport buffer is open: the stream is corked until this event-loop turn's write phase. */
+  private buffering = false;
   /** When the testee last sent us anything (performance.now()). */
   private lastRx: number | null = null;
   private readonly timing: RunTiming;
@@ -127,27 +129,42 @@ export class Endpoint implements FuzzingEndpoint {
   }
 
   /**
-   * Autobahn's sendData: a chopped frame becomes one queued write per chop; a sync write, and any
-   * write made while the queue is not empty, is queued whole; otherwise the octets go straight out.
-   * The queue writes one entry, then re-enters the event loop (Autobahn's _QUEUED_WRITE_DELAY,
-   * reactor.callLater(1e-5, _send)): here, once the write has been handed to the kernel and at least
-   * 10 µs have passed, with every read that arrived meanwhile processed first.
+   * Autobahn's sendData: a chopped frame becomes one queued sync entry per chop; a sync write, and any
+   * write made while entries are queued, is queued whole; otherwise the octets go straight to the
+   * transport. The queue writes one entry, then re-enters the event loop (Autobahn's
+   * _QUEUED_WRITE_DELAY, reactor.callLater(1e-5, _send)): here, once the write has been handed to the
+   * kernel and at least 10 µs have passed, with every read that arrived meanwhile processed first.
    */
   private sendData(data: Buffer, sync: boolean, chopsize?: number): void {
     if (chopsize && chopsize > 0) {
       for (let i = 0; i < data.length; i += chopsize) this.sendQueue.push({ data: data.subarray(i, i + chopsize), sync: true });
       this.triggerSend();
-    } else if (sync || this.sendQueue.length > 0 || this.sending) {
+    } else if (sync || this.sendQueue.length > 0) {
       this.sendQueue.push({ data, sync });
       this.triggerSend();
     } else {
-      this.writeOut(data, false);
+      this.transportWrite(data, false);
     }
   }
 
-  private writeOut(piece: Buffer, sync: boolean, done?: () => void): void {
+  /**
+   * Twisted's transport.write (abstract.FileDescriptor.write): the octets join a buffer that the
+   * reactor's write phase (doWrite) hands to the socket in one send. Here the stream is corked at the
+   * turn's first write and uncorked on setImmediate, after this turn's reads (libuv's check phase
+   * follows its poll phase, as Twisted's doWrite follows doRead): everything written in between,
+   * direct frames and a queued entry alike, leaves in one writev.
+   */
+  private transportWrite(piece: Buffer, sync: boolean, done?: () => void): void {
     this.stats.txOctetStats[piece.length] = (this.stats.txOctetStats[piece.length] ?? 0) + 1;
     this.log(['TO', hexLog(piece), sync]);
+    if (!this.buffering) {
+      this.buffering = true;
+      this.stream.cork();
+      setImmediate(() => {
+        this.buffering = false;
+        this.stream.uncork();
+      });
+    }
     this.stream.write(piece, done ? () => done() : undefined);
   }
 
@@ -165,7 +182,7 @@ export class Endpoint implements FuzzingEndpoint {
       return;
     }
     const started = process.hrtime.bigint();
-    this.writeOut(next.data, next.sync, () => {
+    this.transportWrite(next.data, next.sync, () => {
       const again = (): void => {
         if (process.hrtime.bigint() - started < QUEUED_WRITE_DELAY_NS) setImmediate(again);
         else this.sendNext();
@@ -207,15 +224,11 @@ export class Endpoint implements FuzzingEndpoint {
       this.sendFrame({ opcode, payload: data, rsv });
       return;
     }
-    // The frames of one message are separate writes, handed to the kernel together (as Twisted
-    // coalesces the writes of one reactor turn): a 128 KiB message in 256-octet frames is one
-    // writev, not 512 system calls.
-    this.stream.cork();
+    // The frames of one message are direct writes of one turn: they leave together (transportWrite).
     for (let off = 0; off < data.length; off += fragmentSize) {
       const last = off + fragmentSize >= data.length;
       this.sendFrame({ opcode: off === 0 ? opcode : 0, payload: data.subarray(off, off + fragmentSize), fin: last, rsv: off === 0 ? rsv : 0 });
     }
-    process.nextTick(() => this.stream.uncork());
   }
 
   sendCloseFrame(code?: number | null, reason?: Buffer | string | null, isReply = false): void {

@@ -1,8 +1,9 @@
 // The runner's rules: the judge is a pure function of the recorded outcome; the verdict waits are
 // Autobahn's plus a padding from measured lag and RTT; a timeout that fired while the testee was
-// still talking is recorded as a close call (and run again by runConformance); chopped and sync
-// frames go out like Autobahn's send queue: one write each, the next only once the previous was
-// handed on and the queued-write delay has passed.
+// still talking is recorded as a close call (and run again by runConformance); frames go out with
+// Autobahn's write cadence: the direct writes of one event-loop turn in one write (Twisted's
+// transport buffer), chopped and sync frames one queue entry per re-entry, the next only once the
+// previous was handed on and the queued-write delay has passed.
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { Duplex } from 'node:stream';
@@ -29,13 +30,20 @@ function blankRun(): Omit<CaseRun, 'p'> {
   };
 }
 
-/** A stream that records every write and hands each on after `delayMs` (a slow socket). */
+/**
+ * A stream that records every write it hands on (a writev, as a corked socket's, is one write, as
+ * it is one system call) and completes each after `delayMs` (a slow socket).
+ */
 function recordingStream(delayMs: number): { stream: Stream; writes: Array<{ at: number; bytes: Buffer }> } {
   const writes: Array<{ at: number; bytes: Buffer }> = [];
   const d = new Duplex({
     read() {},
     write(chunk: Buffer, _enc, cb) {
       writes.push({ at: performance.now(), bytes: Buffer.from(chunk) });
+      setTimeout(cb, delayMs);
+    },
+    writev(chunks, cb) {
+      writes.push({ at: performance.now(), bytes: Buffer.concat(chunks.map((c) => c.chunk as Buffer)) });
       setTimeout(cb, delayMs);
     },
   });
@@ -153,8 +161,8 @@ describe('Autobahn\'s send cadence', () => {
     ep.abort();
   });
 
-  it('a frame sent with an empty queue goes straight out', () => {
-    const { stream } = recordingStream(5);
+  it('frames sent with an empty queue go straight out, and those of one event-loop turn leave in one write', async () => {
+    const { stream, writes } = recordingStream(5);
     const calls: string[] = [];
     const write = stream.write.bind(stream);
     stream.write = ((chunk: Buffer, cb?: () => void) => {
@@ -162,10 +170,38 @@ describe('Autobahn\'s send cadence', () => {
       return write(chunk, cb);
     }) as typeof stream.write;
     const ep = new Endpoint(stream, true, noCase, blankRun(), undefined, 1, new RunTiming());
+    // Case 3.2's frames: a message, a frame with RSV = 2, a ping, no sync, no chops.
     ep.sendFrame({ opcode: 1, payload: 'a' });
+    ep.sendFrame({ opcode: 1, payload: 'b', rsv: 2 });
+    ep.sendFrame({ opcode: 9 });
+    // Each handed to the transport at once, not through the queue ...
+    expect(calls).toEqual(['\x81\x01a', '\xa1\x01b', '\x89\x00']);
+    // ... and, like Twisted's transport buffer flushed in the reactor's write phase, one write on the wire.
+    expect(writes).toEqual([]);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(writes.map((w) => w.bytes.toString('latin1'))).toEqual(['\x81\x01a\xa1\x01b\x89\x00']);
+    // A later turn's frame is a write of its own.
+    ep.sendFrame({ opcode: 1, payload: 'c' });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(writes.map((w) => w.bytes.toString('latin1'))).toEqual(['\x81\x01a\xa1\x01b\x89\x00', '\x81\x01c']);
+    ep.abort();
+  });
+
+  it('a queued entry written while direct data is still buffered joins it; the next entry waits for the write', async () => {
+    const { stream, writes } = recordingStream(5);
+    const ep = new Endpoint(stream, true, noCase, blankRun(), undefined, 1, new RunTiming());
+    // Direct, then chopped: the first chop is written at once (Autobahn's _trigger calls _send) and
+    // joins the buffered frame; each later chop is written on a later re-entry, alone.
+    ep.sendFrame({ opcode: 1, payload: 'a' });
+    ep.sendFrame({ opcode: 1, payload: 'hi', chopsize: 2 });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(writes.map((w) => w.bytes.toString('latin1'))).toEqual(['\x81\x01a\x81\x02', 'hi']);
+    // A sync frame, then a direct one: the queue is empty again once its only entry is written, so
+    // the direct frame goes straight to the transport and leaves in the same write (as in Autobahn).
+    ep.sendFrame({ opcode: 9, payload: 'p', sync: true });
     ep.sendFrame({ opcode: 1, payload: 'b' });
-    // Both handed to the socket at once, not through the queue (no sync, no chops).
-    expect(calls).toEqual(['\x81\x01a', '\x81\x01b']);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(writes.slice(2).map((w) => w.bytes.toString('latin1'))).toEqual(['\x89\x01p\x81\x01b']);
     ep.abort();
   });
 });
