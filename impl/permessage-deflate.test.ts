@@ -575,6 +575,18 @@ describe('the contexts', () => {
     expect(p.isReleased).toBe(true);
   });
 
+  it('a message that ends its DEFLATE stream (BFINAL, RFC 7692 §7.2.3.4) is followed by one in a new stream, with or without context takeover', async () => {
+    for (const noTakeover of [false, true]) {
+      const p = new PerMessageDeflate({ serverNoContextTakeover: false, clientNoContextTakeover: noTakeover, serverMaxWindowBits: 15, clientMaxWindowBits: 15 }, settings(), true);
+      for (const text of ['Hello', 'Hello again', 'and a third']) {
+        // a sender without a sync flush: each message one complete DEFLATE stream, its last block BFINAL
+        const got = await p.inflate(zlib.deflateRawSync(Buffer.from(text)), true, 1 << 20);
+        expect(Buffer.isBuffer(got) ? got.toString() : got, `noContextTakeover ${noTakeover}`).toBe(text);
+      }
+      p.release();
+    }
+  });
+
   it('with context takeover a repeated message compresses to far less; without, to the same size each time', async () => {
     const sizes = async (noTakeover: boolean): Promise<number[]> => {
       const p = new PerMessageDeflate({ serverNoContextTakeover: noTakeover, clientNoContextTakeover: false, serverMaxWindowBits: 15, clientMaxWindowBits: 15 }, settings(), true);

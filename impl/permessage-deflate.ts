@@ -517,7 +517,12 @@ export class PerMessageDeflate {
           s.close();
           return resolve(c.failure);
         }
-        if (fin && this.peer.noContextTakeover) s.reset();
+        if (s.readableEnded) {
+          // The message ended its DEFLATE stream with a BFINAL block (RFC 7692 §7.2.3.4): zlib
+          // takes nothing more on this context, so the next message starts a new one (as ws does).
+          if (this.inflater === s) this.inflater = null;
+          s.close();
+        } else if (fin && this.peer.noContextTakeover) s.reset();
         resolve(c.chunks.length === 1 ? c.chunks[0]! : Buffer.concat(c.chunks, c.total));
       };
       this.finishInflate = finish;
