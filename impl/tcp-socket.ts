@@ -338,7 +338,7 @@ export class TcpSocket implements Cosocket {
    */
   setKeepalive(timeoutMs?: number | null, size?: number | null): OkResult {
     const conn = this.conn;
-    if (conn === null || conn.closed || conn.peerEnded || conn.failed || conn.stream.destroyed) return { ok: null, err: 'closed' };
+    if (conn === null || conn.closed || conn.failed || conn.stream.destroyed) return { ok: null, err: 'closed' };
     const key = this.poolKey!;
     let spool = this.registry.get(key) ?? null;
     if (spool === null) {

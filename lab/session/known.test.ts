@@ -45,6 +45,10 @@ const EXAMPLES: Record<string, Session> = {
   'v011-pool-size-backlog': client([connect({ pool_size: 1, backlog: 0 }), { op: 'new', opts: { timeout: 300 } }, connect({ pool_size: 1, backlog: 0 })]),
   'v012-tls-name-from-options': client([connect({ ssl_verify: true, server_name: 'localhost' })], { target: 'wss' }),
   'v012-connect-host-key': client([connect({ host: 'client.test', key: 'Y2hvc2VuIGtleSBoZXJlIQ==' })]),
+  'peer-fin-behind-full-kernel-queue': client([connect(), { op: 'sleep', ms: 340 }, { op: 'set_keepalive' }], {
+    traffic: [{ pauseMs: 0, frames: [0, 1].map(() => ({ fin: true, rsv: 0, opcode: 2, mask: false, payload: { fill: 'a', len: 65535 } })) }],
+    end: 'fin',
+  }),
 };
 
 describe('declared differences: data', () => {

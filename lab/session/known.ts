@@ -5,6 +5,7 @@
 // v0.08) are made by lab/compare.ts explainDifference and are not divergences at all.
 import { versionAtLeast } from '../peers/types.js';
 import type { StepRecord } from '../peers/lua-api.js';
+import { payloadBytes } from './raw-peers.js';
 import type { Session } from './types.js';
 
 export interface FirstDivergence {
@@ -145,7 +146,21 @@ export const KNOWN_DIFFERENCES: readonly KnownDifference[] = [
       return uses && strip(d.lua) === strip(d.ours);
     },
   },
+  {
+    id: 'peer-fin-behind-full-kernel-queue',
+    specItem: '§5 "After the peer closed": an nginx cosocket takes bytes from the kernel only when the program reads, so a FIN behind more unread bytes than the kernel queues (about 128 KiB on Linux loopback) does not arrive, and setkeepalive, seeing no eof, answers for the unread bytes; our socket reads ahead of the program (up to 1 MiB) and sees the FIN',
+    summary: 'set_keepalive after the server sent over 96 KiB the program did not read and then closed: the original answers for the unread bytes, ours "closed"',
+    matches: (d, s) =>
+      s.role === 'client' && d.channel === 'records' && d.op === 'set_keepalive' && err(d.oursRecord) === 'closed' &&
+      (err(d.luaRecord) === 'unread data in buffer' || err(d.luaRecord) === 'connection in dubious state') &&
+      trafficBytes(s) > 96 * 1024,
+  },
 ];
+
+/** Payload bytes the raw peer sends in a session. */
+function trafficBytes(s: Session): number {
+  return s.traffic.reduce((n, g) => n + g.frames.reduce((m, f) => m + payloadBytes(f.payload).length, 0), 0);
+}
 
 /** Whether a declared difference can explain anything on this library version. */
 export function appliesTo(k: KnownDifference, libVersion: string): boolean {
