@@ -15,7 +15,7 @@ import type { RunningPeer } from '../lab/peers/types.js';
 import { onInterrupt } from '../lab/children.js';
 import { chooseLuaLib, chosenLibraryLoadError, differentCopies, type LoadedLibrary } from '../lab/lua-lib.js';
 import { PeerSupervisor } from '../lab/peers/supervisor.js';
-import { createProgress, fraction, rate } from './progress.js';
+import { createProgress, fraction, rate } from '../lab/progress.js';
 import { selectCases } from '../conformance/cases/index.js';
 import { loadLabFiles, renderLabHtml, type LabReport, type SectionStatus } from './lab-report.js';
 
