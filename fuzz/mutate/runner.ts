@@ -177,6 +177,56 @@ const CONFIRM_REPLAYS = 2;
 const CONFIRM_ATTEMPTS = 4;
 
 /**
+ * Whether a session that diverged on a mutant agrees when replayed on the unmodified library:
+ * null when it does CONFIRM_REPLAYS times, else why the kill is not counted.
+ */
+async function confirmOnUnmodified(d: { summary: string; file: string }, unmodifiedRoot: string, env: NodeJS.ProcessEnv, o: MutateOptions): Promise<string | null> {
+  let confirmedRuns = 0;
+  const seen: string[] = [];
+  for (let i = 0; i < CONFIRM_ATTEMPTS && confirmedRuns < CONFIRM_REPLAYS; i++) {
+    const rep = await runWslab(['interop', '--scenario-file', d.file, '--lua-lib', unmodifiedRoot, '--json'], { ...env, RESTY_WEBSOCKET_LIB: unmodifiedRoot }, 120_000, o.signal);
+    const answer = replayAnswer(rep.out);
+    const verdict = answer?.verdict;
+    const replayed = answer?.line ?? firstLine(rep.out, /error|Error/);
+    if (verdict === 'pass' || verdict === 'explained') confirmedRuns++;
+    else if (verdict === 'fail' && replayed.endsWith(d.summary)) {
+      return `its divergence shows on the unmodified library too (${d.summary.slice(0, 160)}): not counted`;
+    } else seen.push(replayed.slice(0, 160));
+  }
+  if (confirmedRuns < CONFIRM_REPLAYS) return `its session (${d.summary.slice(0, 120)}) did not replay cleanly on the unmodified library ${CONFIRM_REPLAYS} times in ${CONFIRM_ATTEMPTS}: ${seen[0] ?? ''}: not counted`;
+  return null;
+}
+
+/** The session check: a session diff of the mutant's roles, seed 1, a fixed count of sessions. */
+async function sessionCheck(file: string, env: NodeJS.ProcessEnv, work: string, o: MutateOptions, ref: Reference): Promise<CheckRun & { error?: string }> {
+  const roles = rolesOf(file);
+  const n = o.sessions ?? DEFAULT_SESSIONS;
+  // --session is only a safety limit here: the run is --sessions N.
+  // Two jobs, not four: fewer sessions side by side leave less room for timing to decide one.
+  rmSync(join(work, 'findings'), { recursive: true, force: true });
+  const r = await runWslab(['diff', '--session', '30m', '--sessions', String(n), '--jobs', '2', '--roles', roles, '--seed', '1', '--shrink-budget', '0', '--max-findings', '1', '--quiet', '--report', join(work, 'diff.json'), '--findings', join(work, 'findings')], env, 35 * 60_000, o.signal);
+  const j = readJson(join(work, 'session.json')) as { divergences?: Array<{ summary: string; seed: number; file: string }>; errors?: string[]; sessions?: { server: number; client: number }; retries?: unknown[] } | null;
+  rmSync(join(work, 'session.json'), { force: true });
+  const d = j?.divergences?.[0];
+  if (d) {
+    // The divergence showed three times on the mutant (found, repeated, replayed); it counts when
+    // the same session, replayed on the unmodified library, does not show it. A replay that
+    // diverges otherwise (a timeout that fired on one side: the machine's load) neither confirms
+    // nor refutes it and is run again, up to CONFIRM_ATTEMPTS times.
+    const unconfirmed = ref.unmodifiedRoot ? await confirmOnUnmodified(d, ref.unmodifiedRoot, env, o) : null;
+    if (unconfirmed) return { killed: false, line: '', error: unconfirmed };
+    const confirmed = ref.unmodifiedRoot ? `, agreed ${CONFIRM_REPLAYS} times on the unmodified library` : '';
+    return { killed: true, line: `session diff (${roles}, seed 1, round seed ${d.seed}), diverged 3 times${confirmed}: ${d.summary}`.slice(0, 400) };
+  }
+  // The library raising Lua errors at run time (the endpoint's records say so) is a change a peer sees.
+  const luaErr = j?.errors?.find((e) => /Lua endpoint|lua_error|luaError/.test(e));
+  if (luaErr) return { killed: true, line: `session diff (${roles}, seed 1): ${luaErr}`.slice(0, 400) };
+  const ran = j?.sessions ? j.sessions.server + j.sessions.client : 0;
+  if (!j || ran === 0 || (j.errors?.length ?? 0) > 0) return { killed: false, line: '', error: j?.errors?.[0]?.slice(0, 240) ?? (firstLine(r.out, /wslab diff:|Error|error/) || 'no sessions ran') };
+  return { killed: false, line: `${ran} sessions (${roles}, seed 1, 2 jobs), 0 divergences, ${j.retries?.length ?? 0} retries` };
+}
+
+/**
  * One check against the library at libRoot (a mutant of `file`, or the unmodified copy for the
  * baseline). Killed only on evidence: a divergence in the check's own report, a failed interop
  * verdict, or (focused) an observation that differs from the unmodified library's. A check that
@@ -205,46 +255,7 @@ async function runCheck(check: Check, file: string, libRoot: string, work: strin
     const d = firstDifference(ref.focused.run, r);
     return d ? { killed: true, line: `focused calls: ${d}`.slice(0, 400) } : { killed: false, line: `${r.lines.length} focused observations, as the unmodified library` };
   }
-  if (check === 'session') {
-    const roles = rolesOf(file);
-    const n = o.sessions ?? DEFAULT_SESSIONS;
-    // --session is only a safety limit here: the run is --sessions N.
-    // Two jobs, not four: fewer sessions side by side leave less room for timing to decide one.
-    rmSync(join(work, 'findings'), { recursive: true, force: true });
-    const r = await runWslab(['diff', '--session', '30m', '--sessions', String(n), '--jobs', '2', '--roles', roles, '--seed', '1', '--shrink-budget', '0', '--max-findings', '1', '--quiet', '--report', join(work, 'diff.json'), '--findings', join(work, 'findings')], env, 35 * 60_000, o.signal);
-    const j = readJson(join(work, 'session.json')) as { divergences?: Array<{ summary: string; seed: number; file: string }>; errors?: string[]; sessions?: { server: number; client: number }; retries?: unknown[] } | null;
-    rmSync(join(work, 'session.json'), { force: true });
-    const d = j?.divergences?.[0];
-    if (d) {
-      // The divergence showed three times on the mutant (found, repeated, replayed); it counts when
-      // the same session, replayed on the unmodified library, does not show it. A replay that
-      // diverges otherwise (a timeout that fired on one side: the machine's load) neither confirms
-      // nor refutes it and is run again, up to CONFIRM_ATTEMPTS times.
-      if (ref.unmodifiedRoot) {
-        let confirmedRuns = 0;
-        const seen: string[] = [];
-        for (let i = 0; i < CONFIRM_ATTEMPTS && confirmedRuns < CONFIRM_REPLAYS; i++) {
-          const rep = await runWslab(['interop', '--scenario-file', d.file, '--lua-lib', ref.unmodifiedRoot, '--json'], { ...env, RESTY_WEBSOCKET_LIB: ref.unmodifiedRoot }, 120_000, o.signal);
-          const answer = replayAnswer(rep.out);
-          const verdict = answer?.verdict;
-          const replayed = answer?.line ?? firstLine(rep.out, /error|Error/);
-          if (verdict === 'pass' || verdict === 'explained') confirmedRuns++;
-          else if (verdict === 'fail' && replayed.endsWith(d.summary)) {
-            return { killed: false, line: '', error: `its divergence shows on the unmodified library too (${d.summary.slice(0, 160)}): not counted` };
-          } else seen.push(replayed.slice(0, 160));
-        }
-        if (confirmedRuns < CONFIRM_REPLAYS) return { killed: false, line: '', error: `its session (${d.summary.slice(0, 120)}) did not replay cleanly on the unmodified library ${CONFIRM_REPLAYS} times in ${CONFIRM_ATTEMPTS}: ${seen[0] ?? ''}: not counted` };
-      }
-      const confirmed = ref.unmodifiedRoot ? `, agreed ${CONFIRM_REPLAYS} times on the unmodified library` : '';
-      return { killed: true, line: `session diff (${roles}, seed 1, round seed ${d.seed}), diverged 3 times${confirmed}: ${d.summary}`.slice(0, 400) };
-    }
-    // The library raising Lua errors at run time (the endpoint's records say so) is a change a peer sees.
-    const luaErr = j?.errors?.find((e) => /Lua endpoint|lua_error|luaError/.test(e));
-    if (luaErr) return { killed: true, line: `session diff (${roles}, seed 1): ${luaErr}`.slice(0, 400) };
-    const ran = j?.sessions ? j.sessions.server + j.sessions.client : 0;
-    if (!j || ran === 0 || (j.errors?.length ?? 0) > 0) return { killed: false, line: '', error: j?.errors?.[0]?.slice(0, 240) ?? (firstLine(r.out, /wslab diff:|Error|error/) || 'no sessions ran') };
-    return { killed: false, line: `${ran} sessions (${roles}, seed 1, 2 jobs), 0 divergences, ${j.retries?.length ?? 0} retries` };
-  }
+  if (check === 'session') return sessionCheck(file, env, work, o, ref);
   const r = await runWslab(['interop', '--directions', 'lua-lua,ts-lua,lua-ts', '--retries', '1', '--out', join(work, 'interop'), '--lua-lib', libRoot], env, 600_000, o.signal);
   const j = readJson(join(work, 'interop', 'interop.json')) as { summary?: { fail: number; error: number; pass?: number } } | null;
   if (j?.summary && j.summary.fail > 0) return { killed: true, line: `interop: ${firstLine(r.out, /: fail —/)}` };
