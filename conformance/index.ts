@@ -8,20 +8,20 @@
 // restarted once when it died; the cases it took with it are run again and named. A case whose
 // verdict was decided by a timeout that fired within the margin (timing.ts) is run once more.
 import { join } from 'node:path';
-import { claimReport, writeJsonReport } from '../lab/reports.js';
-import { onInterrupt } from '../lab/children.js';
+import { Run } from '../lab/run.js';
 import { REPORT_DIR } from '../lab/paths.js';
 import { startPeer, type BackendChoice } from '../lab/peers/index.js';
 import { PeerSupervisor, type PeerRestart } from '../lab/peers/supervisor.js';
 import type { RunningPeer } from '../lab/peers/types.js';
 import type { LoadedLibrary } from '../lab/lua-lib.js';
 import { AGENTS, findAgent, type Agent } from './agents/index.js';
+import type { ClientAgent } from './agents/types.js';
 import { selectCases } from './cases/index.js';
-import { startFuzzingServer } from './runner/client-mode.js';
+import { startFuzzingServer, type FuzzingServer } from './runner/client-mode.js';
 import { probeServer, runCaseAgainstServer } from './runner/server-mode.js';
 import { runTiming } from '../lab/timing.js';
 import { ConformanceReport, type ConformanceIndex } from './report/index.js';
-import type { CaseResult } from './runner/types.js';
+import type { CaseResult, ConformanceCase } from './runner/types.js';
 import { differingAcrossRuns } from '../lab/runs.js';
 
 export interface RunConformanceOptions {
@@ -103,17 +103,31 @@ async function limit<T>(tasks: Array<() => Promise<T>>, n: number): Promise<void
   }));
 }
 
-export async function runConformance(opts: RunConformanceOptions = {}): Promise<ConformanceRun> {
-  const started = Date.now();
-  const timeScale = opts.timeScale ?? (Number(process.env.WSLAB_CONFORMANCE_TIME_SCALE) || 1);
-  const rerunCloseCalls = opts.rerunCloseCalls ?? true;
-  const cases = selectCases(opts.cases ?? '*', opts.exclude ?? '');
-  const outDir = opts.outDir ?? join(REPORT_DIR, 'conformance');
-  // run.json's lock stands for the whole folder: a second run on it stops before its first case.
-  claimReport(join(outDir, 'run.json'));
-  const names = opts.agents ?? AGENTS.map((a) => a.name);
-  const skipped: Record<string, string> = {};
-  const agents: Agent[] = names.map((n) => {
+const RERUN_AFTER_PEER_DEATH = 'the peer died during the case; run again after its restart';
+
+/** What the steps of one conformance run share. */
+interface ConformanceContext {
+  opts: RunConformanceOptions;
+  run: Run<ConformanceRun, object>;
+  cases: ConformanceCase[];
+  timeScale: number;
+  serversReport: ConformanceReport;
+  clientsReport: ConformanceReport;
+  /** Re-runs that are pending (for client agents the testee drives, so the result arrives later). */
+  pendingRerun: Map<string, { reason: string; first: CaseResult }>;
+  /** The result that counts for each (agent, case). */
+  latest: Map<string, CaseResult>;
+  supervisor: PeerSupervisor | null;
+  /** The peer this run started (stopped at its end), if any. */
+  ownPeer: RunningPeer | null;
+  fuzzingServer: FuzzingServer | null;
+}
+
+const resultKey = (agent: string, id: string): string => `${agent}\u0000${id}`;
+
+/** The named agents, less those that cannot run on this machine (each with why, in `skipped`). */
+function chooseAgents(names: readonly string[], skipped: Record<string, string>): Agent[] {
+  return names.map((n) => {
     const a = findAgent(n);
     if (!a) throw new Error(`unknown agent "${n}" (known: ${AGENTS.map((x) => x.name).join(', ')})`);
     return a;
@@ -122,220 +136,243 @@ export async function runConformance(opts: RunConformanceOptions = {}): Promise<
     if (why) skipped[a.name] = why;
     return !why;
   });
+}
+
+/** run.json: the run without its results (they are in the two matrices), with its verdict. */
+function runJson(run: ConformanceRun): object {
+  const { results: _omit, servers: _s, clients: _c, ...rest } = run;
+  return { generatedAt: new Date().toISOString(), ok: run.finished && !run.interrupted && Object.keys(run.errors).length === 0 && run.caseErrors.length === 0 && run.restarts.length === 0, ...rest };
+}
+
+/** The run and its report files; run.json's lock stands for the whole folder, so a second run on it stops here. */
+function startConformanceRun(opts: RunConformanceOptions, cases: ConformanceCase[], skipped: Record<string, string>): ConformanceContext {
+  const outDir = opts.outDir ?? join(REPORT_DIR, 'conformance');
   const serversReport = new ConformanceReport(join(outDir, 'servers'), 'Conformance: servers (we are the client)');
   const clientsReport = new ConformanceReport(join(outDir, 'clients'), 'Conformance: clients (we are the server)');
-  const run: ConformanceRun = {
+  const report: ConformanceRun = {
     servers: serversReport.index, clients: clientsReport.index, results: [], errors: {}, caseErrors: [], reruns: [], flaky: [],
     restarts: [], affected: [], lib: null, timing: runTiming.snapshot(), selected: cases.map((c) => c.id), finished: false, interrupted: false, skipped, durationMs: 0,
   };
-  const errors = run.errors;
-  const writeRunJson = (): void => {
-    run.durationMs = Date.now() - started;
-    run.timing = runTiming.snapshot();
-    run.caseErrors = run.results.filter((r) => r.error !== undefined).map((r) => ({ agent: r.agent, id: r.id, error: r.error! }));
-    const { results: _omit, servers: _s, clients: _c, ...rest } = run;
-    writeJsonReport(join(outDir, 'run.json'), { generatedAt: new Date().toISOString(), ok: run.finished && !run.interrupted && Object.keys(errors).length === 0 && run.caseErrors.length === 0 && run.restarts.length === 0, ...rest }, 1);
-  };
-  const stopWriting = onInterrupt(() => {
-    run.interrupted = true;
-    serversReport.notes = clientsReport.notes = ['interrupted: not every case ran', ...runNotes(run)];
-    serversReport.flush(false);
-    clientsReport.flush(false);
-    writeRunJson();
+  const run = new Run<ConformanceRun, object>(report, {
+    file: join(outDir, 'run.json'),
+    indent: 1,
+    signal: opts.signal,
+    document: runJson,
+    refresh: (r, elapsedMs) => {
+      r.durationMs = elapsedMs;
+      r.timing = runTiming.snapshot();
+      r.caseErrors = r.results.filter((x) => x.error !== undefined).map((x) => ({ agent: x.agent, id: x.id, error: x.error! }));
+    },
+    onInterrupt: (r) => {
+      serversReport.notes = clientsReport.notes = ['interrupted: not every case ran', ...runNotes(r)];
+      serversReport.flush(false);
+      clientsReport.flush(false);
+    },
   });
+  const timeScale = opts.timeScale ?? (Number(process.env.WSLAB_CONFORMANCE_TIME_SCALE) || 1);
+  return { opts, run, cases, timeScale, serversReport, clientsReport, pendingRerun: new Map(), latest: new Map(), supervisor: null, ownPeer: null, fuzzingServer: null };
+}
 
-  // Re-runs that are pending for client agents (the testee drives, so the result arrives later).
-  const pendingRerun = new Map<string, { reason: string; first: CaseResult }>();
-  const key = (agent: string, id: string): string => `${agent}\u0000${id}`;
-  const latest = new Map<string, CaseResult>();
-  const record = (report: ConformanceReport) => (r: CaseResult): void => {
-    const k = key(r.agent, r.id);
-    const pending = pendingRerun.get(k);
-    if (pending) {
-      pendingRerun.delete(k);
-      r.rerun = { reason: pending.reason, first: verdictText(pending.first) };
-      const rr: Rerun = { agent: r.agent, id: r.id, reason: pending.reason, first: verdictText(pending.first), final: verdictText(r) };
-      run.reruns.push(rr);
-      if (rr.first !== rr.final) run.flaky.push(rr);
-    }
-    const prev = latest.get(k);
-    if (prev) run.results.splice(run.results.indexOf(prev), 1);
-    latest.set(k, r);
-    run.results.push(r);
-    report.add(r);
-    opts.onResult?.(r);
-  };
-  /** Why a result is run once more before it counts: a close-call timeout, or a wait that ran out before the case began. */
-  const rerunReason = (r: CaseResult): string | null => {
-    if (!rerunCloseCalls) return null;
-    if (r.startTimedOut) return `could not start: ${r.error} (a wait before the case began)`;
-    const t = r.timeout;
-    if (r.error !== undefined || !t?.closeCall) return null;
-    return `decided by the ${t.timer} timeout (${t.waitedMs} ms) that fired ${t.lateMs} ms late with the testee quiet for ${t.quietMs ?? '-'} ms (margin ${t.marginMs} ms)`;
-  };
+/** Records a final result: a re-run replaces the first run's result and is listed (flaky when its verdict moved). */
+function recordResult(c: ConformanceContext, report: ConformanceReport, r: CaseResult): void {
+  const { run } = c;
+  const k = resultKey(r.agent, r.id);
+  const pending = c.pendingRerun.get(k);
+  if (pending) {
+    c.pendingRerun.delete(k);
+    r.rerun = { reason: pending.reason, first: verdictText(pending.first) };
+    const rr: Rerun = { agent: r.agent, id: r.id, reason: pending.reason, first: verdictText(pending.first), final: verdictText(r) };
+    run.report.reruns.push(rr);
+    if (rr.first !== rr.final) run.report.flaky.push(rr);
+  }
+  const prev = c.latest.get(k);
+  if (prev) run.report.results.splice(run.report.results.indexOf(prev), 1);
+  c.latest.set(k, r);
+  run.report.results.push(r);
+  report.add(r);
+  c.opts.onResult?.(r);
+}
 
-  let supervisor = opts.supervisor ?? null;
-  let ownPeer: RunningPeer | null = null;
-  if (!supervisor && agents.some((a) => a.needsPeer)) {
-    if (opts.peer) supervisor = new PeerSupervisor(opts.peer, null);
+/** Why a result is run once more before it counts: a close-call timeout, or a wait that ran out before the case began. */
+function rerunReason(c: ConformanceContext, r: CaseResult): string | null {
+  if (!(c.opts.rerunCloseCalls ?? true)) return null;
+  if (r.startTimedOut) return `could not start: ${r.error} (a wait before the case began)`;
+  const t = r.timeout;
+  if (r.error !== undefined || !t?.closeCall) return null;
+  return `decided by the ${t.timer} timeout (${t.waitedMs} ms) that fired ${t.lateMs} ms late with the testee quiet for ${t.quietMs ?? '-'} ms (margin ${t.marginMs} ms)`;
+}
+
+/** The peer the Lua agents use: the caller's (supervised), or one started here; an agent without it gets an error. */
+async function attachPeer(c: ConformanceContext, agents: readonly Agent[]): Promise<void> {
+  const { opts } = c;
+  c.supervisor = opts.supervisor ?? null;
+  if (!c.supervisor && agents.some((a) => a.needsPeer)) {
+    if (opts.peer) c.supervisor = new PeerSupervisor(opts.peer, null);
     else {
       try {
-        ownPeer = await startPeer({ backend: opts.backend, luaLib: opts.luaLib });
-        supervisor = PeerSupervisor.forOwnPeer(ownPeer, { backend: opts.backend, luaLib: opts.luaLib });
+        c.ownPeer = await startPeer({ backend: opts.backend, luaLib: opts.luaLib });
+        c.supervisor = PeerSupervisor.forOwnPeer(c.ownPeer, { backend: opts.backend, luaLib: opts.luaLib });
       } catch (e) {
-        for (const a of agents.filter((x) => x.needsPeer)) errors[a.name] = `peer unavailable: ${(e as Error).message}`;
+        for (const a of agents.filter((x) => x.needsPeer)) c.run.report.errors[a.name] = `peer unavailable: ${(e as Error).message}`;
       }
     }
   }
-  const restartsBefore = supervisor?.restarts.length ?? 0;
-  if (supervisor) {
-    const lib = supervisor.current.lib;
-    run.lib = { part: 'conformance peer', version: lib.clientVersion, path: lib.path };
+  if (c.supervisor) {
+    const lib = c.supervisor.current.lib;
+    c.run.report.lib = { part: 'conformance peer', version: lib.clientVersion, path: lib.path };
   }
+}
 
-  /** After a case of an agent that uses the peer: was the peer there all along? */
-  const peerAfter = async (agent: string, id: string): Promise<'alive' | 'restarted' | 'dead'> => {
-    if (!supervisor) return 'dead';
-    const h = await supervisor.check(`after ${agent} ${id}`);
-    if (h !== 'alive') run.affected.push({ agent, id });
-    return h;
-  };
+/** After a case of an agent that uses the peer: was the peer there all along? */
+async function peerAfter(c: ConformanceContext, agent: string, id: string): Promise<'alive' | 'restarted' | 'dead'> {
+  if (!c.supervisor) return 'dead';
+  const h = await c.supervisor.check(`after ${agent} ${id}`);
+  if (h !== 'alive') c.run.report.affected.push({ agent, id });
+  return h;
+}
 
-  // Lag is sampled from here on: the peer's start-up (spawnSync of openssl, nginx) is not the run's lag.
-  const releaseTiming = runTiming.acquire();
-  const fuzzingServer = agents.some((a) => a.kind === 'client')
-    ? await startFuzzingServer({ cases, onResult: record(clientsReport), timeScale })
-    : null;
-
-  const serverCases = async (agent: string, url: () => string, needsPeer: boolean): Promise<void> => {
-    const rec = record(serversReport);
-    for (const k of cases) {
-      if (opts.signal?.aborted) break;
-      let r = await runCaseAgainstServer({ agent, url: url(), timeScale }, k);
-      if (needsPeer) {
-        const h = await peerAfter(agent, k.id);
-        if (h === 'restarted') {
-          const first = r;
-          r = await runCaseAgainstServer({ agent, url: url(), timeScale }, k);
-          pendingRerun.set(key(agent, k.id), { reason: 'the peer died during the case; run again after its restart', first });
-        } else if (h === 'dead') {
-          r = { ...r, error: r.error ?? `the peer died: ${supervisor?.dead ?? 'no peer'}` };
-        }
-      }
-      const why = rerunReason(r);
-      if (why) {
-        const first = r;
-        r = await runCaseAgainstServer({ agent, url: url(), timeScale }, k);
-        pendingRerun.set(key(agent, k.id), { reason: why, first });
-      }
-      rec(r);
-      if (needsPeer && supervisor?.dead) {
-        errors[agent] = supervisor.dead;
-        break;
-      }
-    }
-  };
-
-  /** Runs a client agent, then once more for its close calls; restarts the peer for a Lua client that died with it. */
-  const clientAgent = async (a: Extract<Agent, { kind: 'client' }>): Promise<void> => {
-    const fs = fuzzingServer!;
-    const numberOf = new Map(cases.map((c, i) => [c.id, i + 1]));
-    const got = (): CaseResult[] => run.results.filter((r) => r.agent === a.name);
-    const runOnce = async (only?: number[]): Promise<void> => {
-      try {
-        await a.run(fs.url, a.name, supervisor?.current, only);
-        await fs.drain();
-      } catch (e) {
-        await fs.drain();
-        if (!a.needsPeer || !supervisor) throw e;
-        const h = await supervisor.check(`during ${a.name}`);
-        if (h !== 'restarted') throw new Error(`${(e as Error).message}${supervisor.dead ? ` (${supervisor.dead})` : ''}`);
-        // The case in flight when the peer died, and every case it had not reached: run again.
-        const done = got();
-        const last = done[done.length - 1];
-        const missing = cases.filter((c) => !done.some((r) => r.id === c.id) && (!only || only.includes(numberOf.get(c.id)!)));
-        const again = [...(last ? [last.id] : []), ...missing.map((c) => c.id)];
-        for (const id of again) run.affected.push({ agent: a.name, id });
-        if (last) pendingRerun.set(key(a.name, last.id), { reason: 'the peer died during the case; run again after its restart', first: last });
-        await a.run(fs.url, a.name, supervisor.current, again.map((id) => numberOf.get(id)!));
-        await fs.drain();
-      }
-    };
-    await runOnce();
-    if (opts.signal?.aborted) return;
-    const closeCalls = got().map((r) => [r, rerunReason(r)] as const).filter(([, why]) => why !== null);
-    if (closeCalls.length === 0) return;
-    for (const [r, why] of closeCalls) pendingRerun.set(key(a.name, r.id), { reason: why!, first: r });
-    await runOnce(closeCalls.map(([r]) => numberOf.get(r.id)!));
-  };
-
-  const tasks: Array<() => Promise<void>> = [];
-  for (const a of agents) {
-    if (errors[a.name]) continue;
-    if (a.kind === 'server') {
-      tasks.push(async () => {
-        let handle: { url: string; stop(): Promise<void> } | null = null;
-        try {
-          handle = await a.start(supervisor?.current);
-          const h = handle;
-          // A restarted peer keeps its ports, so the URL stays valid.
-          await serverCases(a.name, () => h.url, !!a.needsPeer);
-        } catch (e) {
-          errors[a.name] = (e as Error).message;
-        } finally {
-          await handle?.stop();
-        }
-      });
-    } else {
-      tasks.push(async () => {
-        try {
-          await clientAgent(a);
-        } catch (e) {
-          errors[a.name] = (e as Error).message;
-        }
-      });
+/** One case against a server agent: run again after a restart of the peer or a close call. */
+async function serverCase(c: ConformanceContext, agent: string, url: () => string, needsPeer: boolean, k: ConformanceCase): Promise<CaseResult> {
+  const runCase = (): Promise<CaseResult> => runCaseAgainstServer({ agent, url: url(), timeScale: c.timeScale }, k);
+  let r = await runCase();
+  if (needsPeer) {
+    const h = await peerAfter(c, agent, k.id);
+    if (h === 'restarted') {
+      const first = r;
+      r = await runCase();
+      c.pendingRerun.set(resultKey(agent, k.id), { reason: RERUN_AFTER_PEER_DEATH, first });
+    } else if (h === 'dead') {
+      r = { ...r, error: r.error ?? `the peer died: ${c.supervisor?.dead ?? 'no peer'}` };
     }
   }
-  for (const [name, url] of Object.entries(opts.servers ?? {})) {
+  const why = rerunReason(c, r);
+  if (why) {
+    const first = r;
+    r = await runCase();
+    c.pendingRerun.set(resultKey(agent, k.id), { reason: why, first });
+  }
+  return r;
+}
+
+/** Every case against a server agent, in order, until the run stops or the peer it needs is gone. */
+async function serverCases(c: ConformanceContext, agent: string, url: () => string, needsPeer: boolean): Promise<void> {
+  for (const k of c.cases) {
+    if (c.run.stopping()) break;
+    recordResult(c, c.serversReport, await serverCase(c, agent, url, needsPeer, k));
+    if (needsPeer && c.supervisor?.dead) {
+      c.run.report.errors[agent] = c.supervisor.dead;
+      break;
+    }
+  }
+}
+
+/** One pass of a client agent (`only`: these case numbers); a Lua client that died with the peer is run again on what it missed. */
+async function clientAgentPass(c: ConformanceContext, a: ClientAgent, only?: number[]): Promise<void> {
+  const fs = c.fuzzingServer!;
+  const { supervisor } = c;
+  try {
+    await a.run(fs.url, a.name, supervisor?.current, only);
+    await fs.drain();
+  } catch (e) {
+    await fs.drain();
+    if (!a.needsPeer || !supervisor) throw e;
+    const h = await supervisor.check(`during ${a.name}`);
+    if (h !== 'restarted') throw new Error(`${(e as Error).message}${supervisor.dead ? ` (${supervisor.dead})` : ''}`);
+    // The case in flight when the peer died, and every case it had not reached: run again.
+    const numberOf = new Map(c.cases.map((x, i) => [x.id, i + 1]));
+    const done = c.run.report.results.filter((r) => r.agent === a.name);
+    const last = done[done.length - 1];
+    const missing = c.cases.filter((x) => !done.some((r) => r.id === x.id) && (!only || only.includes(numberOf.get(x.id)!)));
+    const again = [...(last ? [last.id] : []), ...missing.map((x) => x.id)];
+    for (const id of again) c.run.report.affected.push({ agent: a.name, id });
+    if (last) c.pendingRerun.set(resultKey(a.name, last.id), { reason: RERUN_AFTER_PEER_DEATH, first: last });
+    await a.run(fs.url, a.name, supervisor.current, again.map((id) => numberOf.get(id)!));
+    await fs.drain();
+  }
+}
+
+/** Runs a client agent, then once more for its close calls. */
+async function clientAgent(c: ConformanceContext, a: ClientAgent): Promise<void> {
+  await clientAgentPass(c, a);
+  if (c.run.stopping()) return;
+  const numberOf = new Map(c.cases.map((x, i) => [x.id, i + 1]));
+  const closeCalls = c.run.report.results.filter((r) => r.agent === a.name).map((r) => [r, rerunReason(c, r)] as const).filter(([, why]) => why !== null);
+  if (closeCalls.length === 0) return;
+  for (const [r, why] of closeCalls) c.pendingRerun.set(resultKey(a.name, r.id), { reason: why!, first: r });
+  await clientAgentPass(c, a, closeCalls.map(([r]) => numberOf.get(r.id)!));
+}
+
+/** One task per agent and --url server; an agent that fails says why in the run's errors. */
+function agentTasks(c: ConformanceContext, agents: readonly Agent[]): Array<() => Promise<void>> {
+  const { errors } = c.run.report;
+  const tasks: Array<() => Promise<void>> = agents.filter((a) => !errors[a.name]).map((a) => async () => {
+    let handle: { url: string; stop(): Promise<void> } | null = null;
+    try {
+      if (a.kind === 'client') return await clientAgent(c, a);
+      handle = await a.start(c.supervisor?.current);
+      const h = handle;
+      // A restarted peer keeps its ports, so the URL stays valid.
+      await serverCases(c, a.name, () => h.url, !!a.needsPeer);
+    } catch (e) {
+      errors[a.name] = (e as Error).message;
+    } finally {
+      await handle?.stop();
+    }
+  });
+  for (const [name, url] of Object.entries(c.opts.servers ?? {})) {
     tasks.push(async () => {
       const why = await probeServer({ url });
-      if (why) {
-        errors[name] = why;
-        return;
-      }
-      await serverCases(name, () => url, false);
+      if (why) errors[name] = why;
+      else await serverCases(c, name, () => url, false);
     });
   }
-  try {
-    await limit(tasks, opts.concurrency ?? 4);
-    await fuzzingServer?.drain();
-  } finally {
-    await fuzzingServer?.close();
-    releaseTiming();
-    if (ownPeer) await supervisor?.current.stop();
-    run.interrupted = !!opts.signal?.aborted;
-    run.restarts = supervisor?.restarts.slice(restartsBefore) ?? [];
-    // Evidence: every agent that ran gave a verdict on every case it was given, or says why not.
-    for (const name of [...names, ...Object.keys(opts.servers ?? {})]) {
-      if (errors[name] || skipped[name] !== undefined || run.interrupted) continue;
-      const mine = run.results.filter((r) => r.agent === name);
-      const verdicts = mine.filter((r) => r.error === undefined).length;
-      if (cases.length === 0) errors[name] = 'no cases selected: nothing was compared';
-      else if (verdicts < cases.length) {
-        const firstError = mine.find((r) => r.error !== undefined)?.error;
-        errors[name] = `${verdicts} of ${cases.length} cases gave a verdict${firstError ? ` (first error: ${firstError})` : ''}`;
-      }
+  return tasks;
+}
+
+/** No verdict without evidence: every agent that ran gave a verdict on every case it was given, or says why not. */
+function requireEvidence(c: ConformanceContext, names: readonly string[]): void {
+  const run = c.run.report;
+  for (const name of names) {
+    if (run.errors[name] || run.skipped[name] !== undefined || run.interrupted) continue;
+    const mine = run.results.filter((r) => r.agent === name);
+    const verdicts = mine.filter((r) => r.error === undefined).length;
+    if (c.cases.length === 0) run.errors[name] = 'no cases selected: nothing was compared';
+    else if (verdicts < c.cases.length) {
+      const firstError = mine.find((r) => r.error !== undefined)?.error;
+      run.errors[name] = `${verdicts} of ${c.cases.length} cases gave a verdict${firstError ? ` (first error: ${firstError})` : ''}`;
     }
-    run.finished = !run.interrupted;
-    const notes = runNotes(run);
-    serversReport.notes = notes;
-    clientsReport.notes = notes;
-    serversReport.flush(run.finished);
-    clientsReport.flush(run.finished);
-    writeRunJson();
-    stopWriting();
   }
-  return run;
+}
+
+export async function runConformance(opts: RunConformanceOptions = {}): Promise<ConformanceRun> {
+  const cases = selectCases(opts.cases ?? '*', opts.exclude ?? '');
+  const names = opts.agents ?? AGENTS.map((a) => a.name);
+  const skipped: Record<string, string> = {};
+  const agents = chooseAgents(names, skipped);
+  const c = startConformanceRun(opts, cases, skipped);
+  await attachPeer(c, agents);
+  const restartsBefore = c.supervisor?.restarts.length ?? 0;
+  // Lag is sampled from here on: the peer's start-up (spawnSync of openssl, nginx) is not the run's lag.
+  const releaseTiming = runTiming.acquire();
+  try {
+    if (agents.some((a) => a.kind === 'client')) c.fuzzingServer = await startFuzzingServer({ cases, onResult: (r) => recordResult(c, c.clientsReport, r), timeScale: c.timeScale });
+    await limit(agentTasks(c, agents), opts.concurrency ?? 4);
+    await c.fuzzingServer?.drain();
+  } finally {
+    await c.fuzzingServer?.close();
+    releaseTiming();
+    if (c.ownPeer) await c.supervisor?.current.stop();
+    c.run.finish((run, stopped) => {
+      run.interrupted = stopped;
+      run.restarts = c.supervisor?.restarts.slice(restartsBefore) ?? [];
+      requireEvidence(c, [...names, ...Object.keys(opts.servers ?? {})]);
+      run.finished = !run.interrupted;
+      c.serversReport.notes = c.clientsReport.notes = runNotes(run);
+      c.serversReport.flush(run.finished);
+      c.clientsReport.flush(run.finished);
+    });
+  }
+  return c.run.report;
 }
 
 /** The run-level lines the HTML matrices show: errors, peer deaths, affected and re-run cases. */

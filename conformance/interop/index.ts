@@ -1,6 +1,7 @@
 // runInterop: the programmatic entry point (wslab interop, wslab lab).
 import { join } from 'node:path';
-import { onInterrupt } from '../../lab/children.js';
+import { writeAtomic } from '../../lab/fs.js';
+import { passedOnEvidence, Run } from '../../lab/run.js';
 import { startPeer, type StartPeerOptions } from '../../lab/peers/index.js';
 import { PeerSupervisor, type PeerRestart } from '../../lab/peers/supervisor.js';
 import type { RunningPeer } from '../../lab/peers/types.js';
@@ -8,7 +9,7 @@ import { REPORT_DIR } from '../../lab/paths.js';
 import { runScenarios } from './runner.js';
 import { selectScenarios } from './scenarios/index.js';
 import { claimReport } from '../../lab/reports.js';
-import { buildReport, writeReport, type InteropReport } from './report.js';
+import { buildReport, renderHtml, type InteropReport } from './report.js';
 import type { Direction, DirectionResult, Scenario } from './types.js';
 import { globSelector } from '../../lab/glob.js';
 import { differingAcrossRuns } from '../../lab/runs.js';
@@ -49,72 +50,94 @@ export interface InteropRunReport extends InteropReport {
   interrupted: boolean;
 }
 
+/** What an interop run gathers; interop.json is built from it at every save. */
+interface InteropRunState {
+  finished: boolean;
+  interrupted: boolean;
+  results: DirectionResult[];
+  browser?: BrowserInteropReport;
+}
+
+/** What the report of one run is built with besides its results. */
+interface InteropContext {
+  scenarios: Scenario[];
+  supervisor: PeerSupervisor;
+  /** The peer's deaths before this run (a caller's supervisor may have seen some). */
+  restartsBefore: number;
+}
+
+/** interop.json: the report of the results so far, with what the run went through and its verdict. */
+function interopDocument(c: InteropContext, state: InteropRunState): InteropRunReport {
+  const { results, browser, finished, interrupted } = state;
+  const lib = c.supervisor.current.lib;
+  const report = { ...buildReport(c.scenarios, results, { backend: c.supervisor.current.backend, lib }, finished), browser };
+  const browserFailed = browser ? browser.summary.fail + browser.summary.error : 0;
+  const restarts = c.supervisor.restarts.slice(c.restartsBefore);
+  const s = report.summary;
+  const affected = results.filter((r) => r.affectedByPeerDeath).map((r) => ({ scenario: r.scenario, direction: r.direction }));
+  return {
+    ...report,
+    notes: [
+      ...(interrupted ? ['interrupted: not every scenario ran'] : []),
+      ...restarts.map((r) => `the peer died (noticed ${r.noticedBy}): ${r.restarted ? 'restarted' : `not restarted: ${r.error}`}`),
+      ...(affected.length ? [`run again after the peer's restart: ${affected.map((a) => `${a.scenario} ${a.direction}`).join(', ')}`] : []),
+      `library: lua-resty-websocket ${lib.clientVersion} from ${lib.path}`,
+    ],
+    flakyRuns: results.filter((r) => r.flaky !== undefined).map((r) => ({ scenario: r.scenario, direction: r.direction, firstRun: r.flaky!.split('\n')[0]! })),
+    restarts,
+    affected,
+    luaLib: { version: lib.clientVersion, path: lib.path, source: lib.source },
+    // No verdict without evidence: a run in which no scenario passed compared nothing.
+    ok: finished && !interrupted && restarts.length === 0 && passedOnEvidence(s.pass, s.fail + s.error + browserFailed),
+    interrupted,
+  };
+}
+
+/** The scenarios in every direction asked for, then the browser direction; interop.json after each result. */
+async function runDirections(run: Run<InteropRunState, InteropRunReport>, c: InteropContext, opts: RunInteropOptions): Promise<void> {
+  const total = c.scenarios.length * (opts.directions ?? ['lua-lua', 'ts-lua', 'lua-ts', 'ts-ts']).length;
+  const state = run.report;
+  await runScenarios({
+    peer: c.supervisor.current,
+    supervisor: c.supervisor,
+    scenarios: c.scenarios,
+    directions: opts.directions,
+    retries: opts.retries,
+    onResult: (r) => {
+      state.results.push(r);
+      run.save();
+      opts.onResult?.(r, state.results.length, total);
+    },
+  });
+  if (!state.interrupted && (opts.browser ?? !opts.directions)) {
+    state.browser = await runBrowserInterop({ peer: c.supervisor.current, select: globSelector(opts.scenarios, opts.exclude) });
+  }
+}
+
 export async function runInterop(opts: RunInteropOptions = {}): Promise<InteropRunReport> {
   const scenarios = opts.scenarioList ? [...opts.scenarioList] : selectScenarios(opts.scenarios, opts.exclude);
   const outDir = opts.outDir ?? REPORT_DIR;
-  const jsonPath = join(outDir, 'interop.json');
   const htmlPath = join(outDir, 'interop.html');
   // Before the peer starts: a second run writing the same report stops here.
-  claimReport(jsonPath);
+  claimReport(join(outDir, 'interop.json'));
   const ownPeer = !opts.peer && !opts.supervisor;
   const supervisor = opts.supervisor ?? (opts.peer ? new PeerSupervisor(opts.peer, null) : PeerSupervisor.forOwnPeer(await startPeer(opts), opts));
-  const restartsBefore = supervisor.restarts.length;
-  const results: DirectionResult[] = [];
-  const dirsPerScenario = (opts.directions ?? ['lua-lua', 'ts-lua', 'lua-ts', 'ts-ts']).length;
-  const total = scenarios.length * dirsPerScenario;
-  const lib = supervisor.current.lib;
-  const meta = { backend: supervisor.current.backend, lib };
-  let interrupted = false;
-  let browser: BrowserInteropReport | undefined;
-  const full = (finished: boolean): InteropRunReport => {
-    const report = { ...buildReport(scenarios, results, meta, finished), browser };
-    const browserFailed = browser ? browser.summary.fail + browser.summary.error : 0;
-    const restarts = supervisor.restarts.slice(restartsBefore);
-    const s = report.summary;
-    const affected = results.filter((r) => r.affectedByPeerDeath).map((r) => ({ scenario: r.scenario, direction: r.direction }));
-    return {
-      ...report,
-      notes: [
-        ...(interrupted ? ['interrupted: not every scenario ran'] : []),
-        ...restarts.map((r) => `the peer died (noticed ${r.noticedBy}): ${r.restarted ? 'restarted' : `not restarted: ${r.error}`}`),
-        ...(affected.length ? [`run again after the peer's restart: ${affected.map((a) => `${a.scenario} ${a.direction}`).join(', ')}`] : []),
-        `library: lua-resty-websocket ${lib.clientVersion} from ${lib.path}`,
-      ],
-      flakyRuns: results.filter((r) => r.flaky !== undefined).map((r) => ({ scenario: r.scenario, direction: r.direction, firstRun: r.flaky!.split('\n')[0]! })),
-      restarts,
-      affected,
-      luaLib: { version: lib.clientVersion, path: lib.path, source: lib.source },
-      ok: finished && !interrupted && s.fail + s.error + browserFailed === 0 && s.pass > 0 && restarts.length === 0,
-      interrupted,
-    };
-  };
-  const stopWriting = onInterrupt(() => {
-    interrupted = true;
-    writeReport(full(false), jsonPath, htmlPath);
+  const c: InteropContext = { scenarios, supervisor, restartsBefore: supervisor.restarts.length };
+  const run = new Run<InteropRunState, InteropRunReport>({ finished: false, interrupted: false, results: [] }, {
+    file: join(outDir, 'interop.json'),
+    document: (state) => interopDocument(c, state),
+    alsoWrite: (doc) => writeAtomic(htmlPath, renderHtml(doc)),
   });
   try {
-    await runScenarios({
-      peer: supervisor.current,
-      supervisor,
-      scenarios,
-      directions: opts.directions,
-      retries: opts.retries,
-      onResult: (r) => {
-        results.push(r);
-        writeReport(full(false), jsonPath, htmlPath);
-        opts.onResult?.(r, results.length, total);
-      },
-    });
-    if (!interrupted && (opts.browser ?? !opts.directions)) {
-      browser = await runBrowserInterop({ peer: supervisor.current, select: globSelector(opts.scenarios, opts.exclude) });
-    }
+    await runDirections(run, c, opts);
+  } catch (e) {
+    run.release();
+    throw e;
   } finally {
-    stopWriting();
     if (ownPeer) await supervisor.current.stop();
   }
-  const report = full(true);
-  writeReport(report, jsonPath, htmlPath);
-  return report;
+  run.finish((state) => (state.finished = true));
+  return run.document();
 }
 
 /** A (scenario, direction) whose verdict differed between runs of `--repeat`, with each run's verdict. */

@@ -1,10 +1,6 @@
 // report/interop.json and report/interop.html: scenario × direction × result, with every
 // difference from the Lua library shown inline with both values. Rewritten after each result.
-import { mkdirSync } from 'node:fs';
-import { writeAtomic } from '../../lab/fs.js';
-import { writeJsonReport } from '../../lab/reports.js';
 import { cards, esc, FILTER_SCRIPT, page, table } from '../../lab/html.js';
-import { dirname } from 'node:path';
 import { showRecord } from '../compare/index.js';
 import type { LuaLibraryInfo } from '../../lab/peers/types.js';
 import { DIRECTIONS, type DirectionResult, type Scenario } from './types.js';
@@ -153,11 +149,4 @@ ${legend.size ? `<p class="note">Known differences between the Lua library in us
 ${rows}</tbody></table>
 ${report.browser ? renderBrowserSection(report.browser) : ''}`;
   return page({ title: 'wslab interop', body, nav: { 'lab report': 'index.html', interop: 'interop.html' }, script: FILTER_SCRIPT });
-}
-
-/** Writes the JSON and HTML atomically (a reader never sees half a file). */
-export function writeReport(report: InteropReport, jsonPath: string, htmlPath: string): void {
-  mkdirSync(dirname(jsonPath), { recursive: true });
-  writeJsonReport(jsonPath, report);
-  writeAtomic(htmlPath, renderHtml(report));
 }

@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseCommandLine, renderOptions, shownPath, UsageError, type OptionsSpec } from '../../lab/args.js';
 import { printJson } from '../../lab/output.js';
+import { createProgress } from '../../lab/progress.js';
 import { REPORT_DIR } from '../../lab/paths.js';
 import { chooseLuaLib, chosenLibraryLoadError } from '../../lab/lua-lib.js';
 import { handshakeDiffUnavailable, runHandshakeDiff, type HandshakeDiffReport } from './handshake-diff.js';
@@ -157,25 +158,18 @@ async function runSessionPart(
   const abort = new AbortController();
   const onSigint = (): void => abort.abort();
   process.once('SIGINT', onSigint);
-  const tty = process.stderr.isTTY === true;
-  let last = 0;
+  // A status line rewritten in place on a terminal; in a log, a plain line every 5 s.
+  const progress = createProgress(process.stderr, process.stderr.isTTY ? {} : { intervalMs: 5000 });
   try {
     const seed = o.seed;
     const r = await runSessionDiff({
       peer, timeMs, seed, maxSessions: o.maxSessions, roles: o.roles, jobs: o.jobs, reportFile: o.reportFile, signal: abort.signal, shrinkBudgetMs: o.shrinkBudgetMs, maxFindings: o.maxFindings,
       ...(o.findings ? { findingsDir: join(o.findings, 'session') } : {}),
       ...(o.quiet ? {} : {
-        onProgress: (p) => {
-          const line = `[session] ${(p.elapsedMs / 1000).toFixed(0)}s sessions ${p.sessions} (${p.sessionsPerSec}/s) divergences ${p.divergences} explained ${p.explained}`;
-          if (tty) process.stderr.write(`\r${line.padEnd(80)}`);
-          else if (Date.now() - last >= 5000) {
-            last = Date.now();
-            console.error(line);
-          }
-        },
+        onProgress: (p) => progress.update(`[session] ${(p.elapsedMs / 1000).toFixed(0)}s sessions ${p.sessions} (${p.sessionsPerSec}/s) divergences ${p.divergences} explained ${p.explained}`),
       }),
     });
-    if (tty && !o.quiet) process.stderr.write('\n');
+    progress.clear();
     return r;
   } finally {
     process.off('SIGINT', onSigint);

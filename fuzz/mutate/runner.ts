@@ -10,8 +10,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { interruptedReportFile, trackTempDir } from '../../lab/children.js';
-import { writeJsonReport } from '../../lab/reports.js';
+import { trackTempDir } from '../../lab/children.js';
+import { passedOnEvidence, Run } from '../../lab/run.js';
 import { ROOT_DIR } from '../../lab/paths.js';
 import { resolveLuaLib } from '../../lab/lua-lib.js';
 import { mutantsOf, type Mutant } from './operators.js';
@@ -177,6 +177,56 @@ const CONFIRM_REPLAYS = 2;
 const CONFIRM_ATTEMPTS = 4;
 
 /**
+ * Whether a session that diverged on a mutant agrees when replayed on the unmodified library:
+ * null when it does CONFIRM_REPLAYS times, else why the kill is not counted.
+ */
+async function confirmOnUnmodified(d: { summary: string; file: string }, unmodifiedRoot: string, env: NodeJS.ProcessEnv, o: MutateOptions): Promise<string | null> {
+  let confirmedRuns = 0;
+  const seen: string[] = [];
+  for (let i = 0; i < CONFIRM_ATTEMPTS && confirmedRuns < CONFIRM_REPLAYS; i++) {
+    const rep = await runWslab(['interop', '--scenario-file', d.file, '--lua-lib', unmodifiedRoot, '--json'], { ...env, RESTY_WEBSOCKET_LIB: unmodifiedRoot }, 120_000, o.signal);
+    const answer = replayAnswer(rep.out);
+    const verdict = answer?.verdict;
+    const replayed = answer?.line ?? firstLine(rep.out, /error|Error/);
+    if (verdict === 'pass' || verdict === 'explained') confirmedRuns++;
+    else if (verdict === 'fail' && replayed.endsWith(d.summary)) {
+      return `its divergence shows on the unmodified library too (${d.summary.slice(0, 160)}): not counted`;
+    } else seen.push(replayed.slice(0, 160));
+  }
+  if (confirmedRuns < CONFIRM_REPLAYS) return `its session (${d.summary.slice(0, 120)}) did not replay cleanly on the unmodified library ${CONFIRM_REPLAYS} times in ${CONFIRM_ATTEMPTS}: ${seen[0] ?? ''}: not counted`;
+  return null;
+}
+
+/** The session check: a session diff of the mutant's roles, seed 1, a fixed count of sessions. */
+async function sessionCheck(file: string, env: NodeJS.ProcessEnv, work: string, o: MutateOptions, ref: Reference): Promise<CheckRun & { error?: string }> {
+  const roles = rolesOf(file);
+  const n = o.sessions ?? DEFAULT_SESSIONS;
+  // --session is only a safety limit here: the run is --sessions N.
+  // Two jobs, not four: fewer sessions side by side leave less room for timing to decide one.
+  rmSync(join(work, 'findings'), { recursive: true, force: true });
+  const r = await runWslab(['diff', '--session', '30m', '--sessions', String(n), '--jobs', '2', '--roles', roles, '--seed', '1', '--shrink-budget', '0', '--max-findings', '1', '--quiet', '--report', join(work, 'diff.json'), '--findings', join(work, 'findings')], env, 35 * 60_000, o.signal);
+  const j = readJson(join(work, 'session.json')) as { divergences?: Array<{ summary: string; seed: number; file: string }>; errors?: string[]; sessions?: { server: number; client: number }; retries?: unknown[] } | null;
+  rmSync(join(work, 'session.json'), { force: true });
+  const d = j?.divergences?.[0];
+  if (d) {
+    // The divergence showed three times on the mutant (found, repeated, replayed); it counts when
+    // the same session, replayed on the unmodified library, does not show it. A replay that
+    // diverges otherwise (a timeout that fired on one side: the machine's load) neither confirms
+    // nor refutes it and is run again, up to CONFIRM_ATTEMPTS times.
+    const unconfirmed = ref.unmodifiedRoot ? await confirmOnUnmodified(d, ref.unmodifiedRoot, env, o) : null;
+    if (unconfirmed) return { killed: false, line: '', error: unconfirmed };
+    const confirmed = ref.unmodifiedRoot ? `, agreed ${CONFIRM_REPLAYS} times on the unmodified library` : '';
+    return { killed: true, line: `session diff (${roles}, seed 1, round seed ${d.seed}), diverged 3 times${confirmed}: ${d.summary}`.slice(0, 400) };
+  }
+  // The library raising Lua errors at run time (the endpoint's records say so) is a change a peer sees.
+  const luaErr = j?.errors?.find((e) => /Lua endpoint|lua_error|luaError/.test(e));
+  if (luaErr) return { killed: true, line: `session diff (${roles}, seed 1): ${luaErr}`.slice(0, 400) };
+  const ran = j?.sessions ? j.sessions.server + j.sessions.client : 0;
+  if (!j || ran === 0 || (j.errors?.length ?? 0) > 0) return { killed: false, line: '', error: j?.errors?.[0]?.slice(0, 240) ?? (firstLine(r.out, /wslab diff:|Error|error/) || 'no sessions ran') };
+  return { killed: false, line: `${ran} sessions (${roles}, seed 1, 2 jobs), 0 divergences, ${j.retries?.length ?? 0} retries` };
+}
+
+/**
  * One check against the library at libRoot (a mutant of `file`, or the unmodified copy for the
  * baseline). Killed only on evidence: a divergence in the check's own report, a failed interop
  * verdict, or (focused) an observation that differs from the unmodified library's. A check that
@@ -205,46 +255,7 @@ async function runCheck(check: Check, file: string, libRoot: string, work: strin
     const d = firstDifference(ref.focused.run, r);
     return d ? { killed: true, line: `focused calls: ${d}`.slice(0, 400) } : { killed: false, line: `${r.lines.length} focused observations, as the unmodified library` };
   }
-  if (check === 'session') {
-    const roles = rolesOf(file);
-    const n = o.sessions ?? DEFAULT_SESSIONS;
-    // --session is only a safety limit here: the run is --sessions N.
-    // Two jobs, not four: fewer sessions side by side leave less room for timing to decide one.
-    rmSync(join(work, 'findings'), { recursive: true, force: true });
-    const r = await runWslab(['diff', '--session', '30m', '--sessions', String(n), '--jobs', '2', '--roles', roles, '--seed', '1', '--shrink-budget', '0', '--max-findings', '1', '--quiet', '--report', join(work, 'diff.json'), '--findings', join(work, 'findings')], env, 35 * 60_000, o.signal);
-    const j = readJson(join(work, 'session.json')) as { divergences?: Array<{ summary: string; seed: number; file: string }>; errors?: string[]; sessions?: { server: number; client: number }; retries?: unknown[] } | null;
-    rmSync(join(work, 'session.json'), { force: true });
-    const d = j?.divergences?.[0];
-    if (d) {
-      // The divergence showed three times on the mutant (found, repeated, replayed); it counts when
-      // the same session, replayed on the unmodified library, does not show it. A replay that
-      // diverges otherwise (a timeout that fired on one side: the machine's load) neither confirms
-      // nor refutes it and is run again, up to CONFIRM_ATTEMPTS times.
-      if (ref.unmodifiedRoot) {
-        let confirmedRuns = 0;
-        const seen: string[] = [];
-        for (let i = 0; i < CONFIRM_ATTEMPTS && confirmedRuns < CONFIRM_REPLAYS; i++) {
-          const rep = await runWslab(['interop', '--scenario-file', d.file, '--lua-lib', ref.unmodifiedRoot, '--json'], { ...env, RESTY_WEBSOCKET_LIB: ref.unmodifiedRoot }, 120_000, o.signal);
-          const answer = replayAnswer(rep.out);
-          const verdict = answer?.verdict;
-          const replayed = answer?.line ?? firstLine(rep.out, /error|Error/);
-          if (verdict === 'pass' || verdict === 'explained') confirmedRuns++;
-          else if (verdict === 'fail' && replayed.endsWith(d.summary)) {
-            return { killed: false, line: '', error: `its divergence shows on the unmodified library too (${d.summary.slice(0, 160)}): not counted` };
-          } else seen.push(replayed.slice(0, 160));
-        }
-        if (confirmedRuns < CONFIRM_REPLAYS) return { killed: false, line: '', error: `its session (${d.summary.slice(0, 120)}) did not replay cleanly on the unmodified library ${CONFIRM_REPLAYS} times in ${CONFIRM_ATTEMPTS}: ${seen[0] ?? ''}: not counted` };
-      }
-      const confirmed = ref.unmodifiedRoot ? `, agreed ${CONFIRM_REPLAYS} times on the unmodified library` : '';
-      return { killed: true, line: `session diff (${roles}, seed 1, round seed ${d.seed}), diverged 3 times${confirmed}: ${d.summary}`.slice(0, 400) };
-    }
-    // The library raising Lua errors at run time (the endpoint's records say so) is a change a peer sees.
-    const luaErr = j?.errors?.find((e) => /Lua endpoint|lua_error|luaError/.test(e));
-    if (luaErr) return { killed: true, line: `session diff (${roles}, seed 1): ${luaErr}`.slice(0, 400) };
-    const ran = j?.sessions ? j.sessions.server + j.sessions.client : 0;
-    if (!j || ran === 0 || (j.errors?.length ?? 0) > 0) return { killed: false, line: '', error: j?.errors?.[0]?.slice(0, 240) ?? (firstLine(r.out, /wslab diff:|Error|error/) || 'no sessions ran') };
-    return { killed: false, line: `${ran} sessions (${roles}, seed 1, 2 jobs), 0 divergences, ${j.retries?.length ?? 0} retries` };
-  }
+  if (check === 'session') return sessionCheck(file, env, work, o, ref);
   const r = await runWslab(['interop', '--directions', 'lua-lua,ts-lua,lua-ts', '--retries', '1', '--out', join(work, 'interop'), '--lua-lib', libRoot], env, 600_000, o.signal);
   const j = readJson(join(work, 'interop', 'interop.json')) as { summary?: { fail: number; error: number; pass?: number } } | null;
   if (j?.summary && j.summary.fail > 0) return { killed: true, line: `interop: ${firstLine(r.out, /: fail —/)}` };
@@ -299,7 +310,7 @@ export function spread<T extends { file: string; operator: string }>(all: T[], n
  */
 export function mutateOk(r: Pick<MutateReport, 'interrupted' | 'files'>): boolean {
   const rates = Object.values(r.files).map((f) => f.killRate).filter((x): x is number => x !== null);
-  return !r.interrupted && rates.length > 0 && rates.every((x) => x >= 0.9);
+  return !r.interrupted && passedOnEvidence(rates.length, rates.filter((x) => x < 0.9).length);
 }
 
 export function summarise(results: MutantResult[], files: readonly string[]): MutateReport['files'] {
@@ -369,13 +380,8 @@ async function runBaseline(checks: readonly Check[], files: readonly LibFile[], 
   return { clean: !o.signal?.aborted && out.every((x) => x.status === 'clean'), checks: out };
 }
 
-export async function runMutate(o: MutateOptions): Promise<MutateReport> {
-  const started = Date.now();
-  const lib = locateLibrary(o.luaLib);
-  const files = o.files ?? FILES;
-  const checks = CHECKS.filter((c) => (o.checks ?? DEFAULT_CHECKS).includes(c));
-  const sources: Record<string, string> = {};
-  for (const f of FILES) sources[f] = readFileSync(join(lib.dir, f), 'utf8');
+/** The mutants to run, files taking turns, and how many each file has. */
+function planMutants(o: MutateOptions, files: readonly LibFile[], checks: readonly Check[], sources: Record<string, string>): { plan: Mutant[]; generated: Record<string, number> } {
   const generated: Record<string, number> = {};
   let all: Mutant[] = [];
   for (const f of files) {
@@ -392,73 +398,97 @@ export async function runMutate(o: MutateOptions): Promise<MutateReport> {
   const byFile = files.map((f) => all.filter((m) => m.file === f && (m.equivalent || chosen.has(m.id))));
   const plan: Mutant[] = [];
   for (let i = 0; byFile.some((l) => i < l.length); i++) for (const l of byFile) if (i < l.length) plan.push(l[i]!);
+  return { plan, generated };
+}
+
+/** What every mutant of one run is checked with. */
+interface MutantContext {
+  o: MutateOptions;
+  checks: readonly Check[];
+  sources: Record<string, string>;
+  namespace: 'resty' | 'nginx';
+  /** luajit, to see that a mutant compiles; null: every mutant is checked. */
+  jit: string | null;
+  work: string;
+  ref: Reference;
+}
+
+/** One mutant: equivalent, did not load, killed by the first check that fails, or survived. */
+async function runMutant(m: Mutant, c: MutantContext): Promise<MutantResult> {
+  const base = { id: m.id, file: m.file, line: m.line, operator: m.operator, before: m.before, after: m.after };
+  if (m.equivalent) return { ...base, status: 'equivalent', reason: m.equivalent };
+  const libRoot = join(c.work, 'lib');
+  rmSync(libRoot, { recursive: true, force: true });
+  writeMutantLib(libRoot, { ...c.sources, [m.file]: m.source }, c.namespace);
+  const compiled = c.jit ? spawnSync(c.jit, ['-bl', join(libRoot, 'resty', 'websocket', m.file)], { encoding: 'utf8' }) : null;
+  if (compiled && compiled.status !== 0) return { ...base, status: 'did-not-load', reason: (compiled.stderr || compiled.stdout).trim().split('\n')[0]!.slice(0, 200) };
+  const errors: string[] = [];
+  for (const check of c.checks) {
+    const r = await runCheck(check, m.file, libRoot, c.work, c.o, c.ref);
+    if (r?.error) errors.push(`${check}: ${r.error}`);
+    if (r?.killed) return { ...base, status: 'killed', killedBy: check, reason: r.line };
+  }
+  return { ...base, status: 'survived', reason: errors.length ? `no check failed; check errors: ${errors.join('; ')}`.slice(0, 300) : `no check failed: ${c.checks.join(', ')}` };
+}
+
+/** The baseline, then (when it is clean) every planned mutant within the budget, saving after each. */
+async function runMutants(run: Run<MutateReport>, plan: readonly Mutant[], files: readonly LibFile[], c: MutantContext): Promise<void> {
+  const { report } = run;
+  const baseRoot = join(c.work, 'unmodified');
+  writeMutantLib(baseRoot, c.sources, c.namespace);
+  report.baseline = await runBaseline(c.checks, files, baseRoot, c.work, c.o, c.ref);
+  c.ref.unmodifiedRoot = baseRoot;
+  c.o.onBaseline?.(report.baseline);
+  const failed = report.baseline.checks.find((x) => x.status === 'failed');
+  if (failed) report.refused = `the ${failed.check} check${failed.roles ? ` (${failed.roles})` : ''} fails on the unmodified library, so its kills would not be evidence: ${failed.line}`;
+  run.save();
+  for (const m of report.baseline.clean ? plan : []) {
+    if (run.stopping() || run.elapsedMs() > c.o.budgetMs) break;
+    const t = Date.now();
+    const result = await runMutant(m, c);
+    result.durationMs = Date.now() - t;
+    report.mutants.push(result);
+    c.o.onResult?.(result, report.mutants.length, plan.length);
+    run.save();
+  }
+}
+
+export async function runMutate(o: MutateOptions): Promise<MutateReport> {
+  const lib = locateLibrary(o.luaLib);
+  const files = o.files ?? FILES;
+  const checks = CHECKS.filter((c) => (o.checks ?? DEFAULT_CHECKS).includes(c));
+  const sources: Record<string, string> = {};
+  for (const f of FILES) sources[f] = readFileSync(join(lib.dir, f), 'utf8');
+  const { plan, generated } = planMutants(o, files, checks, sources);
   const report: MutateReport = {
     finished: false, ok: false, interrupted: false, baseline: { clean: false, checks: [] }, sessionsPerMutant: o.sessions ?? DEFAULT_SESSIONS,
     lib: { path: lib.dir, version: lib.version }, budgetMs: o.budgetMs, durationMs: 0,
     checks, generated, files: {}, mutants: [],
   };
-  const save = (): void => {
-    report.durationMs = Date.now() - started;
-    report.files = summarise(report.mutants, files);
-    if (o.reportFile) writeJsonReport(o.reportFile, report);
-  };
   // Claims the report (a second run on it stops here, before the baseline), and Ctrl-C writes what
   // is done so far into it, marked interrupted.
-  const stopInterruptWriter = o.reportFile ? interruptedReportFile(o.reportFile, () => ({ ...report, durationMs: Date.now() - started, files: summarise(report.mutants, files) })) : () => {};
-  const jit = luajit();
+  const run = new Run(report, {
+    file: o.reportFile,
+    signal: o.signal,
+    refresh: (r, elapsedMs) => {
+      r.durationMs = elapsedMs;
+      r.files = summarise(r.mutants, files);
+    },
+  });
   const work = mkdtempSync(join(tmpdir(), 'wslab-mutate-'));
   const untrackWork = trackTempDir(work); // Ctrl-C mid-mutant: the interrupt handler removes it
-  const ref: Reference = {};
   try {
-    const baseRoot = join(work, 'unmodified');
-    writeMutantLib(baseRoot, sources, lib.namespace);
-    report.baseline = await runBaseline(checks, files, baseRoot, work, o, ref);
-    ref.unmodifiedRoot = baseRoot;
-    o.onBaseline?.(report.baseline);
-    const failed = report.baseline.checks.find((c) => c.status === 'failed');
-    if (failed) report.refused = `the ${failed.check} check${failed.roles ? ` (${failed.roles})` : ''} fails on the unmodified library, so its kills would not be evidence: ${failed.line}`;
-    save();
-    for (const m of report.baseline.clean ? plan : []) {
-      if (o.signal?.aborted || Date.now() - started > o.budgetMs) break;
-      const t = Date.now();
-      const base = { id: m.id, file: m.file, line: m.line, operator: m.operator, before: m.before, after: m.after };
-      let result: MutantResult;
-      if (m.equivalent) result = { ...base, status: 'equivalent', reason: m.equivalent };
-      else {
-        const libRoot = join(work, 'lib');
-        rmSync(libRoot, { recursive: true, force: true });
-        writeMutantLib(libRoot, { ...sources, [m.file]: m.source }, lib.namespace);
-        const compiled = jit ? spawnSync(jit, ['-bl', join(libRoot, 'resty', 'websocket', m.file)], { encoding: 'utf8' }) : null;
-        if (compiled && compiled.status !== 0) {
-          result = { ...base, status: 'did-not-load', reason: (compiled.stderr || compiled.stdout).trim().split('\n')[0]!.slice(0, 200) };
-        } else {
-          const errors: string[] = [];
-          result = { ...base, status: 'survived', reason: `no check failed: ${checks.join(', ')}` };
-          for (const c of checks) {
-            const r = await runCheck(c, m.file, libRoot, work, o, ref);
-            if (r?.error) errors.push(`${c}: ${r.error}`);
-            if (r?.killed) {
-              result = { ...base, status: 'killed', killedBy: c, reason: r.line };
-              break;
-            }
-          }
-          if (result.status === 'survived' && errors.length) result.reason = `no check failed; check errors: ${errors.join('; ')}`.slice(0, 300);
-        }
-      }
-      result.durationMs = Date.now() - t;
-      report.mutants.push(result);
-      o.onResult?.(result, report.mutants.length, plan.length);
-      save();
-    }
+    await runMutants(run, plan, files, { o, checks, sources, namespace: lib.namespace, jit: luajit(), work, ref: {} });
+  } catch (e) {
+    run.release();
+    throw e;
   } finally {
     rmSync(work, { recursive: true, force: true });
     untrackWork();
   }
-  stopInterruptWriter();
-  report.interrupted = !!o.signal?.aborted;
-  report.finished = true;
-  report.ok = report.baseline.clean && mutateOk(report);
-  save();
-  return report;
+  return run.finish((r, stopped) => {
+    r.interrupted = stopped;
+    r.finished = true;
+    r.ok = r.baseline.clean && mutateOk(r);
+  });
 }
-

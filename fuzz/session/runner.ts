@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import fc from 'fast-check';
 import { writeAtomic } from '../../lab/fs.js';
-import { claimReport, writeJsonReport } from '../../lab/reports.js';
+import { passedOnEvidence, Run } from '../../lab/run.js';
 import { showRecord } from '../../lab/compare.js';
 import type { RunningPeer } from '../../lab/peers/types.js';
 import { KNOWN_DIFFERENCES } from '../../lab/session/known.js';
@@ -114,126 +114,192 @@ export function saveSessionFinding(dir: string, s: Session, cmp: SessionComparis
   return file;
 }
 
-export async function runSessionDiff(opts: SessionDiffOptions): Promise<SessionReport> {
-  const started = Date.now();
-  const seed = opts.seed ?? (Date.now() ^ (Math.random() * 0x7fffffff)) >>> 0;
-  const roles = opts.roles ?? ['server', 'client'];
-  const findingsDir = opts.findingsDir ?? join(FINDINGS_DIR, 'session');
-  const { peer } = opts;
-  if (opts.reportFile) claimReport(opts.reportFile); // a second run on the same report stops before its first session
-  const report: SessionReport = {
+/** What the jobs of one session diff share: the run, its bounds, and what was seen so far. */
+interface SessionRun {
+  run: Run<SessionReport>;
+  opts: SessionDiffOptions;
+  seed: number;
+  roles: readonly Role[];
+  findingsDir: string;
+  jobs: number;
+  maxFindings: number;
+  deadline: number;
+  /** Sessions each job has started (its share of maxSessions). */
+  ran: number[];
+  explainedCounts: Map<string, number>;
+  /** channel + summary of every divergence saved. */
+  seen: Set<string>;
+  peerDead: string | null;
+  lastProgress: number;
+}
+
+/** A job's state inside one fast-check round: whether it is shrinking a divergence, and until when. */
+interface RoundState {
+  shrinking: boolean;
+  shrinkUntil: number;
+}
+
+function sessionsPerSec(sessions: number, elapsedMs: number): number {
+  return Math.round((sessions / Math.max(1, elapsedMs / 1000)) * 10) / 10;
+}
+
+function newSessionReport(seed: number, peer: RunningPeer): SessionReport {
+  return {
     finished: false, ok: false, interrupted: false, seed, durationMs: 0,
     lib: { version: peer.lib.clientVersion, source: peer.lib.source },
     sessions: { server: 0, client: 0 }, sessionsPerSec: 0, divergences: [], explained: [], recordExplained: {}, retries: [], timeScale: { stretched: 0, max: 1 }, errors: [],
   };
-  const explainedCounts = new Map<string, number>();
-  const save = (): void => {
-    report.durationMs = Date.now() - started;
-    const total = report.sessions.server + report.sessions.client;
-    report.sessionsPerSec = Math.round((total / Math.max(1, report.durationMs / 1000)) * 10) / 10;
-    report.explained = KNOWN_DIFFERENCES.filter((k) => explainedCounts.has(k.id)).map((k) => ({ id: k.id, specItem: k.specItem, count: explainedCounts.get(k.id)! }));
-    if (opts.reportFile) writeJsonReport(opts.reportFile, report);
-  };
-  const deadline = started + opts.timeMs;
+}
+
+function startSessionRun(opts: SessionDiffOptions): SessionRun {
+  const started = Date.now();
+  const seed = opts.seed ?? (Date.now() ^ (Math.random() * 0x7fffffff)) >>> 0;
   const jobs = Math.max(1, opts.jobs ?? 4);
-  const maxFindings = opts.maxFindings ?? 5;
-  // With maxSessions, job j runs its own share: which sessions run never depends on which job is faster.
-  const quota = (job: number): number => opts.maxSessions === undefined ? Infinity : Math.floor(opts.maxSessions / jobs) + (job < opts.maxSessions % jobs ? 1 : 0);
-  const ran = new Array<number>(jobs).fill(0);
-  // Enough findings end every job at its next session, not at the end of its round.
-  const stopped = (job: number): boolean => Date.now() >= deadline || !!opts.signal?.aborted || ran[job]! >= quota(job) || report.divergences.length >= maxFindings;
-  let lastProgress = 0;
-  const progress = (): void => {
-    if (!opts.onProgress || Date.now() - lastProgress < 500) return;
-    lastProgress = Date.now();
-    const total = report.sessions.server + report.sessions.client;
-    const elapsedMs = Date.now() - started;
-    opts.onProgress({ elapsedMs, sessions: total, sessionsPerSec: Math.round((total / Math.max(1, elapsedMs / 1000)) * 10) / 10, divergences: report.divergences.length, explained: [...explainedCounts.values()].reduce((a, b) => a + b, 0) });
+  const explainedCounts = new Map<string, number>();
+  // The file is claimed here: a second run on the same report stops before its first session.
+  const run = new Run(newSessionReport(seed, opts.peer), {
+    file: opts.reportFile,
+    signal: opts.signal,
+    refresh: (report, elapsedMs) => {
+      report.durationMs = elapsedMs;
+      report.sessionsPerSec = sessionsPerSec(report.sessions.server + report.sessions.client, elapsedMs);
+      report.explained = KNOWN_DIFFERENCES.filter((k) => explainedCounts.has(k.id)).map((k) => ({ id: k.id, specItem: k.specItem, count: explainedCounts.get(k.id)! }));
+    },
+  });
+  return {
+    run, opts, seed, jobs, explainedCounts,
+    roles: opts.roles ?? ['server', 'client'],
+    findingsDir: opts.findingsDir ?? join(FINDINGS_DIR, 'session'),
+    maxFindings: opts.maxFindings ?? 5,
+    deadline: started + opts.timeMs,
+    ran: new Array<number>(jobs).fill(0),
+    seen: new Set(),
+    peerDead: null,
+    lastProgress: 0,
   };
-  const seen = new Set<string>();
-  let peerDead: string | null = null;
-  save();
+}
+
+/** With maxSessions, job j runs its own share: which sessions run never depends on which job is faster. */
+function quota(s: SessionRun, job: number): number {
+  const max = s.opts.maxSessions;
+  return max === undefined ? Infinity : Math.floor(max / s.jobs) + (job < max % s.jobs ? 1 : 0);
+}
+
+/** Enough findings end every job at its next session, not at the end of its round. */
+function jobStopped(s: SessionRun, job: number): boolean {
+  return Date.now() >= s.deadline || s.run.stopping() || s.ran[job]! >= quota(s, job) || s.run.report.divergences.length >= s.maxFindings;
+}
+
+function reportProgress(s: SessionRun): void {
+  if (!s.opts.onProgress || Date.now() - s.lastProgress < 500) return;
+  s.lastProgress = Date.now();
+  const { report } = s.run;
+  const total = report.sessions.server + report.sessions.client;
+  const elapsedMs = s.run.elapsedMs();
+  s.opts.onProgress({ elapsedMs, sessions: total, sessionsPerSec: sessionsPerSec(total, elapsedMs), divergences: report.divergences.length, explained: [...s.explainedCounts.values()].reduce((a, b) => a + b, 0) });
+}
+
+/** Counts a first run of a session (not a shrinking step) in the report. */
+function countSession(s: SessionRun, session: Session, r: SessionDiff): void {
+  const { report } = s.run;
+  report.sessions[session.role]++;
+  if (r.timeScale > 1) report.timeScale.stretched++;
+  report.timeScale.max = Math.max(report.timeScale.max, r.timeScale);
+  for (const why of r.cmp.recordExplained) report.recordExplained[why] = (report.recordExplained[why] ?? 0) + 1;
+}
+
+/**
+ * fast-check's property: true when the session agrees (or is explained, or could not run), false
+ * for a divergence that showed twice and is new, which fast-check then shrinks.
+ */
+async function sessionAgrees(s: SessionRun, job: number, round: RoundState, session: Session): Promise<boolean> {
+  const { peer, targets } = s.opts;
+  if (!round.shrinking && (jobStopped(s, job) || s.peerDead)) return true;
+  // Shrinking has a budget of its own: past it, fast-check keeps the smallest failure so far.
+  if (round.shrinking && Date.now() > round.shrinkUntil) return true;
+  reportProgress(s);
+  // Counted when it starts, so a session the harness could not run still uses its place.
+  if (!round.shrinking) s.ran[job]!++;
+  let r: SessionDiff;
+  try {
+    r = await diffSession(peer, session, targets);
+  } catch (e) {
+    if (!(await peer.alive())) s.peerDead = `the peer stopped answering: ${(e as Error).message}`;
+    else s.run.report.errors.push(`${session.role}: ${(e as Error).message}`.slice(0, 300));
+    return true;
+  }
+  if (!round.shrinking) countSession(s, session, r);
+  if (!r.cmp.first) return true;
+  if (r.cmp.explained) {
+    if (!round.shrinking) s.explainedCounts.set(r.cmp.explained.id, (s.explainedCounts.get(r.cmp.explained.id) ?? 0) + 1);
+    return true;
+  }
+  // A divergence: run it once more; a repeat that agrees was timing (reported as a retry).
+  const again = await diffSession(peer, session, targets);
+  if (!again.cmp.first || again.cmp.explained) {
+    if (!round.shrinking) s.run.report.retries.push({ role: session.role, summary: describeDivergence(r.cmp.first) });
+    return true;
+  }
+  if (!round.shrinking && s.seen.has(again.cmp.first.channel + describeDivergence(again.cmp.first))) return true;
+  if (!round.shrinking) round.shrinkUntil = Date.now() + (s.opts.shrinkBudgetMs ?? SHRINK_BUDGET_MS);
+  round.shrinking = true;
+  return false;
+}
+
+/** A round's shrunk counterexample: run once more, and saved as a finding when it still diverges and is new. */
+async function keepCounterexample(s: SessionRun, session: Session, numShrinks: number, roundSeed: number): Promise<void> {
+  const { report } = s.run;
+  const final = await diffSession(s.opts.peer, session, s.opts.targets);
+  if (!final.cmp.first || final.cmp.explained) {
+    report.retries.push({ role: session.role, summary: `shrunk counterexample agreed when run again (seed ${roundSeed})` });
+    return;
+  }
+  const summary = describeDivergence(final.cmp.first);
+  if (s.seen.has(final.cmp.first.channel + summary)) return;
+  s.seen.add(final.cmp.first.channel + summary);
+  const file = saveSessionFinding(s.findingsDir, session, final.cmp, final.lua, final.ours, { seed: roundSeed, lib: s.opts.peer.lib.clientVersion });
+  report.divergences.push({ role: session.role, file, summary, channel: final.cmp.first.channel, shrinks: numShrinks, seed: roundSeed });
+  s.run.save();
+}
+
+/** One job: fast-check rounds with seeds seed + job*100000 + round, until its bounds stop it. */
+async function sessionJob(s: SessionRun, job: number): Promise<void> {
+  const round: RoundState = { shrinking: false, shrinkUntil: 0 };
+  for (let n = 0; !jobStopped(s, job) && !s.peerDead && s.run.report.divergences.length < s.maxFindings; n++) {
+    const roundSeed = (s.seed + job * 100_000 + n) >>> 0;
+    const property = fc.asyncProperty(sessionArb(s.roles, s.opts.peer.lib.clientVersion), (session) => sessionAgrees(s, job, round, session));
+    // Rounds of ROUND_RUNS sessions: the deadline is checked between sessions, and a divergence
+    // is shrunk to the end whatever the time.
+    const out = await fc.check(property, { seed: roundSeed, numRuns: ROUND_RUNS, endOnFailure: false });
+    round.shrinking = false;
+    reportProgress(s);
+    s.run.save();
+    if (s.peerDead || !out.failed || !out.counterexample) continue;
+    await keepCounterexample(s, out.counterexample[0] as Session, out.numShrinks, roundSeed);
+  }
+}
+
+export async function runSessionDiff(opts: SessionDiffOptions): Promise<SessionReport> {
+  const s = startSessionRun(opts);
+  s.run.save();
   // `jobs` independent fast-check loops side by side (most of a session is waiting on timeouts and
-  // the network); job j runs rounds with seeds seed + j*100000 + round.
-  const worker = async (job: number): Promise<void> => {
-    let shrinking = false;
-    let shrinkUntil = 0;
-    for (let round = 0; !stopped(job) && !peerDead && report.divergences.length < maxFindings; round++) {
-      const roundSeed = (seed + job * 100_000 + round) >>> 0;
-      const property = fc.asyncProperty(sessionArb(roles, peer.lib.clientVersion), async (s) => {
-        if (!shrinking && (stopped(job) || peerDead)) return true;
-        // Shrinking has a budget of its own: past it, fast-check keeps the smallest failure so far.
-        if (shrinking && Date.now() > shrinkUntil) return true;
-        progress();
-        // Counted when it starts, so a session the harness could not run still uses its place.
-        if (!shrinking) ran[job]!++;
-        let r: SessionDiff;
-        try {
-          r = await diffSession(peer, s, opts.targets);
-        } catch (e) {
-          if (!(await peer.alive())) {
-            peerDead = `the peer stopped answering: ${(e as Error).message}`;
-            return true;
-          }
-          report.errors.push(`${s.role}: ${(e as Error).message}`.slice(0, 300));
-          return true;
-        }
-        if (!shrinking) {
-          report.sessions[s.role]++;
-          if (r.timeScale > 1) report.timeScale.stretched++;
-          report.timeScale.max = Math.max(report.timeScale.max, r.timeScale);
-          for (const why of r.cmp.recordExplained) report.recordExplained[why] = (report.recordExplained[why] ?? 0) + 1;
-        }
-        if (!r.cmp.first) return true;
-        if (r.cmp.explained) {
-          if (!shrinking) explainedCounts.set(r.cmp.explained.id, (explainedCounts.get(r.cmp.explained.id) ?? 0) + 1);
-          return true;
-        }
-        // A divergence: run it once more; a repeat that agrees was timing (reported as a retry).
-        const again = await diffSession(peer, s, opts.targets);
-        if (!again.cmp.first || again.cmp.explained) {
-          if (!shrinking) report.retries.push({ role: s.role, summary: describeDivergence(r.cmp.first) });
-          return true;
-        }
-        if (!shrinking && seen.has(again.cmp.first.channel + describeDivergence(again.cmp.first))) return true;
-        if (!shrinking) shrinkUntil = Date.now() + (opts.shrinkBudgetMs ?? SHRINK_BUDGET_MS);
-        shrinking = true;
-        return false;
-      });
-      // Rounds of ROUND_RUNS sessions: the deadline is checked between sessions, and a divergence
-      // is shrunk to the end whatever the time.
-      const out = await fc.check(property, { seed: roundSeed, numRuns: ROUND_RUNS, endOnFailure: false });
-      shrinking = false;
-      progress();
-      save();
-      if (peerDead || !out.failed || !out.counterexample) continue;
-      const s = out.counterexample[0] as Session;
-      const final = await diffSession(peer, s, opts.targets);
-      if (!final.cmp.first || final.cmp.explained) {
-        report.retries.push({ role: s.role, summary: `shrunk counterexample agreed when run again (seed ${roundSeed})` });
-        continue;
-      }
-      const summary = describeDivergence(final.cmp.first);
-      if (seen.has(final.cmp.first.channel + summary)) continue;
-      seen.add(final.cmp.first.channel + summary);
-      const file = saveSessionFinding(findingsDir, s, final.cmp, final.lua, final.ours, { seed: roundSeed, lib: peer.lib.clientVersion });
-      report.divergences.push({ role: s.role, file, summary, channel: final.cmp.first.channel, shrinks: out.numShrinks, seed: roundSeed });
-      save();
-    }
-  };
-  // The lag is sampled all run long: every session's time scale follows it.
+  // the network). The lag is sampled all run long: every session's time scale follows it.
   const releaseTiming = runTiming.acquire();
   try {
-    await Promise.all(Array.from({ length: jobs }, (_, j) => worker(j)));
+    await Promise.all(Array.from({ length: s.jobs }, (_, j) => sessionJob(s, j)));
+  } catch (e) {
+    s.run.release();
+    throw e;
   } finally {
     releaseTiming();
   }
-  if (peerDead) report.errors.push(peerDead);
-  report.interrupted = !!opts.signal?.aborted;
-  report.finished = true;
-  report.ok = report.divergences.length === 0 && report.errors.length === 0 && report.sessions.server + report.sessions.client > 0;
-  save();
-  return report;
+  return s.run.finish((report, stopped) => {
+    if (s.peerDead) report.errors.push(s.peerDead);
+    report.interrupted = stopped;
+    report.finished = true;
+    // No verdict without evidence: a run that compared no session is not a pass.
+    report.ok = passedOnEvidence(report.sessions.server + report.sessions.client, report.divergences.length + report.errors.length);
+  });
 }
 
 export function formatSessionReport(r: SessionReport): string {

@@ -1,6 +1,6 @@
-// Progress inside a long part of `wslab lab`: on a TTY one status line rewritten in place (cases
-// done / total, execs/s), at most every 100 ms; otherwise a plain line at most every 15 s, so a CI
-// log shows that the run moves without a line per case.
+// Progress of a long run (the parts of `wslab lab`): on a TTY one status line rewritten in place
+// (cases done / total, execs/s), at most every 100 ms; otherwise a plain line at most every 15 s,
+// so a CI log shows that the run moves without a line per case.
 export interface Progress {
   /** The part's current state, e.g. "conformance [120/1976] 42% · lua-client 6.4.1". */
   update(text: string): void;
