@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it, vi } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,6 +8,12 @@ import { EXIT_CODES, main, usage } from './main.js';
 const versionOf = (file: string): string => (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
 
 describe('wslab', () => {
+  it('a reader that stops early (`wslab interop --list | head -1`) ends the output, not the command: exit 0, no stack trace', () => {
+    const piped = spawnSync('bash', ['-c', `node ${join(ROOT_DIR, 'bin', 'wslab.mjs')} interop --list | head -1 >/dev/null; echo "\${PIPESTATUS[0]}"`], { encoding: 'utf8', env: { ...process.env, WSLAB_FROM_SOURCE: '1' } });
+    expect(piped.stdout.trim()).toBe('0');
+    expect(piped.stderr).not.toMatch(/EPIPE|Error/);
+  }, 60_000);
+
   it('lists every capability in its usage', () => {
     for (const name of ['lab', 'peer', 'interop', 'conformance', 'fuzz', 'diff', 'bench']) expect(usage()).toMatch(new RegExp(`^  ${name} `, 'm'));
   });

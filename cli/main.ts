@@ -55,7 +55,18 @@ export function usage(): string {
   ].join('\n');
 }
 
+/**
+ * A reader that stops early (`wslab interop --list | head`) closes stdout: what is left to print has
+ * nowhere to go, but the run goes on, writes its report and exits with its own code.
+ */
+function outliveClosedStdout(): void {
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE' && e.code !== 'ERR_STREAM_DESTROYED') throw e;
+  });
+}
+
 export async function main(argv: string[]): Promise<number> {
+  outliveClosedStdout();
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     console.log(usage());
