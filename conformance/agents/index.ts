@@ -1,9 +1,9 @@
 // The testees the conformance suite runs by default. Server agents expose an echo URL for server
 // mode; client agents run the Autobahn testee protocol against our fuzzingserver.
-import { WebSocket, WebSocketServer } from 'ws';
-import type { AddressInfo } from 'node:net';
+import { WebSocket } from 'ws';
 import { createServer, type WebSocketServer as OurServer } from 'resty-websocket/server';
 import { newClient, type WebSocketClient } from 'resty-websocket/client';
+import { startWsEcho } from '../../lab/ws-echo.js';
 import { chromiumClient } from './chromium.js';
 import type { Agent, ClientAgent, ServerAgent } from './types.js';
 
@@ -126,19 +126,8 @@ export const AGENTS: readonly Agent[] = [
     permessageDeflate: true,
     async start() {
       // perMessageDeflate with ws's defaults: it accepts the offers of 12.x/13.x as RFC 7692 allows.
-      const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', maxPayload: 64 * 1024 * 1024, maxFragments: 0, perMessageDeflate: true });
-      await new Promise((r) => wss.once('listening', r));
-      wss.on('connection', (ws) => {
-        ws.on('error', () => {});
-        ws.on('message', (data, isBinary) => ws.send(data as Buffer, { binary: isBinary }));
-      });
-      return {
-        url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/`,
-        stop: () => new Promise<void>((r) => {
-          for (const c of wss.clients) c.terminate();
-          wss.close(() => r());
-        }),
-      };
+      const echo = await startWsEcho({ maxPayload: 64 * 1024 * 1024, maxFragments: 0, perMessageDeflate: true });
+      return { url: echo.url, stop: echo.close };
     },
   },
   oursServer(false),
