@@ -60,12 +60,16 @@ async function echoLoop(ws: OurServer | WebSocketClient, isClient: boolean): Pro
 const STRICT_DEFLATE_OPTIONS: Record<string, unknown> = { permessageDeflate: true };
 const strictDeflates = Object.keys(STRICT_DEFLATE_OPTIONS).length > 0;
 
+/** How our server or client agent of one profile is named and described, and whether it deflates. */
+function oursAgentInfo(role: 'server' | 'client', strict: boolean): { name: string; summary: string; permessageDeflate: boolean } {
+  const profile = strict ? 'strict' : 'compat';
+  return { name: `ours-${role}-${profile}`, summary: `our ${role} (impl/${role}.ts), ${profile} profile, echo app`, permessageDeflate: strict && strictDeflates };
+}
+
 function oursServer(strict: boolean): ServerAgent {
   return {
     kind: 'server',
-    name: strict ? 'ours-server-strict' : 'ours-server-compat',
-    summary: `our server (impl/server.ts), ${strict ? 'strict' : 'compat'} profile, echo app`,
-    permessageDeflate: strict && strictDeflates,
+    ...oursAgentInfo('server', strict),
     async start() {
       const srv = await createServer({ max_payload_len: MAX_MESSAGE, strict, handler: (ws) => echoLoop(ws, false), ...(strict ? STRICT_DEFLATE_OPTIONS : {}) });
       return { url: `${srv.url}/`, stop: srv.close };
@@ -76,9 +80,7 @@ function oursServer(strict: boolean): ServerAgent {
 function oursClient(strict: boolean): ClientAgent {
   return {
     kind: 'client',
-    name: strict ? 'ours-client-strict' : 'ours-client-compat',
-    summary: `our client (impl/client.ts), ${strict ? 'strict' : 'compat'} profile, echo app`,
-    permessageDeflate: strict && strictDeflates,
+    ...oursAgentInfo('client', strict),
     async run(base, agent, _peer, only) {
       for (const i of await caseNumbers(base, only)) {
         const c = newClient({ max_payload_len: MAX_MESSAGE, strict, timeout: 15_000, ...(strict ? STRICT_DEFLATE_OPTIONS : {}) });
