@@ -12,7 +12,7 @@ import { join, relative } from 'node:path';
 import { CACHE_DIR, ROOT_DIR } from '../lab/paths.js';
 import { buildTargets, compiledTargetPath, loadCheck } from './build-targets.js';
 import { errorSignature, FINDINGS_DIR, saveFinding, type SavedFinding } from './findings.js';
-import { parseCrashes, parseStatsLine, type JsfuzzCrash } from './jsfuzz-output.js';
+import { parseCrashes, parseStatsLine, type JsfuzzCrash, type JsfuzzStats } from './jsfuzz-output.js';
 import { minimise } from './minimise.js';
 import { resolveTargets, type TargetInfo } from './registry.js';
 
@@ -229,14 +229,11 @@ async function runTarget(info: TargetInfo, instances: number, opts: CampaignOpti
 
 type RunOutcome = 'crashed' | 'stopped' | 'failed';
 
-/** One jsfuzz process, in its own work dir, until the deadline, the exec limit or its first crash. */
-function runJsfuzzOnce(st: TargetState, instance: number): Promise<RunOutcome> {
-  const workDir = mkdtempSync(join(st.workRoot, `work-${st.info.name}-${instance}-`));
-  const runId = ++st.runs;
-  const corpusAtStart = readdirSync(st.corpusDir).length;
+/** The jsfuzz command line for one process in `workDir`. */
+function jsfuzzArgs(st: TargetState, workDir: string): string[] {
   // jsfuzz's worker does require(path.join(cwd, target)): the target path must be relative.
   const targetRel = relative(workDir, compiledTargetPath(st.info.name));
-  const args = [
+  return [
     require.resolve('jsfuzz/build/src/index.js'),
     targetRel,
     st.corpusDir,
@@ -244,7 +241,67 @@ function runJsfuzzOnce(st: TargetState, instance: number): Promise<RunOutcome> {
     '--rss-limit-mb', String(st.opts.rssLimitMb ?? 1024),
     `--versifier=${st.info.text}`,
   ];
-  const child = spawn(process.execPath, args, { cwd: workDir, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/**
+ * Takes in one stats line of jsfuzz run `runId`: coverage, corpus, progress; returns true when the
+ * campaign's exec limit is reached (every run is to stop).
+ */
+function takeStats(st: TargetState, runId: number, corpusAtStart: number, s: JsfuzzStats): boolean {
+  st.running.set(runId, s.execs);
+  st.corpus = Math.max(st.corpus, s.corpus);
+  if (s.execs <= corpusAtStart) st.coverageAfterSeeds = Math.max(st.coverageAfterSeeds, s.coverage);
+  if (s.coverage > st.coverage) {
+    st.coverage = s.coverage;
+    addTimelinePoint(st.timeline, [Date.now() - st.started, s.coverage]);
+  }
+  const execs = st.execsDone + [...st.running.values()].reduce((a, b) => a + b, 0);
+  st.opts.onProgress?.({
+    target: st.info.name,
+    elapsedMs: Date.now() - st.started,
+    execs,
+    execsPerSec: s.execsPerSec,
+    coverage: st.coverage,
+    corpus: s.corpus,
+    findings: st.findings.length,
+  });
+  return st.opts.maxExecs !== undefined && execs >= st.opts.maxExecs;
+}
+
+/** How a finished jsfuzz process went, from what it printed and the crash files in its work dir. */
+interface FinishedJsfuzz {
+  workDir: string;
+  stdout: string;
+  stderr: string;
+  stoppedByUs: boolean;
+  lastExecs: number;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** Records a finished process's crashes (a crash file only from our SIGKILL is not one), or its failure. */
+async function jsfuzzOutcome(st: TargetState, run: FinishedJsfuzz): Promise<RunOutcome> {
+  const { workDir, stdout, stderr, stoppedByUs, lastExecs } = run;
+  const crashes = parseCrashes(stdout).filter((c) => existsSync(join(workDir, c.file)));
+  // Files jsfuzz wrote without telling (say, it died mid-report).
+  for (const f of readdirSync(workDir)) {
+    if (f.startsWith('crash-') && !crashes.some((c) => c.file === f)) crashes.push({ file: f, kind: 'killed', message: 'crash file without a report' });
+  }
+  if (crashes.length > 0 && !(stoppedByUs && crashes.every((c) => c.kind === 'killed'))) {
+    for (const c of crashes) await recordCrash(st, readFileSync(join(workDir, c.file)), c, 'jsfuzz');
+    return 'crashed';
+  }
+  if (stoppedByUs) return 'stopped';
+  st.errors.push(`jsfuzz exited on its own (code ${run.code}, signal ${run.signal}) after ${lastExecs} execs: ${(stdout.slice(-1500) + stderr.slice(-1500)).trim()}`);
+  return 'failed';
+}
+
+/** One jsfuzz process, in its own work dir, until the deadline, the exec limit or its first crash. */
+function runJsfuzzOnce(st: TargetState, instance: number): Promise<RunOutcome> {
+  const workDir = mkdtempSync(join(st.workRoot, `work-${st.info.name}-${instance}-`));
+  const runId = ++st.runs;
+  const corpusAtStart = readdirSync(st.corpusDir).length;
+  const child = spawn(process.execPath, jsfuzzArgs(st, workDir), { cwd: workDir, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   trackChild(child, 'jsfuzz', true);
   const untrackWorkDir = trackTempDir(workDir);
   let stdout = '';
@@ -273,24 +330,7 @@ function runJsfuzzOnce(st: TargetState, instance: number): Promise<RunOutcome> {
       const s = parseStatsLine(line);
       if (!s) continue;
       lastExecs = s.execs;
-      st.running.set(runId, s.execs);
-      st.corpus = Math.max(st.corpus, s.corpus);
-      if (s.execs <= corpusAtStart) st.coverageAfterSeeds = Math.max(st.coverageAfterSeeds, s.coverage);
-      if (s.coverage > st.coverage) {
-        st.coverage = s.coverage;
-        addTimelinePoint(st.timeline, [Date.now() - st.started, s.coverage]);
-      }
-      const execs = st.execsDone + [...st.running.values()].reduce((a, b) => a + b, 0);
-      st.opts.onProgress?.({
-        target: st.info.name,
-        elapsedMs: Date.now() - st.started,
-        execs,
-        execsPerSec: s.execsPerSec,
-        coverage: st.coverage,
-        corpus: s.corpus,
-        findings: st.findings.length,
-      });
-      if (st.opts.maxExecs !== undefined && execs >= st.opts.maxExecs) {
+      if (takeStats(st, runId, corpusAtStart, s)) {
         st.stopAll = true;
         stop();
       }
@@ -301,21 +341,7 @@ function runJsfuzzOnce(st: TargetState, instance: number): Promise<RunOutcome> {
       clearTimeout(timer);
       st.running.delete(runId);
       st.execsDone += lastExecs;
-      const crashes = parseCrashes(stdout).filter((c) => existsSync(join(workDir, c.file)));
-      // Files jsfuzz wrote without telling (say, it died mid-report).
-      for (const f of readdirSync(workDir)) {
-        if (f.startsWith('crash-') && !crashes.some((c) => c.file === f)) crashes.push({ file: f, kind: 'killed', message: 'crash file without a report' });
-      }
-      let outcome: RunOutcome;
-      if (crashes.length > 0 && !(stoppedByUs && crashes.every((c) => c.kind === 'killed'))) {
-        for (const c of crashes) await recordCrash(st, readFileSync(join(workDir, c.file)), c, 'jsfuzz');
-        outcome = 'crashed';
-      } else if (stoppedByUs) {
-        outcome = 'stopped';
-      } else {
-        st.errors.push(`jsfuzz exited on its own (code ${code}, signal ${signal}) after ${lastExecs} execs: ${(stdout.slice(-1500) + stderr.slice(-1500)).trim()}`);
-        outcome = 'failed';
-      }
+      const outcome = await jsfuzzOutcome(st, { workDir, stdout, stderr, stoppedByUs, lastExecs, code, signal });
       rmSync(workDir, { recursive: true, force: true });
       untrackWorkDir();
       resolve(outcome);

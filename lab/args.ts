@@ -163,22 +163,27 @@ function rephrase(e: Error & { code?: string }, spec: OptionsSpec): string {
   }
 }
 
-/**
- * Parses `argv` for `wslab <command>` against `spec`. Throws UsageError (one line) on an unknown
- * option, a missing value, a value outside its choices or range, or a positional not allowed.
- */
-export function parseCommandLine<const S extends OptionsSpec>(command: string, argv: readonly string[], spec: S, opts: ParseOptions = {}): CommandLine<S> {
-  const fail = (message: string): never => {
-    throw new UsageError(command, `${message} (see wslab ${command} --help)`);
-  };
-  const nodeOptions: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> = {};
+/** Throws the UsageError of a command: the message and where its help is. */
+type Fail = (message: string) => never;
+
+type NodeOptions = Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }>;
+
+/** The spec as node's parseArgs takes it: every value a string, checked afterwards. */
+function nodeOptionsOf(spec: OptionsSpec): NodeOptions {
+  const nodeOptions: NodeOptions = {};
   for (const [name, o] of Object.entries(spec)) {
     nodeOptions[name] = { type: o.type === 'flag' ? 'boolean' : 'string', ...(o.type === 'repeat' ? { multiple: true } : {}), ...(o.short ? { short: o.short } : {}) };
   }
-  // parseArgs reads a word that starts with "-" after an option as the next option, never as its
-  // value: `--jobs -1` would be `--jobs` without a value. A negative number is the option's value
-  // (glued as --jobs=-1, so the range check below names what the option takes); any other dash-led
-  // word there means the value is missing.
+  return nodeOptions;
+}
+
+/**
+ * parseArgs reads a word that starts with "-" after an option as the next option, never as its
+ * value: `--jobs -1` would be `--jobs` without a value. A negative number is the option's value
+ * (glued as --jobs=-1, so the range check names what the option takes); any other dash-led word
+ * there means the value is missing.
+ */
+function glueNegativeValues(argv: readonly string[], spec: OptionsSpec, fail: Fail): string[] {
   const byShort = new Map(Object.entries(spec).flatMap(([n, o]) => (o.short ? [[o.short, n] as const] : [])));
   const args: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -200,76 +205,79 @@ export function parseCommandLine<const S extends OptionsSpec>(command: string, a
     }
     args.push(a);
   }
+  return args;
+}
+
+function checkPositionals(command: string, positionals: string[], opts: ParseOptions, fail: Fail): void {
+  const pos = opts.positionals ?? 0;
+  const maxPos = typeof pos === 'number' ? pos : pos.max;
+  if (positionals.length > maxPos) fail(`unexpected argument "${positionals[maxPos]}"`);
+  if (typeof pos === 'object' && pos.first && positionals[0] !== undefined && !pos.first.includes(positionals[0])) {
+    fail(`unknown ${command} command "${positionals[0]}" (one of ${quoteList(pos.first)})`);
+  }
+}
+
+/** Option `name`'s value, checked against `o` and converted (`v` as parseArgs gave it; default when absent). */
+function optionValue(name: string, o: OptionSpec, v: string | boolean | (string | boolean)[] | undefined, fail: Fail): unknown {
+  const flag = `--${name}`;
+  switch (o.type) {
+    case 'flag':
+      return v === true;
+    case 'repeat':
+      return (v as string[] | undefined) ?? [];
+    case 'string': {
+      const s = (v as string | undefined) ?? o.default;
+      if (s !== undefined && o.choices && !o.choices.includes(s)) fail(`${flag} takes one of ${quoteList(o.choices)}, not "${s}"`);
+      return s;
+    }
+    case 'number': {
+      if (v === undefined) return o.default;
+      const text = String(v).trim();
+      const n = text === '' ? Number.NaN : Number(text);
+      if (!Number.isFinite(n) || (o.integer && !Number.isInteger(n)) || (o.min !== undefined && n < o.min) || (o.max !== undefined && n > o.max)) {
+        fail(`${flag} takes ${accepted(o)}, not "${String(v)}"`);
+      }
+      return n;
+    }
+    case 'list': {
+      if (v === undefined) return o.default ? [...o.default] : undefined;
+      const items = String(v)
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      const unknown = o.choices ? items.filter((i) => !o.choices!.includes(i)) : [];
+      if (unknown.length) fail(`${flag}: unknown ${unknown.map((u) => `"${u}"`).join(', ')} (one of ${quoteList(o.choices!)})`);
+      return items;
+    }
+    case 'duration': {
+      const text = (v as string | undefined) ?? o.default;
+      if (text === undefined) return undefined;
+      const ms = durationMs(text, o.defaultUnit);
+      if (ms === null) fail(`${flag} takes ${accepted(o)}, not "${text}"`);
+      return ms;
+    }
+  }
+}
+
+/**
+ * Parses `argv` for `wslab <command>` against `spec`. Throws UsageError (one line) on an unknown
+ * option, a missing value, a value outside its choices or range, or a positional not allowed.
+ */
+export function parseCommandLine<const S extends OptionsSpec>(command: string, argv: readonly string[], spec: S, opts: ParseOptions = {}): CommandLine<S> {
+  const fail: Fail = (message) => {
+    throw new UsageError(command, `${message} (see wslab ${command} --help)`);
+  };
+  const nodeOptions = nodeOptionsOf(spec);
+  const args = glueNegativeValues(argv, spec, fail);
   let raw: { values: Record<string, string | boolean | (string | boolean)[] | undefined>; positionals: string[] };
   try {
     raw = parseArgs({ args, options: nodeOptions, allowPositionals: true, strict: true });
   } catch (e) {
     return fail(rephrase(e as Error & { code?: string }, spec));
   }
-  const pos = opts.positionals ?? 0;
-  const maxPos = typeof pos === 'number' ? pos : pos.max;
-  if (raw.positionals.length > maxPos) fail(`unexpected argument "${raw.positionals[maxPos]}"`);
-  if (typeof pos === 'object' && pos.first && raw.positionals[0] !== undefined && !pos.first.includes(raw.positionals[0])) {
-    fail(`unknown ${command} command "${raw.positionals[0]}" (one of ${quoteList(pos.first)})`);
-  }
-
+  checkPositionals(command, raw.positionals, opts, fail);
   const values: Record<string, unknown> = {};
-  for (const [name, o] of Object.entries(spec)) {
-    const v = raw.values[name];
-    const flag = `--${name}`;
-    switch (o.type) {
-      case 'flag':
-        values[name] = v === true;
-        break;
-      case 'repeat':
-        values[name] = (v as string[] | undefined) ?? [];
-        break;
-      case 'string': {
-        const s = (v as string | undefined) ?? o.default;
-        if (s !== undefined && o.choices && !o.choices.includes(s)) fail(`${flag} takes one of ${quoteList(o.choices)}, not "${s}"`);
-        values[name] = s;
-        break;
-      }
-      case 'number': {
-        if (v === undefined) {
-          values[name] = o.default;
-          break;
-        }
-        const text = String(v).trim();
-        const n = text === '' ? Number.NaN : Number(text);
-        if (!Number.isFinite(n) || (o.integer && !Number.isInteger(n)) || (o.min !== undefined && n < o.min) || (o.max !== undefined && n > o.max)) {
-          fail(`${flag} takes ${accepted(o)}, not "${String(v)}"`);
-        }
-        values[name] = n;
-        break;
-      }
-      case 'list': {
-        if (v === undefined) {
-          values[name] = o.default ? [...o.default] : undefined;
-          break;
-        }
-        const items = String(v)
-          .split(',')
-          .map((s) => s.trim())
-          .filter(Boolean);
-        const unknown = o.choices ? items.filter((i) => !o.choices!.includes(i)) : [];
-        if (unknown.length) fail(`${flag}: unknown ${unknown.map((u) => `"${u}"`).join(', ')} (one of ${quoteList(o.choices!)})`);
-        values[name] = items;
-        break;
-      }
-      case 'duration': {
-        const text = (v as string | undefined) ?? o.default;
-        if (text === undefined) {
-          values[name] = undefined;
-          break;
-        }
-        const ms = durationMs(text, o.defaultUnit);
-        if (ms === null) fail(`${flag} takes ${accepted(o)}, not "${text}"`);
-        values[name] = ms;
-        break;
-      }
-    }
-  }
+  for (const [name, o] of Object.entries(spec)) values[name] = optionValue(name, o, raw.values[name], fail);
   return { values: values as ParsedValues<S>, positionals: raw.positionals };
 }
 

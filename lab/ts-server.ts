@@ -39,7 +39,7 @@ function trimEol(b: Buffer): Buffer {
   return Buffer.from(b.subarray(0, end));
 }
 
-export async function startTsScriptedServer(opts: {
+export interface TsScriptedServerOptions {
   opts: Record<string, unknown>;
   steps: Step[];
   /** wss with the lab CA's server certificate (true), with the self-signed one no one trusts ('self-signed', cs.t 25), or ws (false). */
@@ -47,7 +47,81 @@ export async function startTsScriptedServer(opts: {
   requireClientCert: boolean;
   /** Wraps our server object before the steps run (the session diff's tests plant divergences with it). */
   wrap?: (ws: StepTarget) => StepTarget;
-}): Promise<TsScriptedServer> {
+}
+
+/** Where the scenario's step records go: resolved as soon as the steps have run, before the socket closes. */
+interface RecordsSink {
+  resolve(r: StepRecord[]): void;
+  reject(e: Error): void;
+}
+
+/** Every byte `stream` receives, up to 64 KiB, for request_head (acceptWebSocket reads the head itself). */
+function teeReceived(stream: net.Socket): { head: () => LuaRet; stop: () => void } {
+  const seen: Buffer[] = [];
+  let seenLen = 0;
+  const tee = (d: Buffer): void => {
+    seen.push(d);
+    seenLen += d.length;
+    if (seenLen > 64 * 1024) stream.off('data', tee);
+  };
+  stream.on('data', tee);
+  return { head: () => requestHeadOf(Buffer.concat(seen)), stop: () => stream.off('data', tee) };
+}
+
+/** The handshake with the scenario's options, then its steps, on the scenario's connection. */
+async function runScenario(stream: net.Socket, opts: TsScriptedServerOptions, sink: RecordsSink): Promise<void> {
+  const received = teeReceived(stream);
+  const sni = (): LuaRet => {
+    const name = (stream as tls.TLSSocket).servername;
+    return typeof name === 'string' && name ? Buffer.from(name, 'latin1') : null;
+  };
+  const out: StepRecord[] = [];
+  // The scenario's server options as the Lua server gets them (odd types on purpose): not checked here.
+  const r = await acceptWebSocket(stream, opts.opts as ServerOptions);
+  received.stop();
+  if (r.server === null) {
+    // No request head, or one nginx itself refuses: nginx never runs the location, nothing to record.
+    if (r.request !== null) out.push({ op: 'new', ret: [null, Buffer.from(r.err, 'latin1')] });
+    stream.destroySoon?.();
+    stream.end();
+    sink.resolve(out);
+    return;
+  }
+  const ws = r.server;
+  // Step arguments are Lua-like values, odd types included on purpose (the Lua server gets the
+  // same ones), so the server goes through the loosely typed StepTarget, not its own types.
+  const target = opts.wrap ? opts.wrap(ws as unknown as StepTarget) : (ws as unknown as StepTarget);
+  out.push({ op: 'new', ret: [true, null] });
+  try {
+    for (const step of opts.steps) {
+      if (step.op === 'request_head') out.push({ op: step.op, ret: [received.head()], state: { fatal: ws.fatal, closed: ws.closed } });
+      else if (step.op === 'tls_info') out.push({ op: step.op, ret: [sni()], state: { fatal: ws.fatal, closed: ws.closed } });
+      else out.push(await runTsStep(target, step));
+    }
+    sink.resolve(out);
+  } catch (e) {
+    sink.reject(e as Error);
+  } finally {
+    await ws.socket?.close();
+  }
+}
+
+/** A plain or TLS listener (as `opts.tls` asks) on a free port of 127.0.0.1; `secure`: it speaks TLS. */
+async function listenScripted(opts: TsScriptedServerOptions, onConnection: (stream: net.Socket) => void): Promise<{ server: net.Server; port: number; secure: boolean }> {
+  const pki = opts.tls ? makeTestPki() : null;
+  const pair = opts.tls === 'self-signed' ? { cert: pki!.selfSignedCert, key: pki!.selfSignedKey } : pki ? { cert: pki.serverCert, key: pki.serverKey } : null;
+  const server = pair
+    ? tls.createServer({ ...pair, ca: pki!.caCert, requestCert: opts.requireClientCert, rejectUnauthorized: opts.requireClientCert }, onConnection)
+    : net.createServer(onConnection);
+  server.on('tlsClientError', () => {});
+  await new Promise<void>((res, rej) => {
+    server.once('error', rej);
+    server.listen(0, '127.0.0.1', () => res());
+  });
+  return { server, port: (server.address() as net.AddressInfo).port, secure: pki !== null };
+}
+
+export async function startTsScriptedServer(opts: TsScriptedServerOptions): Promise<TsScriptedServer> {
   let resolve!: (r: StepRecord[]) => void;
   let reject!: (e: Error) => void;
   const records = new Promise<StepRecord[]>((res, rej) => {
@@ -71,68 +145,15 @@ export async function startTsScriptedServer(opts: {
       sockets.delete(stream);
       endResolve();
     });
-    // Every byte as received, for request_head (acceptWebSocket reads the head itself).
-    const seen: Buffer[] = [];
-    let seenLen = 0;
-    const tee = (d: Buffer): void => {
-      seen.push(d);
-      seenLen += d.length;
-      if (seenLen > 64 * 1024) stream.off('data', tee);
-    };
-    stream.on('data', tee);
-    const head = (): LuaRet => requestHeadOf(Buffer.concat(seen));
-    const sni = (): LuaRet => {
-      const name = (stream as tls.TLSSocket).servername;
-      return typeof name === 'string' && name ? Buffer.from(name, 'latin1') : null;
-    };
-    void (async () => {
-      const out: StepRecord[] = [];
-      // The scenario's server options as the Lua server gets them (odd types on purpose): not checked here.
-      const r = await acceptWebSocket(stream, opts.opts as ServerOptions);
-      stream.off('data', tee);
-      if (r.server === null) {
-        // No request head, or one nginx itself refuses: nginx never runs the location, nothing to record.
-        if (r.request !== null) out.push({ op: 'new', ret: [null, Buffer.from(r.err, 'latin1')] });
-        stream.destroySoon?.();
-        stream.end();
-        resolve(out);
-        return;
-      }
-      const ws = r.server;
-      // Step arguments are Lua-like values, odd types included on purpose (the Lua server gets the
-      // same ones), so the server goes through the loosely typed StepTarget, not its own types.
-      const target = opts.wrap ? opts.wrap(ws as unknown as StepTarget) : (ws as unknown as StepTarget);
-      out.push({ op: 'new', ret: [true, null] });
-      try {
-        for (const step of opts.steps) {
-          if (step.op === 'request_head') out.push({ op: step.op, ret: [head()], state: { fatal: ws.fatal, closed: ws.closed } });
-          else if (step.op === 'tls_info') out.push({ op: step.op, ret: [sni()], state: { fatal: ws.fatal, closed: ws.closed } });
-          else out.push(await runTsStep(target, step));
-        }
-        resolve(out);
-      } catch (e) {
-        reject(e as Error);
-      } finally {
-        await ws.socket?.close();
-      }
-    })().catch((e) => {
+    runScenario(stream, opts, { resolve, reject }).catch((e) => {
       reject(e as Error);
       stream.destroy();
     });
   };
-  const pki = opts.tls ? makeTestPki() : null;
-  const pair = opts.tls === 'self-signed' ? { cert: pki!.selfSignedCert, key: pki!.selfSignedKey } : pki ? { cert: pki.serverCert, key: pki.serverKey } : null;
-  const server = pair
-    ? tls.createServer({ ...pair, ca: pki!.caCert, requestCert: opts.requireClientCert, rejectUnauthorized: opts.requireClientCert }, onConnection)
-    : net.createServer(onConnection);
-  server.on('tlsClientError', () => {});
-  await new Promise<void>((res, rej) => {
-    server.once('error', rej);
-    server.listen(0, '127.0.0.1', () => res());
-  });
-  const port = (server.address() as net.AddressInfo).port;
+  const listening = await listenScripted(opts, onConnection);
+  const { server } = listening;
   return {
-    url: `${pki ? 'wss' : 'ws'}://127.0.0.1:${port}`,
+    url: `${listening.secure ? 'wss' : 'ws'}://127.0.0.1:${listening.port}`,
     records,
     get connected() {
       return handled;

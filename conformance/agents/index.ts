@@ -1,9 +1,9 @@
 // The testees the conformance suite runs by default. Server agents expose an echo URL for server
 // mode; client agents run the Autobahn testee protocol against our fuzzingserver.
-import { WebSocket, WebSocketServer } from 'ws';
-import type { AddressInfo } from 'node:net';
+import { WebSocket } from 'ws';
 import { createServer, type WebSocketServer as OurServer } from 'resty-websocket/server';
 import { newClient, type WebSocketClient } from 'resty-websocket/client';
+import { startWsEcho } from '../../lab/ws-echo.js';
 import { chromiumClient } from './chromium.js';
 import type { Agent, ClientAgent, ServerAgent } from './types.js';
 
@@ -60,12 +60,16 @@ async function echoLoop(ws: OurServer | WebSocketClient, isClient: boolean): Pro
 const STRICT_DEFLATE_OPTIONS: Record<string, unknown> = { permessageDeflate: true };
 const strictDeflates = Object.keys(STRICT_DEFLATE_OPTIONS).length > 0;
 
+/** How our server or client agent of one profile is named and described, and whether it deflates. */
+function oursAgentInfo(role: 'server' | 'client', strict: boolean): { name: string; summary: string; permessageDeflate: boolean } {
+  const profile = strict ? 'strict' : 'compat';
+  return { name: `ours-${role}-${profile}`, summary: `our ${role} (impl/${role}.ts), ${profile} profile, echo app`, permessageDeflate: strict && strictDeflates };
+}
+
 function oursServer(strict: boolean): ServerAgent {
   return {
     kind: 'server',
-    name: strict ? 'ours-server-strict' : 'ours-server-compat',
-    summary: `our server (impl/server.ts), ${strict ? 'strict' : 'compat'} profile, echo app`,
-    permessageDeflate: strict && strictDeflates,
+    ...oursAgentInfo('server', strict),
     async start() {
       const srv = await createServer({ max_payload_len: MAX_MESSAGE, strict, handler: (ws) => echoLoop(ws, false), ...(strict ? STRICT_DEFLATE_OPTIONS : {}) });
       return { url: `${srv.url}/`, stop: srv.close };
@@ -76,9 +80,7 @@ function oursServer(strict: boolean): ServerAgent {
 function oursClient(strict: boolean): ClientAgent {
   return {
     kind: 'client',
-    name: strict ? 'ours-client-strict' : 'ours-client-compat',
-    summary: `our client (impl/client.ts), ${strict ? 'strict' : 'compat'} profile, echo app`,
-    permessageDeflate: strict && strictDeflates,
+    ...oursAgentInfo('client', strict),
     async run(base, agent, _peer, only) {
       for (const i of await caseNumbers(base, only)) {
         const c = newClient({ max_payload_len: MAX_MESSAGE, strict, timeout: 15_000, ...(strict ? STRICT_DEFLATE_OPTIONS : {}) });
@@ -126,19 +128,8 @@ export const AGENTS: readonly Agent[] = [
     permessageDeflate: true,
     async start() {
       // perMessageDeflate with ws's defaults: it accepts the offers of 12.x/13.x as RFC 7692 allows.
-      const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', maxPayload: 64 * 1024 * 1024, maxFragments: 0, perMessageDeflate: true });
-      await new Promise((r) => wss.once('listening', r));
-      wss.on('connection', (ws) => {
-        ws.on('error', () => {});
-        ws.on('message', (data, isBinary) => ws.send(data as Buffer, { binary: isBinary }));
-      });
-      return {
-        url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/`,
-        stop: () => new Promise<void>((r) => {
-          for (const c of wss.clients) c.terminate();
-          wss.close(() => r());
-        }),
-      };
+      const echo = await startWsEcho({ maxPayload: 64 * 1024 * 1024, maxFragments: 0, perMessageDeflate: true });
+      return { url: echo.url, stop: echo.close };
     },
   },
   oursServer(false),

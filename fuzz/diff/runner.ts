@@ -72,90 +72,122 @@ export interface DiffReport {
   ok: boolean;
 }
 
+/** What a run has counted so far: the report's numbers, and what an interrupted run writes. */
+interface DiffTally {
+  cases: number;
+  byKind: DiffReport['byKind'];
+  outcomes: Record<string, number>;
+  divergenceCount: number;
+  divergences: Divergence[];
+}
+
+/** One run in progress: its options, the oracle, and its tally. */
+interface DiffRun {
+  readonly opts: DiffOptions;
+  readonly oracle: LuaOracle;
+  readonly started: number;
+  readonly maxDivergences: number;
+  readonly findingsDir: string;
+  readonly tally: DiffTally;
+  lastProgress: number;
+}
+
+/** Cases asked of the original, with its answers to come. */
+interface AskedBatch {
+  list: DiffCase[];
+  answers: Promise<string[]>;
+  fromCorpus: boolean;
+}
+
+/** Compares each case of a batch with the original's answer, counts it, and records a new divergence. */
+async function checkBatch(run: DiffRun, asked: AskedBatch): Promise<void> {
+  const { opts, tally } = run;
+  const luaAnswers = await asked.answers;
+  for (let i = 0; i < asked.list.length; i++) {
+    const c = asked.list[i]!;
+    const lua = luaAnswers[i]!;
+    let ours = await safeOurs(c, opts.decoder);
+    // recv cases also go through recvFrame over a cosocket; it must agree as well.
+    if (ours === lua && c.kind === 'recv' && !opts.decoder) {
+      const viaSocket = await safeRecvFrame(c);
+      if (viaSocket !== lua) ours = `${VIA_RECV_FRAME}${viaSocket}`;
+    }
+    tally.cases++;
+    if (asked.fromCorpus) tally.byKind.corpus++;
+    else tally.byKind[c.kind]++;
+    if (lua === ours) {
+      const key = outcomeKey(c, lua);
+      tally.outcomes[key] = (tally.outcomes[key] ?? 0) + 1;
+      continue;
+    }
+    tally.divergenceCount++;
+    if (tally.divergences.length >= run.maxDivergences) continue;
+    const signature = divergenceSignature(c, lua, ours);
+    if (tally.divergences.some((d) => d.signature === signature)) continue;
+    tally.divergences.push(await recordDivergence(run.oracle, c, signature, lua, ours, run.findingsDir, opts));
+  }
+  if (opts.onProgress && Date.now() - run.lastProgress >= 1000) {
+    run.lastProgress = Date.now();
+    const elapsedMs = Date.now() - run.started;
+    opts.onProgress({ elapsedMs, cases: tally.cases, casesPerSec: Math.round(tally.cases / Math.max(0.001, elapsedMs / 1000)), divergences: tally.divergenceCount });
+  }
+}
+
+/**
+ * The corpus (when asked for), then generated cases, until the deadline or maxCases. One batch is
+ * always in flight to luajit while the previous one is checked here, so the two processes work at
+ * the same time; batches are checked in the order they were made, so the cases, their order and the
+ * findings are the same as checking each batch in turn.
+ */
+async function checkAllBatches(run: DiffRun, seed: number, deadline: number, batch: number): Promise<void> {
+  const { opts } = run;
+  let scheduled = 0;
+  const timeUp = (): boolean => Date.now() >= deadline;
+  const room = (): number => (opts.maxCases !== undefined ? Math.min(batch, opts.maxCases - scheduled) : batch);
+  const more = (): boolean => !timeUp() && (opts.maxCases === undefined || scheduled < opts.maxCases);
+  let pending: AskedBatch | null = null;
+  const schedule = async (list: DiffCase[], fromCorpus: boolean): Promise<void> => {
+    scheduled += list.length;
+    const next = { list, answers: run.oracle.askMany(list.map(luaRequest)), fromCorpus };
+    next.answers.catch(() => {}); // awaited in checkBatch(); a failure must not go unhandled meanwhile
+    const prev = pending;
+    pending = next;
+    if (prev) await checkBatch(run, prev);
+  };
+  if (opts.useCorpus ?? true) {
+    const corpus = corpusCases();
+    for (let i = 0; i < corpus.length && more(); i += batch) await schedule(corpus.slice(i, i + batch), true);
+  }
+  for (let round = 0; more(); round++) {
+    const list = fc.sample(diffCaseArb, { numRuns: room(), seed: (seed + round * 7919) | 0 });
+    await schedule(list, false);
+  }
+  const last = pending as AskedBatch | null;
+  pending = null;
+  if (last) await checkBatch(run, last);
+}
+
 export async function runDiff(opts: DiffOptions = {}): Promise<DiffReport> {
   const started = Date.now();
   const timeMs = opts.timeMs ?? 60_000;
   const deadline = started + timeMs;
   const seed = opts.seed ?? Math.floor(Math.random() * 0x7fffffff);
   const batch = opts.batch ?? 256;
-  const maxDivergences = opts.maxDivergences ?? 10;
-  const findingsDir = opts.findingsDir ?? FINDINGS_DIR;
   const oracle = new LuaOracle(opts.protocolPath);
   const luaVersion = await oracle.version();
-  const byKind = { recv: 0, build: 0, send: 0, corpus: 0 };
-  const outcomes: Record<string, number> = {};
-  const divergences: Divergence[] = [];
-  let divergenceCount = 0;
-  let cases = 0;
-  let lastProgress = 0;
+  const tally: DiffTally = { cases: 0, byKind: { recv: 0, build: 0, send: 0, corpus: 0 }, outcomes: {}, divergenceCount: 0, divergences: [] };
+  const { byKind, outcomes, divergences } = tally;
+  const run: DiffRun = { opts, oracle, started, maxDivergences: opts.maxDivergences ?? 10, findingsDir: opts.findingsDir ?? FINDINGS_DIR, tally, lastProgress: 0 };
   const stopInterruptReport = opts.reportFile
-    ? interruptedReportFile(opts.reportFile, () => ({ startedAt: new Date(started).toISOString(), durationMs: Date.now() - started, seed, luaProtocol: oracle.protocolPath, luaVersion, cases, byKind, divergenceCount, divergences }))
+    ? interruptedReportFile(opts.reportFile, () => ({ startedAt: new Date(started).toISOString(), durationMs: Date.now() - started, seed, luaProtocol: oracle.protocolPath, luaVersion, cases: tally.cases, byKind, divergenceCount: tally.divergenceCount, divergences }))
     : () => {};
-
-  const check = async (list: DiffCase[], answers: Promise<string[]>, fromCorpus: boolean): Promise<void> => {
-    const luaAnswers = await answers;
-    for (let i = 0; i < list.length; i++) {
-      const c = list[i]!;
-      const lua = luaAnswers[i]!;
-      let ours = await safeOurs(c, opts.decoder);
-      // recv cases also go through recvFrame over a cosocket; it must agree as well.
-      if (ours === lua && c.kind === 'recv' && !opts.decoder) {
-        const viaSocket = await safeRecvFrame(c);
-        if (viaSocket !== lua) ours = `${VIA_RECV_FRAME}${viaSocket}`;
-      }
-      cases++;
-      if (fromCorpus) byKind.corpus++;
-      else byKind[c.kind]++;
-      if (lua === ours) {
-        const key = outcomeKey(c, lua);
-        outcomes[key] = (outcomes[key] ?? 0) + 1;
-        continue;
-      }
-      divergenceCount++;
-      if (divergences.length >= maxDivergences) continue;
-      const signature = divergenceSignature(c, lua, ours);
-      if (divergences.some((d) => d.signature === signature)) continue;
-      divergences.push(await recordDivergence(oracle, c, signature, lua, ours, findingsDir, opts));
-    }
-    if (opts.onProgress && Date.now() - lastProgress >= 1000) {
-      lastProgress = Date.now();
-      const elapsedMs = Date.now() - started;
-      opts.onProgress({ elapsedMs, cases, casesPerSec: Math.round(cases / Math.max(0.001, elapsedMs / 1000)), divergences: divergenceCount });
-    }
-  };
-
-  // One batch is always in flight to luajit while the previous one is checked here, so the two
-  // processes work at the same time; batches are checked in the order they were made, so the
-  // cases, their order and the findings are the same as checking each batch in turn.
-  let scheduled = 0;
-  const timeUp = (): boolean => Date.now() >= deadline;
-  const room = (): number => (opts.maxCases !== undefined ? Math.min(batch, opts.maxCases - scheduled) : batch);
-  const more = (): boolean => !timeUp() && (opts.maxCases === undefined || scheduled < opts.maxCases);
-  let pending: { list: DiffCase[]; answers: Promise<string[]>; fromCorpus: boolean } | null = null;
-  const schedule = async (list: DiffCase[], fromCorpus: boolean): Promise<void> => {
-    scheduled += list.length;
-    const next = { list, answers: oracle.askMany(list.map(luaRequest)), fromCorpus };
-    next.answers.catch(() => {}); // awaited in check(); a failure must not go unhandled meanwhile
-    const prev = pending;
-    pending = next;
-    if (prev) await check(prev.list, prev.answers, prev.fromCorpus);
-  };
   try {
-    if (opts.useCorpus ?? true) {
-      const corpus = corpusCases();
-      for (let i = 0; i < corpus.length && more(); i += batch) await schedule(corpus.slice(i, i + batch), true);
-    }
-    for (let round = 0; more(); round++) {
-      const list = fc.sample(diffCaseArb, { numRuns: room(), seed: (seed + round * 7919) | 0 });
-      await schedule(list, false);
-    }
-    const last = pending as { list: DiffCase[]; answers: Promise<string[]>; fromCorpus: boolean } | null;
-    pending = null;
-    if (last) await check(last.list, last.answers, last.fromCorpus);
+    await checkAllBatches(run, seed, deadline, batch);
   } finally {
     await oracle.close();
   }
   const durationMs = Date.now() - started;
+  const { cases, divergenceCount } = tally;
   const report: DiffReport = {
     startedAt: new Date(started).toISOString(),
     durationMs,

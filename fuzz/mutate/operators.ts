@@ -185,10 +185,8 @@ function codeMatches(line: string, re: RegExp): Array<{ index: number; match: st
 
 const FLIPS: Record<string, string> = { '==': '~=', '~=': '==', '<=': '>', '>=': '<', '<': '>=', '>': '<=' };
 
-export function mutantsOf(file: string, source: string): Mutant[] {
-  const lines = source.split('\n');
-  const out: Mutant[] = [];
-  // The `table.new` fallback block never runs under LuaJIT 2.1 (OpenResty's and Debian's have it).
+/** The lines of the `table.new` fallback block, which never runs under LuaJIT 2.1 (OpenResty's and Debian's have it). */
+function tableNewFallbackLines(lines: string[]): Set<number> {
   const fallback = new Set<number>();
   for (let i = 0; i < lines.length; i++) {
     if (!/pcall\(\s*require\s*,\s*["']table\.new["']\s*\)/.test(lines[i]!)) continue;
@@ -197,13 +195,26 @@ export function mutantsOf(file: string, source: string): Mutant[] {
       if (/^end\b/.test(lines[j]!)) break;
     }
   }
-  // `local opcode = band(fst, 0x0f)`: names whose values never exceed a mask
+  return fallback;
+}
+
+/** `local opcode = band(fst, 0x0f)`: names whose values never exceed a mask, with the mask. */
+function maskedNames(lines: string[]): Map<string, number> {
   const masks = new Map<string, number>();
   for (const l of lines) {
     const bm = /^\s*local\s+(\w+)\s*=\s*band\([^,]+,\s*(0x[0-9a-fA-F]+|\d+)\s*\)\s*$/.exec(l);
     if (bm) masks.set(bm[1]!, Number(bm[2]!));
   }
-  const add = (i: number, operator: Operator, after: string, extra?: { replaceNext?: string; equivalent?: string }): void => {
+  return masks;
+}
+
+/** Adds the mutant that replaces line `i` with `after` (and the next line with `replaceNext`). */
+type AddMutant = (i: number, operator: Operator, after: string, extra?: { replaceNext?: string; equivalent?: string }) => void;
+
+/** An AddMutant into `out`, numbering each line's mutants of one operator and naming why one is equivalent. */
+function mutantAdder(file: string, lines: string[], out: Mutant[]): AddMutant {
+  const fallback = tableNewFallbackLines(lines);
+  return (i, operator, after, extra) => {
     const copy = [...lines];
     copy[i] = after;
     if (extra?.replaceNext !== undefined) copy[i + 1] = extra.replaceNext;
@@ -214,59 +225,83 @@ export function mutantsOf(file: string, source: string): Mutant[] {
       ...(why ? { equivalent: why } : {}), source: copy.join('\n'),
     });
   };
+}
+
+/** flip-comparison, off-by-one and constant/default mutants of line `i`. */
+function numberMutants(line: string, i: number, masks: Map<string, number>, add: AddMutant): void {
+  // flip a comparison
+  for (const m of codeMatches(line, /==|~=|<=|>=|<(?!=)|>(?!=)/)) {
+    add(i, 'flip-comparison', line.slice(0, m.index) + FLIPS[m.match] + line.slice(m.index + m.match.length));
+  }
+  // off-by-one on the number a comparison tests against
+  for (const m of codeMatches(line, /(?:[<>]=?|==|~=)\s*(0x[0-9a-fA-F]+|\d+)\b/)) {
+    const num = /(0x[0-9a-fA-F]+|\d+)$/.exec(m.match)![1]!;
+    const v = Number(num);
+    const at = m.index + m.match.length - num.length;
+    const bound = bitFieldBound(line.slice(0, m.index), m.match, v, masks);
+    const gate = versionGateBound(line);
+    add(i, 'off-by-one', line.slice(0, at) + String(v + 1) + line.slice(at + num.length), bound ?? gate ? { equivalent: (bound ?? gate)! } : undefined);
+  }
+  // change a numeric constant elsewhere (masks, shifts, lengths, opcodes, defaults)
+  for (const m of codeMatches(line, /(?<![\w.])(0x[0-9a-fA-F]+|\d+)(?![\w.])/)) {
+    const before = line.slice(0, m.index).trimEnd();
+    if (/(?:[<>]=?|==|~=)$/.test(before)) continue; // off-by-one covers these
+    const v = Number(m.match);
+    const isDefault = /\bor\s*$/.test(before);
+    const clamped = clampedStart(before, line.slice(m.index + m.match.length), v);
+    add(i, isDefault ? 'default' : 'constant', line.slice(0, m.index) + String(v === 0 ? 1 : v - 1) + line.slice(m.index + m.match.length), clamped ? { equivalent: clamped } : undefined);
+  }
+}
+
+/** drop-check, swap-checks, error-string and drop-flag mutants of line `i`. */
+function checkMutants(lines: string[], i: number, add: AddMutant): void {
+  const line = lines[i]!;
+  // drop a check: `if <cond> then` -> `if false then` (only where the branch returns or fails)
+  const ifm = /^(\s*)(if|elseif)\s+(.+?)\s+then(.*)$/.exec(line);
+  if (ifm && /return|error|fatal/.test(ifm[4]! + (lines[i + 1] ?? '') + (lines[i + 2] ?? ''))) {
+    add(i, 'drop-check', `${ifm[1]}${ifm[2]} false then${ifm[4]}`);
+  }
+  // swap two adjacent one-line checks
+  if (/^\s*if .* then .* end\s*$/.test(line) && /^\s*if .* then .* end\s*$/.test(lines[i + 1] ?? '')) {
+    add(i, 'swap-checks', lines[i + 1]!, { replaceNext: line });
+  }
+  // change an error string (a string that is returned as the error)
+  // (a string with escaped quotes, `"bad \"upgrade\" request header: "`, is one string)
+  const err = /^(.*\breturn\s+nil\s*,\s*(?:nil\s*,\s*)?)"((?:[^"\\]|\\.)*)"(.*)$/.exec(line);
+  if (err) add(i, 'error-string', `${err[1]}"${err[2]}!"${err[3]}`);
+  // drop an assignment to a state flag
+  if (/^\s*self\.(fatal|closed)\s*=\s*true\s*$/.test(line)) add(i, 'drop-flag', line.replace(/self\.(fatal|closed)\s*=\s*true/, '-- (dropped) self.$1 = true'));
+}
+
+/**
+ * drop-header mutants of line `i`: a request header renamed X-Dropped-<name> (so the request stays
+ * well-formed), or a response header's ngx.header assignment removed.
+ */
+function headerMutants(line: string, i: number, add: AddMutant): void {
+  for (const span of codeSpans(line)) {
+    if (!span.str) continue;
+    const g = /(^"|\\r\\n)([A-Za-z][A-Za-z-]*): /g;
+    let h: RegExpExecArray | null;
+    while ((h = g.exec(span.text)) !== null) {
+      const at = span.at + h.index + h[1]!.length;
+      add(i, 'drop-header', line.slice(0, at) + 'X-Dropped-' + line.slice(at));
+    }
+  }
+  const rh = /^(\s*)(ngx_header|ngx\.header)\[\s*"([^"]+)"\s*\]\s*=\s*(?!nil\b)/.exec(line);
+  if (rh) add(i, 'drop-header', `${rh[1]}-- (dropped) ${line.trim()}`);
+}
+
+export function mutantsOf(file: string, source: string): Mutant[] {
+  const lines = source.split('\n');
+  const out: Mutant[] = [];
+  const masks = maskedNames(lines);
+  const add = mutantAdder(file, lines, out);
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
     if (!isCode(line)) continue;
-    // flip a comparison
-    for (const m of codeMatches(line, /==|~=|<=|>=|<(?!=)|>(?!=)/)) {
-      add(i, 'flip-comparison', line.slice(0, m.index) + FLIPS[m.match] + line.slice(m.index + m.match.length));
-    }
-    // off-by-one on the number a comparison tests against
-    for (const m of codeMatches(line, /(?:[<>]=?|==|~=)\s*(0x[0-9a-fA-F]+|\d+)\b/)) {
-      const num = /(0x[0-9a-fA-F]+|\d+)$/.exec(m.match)![1]!;
-      const v = Number(num);
-      const at = m.index + m.match.length - num.length;
-      const bound = bitFieldBound(line.slice(0, m.index), m.match, v, masks);
-      const gate = versionGateBound(line);
-      add(i, 'off-by-one', line.slice(0, at) + String(v + 1) + line.slice(at + num.length), bound ?? gate ? { equivalent: (bound ?? gate)! } : undefined);
-    }
-    // change a numeric constant elsewhere (masks, shifts, lengths, opcodes, defaults)
-    for (const m of codeMatches(line, /(?<![\w.])(0x[0-9a-fA-F]+|\d+)(?![\w.])/)) {
-      const before = line.slice(0, m.index).trimEnd();
-      if (/(?:[<>]=?|==|~=)$/.test(before)) continue; // off-by-one covers these
-      const v = Number(m.match);
-      const isDefault = /\bor\s*$/.test(before);
-      const clamped = clampedStart(before, line.slice(m.index + m.match.length), v);
-      add(i, isDefault ? 'default' : 'constant', line.slice(0, m.index) + String(v === 0 ? 1 : v - 1) + line.slice(m.index + m.match.length), clamped ? { equivalent: clamped } : undefined);
-    }
-    // drop a check: `if <cond> then` -> `if false then` (only where the branch returns or fails)
-    const ifm = /^(\s*)(if|elseif)\s+(.+?)\s+then(.*)$/.exec(line);
-    if (ifm && /return|error|fatal/.test(ifm[4]! + (lines[i + 1] ?? '') + (lines[i + 2] ?? ''))) {
-      add(i, 'drop-check', `${ifm[1]}${ifm[2]} false then${ifm[4]}`);
-    }
-    // swap two adjacent one-line checks
-    if (/^\s*if .* then .* end\s*$/.test(line) && /^\s*if .* then .* end\s*$/.test(lines[i + 1] ?? '')) {
-      add(i, 'swap-checks', lines[i + 1]!, { replaceNext: line });
-    }
-    // change an error string (a string that is returned as the error)
-    // (a string with escaped quotes, `"bad \"upgrade\" request header: "`, is one string)
-    const err = /^(.*\breturn\s+nil\s*,\s*(?:nil\s*,\s*)?)"((?:[^"\\]|\\.)*)"(.*)$/.exec(line);
-    if (err) add(i, 'error-string', `${err[1]}"${err[2]}!"${err[3]}`);
-    // drop an assignment to a state flag
-    if (/^\s*self\.(fatal|closed)\s*=\s*true\s*$/.test(line)) add(i, 'drop-flag', line.replace(/self\.(fatal|closed)\s*=\s*true/, '-- (dropped) self.$1 = true'));
-    // drop a request header (renamed X-Dropped-<name>, so the request stays well-formed) or a
-    // response header (its ngx.header assignment removed)
-    for (const span of codeSpans(line)) {
-      if (!span.str) continue;
-      const g = /(^"|\\r\\n)([A-Za-z][A-Za-z-]*): /g;
-      let h: RegExpExecArray | null;
-      while ((h = g.exec(span.text)) !== null) {
-        const at = span.at + h.index + h[1]!.length;
-        add(i, 'drop-header', line.slice(0, at) + 'X-Dropped-' + line.slice(at));
-      }
-    }
-    const rh = /^(\s*)(ngx_header|ngx\.header)\[\s*"([^"]+)"\s*\]\s*=\s*(?!nil\b)/.exec(line);
-    if (rh) add(i, 'drop-header', `${rh[1]}-- (dropped) ${line.trim()}`);
+    numberMutants(line, i, masks, add);
+    checkMutants(lines, i, add);
+    headerMutants(line, i, add);
   }
   return out;
 }

@@ -2,13 +2,13 @@
 // or --merge without --minimise-corpus, is on the command line).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseCommandLine, renderOptions, shownPath, UsageError, type OptionsSpec } from '../../lab/args.js';
+import { parseCommandLine, renderOptions, shownPath, UsageError, type OptionsSpec, type ParsedValues } from '../../lab/args.js';
 import { onInterrupt } from '../../lab/children.js';
 import { claimReport } from '../../lab/reports.js';
 import { printJson } from '../../lab/output.js';
 import { ROOT_DIR } from '../../lab/paths.js';
 import { formatServiceReport, mergeServiceReports, reportDirs, writeServiceReport } from './report.js';
-import { FINDING_KINDS, parseServiceUrl, readScenario, ServiceCampaign, type ServiceFuzzOptions } from './runner.js';
+import { FINDING_KINDS, parseServiceUrl, readScenario, ServiceCampaign, type ServiceFuzzOptions, type ServiceTarget } from './runner.js';
 
 /** `wslab fuzz`'s service-mode options: the parser's spec and the Service options block of its help. */
 export const serviceOptions = {
@@ -72,29 +72,33 @@ export function isServiceMode(argv: readonly string[]): boolean {
   return has('--url') || has('--replay') || (has('--merge') && !has('--minimise-corpus'));
 }
 
-export async function runService(argv: string[]): Promise<number> {
-  const { values: v } = parseCommandLine('fuzz', argv, serviceOptions);
-  const usage = (m: string): never => {
-    throw new UsageError('fuzz', `${m} (see wslab fuzz --help)`);
-  };
-  if (v.merge.length) {
-    if (v.url || v.replay) usage('--merge takes report folders and --out only');
-    const r = mergeServiceReports(reportDirs(v.merge), v.out);
-    if ('err' in r) {
-      console.error(`wslab fuzz: ${r.err}`);
-      return 1;
-    }
-    console.log(formatServiceReport(r, shownPath(v.out)));
-    if (v.json) printJson(r);
-    return r.ok ? 0 : 1;
+type ServiceValues = ParsedValues<typeof serviceOptions>;
+/** Throws the UsageError of `wslab fuzz`. */
+type Usage = (message: string) => never;
+
+/** --merge: the shard reports merged into --out. */
+function mergeReports(v: ServiceValues, usage: Usage): number {
+  if (v.url || v.replay) usage('--merge takes report folders and --out only');
+  const r = mergeServiceReports(reportDirs(v.merge), v.out);
+  if ('err' in r) {
+    console.error(`wslab fuzz: ${r.err}`);
+    return 1;
   }
-  if (!v.url) usage('--replay needs --url');
-  let shard = { index: 1, count: 1 };
-  if (v.shard !== undefined) {
-    const m = /^(\d+)\/(\d+)$/.exec(v.shard);
-    if (!m || Number(m[1]) < 1 || Number(m[1]) > Number(m[2])) usage(`--shard takes I/N with 1 <= I <= N, not "${v.shard}"`);
-    shard = { index: Number(m![1]), count: Number(m![2]) };
-  }
+  console.log(formatServiceReport(r, shownPath(v.out)));
+  if (v.json) printJson(r);
+  return r.ok ? 0 : 1;
+}
+
+/** --shard I/N (default 1/1). */
+function shardOf(v: ServiceValues, usage: Usage): { index: number; count: number } {
+  if (v.shard === undefined) return { index: 1, count: 1 };
+  const m = /^(\d+)\/(\d+)$/.exec(v.shard);
+  if (!m || Number(m[1]) < 1 || Number(m[1]) > Number(m[2])) usage(`--shard takes I/N with 1 <= I <= N, not "${v.shard}"`);
+  return { index: Number(m![1]), count: Number(m![2]) };
+}
+
+/** The target `url` (--url), with --ca's certificate or --insecure for wss. */
+function targetOf(url: string, v: ServiceValues, usage: Usage): ServiceTarget {
   let ca: string | undefined;
   if (v.ca !== undefined) {
     try {
@@ -103,39 +107,35 @@ export async function runService(argv: string[]): Promise<number> {
       usage(`--ca ${v.ca}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
   }
-  const target = parseServiceUrl(v.url!, { ca, insecure: v.insecure });
+  const target = parseServiceUrl(url, { ca, insecure: v.insecure });
   if ('err' in target) return usage(target.err);
   if ((v.ca || v.insecure) && !target.raw.tls) usage('--ca and --insecure are for wss:// URLs');
-  const seed = v.seed ?? ((Date.now() ^ (Math.random() * 0x7fffffff)) >>> 0);
-  const abort = new AbortController();
-  const opts: ServiceFuzzOptions = {
-    target, seed, timeMs: v.time, ...(v.sessions !== undefined ? { maxSessions: v.sessions } : {}), shard,
-    profile: v.profile, probe: v.probe, probeTimeoutMs: v['probe-timeout'], oracles: v.oracles,
-    ...(v['error-log'] ? { errorLog: v['error-log'] } : {}), ...(v.pid !== undefined ? { pid: v.pid } : {}),
-    resourceWindow: v['resource-window'], maxRssGrowthKiB: Math.round(v['max-rss-growth'] * 1024), maxFdGrowth: v['max-fd-growth'],
-    rate: v.rate, connections: v.connections, shrinkBudgetMs: v['shrink-time'], maxFindings: v['max-findings'], recoverMs: v['recover-time'],
-    outDir: v.out, signal: abort.signal,
-  };
+  return target;
+}
 
-  if (v.replay) {
-    const sc = readScenario(v.replay);
-    if ('err' in sc) {
-      console.error(`wslab fuzz: ${sc.err}`);
-      return 1;
-    }
-    console.error(`wslab fuzz: replaying ${shownPath(v.replay)} (${sc.finding.kind}: ${sc.finding.summary}) against ${target.url}`);
-    const r = await new ServiceCampaign({ ...opts, profile: v.profile === 'strict' && argv.every((a) => !a.startsWith('--profile')) ? sc.profile : v.profile }).replay(sc);
-    if ('err' in r) {
-      console.error(`wslab fuzz: ${r.err}`);
-      return 1;
-    }
-    for (const f of r.findings) console.log(`[${f.kind}] ${f.summary}`);
-    for (const e of r.expected) console.log(`expected (${e.expectedBy}): ${e.summary}`);
-    console.log(r.reproduced ? `reproduced: ${sc.finding.signature}` : `did not reproduce ${sc.finding.signature}${r.findings.length ? ' (other findings above)' : ''}`);
-    if (v.json) printJson({ ok: r.findings.length === 0, signature: sc.finding.signature, ...r });
-    return r.findings.length ? 1 : 0;
+/** --replay `file`: one saved finding against the target; 1 when it (or another finding) shows. */
+async function replayFinding(argv: string[], file: string, v: ServiceValues, opts: ServiceFuzzOptions): Promise<number> {
+  const sc = readScenario(file);
+  if ('err' in sc) {
+    console.error(`wslab fuzz: ${sc.err}`);
+    return 1;
   }
+  console.error(`wslab fuzz: replaying ${shownPath(file)} (${sc.finding.kind}: ${sc.finding.summary}) against ${opts.target.url}`);
+  const r = await new ServiceCampaign({ ...opts, profile: v.profile === 'strict' && argv.every((a) => !a.startsWith('--profile')) ? sc.profile : v.profile }).replay(sc);
+  if ('err' in r) {
+    console.error(`wslab fuzz: ${r.err}`);
+    return 1;
+  }
+  for (const f of r.findings) console.log(`[${f.kind}] ${f.summary}`);
+  for (const e of r.expected) console.log(`expected (${e.expectedBy}): ${e.summary}`);
+  console.log(r.reproduced ? `reproduced: ${sc.finding.signature}` : `did not reproduce ${sc.finding.signature}${r.findings.length ? ' (other findings above)' : ''}`);
+  if (v.json) printJson({ ok: r.findings.length === 0, signature: sc.finding.signature, ...r });
+  return r.findings.length ? 1 : 0;
+}
 
+/** The campaign: says what it will send, writes the report as it goes (the interrupted one on Ctrl-C), prints it. */
+async function runCampaign(v: ServiceValues, opts: ServiceFuzzOptions, shard: { index: number; count: number }, abort: AbortController): Promise<number> {
+  const { target, seed } = opts;
   const where = `${target.raw.host}:${target.raw.port} ${target.path} over ${target.raw.tls ? 'wss (TLS)' : 'ws (plain TCP)'}`;
   const total = v.sessions !== undefined ? `up to ${v.sessions} sessions${shard.count > 1 ? ` (this shard: about ${Math.ceil(v.sessions / shard.count)})` : ''} within ${v.time / 1000} s` : `sessions for ${v.time / 1000} s`;
   console.error(
@@ -161,6 +161,29 @@ export async function runService(argv: string[]): Promise<number> {
   console.log(formatServiceReport(report, shownPath(v.out)));
   if (v.json) printJson(report);
   return report.ok ? 0 : 1;
+}
+
+export async function runService(argv: string[]): Promise<number> {
+  const { values: v } = parseCommandLine('fuzz', argv, serviceOptions);
+  const usage: Usage = (m) => {
+    throw new UsageError('fuzz', `${m} (see wslab fuzz --help)`);
+  };
+  if (v.merge.length) return mergeReports(v, usage);
+  if (!v.url) usage('--replay needs --url');
+  const shard = shardOf(v, usage);
+  const target = targetOf(v.url!, v, usage);
+  const seed = v.seed ?? ((Date.now() ^ (Math.random() * 0x7fffffff)) >>> 0);
+  const abort = new AbortController();
+  const opts: ServiceFuzzOptions = {
+    target, seed, timeMs: v.time, ...(v.sessions !== undefined ? { maxSessions: v.sessions } : {}), shard,
+    profile: v.profile, probe: v.probe, probeTimeoutMs: v['probe-timeout'], oracles: v.oracles,
+    ...(v['error-log'] ? { errorLog: v['error-log'] } : {}), ...(v.pid !== undefined ? { pid: v.pid } : {}),
+    resourceWindow: v['resource-window'], maxRssGrowthKiB: Math.round(v['max-rss-growth'] * 1024), maxFdGrowth: v['max-fd-growth'],
+    rate: v.rate, connections: v.connections, shrinkBudgetMs: v['shrink-time'], maxFindings: v['max-findings'], recoverMs: v['recover-time'],
+    outDir: v.out, signal: abort.signal,
+  };
+  if (v.replay) return replayFinding(argv, v.replay, v, opts);
+  return runCampaign(v, opts, shard, abort);
 }
 
 function progressPrinter(): (p: { elapsedMs: number; sessions: number; sessionsPerSec: number; findings: number; expected: number; shrinking: boolean }) => void {

@@ -231,55 +231,62 @@ export interface SessionBytes {
   closedAt: number | null;
 }
 
-/** Judges what the service sent in one session. Violations come back in the order found, one per check. */
-export function judgeSession(s: ServiceSession, r: SessionBytes, profile: Profile): ProtocolViolation[] {
-  const out: ProtocolViolation[] = [];
-  const seen = new Set<string>();
-  const add = (check: string, summary: string, evidence: Record<string, unknown>, expectedBy?: string): void => {
-    if (seen.has(check)) return;
-    seen.add(check);
-    out.push({ check, summary, evidence, ...(profile === 'resty' && expectedBy ? { expectedBy } : {}) });
-  };
-  if (r.head === null) return out;
-  const head = parseHead(r.head);
-  if (head.status !== 101) return out; // refused: nothing else to judge (a refusal is the server's right)
-  const req = s.request;
-  const dup = ['upgrade', 'connection', 'sec-websocket-key', 'sec-websocket-version', 'sec-websocket-protocol'].some((n) => headerValues(req.headers, n).length > 1);
-  // The opening handshake (RFC 6455 §4.2.1-4.2.2). A request with a repeated header is not judged
-  // (which copy counts is the server's business).
-  if (!dup) {
-    const defects = requestDefects(req);
-    if (defects.length) {
-      const loose = defects.every((d) => d.field === 'method' || d.field === 'key' || (d.field === 'connection' && (headerValues(req.headers, 'connection')[0] ?? '').toLowerCase().includes('upgrade')));
-      add('accepted-invalid-handshake', `101 to an invalid request (${defects.map((d) => d.text).join('; ')})`, { request: requestText(req), response: r.head }, loose ? 'loose-handshake' : undefined);
-    }
-    const key = headerValues(req.headers, 'sec-websocket-key')[0];
-    const accept = headerValues(head.headers, 'sec-websocket-accept');
-    if (key !== undefined && (accept.length !== 1 || accept[0] !== acceptFor(key.trim()))) {
-      add('bad-accept', `Sec-WebSocket-Accept ${accept.length ? accept.join(', ') : '(none)'} for key ${key} (want ${acceptFor(key.trim())})`, { response: r.head });
-    }
-    const offered = headerValues(req.headers, 'sec-websocket-protocol')[0];
-    const chosen = headerValues(head.headers, 'sec-websocket-protocol');
-    if (chosen.length && (chosen.length > 1 || !tokens(offered).includes(chosen[0]!.toLowerCase()))) {
-      add('subprotocol', `Sec-WebSocket-Protocol: ${chosen.join(', ')} when the client offered ${offered ?? 'none'}`, { response: r.head }, offered !== undefined && chosen.length === 1 && chosen[0] === offered.trim() ? 'subprotocol-list' : undefined);
-    }
-  }
-  const extensions = headerValues(head.headers, 'sec-websocket-extensions');
-  if (extensions.length) add('extension-not-offered', `Sec-WebSocket-Extensions: ${extensions.join(', ')} though none was offered`, { response: r.head });
+/** Records a violation of `check` (only the first of each); `expectedBy` names the resty deviation that explains it. */
+type AddViolation = (check: string, summary: string, evidence: Record<string, unknown>, expectedBy?: string) => void;
 
-  const sent = sentFrames(s.traffic, r.groupSentAt);
-  const { errors, oversizeBefore, committed } = clientErrors(sent);
-  // A violation the original sends only as an echo of the same error of ours is its deviation.
-  const echoed = (cls: ErrorClass): string | undefined => (committed.has(cls) ? UNDETECTED[cls] : undefined);
-  const { frames, hugeLength } = decodeServerFrames(r.after);
-  const arrivalOf = (offset: number): number => {
-    let at = r.arrivals[0]?.at ?? 0;
-    for (const a of r.arrivals) if (a.offset <= offset) at = a.at;
-    return at;
-  };
-  if (hugeLength) add('length-over-2^63', 'a 64-bit length with its most significant bit set', { after: hexOf(r.after) });
+/** The server's close frame and when it arrived. */
+interface ServerClose {
+  frame: ServerFrame;
+  at: number;
+}
+
+/**
+ * The opening handshake (RFC 6455 §4.2.1-4.2.2). A request with a repeated header is not judged
+ * (which copy counts is the server's business).
+ */
+function judgeHandshake(req: ServiceSession['request'], head: ReturnType<typeof parseHead>, responseHead: string, add: AddViolation): void {
+  const dup = ['upgrade', 'connection', 'sec-websocket-key', 'sec-websocket-version', 'sec-websocket-protocol'].some((n) => headerValues(req.headers, n).length > 1);
+  if (dup) return;
+  const defects = requestDefects(req);
+  if (defects.length) {
+    const loose = defects.every((d) => d.field === 'method' || d.field === 'key' || (d.field === 'connection' && (headerValues(req.headers, 'connection')[0] ?? '').toLowerCase().includes('upgrade')));
+    add('accepted-invalid-handshake', `101 to an invalid request (${defects.map((d) => d.text).join('; ')})`, { request: requestText(req), response: responseHead }, loose ? 'loose-handshake' : undefined);
+  }
+  const key = headerValues(req.headers, 'sec-websocket-key')[0];
+  const accept = headerValues(head.headers, 'sec-websocket-accept');
+  if (key !== undefined && (accept.length !== 1 || accept[0] !== acceptFor(key.trim()))) {
+    add('bad-accept', `Sec-WebSocket-Accept ${accept.length ? accept.join(', ') : '(none)'} for key ${key} (want ${acceptFor(key.trim())})`, { response: responseHead });
+  }
+  const offered = headerValues(req.headers, 'sec-websocket-protocol')[0];
+  const chosen = headerValues(head.headers, 'sec-websocket-protocol');
+  if (chosen.length && (chosen.length > 1 || !tokens(offered).includes(chosen[0]!.toLowerCase()))) {
+    add('subprotocol', `Sec-WebSocket-Protocol: ${chosen.join(', ')} when the client offered ${offered ?? 'none'}`, { response: responseHead }, offered !== undefined && chosen.length === 1 && chosen[0] === offered.trim() ? 'subprotocol-list' : undefined);
+  }
+}
+
+/** The server's close frame: its length, code and reason (§5.5, §5.5.1, §7.4). */
+function judgeCloseFrame(f: ServerFrame, ev: Record<string, unknown>, echoed: (cls: ErrorClass) => string | undefined, add: AddViolation): void {
+  if (f.payload.length === 1) add('close-body-1-byte', 'a close frame with a 1-byte body (§5.5.1)', ev);
+  if (f.payload.length >= 2) {
+    const code = f.payload.readUInt16BE(0);
+    if (!validCloseCode(code)) add('invalid-close-code', `close code ${code} (§7.4)`, ev, echoed('close-code'));
+    if (f.payload.length > 2 && !validUtf8(f.payload.subarray(2))) add('close-reason-not-utf8', 'a close reason that is not UTF-8 (§5.5.1)', ev, echoed('utf8'));
+  }
+}
+
+/**
+ * Every frame the server sent, in order, up to the first after its close frame: framing, control
+ * frames, fragmentation and UTF-8. Returns the server's close frame, if it sent one.
+ */
+function judgeServerFrames(
+  frames: ServerFrame[],
+  extensionNegotiated: boolean,
+  arrivalOf: (offset: number) => number,
+  echoed: (cls: ErrorClass) => string | undefined,
+  add: AddViolation,
+): ServerClose | null {
   let open: { opcode: number; parts: Buffer[] } | null = null;
-  let close: { frame: ServerFrame; at: number } | null = null;
+  let close: ServerClose | null = null;
   for (const f of frames) {
     const ev = { frame: f.hex, offset: f.offset };
     if (close) {
@@ -287,7 +294,7 @@ export function judgeSession(s: ServiceSession, r: SessionBytes, profile: Profil
       break;
     }
     if (f.masked) add('masked-frame', 'a masked frame from the server (RFC 6455 §5.1)', ev);
-    if (f.rsv !== 0 && !extensions.length) add('rsv-without-extension', `RSV bits ${f.rsv} with no extension negotiated (§5.2)`, ev);
+    if (f.rsv !== 0 && !extensionNegotiated) add('rsv-without-extension', `RSV bits ${f.rsv} with no extension negotiated (§5.2)`, ev);
     if (f.nonMinimal) add('non-minimal-length', 'a length field longer than needed (§5.2)', ev);
     if ((f.opcode >= 3 && f.opcode <= 7) || f.opcode >= 0xb) {
       add('reserved-opcode', `reserved opcode 0x${f.opcode.toString(16)} (§5.2)`, ev);
@@ -298,12 +305,7 @@ export function judgeSession(s: ServiceSession, r: SessionBytes, profile: Profil
       if (!f.fin) add('fragmented-control-frame', 'a control frame with FIN clear (§5.5)', ev);
       if (f.opcode === 8) {
         close = { frame: f, at: arrivalOf(f.offset) };
-        if (f.payload.length === 1) add('close-body-1-byte', 'a close frame with a 1-byte body (§5.5.1)', ev);
-        if (f.payload.length >= 2) {
-          const code = f.payload.readUInt16BE(0);
-          if (!validCloseCode(code)) add('invalid-close-code', `close code ${code} (§7.4)`, ev, echoed('close-code'));
-          if (f.payload.length > 2 && !validUtf8(f.payload.subarray(2))) add('close-reason-not-utf8', 'a close reason that is not UTF-8 (§5.5.1)', ev, echoed('utf8'));
-        }
+        judgeCloseFrame(f, ev, echoed, add);
       }
       continue;
     }
@@ -320,11 +322,23 @@ export function judgeSession(s: ServiceSession, r: SessionBytes, profile: Profil
       open = null;
     }
   }
+  return close;
+}
 
-  // Our first protocol error: a strict server fails the connection with a close frame of the
-  // error's code (RFC 6455 §7.1.7, §7.4.1). Not judged when the server had closed (frame or TCP)
-  // before the error went out, after a frame over 65535 bytes (a server's limit may have failed the
-  // connection first), or when the server reset the connection (the kernel may drop what it sent).
+/**
+ * Our first protocol error: a strict server fails the connection with a close frame of the
+ * error's code (RFC 6455 §7.1.7, §7.4.1). Not judged when the server had closed (frame or TCP)
+ * before the error went out, after a frame over 65535 bytes (a server's limit may have failed the
+ * connection first), or when the server reset the connection (the kernel may drop what it sent).
+ */
+function judgeAnswerToFirstError(
+  sent: Array<{ group: number; f: FrameSpec }>,
+  errors: ClientError[],
+  oversizeBefore: number | null,
+  close: ServerClose | null,
+  r: SessionBytes,
+  add: AddViolation,
+): void {
   const first = errors[0];
   const errAt = first ? r.groupSentAt[first.group] : null;
   if (first && errAt !== null && errAt !== undefined && (oversizeBefore === null || oversizeBefore > first.frame) && !(close && close.at < errAt) && !(r.closedAt !== null && r.closedAt < errAt)) {
@@ -339,6 +353,37 @@ export function judgeSession(s: ServiceSession, r: SessionBytes, profile: Profil
       else add(`no-close-after-${first.cls}`, `neither a close frame nor a TCP close after ${first.what}`, ev, UNDETECTED[first.cls]);
     }
   }
+}
+
+/** Judges what the service sent in one session. Violations come back in the order found, one per check. */
+export function judgeSession(s: ServiceSession, r: SessionBytes, profile: Profile): ProtocolViolation[] {
+  const out: ProtocolViolation[] = [];
+  const seen = new Set<string>();
+  const add: AddViolation = (check, summary, evidence, expectedBy) => {
+    if (seen.has(check)) return;
+    seen.add(check);
+    out.push({ check, summary, evidence, ...(profile === 'resty' && expectedBy ? { expectedBy } : {}) });
+  };
+  if (r.head === null) return out;
+  const head = parseHead(r.head);
+  if (head.status !== 101) return out; // refused: nothing else to judge (a refusal is the server's right)
+  judgeHandshake(s.request, head, r.head, add);
+  const extensions = headerValues(head.headers, 'sec-websocket-extensions');
+  if (extensions.length) add('extension-not-offered', `Sec-WebSocket-Extensions: ${extensions.join(', ')} though none was offered`, { response: r.head });
+
+  const sent = sentFrames(s.traffic, r.groupSentAt);
+  const { errors, oversizeBefore, committed } = clientErrors(sent);
+  // A violation the original sends only as an echo of the same error of ours is its deviation.
+  const echoed = (cls: ErrorClass): string | undefined => (committed.has(cls) ? UNDETECTED[cls] : undefined);
+  const { frames, hugeLength } = decodeServerFrames(r.after);
+  const arrivalOf = (offset: number): number => {
+    let at = r.arrivals[0]?.at ?? 0;
+    for (const a of r.arrivals) if (a.offset <= offset) at = a.at;
+    return at;
+  };
+  if (hugeLength) add('length-over-2^63', 'a 64-bit length with its most significant bit set', { after: hexOf(r.after) });
+  const close = judgeServerFrames(frames, extensions.length > 0, arrivalOf, echoed, add);
+  judgeAnswerToFirstError(sent, errors, oversizeBefore, close, r, add);
   return out;
 }
 

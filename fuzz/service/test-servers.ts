@@ -1,29 +1,14 @@
-// Echo services on 127.0.0.1 for the service fuzzer's tests and by-hand runs: the ws package and
-// our server (compat or strict) with the README's echo app. Each answers pings, echoes data frame by
-// frame (fragments as fragments, like the Lua /echo) and echoes a close.
-import type { AddressInfo } from 'node:net';
-import { WebSocketServer } from 'ws';
+// Echo services on 127.0.0.1 for the service fuzzer's tests and by-hand runs: the ws package (the
+// lab's ws echo, permessage-deflate off) and our server (compat or strict) with the README's echo
+// app, which answers pings, echoes data frame by frame (fragments as fragments, like the Lua /echo)
+// and echoes a close.
+import { startWsEcho as startWsEchoServer, type EchoService } from '../../lab/ws-echo.js';
 import { createServer } from 'resty-websocket/server';
 
-export interface EchoService {
-  url: string;
-  close(): Promise<void>;
-}
+export type { EchoService } from '../../lab/ws-echo.js';
 
-export async function startWsEcho(): Promise<EchoService> {
-  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false });
-  await new Promise((r) => wss.once('listening', r));
-  wss.on('connection', (ws) => {
-    ws.on('error', () => {});
-    ws.on('message', (data, isBinary) => ws.send(data as Buffer, { binary: isBinary }));
-  });
-  return {
-    url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/`,
-    close: () => new Promise<void>((r) => {
-      for (const c of wss.clients) c.terminate();
-      wss.close(() => r());
-    }),
-  };
+export function startWsEcho(): Promise<EchoService> {
+  return startWsEchoServer({ perMessageDeflate: false });
 }
 
 const OPCODES: Record<string, number> = { text: 0x1, binary: 0x2, continuation: 0x0 };

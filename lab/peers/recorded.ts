@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CACHE_DIR } from '../paths.js';
-import { fileTail, httpGet, NginxPeer } from './nginx-peer.js';
+import { fileTail, httpGet, nginxPeer, type PeerControl } from './nginx-peer.js';
 import type { LuaLibraryInfo, RunningPeer } from './types.js';
 
 export const PEER_STATE_FILE = join(CACHE_DIR, 'peer', 'state.json');
@@ -46,17 +46,19 @@ export function clearPeerState(file = stateFile()): void {
   rmSync(file, { force: true });
 }
 
+/** A recorded peer in full: one that records its CA and its self-signed listener. */
+type AttachableState = PeerState & { caPem: string; wssSelfSignedUrl: string };
+
 /** A RunningPeer over a recorded one: `stop()` leaves it running (it belongs to `wslab peer start`). */
-class RecordedPeer extends NginxPeer {
-  readonly backend: 'native' | 'container';
-  constructor(readonly state: PeerState & { caPem: string; wssSelfSignedUrl: string }) {
-    super(state);
-    this.backend = state.backend === 'container' ? 'container' : 'native';
-  }
-  async errorLog(maxBytes = 16_384): Promise<string> {
-    return this.state.prefix ? fileTail(join(this.state.prefix, 'logs', 'error.log'), maxBytes) : '';
-  }
-  async stop(): Promise<void> {}
+type RecordedPeer = RunningPeer & { readonly state: AttachableState };
+
+function recordedPeer(state: AttachableState): RecordedPeer {
+  const control: PeerControl = {
+    backend: state.backend === 'container' ? 'container' : 'native',
+    errorLog: async (maxBytes = 16_384) => (state.prefix ? fileTail(join(state.prefix, 'logs', 'error.log'), maxBytes) : ''),
+    async stop() {},
+  };
+  return nginxPeer(state, control, { state });
 }
 
 export interface AttachOptions {
@@ -81,11 +83,11 @@ export async function attachRecordedPeer(o: AttachOptions = {}): Promise<{ peer:
     return { peer: null, why: `the recorded peer loads ${s.luaLib ?? 'the default library'}, ${o.luaLib ?? 'the default library'} was asked for` };
   }
   if ((await httpGet(`${s.httpUrl}/health`, 1000))?.status !== 200) return { peer: null, why: `the recorded peer at ${s.httpUrl} does not answer` };
-  return { peer: new RecordedPeer(s as PeerState & { caPem: string; wssSelfSignedUrl: string }) };
+  return { peer: recordedPeer(s as AttachableState) };
 }
 
 /** What a command says when it attaches: one line on stderr. */
 export function attachedLine(command: string, peer: RunningPeer): string {
-  const pid = (peer as RecordedPeer).state?.pid;
+  const pid = (peer as Partial<RecordedPeer>).state?.pid;
   return `wslab ${command}: using the peer started by \`wslab peer start\` at ${peer.httpUrl}${pid ? ` (pid ${pid})` : ''}, lua-resty-websocket ${peer.lib.clientVersion}; it stays running (\`wslab peer stop\` stops it)`;
 }

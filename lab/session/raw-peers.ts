@@ -250,6 +250,102 @@ function responseText(s: ClientSession, reqHead: string): Buffer {
   return Buffer.from(encodeHead(s.response.status, s.response.headers.map(([n, v]) => [n, v.replace('{accept}', accept)])), 'latin1');
 }
 
+/** One connection the raw server accepted: what it received, and its script while that runs. */
+interface AcceptedConnection {
+  sock: net.Socket;
+  c: Collected;
+  /** Where the request head ends in what was received (-1 until it has). */
+  headLen: number;
+  scripted: Promise<void> | null;
+}
+
+/**
+ * The script of connection `index`: the first gets the session's response and traffic and ends as
+ * the session says; later ones get a plain 101 and nothing else.
+ */
+async function scriptConnection(s: ClientSession, entry: AcceptedConnection, index: number, settleMs: number): Promise<void> {
+  const { sock, c } = entry;
+  const all = (): Buffer => Buffer.concat(c.chunks);
+  await waitFor(() => headEnd(all()) >= 0, c, 5000);
+  const he = headEnd(all());
+  if (he < 0) return;
+  entry.headLen = he;
+  const reqHead = all().subarray(0, he).toString('latin1');
+  if (index > 0) {
+    // Later than any 1 ms read timeout the program may have set, never racing it.
+    await sleep(settleMs);
+    if (sock.destroyed) return;
+    sock.write(upgradeResponse(reqHead));
+    return;
+  }
+  const first = s.traffic[0];
+  const startsNow = first !== undefined && first.pauseMs === 0 && !first.chops?.length;
+  sock.write(Buffer.concat([responseText(s, reqHead), startsNow ? groupBytes(first) : Buffer.alloc(0)]));
+  await sendGroups(sock, s.traffic, startsNow ? 1 : 0);
+  // A client checks for the server's FIN in calls that read nothing (set_keepalive says
+  // "closed"): a FIN or RST waits until the client has used what came before it.
+  if (s.end !== 'hold') await sleep(settleMs);
+  if (s.end === 'fin') sock.end();
+  if (s.end === 'rst') {
+    c.self = true;
+    sock.resetAndDestroy();
+  }
+  if (s.end === 'close') {
+    c.self = true;
+    sock.destroy();
+  }
+}
+
+/**
+ * TCP connections accepted, and TLS handshakes that failed: a client's connect may return before
+ * our side of its handshake completed, so done() waits until every accepted one is accounted for.
+ */
+interface AcceptCounts {
+  accepted: number;
+  tlsFailed: number;
+}
+
+/**
+ * The server's side of the TLS handshake on accepted connection `index`, then `onConnection`. A later
+ * connection's handshake starts late, as its 101 does: a program may have set a 1 ms timeout, and a
+ * TLS handshake that takes about that long would race it.
+ */
+function acceptTls(raw: net.Socket, index: number, context: tls.SecureContext, settleMs: number, counts: AcceptCounts, onConnection: (sock: net.Socket) => void): void {
+  const handshake = (): void => {
+    if (raw.destroyed || raw.readableEnded) {
+      counts.tlsFailed++; // the client gave up first: its records say why
+      raw.destroy();
+      return;
+    }
+    const t = new tls.TLSSocket(raw, { isServer: true, secureContext: context });
+    let secure = false;
+    t.on('error', () => {});
+    t.once('secure', () => {
+      secure = true;
+      onConnection(t as unknown as net.Socket);
+    });
+    t.once('close', () => {
+      if (!secure) counts.tlsFailed++;
+    });
+  };
+  if (index > 0) setTimeout(handshake, settleMs);
+  else handshake();
+}
+
+/** What each connection received: the request head, the bytes after it, and how the library closed. */
+function receivedBy(conns: AcceptedConnection[]): RawServerConnection[] {
+  return conns.map((x) => {
+    const bytes = Buffer.concat(x.c.chunks);
+    const he = x.headLen >= 0 ? x.headLen : headEnd(bytes);
+    return {
+      head: he < 0 ? null : bytes.subarray(0, he - 4).toString('latin1'),
+      after: he < 0 ? bytes : bytes.subarray(he),
+      libraryClosed: x.c.ended,
+      reset: x.c.reset,
+    };
+  });
+}
+
 /**
  * Plays the server side of a client session: the first connection gets the session's response and
  * traffic and ends as the session says (once the library's program has run, for `hold`); later
@@ -257,80 +353,23 @@ function responseText(s: ClientSession, reqHead: string): Buffer {
  */
 export async function startRawServer(s: ClientSession): Promise<RawServer> {
   const settleMs = s.settleMs ?? RST_SETTLE_MS;
-  const conns: Array<{ sock: net.Socket; c: Collected; headLen: number; scripted: Promise<void> | null }> = [];
+  const conns: AcceptedConnection[] = [];
   const onConnection = (sock: net.Socket): void => {
     sock.setNoDelay(true);
-    const c = collect(sock);
-    const entry = { sock, c, headLen: -1, scripted: null as Promise<void> | null };
+    const entry: AcceptedConnection = { sock, c: collect(sock), headLen: -1, scripted: null };
     const index = conns.length;
     conns.push(entry);
-    entry.scripted = (async () => {
-      const all = (): Buffer => Buffer.concat(c.chunks);
-      await waitFor(() => headEnd(all()) >= 0, c, 5000);
-      const he = headEnd(all());
-      if (he < 0) return;
-      entry.headLen = he;
-      const reqHead = all().subarray(0, he).toString('latin1');
-      if (index > 0) {
-        // Later than any 1 ms read timeout the program may have set, never racing it.
-        await sleep(settleMs);
-        if (sock.destroyed) return;
-        sock.write(upgradeResponse(reqHead));
-        return;
-      }
-      const first = s.traffic[0];
-      const startsNow = first !== undefined && first.pauseMs === 0 && !first.chops?.length;
-      sock.write(Buffer.concat([responseText(s, reqHead), startsNow ? groupBytes(first) : Buffer.alloc(0)]));
-      await sendGroups(sock, s.traffic, startsNow ? 1 : 0);
-      // A client checks for the server's FIN in calls that read nothing (set_keepalive says
-      // "closed"): a FIN or RST waits until the client has used what came before it.
-      if (s.end !== 'hold') await sleep(settleMs);
-      if (s.end === 'fin') sock.end();
-      if (s.end === 'rst') {
-        c.self = true;
-        sock.resetAndDestroy();
-      }
-      if (s.end === 'close') {
-        c.self = true;
-        sock.destroy();
-      }
-    })();
+    entry.scripted = scriptConnection(s, entry, index, settleMs);
   };
   // wss: the lab's server certificate (names localhost, 127.0.0.1, *.test ...); whether a library
   // trusts it is up to the trust store both sides are given (the peer's CA).
   const pki = s.target === 'wss' ? makeTestPki() : null;
-  // TCP connections accepted, and TLS handshakes that failed: a client's connect may return before
-  // our side of its handshake completed, so done() waits until every accepted one is accounted for.
-  let accepted = 0;
-  let tlsFailed = 0;
+  const counts: AcceptCounts = { accepted: 0, tlsFailed: 0 };
   const context = pki ? tls.createSecureContext({ cert: pki.serverCert, key: pki.serverKey }) : null;
   const server = net.createServer((raw) => {
-    const index = accepted++;
-    if (context === null) {
-      onConnection(raw);
-      return;
-    }
-    // A later connection's handshake starts late, as its 101 does (above): a program may have set a
-    // 1 ms timeout, and a TLS handshake that takes about that long would race it.
-    const handshake = (): void => {
-      if (raw.destroyed || raw.readableEnded) {
-        tlsFailed++; // the client gave up first: its records say why
-        raw.destroy();
-        return;
-      }
-      const t = new tls.TLSSocket(raw, { isServer: true, secureContext: context });
-      let secure = false;
-      t.on('error', () => {});
-      t.once('secure', () => {
-        secure = true;
-        onConnection(t as unknown as net.Socket);
-      });
-      t.once('close', () => {
-        if (!secure) tlsFailed++;
-      });
-    };
-    if (index > 0) setTimeout(handshake, settleMs);
-    else handshake();
+    const index = counts.accepted++;
+    if (context === null) onConnection(raw);
+    else acceptTls(raw, index, context, settleMs, counts, onConnection);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -341,20 +380,11 @@ export async function startRawServer(s: ClientSession): Promise<RawServer> {
     port,
     done: async (closeWait) => {
       const until = Date.now() + closeWait;
-      while (conns.length + tlsFailed < accepted && Date.now() < until) await sleep(2);
+      while (conns.length + counts.tlsFailed < counts.accepted && Date.now() < until) await sleep(2);
       await Promise.all(conns.map((x) => x.scripted));
       // The library's program has run: give its close (or its request's end) a moment to arrive.
       await Promise.all(conns.map((x) => Promise.race([x.c.ended$, sleep(closeWait)])));
-      return conns.map((x) => {
-        const bytes = Buffer.concat(x.c.chunks);
-        const he = x.headLen >= 0 ? x.headLen : headEnd(bytes);
-        return {
-          head: he < 0 ? null : bytes.subarray(0, he - 4).toString('latin1'),
-          after: he < 0 ? bytes : bytes.subarray(he),
-          libraryClosed: x.c.ended,
-          reset: x.c.reset,
-        };
-      });
+      return receivedBy(conns);
     },
     close: () => {
       for (const x of conns) {

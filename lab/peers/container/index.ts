@@ -13,15 +13,14 @@ import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { StartedTestContainer } from 'testcontainers';
-import { makeTestPki } from '../../pki.js';
-import { freePort } from '../../ports.js';
+import { makeTestPki, type TestPki } from '../../pki.js';
 import { LUA_CPATH, LUA_MODULE, NDK_MODULE, readLibInfo } from '../native/index.js';
-import { httpGet, localPeerAddress, NginxPeer } from '../nginx-peer.js';
+import { httpGet, localPeerAddress, nginxPeer, peerCertificates, peerPorts, type PeerCertificates, type PeerControl, type PeerPorts } from '../nginx-peer.js';
 import { FIXTURES_LUA } from '../../paths.js';
 import { renderNginxConf } from '../native/nginx-conf.js';
 // The image's Debian copy is the same lua-nginx-websocket 0.08-1 package as the host's extracted one.
 import { DEBIAN_LUA_ROOT as DEBIAN_LUA_ROOT_HOST, libraryLoadError, resolveLuaLib } from '../../lua-lib.js';
-import type { LuaLibraryInfo, PeerAddress, PeerBackend, PeerStartOptions } from '../types.js';
+import type { LuaLibraryInfo, PeerAddress, PeerBackend, PeerStartOptions, RunningPeer } from '../types.js';
 import { applyPodmanEnv, resolveImage } from './env.js';
 import { removeOnExit, forgetOnExit } from './cleanup.js';
 
@@ -161,70 +160,62 @@ async function execText(container: StartedTestContainer, script: string): Promis
   return { output: r.output, exitCode: r.exitCode };
 }
 
-class ContainerPeer extends NginxPeer {
-  readonly backend = 'container' as const;
-  private stopped = false;
-  constructor(
-    address: PeerAddress,
-    readonly image: string,
-    readonly flavour: ImageFlavour,
-    readonly container: StartedTestContainer,
-    private readonly output: () => string,
-  ) {
-    super(address);
-  }
+/** A container peer: nginx as PID 1 of a container this process removes when it stops. */
+export type ContainerPeer = RunningPeer & {
+  readonly image: string;
+  readonly flavour: ImageFlavour;
+  readonly container: StartedTestContainer;
+  readonly containerId: string;
+};
 
-  get containerId(): string {
-    return this.container.getId();
-  }
-
-  override async alive(timeoutMs = 1000): Promise<boolean> {
-    return !this.stopped && super.alive(timeoutMs);
-  }
-
-  async errorLog(maxBytes = 16_384): Promise<string> {
-    if (!this.stopped) {
-      try {
-        const r = await execText(this.container, `tail -c ${Math.max(1, Math.floor(maxBytes))} ${IN.prefix}/logs/error.log`);
-        if (r.exitCode === 0) return r.output;
-      } catch {
-        /* the container is gone: fall back to what nginx printed */
+/** `output()` is the tail of what the container printed: the error log when the container is gone. */
+function containerPeer(address: PeerAddress, image: string, flavour: ImageFlavour, container: StartedTestContainer, output: () => string): ContainerPeer {
+  let stopped = false;
+  const control: PeerControl = {
+    backend: 'container',
+    held: () => !stopped,
+    async errorLog(maxBytes = 16_384) {
+      if (!stopped) {
+        try {
+          const r = await execText(container, `tail -c ${Math.max(1, Math.floor(maxBytes))} ${IN.prefix}/logs/error.log`);
+          if (r.exitCode === 0) return r.output;
+        } catch {
+          /* the container is gone: fall back to what nginx printed */
+        }
       }
-    }
-    return this.output().slice(-maxBytes);
-  }
-
-  async stop(): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
-    try {
-      await this.container.stop({ timeout: 2_000, remove: true });
-    } catch {
-      /* already gone */
-    }
-    forgetOnExit(this.container.getId());
-  }
+      return output().slice(-maxBytes);
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      try {
+        await container.stop({ timeout: 2_000, remove: true });
+      } catch {
+        /* already gone */
+      }
+      forgetOnExit(container.getId());
+    },
+  };
+  return nginxPeer(address, control, { image, flavour, container, containerId: container.getId() });
 }
 
-export async function startContainerPeer(opts: ContainerPeerOptions = {}): Promise<ContainerPeer> {
-  const tc = await loadTestcontainers();
-  const image = resolveImage(opts.image);
-  let customLib: string | null = null;
-  if (opts.luaLib ?? process.env.RESTY_WEBSOCKET_LIB) {
-    const lib = resolveLuaLib({ luaLib: opts.luaLib });
-    if (lib.err !== null) throw new Error(lib.err);
-    const notLoading = libraryLoadError(lib.lib);
-    if (notLoading !== null) throw new Error(notLoading);
-    customLib = lib.lib.root;
-  }
-  // The self-signed listener's pair comes from the lab's PKI even with opts.tls (as the native peer's).
-  const pki = makeTestPki();
-  const certs = opts.tls ?? { cert: pki.paths.serverCert, key: pki.paths.serverKey, ca: pki.paths.caCert };
-  const caPath = certs.ca ?? certs.cert;
-  const port = opts.port || (await freePort());
-  const tlsPort = opts.tlsPort || (await freePort());
-  const tlsSelfSignedPort = opts.tlsSelfSignedPort || (await freePort());
+/** The folder of the library asked for (opts.luaLib, else RESTY_WEBSOCKET_LIB), or null for the image's own. */
+function customLibRoot(opts: ContainerPeerOptions): string | null {
+  if (!(opts.luaLib ?? process.env.RESTY_WEBSOCKET_LIB)) return null;
+  const lib = resolveLuaLib({ luaLib: opts.luaLib });
+  if (lib.err !== null) throw new Error(lib.err);
+  const notLoading = libraryLoadError(lib.lib);
+  if (notLoading !== null) throw new Error(notLoading);
+  return lib.lib.root;
+}
 
+/** A started container waiting for its config, and the tail of what it has printed. */
+interface WaitingContainer {
+  container: StartedTestContainer;
+  output: () => string;
+}
+
+async function startWaitingContainer(tc: typeof import('testcontainers'), image: string, ports: PeerPorts, customLib: string | null, startTimeoutMs: number): Promise<WaitingContainer> {
   let output = '';
   const copies: Array<{ source: string; target: string }> = [{ source: FIXTURES_LUA, target: IN.lua }];
   if (customLib) copies.push({ source: customLib, target: IN.lualib });
@@ -232,73 +223,110 @@ export async function startContainerPeer(opts: ContainerPeerOptions = {}): Promi
     .withNetworkMode('host')
     .withEntrypoint(['/bin/sh', '-c', WAIT_THEN_EXEC])
     .withCommand([])
-    .withLabels({ 'wslab.peer': 'container', 'wslab.ports': `${port},${tlsPort},${tlsSelfSignedPort}` })
+    .withLabels({ 'wslab.peer': 'container', 'wslab.ports': `${ports.port},${ports.tlsPort},${ports.tlsSelfSignedPort}` })
     .withCopyDirectoriesToContainer(copies)
     .withLogConsumer((stream: Readable) => {
       stream.on('data', (d: Buffer | string) => (output = (output + d.toString()).slice(-16_384)));
       stream.on('error', () => {});
     })
     .withWaitStrategy(tc.Wait.forLogMessage('wslab-waiting'))
-    .withStartupTimeout(opts.startTimeoutMs ?? 30_000)
+    .withStartupTimeout(startTimeoutMs)
     .start();
   removeOnExit(container.getId());
+  return { container, output: () => output };
+}
 
-  const fail = async (msg: string): Promise<never> => {
-    let log = '';
-    try {
-      log = (await execText(container, `tail -c 4000 ${IN.prefix}/logs/error.log 2>/dev/null`)).output;
-    } catch {
-      /* gone */
-    }
-    await container.stop({ timeout: 1_000, remove: true }).catch(() => {});
-    forgetOnExit(container.getId());
-    throw new Error(`${msg}; container output: ${output.trim()} ${log.trim()}`.trim());
-  };
-
-  let flavour = opts.flavour;
-  if (!flavour) {
-    const probed = (await execText(container, PROBE)).output.trim();
-    if (probed !== 'debian' && probed !== 'openresty') {
-      return fail(`image ${image} has neither OpenResty (${LAYOUTS.openresty.nginx}) nor Debian's nginx + ngx_lua (${LUA_MODULE})`);
-    }
-    flavour = probed;
+/** Removes the container and throws `msg` with what it printed and the tail of its error log. */
+async function failContainer(waiting: WaitingContainer, msg: string): Promise<never> {
+  const { container } = waiting;
+  let log = '';
+  try {
+    log = (await execText(container, `tail -c 4000 ${IN.prefix}/logs/error.log 2>/dev/null`)).output;
+  } catch {
+    /* gone */
   }
-  const rendered = renderContainerConf({ flavour, port, tlsPort, tlsSelfSignedPort, customLib: customLib !== null, logLevel: opts.logLevel, extraHttpConfig: opts.extraHttpConfig });
+  await container.stop({ timeout: 1_000, remove: true }).catch(() => {});
+  forgetOnExit(container.getId());
+  throw new Error(`${msg}; container output: ${waiting.output().trim()} ${log.trim()}`.trim());
+}
+
+/** Copies the config, the TLS files and the locations in; null when done, else why not. */
+async function configureContainer(
+  container: StartedTestContainer,
+  flavour: ImageFlavour,
+  ports: PeerPorts,
+  certs: PeerCertificates,
+  pki: TestPki,
+  customLib: string | null,
+  opts: ContainerPeerOptions,
+): Promise<string | null> {
+  const rendered = renderContainerConf({ flavour, ...ports, customLib: customLib !== null, logLevel: opts.logLevel, extraHttpConfig: opts.extraHttpConfig });
   const contents = [
     { content: rendered.conf, target: `${IN.prefix}/nginx.conf` },
     { content: readFileSync(certs.cert, 'utf8'), target: `${IN.tls}/server.crt` },
     { content: readFileSync(certs.key, 'utf8'), target: `${IN.tls}/server.key` },
-    { content: readFileSync(caPath, 'utf8'), target: `${IN.tls}/ca.crt` },
+    { content: readFileSync(certs.caPath, 'utf8'), target: `${IN.tls}/ca.crt` },
     { content: pki.selfSignedCert, target: `${IN.tls}/self-signed.crt` },
     { content: pki.selfSignedKey, target: `${IN.tls}/self-signed.key` },
     ...Object.entries(rendered.locations).map(([name, text]) => ({ content: text, target: `${IN.prefix}/locations/${name}` })),
   ];
   await container.copyContentToContainer(contents);
   const mk = await execText(container, `mkdir -p ${['logs', 'tmp', 'locations'].map((d) => `${IN.prefix}/${d}`).join(' ')}`);
-  if (mk.exitCode !== 0) return fail(`could not prepare ${IN.prefix}: ${mk.output}`);
+  if (mk.exitCode !== 0) return `could not prepare ${IN.prefix}: ${mk.output}`;
   const nginx = LAYOUTS[flavour].nginx;
   // Written last, in its own copy: PID 1 execs it as soon as it appears.
   await container.copyContentToContainer([
     { content: `exec ${nginx} -p ${IN.prefix} -c ${IN.prefix}/nginx.conf -e ${IN.prefix}/logs/error.log\n`, target: IN.go },
   ]);
+  return null;
+}
 
-  const httpUrl = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + (opts.startTimeoutMs ?? 30_000);
+/** Waits for /health until the deadline; null when nginx answers, else why it did not. */
+async function awaitContainerHealth(httpUrl: string, image: string, output: () => string, startTimeoutMs: number): Promise<string | null> {
+  const deadline = Date.now() + startTimeoutMs;
   for (;;) {
     const r = await httpGet(`${httpUrl}/health`, 500);
-    if (r?.status === 200) break;
-    if (/\[emerg\]|exec: .*not found/.test(output)) return fail(`nginx did not start in ${image}`);
-    if (Date.now() > deadline) return fail(`nginx in ${image} did not answer ${httpUrl}/health in time`);
+    if (r?.status === 200) return null;
+    if (/\[emerg\]|exec: .*not found/.test(output())) return `nginx did not start in ${image}`;
+    if (Date.now() > deadline) return `nginx in ${image} did not answer ${httpUrl}/health in time`;
     await new Promise((r2) => setTimeout(r2, 50));
   }
+}
+
+export async function startContainerPeer(opts: ContainerPeerOptions = {}): Promise<ContainerPeer> {
+  const tc = await loadTestcontainers();
+  const image = resolveImage(opts.image);
+  const customLib = customLibRoot(opts);
+  // The self-signed listener's pair comes from the lab's PKI even with opts.tls (as the native peer's).
+  const pki = makeTestPki();
+  const certs = peerCertificates(opts.tls, pki);
+  const ports = await peerPorts(opts);
+  const startTimeoutMs = opts.startTimeoutMs ?? 30_000;
+  const waiting = await startWaitingContainer(tc, image, ports, customLib, startTimeoutMs);
+  const { container } = waiting;
+
+  let flavour = opts.flavour;
+  if (!flavour) {
+    const probed = (await execText(container, PROBE)).output.trim();
+    if (probed !== 'debian' && probed !== 'openresty') {
+      return failContainer(waiting, `image ${image} has neither OpenResty (${LAYOUTS.openresty.nginx}) nor Debian's nginx + ngx_lua (${LUA_MODULE})`);
+    }
+    flavour = probed;
+  }
+  const notConfigured = await configureContainer(container, flavour, ports, certs, pki, customLib, opts);
+  if (notConfigured !== null) return failContainer(waiting, notConfigured);
+
+  const httpUrl = `http://127.0.0.1:${ports.port}`;
+  const unhealthy = await awaitContainerHealth(httpUrl, image, waiting.output, startTimeoutMs);
+  if (unhealthy !== null) return failContainer(waiting, unhealthy);
   let info: LuaLibraryInfo;
   try {
     info = await readLibInfo(httpUrl, customLib ? `${customLib} in container ${image}` : LAYOUTS[flavour].source(image), customLib ?? (flavour === 'debian' ? join(DEBIAN_LUA_ROOT_HOST, 'nginx', 'websocket') : `${image}:bundled`));
   } catch (e) {
-    return fail((e as Error).message.split('\n')[0]);
+    return failContainer(waiting, (e as Error).message.split('\n')[0]!);
   }
-  const caPem = readFileSync(caPath, 'utf8');
-  return new ContainerPeer(localPeerAddress({ port, tlsPort, tlsSelfSignedPort }, caPem, info), image, flavour, container, () => output);
+  const caPem = readFileSync(certs.caPath, 'utf8');
+  return containerPeer(localPeerAddress(ports, caPem, info), image, flavour, container, waiting.output);
 }
 
 export const containerBackend: PeerBackend = {

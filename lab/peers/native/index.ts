@@ -4,10 +4,9 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../../ports.js';
 import { makeTestPki } from '../../pki.js';
-import { fileTail, httpGet, localPeerAddress, NginxPeer } from '../nginx-peer.js';
-import type { LuaLibraryInfo, PeerAddress, PeerBackend, PeerStartOptions } from '../types.js';
+import { fileTail, httpGet, localPeerAddress, nginxPeer, peerCertificates, peerPorts, type PeerControl, type PeerPorts } from '../nginx-peer.js';
+import type { LuaLibraryInfo, PeerAddress, PeerBackend, PeerStartOptions, RunningPeer } from '../types.js';
 import { FIXTURES_LUA } from '../../paths.js';
 import { renderNginxConf } from './nginx-conf.js';
 import { libraryLoadError, resolveLuaLib } from '../../lua-lib.js';
@@ -62,37 +61,30 @@ export interface NativePeerOptions extends PeerStartOptions {
   logLevel?: 'debug' | 'info' | 'notice' | 'warn' | 'error';
 }
 
-class NativePeer extends NginxPeer {
-  readonly backend = 'native' as const;
-  constructor(
-    address: PeerAddress,
-    readonly prefix: string,
-    readonly pid: number,
-    private readonly proc: ChildProcess | null,
-    private readonly errorLogPath: string,
-    private readonly untrack: () => void = () => {},
-  ) {
-    super(address);
-  }
-
-  async errorLog(maxBytes = 16_384): Promise<string> {
-    return fileTail(this.errorLogPath, maxBytes);
-  }
-
-  async stop(): Promise<void> {
-    await stopPid(this.pid);
-    if (this.proc) {
-      running.delete(this.proc);
-      killGroup(this.pid, 'SIGKILL'); // workers the master left behind, if any
-    }
-    rmSync(this.prefix, { recursive: true, force: true });
-    this.untrack();
-  }
-
+/** A native peer: nginx in its own temp prefix, by PID. */
+export type NativePeer = RunningPeer & {
+  readonly prefix: string;
+  readonly pid: number;
   /** Kills nginx without a shutdown (tests: a peer that dies mid-run). */
-  kill(): void {
-    killGroup(this.pid, 'SIGKILL');
-  }
+  kill(): void;
+};
+
+/** `proc` is null for a detached nginx, which this process neither tracks nor reaps. */
+function nativePeer(address: PeerAddress, prefix: string, pid: number, proc: ChildProcess | null, errorLogPath: string, untrack: () => void): NativePeer {
+  const control: PeerControl = {
+    backend: 'native',
+    errorLog: async (maxBytes = 16_384) => fileTail(errorLogPath, maxBytes),
+    async stop() {
+      await stopPid(pid);
+      if (proc) {
+        running.delete(proc);
+        killGroup(pid, 'SIGKILL'); // workers the master left behind, if any
+      }
+      rmSync(prefix, { recursive: true, force: true });
+      untrack();
+    },
+  };
+  return nginxPeer(address, control, { prefix, pid, kill: () => killGroup(pid, 'SIGKILL') });
 }
 
 export async function stopPid(pid: number, graceMs = 3000): Promise<void> {
@@ -146,12 +138,17 @@ export async function readLibInfo(httpUrl: string, source: string, path: string)
   return { protocolVersion: v.protocol, clientVersion: v.client, serverVersion: v.server, ngxLuaVersion: v.ngx_lua, source, path };
 }
 
-export async function startNativePeer(opts: NativePeerOptions = {}): Promise<NativePeer> {
-  const why = nativeUnavailable(opts.luaLib);
-  if (why) throw new Error(why);
-  const lib = resolveLuaLib({ luaLib: opts.luaLib }).lib!;
-  const notLoading = libraryLoadError(lib);
-  if (notLoading !== null) throw new Error(notLoading);
+/** The peer's temp prefix, its certificates and ports, and the nginx config written into it. */
+interface NativePrefix {
+  prefix: string;
+  untrackPrefix: () => void;
+  ports: PeerPorts;
+  caPath: string;
+  confPath: string;
+  errorLog: string;
+}
+
+async function prepareNativePrefix(opts: NativePeerOptions, luaPath: string[]): Promise<NativePrefix> {
   const prefix = mkdtempSync(join(tmpdir(), 'wslab-nginx-'));
   const untrackPrefix = opts.detached ? () => {} : trackTempDir(prefix);
   for (const d of ['logs', 'tmp', 'locations']) mkdirSync(join(prefix, d), { recursive: true });
@@ -159,25 +156,20 @@ export async function startNativePeer(opts: NativePeerOptions = {}): Promise<Nat
   // certificate no one trusts. A detached peer outlives this process, whose PKI folder goes when it
   // exits: its certificates live in its own prefix, removed with it by `wslab peer stop`.
   const pki = makeTestPki(opts.detached ? { dir: join(prefix, 'pki') } : {});
-  const certs = opts.tls ?? { cert: pki.paths.serverCert, key: pki.paths.serverKey, ca: pki.paths.caCert };
-  const caPath = certs.ca ?? certs.cert;
-  const port = opts.port || (await freePort());
-  const tlsPort = opts.tlsPort || (await freePort());
-  const tlsSelfSignedPort = opts.tlsSelfSignedPort || (await freePort());
+  const certs = peerCertificates(opts.tls, pki);
+  const ports = await peerPorts(opts);
   const errorLog = join(prefix, 'logs', 'error.log');
   const rendered = renderNginxConf({
     prefix,
     ndkModule: NDK_MODULE,
     luaModule: LUA_MODULE,
-    luaPath: lib.luaPath,
+    luaPath,
     luaCpath: LUA_CPATH,
     fixturesLua: FIXTURES_LUA,
-    port,
-    tlsPort,
-    tlsSelfSignedPort,
+    ...ports,
     serverCert: certs.cert,
     serverKey: certs.key,
-    caCert: caPath,
+    caCert: certs.caPath,
     selfSignedCert: pki.paths.selfSignedCert,
     selfSignedKey: pki.paths.selfSignedKey,
     errorLog,
@@ -187,8 +179,19 @@ export async function startNativePeer(opts: NativePeerOptions = {}): Promise<Nat
   const confPath = join(prefix, 'nginx.conf');
   writeFileSync(confPath, opts.extraHttpConfig ? rendered.conf.replace(/\n}\s*$/, `\n${opts.extraHttpConfig}\n}\n`) : rendered.conf);
   for (const [name, text] of Object.entries(rendered.locations)) writeFileSync(join(prefix, 'locations', name), text);
+  return { prefix, untrackPrefix, ports, caPath: certs.caPath, confPath, errorLog };
+}
 
-  const proc = spawn(nginxBinary()!, ['-p', prefix, '-c', confPath, '-e', errorLog], {
+/** A started nginx master, what it has printed on stderr, and why it exited (null while it runs). */
+interface SpawnedNginx {
+  proc: ChildProcess;
+  stderr: () => string;
+  exited: () => string | null;
+  untrackProc: () => void;
+}
+
+function spawnNginx(at: NativePrefix, detached: boolean): SpawnedNginx {
+  const proc = spawn(nginxBinary()!, ['-p', at.prefix, '-c', at.confPath, '-e', at.errorLog], {
     stdio: ['ignore', 'ignore', 'pipe'],
     // Its own process group either way: a terminal's Ctrl-C reaches it only through us, and we can
     // stop master and workers together.
@@ -199,29 +202,46 @@ export async function startNativePeer(opts: NativePeerOptions = {}): Promise<Nat
   let exited: string | null = null;
   proc.on('exit', (code, signal) => (exited = `nginx exited (code ${code}, signal ${signal})`));
   let untrackProc = (): void => {};
-  if (opts.detached) proc.unref();
+  if (detached) proc.unref();
   else {
     running.add(proc);
     killAllOnExit();
     untrackProc = trackChild(proc, 'nginx', true);
   }
+  return { proc, stderr: () => stderr, exited: () => exited, untrackProc };
+}
 
-  const httpUrl = `http://127.0.0.1:${port}`;
+/** Waits up to 15 s for /health; throws with nginx's stderr and error log when it exits or never answers. */
+async function awaitNativeHealth(httpUrl: string, at: NativePrefix, nginx: SpawnedNginx): Promise<void> {
   const deadline = Date.now() + 15_000;
   for (;;) {
+    const exited = nginx.exited();
     if (exited) {
-      const log = fileTail(errorLog, 4000);
-      rmSync(prefix, { recursive: true, force: true });
-      throw new Error(`${exited} at start: ${stderr.trim()} ${log.trim()}`.trim());
+      const log = fileTail(at.errorLog, 4000);
+      rmSync(at.prefix, { recursive: true, force: true });
+      throw new Error(`${exited} at start: ${nginx.stderr().trim()} ${log.trim()}`.trim());
     }
     const r = await httpGet(`${httpUrl}/health`, 500);
-    if (r?.status === 200) break;
+    if (r?.status === 200) return;
     if (Date.now() > deadline) {
-      proc.kill('SIGKILL');
-      throw new Error(`nginx did not answer ${httpUrl}/health within 15 s: ${stderr.trim()} ${fileTail(errorLog, 4000).trim()}`);
+      nginx.proc.kill('SIGKILL');
+      throw new Error(`nginx did not answer ${httpUrl}/health within 15 s: ${nginx.stderr().trim()} ${fileTail(at.errorLog, 4000).trim()}`);
     }
     await new Promise((r2) => setTimeout(r2, 50));
   }
+}
+
+export async function startNativePeer(opts: NativePeerOptions = {}): Promise<NativePeer> {
+  const why = nativeUnavailable(opts.luaLib);
+  if (why) throw new Error(why);
+  const lib = resolveLuaLib({ luaLib: opts.luaLib }).lib!;
+  const notLoading = libraryLoadError(lib);
+  if (notLoading !== null) throw new Error(notLoading);
+  const at = await prepareNativePrefix(opts, lib.luaPath);
+  const nginx = spawnNginx(at, opts.detached === true);
+  const { proc } = nginx;
+  const httpUrl = `http://127.0.0.1:${at.ports.port}`;
+  await awaitNativeHealth(httpUrl, at, nginx);
   proc.stderr!.removeAllListeners('data');
   proc.stderr!.resume();
   let info: LuaLibraryInfo;
@@ -229,15 +249,15 @@ export async function startNativePeer(opts: NativePeerOptions = {}): Promise<Nat
     info = await readLibInfo(httpUrl, lib.source, lib.dir);
   } catch (e) {
     await stopPid(proc.pid!);
-    const log = fileTail(errorLog, 4000).trim();
-    rmSync(prefix, { recursive: true, force: true });
+    const log = fileTail(at.errorLog, 4000).trim();
+    rmSync(at.prefix, { recursive: true, force: true });
     if (e instanceof LibraryDoesNotLoad) throw e;
     throw new Error(`${(e as Error).message.split('\n')[0]}; nginx error log: ${log}`);
   }
-  const caPem = readFileSync(caPath, 'utf8');
-  return new NativePeer(localPeerAddress({ port, tlsPort, tlsSelfSignedPort }, caPem, info), prefix, proc.pid!, opts.detached ? null : proc, errorLog, () => {
-    untrackProc();
-    untrackPrefix();
+  const caPem = readFileSync(at.caPath, 'utf8');
+  return nativePeer(localPeerAddress(at.ports, caPem, info), at.prefix, proc.pid!, opts.detached ? null : proc, at.errorLog, () => {
+    nginx.untrackProc();
+    at.untrackPrefix();
   });
 }
 
