@@ -13,7 +13,7 @@ import { CACHE_DIR, ROOT_DIR } from '../lab/paths.js';
 import { buildTargets, compiledTargetPath, loadCheck } from './build-targets.js';
 import { errorSignature, FINDINGS_DIR, saveFinding, type SavedFinding } from './findings.js';
 import { parseCrashes, parseStatsLine, type JsfuzzCrash, type JsfuzzStats } from './jsfuzz-output.js';
-import { minimise } from './minimise.js';
+import { minimiseAsync } from './minimise.js';
 import { resolveTargets, type TargetInfo } from './registry.js';
 
 const require = createRequire(import.meta.url);
@@ -374,24 +374,25 @@ async function recordCrash(st: TargetState, input: Buffer, crash: JsfuzzCrash, s
   let message = crash.message;
   if (crash.kind === 'exception') {
     const fuzz = await loadTargetFunction(st.info.name);
-    const failing = (b: Buffer): string | null => {
+    // An async target (inflate: zlib works on the thread pool) fails by rejecting, as jsfuzz awaits it.
+    const failing = async (b: Buffer): Promise<string | null> => {
       try {
-        fuzz(b);
+        await fuzz(b);
         return null;
       } catch (e) {
         return errorSignature(e);
       }
     };
-    const sig = failing(input);
+    const sig = await failing(input);
     if (sig !== null) {
       signature = sig;
       if (st.findings.some((f) => f.signature === sig)) {
         st.repeats++;
         return;
       }
-      minimised = minimise(input, (c) => failing(c) === sig);
+      minimised = await minimiseAsync(input, async (c) => (await failing(c)) === sig, 4000);
       try {
-        fuzz(minimised);
+        await fuzz(minimised);
       } catch (e) {
         message = e instanceof Error ? (e.stack ?? e.message) : String(e);
       }
@@ -429,7 +430,10 @@ function firstLine(s: string): string {
   return (s.split('\n').find((l) => l.trim().length > 0) ?? s).trim().slice(0, 200);
 }
 
-type TargetModule = { fuzz?: (buf: Buffer) => void };
+/** A target's entry point; jsfuzz awaits one that returns a promise. */
+export type FuzzFunction = (buf: Buffer) => void | Promise<void>;
+
+type TargetModule = { fuzz?: FuzzFunction };
 
 // Literal specifiers (bundlers such as vitest's cannot follow a computed import path).
 const TARGET_LOADERS: Record<string, () => Promise<TargetModule>> = {
@@ -444,7 +448,7 @@ const TARGET_LOADERS: Record<string, () => Promise<TargetModule>> = {
 };
 
 /** The target's fuzz function, from the TypeScript source (the runner runs under tsx or vitest). */
-export async function loadTargetFunction(name: string): Promise<(buf: Buffer) => void> {
+export async function loadTargetFunction(name: string): Promise<FuzzFunction> {
   const load = TARGET_LOADERS[name];
   if (!load) throw new Error(`no in-process loader for fuzz target ${name}`);
   const mod = await load();

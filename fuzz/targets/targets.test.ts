@@ -15,8 +15,7 @@ import { FuzzCrash } from './oracle.js';
 describe('fuzz targets accept their seed corpora', () => {
   for (const t of TARGETS) {
     it.skipIf(!targetAvailable(t.name))(t.name, async () => {
-      // (campaign.ts's in-process loaders do not list inflate yet: it is imported here directly.)
-      const fuzz = t.name === 'inflate' ? (await import('./inflate.js')).fuzz : await loadTargetFunction(t.name);
+      const fuzz = await loadTargetFunction(t.name);
       const dir = join(SEEDS_DIR, t.name);
       expect(existsSync(dir)).toBe(true);
       const seeds = readdirSync(dir);
