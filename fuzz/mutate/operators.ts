@@ -33,6 +33,7 @@ export interface Mutant {
 export function unobservable(line: string): string | null {
   if (/_VERSION\s*=/.test(line)) return 'the module version string: no peer sees it (interop reads it only to pick skips)';
   if (/new_tab\s*\(/.test(line)) return 'table pre-sizing (table.new): capacity hints change no result';
+  if (/^\s*local\s+str_buf_size\s*=/.test(line)) return "the shared scratch buffer's size: a payload that does not fit gets a buffer of its own (get_string_buf), so every size yields the same bytes";
   if (/\bngx_log\b|\bngx\.log\b|\bdebug\b.*log/.test(line)) return 'a log line: not on the wire, not returned';
   if (/^\s*local\s+\w+\s*=\s*(ngx|bit|string|table|ffi|math)\.\w+\s*$/.test(line)) return 'a local alias of a library function';
   // Not here: the "not initialized" branches (a method called on the module table reaches them: the
@@ -92,6 +93,19 @@ const UNREACHABLE: ReadonlyArray<{ line: RegExp; guard: RegExp; why: string }> =
     why: 'ngx.flush(true) of the 101 head succeeds even when the client is already gone: the head fits the socket\'s send buffer (tried: the request, then an RST at once, 5 of 5: new() returns the object and the next read says "connection reset by peer"), so no peer can make this branch run',
   },
 ];
+
+/**
+ * The close entry of protocol.lua's opcode-name table moved to a reserved opcode (`[0x8] = "close"`
+ * -> `[7] = "close"`): recv_frame answers a close frame with a literal "close" before it looks the
+ * table up, and refuses opcodes 3-7 and 0xb-0xf before that, so neither key is ever looked up.
+ */
+function unreadOpcodeName(line: string, after: string): string | null {
+  if (!/^\s*\[0x8\]\s*=\s*"close",/.test(line)) return null;
+  const key = /^\s*\[(\w+)\]/.exec(after)?.[1];
+  const n = key === undefined ? Number.NaN : Number(key);
+  const reserved = (n >= 3 && n <= 7) || (n >= 0xb && n <= 0xf);
+  return reserved ? `recv_frame answers a close frame with a literal "close" before it reads the opcode-name table, and refuses opcode ${key} as reserved before that: neither entry is ever read` : null;
+}
 
 /** Why line `i` belongs to a branch no peer can make run, or null. */
 function unreachableBranch(lines: readonly string[], i: number): string | null {
@@ -219,7 +233,7 @@ function mutantAdder(file: string, lines: string[], out: Mutant[]): AddMutant {
     copy[i] = after;
     if (extra?.replaceNext !== undefined) copy[i + 1] = extra.replaceNext;
     const n = out.filter((m) => m.line === i + 1 && m.operator === operator).length;
-    const why = fallback.has(i) ? 'the table.new fallback: LuaJIT 2.1 always has table.new, so it never runs' : unobservable(lines[i]!) ?? tcpNeverNil(lines, i) ?? unreachableBranch(lines, i) ?? emptyIfCondition(lines, i, after) ?? extra?.equivalent ?? null;
+    const why = fallback.has(i) ? 'the table.new fallback: LuaJIT 2.1 always has table.new, so it never runs' : unobservable(lines[i]!) ?? unreadOpcodeName(lines[i]!, after) ?? tcpNeverNil(lines, i) ?? unreachableBranch(lines, i) ?? emptyIfCondition(lines, i, after) ?? extra?.equivalent ?? null;
     out.push({
       id: `${file}:${i + 1}:${operator}:${n}`, file, line: i + 1, operator, before: lines[i]!.trim(), after: after.trim(),
       ...(why ? { equivalent: why } : {}), source: copy.join('\n'),
