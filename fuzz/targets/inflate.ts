@@ -22,6 +22,7 @@ import { DEFLATE_ERRORS, type DeflateParams } from '../../impl/permessage-deflat
 import { WebSocketServer } from '../../impl/server.js';
 import { TestCosocket } from '../../impl/test-support/test-cosocket.js';
 import type { RecvResult } from '../../impl/types.js';
+import { readFrameAt } from '../../lab/wire.js';
 import { check, chunkSizes, copyChunks, FuzzCrash, splitBy } from './oracle.js';
 
 export const WINDOW_BITS = [15, 12, 9, 8] as const;
@@ -101,29 +102,12 @@ interface WireFrame {
 /** The frames of the stream as far as they are whole and masked (the impl's results line up with them). */
 function wireFrames(stream: Buffer): WireFrame[] {
   const out: WireFrame[] = [];
-  let at = 0;
-  while (at + 2 <= stream.length) {
-    const b0 = stream[at]!;
-    const b1 = stream[at + 1]!;
-    let len = b1 & 0x7f;
-    let p = at + 2;
-    if (len === 126) {
-      if (p + 2 > stream.length) break;
-      len = stream.readUInt16BE(p);
-      p += 2;
-    } else if (len === 127) {
-      if (p + 8 > stream.length || stream.readUInt32BE(p) !== 0) break;
-      len = stream.readUInt32BE(p + 4);
-      p += 8;
-    }
-    if ((b1 & 0x80) === 0 || len > MAX_PAYLOAD || p + 4 + len > stream.length) break;
-    const key = stream.subarray(p, p + 4);
-    const payload = Buffer.from(stream.subarray(p + 4, p + 4 + len));
-    for (let i = 0; i < payload.length; i++) payload[i]! ^= key[i & 3]!;
-    out.push({ fin: (b0 & 0x80) !== 0, rsv1: (b0 & 0x40) !== 0, opcode: b0 & 0x0f, payload });
-    at = p + 4 + len;
+  for (let at = 0; ;) {
+    const f = readFrameAt(stream, at);
+    if (typeof f === 'string' || !f.masked || f.payload.length > MAX_PAYLOAD) return out;
+    out.push({ fin: f.fin, rsv1: (f.rsv & 4) !== 0, opcode: f.opcode, payload: f.payload });
+    at = f.end;
   }
-  return out;
 }
 
 type Reference = { out: Buffer } | { tooLong: true } | { zlibErr: string } | { streamEnded: true };
