@@ -387,6 +387,7 @@ export class NodeCosocket implements Cosocket {
     if (pendingErr !== null) return this.failSend(pendingErr);
     // The kernel socket is gone or shut for writing: send() fails with EPIPE.
     if (this.dead || stream.destroyed || !stream.writable) return this.failSend('broken pipe');
+    if (this.peerEnded && 'encrypted' in stream) return this.sendConfirmed(data);
     if (!this.corked) {
       this.corked = true;
       stream.cork();
@@ -445,6 +446,23 @@ export class NodeCosocket implements Cosocket {
       stream.on('drain', onDrain);
       stream.on('error', onError);
       stream.on('close', onClose);
+    });
+  }
+
+  /**
+   * A TLS stream hands its bytes to the kernel after write() returns (through the TLS layer), so the
+   * kernel's answer to a send comes with the write's callback. After the peer's FIN that answer is
+   * the point (the RST the previous send provoked makes this one fail with EPIPE, as SSL_write does
+   * in ngx_lua), so such a send waits for it.
+   */
+  private sendConfirmed(data: Buffer | string | readonly Buffer[]): Promise<SendResult> {
+    const buf = typeof data === 'string' ? Buffer.from(data, 'latin1') : Buffer.isBuffer(data) ? data : Buffer.concat(data);
+    return new Promise((resolve) => {
+      this.stream.write(buf, (e) => {
+        if (e === null || e === undefined) return resolve({ bytes: buf.length, err: null });
+        this.handleError(e);
+        resolve(this.failSend(ngxSocketError(e)));
+      });
     });
   }
 

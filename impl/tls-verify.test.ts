@@ -141,3 +141,27 @@ describe('a certificate that fails the check', () => {
     }
   });
 });
+
+describe('a TLS connection after the peer closed, error for error like ngx_lua', () => {
+  it('the first send after the peer went away is taken, the next says "broken pipe" (SSL_write meets the RST)', async () => {
+    const { cert, key } = selfSigned('fin', 'localhost', 'DNS:localhost');
+    const server = tls.createServer({ cert, key }, (s) => {
+      s.on('error', () => {});
+      s.destroy(); // gone: our sends provoke an RST
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    const sock = new TcpSocket({ pool: new KeepalivePool(), trustedCa: cert });
+    try {
+      expect(await sock.connect('127.0.0.1', port)).toEqual({ ok: 1, err: null });
+      expect((await sock.sslHandshake({ serverName: 'localhost', verify: true })).err).toBeNull();
+      expect((await sock.receive(1)).err).toBe('closed'); // the FIN (after its close_notify)
+      expect(await sock.send('first')).toEqual({ bytes: 5, err: null });
+      expect(await sock.send('second')).toEqual({ bytes: null, err: 'broken pipe' });
+      expect(await sock.send('third')).toEqual({ bytes: null, err: 'closed' });
+    } finally {
+      await sock.close();
+      server.close();
+    }
+  });
+});

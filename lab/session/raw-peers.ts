@@ -263,7 +263,7 @@ interface AcceptedConnection {
  * The script of connection `index`: the first gets the session's response and traffic and ends as
  * the session says; later ones get a plain 101 and nothing else.
  */
-async function scriptConnection(s: ClientSession, entry: AcceptedConnection, index: number, settleMs: number): Promise<void> {
+async function scriptConnection(s: ClientSession, entry: AcceptedConnection, index: number, settleMs: number, settled: boolean): Promise<void> {
   const { sock, c } = entry;
   const all = (): Buffer => Buffer.concat(c.chunks);
   await waitFor(() => headEnd(all()) >= 0, c, 5000);
@@ -278,6 +278,10 @@ async function scriptConnection(s: ClientSession, entry: AcceptedConnection, ind
     sock.write(upgradeResponse(reqHead));
     return;
   }
+  // A read timeout shorter than the settle may be in force (set_timeout(1), then the connect that
+  // opens this first connection): the reply comes after it, as a later connection's does.
+  if (settled) await sleep(settleMs);
+  if (sock.destroyed) return;
   const first = s.traffic[0];
   const startsNow = first !== undefined && first.pauseMs === 0 && !first.chops?.length;
   sock.write(Buffer.concat([responseText(s, reqHead), startsNow ? groupBytes(first) : Buffer.alloc(0)]));
@@ -310,7 +314,7 @@ interface AcceptCounts {
  * connection's handshake starts late, as its 101 does: a program may have set a 1 ms timeout, and a
  * TLS handshake that takes about that long would race it.
  */
-function acceptTls(raw: net.Socket, index: number, context: tls.SecureContext, settleMs: number, counts: AcceptCounts, onConnection: (sock: net.Socket) => void): void {
+function acceptTls(raw: net.Socket, settled: boolean, context: tls.SecureContext, settleMs: number, counts: AcceptCounts, onConnection: (sock: net.Socket) => void): void {
   const handshake = (): void => {
     if (raw.destroyed || raw.readableEnded) {
       counts.tlsFailed++; // the client gave up first: its records say why
@@ -328,7 +332,7 @@ function acceptTls(raw: net.Socket, index: number, context: tls.SecureContext, s
       if (!secure) counts.tlsFailed++;
     });
   };
-  if (index > 0) setTimeout(handshake, settleMs);
+  if (settled) setTimeout(handshake, settleMs);
   else handshake();
 }
 
@@ -351,15 +355,30 @@ function receivedBy(conns: AcceptedConnection[]): RawServerConnection[] {
  * traffic and ends as the session says (once the library's program has run, for `hold`); later
  * connections (a second connect that did not reuse the pooled one) get a plain 101 and nothing else.
  */
+/**
+ * Whether the program sets a timeout shorter than the settle before one of its connects: the
+ * connection that connect opens may be the first one, whose reply would otherwise race that timeout.
+ */
+function shortTimeoutBeforeConnect(s: ClientSession, settleMs: number): boolean {
+  let short = false;
+  for (const step of s.steps) {
+    if (step.op === 'set_timeout' && typeof step.ms === 'number' && step.ms < settleMs) short = true;
+    if (step.op === 'connect' && short) return true;
+  }
+  return false;
+}
+
 export async function startRawServer(s: ClientSession): Promise<RawServer> {
   const settleMs = s.settleMs ?? RST_SETTLE_MS;
+  // Later connections always wait the settle; the first one too when a short timeout may race it.
+  const settledFrom = shortTimeoutBeforeConnect(s, settleMs) ? 0 : 1;
   const conns: AcceptedConnection[] = [];
   const onConnection = (sock: net.Socket): void => {
     sock.setNoDelay(true);
     const entry: AcceptedConnection = { sock, c: collect(sock), headLen: -1, scripted: null };
     const index = conns.length;
     conns.push(entry);
-    entry.scripted = scriptConnection(s, entry, index, settleMs);
+    entry.scripted = scriptConnection(s, entry, index, settleMs, index === 0 && settledFrom === 0);
   };
   // wss: the lab's server certificate (names localhost, 127.0.0.1, *.test ...); whether a library
   // trusts it is up to the trust store both sides are given (the peer's CA).
@@ -369,7 +388,7 @@ export async function startRawServer(s: ClientSession): Promise<RawServer> {
   const server = net.createServer((raw) => {
     const index = counts.accepted++;
     if (context === null) onConnection(raw);
-    else acceptTls(raw, index, context, settleMs, counts, onConnection);
+    else acceptTls(raw, index >= settledFrom, context, settleMs, counts, onConnection);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -379,6 +398,10 @@ export async function startRawServer(s: ClientSession): Promise<RawServer> {
   return {
     port,
     done: async (closeWait) => {
+      // A connection the library opened and closed at once (a 1 ms timeout) may still wait in the
+      // kernel's accept queue: one poll phase accepts it (setImmediate runs after the poll).
+      await sleep(1);
+      await new Promise<void>((r) => setImmediate(r));
       const until = Date.now() + closeWait;
       while (conns.length + counts.tlsFailed < counts.accepted && Date.now() < until) await sleep(2);
       await Promise.all(conns.map((x) => x.scripted));
