@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { trackTempDir } from '../lab/children.js';
 import type { RunningPeer } from '../lab/peers/types.js';
-import { runSessionDiff, type Role } from '../fuzz/session/runner.js';
+import { DEFAULT_SESSION_JOBS, runSessionDiff, type Role } from '../fuzz/session/runner.js';
 
 export interface SessionBenchOptions {
   peer: RunningPeer;
@@ -32,7 +32,7 @@ const median = (xs: number[]): number => {
 export async function runSessionBench(o: SessionBenchOptions): Promise<SessionBenchReport> {
   const dir = mkdtempSync(join(tmpdir(), 'wslab-bench-session-'));
   const untrackDir = trackTempDir(dir); // Ctrl-C: the interrupt handler removes it
-  const jobs = o.jobs ?? 3;
+  const jobs = o.jobs ?? DEFAULT_SESSION_JOBS;
   try {
     const roles: SessionBenchReport['roles'] = [];
     for (const role of ['server', 'client'] as const) {

@@ -9,7 +9,7 @@ import { chooseLuaLib, chosenLibraryLoadError } from '../../lab/lua-lib.js';
 import { handshakeDiffUnavailable, runHandshakeDiff, type HandshakeDiffReport } from './handshake-diff.js';
 import { runDiff, type DiffReport } from './runner.js';
 import { startPeer } from '../../lab/peers/index.js';
-import { formatSessionReport, runSessionDiff, type Role, type SessionReport } from '../session/runner.js';
+import { DEFAULT_SESSION_JOBS, formatSessionReport, runSessionDiff, type Role, type SessionReport } from '../session/runner.js';
 
 /** `wslab diff`'s options: the parser's spec and the Options block of its help. */
 export const options = {
@@ -41,7 +41,7 @@ export const options = {
     help: 'with --session: run exactly N sessions (split evenly over the jobs, each from\nits own seed), so the same --seed runs the same sessions however loaded the\nmachine is; the --session duration is then only a safety limit',
   },
   roles: { type: 'list', choices: ['server', 'client'], help: 'with --session: server,client (default both)' },
-  jobs: { type: 'number', integer: true, min: 1, max: 16, help: 'with --session: sessions run side by side (default 4)' },
+  jobs: { type: 'number', integer: true, min: 1, max: 16, help: `with --session: sessions run side by side (default ${DEFAULT_SESSION_JOBS})` },
   'shrink-budget': { type: 'duration', help: 'with --session: how long one divergence is shrunk (default 60s; 0 = not)' },
   'max-findings': { type: 'number', integer: true, min: 1, help: 'with --session: stop after N distinct divergences (default 5)' },
   findings: { type: 'string', value: 'DIR', help: 'where to save divergences (default: fuzz/findings)' },
