@@ -43,7 +43,7 @@ Checks (run in this order, a mutant stops at the first that kills it):
   focused   calls the sessions reach only by chance, compared with the unmodified library's answers:
             connects after math.randomseed seeds that draw 0xff at each Sec-WebSocket-Key byte, a wss
             connect, and each method called on the module table (client.lua and server.lua mutants)
-  session   the session diff against the mutant in nginx (--sessions per mutant, seed 1, 2 jobs, the
+  session   the session diff against the mutant in nginx (--sessions per mutant, seed 1, 12 jobs, the
             file's roles); a divergence kills when it showed 3 times on the mutant and its session,
             replayed twice on the unmodified library, agrees there
   interop   the interop catalogue, directions lua-lua,ts-lua,lua-ts (~75 s per mutant)

@@ -16,6 +16,7 @@ import { ROOT_DIR } from '../../lab/paths.js';
 import { resolveLuaLib } from '../../lab/lua-lib.js';
 import { mutantsOf, type Mutant } from './operators.js';
 import { firstDifference, focusedReach, keySeeds, runFocused, type FocusedRun } from './focused.js';
+import { DEFAULT_SESSION_JOBS } from '../session/runner.js';
 
 export const FILES = ['protocol.lua', 'server.lua', 'client.lua'] as const;
 export type LibFile = (typeof FILES)[number];
@@ -202,9 +203,10 @@ async function sessionCheck(file: string, env: NodeJS.ProcessEnv, work: string, 
   const roles = rolesOf(file);
   const n = o.sessions ?? DEFAULT_SESSIONS;
   // --session is only a safety limit here: the run is --sessions N.
-  // Two jobs, not four: fewer sessions side by side leave less room for timing to decide one.
+  // The session diff's own default jobs: its times follow the measured lag, so more sessions side
+  // by side do not let timing decide one, and a mutant's 200 sessions take seconds, not tens.
   rmSync(join(work, 'findings'), { recursive: true, force: true });
-  const r = await runWslab(['diff', '--session', '30m', '--sessions', String(n), '--jobs', '2', '--roles', roles, '--seed', '1', '--shrink-budget', '0', '--max-findings', '1', '--quiet', '--report', join(work, 'diff.json'), '--findings', join(work, 'findings')], env, 35 * 60_000, o.signal);
+  const r = await runWslab(['diff', '--session', '30m', '--sessions', String(n), '--jobs', String(DEFAULT_SESSION_JOBS), '--roles', roles, '--seed', '1', '--shrink-budget', '0', '--max-findings', '1', '--quiet', '--report', join(work, 'diff.json'), '--findings', join(work, 'findings')], env, 35 * 60_000, o.signal);
   const j = readJson(join(work, 'session.json')) as { divergences?: Array<{ summary: string; seed: number; file: string }>; errors?: string[]; sessions?: { server: number; client: number }; retries?: unknown[] } | null;
   rmSync(join(work, 'session.json'), { force: true });
   const d = j?.divergences?.[0];
@@ -223,7 +225,7 @@ async function sessionCheck(file: string, env: NodeJS.ProcessEnv, work: string, 
   if (luaErr) return { killed: true, line: `session diff (${roles}, seed 1): ${luaErr}`.slice(0, 400) };
   const ran = j?.sessions ? j.sessions.server + j.sessions.client : 0;
   if (!j || ran === 0 || (j.errors?.length ?? 0) > 0) return { killed: false, line: '', error: j?.errors?.[0]?.slice(0, 240) ?? (firstLine(r.out, /wslab diff:|Error|error/) || 'no sessions ran') };
-  return { killed: false, line: `${ran} sessions (${roles}, seed 1, 2 jobs), 0 divergences, ${j.retries?.length ?? 0} retries` };
+  return { killed: false, line: `${ran} sessions (${roles}, seed 1, ${DEFAULT_SESSION_JOBS} jobs), 0 divergences, ${j.retries?.length ?? 0} retries` };
 }
 
 /**
