@@ -87,7 +87,8 @@ export interface SessionReport {
   /** Record-level explained differences (connect's third value on v0.08 ...), by reason. */
   recordExplained: Record<string, number>;
   /** Sessions whose first run diverged and whose repeat agreed (timing, not behaviour): reported, not hidden. */
-  retries: Array<{ role: Role; summary: string }>;
+  /** Divergences that agreed when run again, with the session (replayable: wslab interop --scenario-file). */
+  retries: Array<{ role: Role; summary: string; session?: Session }>;
   /** Sessions run with their times stretched for the machine's lag (lab/session/time-scale.ts), and the largest stretch. */
   timeScale: { stretched: number; max: number };
   /** Sessions the harness could not run (a peer that stopped answering ...). */
@@ -244,7 +245,7 @@ async function sessionAgrees(s: SessionRun, job: number, round: RoundState, sess
   // A divergence: run it once more; a repeat that agrees was timing (reported as a retry).
   const again = await diffSession(peer, session, targets);
   if (!again.cmp.first || again.cmp.explained) {
-    if (!round.shrinking) s.run.report.retries.push({ role: session.role, summary: describeDivergence(r.cmp.first) });
+    if (!round.shrinking) s.run.report.retries.push({ role: session.role, summary: describeDivergence(r.cmp.first), session });
     return true;
   }
   if (!round.shrinking && s.seen.has(again.cmp.first.channel + describeDivergence(again.cmp.first))) return true;
@@ -318,7 +319,7 @@ export function formatSessionReport(r: SessionReport): string {
     `explained (declared once, lab/session/known.ts): ${r.explained.length ? r.explained.map((e) => `${e.id} x${e.count} [${e.specItem}]`).join('; ') : 'none'}`,
     ...Object.entries(r.recordExplained).map(([why, n]) => `  record-level: ${why} x${n}`),
     `time scale: ${r.timeScale.stretched ? `${r.timeScale.stretched} sessions stretched for the machine's lag (up to x${r.timeScale.max})` : 'x1 (no session stretched)'}`,
-    `retries (diverged once, agreed when run again): ${r.retries.length}${r.retries.length ? `\n${r.retries.slice(0, 5).map((x) => `  ${x.role} ${x.summary}`).join('\n')}` : ''}`,
+    `retries (diverged once, agreed when run again; each session is in the report's retries[].session): ${r.retries.length}${r.retries.length ? `\n${r.retries.slice(0, 5).map((x) => `  ${x.role} ${x.summary}`).join('\n')}` : ''}`,
     ...(r.errors.length ? [`errors: ${r.errors.length}`, ...r.errors.slice(0, 5).map((e) => `  ${e}`)] : []),
   ];
   return lines.join('\n');
