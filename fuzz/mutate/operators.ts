@@ -107,6 +107,19 @@ function unreadOpcodeName(line: string, after: string): string | null {
   return reserved ? `recv_frame answers a close frame with a literal "close" before it reads the opcode-name table, and refuses opcode ${key} as reserved before that: neither entry is ever read` : null;
 }
 
+/**
+ * client.lua's `if ssl and not ssl_support then` and its error: `ssl_support` is false only before
+ * ngx_lua 0.9.11 (the version gate; Debian's is 0.10.23), so the branch never runs, and dropping the
+ * check or changing its message changes nothing. Mutants that make the branch run are not equivalent.
+ */
+function sslSupportBranch(lines: readonly string[], i: number, after: string): string | null {
+  const guard = /^\s*if ssl and not ssl_support then\s*$/;
+  const why = 'ssl_support is false only before ngx_lua 0.9.11 (the version gate; the lab runs 0.10.23 or later), so this branch never runs';
+  if (guard.test(lines[i]!) && /^\s*if false then\s*$/.test(after)) return why;
+  if (/return nil, "ngx_lua 0\.9\.11\+ required for SSL sockets"/.test(lines[i]!) && guard.test(lines[i - 1] ?? '')) return why;
+  return null;
+}
+
 /** Why line `i` belongs to a branch no peer can make run, or null. */
 function unreachableBranch(lines: readonly string[], i: number): string | null {
   for (const u of UNREACHABLE) {
@@ -233,7 +246,7 @@ function mutantAdder(file: string, lines: string[], out: Mutant[]): AddMutant {
     copy[i] = after;
     if (extra?.replaceNext !== undefined) copy[i + 1] = extra.replaceNext;
     const n = out.filter((m) => m.line === i + 1 && m.operator === operator).length;
-    const why = fallback.has(i) ? 'the table.new fallback: LuaJIT 2.1 always has table.new, so it never runs' : unobservable(lines[i]!) ?? unreadOpcodeName(lines[i]!, after) ?? tcpNeverNil(lines, i) ?? unreachableBranch(lines, i) ?? emptyIfCondition(lines, i, after) ?? extra?.equivalent ?? null;
+    const why = fallback.has(i) ? 'the table.new fallback: LuaJIT 2.1 always has table.new, so it never runs' : unobservable(lines[i]!) ?? unreadOpcodeName(lines[i]!, after) ?? sslSupportBranch(lines, i, after) ?? tcpNeverNil(lines, i) ?? unreachableBranch(lines, i) ?? emptyIfCondition(lines, i, after) ?? extra?.equivalent ?? null;
     out.push({
       id: `${file}:${i + 1}:${operator}:${n}`, file, line: i + 1, operator, before: lines[i]!.trim(), after: after.trim(),
       ...(why ? { equivalent: why } : {}), source: copy.join('\n'),
