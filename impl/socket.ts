@@ -11,6 +11,12 @@ import type { Cosocket, OkResult, ReceiveCallback, SendResult, SockRecv } from '
 /** ngx_lua's lua_socket_{connect,send,read}_timeout default. */
 export const DEFAULT_TIMEOUT_MS = 60_000;
 
+/**
+ * lua_socket_buffer_size's default (a page): an nginx cosocket's recv() fills at most this buffer,
+ * so this is all it can hold beyond what a read returned; the rest stays in the kernel.
+ */
+const NGINX_READ_BUFFER = 4096;
+
 /** Stop reading from the kernel while this much is buffered beyond what a pending read needs. */
 const HIGH_WATER = 1 << 20;
 
@@ -297,12 +303,13 @@ export class NodeCosocket implements Cosocket {
   }
 
   /**
-   * Of those, the bytes that had already arrived when the last read returned: what an nginx
-   * cosocket holds in its own buffer (one recv() takes all that is there), as opposed to bytes that
-   * arrived later and are still in the kernel. setkeepalive tells the two apart.
+   * Of those, the bytes an nginx cosocket would hold in its own buffer: what had already arrived
+   * when the last read returned, as far as its buffer takes it (one recv() fills at most
+   * lua_socket_buffer_size), as opposed to bytes still in the kernel. setkeepalive tells the two
+   * apart, and close() resets the connection when the kernel holds any.
    */
   get bufferedAtLastRead(): number {
-    return Math.min(this.readLeftover, this.queue.length);
+    return Math.min(this.readLeftover, this.queue.length, NGINX_READ_BUFFER);
   }
 
   /**
@@ -483,6 +490,8 @@ export class NodeCosocket implements Cosocket {
     this.detachListeners();
     const stream = this.stream;
     stream.on('error', () => {});
+    // Sends corked in this turn were sent as far as the program knows: they reach the kernel first.
+    if (this.corked) this.uncork();
     if (!stream.destroyed) {
       if (!('encrypted' in stream) && this.unreadInKernel()) {
         // close(2) with bytes unread answers them with an RST and drops what is unsent. A Unix
