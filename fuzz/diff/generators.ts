@@ -133,9 +133,14 @@ export const buildCaseArb: fc.Arbitrary<BuildCase> = fc
     opcode: fc.oneof({ weight: 6, arbitrary: fc.integer({ min: 0, max: 15 }) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 255 }) }),
     masking: fc.boolean(),
     key: keyArb,
-    payload: fc.oneof({ weight: 200, arbitrary: bytes(300) }, { weight: 1, arbitrary: fc.constantFrom(65535, 65536).map((n) => Buffer.alloc(n, 0x63)) }),
+    // bytes() is mostly short: the 16-bit length form's high byte needs lengths from 256 up (128 up for a shift by one too few).
+    payload: fc.oneof(
+      { weight: 200, arbitrary: bytes(300) },
+      { weight: 20, arbitrary: fc.constantFrom(126, 128, 255, 256, 1000, 4096, 65534).map((n) => Buffer.alloc(n, 0x64)) },
+      { weight: 1, arbitrary: fc.constantFrom(65535, 65536).map((n) => Buffer.alloc(n, 0x63)) },
+    ),
     lenMode: fc.constantFrom('exact', 'exact', 'exact', 'exact', 'other', 'huge'),
-    otherLen: fc.constantFrom(0, 1, 125, 126, 127, 65535, 65536, 0x7fffffff),
+    otherLen: fc.constantFrom(0, 1, 125, 126, 127, 128, 256, 1000, 65534, 65535, 65536, 0x7fffffff),
     hugeLen: fc.constantFrom(0x80000000, 0xffffffff, 2 ** 32, 2 ** 32 + 5, 2 ** 40, 2 ** 53),
   })
   .map((r): BuildCase => {
