@@ -140,7 +140,7 @@ export const buildCaseArb: fc.Arbitrary<BuildCase> = fc
       { weight: 1, arbitrary: fc.constantFrom(65535, 65536).map((n) => Buffer.alloc(n, 0x63)) },
     ),
     lenMode: fc.constantFrom('exact', 'exact', 'exact', 'exact', 'other', 'huge'),
-    otherLen: fc.constantFrom(0, 1, 125, 126, 127, 128, 256, 1000, 65534, 65535, 65536, 0x7fffffff),
+    otherLen: fc.constantFrom(0, 1, 125, 126, 127, 128, 256, 1000, 65534, 65535, 65536, 70000, 0x7fffffff),
     hugeLen: fc.constantFrom(0x80000000, 0xffffffff, 2 ** 32, 2 ** 32 + 5, 2 ** 40, 2 ** 53),
   })
   .map((r): BuildCase => {
