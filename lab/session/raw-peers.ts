@@ -261,7 +261,7 @@ interface AcceptedConnection {
 
 /**
  * The script of connection `index`: the first gets the session's response and traffic and ends as
- * the session says; later ones get a plain 101 and nothing else.
+ * the session says; later ones get a plain 101 and nothing else. A `settled` one answers after the settle.
  */
 async function scriptConnection(s: ClientSession, entry: AcceptedConnection, index: number, settleMs: number, settled: boolean): Promise<void> {
   const { sock, c } = entry;
@@ -271,17 +271,14 @@ async function scriptConnection(s: ClientSession, entry: AcceptedConnection, ind
   if (he < 0) return;
   entry.headLen = he;
   const reqHead = all().subarray(0, he).toString('latin1');
+  // Later than any 1 ms read timeout the program may have set, never racing it (startRawServer
+  // decides which connections may meet one).
+  if (settled) await sleep(settleMs);
+  if (sock.destroyed) return;
   if (index > 0) {
-    // Later than any 1 ms read timeout the program may have set, never racing it.
-    await sleep(settleMs);
-    if (sock.destroyed) return;
     sock.write(upgradeResponse(reqHead));
     return;
   }
-  // A read timeout shorter than the settle may be in force (set_timeout(1), then the connect that
-  // opens this first connection): the reply comes after it, as a later connection's does.
-  if (settled) await sleep(settleMs);
-  if (sock.destroyed) return;
   const first = s.traffic[0];
   const startsNow = first !== undefined && first.pauseMs === 0 && !first.chops?.length;
   sock.write(Buffer.concat([responseText(s, reqHead), startsNow ? groupBytes(first) : Buffer.alloc(0)]));
@@ -310,9 +307,9 @@ interface AcceptCounts {
 }
 
 /**
- * The server's side of the TLS handshake on accepted connection `index`, then `onConnection`. A later
- * connection's handshake starts late, as its 101 does: a program may have set a 1 ms timeout, and a
- * TLS handshake that takes about that long would race it.
+ * The server's side of the TLS handshake on an accepted connection, then `onConnection`. A `settled`
+ * connection's handshake starts after the settle, as its 101 does: a program may have set a 1 ms
+ * timeout, and a TLS handshake that takes about that long would race it.
  */
 function acceptTls(raw: net.Socket, settled: boolean, context: tls.SecureContext, settleMs: number, counts: AcceptCounts, onConnection: (sock: net.Socket) => void): void {
   const handshake = (): void => {
@@ -378,7 +375,7 @@ export async function startRawServer(s: ClientSession): Promise<RawServer> {
     const entry: AcceptedConnection = { sock, c: collect(sock), headLen: -1, scripted: null };
     const index = conns.length;
     conns.push(entry);
-    entry.scripted = scriptConnection(s, entry, index, settleMs, index === 0 && settledFrom === 0);
+    entry.scripted = scriptConnection(s, entry, index, settleMs, index >= settledFrom);
   };
   // wss: the lab's server certificate (names localhost, 127.0.0.1, *.test ...); whether a library
   // trusts it is up to the trust store both sides are given (the peer's CA).
