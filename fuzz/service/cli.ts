@@ -30,7 +30,8 @@ export const serviceOptions = {
   'max-fd-growth': { type: 'number', integer: true, min: 0, default: 64, help: 'descriptor growth per window that is a finding (default 64)' },
   rate: { type: 'number', min: 0, default: 50, help: 'sessions per second at most (default 50; 0: no limit)' },
   connections: { type: 'number', integer: true, min: 1, max: 64, default: 1, help: 'sessions at a time (default 1, at most 64)' },
-  'shrink-time': { type: 'duration', default: '60s', help: 'budget to shrink one finding (default 60s)' },
+  'shrink-runs': { type: 'number', integer: true, min: 1, default: 100, help: 'replays one finding\'s shrink may spend (default 100)' },
+  'shrink-time': { type: 'duration', default: '60s', help: 'a time cap on one finding\'s shrink (default 60s); a finding says when\nit stopped the shrink' },
   'max-findings': { type: 'number', integer: true, min: 1, default: 20, help: 'stop after N distinct findings (default 20)' },
   'recover-time': { type: 'duration', default: '30s', help: 'how long a down or hung service may take to answer again (default 30s)' },
   out: { type: 'string', default: join(ROOT_DIR, 'report', 'fuzz-service'), value: 'DIR', help: 'report folder (default report/fuzz-service)' },
@@ -179,7 +180,7 @@ export async function runService(argv: string[]): Promise<number> {
     profile: v.profile, probe: v.probe, probeTimeoutMs: v['probe-timeout'], oracles: v.oracles,
     ...(v['error-log'] ? { errorLog: v['error-log'] } : {}), ...(v.pid !== undefined ? { pid: v.pid } : {}),
     resourceWindow: v['resource-window'], maxRssGrowthKiB: Math.round(v['max-rss-growth'] * 1024), maxFdGrowth: v['max-fd-growth'],
-    rate: v.rate, connections: v.connections, shrinkBudgetMs: v['shrink-time'], maxFindings: v['max-findings'], recoverMs: v['recover-time'],
+    rate: v.rate, connections: v.connections, shrinkRuns: v['shrink-runs'], shrinkBudgetMs: v['shrink-time'], maxFindings: v['max-findings'], recoverMs: v['recover-time'],
     outDir: v.out, signal: abort.signal,
   };
   if (v.replay) return replayFinding(argv, v.replay, v, opts);

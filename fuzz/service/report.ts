@@ -25,6 +25,13 @@ export function writeServiceReport(outDir: string, r: ServiceReport): void {
   writeAtomic(join(outDir, 'index.html'), renderServiceHtml(r, outDir));
 }
 
+/** Said when a budget, not fast-check, ended the shrink: a smaller session may exist. */
+function stopNote(f: Finding): string {
+  if (f.shrinkStoppedBy === 'runs') return ', stopped at --shrink-runs';
+  if (f.shrinkStoppedBy === 'time') return ', stopped at --shrink-time';
+  return '';
+}
+
 function scenarioOf(f: Finding): ServiceScenario | null {
   if (!f.file) return null;
   try {
@@ -59,7 +66,7 @@ export function renderServiceHtml(r: ServiceReport, outDir: string): string {
       return [
         `<code>${esc(f.signature)}</code><br>${esc(f.summary)}`,
         `${f.sightings}`,
-        `${f.reproduced ? badge(`shrunk (${f.shrinks} steps)`, 'pass') : badge('not reproduced alone', 'flaky')}<br><small>${f.size.frames} frames, ${f.size.bytes} bytes; session #${f.index}</small>`,
+        `${f.reproduced ? badge(`shrunk (${f.shrinks} steps${stopNote(f)})`, 'pass') : badge('not reproduced alone', 'flaky')}<br><small>${f.size.frames} frames, ${f.size.bytes} bytes; session #${f.index}</small>`,
         bytesHtml(sc),
         `<pre class="mono">${esc(JSON.stringify(f.evidence, null, 1).slice(0, 2000))}</pre>`,
         f.file ? `<code>${esc(basename(f.file))}</code><br><small>${esc(sc?.replay ?? '')}</small>` : '',
@@ -102,7 +109,7 @@ export function formatServiceReport(r: ServiceReport, outDir: string): string {
   const lines = [
     `${r.target}: ${r.sessions} sessions in ${(r.durationMs / 1000).toFixed(1)}s (${r.sessionsPerSec}/s), seed ${r.seed}, shard ${r.shard.index}/${r.shard.count}, profile ${r.profile}${r.interrupted ? ' (interrupted)' : ''}`,
     `findings: ${r.findings.length}`,
-    ...r.findings.map((f) => `  [${f.kind}] ${f.summary}\n    ${f.reproduced ? `shrunk in ${f.shrinks} steps to ${f.size.frames} frames, ${f.size.bytes} bytes` : 'did not show again alone: saved as found'}; seen ${f.sightings}x -> ${f.file ?? '(not saved)'}`),
+    ...r.findings.map((f) => `  [${f.kind}] ${f.summary}\n    ${f.reproduced ? `shrunk in ${f.shrinks} steps${stopNote(f)} to ${f.size.frames} frames, ${f.size.bytes} bytes` : 'did not show again alone: saved as found'}; seen ${f.sightings}x -> ${f.file ?? '(not saved)'}`),
     `expected under --profile ${r.profile}: ${r.expected.length ? r.expected.map((e) => `${e.id} x${e.count} [${e.specItem}]`).join('; ') : 'none'}`,
     ...(r.unconfirmed?.length ? [`unconfirmed (seen once, not again when replayed alone): ${r.unconfirmed.map((u) => u.signature).join(', ')}`] : []),
     ...(r.stoppedBecause ? [`stopped: ${r.stoppedBecause}`] : []),

@@ -61,6 +61,8 @@ export interface Finding {
   /** The saved scenario (shrunk session, evidence, replay command). */
   file: string | null;
   shrinks: number;
+  /** What ended the shrink early, when something did: its replay budget, its time cap. */
+  shrinkStoppedBy?: 'runs' | 'time';
   /** Whether a replay of the session alone showed it again (false: saved as found, not shrunk). */
   reproduced: boolean;
   /** The shrunk session's size: frames sent and bytes. */
@@ -115,6 +117,9 @@ export interface ServiceFuzzOptions {
   /** Sessions per second at most (0: no limit). */
   rate: number;
   connections: number;
+  /** Replays one finding's shrink may spend (the budget that decides how far it shrinks). */
+  shrinkRuns: number;
+  /** A wall-clock cap on one finding's shrink (Infinity: none); hitting it is said in the finding. */
   shrinkBudgetMs: number;
   maxFindings: number;
   /** How long a down or hung service may take to answer again before the campaign stops. */
@@ -413,16 +418,26 @@ export class ServiceCampaign {
       known.sightings++; // another connection found it while this one waited
       return;
     }
+    // Replays are counted, so how far a finding shrinks does not move with machine load; the time
+    // cap is a user's bound on the whole, and the finding says when it was the one that stopped.
     const until = Date.now() + this.o.shrinkBudgetMs;
+    let runs = 0;
+    let stoppedBy: Finding['shrinkStoppedBy'];
+    const spent = (): boolean => {
+      if (runs >= this.o.shrinkRuns) stoppedBy = 'runs';
+      else if (Date.now() > until) stoppedBy = 'time';
+      return stoppedBy !== undefined || this.dead !== null || !!this.o.signal?.aborted;
+    };
     let best: Observed['findings'][number] | null = null;
     let out: fc.RunDetails<[ServiceSession]> | null = null;
     let index = candidates[0]!;
     for (const c of candidates) {
-      if (Date.now() > until || this.dead || this.o.signal?.aborted) break;
+      if (spent()) break;
       index = c;
       out = await fc.check(
         fc.asyncProperty(serviceSessionArb, async (s) => {
-          if (Date.now() > until || this.dead || this.o.signal?.aborted) return true;
+          if (spent()) return true;
+          runs++;
           const hit = await this.reproduces(s, f);
           if (hit) best = hit;
           return hit === null;
@@ -443,6 +458,7 @@ export class ServiceCampaign {
     const finding: Finding = {
       kind: f.kind, signature: f.signature, summary: shown.summary, evidence: shown.evidence,
       sightings: 1, index, file: null, shrinks: out?.numShrinks ?? 0, reproduced, size: sessionSize(session),
+      ...(reproduced && stoppedBy ? { shrinkStoppedBy: stoppedBy } : {}),
     };
     finding.file = this.save(finding, session);
     this.bySignature.set(f.signature, finding);

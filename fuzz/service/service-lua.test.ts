@@ -30,17 +30,16 @@ async function campaign(path: string, o: Partial<ServiceFuzzOptions> & { pidOf?:
   if ('err' in target) throw new Error(target.err);
   const prefix = (peer as unknown as { prefix: string }).prefix;
   const c = new ServiceCampaign({
-    target, seed: 20261206, timeMs: 100_000, profile: 'resty', probe: 'ping', probeTimeoutMs: 1000,
+    target, seed: 20261206, timeMs: 300_000, profile: 'resty', probe: 'ping', probeTimeoutMs: 1000,
     resourceWindow: 200, maxRssGrowthKiB: 64 * 1024, maxFdGrowth: 64, rate: 0, connections: 4,
-    shrinkBudgetMs: 40_000, maxFindings: 10, recoverMs: 15_000, outDir,
+    shrinkRuns: 60, shrinkBudgetMs: Infinity, maxFindings: 10, recoverMs: 15_000, outDir,
     ...(o.logOf ? { errorLog: join(prefix, 'logs', 'error.log') } : {}),
     ...(o.pidOf ? { pid: (peer as unknown as { pid: number }).pid } : {}),
     ...o,
     onReport: (r) => writeServiceReport(outDir, r),
   });
-  const t0 = Date.now();
   const report = await c.run();
-  return { report, ms: Date.now() - t0, peer, outDir };
+  return { report, peer, outDir };
 }
 
 afterAll(async () => {
@@ -51,9 +50,9 @@ afterAll(async () => {
 const BUGS: Array<{ bug: string; kind: FindingKind; signature: RegExp; opts: Partial<ServiceFuzzOptions> & { pidOf?: boolean; logOf?: boolean } }> = [
   { bug: 'runtime-error', kind: 'server-log', signature: /^server-log:\[error\] lua entry thread aborted: runtime error: .*buggy_echo\.lua:\d+: attempt to index local 'frame'/, opts: { logOf: true } },
   // The worker is blocked 3 s: a 300 ms probe floor (and its 600 ms retry) sees the silence. Each
-  // candidate that hangs it again costs the 3 s: this one gets the longest shrink budget, and looks
-  // for down and hung only (a close that comes after the 3 s is a protocol verdict of its own).
-  { bug: 'ping-stall', kind: 'hung', signature: /^hung$/, opts: { probeTimeoutMs: 300, shrinkBudgetMs: 70_000, timeMs: 110_000, oracles: ['down', 'hung'] } },
+  // candidate that hangs it again costs the 3 s; this one looks for down and hung only (a close that
+  // comes after the 3 s is a protocol verdict of its own).
+  { bug: 'ping-stall', kind: 'hung', signature: /^hung$/, opts: { probeTimeoutMs: 300, shrinkRuns: 200, oracles: ['down', 'hung'] } },
   // 64 KiB per data frame: 30-session windows with a 1 MiB bound.
   { bug: 'leak', kind: 'resources', signature: /^resources$/, opts: { pidOf: true, resourceWindow: 30, maxRssGrowthKiB: 1024 } },
   { bug: 'after-close', kind: 'protocol', signature: /^protocol:frame-after-close$/, opts: {} },
@@ -61,12 +60,11 @@ const BUGS: Array<{ bug: string; kind: FindingKind; signature: RegExp; opts: Par
 
 describe.skipIf(why !== null && !IN_CI)(`wslab fuzz --url against the Lua echo in nginx${why ? ` (${why})` : ''}`, () => {
   for (const b of BUGS) {
-    it.concurrent(`finds /buggy/${b.bug} as a ${b.kind} finding, shrunk and replayable, within 2 minutes`, async () => {
-      const { report, ms, peer, outDir } = await campaign(`/buggy/${b.bug}`, { ...b.opts, stopOnKinds: [b.kind] });
+    it.concurrent(`finds /buggy/${b.bug} as a ${b.kind} finding, shrunk within ${b.opts.shrinkRuns ?? 60} replays and replayable`, async () => {
+      const { report, peer, outDir } = await campaign(`/buggy/${b.bug}`, { ...b.opts, stopOnKinds: [b.kind] });
       const f = report.findings.find((x) => x.kind === b.kind);
       expect(f, JSON.stringify({ findings: report.findings.map((x) => x.signature), errors: report.errors, unconfirmed: report.unconfirmed })).toBeDefined();
       expect(f!.signature).toMatch(b.signature);
-      expect(ms).toBeLessThan(120_000);
       // Shrunk: fast-check took steps, what is left is smaller than the session that found it, a handful of frames.
       expect(f!.reproduced).toBe(true);
       expect(f!.shrinks).toBeGreaterThan(0);
@@ -85,7 +83,7 @@ describe.skipIf(why !== null && !IN_CI)(`wslab fuzz --url against the Lua echo i
         expect(r.status, r.stderr).toBe(1);
         expect(r.stdout).toContain(`reproduced: ${f!.signature}`);
       }
-    }, 150_000);
+    }, 400_000);
   }
 
   it.concurrent('wss: the Lua echo behind nginx\'s TLS listener, trusted through --ca or --insecure, no finding', async () => {
@@ -99,7 +97,7 @@ describe.skipIf(why !== null && !IN_CI)(`wslab fuzz --url against the Lua echo i
       dirs.push(outDir);
       const r = await new ServiceCampaign({
         target, seed: 20261206, timeMs: 60_000, maxSessions: 40, profile: 'resty', probe: 'echo', probeTimeoutMs: 1000, resourceWindow: 200,
-        maxRssGrowthKiB: 65536, maxFdGrowth: 64, rate: 0, connections: 2, shrinkBudgetMs: 20_000, maxFindings: 5, recoverMs: 10_000, outDir,
+        maxRssGrowthKiB: 65536, maxFdGrowth: 64, rate: 0, connections: 2, shrinkRuns: 60, shrinkBudgetMs: 20_000, maxFindings: 5, recoverMs: 10_000, outDir,
       }).run();
       expect(r.errors, JSON.stringify(tls)).toEqual([]);
       expect(r.sessions).toBe(40);
@@ -112,7 +110,7 @@ describe.skipIf(why !== null && !IN_CI)(`wslab fuzz --url against the Lua echo i
     dirs.push(untrustedOut);
     const r = await new ServiceCampaign({
       target: untrusted, seed: 1, timeMs: 10_000, profile: 'resty', probe: 'ping', probeTimeoutMs: 1000, resourceWindow: 200,
-      maxRssGrowthKiB: 65536, maxFdGrowth: 64, rate: 0, connections: 1, shrinkBudgetMs: 1000, maxFindings: 5, recoverMs: 1000, outDir: untrustedOut,
+      maxRssGrowthKiB: 65536, maxFdGrowth: 64, rate: 0, connections: 1, shrinkRuns: 60, shrinkBudgetMs: 1000, maxFindings: 5, recoverMs: 1000, outDir: untrustedOut,
     }).run();
     expect(r.sessions).toBe(0);
     expect(r.errors[0]).toMatch(/does not answer the ping probe before the campaign .*(certificate|SELF_SIGNED|UNABLE)/i);

@@ -33,7 +33,7 @@ function options(url: string, o: Partial<ServiceFuzzOptions> = {}): ServiceFuzzO
   if ('err' in target) throw new Error(target.err);
   return {
     target, seed: 20261206, timeMs: 100_000, profile: 'strict', probe: 'ping', probeTimeoutMs: 1000, resourceWindow: 50,
-    maxRssGrowthKiB: 64 * 1024, maxFdGrowth: 64, rate: 0, connections: 4, shrinkBudgetMs: 30_000, maxFindings: 10, recoverMs: 10_000, outDir: tmp(), ...o,
+    maxRssGrowthKiB: 64 * 1024, maxFdGrowth: 64, rate: 0, connections: 4, shrinkRuns: 60, shrinkBudgetMs: Infinity, maxFindings: 10, recoverMs: 10_000, outDir: tmp(), ...o,
   };
 }
 
