@@ -160,6 +160,10 @@ describe('mutation operators', () => {
     expect(firstDifference(base, { lines: [...base.lines] })).toBeNull();
     expect(firstDifference(base, { lines: ['connect() lua error: bad argument #1 to \'char\''] })).toBe("unmodified: connect(1)  =>  mutant: connect() lua error: bad argument #1 to 'char'");
     expect(firstDifference(base, { lines: ['connect(1)'] })).toBe('unmodified: key 1: ff00 (x)  =>  mutant: (nothing)');
+    // the default-port lines count only when both runs could bind 80 and 443
+    const withPorts = { lines: [...base.lines, '[default port] connect(1)'] };
+    expect(firstDifference(withPorts, { lines: [...base.lines, '[default port] connect(null, "failed to connect: connection refused")'] })).toMatch(/^unmodified: \[default port\] connect\(1\)/);
+    expect(firstDifference(withPorts, { lines: [...base.lines], defaultPortsSkipped: '127.0.0.1:80 could not be bound (EADDRINUSE)' })).toBeNull();
     const key = (p: number) => `key ${p + 1}: ${Array.from({ length: 16 }, (_, i) => (i === p ? 'ff' : '00')).join('')} (k)`;
     const seeds = Array.from({ length: 16 }, (_, i) => i + 1);
     expect(focusedReach({ lines: seeds.map((_, p) => key(p)) }, seeds)).toBeNull();

@@ -83,6 +83,11 @@ const UNREACHABLE: ReadonlyArray<{ line: RegExp; guard: RegExp; why: string }> =
     why: 'ngx.re.match fails (rather than not matching) only when PCRE cannot compile the pattern or hits a match limit; this constant, anchored, linear pattern does neither, so no URI reaches the branch',
   },
   {
+    line: /return nil, "failed to get reused times: "/,
+    guard: /^\s*if not reused_count then\s*$/,
+    why: 'sock:getreusedtimes() fails only on a cosocket without a live connection (lua-nginx-module: no peer connection, or both halves closed); client.lua calls it right after a connect that succeeded, with no yield between, so it always returns a count',
+  },
+  {
     line: /return nil, "failed to send response header: "/,
     guard: /^\s*if not ok then\s*$/,
     why: "ngx.send_headers() of the 101 fails only when nginx's output filters do: the head is buffered, not written (a failed write shows at ngx.flush, the next check), so no peer can make this branch run on demand",

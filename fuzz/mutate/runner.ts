@@ -360,7 +360,8 @@ async function runBaseline(checks: readonly Check[], files: readonly LibFile[], 
         out.push({ check: c, status: 'failed', line: why ?? 'no observations' });
         break;
       }
-      out.push({ check: c, status: 'clean', line: `${a.lines.length} observations, the same in two runs (key seeds ${seeds.join(',')})` });
+      const ports = a.defaultPortsSkipped ?? ('error' in b ? undefined : b.defaultPortsSkipped);
+      out.push({ check: c, status: 'clean', line: `${a.lines.length} observations, the same in two runs (key seeds ${seeds.join(',')})${ports ? `; the default-port connects did not run: ${ports}` : ''}` });
       ref.focused = { run: a, seeds };
       continue;
     }
