@@ -7,6 +7,7 @@ import type { PayloadSpec } from '../peers/lua-api.js';
 import { makeTestPki } from '../pki.js';
 import { FIXED_MASK_KEY, type ClientSession, type PeerEnd, type ServerSession, type TrafficGroup } from './types.js';
 import { acceptFor } from 'resty-websocket';
+import { peerEndKind } from '../tcp-state.js';
 import { encodeFrame, encodeHead, headEnd, headValue } from '../wire.js';
 
 export function payloadBytes(p: PayloadSpec | undefined): Buffer {
@@ -61,6 +62,15 @@ function collect(sock: net.Socket): Collected {
     sock.on('close', done);
   });
   sock.on('data', (d: Buffer) => c.chunks.push(d));
+  // A reset behind bytes still queued for reading ends the stream like a FIN in Node: the kernel
+  // tells them apart, by the connection's ports (taken while it is up: a reset one has none).
+  let ports: [number | undefined, number | undefined] = [sock.localPort, sock.remotePort];
+  const keepPorts = (): void => void (ports = [sock.localPort, sock.remotePort]);
+  sock.once('connect', keepPorts);
+  sock.once('secureConnect', keepPorts);
+  sock.on('end', () => {
+    if (!c.self && peerEndKind(...ports) === 'reset') c.reset = true;
+  });
   sock.on('error', (e: NodeJS.ErrnoException) => {
     // ECONNRESET on a read, EPIPE on a write: either way the library's side reset the connection.
     if (!c.self && (e.code === 'ECONNRESET' || e.code === 'EPIPE')) c.reset = true;
