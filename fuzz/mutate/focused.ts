@@ -8,7 +8,7 @@
 // - module-table calls: every method called on the module table itself (a self new() did not make,
 //   so no socket), which is what reaches the "not initialized" branches;
 // - what a peer provokes only on purpose: a 65535- and a 65536-byte frame to a client made without
-//   max_payload_len (the default's edge), a response head cut short, a wss connect whose client_cert
+//   max_payload_len (the default's edge; the same to a server), a response head cut short, a wss connect whose client_cert
 //   is not a parsed certificate (setclientcert's failure), a 16 MiB request head to a server that
 //   never reads (the request's send times out), and ws:// and wss:// URIs without a port
 //   (listeners on 127.0.0.1:80 and :443; where they cannot be bound those lines are left out of the
@@ -16,8 +16,10 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as net from 'node:net';
-import { runLuaClient, type StepRecord, type Step } from '../../lab/peers/lua-api.js';
+import { registerLuaServer, runLuaClient, type StepRecord, type Step } from '../../lab/peers/lua-api.js';
 import { startPeer } from '../../lab/peers/index.js';
+import { runRawClient } from '../../lab/session/raw-peers.js';
+import type { ServerSession } from '../../lab/session/types.js';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
@@ -98,6 +100,7 @@ export async function runFocused(libRoot: string, seeds: readonly number[]): Pro
     }
     // records[0] is the endpoint's own new(); records[i + 1] is steps[i].
     const lines = records.map((r, i) => (i > portStepsFrom && r.op !== 'endpoint' ? DEFAULT_PORT : '') + show(r));
+    lines.push(...(await serverAtDefaultLimit(peer)));
     lines.push(...keys.map((k, i) => `key ${i + 1}: ${Buffer.from(k, 'base64').toString('hex')} (${k})`));
     return 'skipped' in wellKnown ? { lines, defaultPortsSkipped: wellKnown.skipped } : { lines };
   } catch (e) {
@@ -126,6 +129,26 @@ function focusedSteps(seeds: readonly number[], port: number, silentPort: number
   // The request's send fails: "failed to send the handshake request: timeout" (16 MiB, a peer that never reads).
   steps.push({ op: 'new', opts: { timeout: 300 } }, { op: 'connect', uri: `ws://127.0.0.1:${silentPort}/stuck`, opts: { headers: [{ fill: 'a', len: 16 << 20 }] } });
   return steps;
+}
+
+/**
+ * server.lua's default max_payload_len (65535): a server made without the option reads a 65535-byte
+ * frame and refuses the 65536-byte one after it. Lines prefixed "server: ".
+ */
+async function serverAtDefaultLimit(peer: Awaited<ReturnType<typeof startPeer>>): Promise<string[]> {
+  const frame = (len: number) => ({ fin: true, rsv: 0, opcode: 2, mask: true, lenForm: 'min' as const, payload: { fill: 'a', len } });
+  const session: ServerSession = {
+    kind: 'wslab-session', role: 'server',
+    request: { method: 'GET', version: '1.1', headers: [['Host', '127.0.0.1'], ['Upgrade', 'websocket'], ['Connection', 'Upgrade'], ['Sec-WebSocket-Key', 'dGhlIHNhbXBsZSBub25jZQ=='], ['Sec-WebSocket-Version', '13']] },
+    opts: { timeout: 5000 },
+    steps: [{ op: 'recv_frame' }, { op: 'recv_frame' }],
+    traffic: [{ pauseMs: 0, frames: [frame(65535), frame(65536)] }],
+    end: 'hold',
+  };
+  const reg = await registerLuaServer(peer, { opts: session.opts, steps: session.steps });
+  await runRawClient(Number(new URL(peer.wsUrl.replace(/^ws/, 'http')).port), reg.path, session, 8000);
+  const res = await reg.results(15_000);
+  return res.records.map((r) => `server: ${show(r)}`);
 }
 
 /** URIs without a port (client.lua: `port = ssl and 443 or 80`): to the listeners on 80 and 443. */
