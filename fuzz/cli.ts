@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { parseCommandLine, renderOptions, shownPath, type OptionsSpec } from '../lab/args.js';
 import { printJson } from '../lab/output.js';
 import { ROOT_DIR } from '../lab/paths.js';
+import { claimReport } from '../lab/reports.js';
 import { runCampaign, type CampaignProgress, type FuzzReport } from './campaign.js';
 import { TARGETS, TEST_TARGETS } from './registry.js';
 import { isServiceMode, runService, serviceHelp } from './service/cli.js';
@@ -50,6 +51,7 @@ export async function run(argv: string[]): Promise<number> {
   if (isServiceMode(argv)) return runService(argv);
   const { values } = parseCommandLine('fuzz', argv, options);
   if (values['minimise-corpus']) return minimiseCorpora(values.target, values.merge, values.json);
+  claimReport(values.report, '--report'); // a second campaign on the same report stops before it starts
   let report: FuzzReport;
   try {
     const lastLine = new Map<string, number>();

@@ -40,7 +40,9 @@ describe('claimReport', () => {
     try {
       writeFileSync(lockFileOf(file), `${other.pid}\n`);
       expect(() => claimReport(file)).toThrow(ReportInUseError);
-      expect(() => writeJsonReport(file, { ok: true })).toThrow(`is in use by another wslab run (pid ${other.pid})`);
+      expect(() => writeJsonReport(file, { ok: true })).toThrow(`is in use by another wslab run (pid ${other.pid}); wait for it, stop it, or pass --out to write elsewhere`);
+      // diff and mutate move their report with --report, and say so
+      expect(() => claimReport(file, '--report')).toThrow(/or pass --report to write elsewhere$/);
       expect(existsSync(file)).toBe(false);
       expect(readFileSync(lockFileOf(file), 'utf8').trim()).toBe(String(other.pid));
     } finally {

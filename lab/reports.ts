@@ -40,8 +40,10 @@ export class ReportInUseError extends Error {
   constructor(
     readonly report: string,
     readonly pid: number,
+    /** The command's option that puts its report elsewhere (--out, or --report for diff and mutate). */
+    moveWith = '--out',
   ) {
-    super(`${shownPath(report)} is in use by another wslab run (pid ${pid}); wait for it, stop it, or pass --out to write elsewhere`);
+    super(`${shownPath(report)} is in use by another wslab run (pid ${pid}); wait for it, stop it, or pass ${moveWith} to write elsewhere`);
   }
 }
 
@@ -81,7 +83,7 @@ function releaseAll(): void {
  * before they start anything, so a second run stops before it starts a peer; writeJsonReport calls
  * it too, so no report is written without it.
  */
-export function claimReport(report: string): void {
+export function claimReport(report: string, moveWith = '--out'): void {
   const path = resolve(report);
   if (held.has(path)) return;
   const lock = lockFileOf(path);
@@ -109,7 +111,7 @@ export function claimReport(report: string): void {
       held.set(path, lock);
       return;
     }
-    if (pidAlive(pid)) throw new ReportInUseError(path, pid);
+    if (pidAlive(pid)) throw new ReportInUseError(path, pid, moveWith);
     // Stale: moved aside by rename, which only one of two runs taking it over at once can do.
     const aside = `${lock}.stale.${process.pid}`;
     try {

@@ -19,6 +19,8 @@ export interface RunEnd {
 export interface RunOptions<R extends RunEnd, D extends object> {
   /** The JSON report file this run owns: claimed at once, so a second run on it stops before anything starts. */
   file?: string;
+  /** The command's option that moves `file` (named when another run holds it; default --out). */
+  moveWith?: string;
   /** What the file holds, built from the report at each save (default: the report itself). */
   document?: (report: R) => D;
   /** JSON indentation of the file (default 2). */
@@ -42,7 +44,7 @@ export class Run<R extends RunEnd, D extends object = R> {
     readonly report: R,
     private readonly opts: RunOptions<R, D> = {},
   ) {
-    if (opts.file) claimReport(opts.file);
+    if (opts.file) claimReport(opts.file, opts.moveWith);
     // Synchronous and first on the signal: the report on disk never looks finished (or older) when
     // a child refuses to die or the process exits before the steps notice.
     this.#stopWatching = onInterrupt(() => {

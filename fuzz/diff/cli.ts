@@ -5,6 +5,7 @@ import { parseCommandLine, renderOptions, shownPath, UsageError, type OptionsSpe
 import { printJson } from '../../lab/output.js';
 import { createProgress } from '../../lab/progress.js';
 import { REPORT_DIR } from '../../lab/paths.js';
+import { claimReport } from '../../lab/reports.js';
 import { chooseLuaLib, chosenLibraryLoadError } from '../../lab/lua-lib.js';
 import { handshakeDiffUnavailable, runHandshakeDiff, type HandshakeDiffReport } from './handshake-diff.js';
 import { runDiff, type DiffReport } from './runner.js';
@@ -90,6 +91,9 @@ export async function run(argv: string[]): Promise<number> {
   let handshake: HandshakeDiffReport | null = null;
   let session: SessionReport | null = null;
   const sessionFile = join(dirname(values.report), 'session.json');
+  // Both reports are this run's before anything starts: a second run stops here, pointed at --report.
+  claimReport(values.report, '--report');
+  if (values.session !== undefined) claimReport(sessionFile, '--report');
   try {
     const tty = process.stderr.isTTY === true;
     let last = 0;

@@ -472,6 +472,7 @@ export async function runMutate(o: MutateOptions): Promise<MutateReport> {
   // is done so far into it, marked interrupted.
   const run = new Run(report, {
     file: o.reportFile,
+    moveWith: '--report',
     signal: o.signal,
     refresh: (r, elapsedMs) => {
       r.durationMs = elapsedMs;

@@ -167,6 +167,7 @@ function startSessionRun(opts: SessionDiffOptions): SessionRun {
   // The file is claimed here: a second run on the same report stops before its first session.
   const run = new Run(newSessionReport(seed, opts.peer), {
     file: opts.reportFile,
+    moveWith: '--report',
     signal: opts.signal,
     refresh: (report, elapsedMs) => {
       report.durationMs = elapsedMs;
