@@ -182,12 +182,29 @@ const afterEndArb: fc.Arbitrary<AfterEnd | null> = fc.oneof(
 );
 
 /**
- * The steps of the calls after the end. They start well after the peer's end, so they never race it:
- * the peer ends RST_SETTLE_MS after its last group, and the program starts no earlier than the traffic.
+ * How long after its last group the peer ends, when the settle would not do. With two later groups
+ * the last one arrives at phase 3T/4 of the head's deadline grid, and the settle after it would put
+ * the FIN or RST within T/4 of the next deadline (a read that times out or sees the end: a race).
+ * Half a timeout puts it at phase T/4 of the next period, T/4 from every deadline the three arrivals
+ * can set. Otherwise the settle already keeps that distance (the end at 40 ms, or at T/2 + 40 ms).
  */
-function afterEndSteps(after: AfterEnd | null, traffic: TrafficGroup[], end: PeerEnd): Step[] {
+function endDelayOf(traffic: TrafficGroup[], timeout: number): number | undefined {
+  return traffic.length >= 3 ? timeout / 2 : undefined;
+}
+
+/**
+ * The steps of the calls after the end. They start well after the peer's end, so they never race it:
+ * the peer ends its end delay after its last group, and the program starts no earlier than the traffic.
+ */
+/** The session field, only where it differs from the settle. */
+function withEndDelay(traffic: TrafficGroup[], timeout: number): { endDelayMs?: number } {
+  const d = endDelayOf(traffic, timeout);
+  return d === undefined ? {} : { endDelayMs: d };
+}
+
+function afterEndSteps(after: AfterEnd | null, traffic: TrafficGroup[], end: PeerEnd, timeout: number): Step[] {
   if (after === null || end === 'hold') return [];
-  const endsBy = traffic.reduce((t, g) => t + g.pauseMs, 0) + RST_SETTLE_MS + AFTER_END_MARGIN_MS;
+  const endsBy = traffic.reduce((t, g) => t + g.pauseMs, 0) + (endDelayOf(traffic, timeout) ?? RST_SETTLE_MS) + AFTER_END_MARGIN_MS;
   return [
     { op: 'sleep', ms: endsBy },
     ...after.calls.flatMap((c, i) => (i > 0 && after.apart ? [{ op: 'sleep', ms: AFTER_END_GAP_MS } as Step, c] : [c])),
@@ -292,9 +309,10 @@ export function serverSessionArb(f: ModelFeatures = ALL_FEATURES): fc.Arbitrary<
       ...(r.prelude ? { prelude: 'send_headers' as const } : {}),
       request: r.request,
       opts: { timeout, ...limits, ...(sendMasked ? { send_masked: true } : {}) },
-      steps: [...r.steps, ...afterEndSteps(r.after, r.traffic, r.end)],
+      steps: [...r.steps, ...afterEndSteps(r.after, r.traffic, r.end, timeout)],
       traffic: r.traffic,
       end: r.end,
+      ...withEndDelay(r.traffic, timeout),
     }));
   });
 }
@@ -398,11 +416,12 @@ export function clientSessionArb(f: ModelFeatures = ALL_FEATURES): fc.Arbitrary<
       ...(r.target === 'ws' ? {} : { target: r.target }),
       newOpts: { timeout, ...limits, ...(unmasked ? { send_unmasked: true } : {}) },
       path: r.path,
-      steps: [{ op: 'connect', uri: '', opts: r.connect }, ...r.steps, ...afterEndSteps(r.after, r.traffic, r.end), ...(r.reuse ? reuseTail(r.reuse, r.connect, timeout) : [])],
+      steps: [{ op: 'connect', uri: '', opts: r.connect }, ...r.steps, ...afterEndSteps(r.after, r.traffic, r.end, timeout), ...(r.reuse ? reuseTail(r.reuse, r.connect, timeout) : [])],
       response: r.response,
       traffic: r.traffic,
       // Node cannot reset a TLS connection (its socket is the TLS layer's): a wss peer ends with FIN.
       end: r.target === 'wss' && r.end === 'rst' ? 'fin' : r.end,
+      ...withEndDelay(r.traffic, timeout),
     }));
   });
 }

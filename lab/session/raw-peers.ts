@@ -140,7 +140,7 @@ export interface RawTarget {
 }
 
 /** What a raw client sends: a request head and traffic groups, and how it ends (a server session's parts). */
-export type RawClientScript = Pick<ServerSession, 'request' | 'traffic' | 'end' | 'settleMs'>;
+export type RawClientScript = Pick<ServerSession, 'request' | 'traffic' | 'end' | 'settleMs' | 'endDelayMs'>;
 
 /** A raw client's run with times: when each group went out and when the other side's bytes and close came. */
 export interface TimedRawClientResult extends RawClientResult {
@@ -214,7 +214,7 @@ export async function runRawClientAt(target: RawTarget, path: string, s: RawClie
   const he = headEnd(got);
   if (he >= 0) await sendGroups(sock, s.traffic, startsNow ? 1 : 0, (i) => (groupSentAt[i] = since()));
   let ourEndAt: number | null = null;
-  const libraryClosed = await finish(sock, c, s.end, closeWait, s.settleMs ?? RST_SETTLE_MS, () => (ourEndAt = since()));
+  const libraryClosed = await finish(sock, c, s.end, closeWait, s.endDelayMs ?? s.settleMs ?? RST_SETTLE_MS, () => (ourEndAt = since()));
   const bytes = all();
   const e = headEnd(bytes);
   const headLen = Math.max(e, 0);
@@ -295,7 +295,7 @@ async function scriptConnection(s: ClientSession, entry: AcceptedConnection, ind
   await sendGroups(sock, s.traffic, startsNow ? 1 : 0);
   // A client checks for the server's FIN in calls that read nothing (set_keepalive says
   // "closed"): a FIN or RST waits until the client has used what came before it.
-  if (s.end !== 'hold') await sleep(settleMs);
+  if (s.end !== 'hold') await sleep(s.endDelayMs ?? settleMs);
   if (s.end === 'fin') sock.end();
   if (s.end === 'rst') {
     c.self = true;

@@ -43,6 +43,7 @@ export function scaleSession<S extends Session>(s: S, k: number): S {
     steps: s.steps.map((x) => scaleStep(x, k)),
     traffic: s.traffic.map((g) => ({ ...g, pauseMs: g.pauseMs * k })),
     settleMs: (s.settleMs ?? RST_SETTLE_MS) * k,
+    ...(s.endDelayMs !== undefined ? { endDelayMs: s.endDelayMs * k } : {}),
   };
   return s.role === 'server'
     ? { ...s, ...common, opts: withTimeout(s.opts, k)! }

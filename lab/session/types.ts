@@ -51,6 +51,11 @@ export interface ServerSession {
    * not raced. Set by the run's time scale (lab/session/time-scale.ts); absent: RST_SETTLE_MS.
    */
   settleMs?: number;
+  /**
+   * How long after its last group the raw peer ends (FIN, full close, RST); absent: the settle. The
+   * model sets it where the settle would put the end just before a read deadline (fuzz/session/model.ts).
+   */
+  endDelayMs?: number;
 }
 
 export interface ClientSession {
@@ -74,6 +79,11 @@ export interface ClientSession {
    * not raced. Set by the run's time scale (lab/session/time-scale.ts); absent: RST_SETTLE_MS.
    */
   settleMs?: number;
+  /**
+   * How long after its last group the raw peer ends (FIN, full close, RST); absent: the settle. The
+   * model sets it where the settle would put the end just before a read deadline (fuzz/session/model.ts).
+   */
+  endDelayMs?: number;
 }
 
 export type Session = ServerSession | ClientSession;
