@@ -9,7 +9,7 @@ import type { RunningPeer } from '../peers/types.js';
 import { freePort } from '../ports.js';
 import { startTsScriptedServer } from '../ts-server.js';
 import { runTsStep, type StepTarget } from '../ts-steps.js';
-import { closeWaitMs, runRawClient, startRawServer } from './raw-peers.js';
+import { closeWaitMs, RST_SETTLE_MS, runRawClient, startRawServer } from './raw-peers.js';
 import type { ClientSession, ServerSession, Session, SessionObservation } from './types.js';
 import { decodeFrames } from '../wire.js';
 
@@ -42,7 +42,7 @@ async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<
 }
 
 export async function observeServerSession(side: Side, s: ServerSession, peer: RunningPeer | null, targets: SessionTargets = {}): Promise<SessionObservation> {
-  const wait = closeWaitMs(timeoutOf(s.opts), s.steps.length);
+  const wait = closeWaitMs(timeoutOf(s.opts), s.steps);
   if (side === 'lua') {
     if (!peer) throw new Error('the Lua side needs a peer');
     const reg = await registerLuaServer(peer, { opts: s.opts, steps: s.steps, prelude: s.prelude });
@@ -116,7 +116,9 @@ export async function observeClientSession(side: Side, s: ClientSession, peer: R
       if (!peer && s.target === 'wss') throw new Error('a wss session needs the peer (its CA is the trust store)');
       records = await withTimeout(runOursClient(s, steps, targets, peer?.caPem ?? ''), limit, 'our client');
     }
-    const conns = await raw.done(s.end === 'hold' ? 300 : 200);
+    // The request that ran the program has answered: its sockets close now, within the run's lag (the time scale).
+    const scale = (s.settleMs ?? RST_SETTLE_MS) / RST_SETTLE_MS;
+    const conns = await raw.done((s.end === 'hold' ? 300 : 200) * scale);
     const first = conns[0];
     return {
       records,

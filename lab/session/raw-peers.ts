@@ -3,7 +3,7 @@
 // times it asks, and record what the library sent back and whether it closed TCP.
 import net from 'node:net';
 import tls from 'node:tls';
-import type { PayloadSpec } from '../peers/lua-api.js';
+import type { PayloadSpec, Step } from '../peers/lua-api.js';
 import { makeTestPki } from '../pki.js';
 import { FIXED_MASK_KEY, type ClientSession, type PeerEnd, type ServerSession, type TrafficGroup } from './types.js';
 import { acceptFor } from 'resty-websocket';
@@ -117,9 +117,25 @@ async function sendGroups(sock: net.Socket, groups: TrafficGroup[], from: number
   }
 }
 
-/** The longest the peer waits for the library to close after its own end. */
-export function closeWaitMs(timeoutMs: number, steps: number): number {
-  return Math.min(8000, 1500 + timeoutMs * (steps + 1));
+/** Calls that can wait for the peer, each for at most the timeout in force when it is made. */
+const WAITING_OPS: ReadonlySet<string> = new Set(['recv_frame', 'send_text', 'send_binary', 'send_ping', 'send_pong', 'send_close', 'send_frame', 'send_continue', 'connect', 'close', 'set_keepalive']);
+
+/**
+ * The longest the peer waits for the library to close: the longest the program can run (every call
+ * that can wait at the timeout then in force, set_timeout followed, and every sleep, all as the run's
+ * time scale stretched them) and 1.5 s, at most 2 minutes. Derived from the program, so a program
+ * that runs long (a 1 s set_timeout stretched tenfold) is not cut off near its own end, where the two
+ * sides' closes would race the wait.
+ */
+export function closeWaitMs(timeoutMs: number, steps: readonly Step[]): number {
+  let timeout = timeoutMs;
+  let bound = timeout; // new() itself reads nothing, but the handshake's send can wait
+  for (const step of steps) {
+    if (step.op === 'set_timeout') timeout = step.ms > 0 ? step.ms : 60_000;
+    else if (step.op === 'sleep') bound += step.ms;
+    else if (WAITING_OPS.has(step.op)) bound += timeout;
+  }
+  return Math.min(120_000, 1500 + bound);
 }
 
 export interface RawClientResult {
@@ -158,7 +174,7 @@ export interface TimedRawClientResult extends RawClientResult {
 
 /** Plays the client side of a server session against 127.0.0.1:port, GETting `path`. */
 export async function runRawClient(port: number, path: string, s: ServerSession, closeWait: number): Promise<RawClientResult> {
-  const r = await runRawClientAt({ host: '127.0.0.1', port }, path, s, closeWait || closeWaitMs(Number(s.opts.timeout ?? 60000), s.steps.length));
+  const r = await runRawClientAt({ host: '127.0.0.1', port }, path, s, closeWait || closeWaitMs(Number(s.opts.timeout ?? 60000), s.steps));
   if (r.connectError !== null) throw new Error(r.connectError);
   return r;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RST_SETTLE_MS } from './raw-peers.js';
+import { closeWaitMs, RST_SETTLE_MS } from './raw-peers.js';
 import { MAX_TIME_SCALE, scaleSession, timeScaleFor } from './time-scale.js';
 import type { ClientSession, ServerSession } from './types.js';
 
@@ -35,5 +35,16 @@ describe('session time scale', () => {
     const c = scaleSession(client, 2);
     expect(c.newOpts).toEqual({ timeout: 600 });
     expect(c.steps).toEqual([{ op: 'connect', uri: '', opts: { pool_size: 2 } }, { op: 'new', opts: { timeout: 400 } }]);
+  });
+
+  it('waits for the library\'s close as long as the stretched program can run, not a fixed bound', () => {
+    // a 1 s set_timeout stretched tenfold, then a read that waits for it: the wait outlasts the read
+    const steps = scaleSession({
+      kind: 'wslab-session', role: 'server', request: { method: 'GET', version: '1.1', headers: [] }, opts: { timeout: 200 },
+      steps: [{ op: 'set_timeout', ms: 1000 }, { op: 'send_ping' }, { op: 'recv_frame' }], traffic: [], end: 'hold',
+    } as ServerSession, 10).steps;
+    expect(closeWaitMs(2000, steps)).toBe(1500 + 2000 + 10_000 + 10_000);
+    expect(closeWaitMs(200, [{ op: 'sleep', ms: 340 }, { op: 'recv_frame' }])).toBe(1500 + 200 + 340 + 200);
+    expect(closeWaitMs(200, [{ op: 'set_timeout', ms: 0 }, { op: 'recv_frame' }, { op: 'recv_frame' }, { op: 'recv_frame' }])).toBe(120_000);
   });
 });
