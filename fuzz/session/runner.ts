@@ -15,6 +15,7 @@ import { KNOWN_DIFFERENCES } from '../../lab/session/known.js';
 import { describeDivergence, type SessionComparison } from '../../lab/session/compare.js';
 import type { SessionTargets } from '../../lab/session/observe.js';
 import { diffSession, type SessionDiff } from '../../lab/session/run.js';
+import { MAX_TIME_SCALE, timeScaleFor } from '../../lab/session/time-scale.js';
 import { runTiming } from '../../lab/timing.js';
 import type { Session, SessionObservation } from '../../lab/session/types.js';
 import { FINDINGS_DIR } from '../findings.js';
@@ -90,7 +91,11 @@ export interface SessionReport {
   /** Divergences that agreed when run again, with the session (replayable: wslab interop --scenario-file). */
   retries: Array<{ role: Role; summary: string; session?: Session }>;
   /** Sessions run with their times stretched for the machine's lag (lab/session/time-scale.ts), and the largest stretch. */
-  timeScale: { stretched: number; max: number };
+  /**
+   * Sessions stretched for the machine's lag, the largest stretch, and how often a job waited before
+   * a session because the lag was past what the largest stretch covers (the run slows down instead).
+   */
+  timeScale: { stretched: number; max: number; waits: number };
   /** Sessions the harness could not run (a peer that stopped answering ...). */
   errors: string[];
 }
@@ -155,7 +160,7 @@ function newSessionReport(seed: number, peer: RunningPeer): SessionReport {
   return {
     finished: false, ok: false, interrupted: false, seed, durationMs: 0,
     lib: { version: peer.lib.clientVersion, source: peer.lib.source },
-    sessions: { server: 0, client: 0 }, sessionsPerSec: 0, divergences: [], explained: [], recordExplained: {}, retries: [], timeScale: { stretched: 0, max: 1 }, errors: [],
+    sessions: { server: 0, client: 0 }, sessionsPerSec: 0, divergences: [], explained: [], recordExplained: {}, retries: [], timeScale: { stretched: 0, max: 1, waits: 0 }, errors: [],
   };
 }
 
@@ -217,6 +222,24 @@ function countSession(s: SessionRun, session: Session, r: SessionDiff): void {
   for (const why of r.cmp.recordExplained) report.recordExplained[why] = (report.recordExplained[why] ?? 0) + 1;
 }
 
+/** How long a job waits at most for the lag to come back within the largest stretch, in steps of LAG_WAIT_STEP_MS. */
+const LAG_WAIT_MAX_MS = 5000;
+const LAG_WAIT_STEP_MS = 50;
+
+/**
+ * Past the lag the largest time stretch covers (MAX_TIME_SCALE), a session's settle and deadlines
+ * would race the scheduling: the job waits for the lag to come down before it starts one (jobs and
+ * other processes then compete less), bounded, and the report counts the waits.
+ */
+async function waitForLagInScale(s: SessionRun): Promise<void> {
+  let waited = 0;
+  while (timeScaleFor(runTiming.lagMs()) >= MAX_TIME_SCALE && waited < LAG_WAIT_MAX_MS && !s.run.stopping()) {
+    if (waited === 0) s.run.report.timeScale.waits++;
+    await new Promise((r) => setTimeout(r, LAG_WAIT_STEP_MS));
+    waited += LAG_WAIT_STEP_MS;
+  }
+}
+
 /**
  * fast-check's property: true when the session agrees (or is explained, or could not run), false
  * for a divergence that showed twice and is new, which fast-check then shrinks.
@@ -229,6 +252,7 @@ async function sessionAgrees(s: SessionRun, job: number, round: RoundState, sess
   reportProgress(s);
   // Counted when it starts, so a session the harness could not run still uses its place.
   if (!round.shrinking) s.ran[job]!++;
+  await waitForLagInScale(s);
   let r: SessionDiff;
   try {
     r = await diffSession(peer, session, targets);
@@ -319,7 +343,7 @@ export function formatSessionReport(r: SessionReport): string {
     ...r.divergences.map((d) => `  ${d.role} ${d.summary}\n    ${d.file}`),
     `explained (declared once, lab/session/known.ts): ${r.explained.length ? r.explained.map((e) => `${e.id} x${e.count} [${e.specItem}]`).join('; ') : 'none'}`,
     ...Object.entries(r.recordExplained).map(([why, n]) => `  record-level: ${why} x${n}`),
-    `time scale: ${r.timeScale.stretched ? `${r.timeScale.stretched} sessions stretched for the machine's lag (up to x${r.timeScale.max})` : 'x1 (no session stretched)'}`,
+    `time scale: ${r.timeScale.stretched ? `${r.timeScale.stretched} sessions stretched for the machine's lag (up to x${r.timeScale.max})` : 'x1 (no session stretched)'}${r.timeScale.waits ? `; ${r.timeScale.waits} sessions waited for the lag to come within x${MAX_TIME_SCALE}` : ''}`,
     `retries (diverged once, agreed when run again; each session is in the report's retries[].session): ${r.retries.length}${r.retries.length ? `\n${r.retries.slice(0, 5).map((x) => `  ${x.role} ${x.summary}`).join('\n')}` : ''}`,
     ...(r.errors.length ? [`errors: ${r.errors.length}`, ...r.errors.slice(0, 5).map((e) => `  ${e}`)] : []),
   ];
