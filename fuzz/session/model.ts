@@ -192,16 +192,16 @@ function endDelayOf(traffic: TrafficGroup[], timeout: number): number | undefine
   return traffic.length >= 3 ? timeout / 2 : undefined;
 }
 
-/**
- * The steps of the calls after the end. They start well after the peer's end, so they never race it:
- * the peer ends its end delay after its last group, and the program starts no earlier than the traffic.
- */
 /** The session field, only where it differs from the settle. */
 function withEndDelay(traffic: TrafficGroup[], timeout: number): { endDelayMs?: number } {
   const d = endDelayOf(traffic, timeout);
   return d === undefined ? {} : { endDelayMs: d };
 }
 
+/**
+ * The steps of the calls after the end. They start well after the peer's end, so they never race it:
+ * the peer ends its end delay after its last group, and the program starts no earlier than the traffic.
+ */
 function afterEndSteps(after: AfterEnd | null, traffic: TrafficGroup[], end: PeerEnd, timeout: number): Step[] {
   if (after === null || end === 'hold') return [];
   const endsBy = traffic.reduce((t, g) => t + g.pauseMs, 0) + (endDelayOf(traffic, timeout) ?? RST_SETTLE_MS) + AFTER_END_MARGIN_MS;

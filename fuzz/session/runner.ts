@@ -90,9 +90,8 @@ export interface SessionReport {
   /** Sessions whose first run diverged and whose repeat agreed (timing, not behaviour): reported, not hidden. */
   /** Divergences that agreed when run again, with the session (replayable: wslab interop --scenario-file). */
   retries: Array<{ role: Role; summary: string; session?: Session }>;
-  /** Sessions run with their times stretched for the machine's lag (lab/session/time-scale.ts), and the largest stretch. */
   /**
-   * Sessions stretched for the machine's lag, the largest stretch, and how often a job waited before
+   * Sessions stretched for the machine's lag (lab/session/time-scale.ts), the largest stretch, and how often a job waited before
    * a session because the lag was past what the largest stretch covers (the run slows down instead).
    */
   timeScale: { stretched: number; max: number; waits: number };
