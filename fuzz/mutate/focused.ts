@@ -16,12 +16,12 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as net from 'node:net';
-import { registerLuaServer, runLuaClient, type StepRecord, type Step } from '../../lab/peers/lua-api.js';
+import { acceptFor } from 'resty-websocket';
+import { runLuaClient, type StepRecord, type Step } from '../../lab/peers/lua-api.js';
 import { startPeer } from '../../lab/peers/index.js';
-import { runRawClient } from '../../lab/session/raw-peers.js';
+import { observeServerSession } from '../../lab/session/observe.js';
 import type { ServerSession } from '../../lab/session/types.js';
-
-const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+import { encodeFrame } from '../../lab/wire.js';
 
 /** One line per observed fact; the baseline's lines are the reference a mutant's are compared with. */
 export interface FocusedRun {
@@ -145,10 +145,8 @@ async function serverAtDefaultLimit(peer: Awaited<ReturnType<typeof startPeer>>)
     traffic: [{ pauseMs: 0, frames: [frame(65535), frame(65536)] }],
     end: 'hold',
   };
-  const reg = await registerLuaServer(peer, { opts: session.opts, steps: session.steps });
-  await runRawClient(Number(new URL(peer.wsUrl.replace(/^ws/, 'http')).port), reg.path, session, 8000);
-  const res = await reg.results(15_000);
-  return res.records.map((r) => `server: ${show(r)}`);
+  const observed = await observeServerSession('lua', session, peer);
+  return observed.records.map((r) => `server: ${show(r)}`);
 }
 
 /** URIs without a port (client.lua: `port = ssl and 443 or 80`): to the listeners on 80 and 443. */
@@ -157,10 +155,9 @@ const DEFAULT_PORT_STEPS: Step[] = [
   { op: 'new', opts: { timeout: 5000 } }, { op: 'connect', uri: 'wss://127.0.0.1/p443', opts: { ssl_verify: false } },
 ];
 
-/** A frame header for an unmasked binary frame of `n` bytes (16- or 64-bit length). */
+/** An unmasked binary frame of `n` bytes of `fill`, as a server sends it. */
 function binaryFrame(n: number, fill: number): Buffer {
-  const head = n < 65536 ? Buffer.from([0x82, 126, n >> 8, n & 0xff]) : Buffer.concat([Buffer.from([0x82, 127]), Buffer.from(new BigUint64Array([BigInt(n)]).buffer).reverse()]);
-  return Buffer.concat([head, Buffer.alloc(n, fill)]);
+  return encodeFrame({ fin: true, rsv: 0, opcode: 2, maskKey: null, payload: Buffer.alloc(n, fill) });
 }
 
 /**
@@ -181,8 +178,7 @@ function answerHandshake(sock: net.Socket, keys: string[]): void {
     if (path === '/cut') return void sock.end('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n');
     const key = /\r\nSec-WebSocket-Key: ([^\r]*)/i.exec(request)?.[1] ?? '';
     if (path === '/k') keys.push(key);
-    const accept = createHash('sha1').update(key + GUID).digest('base64');
-    sock.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+    sock.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n\r\n`);
     if (path === '/big') sock.write(Buffer.concat([binaryFrame(65535, 0x61), binaryFrame(65536, 0x62)]));
   });
 }
