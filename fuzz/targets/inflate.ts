@@ -18,11 +18,12 @@ import zlib from 'node:zlib';
 // impl by path, not by package name: tsconfig.fuzz.json compiles these impl sources to CommonJS with the target, the only form jsfuzz loads.
 import { READ_FAILURE_PREFIX, RECV_ERRORS } from '../../impl/protocol.js';
 import { STRICT_ERRORS } from '../../impl/message-validator.js';
-import { DEFLATE_ERRORS, type DeflateParams } from '../../impl/permessage-deflate.js';
+import { DEFLATE_ERRORS, type DeflateParams, zlibWindowBits } from '../../impl/permessage-deflate.js';
 import { WebSocketServer } from '../../impl/server.js';
 import { TestCosocket } from '../../impl/test-support/test-cosocket.js';
 import type { RecvResult } from '../../impl/types.js';
 import { readFrameAt } from '../../lab/wire.js';
+import { farthestPastWindow } from './deflate-distances.js';
 import { check, chunkSizes, copyChunks, FuzzCrash, splitBy } from './oracle.js';
 
 export const WINDOW_BITS = [15, 12, 9, 8] as const;
@@ -30,6 +31,7 @@ export const MAX_MESSAGE_CHOICES = [65535, 4096, 100, 1] as const;
 const CHUNK_CHOICES = [0, 1, 2, 3, 7, 16, 127, 1024] as const;
 const MAX_PAYLOAD = 65535;
 const TRAILER = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+const TOO_FAR_BACK = DEFLATE_ERRORS.inflate + 'invalid distance too far back';
 
 export interface InflateInput {
   clientMaxWindowBits: number;
@@ -116,7 +118,10 @@ type Reference = { out: Buffer } | { tooLong: true } | { zlibErr: string } | { s
 function inflateRef(data: Buffer, bits: number, skip: number, limit: number): Reference {
   try {
     // A window of 8 is inflated with 9, as zlib deflates it (RFC 7692 §7.1.2.2 leaves the sender that freedom).
-    const { buffer: all, engine } = zlib.inflateRawSync(data, { windowBits: Math.max(9, bits), finishFlush: zlib.constants.Z_SYNC_FLUSH, maxOutputLength: skip + limit + 1, info: true }) as unknown as { buffer: Buffer; engine: zlib.InflateRaw };
+    // One output buffer for all of it: zlib then accepts every match within the output so far, even
+    // past the window (see deflate-distances.ts), so no endpoint inflates more than this reference.
+    const most = skip + limit + 1;
+    const { buffer: all, engine } = zlib.inflateRawSync(data, { windowBits: zlibWindowBits(bits), finishFlush: zlib.constants.Z_SYNC_FLUSH, maxOutputLength: most, chunkSize: Math.max(zlib.constants.Z_MIN_CHUNK, most), info: true }) as unknown as { buffer: Buffer; engine: zlib.InflateRaw };
     // A block with BFINAL set ended the DEFLATE stream before the input did (RFC 7692 §7.2.3.4 lets
     // a sender do that; what follows starts a new stream): this one-shot reference stops there.
     if (engine.bytesWritten < data.length) return { streamEnded: true };
@@ -157,13 +162,18 @@ function checkInflation(input: InflateInput, results: RecvResult[], frames: Wire
     const m = message!;
     m.bodies.push(f.payload);
     const prefix = input.clientNoContextTakeover ? [] : history;
-    const ref = inflateRef(Buffer.concat([...prefix, ...m.bodies, f.fin ? TRAILER : Buffer.alloc(0)]), input.clientMaxWindowBits, input.clientNoContextTakeover ? 0 : historyOut, input.maxMessageLen);
-    // Past a BFINAL block the reference has no answer (see fuzz/README.md, the open question there).
+    const stream = Buffer.concat([...prefix, ...m.bodies, f.fin ? TRAILER : Buffer.alloc(0)]);
+    const ref = inflateRef(stream, input.clientMaxWindowBits, input.clientNoContextTakeover ? 0 : historyOut, input.maxMessageLen);
+    // Past a BFINAL block the one-shot reference has no answer: the endpoint starts a new context there.
     if ('streamEnded' in ref) return;
     if (r.data === null) {
       // Which of a data error and the size limit comes first inside one frame depends on how the
       // output is chunked: either failure is right unless zlib inflates the frame cleanly within the limit.
-      if (r.err.startsWith(DEFLATE_ERRORS.inflate) || r.err === DEFLATE_ERRORS.tooLong) check(!('out' in ref), 'inflate failed where zlib inflates within the limit', { err: r.err, frame: i, limit: input.maxMessageLen });
+      // A match that reaches past the window is refused or not depending on where zlib's output
+      // buffers end (see deflate-distances.ts); the one-shot reference accepts it, so the
+      // endpoint's refusal needs the stream to hold such a match.
+      const reachesPastWindow = r.err === TOO_FAR_BACK && farthestPastWindow(stream, zlibWindowBits(input.clientMaxWindowBits)) > 0;
+      if (r.err.startsWith(DEFLATE_ERRORS.inflate) || r.err === DEFLATE_ERRORS.tooLong) check(!('out' in ref) || reachesPastWindow, 'inflate failed where zlib inflates within the limit', { err: r.err, frame: i, limit: input.maxMessageLen });
       return;
     }
     check(!('zlibErr' in ref), 'inflated what zlib refuses', { frame: i, zlib: 'zlibErr' in ref ? ref.zlibErr : '' });
