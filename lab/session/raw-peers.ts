@@ -289,7 +289,7 @@ interface AcceptedConnection {
  * The script of connection `index`: the first gets the session's response and traffic and ends as
  * the session says; later ones get a plain 101 and nothing else. A `settled` one answers after the settle.
  */
-async function scriptConnection(s: ClientSession, entry: AcceptedConnection, index: number, settleMs: number, settled: boolean): Promise<void> {
+async function scriptConnection(s: ClientSession, entry: AcceptedConnection, index: number, settleMs: number, settled: boolean, lastLaterAccept: () => number): Promise<void> {
   const { sock, c } = entry;
   const all = (): Buffer => Buffer.concat(c.chunks);
   await waitFor(() => headEnd(all()) >= 0, c, 5000);
@@ -311,7 +311,7 @@ async function scriptConnection(s: ClientSession, entry: AcceptedConnection, ind
   await sendGroups(sock, s.traffic, startsNow ? 1 : 0);
   // A client checks for the server's FIN in calls that read nothing (set_keepalive says
   // "closed"): a FIN or RST waits until the client has used what came before it.
-  if (s.end !== 'hold') await sleep(s.endDelayMs ?? settleMs);
+  if (s.end !== 'hold') await endWait(s.endDelayMs ?? settleMs, settleMs, lastLaterAccept);
   if (s.end === 'fin') sock.end();
   if (s.end === 'rst') {
     c.self = true;
@@ -321,6 +321,18 @@ async function scriptConnection(s: ClientSession, entry: AcceptedConnection, ind
     c.self = true;
     sock.destroy();
   }
+}
+
+/**
+ * The wait before the first connection's FIN or RST: `delayMs` after its traffic, and a settle
+ * after the server last accepted a later connection. A program that connects again after the
+ * traffic is still running; what it does next (a 1 ms read on that connection, then its end and the
+ * library's close of the first) follows from that accept, not from the traffic, so a lag spike
+ * between the traffic and the connect must not let the FIN or RST overtake it.
+ */
+async function endWait(delayMs: number, settleMs: number, lastLaterAccept: () => number): Promise<void> {
+  await sleep(delayMs);
+  for (let left = lastLaterAccept() + settleMs - Date.now(); left > 0; left = lastLaterAccept() + settleMs - Date.now()) await sleep(left);
 }
 
 /**
@@ -374,11 +386,6 @@ function receivedBy(conns: AcceptedConnection[]): RawServerConnection[] {
 }
 
 /**
- * Plays the server side of a client session: the first connection gets the session's response and
- * traffic and ends as the session says (once the library's program has run, for `hold`); later
- * connections (a second connect that did not reuse the pooled one) get a plain 101 and nothing else.
- */
-/**
  * Whether the program sets a timeout shorter than the settle before one of its connects: the
  * connection that connect opens may be the first one, whose reply would otherwise race that timeout.
  */
@@ -391,17 +398,23 @@ function shortTimeoutBeforeConnect(s: ClientSession, settleMs: number): boolean 
   return false;
 }
 
+/**
+ * Plays the server side of a client session: the first connection gets the session's response and
+ * traffic and ends as the session says (once the library's program has run, for `hold`); later
+ * connections (a second connect that did not reuse the pooled one) get a plain 101 and nothing else.
+ */
 export async function startRawServer(s: ClientSession): Promise<RawServer> {
   const settleMs = s.settleMs ?? RST_SETTLE_MS;
   // Later connections always wait the settle; the first one too when a short timeout may race it.
   const settledFrom = shortTimeoutBeforeConnect(s, settleMs) ? 0 : 1;
   const conns: AcceptedConnection[] = [];
+  let lastLaterAcceptAt = -Infinity;
   const onConnection = (sock: net.Socket): void => {
     sock.setNoDelay(true);
     const entry: AcceptedConnection = { sock, c: collect(sock), headLen: -1, scripted: null };
     const index = conns.length;
     conns.push(entry);
-    entry.scripted = scriptConnection(s, entry, index, settleMs, index >= settledFrom);
+    entry.scripted = scriptConnection(s, entry, index, settleMs, index >= settledFrom, () => lastLaterAcceptAt);
   };
   // wss: the lab's server certificate (names localhost, 127.0.0.1, *.test ...); whether a library
   // trusts it is up to the trust store both sides are given (the peer's CA).
@@ -410,6 +423,7 @@ export async function startRawServer(s: ClientSession): Promise<RawServer> {
   const context = pki ? tls.createSecureContext({ cert: pki.serverCert, key: pki.serverKey }) : null;
   const server = net.createServer((raw) => {
     const index = counts.accepted++;
+    if (index > 0) lastLaterAcceptAt = Date.now();
     if (context === null) onConnection(raw);
     else acceptTls(raw, index >= settledFrom, context, settleMs, counts, onConnection);
   });
