@@ -290,9 +290,9 @@ async function sessionPart(c: LabContext): Promise<PartOutcome> {
   const r = await runSessionDiff({ peer: c.peer, timeMs: c.values['session-time'], reportFile: join(c.outDir, 'session.json') });
   return {
     status: r.ok ? 'pass' : r.sessions.server + r.sessions.client === 0 ? 'error' : 'fail',
-    summary: `${r.sessions.server} server + ${r.sessions.client} client sessions (${r.sessionsPerSec}/s, seed ${r.seed}) against ${c.peer.lib.clientVersion}; ${r.divergences.length} unexplained divergences${r.divergences.length ? ` (${r.divergences.map((d) => shownPath(d.file)).join(', ')})` : ''}; explained: ${r.explained.map((e) => `${e.id} x${e.count}`).join(', ') || 'none'}; ${r.retries.length} retries${r.errors.length ? `; errors: ${r.errors.slice(0, 2).join('; ')}` : ''}`,
+    summary: `${r.sessions.server} server + ${r.sessions.client} client sessions (${r.sessionsPerSec}/s, seed ${r.seed}) against ${c.peer.lib.clientVersion}; ${r.divergences.length} unexplained divergences${r.divergences.length ? ` (${r.divergences.map((d) => shownPath(d.file)).join(', ')})` : ''}; explained: ${r.explained.map((e) => `${e.id} x${e.count}`).join(', ') || 'none'}; ${r.retries.length} retries${r.stallReruns.length ? `, ${r.stallReruns.length} re-run after a stall` : ''}${r.errors.length ? `; errors: ${r.errors.slice(0, 2).join('; ')}` : ''}`,
     link: 'session.json',
-    data: { sessions: r.sessions, sessionsPerSec: r.sessionsPerSec, seed: r.seed, divergences: r.divergences, explained: r.explained, retries: r.retries.length },
+    data: { sessions: r.sessions, sessionsPerSec: r.sessionsPerSec, seed: r.seed, divergences: r.divergences, explained: r.explained, retries: r.retries.length, stallReruns: r.stallReruns.length },
   };
 }
 

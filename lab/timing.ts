@@ -8,10 +8,16 @@
 const SAMPLE_MS = 20;
 /** Samples kept: the last 2 s (a start-up stall, say a spawnSync, must not pad the whole run). */
 const WINDOW = 100;
+/** Lags at least this long (ms) are also logged with their time, for peakLagSince. */
+const STALL_LOG_MIN_MS = 5;
+/** Logged stalls kept (at one per sample, 40 s of a machine that stalls all the time). */
+const STALL_LOG_SIZE = 2000;
 
 export class RunTiming {
   private readonly lags: number[] = [];
   private readonly rtts: number[] = [];
+  /** Stalls of at least STALL_LOG_MIN_MS: when each sample that measured one was taken, and the lag. */
+  private readonly stalls: Array<{ at: number; lag: number }> = [];
   private timer: NodeJS.Timeout | null = null;
   private users = 0;
   private last = 0;
@@ -22,7 +28,12 @@ export class RunTiming {
       this.last = performance.now();
       this.timer = setInterval(() => {
         const now = performance.now();
-        this.push(this.lags, Math.max(0, now - this.last - SAMPLE_MS));
+        const lag = Math.max(0, now - this.last - SAMPLE_MS);
+        this.push(this.lags, lag);
+        if (lag >= STALL_LOG_MIN_MS) {
+          this.stalls.push({ at: now, lag });
+          if (this.stalls.length > STALL_LOG_SIZE) this.stalls.shift();
+        }
         this.last = now;
       }, SAMPLE_MS);
       this.timer.unref();
@@ -57,6 +68,22 @@ export class RunTiming {
   lagMs(): number {
     const pending = this.timer ? Math.max(0, performance.now() - this.last - SAMPLE_MS) : 0;
     return Math.max(pending, percentile(this.lags, 0.95));
+  }
+
+  /**
+   * The longest stall that overlapped the time since `since` (a performance.now() value), a tick
+   * still pending included: how late anything scheduled in that time may have run. Smaller than
+   * STALL_LOG_MIN_MS reads as 0.
+   */
+  peakLagSince(since: number): number {
+    let peak = this.timer ? Math.max(0, performance.now() - this.last - SAMPLE_MS) : 0;
+    for (let i = this.stalls.length - 1; i >= 0; i--) {
+      const s = this.stalls[i]!;
+      // A sample taken at `at` measured the lag of the tick that ended then.
+      if (s.at < since) break;
+      peak = Math.max(peak, s.lag);
+    }
+    return peak < STALL_LOG_MIN_MS ? 0 : peak;
   }
 
   /** The 90th percentile of recent round trips (ms); 1 ms before any was measured. */

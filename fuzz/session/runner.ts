@@ -87,9 +87,18 @@ export interface SessionReport {
   explained: Array<{ id: string; specItem: string; count: number }>;
   /** Record-level explained differences (connect's third value on v0.08 ...), by reason. */
   recordExplained: Record<string, number>;
-  /** Sessions whose first run diverged and whose repeat agreed (timing, not behaviour): reported, not hidden. */
-  /** Divergences that agreed when run again, with the session (replayable: wslab interop --scenario-file). */
-  retries: Array<{ role: Role; summary: string; session?: Session }>;
+  /**
+   * Sessions whose first run diverged with no stall past its margin and whose repeat agreed (a race
+   * in the harness, not behaviour): reported, not hidden, with the session (replayable: wslab interop
+   * --scenario-file) and the longest stall of the first run.
+   */
+  retries: Array<{ role: Role; summary: string; session?: Session; peakLagMs?: number; settleMs?: number }>;
+  /**
+   * Sessions whose first run diverged while the process stalled past half the session's settle
+   * (lab/session/run.ts `stalled`): that run's margins did not hold, so it was run again; the repeat's
+   * verdict counts. Each with the stall and the settle.
+   */
+  stallReruns: Array<{ role: Role; summary: string; peakLagMs: number; settleMs: number; session: Session }>;
   /**
    * Sessions stretched for the machine's lag (lab/session/time-scale.ts), the largest stretch, and how often a job waited before
    * a session because the lag was past what the largest stretch covers (the run slows down instead).
@@ -159,7 +168,7 @@ function newSessionReport(seed: number, peer: RunningPeer): SessionReport {
   return {
     finished: false, ok: false, interrupted: false, seed, durationMs: 0,
     lib: { version: peer.lib.clientVersion, source: peer.lib.source },
-    sessions: { server: 0, client: 0 }, sessionsPerSec: 0, divergences: [], explained: [], recordExplained: {}, retries: [], timeScale: { stretched: 0, max: 1, waits: 0 }, errors: [],
+    sessions: { server: 0, client: 0 }, sessionsPerSec: 0, divergences: [], explained: [], recordExplained: {}, retries: [], stallReruns: [], timeScale: { stretched: 0, max: 1, waits: 0 }, errors: [],
   };
 }
 
@@ -266,10 +275,15 @@ async function sessionAgrees(s: SessionRun, job: number, round: RoundState, sess
     if (!round.shrinking) s.explainedCounts.set(r.cmp.explained.id, (s.explainedCounts.get(r.cmp.explained.id) ?? 0) + 1);
     return true;
   }
-  // A divergence: run it once more; a repeat that agrees was timing (reported as a retry).
+  // A divergence: run it once more; a repeat that agrees was timing: a stall the first run measured
+  // past its margin, or else a race in the harness (a retry). Both are reported.
   const again = await diffSession(peer, session, targets);
   if (!again.cmp.first || again.cmp.explained) {
-    if (!round.shrinking) s.run.report.retries.push({ role: session.role, summary: describeDivergence(r.cmp.first), session });
+    if (!round.shrinking) {
+      const rerun = { role: session.role, summary: describeDivergence(r.cmp.first), session, peakLagMs: r.peakLagMs, settleMs: r.settleMs };
+      if (r.stalled) s.run.report.stallReruns.push(rerun);
+      else s.run.report.retries.push(rerun);
+    }
     return true;
   }
   if (!round.shrinking && s.seen.has(again.cmp.first.channel + describeDivergence(again.cmp.first))) return true;
@@ -343,7 +357,8 @@ export function formatSessionReport(r: SessionReport): string {
     `explained (declared once, lab/session/known.ts): ${r.explained.length ? r.explained.map((e) => `${e.id} x${e.count} [${e.specItem}]`).join('; ') : 'none'}`,
     ...Object.entries(r.recordExplained).map(([why, n]) => `  record-level: ${why} x${n}`),
     `time scale: ${r.timeScale.stretched ? `${r.timeScale.stretched} sessions stretched for the machine's lag (up to x${r.timeScale.max})` : 'x1 (no session stretched)'}${r.timeScale.waits ? `; ${r.timeScale.waits} sessions waited for the lag to come within x${MAX_TIME_SCALE}` : ''}`,
-    `retries (diverged once, agreed when run again; each session is in the report's retries[].session): ${r.retries.length}${r.retries.length ? `\n${r.retries.slice(0, 5).map((x) => `  ${x.role} ${x.summary}`).join('\n')}` : ''}`,
+    `retries (diverged once, agreed when run again; each session is in the report's retries[].session): ${r.retries.length}${r.retries.length ? `\n${r.retries.slice(0, 5).map((x) => `  ${x.role} ${x.summary}${x.peakLagMs !== undefined ? ` (longest stall ${x.peakLagMs} ms, settle ${x.settleMs} ms)` : ''}`).join('\n')}` : ''}`,
+    `re-run after a stall (diverged while the process stalled past half the settle, agreed when run again; stallReruns[]): ${r.stallReruns.length}${r.stallReruns.length ? `\n${r.stallReruns.slice(0, 5).map((x) => `  ${x.role} ${x.summary} (stall ${x.peakLagMs} ms, settle ${x.settleMs} ms)`).join('\n')}` : ''}`,
     ...(r.errors.length ? [`errors: ${r.errors.length}`, ...r.errors.slice(0, 5).map((e) => `  ${e}`)] : []),
   ];
   return lines.join('\n');
