@@ -231,17 +231,40 @@ async function awaitNativeHealth(httpUrl: string, at: NativePrefix, nginx: Spawn
   }
 }
 
+/** How many times a peer on ports it chose starts again when nginx finds one of them taken. */
+const PORT_TAKEN_RESTARTS = 3;
+
+/**
+ * Renders the prefix, starts nginx and waits for /health. Ports the lab chose were free when chosen,
+ * but another process can bind one before nginx does: then nginx exits with "Address already in
+ * use", and this starts again on new ports, saying so on stderr. Ports the caller gave are not
+ * changed: that error is theirs.
+ */
+async function launchNginx(opts: NativePeerOptions, luaPath: string[]): Promise<{ at: NativePrefix; nginx: SpawnedNginx; httpUrl: string }> {
+  const given = new Set([opts.port, opts.tlsPort, opts.tlsSelfSignedPort].filter((p): p is number => !!p));
+  for (let restart = 0; ; restart++) {
+    const at = await prepareNativePrefix(opts, luaPath);
+    const nginx = spawnNginx(at, opts.detached === true);
+    const httpUrl = `http://127.0.0.1:${at.ports.port}`;
+    try {
+      await awaitNativeHealth(httpUrl, at, nginx);
+      return { at, nginx, httpUrl };
+    } catch (e) {
+      const taken = /bind\(\) to [^ ]*:(\d+) failed \(98: Address already in use\)/.exec((e as Error).message);
+      if (!taken || given.has(Number(taken[1])) || restart >= PORT_TAKEN_RESTARTS) throw e;
+      process.stderr.write(`wslab: port ${taken[1]}, free when the lab chose it, was taken before nginx bound it; starting nginx again on new ports (restart ${restart + 1} of ${PORT_TAKEN_RESTARTS})\n`);
+    }
+  }
+}
+
 export async function startNativePeer(opts: NativePeerOptions = {}): Promise<NativePeer> {
   const why = nativeUnavailable(opts.luaLib);
   if (why) throw new Error(why);
   const lib = resolveLuaLib({ luaLib: opts.luaLib }).lib!;
   const notLoading = libraryLoadError(lib);
   if (notLoading !== null) throw new Error(notLoading);
-  const at = await prepareNativePrefix(opts, lib.luaPath);
-  const nginx = spawnNginx(at, opts.detached === true);
+  const { at, nginx, httpUrl } = await launchNginx(opts, lib.luaPath);
   const { proc } = nginx;
-  const httpUrl = `http://127.0.0.1:${at.ports.port}`;
-  await awaitNativeHealth(httpUrl, at, nginx);
   proc.stderr!.removeAllListeners('data');
   proc.stderr!.resume();
   let info: LuaLibraryInfo;
