@@ -68,7 +68,10 @@ describe('wslab bench', () => {
 
     // session: both roles ran sessions against nginx
     expect(report.session!.roles.map((r) => r.role)).toEqual(['server', 'client']);
-    for (const r of report.session!.roles) positive(r.median);
+    for (const r of report.session!.roles) {
+      positive(r.median);
+      expect(r.stallReruns).toBeGreaterThanOrEqual(0);
+    }
 
     // echo: 4 servers x (2 conns x 2 sizes x serial/pipelined), every echo accounted for
     const echo = report.echo!;

@@ -400,7 +400,7 @@ export async function runBench(o: RunBenchOptions): Promise<BenchReport> {
         } else if (suite === 'session') {
           if (!peer) throw new Error('needs the nginx + Lua peer');
           report.session = await runSessionBench({ ...(o.profile.session ?? { rounds: 3, roundMs: 15_000 }), peer });
-          if (print) console.log(`\nsession diff against nginx + Lua ${report.session.lib}: sessions/s per round (both sides run each session)\n${report.session.roles.map((x) => `  ${x.role}: ${x.perRound.join(', ')} (median ${x.median}, range ${x.min}-${x.max}; ${x.divergences} divergences, ${x.explained} explained, ${x.retries} retries)`).join('\n')}`);
+          if (print) console.log(`\nsession diff against nginx + Lua ${report.session.lib}: sessions/s per round (both sides run each session)\n${report.session.roles.map((x) => `  ${x.role}: ${x.perRound.join(', ')} (median ${x.median}, range ${x.min}-${x.max}; ${x.divergences} divergences, ${x.explained} explained, ${x.retries} retries, ${x.stallReruns} re-run after a stall)`).join('\n')}`);
         } else {
           report.fuzz = await runFuzzBench(o.profile.fuzz);
           if (print) printFuzz(report.fuzz);

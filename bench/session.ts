@@ -19,7 +19,7 @@ export interface SessionBenchOptions {
 export interface SessionBenchReport {
   lib: string;
   jobs: number;
-  roles: Array<{ role: Role; perRound: number[]; median: number; min: number; max: number; divergences: number; explained: number; retries: number }>;
+  roles: Array<{ role: Role; perRound: number[]; median: number; min: number; max: number; divergences: number; explained: number; retries: number; stallReruns: number }>;
   /** Median over both roles' rounds. */
   sessionsPerSec: number;
 }
@@ -40,6 +40,7 @@ export async function runSessionBench(o: SessionBenchOptions): Promise<SessionBe
       let divergences = 0;
       let explained = 0;
       let retries = 0;
+      let stallReruns = 0;
       for (let i = 0; i < o.rounds; i++) {
         const r = await runSessionDiff({ peer: o.peer, timeMs: o.roundMs, roles: [role], seed: 1000 + i, jobs, findingsDir: dir, maxFindings: 1, shrinkBudgetMs: 0 });
         const n = r.sessions.server + r.sessions.client;
@@ -47,8 +48,9 @@ export async function runSessionBench(o: SessionBenchOptions): Promise<SessionBe
         divergences += r.divergences.length;
         explained += r.explained.reduce((a, e) => a + e.count, 0);
         retries += r.retries.length;
+        stallReruns += r.stallReruns.length;
       }
-      roles.push({ role, perRound, median: median(perRound), min: Math.min(...perRound), max: Math.max(...perRound), divergences, explained, retries });
+      roles.push({ role, perRound, median: median(perRound), min: Math.min(...perRound), max: Math.max(...perRound), divergences, explained, retries, stallReruns });
     }
     return { lib: o.peer.lib.clientVersion, jobs, roles, sessionsPerSec: median(roles.flatMap((r) => r.perRound)) };
   } finally {
