@@ -17,6 +17,7 @@ const TINY: BenchProfile = {
   conns: { timeMs: 60, warmupMs: 30, maxMsgs: 400, counts: [1, 20] },
   heap: { conns: 20, rounds: 1 },
   client: { rounds: 1, roundMs: 40, maxMsgs: 50 },
+  deflate: { rounds: 1, roundMs: 60, maxMsgs: 100, conns: [1, 3] },
   fuzz: { timeMs: 800, target: 'frame-compat' },
   session: { rounds: 1, roundMs: 1500 },
 };
@@ -31,7 +32,7 @@ const positive = (x: number): void => {
 
 describe('wslab bench', () => {
   it('rejects unknown suites and options as usage errors (wslab exits 2 with one line), and documents itself', async () => {
-    await expect(run(['--only', 'codec,nope'])).rejects.toThrow('--only: unknown "nope" (one of codec, echo, conns, heap, client, fuzz, session)');
+    await expect(run(['--only', 'codec,nope'])).rejects.toThrow('--only: unknown "nope" (one of codec, echo, conns, heap, client, deflate, fuzz, session)');
     await expect(run(['--bogus'])).rejects.toThrow(UsageError);
     expect(help).toContain('--only');
     expect(help).toContain('--quick');
@@ -124,6 +125,16 @@ describe('wslab bench', () => {
     positive(report.client!.ws.msgsPerSec);
     positive(report.client!.ratio);
 
+    // deflate: both servers negotiated permessage-deflate with the same answer, every echo checked by length
+    const deflate = report.deflate!;
+    expect(deflate.extensions.ours).toMatch(/^permessage-deflate/);
+    expect(deflate.extensions.ours).toBe(deflate.extensions.ws);
+    expect(deflate.cells.map((c) => c.conns)).toEqual([1, 3]);
+    for (const c of deflate.cells) {
+      positive(c.ratio);
+      for (const name of ['ours', 'ws']) positive(c.results[name]!.medianMsgsPerSec);
+    }
+
     // fuzz
     expect(report.fuzz!.targets.map((t) => t.target)).toEqual(['frame-compat']);
     expect(report.fuzz!.targets[0]!.ok).toBe(true);
@@ -144,6 +155,7 @@ describe('wslab bench', () => {
     expect(names).toContain('server vs ws, 1 conn(s), serial 64 B');
     expect(names).toContain('server vs ws, 20 conn(s), serial 64 B');
     expect(names).toContain('client vs ws client');
+    expect(names).toContain('compressed echo vs ws, 3 conn(s), serial 16 KiB');
     expect(names).toContain('differential fuzzing');
     // the RSS row exists for counts >= 100 only (below, one connection's share is noise)
     expect(names.some((n) => n.startsWith('RSS per connection'))).toBe(false);

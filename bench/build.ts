@@ -26,7 +26,7 @@ import { BENCH_DIR } from './common.js';
 const COMPILED = fileURLToPath(import.meta.url).endsWith('.js');
 
 /** The child modules (and what they import from bench/). */
-const BENCH_FILES = ['common.ts', 'echo-server.ts', 'loadgen.ts', 'conns-loadgen.ts', 'codec-child.ts', 'client-child.ts'];
+const BENCH_FILES = ['common.ts', 'echo-server.ts', 'loadgen.ts', 'conns-loadgen.ts', 'codec-child.ts', 'client-child.ts', 'deflate-child.ts'];
 /** The lab modules the bench files import, and theirs in turn (followed, so a new import cannot be missed). */
 function labFiles(texts: readonly string[]): Array<{ rel: string; text: string }> {
   const found = new Map<string, string>();

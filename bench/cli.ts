@@ -10,6 +10,8 @@ import { writeJsonReport } from '../lab/reports.js';
 import { startPeer, type RunningPeer } from '../lab/peers/index.js';
 import type { ClientReport } from './client-child.js';
 import { runClientBench } from './client.js';
+import type { DeflateReport } from './deflate-child.js';
+import { runDeflateBench } from './deflate.js';
 import { runCodecBench, type CodecReport } from './codec.js';
 import { runConnsBench, type ConnsReport } from './conns.js';
 import { printJson } from '../lab/output.js';
@@ -21,7 +23,7 @@ import { runHeapBench, type HeapReport } from './heap.js';
 import { hotFunctions, mainProfileIn } from './profile.js';
 import { runSessionBench, type SessionBenchReport } from './session.js';
 
-export const SUITES = ['codec', 'echo', 'conns', 'heap', 'client', 'fuzz', 'session'] as const;
+export const SUITES = ['codec', 'echo', 'conns', 'heap', 'client', 'deflate', 'fuzz', 'session'] as const;
 /** The suites that measure the nginx + Lua peer (and so load the library). */
 const PEER_SUITES: readonly string[] = ['echo', 'conns', 'client', 'session'];
 export type Suite = (typeof SUITES)[number];
@@ -39,7 +41,7 @@ export const options = {
   },
 } as const satisfies OptionsSpec;
 
-export const help = `wslab bench [--only codec,echo,conns,heap,client,fuzz,session] [--quick] [--out FILE] [--cpu-prof DIR]
+export const help = `wslab bench [--only codec,echo,conns,heap,client,deflate,fuzz,session] [--quick] [--out FILE] [--cpu-prof DIR]
 
 Benchmarks as ratios against ws 8 and nginx + Lua (the real lua-resty-websocket):
   codec   FrameDecoder / buildFrame vs ws Receiver / Sender, 2 B .. 1 MiB frames, masked and not,
@@ -53,6 +55,9 @@ Benchmarks as ratios against ws 8 and nginx + Lua (the real lua-resty-websocket)
   heap    V8 heap bytes per idle connection (after a full GC, N connections past one echo each) of
           our server, a ws server and a raw net echo, each in a child process
   client  our client vs the ws client, serial round trips against nginx + Lua /echo
+  deflate compressed echo: our server vs a ws server, both with permessage-deflate (defaults),
+          driven by the same ws clients, 1 and 16 connections of serial 16 KiB JSON text; msgs/s
+          and server CPU per message, median of paired rounds
   fuzz    jsfuzz execs/s per target and differential cases/s (15 s each, 5 s with --quick)
   session  session diff against nginx: whole sessions/s per role, both sides run (3 x 15 s per role, 1 x 8 s with --quick)
 
@@ -80,6 +85,8 @@ export interface BenchProfile {
   /** Idle connections per server and repeats (fresh children each). */
   heap?: { conns: number; rounds: number };
   client: { rounds: number; roundMs: number; maxMsgs: number };
+  /** Compressed echo, ours vs ws (default: 5 rounds of 600 ms at 1 and 16 connections). */
+  deflate?: { rounds: number; roundMs: number; maxMsgs: number; conns?: number[] };
   fuzz: { timeMs: number; target?: string };
   /** Session diff against nginx (default: 3 rounds of 15 s per role). */
   session?: { rounds: number; roundMs: number };
@@ -92,6 +99,7 @@ export const PROFILES: Record<'full' | 'quick', BenchProfile> = {
     conns: { timeMs: 2000, warmupMs: 500, maxMsgs: 2_000_000 },
     heap: { conns: 2000, rounds: 2 },
     client: { rounds: 5, roundMs: 600, maxMsgs: 200_000 },
+    deflate: { rounds: 5, roundMs: 600, maxMsgs: 200_000 },
     fuzz: { timeMs: 15_000 },
     session: { rounds: 3, roundMs: 15_000 },
   },
@@ -101,6 +109,7 @@ export const PROFILES: Record<'full' | 'quick', BenchProfile> = {
     conns: { timeMs: 700, warmupMs: 200, maxMsgs: 1_000_000 },
     heap: { conns: 1000, rounds: 1 },
     client: { rounds: 3, roundMs: 300, maxMsgs: 100_000 },
+    deflate: { rounds: 3, roundMs: 300, maxMsgs: 100_000 },
     fuzz: { timeMs: 5_000 },
     session: { rounds: 1, roundMs: 8_000 },
   },
@@ -129,6 +138,7 @@ export interface BenchReport {
   conns?: ConnsReport;
   heap?: HeapReport;
   client?: ClientReport;
+  deflate?: DeflateReport;
   fuzz?: FuzzBenchReport;
   session?: SessionBenchReport;
   errors: Record<string, string>;
@@ -213,6 +223,10 @@ export function checkTargets(r: BenchReport): TargetCheck[] {
     out.push(check(`heap per idle connection vs ws, ${r.heap.conns} conns`, 1.0, r.heap.vsWs, `ours ${b('ours')} vs ws ${b('ws')}; raw net ${b('tcp')}`, 'max'));
   }
   if (r.client) out.push(check('client vs ws client', 1.0, r.client.ratio, `median of ${r.client.ratios.length} paired rounds, range ${fmtRatio(Math.min(...r.client.ratios))}-${fmtRatio(Math.max(...r.client.ratios))}`));
+  for (const c of r.deflate?.cells ?? []) {
+    const v = (name: string): string => `${fmtRate(c.results[name]?.medianMsgsPerSec ?? NaN)} msgs/s, ${fmtUs(c.results[name]?.medianCpuUsPerMsg)} µs/msg`;
+    out.push(check(`compressed echo vs ws, ${c.conns} conn(s), serial ${fmtSize(r.deflate!.size)}`, 1.0, c.ratio, `ours ${v('ours')} vs ws ${v('ws')}; median of ${c.ratios.length} paired rounds, range ${fmtRatio(Math.min(...c.ratios))}-${fmtRatio(Math.max(...c.ratios))}`));
+  }
   if (r.fuzz?.diff.ok) {
     const d = r.fuzz.diff;
     const cpu = d.nodeCpuUsPerCase !== undefined ? `; CPU per case ${d.nodeCpuUsPerCase.toFixed(0)} µs node, ${d.luaCpuUsPerCase!.toFixed(0)} µs luajit` : '';
@@ -300,6 +314,13 @@ function printEcho(e: EchoReport): void {
 function printClient(c: ClientReport): void {
   console.log(`\nclient: serial round trips of ${fmtSize(c.size)} against nginx + Lua /echo`);
   console.log(table(['client', 'msgs/s'], [['ours', fmtRate(c.ours.msgsPerSec)], ['ws', fmtRate(c.ws.msgsPerSec)], ['ours/ws (median of paired rounds)', fmtRatio(c.ratio)]]));
+}
+
+function printDeflate(d: DeflateReport): void {
+  console.log(`\ndeflate: serial round trips of ${fmtSize(d.size)} JSON text (zlib shrinks it ${d.compressionRatio}x), ws clients with permessage-deflate`);
+  console.log(`  negotiated: ours "${d.extensions.ours ?? '-'}", ws "${d.extensions.ws ?? '-'}"`);
+  const rows = d.cells.map((c) => [String(c.conns), fmtRate(c.results.ours?.medianMsgsPerSec ?? NaN), fmtRate(c.results.ws?.medianMsgsPerSec ?? NaN), fmtUs(c.results.ours?.medianCpuUsPerMsg), fmtUs(c.results.ws?.medianCpuUsPerMsg), fmtRatio(c.ratio)]);
+  console.log(table(['conns', 'ours msgs/s', 'ws msgs/s', 'ours CPU µs/msg', 'ws CPU µs/msg', 'ours/ws (median of paired rounds)'], rows));
 }
 
 function printFuzz(f: FuzzBenchReport): void {
@@ -397,6 +418,9 @@ export async function runBench(o: RunBenchOptions): Promise<BenchReport> {
           if (!peer) throw new Error('needs the nginx + Lua peer');
           report.client = await runClientBench({ ...o.profile.client, peer });
           if (print) printClient(report.client);
+        } else if (suite === 'deflate') {
+          report.deflate = await runDeflateBench(o.profile.deflate ?? PROFILES.full.deflate!);
+          if (print) printDeflate(report.deflate);
         } else if (suite === 'session') {
           if (!peer) throw new Error('needs the nginx + Lua peer');
           report.session = await runSessionBench({ ...(o.profile.session ?? { rounds: 3, roundMs: 15_000 }), peer });

@@ -1,5 +1,5 @@
 // Child process: an echo server, ours (createServer + recvFrame/sendFrame, like the Lua /echo
-// location), ws's, or a raw TCP echo (the floor: what the loopback and Node's net layer cost with
+// location), ws's, both with permessage-deflate (`ours-deflate`, `ws-deflate`), or a raw TCP echo (the floor: what the loopback and Node's net layer cost with
 // no WebSocket at all), on 127.0.0.1. Prints {"port":N,"pid":N} and runs until stdin closes or a
 // bound passes.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -37,8 +37,46 @@ async function startOurs(maxPayloadLen: number): Promise<{ port: number; close()
   });
 }
 
-async function startWs(maxPayloadLen: number): Promise<{ port: number; close(): Promise<void> }> {
-  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, maxPayload: maxPayloadLen, perMessageDeflate: false, clientTracking: true });
+/**
+ * Ours with permessage-deflate (RFC 7692; strict profile, the extension's defaults: window 15,
+ * context takeover, threshold 1024): whole messages in, the same message out through sendText or
+ * sendBinary, which compress it (the deflate suite).
+ */
+async function startOursDeflate(maxPayloadLen: number): Promise<{ port: number; close(): Promise<void> }> {
+  return createServer({
+    max_payload_len: maxPayloadLen,
+    timeout: 60_000,
+    strict: true,
+    permessageDeflate: true,
+    handler: async (wb) => {
+      let parts: Buffer[] = [];
+      let kind: 'text' | 'binary' = 'text';
+      for (;;) {
+        const { data, type, err } = await wb.recvFrame();
+        if (data === null) return;
+        if (type === 'close') {
+          await wb.sendClose();
+          return;
+        }
+        if (type === 'ping') {
+          await wb.sendPong(data);
+          continue;
+        }
+        if (type === 'pong') continue;
+        if (type !== 'continuation') kind = type === 'binary' ? 'binary' : 'text';
+        parts.push(data);
+        if (err === 'again') continue;
+        const message = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+        parts = [];
+        const sent = kind === 'binary' ? await wb.sendBinary(message) : await wb.sendText(message);
+        if (sent.bytes === null) return;
+      }
+    },
+  });
+}
+
+async function startWs(maxPayloadLen: number, perMessageDeflate = false): Promise<{ port: number; close(): Promise<void> }> {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, maxPayload: maxPayloadLen, perMessageDeflate, clientTracking: true });
   await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
   wss.on('connection', (ws) => {
     ws.on('message', (data, isBinary) => ws.send(data as Buffer, { binary: isBinary }));
@@ -111,7 +149,14 @@ function startProfile(dir: string): () => Promise<void> {
 const kind = process.argv[2];
 const lifetimeMs = Number(process.argv[3] ?? 600_000);
 const profDir = process.argv[4];
-const server = kind === 'ws' ? await startWs(65535) : kind === 'tcp' ? await startTcp() : await startOurs(65535);
+const SERVERS: Record<string, () => Promise<{ port: number; close(): Promise<void> }>> = {
+  ours: () => startOurs(65535),
+  ws: () => startWs(65535),
+  tcp: () => startTcp(),
+  'ours-deflate': () => startOursDeflate(1 << 20),
+  'ws-deflate': () => startWs(1 << 20, true),
+};
+const server = await (SERVERS[kind ?? 'ours'] ?? SERVERS.ours!)();
 const stopProfile = profDir ? startProfile(profDir) : null;
 process.stdout.write(JSON.stringify({ port: server.port, pid: process.pid }) + '\n');
 let stopping = false;

@@ -1,0 +1,48 @@
+// Deflate benchmark (parent): compressed echo, our server vs a ws server, both with
+// permessage-deflate on its defaults, each in a child process (bench/echo-server.ts), driven by
+// ws clients with permessage-deflate in a third (deflate-child.ts).
+import { benchBuildDir } from './build.js';
+import type { DeflateChildParams, DeflateReport } from './deflate-child.js';
+import { spawnBenchChild, type ChildHandle } from './common.js';
+
+export interface DeflateOptions {
+  /** Octets per message. */
+  size?: number;
+  conns?: number[];
+  rounds: number;
+  /** Time and message bounds per round per server. */
+  roundMs: number;
+  maxMsgs: number;
+}
+
+async function startServerChild(kind: 'ours-deflate' | 'ws-deflate', lifetimeMs: number): Promise<{ child: ChildHandle; port: number; pid: number }> {
+  const child = spawnBenchChild(benchBuildDir(), 'echo-server.ts', [kind, String(lifetimeMs)], {}, lifetimeMs + 5000);
+  const info = (await child.firstJson) as { port: number; pid: number };
+  return { child, port: info.port, pid: info.pid };
+}
+
+export async function runDeflateBench(o: DeflateOptions): Promise<DeflateReport> {
+  const conns = o.conns ?? [1, 16];
+  const bound = 30_000 + conns.length * (o.rounds + 1) * 2 * (o.roundMs + 10_000);
+  const servers = await Promise.all([startServerChild('ours-deflate', bound), startServerChild('ws-deflate', bound)]);
+  try {
+    const params: DeflateChildParams = {
+      targets: [
+        { name: 'ours', port: servers[0].port, pid: servers[0].pid },
+        { name: 'ws', port: servers[1].port, pid: servers[1].pid },
+      ],
+      size: o.size ?? 16 * 1024,
+      conns,
+      rounds: o.rounds,
+      roundMs: o.roundMs,
+      maxMsgs: o.maxMsgs,
+    };
+    const child = spawnBenchChild(benchBuildDir(), 'deflate-child.ts', [JSON.stringify(params)], {}, bound);
+    const report = (await child.firstJson) as DeflateReport | { error: string };
+    await child.exited;
+    if ('error' in report) throw new Error(report.error);
+    return report;
+  } finally {
+    for (const s of servers) s.child.kill();
+  }
+}
