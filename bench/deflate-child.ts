@@ -5,6 +5,7 @@
 // from /proc. Rounds alternate which server goes first; the ratio is the median of paired rounds.
 import WebSocket from 'ws';
 import { cpuUs, isMain, median } from './common.js';
+import { mulberry32 } from '../lab/prng.js';
 
 export interface DeflateTarget {
   name: 'ours' | 'ws';
@@ -40,23 +41,11 @@ export interface DeflateReport {
   cells: DeflateCellReport[];
 }
 
-/** A small deterministic PRNG (mulberry32): the same messages on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const WORDS = ['alpha', 'bravo', 'socket', 'frame', 'nginx', 'message', 'deflate', 'window', 'server', 'client', 'payload', 'close', 'ping', 'token', 'stream', 'buffer'];
 
 /** JSON records with random ids, words and numbers: every message new, compressible like an API's. */
 export function jsonMessages(count: number, size: number, seed = 1): string[] {
-  const rand = prng(seed);
+  const rand = mulberry32(seed);
   const out: string[] = [];
   for (let m = 0; m < count; m++) {
     const records: string[] = [];

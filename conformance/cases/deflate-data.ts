@@ -5,6 +5,7 @@
 // first use (about 2 MB, a few milliseconds). The text sets use characters of the Basic
 // Multilingual Plane only, some of them multi-byte in UTF-8, so slicing by characters (as
 // Autobahn slices a decoded text file) and the length check agree in every Python build.
+import { mulberry32 } from '../../lab/prng.js';
 
 export interface DeflateDataSet {
   /** Autobahn's key (WS_COMPRESSION_TESTDATA). */
@@ -15,18 +16,6 @@ export interface DeflateDataSet {
   binary: boolean;
   /** The octets. */
   data(): Buffer;
-}
-
-/** mulberry32: a small, fast PRNG; the same seed gives the same data on every machine and Node version. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const SEED = 0x12c0de13;
@@ -63,7 +52,7 @@ const sentence = (r: () => number, n: number): string => {
 
 /** Large JSON data file: an array of generated person records (the shape of json-generator output). */
 function jsonData(): Buffer {
-  const r = prng(SEED ^ 1);
+  const r = mulberry32(SEED ^ 1);
   let id = 0;
   const hex = (n: number): string => Array.from({ length: n }, () => '0123456789abcdef'[int(r, 0, 15)]).join('');
   const record = (): string => {
@@ -90,7 +79,7 @@ function jsonData(): Buffer {
 
 /** Lena picture, bitmap 512x512, 8-bit grey: a smooth synthetic image with grain, in a real BMP layout. */
 function bmpData(): Buffer {
-  const r = prng(SEED ^ 2);
+  const r = mulberry32(SEED ^ 2);
   const w = 512;
   const h = 512;
   const pixels = 54 + 256 * 4;
@@ -128,7 +117,7 @@ const VERSE = ['Habe', 'nun', 'ach', 'Philosophie', 'Juristerei', 'und', 'Medizi
 
 /** Human readable text, Goethe's Faust I (German): generated verse drama in UTF-8 (a binary message, as in Autobahn). */
 function proseData(): Buffer {
-  const r = prng(SEED ^ 3);
+  const r = mulberry32(SEED ^ 3);
   let scene = 0;
   const passage = (): string => {
     if (r() < 0.04) return `\n\n${pick(r, ['Nacht', 'Studierzimmer', 'Straße', 'Garten', 'Kerker', 'Wald und Höhle'])}. Szene ${++scene}.\n\n`;
@@ -145,7 +134,7 @@ function proseData(): Buffer {
 
 /** Large HTML file: a generated document with styles, navigation, articles, tables and lists. */
 function htmlData(): Buffer {
-  const r = prng(SEED ^ 4);
+  const r = mulberry32(SEED ^ 4);
   let n = 0;
   const head = `<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>Generated document — data1</title>\n<style>\nbody { font-family: sans-serif; margin: 0 auto; max-width: 60em; }\n.card { border: 1px solid #ccc; padding: 1em; }\ntable.data td { padding: 2px 6px; }\n</style>\n</head>\n<body>\n`;
   const block = (): string => {
@@ -166,7 +155,7 @@ function htmlData(): Buffer {
 
 /** A larger PDF: PDF syntax around mostly high-entropy streams (as compressed page, font and image streams are). */
 function pdfData(): Buffer {
-  const r = prng(SEED ^ 5);
+  const r = mulberry32(SEED ^ 5);
   const size = 1_042_328;
   const parts: Buffer[] = [Buffer.from('%PDF-1.4\n%\xe2\xe3\xcf\xd3\n', 'latin1')];
   let len = parts[0]!.length;
