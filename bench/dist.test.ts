@@ -33,17 +33,18 @@ describe('wslab bench from the build (dist/)', () => {
     expect(r.stdout).toContain('targets');
   }, 60_000);
 
-  it('runs the echo and conns children (servers, load generators) from dist/ itself, not from a transpiled copy of the sources', (ctx) => {
+  it('runs the echo, conns and deflate children (servers, load generators) from dist/ itself, not from a transpiled copy of the sources', (ctx) => {
     if (NOT_BUILT) ctx.skip(NOT_BUILT);
-    const profile: Pick<BenchProfile, 'echo' | 'conns'> = {
+    const profile: Pick<BenchProfile, 'echo' | 'conns' | 'deflate'> = {
       echo: { timeMs: 60, warmupMs: 0, maxMsgs: 300, conns: [1], sizes: [16] },
       conns: { timeMs: 60, warmupMs: 30, maxMsgs: 400, counts: [1] },
+      deflate: { rounds: 1, roundMs: 60, maxMsgs: 100, conns: [1] },
     };
     // plain node importing the compiled modules, as bin/wslab.mjs does (vitest would transform them)
     const script = `
       const { runBench } = await import(${JSON.stringify(pathToFileURL(join(DIST, 'bench', 'cli.js')).href)});
       const { benchBuildDir } = await import(${JSON.stringify(pathToFileURL(join(DIST, 'bench', 'build.js')).href)});
-      const report = await runBench({ suites: ['echo', 'conns'], profile: JSON.parse(process.argv[1]), out: null, print: false });
+      const report = await runBench({ suites: ['echo', 'conns', 'deflate'], profile: JSON.parse(process.argv[1]), out: null, print: false });
       console.log(JSON.stringify({ buildDir: benchBuildDir(), report }));`;
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, JSON.stringify(profile)], { cwd: ROOT_DIR, env: ENV, encoding: 'utf8', timeout: 55_000 });
     expect(r.status, r.stderr).toBe(0);
@@ -52,6 +53,8 @@ describe('wslab bench from the build (dist/)', () => {
     expect(report.errors).toEqual({});
     expect(report.echo!.results.map((x) => x.target).sort()).toEqual(['nginx+lua', 'nginx+lua', 'ours', 'ours', 'tcp', 'tcp', 'ws', 'ws']);
     expect(report.conns!.results.map((x) => x.target).sort()).toEqual(['nginx+lua', 'ours', 'tcp', 'ws']);
+    expect(report.deflate!.cells.map((c) => c.conns)).toEqual([1]);
+    expect(report.deflate!.cells[0]!.results.ours!.medianMsgsPerSec).toBeGreaterThan(0);
     for (const x of [...report.echo!.results, ...report.conns!.results]) {
       expect(x.error).toBeUndefined();
       expect(x.msgsPerSec).toBeGreaterThan(0);
