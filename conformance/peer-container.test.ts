@@ -157,7 +157,11 @@ describe.skipIf(containerWhy !== null || nativeWhy !== null)('container vs nativ
   let container: RunningPeer;
   let native: RunningPeer;
   beforeAll(async () => {
-    [container, native] = await Promise.all([startContainerPeer(), startNativePeer()]);
+    // allSettled: when one fails to start, the other is still kept, so afterAll stops it
+    const [c, n] = await Promise.allSettled([startContainerPeer(), startNativePeer()]);
+    if (c.status === 'fulfilled') container = c.value;
+    if (n.status === 'fulfilled') native = n.value;
+    for (const r of [c, n]) if (r.status === 'rejected') throw r.reason;
   }, 120_000);
   afterAll(async () => {
     await Promise.all([container?.stop(), native?.stop()]);
