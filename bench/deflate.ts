@@ -3,7 +3,8 @@
 // ws clients with permessage-deflate in a third (deflate-child.ts).
 import { benchBuildDir } from './build.js';
 import type { DeflateChildParams, DeflateReport } from './deflate-child.js';
-import { spawnBenchChild, type ChildHandle } from './common.js';
+import { spawnBenchChild } from './common.js';
+import { startServerChild } from './echo.js';
 
 export interface DeflateOptions {
   /** Octets per message. */
@@ -13,12 +14,6 @@ export interface DeflateOptions {
   /** Time and message bounds per round per server. */
   roundMs: number;
   maxMsgs: number;
-}
-
-async function startServerChild(kind: 'ours-deflate' | 'ws-deflate', lifetimeMs: number): Promise<{ child: ChildHandle; port: number; pid: number }> {
-  const child = spawnBenchChild(benchBuildDir(), 'echo-server.ts', [kind, String(lifetimeMs)], {}, lifetimeMs + 5000);
-  const info = (await child.firstJson) as { port: number; pid: number };
-  return { child, port: info.port, pid: info.pid };
 }
 
 export async function runDeflateBench(o: DeflateOptions): Promise<DeflateReport> {

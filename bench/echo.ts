@@ -25,7 +25,11 @@ export interface EchoReport {
   ratios: Array<{ conns: number; size: number; depth: number; vsWs: number | null; vsNginx: number | null; vsTcp: number | null }>;
 }
 
-async function startServerChild(kind: 'ours' | 'ws' | 'tcp', lifetimeMs: number, cpuProfDir?: string): Promise<{ child: ChildHandle; port: number; pid: number }> {
+/** The servers bench/echo-server.ts runs. */
+export type EchoServerKind = 'ours' | 'ws' | 'tcp' | 'ours-deflate' | 'ws-deflate';
+
+/** Starts bench/echo-server.ts as `kind` (with a CPU profile of it in cpuProfDir/kind, except for the raw TCP echo). */
+export async function startServerChild(kind: EchoServerKind, lifetimeMs: number, cpuProfDir?: string): Promise<{ child: ChildHandle; port: number; pid: number }> {
   const dir = cpuProfDir && kind !== 'tcp' ? `${cpuProfDir}/${kind}` : undefined;
   const child = spawnBenchChild(benchBuildDir(), 'echo-server.ts', [kind, String(lifetimeMs), ...(dir ? [dir] : [])], {}, lifetimeMs + 5000);
   const info = (await child.firstJson) as { port: number; pid: number };

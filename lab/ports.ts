@@ -24,11 +24,13 @@ function listenOnce(port: number): Promise<number | null> {
   });
 }
 
+/** The lowest port the lab chooses: unprivileged, and above the well-known services' usual ports. */
+const FIRST_CHOSEN_PORT = 10_000;
+
 /** The ports below the ephemeral range a listener may take: unprivileged, and no outgoing connection's. */
 function portsBelowEphemeral(): [number, number] | null {
   const [low] = ephemeralPortRange();
-  const first = Math.max(10_000, 1024);
-  return low - first >= 1000 ? [first, low - 1] : null;
+  return low - FIRST_CHOSEN_PORT >= 1000 ? [FIRST_CHOSEN_PORT, low - 1] : null;
 }
 
 /**
