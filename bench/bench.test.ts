@@ -13,8 +13,8 @@ import { hotFunctions, mainProfileIn } from './profile.js';
 
 const TINY: BenchProfile = {
   codec: { rounds: 1, roundMs: 2, passBytes: 16 * 1024 },
-  echo: { timeMs: 60, warmupMs: 0, maxMsgs: 300, conns: [1, 3], sizes: [16, 16 * 1024] },
-  conns: { timeMs: 60, warmupMs: 30, maxMsgs: 400, counts: [1, 20] },
+  echo: { timeMs: 60, rounds: 2, warmupMs: 0, maxMsgs: 300, conns: [1, 3], sizes: [16, 16 * 1024] },
+  conns: { timeMs: 60, rounds: 2, warmupMs: 30, maxMsgs: 400, counts: [1, 20] },
   heap: { conns: 20, rounds: 1 },
   client: { rounds: 1, roundMs: 40, maxMsgs: 50 },
   deflate: { rounds: 1, roundMs: 60, maxMsgs: 100, conns: [1, 3] },
@@ -80,12 +80,15 @@ describe('wslab bench', () => {
     for (const r of echo.results) {
       expect(r.error).toBeUndefined();
       expect(r.msgs).toBeGreaterThanOrEqual(r.conns * r.depth);
-      expect(r.msgs).toBeLessThanOrEqual(TINY.echo.maxMsgs);
+      // two rounds each: their rates kept, the messages of both counted
+      expect(r.perRound).toHaveLength(2);
+      expect(r.msgs).toBeLessThanOrEqual(2 * TINY.echo.maxMsgs);
       positive(r.msgsPerSec);
       expect(r.p99Ms).toBeGreaterThanOrEqual(r.p50Ms);
     }
     expect(new Set(echo.results.map((r) => r.target))).toEqual(new Set(['ours', 'ws', 'nginx+lua', 'tcp']));
     for (const c of echo.ratios) {
+      expect(c.vsWsRounds).toHaveLength(2);
       positive(c.vsWs!);
       positive(c.vsNginx!);
       positive(c.vsTcp!);
@@ -98,7 +101,7 @@ describe('wslab bench', () => {
     for (const r of conns.results) {
       expect(r.error).toBeUndefined();
       expect(r.msgs).toBeGreaterThanOrEqual(r.conns);
-      expect(r.msgs).toBeLessThanOrEqual(TINY.conns.maxMsgs);
+      expect(r.msgs).toBeLessThanOrEqual(TINY.conns.maxMsgs * (r.perRound?.length ?? 1));
       positive(r.msgsPerSec);
       expect(r.p99Ms).toBeGreaterThanOrEqual(r.p50Ms);
       positive(r.rssBaseKiB!);
@@ -114,7 +117,15 @@ describe('wslab bench', () => {
       expect(r.perRound).toHaveLength(1);
       expect(Number.isFinite(r.bytesPerConn)).toBe(true);
     }
+    // ours and ws ran in 2 paired rounds each: per-round rates, their ratios, the CPU ratio
+    for (const r of conns.results.filter((x) => x.target === 'ours' || x.target === 'ws')) {
+      expect(r.perRound).toHaveLength(2);
+      for (const round of r.perRound!) positive(round.msgsPerSec);
+    }
     for (const c of conns.ratios) {
+      expect(c.vsWsRounds).toHaveLength(2);
+      expect(c.vsWs).toBeCloseTo((c.vsWsRounds[0]! + c.vsWsRounds[1]!) / 2, 9);
+      positive(c.cpuVsWs!);
       positive(c.vsWs!);
       positive(c.vsNginx!);
       positive(c.vsTcp!);

@@ -33,6 +33,20 @@ export interface ConnsParams {
   maxMsgs: number;
   /** Connections being opened at once (the rest wait: the listen backlogs are 511-4096). */
   openConcurrency?: number;
+  /**
+   * Targets measured side by side (ours and ws): all their connections open at once, then
+   * `rounds` rounds of `timeMs` each, alternating which goes first, so both see the same machine
+   * within seconds and their ratio is the median of per-round ratios. The others run once for
+   * `timeMs`.
+   */
+  paired?: string[];
+  rounds?: number;
+}
+
+/** One round of a paired target: its messages per second and the server's CPU per message. */
+export interface ConnsRound {
+  msgsPerSec: number;
+  serverCpuUsPerMsg: number | null;
 }
 
 export interface ConnsResult {
@@ -52,6 +66,8 @@ export interface ConnsResult {
   /** CPU time per message (µs) of the server and of this load generator during the measured run. */
   serverCpuUsPerMsg: number | null;
   loadgenCpuUsPerMsg: number;
+  /** A paired target's rounds, in order (its totals above are over all of them). */
+  perRound?: ConnsRound[];
   error?: string;
 }
 
@@ -168,59 +184,150 @@ function roundTrips(t: ConnsTarget, socks: net.Socket[], frame: Buffer, echoLen:
   });
 }
 
-async function measure(t: ConnsTarget, p: ConnsParams): Promise<ConnsResult> {
-  const payload = Buffer.alloc(p.size, 0x78);
-  const frame = buildFrame(true, 0x2, p.size, payload, true, KEY).frame!;
-  const serverHead = p.size < 126 ? 2 : p.size < 65536 ? 4 : 10;
-  const echoLen = t.rawEcho ? frame.length : serverHead + p.size;
-  const echoFirstByte = 0x82;
-  const concurrency = p.openConcurrency ?? 128;
-  // Warm-up on one connection (JIT, heap sizing), closed before the baseline.
+/** A target's frame, the length and first byte of its echo. */
+function framing(t: ConnsTarget, size: number): { frame: Buffer; echoLen: number; echoFirstByte: number } {
+  const payload = Buffer.alloc(size, 0x78);
+  const frame = buildFrame(true, 0x2, size, payload, true, KEY).frame!;
+  const serverHead = size < 126 ? 2 : size < 65536 ? 4 : 10;
+  return { frame, echoLen: t.rawEcho ? frame.length : serverHead + size, echoFirstByte: 0x82 };
+}
+
+/** Warm-up on one connection (JIT, heap sizing), closed, then the server's RSS as the baseline. */
+async function warmUp(t: ConnsTarget, p: ConnsParams): Promise<number | null> {
   if (p.warmupMs > 0) {
+    const { frame, echoLen, echoFirstByte } = framing(t, p.size);
     const warm = await openAll(t, 1, 1);
     const w = await roundTrips(t, warm, frame, echoLen, echoFirstByte, p.warmupMs, p.maxMsgs);
     for (const s of warm) s.destroy();
     if (w.error) throw new Error(`warm-up: ${w.error}`);
     await new Promise((r) => setTimeout(r, 100));
   }
-  const rssBase = rssKiB(t.pid);
-  const socks = await openAll(t, p.conns, concurrency);
+  return rssKiB(t.pid);
+}
+
+interface Measured {
+  msgs: number;
+  seconds: number;
+  latencies: Float64Array[];
+  serverCpuUs: number | null;
+  ownCpuUs: number;
+  error?: string;
+}
+
+/** One measured run on open connections: round trips for `timeMs`, with both sides' CPU time. */
+async function measureRun(t: ConnsTarget, socks: net.Socket[], p: ConnsParams): Promise<Measured> {
+  const { frame, echoLen, echoFirstByte } = framing(t, p.size);
+  const cpu0 = cpuUs(t.pid);
+  const own0 = process.cpuUsage();
+  const r = await roundTrips(t, socks, frame, echoLen, echoFirstByte, p.timeMs, p.maxMsgs);
+  const own = process.cpuUsage(own0);
+  const cpu1 = cpuUs(t.pid);
+  return { msgs: r.msgs, seconds: r.seconds, latencies: [r.latencies], serverCpuUs: cpu0 !== null && cpu1 !== null ? cpu1 - cpu0 : null, ownCpuUs: own.user + own.system, ...(r.error !== undefined ? { error: r.error } : {}) };
+}
+
+function result(t: ConnsTarget, p: ConnsParams, m: Measured, rssBase: number | null, rssLoaded: number | null, perRound?: ConnsRound[]): ConnsResult {
+  const all = new Float64Array(m.latencies.reduce((n, l) => n + l.length, 0));
+  let at = 0;
+  for (const l of m.latencies) {
+    all.set(l, at);
+    at += l.length;
+  }
+  const lat = all.sort();
+  return {
+    target: t.name,
+    conns: p.conns,
+    size: p.size,
+    msgs: m.msgs,
+    seconds: m.seconds,
+    msgsPerSec: m.seconds > 0 ? m.msgs / m.seconds : 0,
+    p50Ms: percentileSorted(lat, 50),
+    p99Ms: percentileSorted(lat, 99),
+    rssBaseKiB: rssBase,
+    rssLoadedKiB: rssLoaded,
+    rssPerConnKiB: rssBase !== null && rssLoaded !== null ? (rssLoaded - rssBase) / p.conns : null,
+    serverCpuUsPerMsg: m.serverCpuUs !== null && m.msgs > 0 ? m.serverCpuUs / m.msgs : null,
+    loadgenCpuUsPerMsg: m.msgs > 0 ? m.ownCpuUs / m.msgs : 0,
+    ...(perRound !== undefined ? { perRound } : {}),
+    ...(m.error !== undefined ? { error: m.error } : {}),
+  };
+}
+
+function failed(t: ConnsTarget, p: ConnsParams, e: unknown): ConnsResult {
+  return { target: t.name, conns: p.conns, size: p.size, msgs: 0, seconds: 0, msgsPerSec: 0, p50Ms: NaN, p99Ms: NaN, rssBaseKiB: null, rssLoadedKiB: null, rssPerConnKiB: null, serverCpuUsPerMsg: null, loadgenCpuUsPerMsg: 0, error: (e as Error).message };
+}
+
+async function measure(t: ConnsTarget, p: ConnsParams): Promise<ConnsResult> {
+  const rssBase = await warmUp(t, p);
+  const socks = await openAll(t, p.conns, p.openConcurrency ?? 128);
   try {
-    const cpu0 = cpuUs(t.pid);
-    const own0 = process.cpuUsage();
-    const r = await roundTrips(t, socks, frame, echoLen, echoFirstByte, p.timeMs, p.maxMsgs);
-    const own = process.cpuUsage(own0);
-    const cpu1 = cpuUs(t.pid);
-    const rssLoaded = rssKiB(t.pid);
-    const lat = r.latencies.sort();
-    return {
-      target: t.name,
-      conns: p.conns,
-      size: p.size,
-      msgs: r.msgs,
-      seconds: r.seconds,
-      msgsPerSec: r.seconds > 0 ? r.msgs / r.seconds : 0,
-      p50Ms: percentileSorted(lat, 50),
-      p99Ms: percentileSorted(lat, 99),
-      rssBaseKiB: rssBase,
-      rssLoadedKiB: rssLoaded,
-      rssPerConnKiB: rssBase !== null && rssLoaded !== null ? (rssLoaded - rssBase) / p.conns : null,
-      serverCpuUsPerMsg: cpu0 !== null && cpu1 !== null && r.msgs > 0 ? (cpu1 - cpu0) / r.msgs : null,
-      loadgenCpuUsPerMsg: r.msgs > 0 ? (own.user + own.system) / r.msgs : 0,
-      ...(r.error !== undefined ? { error: r.error } : {}),
-    };
+    const m = await measureRun(t, socks, p);
+    return result(t, p, m, rssBase, rssKiB(t.pid));
   } finally {
     for (const s of socks) s.destroy();
   }
 }
 
+/**
+ * The paired targets: each warmed up and its baseline RSS read, all their connections opened,
+ * then the rounds, alternating which target goes first; RSS again with everything still open.
+ */
+async function measurePaired(ts: ConnsTarget[], p: ConnsParams): Promise<ConnsResult[]> {
+  const open = new Map<ConnsTarget, { rssBase: number | null; socks: net.Socket[]; runs: Measured[] }>();
+  const out = new Map<ConnsTarget, ConnsResult>();
+  try {
+    for (const t of ts) {
+      try {
+        const rssBase = await warmUp(t, p);
+        open.set(t, { rssBase, socks: await openAll(t, p.conns, p.openConcurrency ?? 128), runs: [] });
+      } catch (e) {
+        out.set(t, failed(t, p, e));
+      }
+    }
+    const rounds = Math.max(1, p.rounds ?? 1);
+    for (let r = 0; r < rounds; r++) {
+      const order = [...open.keys()];
+      if (r % 2 === 1) order.reverse();
+      for (const t of order) {
+        const o = open.get(t)!;
+        o.runs.push(await measureRun(t, o.socks, p));
+        await new Promise((res) => setTimeout(res, 50));
+      }
+    }
+    for (const [t, o] of open) {
+      const sum = (f: (m: Measured) => number | null): number | null => o.runs.reduce<number | null>((a, m) => (a === null || f(m) === null ? null : a + f(m)!), 0);
+      const total: Measured = {
+        msgs: sum((m) => m.msgs)!,
+        seconds: sum((m) => m.seconds)!,
+        latencies: o.runs.flatMap((m) => m.latencies),
+        serverCpuUs: sum((m) => m.serverCpuUs),
+        ownCpuUs: sum((m) => m.ownCpuUs)!,
+        ...(o.runs.some((m) => m.error) ? { error: o.runs.find((m) => m.error)!.error! } : {}),
+      };
+      const perRound = o.runs.map((m) => ({ msgsPerSec: m.seconds > 0 ? m.msgs / m.seconds : 0, serverCpuUsPerMsg: m.serverCpuUs !== null && m.msgs > 0 ? m.serverCpuUs / m.msgs : null }));
+      out.set(t, result(t, p, total, o.rssBase, rssKiB(t.pid), perRound));
+    }
+  } finally {
+    for (const o of open.values()) for (const s of o.socks) s.destroy();
+  }
+  return ts.map((t) => out.get(t)!);
+}
+
 export async function runConnsLoadgen(p: ConnsParams): Promise<ConnsResult[]> {
   const out: ConnsResult[] = [];
+  const pairedNames = new Set(p.paired ?? []);
+  const paired = p.targets.filter((t) => pairedNames.has(t.name));
+  let pairedDone = paired.length === 0;
   for (const t of p.targets) {
-    try {
-      out.push(await measure(t, p));
-    } catch (e) {
-      out.push({ target: t.name, conns: p.conns, size: p.size, msgs: 0, seconds: 0, msgsPerSec: 0, p50Ms: NaN, p99Ms: NaN, rssBaseKiB: null, rssLoadedKiB: null, rssPerConnKiB: null, serverCpuUsPerMsg: null, loadgenCpuUsPerMsg: 0, error: (e as Error).message });
+    if (pairedNames.has(t.name)) {
+      // the paired targets run together, where the first of them comes in the order
+      if (!pairedDone) out.push(...(await measurePaired(paired, p)));
+      pairedDone = true;
+    } else {
+      try {
+        out.push(await measure(t, p));
+      } catch (e) {
+        out.push(failed(t, p, e));
+      }
     }
     // let the server close what we destroyed before the next one is measured
     await new Promise((r) => setTimeout(r, 200));

@@ -1,12 +1,13 @@
 // Connections benchmark (parent): 1 .. 5000 connections of serial round trips against our server,
 // a ws server, nginx + Lua /echo and a raw TCP echo, with each server's RSS per connection.
 // For every connection count the three Node servers start fresh (so RSS growth belongs to that
-// count), the targets run one after the other in a rotating order, and one load generator child
-// drives them all.
+// count) and one load generator child drives them all: ours and ws with all their connections
+// open at once, in alternating rounds (the ratio is the median of the rounds'), nginx and the raw
+// TCP echo once each, in an order rotated per count.
 import { spawnSync } from 'node:child_process';
 import type { RunningPeer } from '../lab/peers/index.js';
 import type { ConnsParams, ConnsResult, ConnsTarget } from './conns-loadgen.js';
-import { spawnBenchChild, type ChildHandle } from './common.js';
+import { median, spawnBenchChild, type ChildHandle } from './common.js';
 import { benchBuildDir } from './build.js';
 
 export const CONNS_COUNTS = [1, 100, 1000, 5000];
@@ -15,7 +16,10 @@ export interface ConnsOptions {
   counts?: number[];
   /** Payload bytes per message (default 64). */
   size?: number;
+  /** Measured time of one run (of each round for ours and ws). */
   timeMs: number;
+  /** Rounds of ours against ws, alternating which goes first (default 1). */
+  rounds?: number;
   warmupMs: number;
   maxMsgs: number;
   peer: RunningPeer | null;
@@ -28,8 +32,11 @@ export interface ConnsReport {
   /** The open-file limits the children inherit (Node raises its soft limit to the hard one at start). */
   nofile: { soft: number | null; hard: number | null };
   results: ConnsResult[];
-  /** Per count: ours / ws msgs/s and RSS per connection, ours / nginx, ours / raw TCP. */
-  ratios: Array<{ conns: number; vsWs: number | null; vsNginx: number | null; vsTcp: number | null; rssVsWs: number | null }>;
+  /**
+   * Per count: ours / ws msgs/s (the median of the paired rounds' ratios, with their range), server
+   * CPU per message and RSS per connection; ours / nginx and ours / raw TCP (one run each).
+   */
+  ratios: Array<{ conns: number; vsWs: number | null; vsWsRounds: number[]; cpuVsWs: number | null; vsNginx: number | null; vsTcp: number | null; rssVsWs: number | null }>;
   /** Counts not run, and why (e.g. over the file-descriptor limit). */
   skipped: Array<{ conns: number; reason: string }>;
 }
@@ -54,16 +61,18 @@ export async function runConnsBench(o: ConnsOptions): Promise<ConnsReport> {
   const nofile = nofileLimits();
   const skipped: ConnsReport['skipped'] = [];
   const results: ConnsResult[] = [];
-  // Each side of a connection needs a descriptor; the children inherit the hard limit as their soft one.
+  // Each side of a connection needs a descriptor; the children inherit the hard limit as their soft
+  // one. The load generator holds ours's and ws's connections at once.
   const fdRoom = nofile.hard === null ? Infinity : nofile.hard - 256;
   const counts = (o.counts ?? CONNS_COUNTS).filter((n) => {
-    if (n <= fdRoom) return true;
-    skipped.push({ conns: n, reason: `needs ${n} open files per process; RLIMIT_NOFILE hard limit is ${nofile.hard} (raise it, e.g. ulimit -Hn in the shell that runs wslab)` });
+    if (2 * n <= fdRoom) return true;
+    skipped.push({ conns: n, reason: `needs ${2 * n} open files in the load generator; RLIMIT_NOFILE hard limit is ${nofile.hard} (raise it, e.g. ulimit -Hn in the shell that runs wslab)` });
     return false;
   });
   const ngxPid = o.peer && 'pid' in o.peer && typeof o.peer.pid === 'number' ? o.peer.pid : null;
   for (const [ci, conns] of counts.entries()) {
-    const perTarget = o.timeMs + o.warmupMs + 5000 + conns * 10;
+    const rounds = Math.max(1, o.rounds ?? 1);
+    const perTarget = rounds * o.timeMs + o.warmupMs + 5000 * rounds + conns * 10;
     const bound = 30_000 + 4 * perTarget * 2;
     const servers = await Promise.all(SERVER_KINDS.map((k) => startServer(k, bound, o.cpuProfDir ? `${o.cpuProfDir}/${conns}` : undefined)));
     try {
@@ -74,7 +83,7 @@ export async function runConnsBench(o: ConnsOptions): Promise<ConnsReport> {
       }
       // rotate who goes first, so slow drift of the machine's load does not favour one server
       const order = targets.map((_, i) => targets[(i + ci) % targets.length]!);
-      const params: ConnsParams = { targets: order, conns, size, timeMs: o.timeMs, warmupMs: o.warmupMs, maxMsgs: o.maxMsgs };
+      const params: ConnsParams = { targets: order, conns, size, timeMs: o.timeMs, warmupMs: o.warmupMs, maxMsgs: o.maxMsgs, paired: ['ours', 'ws'], rounds };
       const gen = spawnBenchChild(benchBuildDir(), 'conns-loadgen.ts', [JSON.stringify(params)], {}, bound);
       const got = ((await gen.firstJson) as { results: ConnsResult[] }).results;
       await gen.exited;
@@ -89,9 +98,15 @@ export async function runConnsBench(o: ConnsOptions): Promise<ConnsReport> {
   const ratios = counts.map((conns) => {
     const ours = find('ours', conns);
     const ws = find('ws', conns);
+    const vsWsRounds = (ours?.perRound ?? []).flatMap((r, i) => {
+      const x = ratio(r.msgsPerSec, ws?.perRound?.[i]?.msgsPerSec);
+      return x === null ? [] : [x];
+    });
     return {
       conns,
-      vsWs: ratio(ours?.msgsPerSec, ws?.msgsPerSec),
+      vsWs: vsWsRounds.length > 0 ? median(vsWsRounds) : ratio(ours?.msgsPerSec, ws?.msgsPerSec),
+      vsWsRounds,
+      cpuVsWs: ratio(ours?.serverCpuUsPerMsg, ws?.serverCpuUsPerMsg),
       vsNginx: ratio(ours?.msgsPerSec, find('nginx+lua', conns)?.msgsPerSec),
       vsTcp: ratio(ours?.msgsPerSec, find('tcp', conns)?.msgsPerSec),
       rssVsWs: ratio(ours?.rssPerConnKiB, ws?.rssPerConnKiB),

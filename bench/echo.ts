@@ -1,7 +1,7 @@
 // Echo benchmark (parent): our server, a ws server and a raw TCP echo (the floor) each in a child
 // process, nginx + Lua /echo from the peer, and the load generator in its own child process.
 import type { RunningPeer } from '../lab/peers/index.js';
-import { spawnBenchChild, type ChildHandle } from './common.js';
+import { median, spawnBenchChild, type ChildHandle } from './common.js';
 import { benchBuildDir } from './build.js';
 import type { LoadCell, LoadParams, LoadResult, LoadTarget } from './loadgen.js';
 
@@ -10,7 +10,10 @@ export interface EchoOptions {
   sizes?: number[];
   /** In-flight messages per connection for the pipelined runs. */
   pipelineDepth?: number;
+  /** Measured time of each target per cell and round. */
   timeMs: number;
+  /** Rounds per cell, the targets' order rotated each round (default 1). */
+  rounds?: number;
   warmupMs: number;
   maxMsgs: number;
   /** nginx + Lua peer; absent = that column is skipped. */
@@ -21,8 +24,12 @@ export interface EchoOptions {
 
 export interface EchoReport {
   results: LoadResult[];
-  /** Per cell: ours / ws, ours / nginx and ours / raw TCP echo msgs/s. */
-  ratios: Array<{ conns: number; size: number; depth: number; vsWs: number | null; vsNginx: number | null; vsTcp: number | null }>;
+  /**
+   * Per cell: ours / ws, ours / nginx and ours / raw TCP echo msgs/s, each the median of the
+   * rounds' ratios (ours and the other measured within seconds of each other); `vsWsRounds` are
+   * those of ws.
+   */
+  ratios: Array<{ conns: number; size: number; depth: number; vsWs: number | null; vsWsRounds: number[]; vsNginx: number | null; vsTcp: number | null }>;
 }
 
 /** The servers bench/echo-server.ts runs. */
@@ -41,7 +48,8 @@ export async function runEchoBench(o: EchoOptions): Promise<EchoReport> {
   const cells: LoadCell[] = [];
   for (const conns of o.conns ?? [1, 64]) for (const size of o.sizes ?? [16, 16 * 1024]) for (const d of [1, depth]) cells.push({ conns, size, depth: d });
   const targetsCount = o.peer ? 4 : 3;
-  const bound = 60_000 + cells.length * targetsCount * (o.timeMs + o.warmupMs + 2500) * 2;
+  const rounds = Math.max(1, o.rounds ?? 1);
+  const bound = 60_000 + cells.length * targetsCount * (rounds * (o.timeMs + 2500) + o.warmupMs + 2500) * 2;
   const servers = await Promise.all([startServerChild('ours', bound, o.cpuProfDir), startServerChild('ws', bound, o.cpuProfDir), startServerChild('tcp', bound)]);
   try {
     const targets: LoadTarget[] = [
@@ -55,20 +63,24 @@ export async function runEchoBench(o: EchoOptions): Promise<EchoReport> {
     }
     // the raw TCP echo returns our masked frames as they are; the generator's decoder takes them
     targets.push({ name: 'tcp', host: '127.0.0.1', port: servers[2].port, path: '/', pid: servers[2].pid });
-    const params: LoadParams = { targets, cells, timeMs: o.timeMs, maxMsgs: o.maxMsgs, warmupMs: o.warmupMs };
+    const params: LoadParams = { targets, cells, timeMs: o.timeMs, maxMsgs: o.maxMsgs, warmupMs: o.warmupMs, rounds };
     const gen = spawnBenchChild(benchBuildDir(), 'loadgen.ts', [JSON.stringify(params)], {}, bound);
     const { results } = (await gen.firstJson) as { results: LoadResult[] };
     await gen.exited;
-    const rate = (name: string, c: LoadCell): number | null => {
-      const r = results.find((x) => x.target === name && x.conns === c.conns && x.size === c.size && x.depth === c.depth);
-      return r && !r.error && r.msgsPerSec > 0 ? r.msgsPerSec : null;
+    const find = (name: string, c: LoadCell): LoadResult | undefined => results.find((x) => x.target === name && x.conns === c.conns && x.size === c.size && x.depth === c.depth);
+    /** ours / other per round (where both ran), or of the one run. */
+    const roundRatios = (name: string, c: LoadCell): number[] => {
+      const ours = find('ours', c);
+      const other = find(name, c);
+      if (!ours || !other || ours.error || other.error) return [];
+      const a = ours.perRound ?? [ours.msgsPerSec];
+      const b = other.perRound ?? [other.msgsPerSec];
+      return a.flatMap((x, i) => (x > 0 && (b[i] ?? 0) > 0 ? [x / b[i]!] : []));
     };
+    const med = (xs: number[]): number | null => (xs.length > 0 ? median(xs) : null);
     const ratios = cells.map((c) => {
-      const ours = rate('ours', c);
-      const ws = rate('ws', c);
-      const ngx = rate('nginx+lua', c);
-      const tcp = rate('tcp', c);
-      return { ...c, vsWs: ours !== null && ws !== null ? ours / ws : null, vsNginx: ours !== null && ngx !== null ? ours / ngx : null, vsTcp: ours !== null && tcp !== null ? ours / tcp : null };
+      const vsWsRounds = roundRatios('ws', c);
+      return { ...c, vsWs: med(vsWsRounds), vsWsRounds, vsNginx: med(roundRatios('nginx+lua', c)), vsTcp: med(roundRatios('tcp', c)) };
     });
     return { results, ratios };
   } finally {

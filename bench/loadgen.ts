@@ -4,7 +4,7 @@
 import type * as net from 'node:net';
 // impl by path, not by package name: a child runs from the bench build, beside the impl/*.js built with it (bench/build.ts).
 import { buildFrame, FrameDecoder } from '../impl/protocol.js';
-import { cpuUs, isMain, openUpgraded, percentileSorted } from './common.js';
+import { cpuUs, isMain, median, openUpgraded, percentileSorted } from './common.js';
 
 export interface LoadTarget {
   name: string;
@@ -25,10 +25,12 @@ export interface LoadCell {
 export interface LoadParams {
   targets: LoadTarget[];
   cells: LoadCell[];
-  /** Measured time per target per cell, and the cap on messages. */
+  /** Measured time per target per cell (per round), and the cap on messages. */
   timeMs: number;
   maxMsgs: number;
   warmupMs: number;
+  /** Rounds per cell (default 1): every target once per round, the order rotated each round. */
+  rounds?: number;
 }
 
 export interface LoadResult {
@@ -43,6 +45,8 @@ export interface LoadResult {
   p99Ms: number;
   /** Server CPU time per message (µs) during the measured run: unlike msgs/s, barely moved by other load on the machine. */
   serverCpuUsPerMsg?: number | null;
+  /** msgs/s of each round, in order, when the cell ran in rounds (the totals above are over all). */
+  perRound?: number[];
   error?: string;
 }
 
@@ -165,18 +169,64 @@ async function runLoad(t: LoadTarget, cell: LoadCell, timeMs: number, maxMsgs: n
   };
 }
 
+function failed(t: LoadTarget, cell: LoadCell, e: unknown): LoadResult {
+  return { target: t.name, ...cell, msgs: 0, seconds: 0, msgsPerSec: 0, p50Ms: NaN, p99Ms: NaN, error: (e as Error).message };
+}
+
+/**
+ * A target's rounds of one cell as one result: messages and seconds summed, the rounds' own rates
+ * kept (`perRound`), latency percentiles the median of the rounds', CPU per message over all.
+ */
+function combine(t: LoadTarget, cell: LoadCell, runs: LoadResult[]): LoadResult {
+  if (runs.length === 1) return runs[0]!;
+  const ok = runs.filter((r) => r.msgs > 0);
+  const msgs = runs.reduce((a, r) => a + r.msgs, 0);
+  const seconds = runs.reduce((a, r) => a + r.seconds, 0);
+  const cpu = ok.every((r) => r.serverCpuUsPerMsg != null) ? ok.reduce((a, r) => a + r.serverCpuUsPerMsg! * r.msgs, 0) : null;
+  const error = runs.find((r) => r.error !== undefined)?.error;
+  return {
+    target: t.name,
+    ...cell,
+    msgs,
+    seconds,
+    msgsPerSec: seconds > 0 ? msgs / seconds : 0,
+    p50Ms: median(ok.map((r) => r.p50Ms)),
+    p99Ms: median(ok.map((r) => r.p99Ms)),
+    serverCpuUsPerMsg: cpu !== null && msgs > 0 ? cpu / msgs : null,
+    perRound: runs.map((r) => r.msgsPerSec),
+    ...(error !== undefined ? { error } : {}),
+  };
+}
+
 export async function runLoadgen(p: LoadParams): Promise<LoadResult[]> {
   const results: LoadResult[] = [];
+  const rounds = Math.max(1, p.rounds ?? 1);
   for (const cell of p.cells) {
-    // every target in turn for one cell, so slow drift hits all of them alike
+    const runs = new Map<LoadTarget, LoadResult[]>(p.targets.map((t) => [t, []]));
+    const broken = new Set<LoadTarget>();
     for (const t of p.targets) {
       try {
         if (p.warmupMs > 0) await runLoad(t, cell, p.warmupMs, p.maxMsgs);
-        results.push(await runLoad(t, cell, p.timeMs, p.maxMsgs));
       } catch (e) {
-        results.push({ target: t.name, ...cell, msgs: 0, seconds: 0, msgsPerSec: 0, p50Ms: NaN, p99Ms: NaN, error: (e as Error).message });
+        runs.get(t)!.push(failed(t, cell, e));
+        broken.add(t);
       }
     }
+    // every target in turn for one cell, in an order rotated per round, so slow drift of the
+    // machine's load hits all of them alike and the rounds pair up
+    for (let r = 0; r < rounds; r++) {
+      for (let i = 0; i < p.targets.length; i++) {
+        const t = p.targets[(i + r) % p.targets.length]!;
+        if (broken.has(t)) continue;
+        try {
+          runs.get(t)!.push(await runLoad(t, cell, p.timeMs, p.maxMsgs));
+        } catch (e) {
+          runs.get(t)!.push(failed(t, cell, e));
+          broken.add(t);
+        }
+      }
+    }
+    for (const t of p.targets) results.push(combine(t, cell, runs.get(t)!));
   }
   return results;
 }
