@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IN_CI, DIFF_TIME_MS } from '../test-env.js';
 import { describeAnswer, luaRequest, type DiffCase, type RecvCase } from '../../lab/oracle-cases.js';
-import { oursAnswer, oursRecvFrame } from './cases.js';
+import { oursAnswer, oursRecvFrame, recvFrameAnswers } from './cases.js';
 import { LuaOracle, ensureOracle } from '../../lab/lua-oracle.js';
 import { corpusCases, runDiff } from './runner.js';
 
@@ -12,6 +12,21 @@ const run = why === null || IN_CI;
 
 const recv = (stream: number[] | Buffer, maxPayloadLen = 65535, forceMasking = false, chunks: number[] = []): RecvCase => ({
   kind: 'recv', maxPayloadLen, forceMasking, stream: Buffer.from(stream), chunks,
+});
+
+describe('recvFrameAnswers: recvFrame compared with an answer result by result', () => {
+  // two text frames, then the stream ends: three results
+  const c = recv([0x81, 0x02, 0x68, 0x69, 0x81, 0x01, 0x21]);
+  it('agrees with exactly the answer oursRecvFrame builds, and with nothing shorter, longer or different', async () => {
+    const whole = await oursRecvFrame(c);
+    expect(whole.split(' ')).toHaveLength(4);
+    expect(await recvFrameAnswers(c, whole)).toBe(true);
+    expect(await recvFrameAnswers(c, whole.slice(0, -1))).toBe(false);
+    expect(await recvFrameAnswers(c, `${whole} x`)).toBe(false);
+    expect(await recvFrameAnswers(c, whole.slice(0, whole.lastIndexOf(' ')))).toBe(false);
+    expect(await recvFrameAnswers(c, whole.replace('6869', '6868'))).toBe(false);
+    expect(await recvFrameAnswers(c, `B${whole.slice(1)}`)).toBe(false);
+  });
 });
 
 describe.skipIf(!run)(`differential fuzzing against the original protocol.lua${why ? ` (${why})` : ''}`, () => {
