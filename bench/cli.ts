@@ -16,7 +16,7 @@ import { runCodecBench, type CodecReport } from './codec.js';
 import { runConnsBench, type ConnsReport } from './conns.js';
 import { printJson } from '../lab/output.js';
 import { REPORT_DIR } from '../lab/paths.js';
-import { fmtRate, fmtRatio, fmtSize, table } from './common.js';
+import { cpuPlacement, fmtRate, fmtRatio, fmtSize, table, type CpuPlacement } from './common.js';
 import { runEchoBench, type EchoReport } from './echo.js';
 import { runFuzzBench, type FuzzBenchReport } from './fuzz.js';
 import { runHeapBench, type HeapReport } from './heap.js';
@@ -144,6 +144,8 @@ export interface BenchReport {
   session?: SessionBenchReport;
   errors: Record<string, string>;
   targets: TargetCheck[];
+  /** The CPUs the servers and their clients were pinned to (null: left to the scheduler). */
+  cpuPlacement?: CpuPlacement | null;
   /** The lua-resty-websocket the nginx peer loaded (_VERSION, folder), when a suite used it. */
   luaLib?: { version: string; path: string; source: string };
 }
@@ -390,12 +392,15 @@ export async function runBench(o: RunBenchOptions): Promise<BenchReport> {
       node: process.version,
     },
     profile: o.profile,
+    cpuPlacement: cpuPlacement(),
     errors: {},
     targets: [],
   };
   const log = (s: string): void => {
     if (print) console.error(s);
   };
+  const pinned = report.cpuPlacement;
+  log(pinned ? `[bench] servers (and nginx's workers) on CPU ${pinned.server}, load generators and clients on CPU ${pinned.load}` : '[bench] one CPU or no taskset: servers and load generators share what the scheduler gives them');
   const stopInterruptReport = o.out ? interruptedReportFile(o.out, () => ({ ...report, durationMs: Date.now() - started })) : () => {};
   let peer: RunningPeer | null = null;
   const needPeer = o.suites.some((s) => PEER_SUITES.includes(s));

@@ -4,7 +4,7 @@
 import type { RunningPeer } from '../lab/peers/index.js';
 import { benchBuildDir } from './build.js';
 import type { ClientChildParams, ClientReport } from './client-child.js';
-import { spawnBenchChild } from './common.js';
+import { cpuPlacement, pinNginx, spawnBenchChild } from './common.js';
 
 export interface ClientOptions {
   peer: RunningPeer;
@@ -23,9 +23,16 @@ function echoUrl(peer: RunningPeer): string {
 export async function runClientBench(o: ClientOptions): Promise<ClientReport> {
   const params: ClientChildParams = { url: echoUrl(o.peer), size: o.size ?? 16, rounds: o.rounds, roundMs: o.roundMs, maxMsgs: o.maxMsgs };
   const bound = 30_000 + (o.rounds + 1) * 2 * (o.roundMs + 10_000);
-  const child = spawnBenchChild(benchBuildDir(), 'client-child.ts', [JSON.stringify(params)], {}, bound);
-  const report = (await child.firstJson) as ClientReport | { error: string };
-  await child.exited;
+  // the clients on the load generators' CPU, nginx's workers on the servers' (cpuPlacement)
+  const unpinNginx = pinNginx('pid' in o.peer && typeof o.peer.pid === 'number' ? o.peer.pid : null, cpuPlacement()?.server);
+  let report: ClientReport | { error: string };
+  try {
+    const child = spawnBenchChild(benchBuildDir(), 'client-child.ts', [JSON.stringify(params)], {}, bound, [], cpuPlacement()?.load);
+    report = (await child.firstJson) as ClientReport | { error: string };
+    await child.exited;
+  } finally {
+    unpinNginx();
+  }
   if ('error' in report) throw new Error(report.error);
   return report;
 }

@@ -1,9 +1,10 @@
 // Shared helpers for the benchmarks: statistics, number formatting and running a TypeScript
 // module in a child process that reports one JSON line (so each measurement gets its own
 // process, environment and JIT state).
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as net from 'node:net';
+import { availableParallelism } from 'node:os';
 import { trackChild } from '../lab/children.js';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -62,15 +63,68 @@ export interface ChildHandle {
 }
 
 /**
+ * Which CPU the servers run on and which the clients driving them (load generators, client
+ * children): a server and its load generator each on a CPU of its own. Left to the scheduler, one
+ * run puts the two on one CPU and the next on two, and a serial 16 KiB round trip costs the server
+ * 90-110 µs of CPU in the first case against 35-45 in the second: whichever server drew the shared
+ * CPU lost by half, run after run. Null (no pinning) on a single CPU or without `taskset`.
+ */
+export interface CpuPlacement {
+  server: number;
+  load: number;
+}
+
+let placement: CpuPlacement | null | undefined;
+
+export function cpuPlacement(): CpuPlacement | null {
+  if (placement !== undefined) return placement;
+  const cpus = availableParallelism();
+  const taskset = spawnSync('taskset', ['-p', String(process.pid)], { encoding: 'utf8' });
+  placement = cpus >= 2 && taskset.status === 0 ? { server: cpus - 1, load: 0 } : null;
+  return placement;
+}
+
+/**
+ * Pins a running process, every thread of it, to `cpu` (nginx's workers, which the peer started);
+ * returns how to give it all CPUs back, or null when it could not be pinned.
+ */
+export function pinProcess(pid: number, cpu: number): (() => void) | null {
+  const all = `0-${availableParallelism() - 1}`;
+  if (spawnSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], { stdio: 'ignore' }).status !== 0) return null;
+  return () => void spawnSync('taskset', ['-a', '-p', '-c', all, String(pid)], { stdio: 'ignore' });
+}
+
+/** The worker processes of an nginx master (its children). */
+export function nginxWorkers(masterPid: number): number[] {
+  try {
+    return readFileSync(`/proc/${masterPid}/task/${masterPid}/children`, 'latin1').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** Pins an nginx peer's workers to `cpu` for a suite; returns how to undo it (a no-op when nothing was pinned). */
+export function pinNginx(masterPid: number | null, cpu: number | undefined): () => void {
+  if (masterPid === null || cpu === undefined) return () => {};
+  const undo = nginxWorkers(masterPid).map((pid) => pinProcess(pid, cpu));
+  return () => {
+    for (const u of undo) u?.();
+  };
+}
+
+/**
  * Runs `node <build>/bench/<file>.js ...args` (bench/build.ts: plain JavaScript, as the package
  * ships, not tsx) with extra environment. The child must print its result as one JSON line on
  * stdout; anything else on stdout is ignored, stderr is passed through when WSLAB_BENCH_DEBUG is
- * set. `timeoutMs` bounds the child's life.
+ * set. `timeoutMs` bounds the child's life; `cpu` pins it to one CPU (cpuPlacement).
  */
-export function spawnBenchChild(buildDir: string, file: string, args: readonly string[], env: Record<string, string | undefined>, timeoutMs: number, nodeArgs: readonly string[] = []): ChildHandle {
+export function spawnBenchChild(buildDir: string, file: string, args: readonly string[], env: Record<string, string | undefined>, timeoutMs: number, nodeArgs: readonly string[] = [], cpu?: number): ChildHandle {
   const childEnv: Record<string, string> = {};
   for (const [k, v] of Object.entries({ ...process.env, ...env })) if (v !== undefined) childEnv[k] = v;
-  const child = spawn(process.execPath, [...nodeArgs, join(buildDir, 'bench', file.replace(/\.ts$/, '.js')), ...args], {
+  const nodeCommand = [process.execPath, ...nodeArgs, join(buildDir, 'bench', file.replace(/\.ts$/, '.js')), ...args];
+  // taskset execs node with its affinity set, so every thread node starts inherits it (cpuPlacement)
+  const [command, ...argv] = cpu === undefined ? nodeCommand : ['taskset', '-c', String(cpu), ...nodeCommand];
+  const child = spawn(command!, argv, {
     cwd: ROOT_DIR,
     env: childEnv,
     stdio: ['pipe', 'pipe', process.env.WSLAB_BENCH_DEBUG ? 'inherit' : 'pipe'],

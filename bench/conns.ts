@@ -7,7 +7,8 @@
 import { spawnSync } from 'node:child_process';
 import type { RunningPeer } from '../lab/peers/index.js';
 import type { ConnsParams, ConnsResult, ConnsTarget } from './conns-loadgen.js';
-import { median, spawnBenchChild, type ChildHandle } from './common.js';
+import { cpuPlacement, median, pinNginx, spawnBenchChild } from './common.js';
+import { startServerChild } from './echo.js';
 import { benchBuildDir } from './build.js';
 
 export const CONNS_COUNTS = [1, 100, 1000, 5000];
@@ -49,11 +50,29 @@ function nofileLimits(): { soft: number | null; hard: number | null } {
   return { soft: Number.isFinite(soft) || soft === Infinity ? soft! : null, hard: Number.isFinite(hard) || hard === Infinity ? hard! : null };
 }
 
-async function startServer(kind: (typeof SERVER_KINDS)[number], lifetimeMs: number, cpuProfDir?: string): Promise<{ kind: string; child: ChildHandle; port: number; pid: number }> {
-  const prof = cpuProfDir && kind !== 'tcp' ? [`${cpuProfDir}/${kind}`] : [];
-  const child = spawnBenchChild(benchBuildDir(), 'echo-server.ts', [kind, String(lifetimeMs), ...prof], {}, lifetimeMs + 5000);
-  const info = (await child.firstJson) as { port: number; pid: number };
-  return { kind, child, port: info.port, pid: info.pid };
+/** One connection count: the three Node servers fresh, one load generator driving them and nginx (`ci` rotates the order). */
+async function measureCount(o: ConnsOptions, conns: number, ci: number, size: number, ngxPid: number | null): Promise<ConnsResult[]> {
+  const rounds = Math.max(1, o.rounds ?? 1);
+  const perTarget = rounds * o.timeMs + o.warmupMs + 5000 * rounds + conns * 10;
+  const bound = 30_000 + 4 * perTarget * 2;
+  const servers = await Promise.all(SERVER_KINDS.map(async (kind) => ({ kind, ...(await startServerChild(kind, bound, o.cpuProfDir ? `${o.cpuProfDir}/${conns}` : undefined)) })));
+  try {
+    const targets: ConnsTarget[] = servers.map((s) => ({ name: s.kind, host: '127.0.0.1', port: s.port, path: '/', pid: s.pid, rawEcho: s.kind === 'tcp' }));
+    if (o.peer) {
+      const u = new URL(o.peer.wsUrl);
+      targets.splice(2, 0, { name: 'nginx+lua', host: u.hostname, port: Number(u.port), path: `${u.pathname.replace(/\/$/, '')}/echo?timeout=60000`, pid: ngxPid });
+    }
+    // rotate who goes first, so slow drift of the machine's load does not favour one server
+    const order = targets.map((_, i) => targets[(i + ci) % targets.length]!);
+    const params: ConnsParams = { targets: order, conns, size, timeMs: o.timeMs, warmupMs: o.warmupMs, maxMsgs: o.maxMsgs, paired: ['ours', 'ws'], rounds };
+    const gen = spawnBenchChild(benchBuildDir(), 'conns-loadgen.ts', [JSON.stringify(params)], {}, bound, [], cpuPlacement()?.load);
+    const got = ((await gen.firstJson) as { results: ConnsResult[] }).results;
+    await gen.exited;
+    return got;
+  } finally {
+    for (const s of servers) s.child.kill();
+    await Promise.all(servers.map((s) => s.child.exited));
+  }
 }
 
 export async function runConnsBench(o: ConnsOptions): Promise<ConnsReport> {
@@ -70,28 +89,11 @@ export async function runConnsBench(o: ConnsOptions): Promise<ConnsReport> {
     return false;
   });
   const ngxPid = o.peer && 'pid' in o.peer && typeof o.peer.pid === 'number' ? o.peer.pid : null;
-  for (const [ci, conns] of counts.entries()) {
-    const rounds = Math.max(1, o.rounds ?? 1);
-    const perTarget = rounds * o.timeMs + o.warmupMs + 5000 * rounds + conns * 10;
-    const bound = 30_000 + 4 * perTarget * 2;
-    const servers = await Promise.all(SERVER_KINDS.map((k) => startServer(k, bound, o.cpuProfDir ? `${o.cpuProfDir}/${conns}` : undefined)));
-    try {
-      const targets: ConnsTarget[] = servers.map((s) => ({ name: s.kind, host: '127.0.0.1', port: s.port, path: '/', pid: s.pid, rawEcho: s.kind === 'tcp' }));
-      if (o.peer) {
-        const u = new URL(o.peer.wsUrl);
-        targets.splice(2, 0, { name: 'nginx+lua', host: u.hostname, port: Number(u.port), path: `${u.pathname.replace(/\/$/, '')}/echo?timeout=60000`, pid: ngxPid });
-      }
-      // rotate who goes first, so slow drift of the machine's load does not favour one server
-      const order = targets.map((_, i) => targets[(i + ci) % targets.length]!);
-      const params: ConnsParams = { targets: order, conns, size, timeMs: o.timeMs, warmupMs: o.warmupMs, maxMsgs: o.maxMsgs, paired: ['ours', 'ws'], rounds };
-      const gen = spawnBenchChild(benchBuildDir(), 'conns-loadgen.ts', [JSON.stringify(params)], {}, bound);
-      const got = ((await gen.firstJson) as { results: ConnsResult[] }).results;
-      await gen.exited;
-      results.push(...got);
-    } finally {
-      for (const s of servers) s.child.kill();
-      await Promise.all(servers.map((s) => s.child.exited));
-    }
+  const unpinNginx = pinNginx(ngxPid, cpuPlacement()?.server);
+  try {
+    for (const [ci, conns] of counts.entries()) results.push(...(await measureCount(o, conns, ci, size, ngxPid)));
+  } finally {
+    unpinNginx();
   }
   const find = (name: string, conns: number): ConnsResult | undefined => results.find((r) => r.target === name && r.conns === conns && !r.error && r.msgsPerSec > 0);
   const ratio = (a: number | null | undefined, b: number | null | undefined): number | null => (a != null && b != null && b > 0 ? a / b : null);

@@ -3,7 +3,7 @@
 // ws clients with permessage-deflate in a third (deflate-child.ts).
 import { benchBuildDir } from './build.js';
 import type { DeflateChildParams, DeflateReport } from './deflate-child.js';
-import { spawnBenchChild } from './common.js';
+import { cpuPlacement, spawnBenchChild } from './common.js';
 import { startServerChild } from './echo.js';
 
 export interface DeflateOptions {
@@ -32,7 +32,8 @@ export async function runDeflateBench(o: DeflateOptions): Promise<DeflateReport>
       roundMs: o.roundMs,
       maxMsgs: o.maxMsgs,
     };
-    const child = spawnBenchChild(benchBuildDir(), 'deflate-child.ts', [JSON.stringify(params)], {}, bound);
+    // the servers run on the servers' CPU (startServerChild), the clients on the other
+    const child = spawnBenchChild(benchBuildDir(), 'deflate-child.ts', [JSON.stringify(params)], {}, bound, [], cpuPlacement()?.load);
     const report = (await child.firstJson) as DeflateReport | { error: string };
     await child.exited;
     if ('error' in report) throw new Error(report.error);

@@ -1,7 +1,7 @@
 // Echo benchmark (parent): our server, a ws server and a raw TCP echo (the floor) each in a child
 // process, nginx + Lua /echo from the peer, and the load generator in its own child process.
 import type { RunningPeer } from '../lab/peers/index.js';
-import { median, spawnBenchChild, type ChildHandle } from './common.js';
+import { cpuPlacement, median, pinNginx, spawnBenchChild, type ChildHandle } from './common.js';
 import { benchBuildDir } from './build.js';
 import type { LoadCell, LoadParams, LoadResult, LoadTarget } from './loadgen.js';
 
@@ -35,10 +35,13 @@ export interface EchoReport {
 /** The servers bench/echo-server.ts runs. */
 export type EchoServerKind = 'ours' | 'ws' | 'tcp' | 'ours-deflate' | 'ws-deflate';
 
-/** Starts bench/echo-server.ts as `kind` (with a CPU profile of it in cpuProfDir/kind, except for the raw TCP echo). */
+/**
+ * Starts bench/echo-server.ts as `kind` on the servers' CPU (cpuPlacement), with a CPU profile of
+ * it in cpuProfDir/kind, except for the raw TCP echo.
+ */
 export async function startServerChild(kind: EchoServerKind, lifetimeMs: number, cpuProfDir?: string): Promise<{ child: ChildHandle; port: number; pid: number }> {
   const dir = cpuProfDir && kind !== 'tcp' ? `${cpuProfDir}/${kind}` : undefined;
-  const child = spawnBenchChild(benchBuildDir(), 'echo-server.ts', [kind, String(lifetimeMs), ...(dir ? [dir] : [])], {}, lifetimeMs + 5000);
+  const child = spawnBenchChild(benchBuildDir(), 'echo-server.ts', [kind, String(lifetimeMs), ...(dir ? [dir] : [])], {}, lifetimeMs + 5000, [], cpuPlacement()?.server);
   const info = (await child.firstJson) as { port: number; pid: number };
   return { child, port: info.port, pid: info.pid };
 }
@@ -51,6 +54,8 @@ export async function runEchoBench(o: EchoOptions): Promise<EchoReport> {
   const rounds = Math.max(1, o.rounds ?? 1);
   const bound = 60_000 + cells.length * targetsCount * (rounds * (o.timeMs + 2500) + o.warmupMs + 2500) * 2;
   const servers = await Promise.all([startServerChild('ours', bound, o.cpuProfDir), startServerChild('ws', bound, o.cpuProfDir), startServerChild('tcp', bound)]);
+  const ngxPid = o.peer && 'pid' in o.peer && typeof o.peer.pid === 'number' ? o.peer.pid : null;
+  const unpinNginx = pinNginx(ngxPid, cpuPlacement()?.server);
   try {
     const targets: LoadTarget[] = [
       { name: 'ours', host: '127.0.0.1', port: servers[0].port, path: '/', pid: servers[0].pid },
@@ -58,13 +63,12 @@ export async function runEchoBench(o: EchoOptions): Promise<EchoReport> {
     ];
     if (o.peer) {
       const u = new URL(o.peer.wsUrl);
-      const pid = 'pid' in o.peer && typeof o.peer.pid === 'number' ? o.peer.pid : null;
-      targets.push({ name: 'nginx+lua', host: u.hostname, port: Number(u.port), path: `${u.pathname.replace(/\/$/, '')}/echo?timeout=60000`, pid });
+      targets.push({ name: 'nginx+lua', host: u.hostname, port: Number(u.port), path: `${u.pathname.replace(/\/$/, '')}/echo?timeout=60000`, pid: ngxPid });
     }
     // the raw TCP echo returns our masked frames as they are; the generator's decoder takes them
     targets.push({ name: 'tcp', host: '127.0.0.1', port: servers[2].port, path: '/', pid: servers[2].pid });
     const params: LoadParams = { targets, cells, timeMs: o.timeMs, maxMsgs: o.maxMsgs, warmupMs: o.warmupMs, rounds };
-    const gen = spawnBenchChild(benchBuildDir(), 'loadgen.ts', [JSON.stringify(params)], {}, bound);
+    const gen = spawnBenchChild(benchBuildDir(), 'loadgen.ts', [JSON.stringify(params)], {}, bound, [], cpuPlacement()?.load);
     const { results } = (await gen.firstJson) as { results: LoadResult[] };
     await gen.exited;
     const find = (name: string, c: LoadCell): LoadResult | undefined => results.find((x) => x.target === name && x.conns === c.conns && x.size === c.size && x.depth === c.depth);
@@ -84,6 +88,7 @@ export async function runEchoBench(o: EchoOptions): Promise<EchoReport> {
     });
     return { results, ratios };
   } finally {
+    unpinNginx();
     for (const s of servers) s.child.kill();
     await Promise.all(servers.map((s) => s.child.exited));
   }

@@ -5,7 +5,9 @@ import { randomFillSync } from 'node:crypto';
 import { endianness } from 'node:os';
 
 const LITTLE_ENDIAN = endianness() === 'LE';
-const WORD_THRESHOLD = 64;
+// Below this the byte loop beats making an Int32Array view (87 vs 109 ns at 64 B, 123 vs 133 ns at
+// 128 B; the view wins from ~192 B).
+const WORD_THRESHOLD = 160;
 const NATIVE_THRESHOLD = 256;
 
 type NativeMask = (buf: Buffer, key: Buffer) => void;

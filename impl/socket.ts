@@ -395,7 +395,14 @@ export class NodeCosocket implements Cosocket {
     // The kernel socket is gone or shut for writing: send() fails with EPIPE.
     if (this.dead || stream.destroyed || !stream.writable) return this.failSend('broken pipe');
     if (this.peerEnded && 'encrypted' in stream) return this.sendConfirmed(data);
-    if (!this.corked) {
+    // Batching holds only while more input waits to be answered, with Node reading the stream (an
+    // echo loop working through frames that came together): the stream stays corked until the next
+    // tick, or until a send finds nothing more to read. Otherwise the bytes are written now, as
+    // ngx_lua's send() writes them, so that a failure (EPIPE, ECONNRESET) is this call's. After the
+    // peer's FIN each send must meet the kernel alone: the first is taken, the next one meets the
+    // RST it provoked ("broken pipe"), where one batched write would take both.
+    const batch = !this.peerEnded && this.queue.length > 0 && stream.readableFlowing === true;
+    if (batch && !this.corked) {
       this.corked = true;
       stream.cork();
       process.nextTick(uncorkStream, this);
@@ -406,17 +413,16 @@ export class NodeCosocket implements Cosocket {
       bytes = buf.length;
       stream.write(buf, this.writeCallback(stream.writableLength + bytes));
     } else {
+      // the pieces of one send (a frame's header and payload) leave in one writev
+      const corkHere = !this.corked;
+      if (corkHere) stream.cork();
       for (const piece of data) {
         bytes += piece.length;
         stream.write(piece, this.writeCallback(stream.writableLength + piece.length));
       }
+      if (corkHere) stream.uncork();
     }
-    // Batching holds only while more input waits to be answered, with Node reading the stream (an
-    // echo loop working through frames that came together). Otherwise the bytes are written now,
-    // as ngx_lua's send() writes them, so that a failure (EPIPE, ECONNRESET) is this call's.
-    // After the peer's FIN each send must meet the kernel alone: the first is taken, the next one
-    // meets the RST it provoked ("broken pipe"), where one batched write would take both.
-    if (this.peerEnded || this.queue.length === 0 || stream.readableFlowing !== true) {
+    if (!batch && this.corked) {
       this.corked = false;
       stream.uncork();
     }
