@@ -65,11 +65,14 @@ describe.skipIf(why !== null && !IN_CI)(`wslab fuzz --url against the Lua echo i
       const f = report.findings.find((x) => x.kind === b.kind);
       expect(f, JSON.stringify({ findings: report.findings.map((x) => x.signature), errors: report.errors, unconfirmed: report.unconfirmed })).toBeDefined();
       expect(f!.signature).toMatch(b.signature);
-      // Shrunk: fast-check took steps, what is left is smaller than the session that found it, a handful of frames.
+      // Shrunk: fast-check took steps, what is left is no larger than the session that found it, a
+      // handful of frames. Not "smaller": which session shows a hang first depends on timing (four
+      // connections side by side), and under load it can be one already as small as the bug allows
+      // (CI: 10 frames + bytes found, 10 left), where the steps simplify pauses and headers only.
       expect(f!.reproduced).toBe(true);
       expect(f!.shrinks).toBeGreaterThan(0);
       const found = sessionSize(sessionAt(20261206, f!.index));
-      expect(f!.size.frames + f!.size.bytes).toBeLessThan(found.frames + found.bytes);
+      expect(f!.size.frames + f!.size.bytes).toBeLessThanOrEqual(found.frames + found.bytes);
       expect(f!.size.frames).toBeLessThanOrEqual(4);
       const sc = JSON.parse(readFileSync(f!.file!, 'utf8')) as ServiceScenario;
       expect(sc.kind).toBe('wslab-service-finding');
