@@ -64,10 +64,10 @@ export interface ChildHandle {
 
 /**
  * Which CPU the servers run on and which the clients driving them (load generators, client
- * children): a server and its load generator each on a CPU of its own. Left to the scheduler, one
- * run puts the two on one CPU and the next on two, and a serial 16 KiB round trip costs the server
- * 90-110 µs of CPU in the first case against 35-45 in the second: whichever server drew the shared
- * CPU lost by half, run after run. Null (no pinning) on a single CPU or without `taskset`.
+ * children): a server and its load generator each on a CPU of its own, the same placement for
+ * every server. Left to the scheduler, placement changes from round to round and moves a round's
+ * ratio more than the servers do (conns, 100 connections: 0.86-0.96x over 5 rounds pinned,
+ * 0.73-1.43x unpinned). Null (no pinning) on a single CPU or without `taskset`.
  */
 export interface CpuPlacement {
   server: number;
