@@ -46,31 +46,58 @@ interface Collected {
   ended: boolean;
   /** We closed our socket: later close events are ours, not the library's. */
   self: boolean;
-  /** The library's side reset the connection (it closed with bytes unread): the kernel may drop what it had sent. */
   reset: boolean;
+  /** Settles once the library's end is known for what it was (`reset` final): at the socket's end or close. */
   ended$: Promise<void>;
+  /** Settles once no question about the library's end is pending: end our side only after it. */
+  endKnown: Promise<void>;
 }
 
+/**
+ * Our end after the library's, as Node makes it for a socket without allowHalfOpen: a FIN, and a
+ * later write fails with EPIPE ("ended by the other party"), which counts as the library's reset.
+ */
+function endAfterLibrary(sock: net.Socket): void {
+  if (sock.destroyed || sock.writableEnded) return;
+  sock.end();
+  sock.write = ((...args: unknown[]): boolean => {
+    const cb = args.find((a) => typeof a === 'function') as ((e: Error) => void) | undefined;
+    const err = Object.assign(new Error('This socket has been ended by the other party'), { code: 'EPIPE' });
+    if (cb) process.nextTick(cb, err);
+    sock.destroy(err);
+    return false;
+  }) as typeof sock.write;
+}
+
+/**
+ * What the library sends on `sock`, and how it ends. The socket must have allowHalfOpen: at the
+ * library's end the kernel is asked whether it was a FIN or a reset (lab/tcp-state.ts), which it can
+ * tell only while our side is still open; our side then ends as Node would have ended it at once.
+ */
 function collect(sock: net.Socket): Collected {
-  const c: Collected = { chunks: [], ended: false, self: false, reset: false, ended$: Promise.resolve() };
+  const c: Collected = { chunks: [], ended: false, self: false, reset: false, ended$: Promise.resolve(), endKnown: Promise.resolve() };
   c.ended$ = new Promise<void>((resolve) => {
-    const done = (): void => {
+    sock.on('end', () => {
+      if (c.self) return endAfterLibrary(sock);
+      c.ended = true;
+      // A reset behind bytes still queued for reading ends the stream like a FIN in Node: the kernel
+      // tells them apart, by the connection's ports (taken while it is up: a reset one has none).
+      c.endKnown = peerEndKind(...ports).then((kind) => {
+        if (kind === 'reset' && !c.self) c.reset = true;
+        endAfterLibrary(sock);
+        resolve();
+      });
+    });
+    sock.on('close', () => {
       if (!c.self) c.ended = true;
-      resolve();
-    };
-    sock.on('end', done);
-    sock.on('close', done);
+      void c.endKnown.then(() => resolve());
+    });
   });
   sock.on('data', (d: Buffer) => c.chunks.push(d));
-  // A reset behind bytes still queued for reading ends the stream like a FIN in Node: the kernel
-  // tells them apart, by the connection's ports (taken while it is up: a reset one has none).
   let ports: [number | undefined, number | undefined] = [sock.localPort, sock.remotePort];
   const keepPorts = (): void => void (ports = [sock.localPort, sock.remotePort]);
   sock.once('connect', keepPorts);
   sock.once('secureConnect', keepPorts);
-  sock.on('end', () => {
-    if (!c.self && peerEndKind(...ports) === 'reset') c.reset = true;
-  });
   sock.on('error', (e: NodeJS.ErrnoException) => {
     // ECONNRESET on a read, EPIPE on a write: either way the library's side reset the connection.
     if (!c.self && (e.code === 'ECONNRESET' || e.code === 'EPIPE')) c.reset = true;
@@ -87,6 +114,7 @@ async function finish(sock: net.Socket, c: Collected, end: PeerEnd, waitMs: numb
   // A FIN or RST waits until the library has used what came before it: a read with a 1 ms timeout
   // must time out, not see the FIN, whatever the scheduling.
   if (end !== 'hold') await sleep(settleMs);
+  await c.endKnown; // the library's end, if it came, is told for what it was before ours changes it
   if (end === 'fin') {
     onOurEnd();
     sock.end();
@@ -101,6 +129,7 @@ async function finish(sock: net.Socket, c: Collected, end: PeerEnd, waitMs: numb
     return c.ended;
   }
   await Promise.race([c.ended$, sleep(waitMs)]);
+  await c.endKnown;
   if (end === 'hold') onOurEnd();
   c.self = true;
   sock.destroy();
@@ -194,8 +223,9 @@ export async function runRawClientAt(target: RawTarget, path: string, s: RawClie
         rejectUnauthorized: !target.tls.insecure,
         ...(target.tls.servername ?? (net.isIP(target.host) ? undefined : target.host) ? { servername: target.tls.servername ?? target.host } : {}),
         noDelay: true,
+        allowHalfOpen: true, // collect() ends our side once the library's end is told
       } as tls.ConnectionOptions)
-    : net.connect({ port: target.port, host: target.host, noDelay: true });
+    : net.connect({ port: target.port, host: target.host, noDelay: true, allowHalfOpen: true });
   const c = collect(sock);
   const arrivals: Array<{ at: number; offset: number }> = [];
   let received = 0;
@@ -204,9 +234,11 @@ export async function runRawClientAt(target: RawTarget, path: string, s: RawClie
     received += d.length;
   });
   let closedAt: number | null = null;
-  void c.ended$.then(() => {
-    if (!c.self) closedAt = since();
-  });
+  const markClosed = (): void => {
+    if (!c.self && closedAt === null) closedAt = since();
+  };
+  sock.once('end', markClosed);
+  sock.once('close', markClosed);
   const connectError = await new Promise<string | null>((resolve) => {
     sock.once(target.tls ? 'secureConnect' : 'connect', () => resolve(null));
     sock.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
@@ -312,6 +344,7 @@ async function scriptConnection(s: ClientSession, entry: AcceptedConnection, ind
   // A client checks for the server's FIN in calls that read nothing (set_keepalive says
   // "closed"): a FIN or RST waits until the client has used what came before it.
   if (s.end !== 'hold') await endWait(s.endDelayMs ?? settleMs, settleMs, lastLaterAccept);
+  if (s.end !== 'hold') await c.endKnown;
   if (s.end === 'fin') sock.end();
   if (s.end === 'rst') {
     c.self = true;
@@ -421,7 +454,8 @@ export async function startRawServer(s: ClientSession): Promise<RawServer> {
   const pki = s.target === 'wss' ? makeTestPki() : null;
   const counts: AcceptCounts = { accepted: 0, tlsFailed: 0 };
   const context = pki ? tls.createSecureContext({ cert: pki.serverCert, key: pki.serverKey }) : null;
-  const server = net.createServer((raw) => {
+  // allowHalfOpen (a TLS socket on top inherits it): collect() ends our side once the library's end is told
+  const server = net.createServer({ allowHalfOpen: true }, (raw) => {
     const index = counts.accepted++;
     if (index > 0) lastLaterAcceptAt = Date.now();
     if (context === null) onConnection(raw);
