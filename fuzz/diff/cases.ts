@@ -1,7 +1,7 @@
 // How our side answers differential cases (lab/oracle-cases.ts), in the driver's line format
 // (fixtures/lua/diff/driver.lua) so the comparison is a plain string comparison.
 import { buildFrame, FrameDecoder, recvFrame, sendFrame } from 'resty-websocket/protocol';
-import type { Cosocket, RecvResult, SendResult, SockRecv } from 'resty-websocket';
+import type { Cosocket, ReceiveCallback, RecvResult, SendResult, SockRecv } from 'resty-websocket';
 import { timeoutPoints, type BuildCase, type DiffCase, type LuaValue, type RecvCase, type SendCase } from '../../lab/oracle-cases.js';
 import type { DecoderFactory } from '../targets/frame-common.js';
 
@@ -80,28 +80,33 @@ export function oursRecv(c: RecvCase, make: DecoderFactory = defaultDecoder): st
 
 /** A cosocket over a fixed stream with ngx_lua's receive(n): n bytes, or "closed" with the partial rest. */
 class StreamSocket implements Cosocket {
-  private pos = 0;
+  protected pos = 0;
   constructor(
-    private readonly stream: Buffer,
-    private readonly timeouts: number[],
+    protected readonly stream: Buffer,
+    protected readonly timeouts: number[],
   ) {}
   async receive(n: number): Promise<SockRecv> {
+    return this.read(n);
+  }
+  /** receive(n)'s outcome, now. */
+  protected read(n: number): SockRecv {
     const t = this.timeouts[0];
     if (t !== undefined && this.pos + n > t) {
       this.timeouts.shift();
-      const partial = Buffer.from(this.stream.subarray(this.pos, t));
-      this.pos = t;
-      return { data: null, err: 'timeout', partial };
+      return { data: null, err: 'timeout', partial: this.take(t) };
     }
-    const left = this.stream.length - this.pos;
-    if (left >= n) {
-      const data = Buffer.from(this.stream.subarray(this.pos, this.pos + n));
-      this.pos += n;
-      return { data, err: null };
-    }
-    const partial = Buffer.from(this.stream.subarray(this.pos));
-    this.pos = this.stream.length;
-    return { data: null, err: 'closed', partial };
+    if (this.stream.length - this.pos >= n) return { data: this.take(this.pos + n), err: null };
+    return { data: null, err: 'closed', partial: this.take(this.stream.length) };
+  }
+  /** A copy of the stream up to `end` from where reading is (a payload is unmasked in place), read. */
+  private take(end: number): Buffer {
+    const n = end - this.pos;
+    const b = Buffer.allocUnsafe(n);
+    // a frame head or mask key byte by byte: Buffer#copy costs more than that few bytes
+    if (n <= 16) for (let i = 0; i < n; i++) b[i] = this.stream[this.pos + i]!;
+    else this.stream.copy(b, 0, this.pos, end);
+    this.pos = end;
+    return b;
   }
   receiveUntil(): never {
     throw new Error('not used');
@@ -116,12 +121,47 @@ class StreamSocket implements Cosocket {
 }
 
 /**
- * A recv case through the async recvFrame over a cosocket (the path server and client use): each
- * result, encoded, goes to `take`, until the stream is closed or `take` returns false.
+ * The same stream with the buffered reads of the server's and client's socket (impl/socket.ts):
+ * bytes already there are taken without a promise (tryReceive), and a read that must wait (here:
+ * one that meets a timeout or the end) answers through receiveLater, a microtask later.
  */
-async function eachRecvFrameResult(c: RecvCase, take: (encoded: string) => boolean): Promise<void> {
+class BufferedStreamSocket extends StreamSocket {
+  tryReceive(n: number): Buffer | null {
+    const t = this.timeouts[0];
+    if ((t !== undefined && this.pos + n > t) || this.stream.length - this.pos < n) return null;
+    return this.read(n).data;
+  }
+  receiveLater(n: number, to: ReceiveCallback): void {
+    const r = this.read(n);
+    queueMicrotask(() => to.received(r));
+  }
+}
+
+/**
+ * How recvFrame reads a cosocket: 'buffered' (tryReceive and receiveLater, the path of the server
+ * and the client, where a buffered frame costs no promise) or 'waiting' (one awaited receive per read,
+ * a cosocket without those).
+ */
+export type RecvFramePath = 'buffered' | 'waiting';
+
+/**
+ * Streams up to this long also go the waiting way. Longer ones are the few streams of thousands of
+ * tiny frames, where a promise per read was most of a run's time; the parser under both ways is one.
+ */
+export const WAITING_PATH_MAX_STREAM = 4096;
+
+/** The ways recvFrame is checked on `c`. */
+export function recvFramePaths(c: RecvCase): RecvFramePath[] {
+  return c.stream.length <= WAITING_PATH_MAX_STREAM ? ['buffered', 'waiting'] : ['buffered'];
+}
+
+/**
+ * A recv case through the async recvFrame over a cosocket: each result, encoded, goes to `take`,
+ * until the stream is closed or `take` returns false.
+ */
+async function eachRecvFrameResult(c: RecvCase, path: RecvFramePath, take: (encoded: string) => boolean): Promise<void> {
   const points = timeoutPoints(c);
-  const sock = new StreamSocket(c.stream, points);
+  const sock = path === 'buffered' ? new BufferedStreamSocket(c.stream, points) : new StreamSocket(c.stream, points);
   for (let i = 0; i < c.stream.length + points.length + 2; i++) {
     const r = await recvFrame(sock, c.maxPayloadLen, c.forceMasking);
     if (!take(encodeResult(r))) return;
@@ -129,28 +169,34 @@ async function eachRecvFrameResult(c: RecvCase, take: (encoded: string) => boole
   }
 }
 
-/** Our answer to a recv case through recvFrame over a cosocket. */
-export async function oursRecvFrame(c: RecvCase): Promise<string> {
+/** Our answer to a recv case through recvFrame over a cosocket read `path`'s way. */
+export async function oursRecvFrame(c: RecvCase, path: RecvFramePath = 'buffered'): Promise<string> {
   const out = ['R'];
-  await eachRecvFrameResult(c, (encoded) => out.push(encoded) > 0);
+  await eachRecvFrameResult(c, path, (encoded) => out.push(encoded) > 0);
   return out.join('');
 }
 
 /**
- * Whether recvFrame over a cosocket answers `c` exactly `expected`, compared result by result and
- * stopping at the first difference: a stream of thousands of frames is never built into one
- * answer (oursRecvFrame builds it, for a report).
+ * Whether recvFrame over a cosocket (read `path`'s way) answers `c` exactly `expected`, compared
+ * result by result and stopping at the first difference: a stream of thousands of frames is never
+ * built into one answer (oursRecvFrame builds it, for a report).
  */
-export async function recvFrameAnswers(c: RecvCase, expected: string): Promise<boolean> {
+export async function recvFrameAnswers(c: RecvCase, expected: string, path: RecvFramePath = 'buffered'): Promise<boolean> {
   if (expected[0] !== 'R') return false;
   let at = 1;
   let same = true;
-  await eachRecvFrameResult(c, (encoded) => {
+  await eachRecvFrameResult(c, path, (encoded) => {
     same = expected.startsWith(encoded, at);
     at += encoded.length;
     return same;
   });
   return same && at === expected.length;
+}
+
+/** recvFrame's whole answer on the first of `c`'s paths that does not answer `expected`, or null when all do. */
+export async function recvFrameDisagreement(c: RecvCase, expected: string): Promise<string | null> {
+  for (const path of recvFramePaths(c)) if (!(await recvFrameAnswers(c, expected, path))) return oursRecvFrame(c, path);
+  return null;
 }
 
 export function keyBytes(key: number): Buffer {

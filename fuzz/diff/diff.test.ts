@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IN_CI, DIFF_TIME_MS } from '../test-env.js';
 import { describeAnswer, luaRequest, type DiffCase, type RecvCase } from '../../lab/oracle-cases.js';
-import { oursAnswer, oursRecvFrame, recvFrameAnswers } from './cases.js';
+import { oursAnswer, oursRecvFrame, recvFrameAnswers, recvFrameDisagreement, recvFramePaths, WAITING_PATH_MAX_STREAM, type RecvFramePath } from './cases.js';
 import { LuaOracle, ensureOracle } from '../../lab/lua-oracle.js';
 import { corpusCases, runDiff } from './runner.js';
 
@@ -17,15 +17,24 @@ const recv = (stream: number[] | Buffer, maxPayloadLen = 65535, forceMasking = f
 describe('recvFrameAnswers: recvFrame compared with an answer result by result', () => {
   // two text frames, then the stream ends: three results
   const c = recv([0x81, 0x02, 0x68, 0x69, 0x81, 0x01, 0x21]);
-  it('agrees with exactly the answer oursRecvFrame builds, and with nothing shorter, longer or different', async () => {
-    const whole = await oursRecvFrame(c);
+  it.each<RecvFramePath>(['buffered', 'waiting'])('agrees with exactly the answer oursRecvFrame builds, and with nothing shorter, longer or different (%s reads)', async (path) => {
+    const whole = await oursRecvFrame(c, path);
     expect(whole.split(' ')).toHaveLength(4);
-    expect(await recvFrameAnswers(c, whole)).toBe(true);
-    expect(await recvFrameAnswers(c, whole.slice(0, -1))).toBe(false);
-    expect(await recvFrameAnswers(c, `${whole} x`)).toBe(false);
-    expect(await recvFrameAnswers(c, whole.slice(0, whole.lastIndexOf(' ')))).toBe(false);
-    expect(await recvFrameAnswers(c, whole.replace('6869', '6868'))).toBe(false);
-    expect(await recvFrameAnswers(c, `B${whole.slice(1)}`)).toBe(false);
+    expect(await recvFrameAnswers(c, whole, path)).toBe(true);
+    expect(await recvFrameAnswers(c, whole.slice(0, -1), path)).toBe(false);
+    expect(await recvFrameAnswers(c, `${whole} x`, path)).toBe(false);
+    expect(await recvFrameAnswers(c, whole.slice(0, whole.lastIndexOf(' ')), path)).toBe(false);
+    expect(await recvFrameAnswers(c, whole.replace('6869', '6868'), path)).toBe(false);
+    expect(await recvFrameAnswers(c, `B${whole.slice(1)}`, path)).toBe(false);
+  });
+
+  it('checks short streams both ways and long ones buffered; a disagreement comes back whole', async () => {
+    expect(recvFramePaths(c)).toEqual(['buffered', 'waiting']);
+    expect(recvFramePaths(recv(Buffer.alloc(WAITING_PATH_MAX_STREAM + 1)))).toEqual(['buffered']);
+    const whole = await oursRecvFrame(c);
+    expect(await oursRecvFrame(c, 'waiting')).toBe(whole);
+    expect(await recvFrameDisagreement(c, whole)).toBeNull();
+    expect(await recvFrameDisagreement(c, whole.replace('6869', '6868'))).toBe(whole);
   });
 });
 
@@ -41,7 +50,7 @@ describe.skipIf(!run)(`differential fuzzing against the original protocol.lua${w
   async function both(c: DiffCase): Promise<{ lua: unknown; ours: unknown }> {
     const [lua, ours] = [await oracle.ask(luaRequest(c)), await oursAnswer(c)];
     // recvFrame over a cosocket must give what the incremental decoder gives.
-    if (c.kind === 'recv') expect(await oursRecvFrame(c)).toBe(ours);
+    if (c.kind === 'recv') for (const path of ['buffered', 'waiting'] as const) expect(await oursRecvFrame(c, path)).toBe(ours);
     return { lua: describeAnswer(lua), ours: describeAnswer(ours) };
   }
 
@@ -136,7 +145,7 @@ describe.skipIf(!run)(`differential fuzzing against the original protocol.lua${w
     for (const c of corpus) {
       const lua = await oracle.ask(luaRequest(c));
       expect(await oursAnswer(c), luaRequest(c).slice(0, 200)).toBe(lua);
-      expect(await oursRecvFrame(c), luaRequest(c).slice(0, 200)).toBe(lua);
+      for (const path of ['buffered', 'waiting'] as const) expect(await oursRecvFrame(c, path), luaRequest(c).slice(0, 200)).toBe(lua);
     }
   });
 

@@ -12,7 +12,7 @@ import { FINDINGS_DIR, saveFinding } from '../findings.js';
 import { minimiseAsync } from '../minimise.js';
 import { parseFrameInput, type DecoderFactory } from '../targets/frame-common.js';
 import { caseToJson, describeAnswer, luaRequest, type DiffCase, type RecvCase } from '../../lab/oracle-cases.js';
-import { oursAnswer, oursRecvFrame, recvFrameAnswers } from './cases.js';
+import { oursAnswer, recvFrameDisagreement } from './cases.js';
 import { diffCaseArb } from './generators.js';
 import { LuaOracle } from '../../lab/lua-oracle.js';
 
@@ -109,7 +109,10 @@ async function checkBatch(run: DiffRun, asked: AskedBatch): Promise<void> {
     let ours = await safeOurs(c, opts.decoder);
     // recv cases also go through recvFrame over a cosocket; it must agree as well (checked result
     // by result; the whole answer is built only when it does not).
-    if (ours === lua && c.kind === 'recv' && !opts.decoder && !(await safeRecvFrameAnswers(c, lua))) ours = `${VIA_RECV_FRAME}${await safeRecvFrame(c)}`;
+    if (ours === lua && c.kind === 'recv' && !opts.decoder) {
+      const other = await safeRecvFrameDisagreement(c, lua);
+      if (other !== null) ours = `${VIA_RECV_FRAME}${other}`;
+    }
     tally.cases++;
     if (asked.fromCorpus) tally.byKind.corpus++;
     else tally.byKind[c.kind]++;
@@ -208,20 +211,12 @@ export async function runDiff(opts: DiffOptions = {}): Promise<DiffReport> {
 /** Marks an answer that came from recvFrame (the decoder agreed with the original). */
 const VIA_RECV_FRAME = 'recvFrame:';
 
-async function safeRecvFrame(c: RecvCase): Promise<string> {
+/** recvFrameDisagreement; a throw is a disagreement, answered with what was thrown. */
+async function safeRecvFrameDisagreement(c: RecvCase, expected: string): Promise<string | null> {
   try {
-    return await oursRecvFrame(c);
+    return await recvFrameDisagreement(c, expected);
   } catch (e) {
     return `X ${Buffer.from(String(e instanceof Error ? `${e.name}: ${e.message}` : e), 'latin1').toString('hex')}`;
-  }
-}
-
-/** recvFrameAnswers; a throw is a disagreement (safeRecvFrame then says what was thrown). */
-async function safeRecvFrameAnswers(c: RecvCase, expected: string): Promise<boolean> {
-  try {
-    return await recvFrameAnswers(c, expected);
-  } catch {
-    return false;
   }
 }
 
@@ -320,7 +315,11 @@ async function recordDivergence(
 
 /** Our answer on the path a divergence was found on (the decoder, or recvFrame). */
 async function oursFor(c: DiffCase, signature: string, opts: DiffOptions): Promise<string> {
-  if (c.kind === 'recv' && signature.startsWith('recvFrame ')) return `${VIA_RECV_FRAME}${await safeRecvFrame(c)}`;
+  if (c.kind === 'recv' && signature.startsWith('recvFrame ')) {
+    // recvFrame disagreed with the decoder's answer (which the original gave) on one of its paths
+    const decoded = await safeOurs(c, opts.decoder);
+    return `${VIA_RECV_FRAME}${(await safeRecvFrameDisagreement(c, decoded)) ?? decoded}`;
+  }
   return safeOurs(c, opts.decoder);
 }
 
