@@ -23,8 +23,9 @@ import { sessionArb } from './model.js';
 
 /**
  * Sessions run side by side by default. A session mostly waits (pauses, timeouts, the settle), so
- * more jobs give more sessions per second: 12 gave 58/s against v0.12 on the idle 2-core machine
- * (4 gave 19/s), with no retry; the lag-derived time scale keeps a loaded machine's verdicts.
+ * more jobs give more sessions per second: 12 give 51/s on 0.08 and 53/s on v0.12 on the idle 2-core
+ * machine (`wslab bench --only session`), with no retry; the lag-derived time scale keeps a loaded
+ * machine's verdicts.
  */
 export const DEFAULT_SESSION_JOBS = 12;
 
