@@ -55,6 +55,9 @@ async function endKindFromProc(localPort: number, remotePort: number): Promise<P
   }
 }
 
+/** How long a question waits for the helper before /proc/net/tcp answers it instead. */
+const ANSWER_WAIT_MS = 1000;
+
 /** The luajit helper: one line per question, answered in order. */
 class SockDiag {
   private proc: ChildProcessWithoutNullStreams | null = null;
@@ -74,7 +77,17 @@ class SockDiag {
     return new Promise((resolve) => {
       this.waiting.set(id, { ports: [localPort, remotePort], resolve });
       proc.stdin.write(`${id} ${localPort} ${remotePort}\n`);
+      // The kernel answers at once; a helper that does not (stopped, starved) must not hold a session.
+      setTimeout(() => this.giveUp(id), ANSWER_WAIT_MS).unref();
     });
+  }
+
+  /** A question still unanswered after ANSWER_WAIT_MS goes to /proc/net/tcp (the connection is still half-open). */
+  private giveUp(id: number): void {
+    const w = this.waiting.get(id);
+    if (w === undefined) return;
+    this.waiting.delete(id);
+    void endKindFromProc(...w.ports).then(w.resolve);
   }
 
   private start(): ChildProcessWithoutNullStreams | null {
