@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { luajitPath } from './lua-oracle.js';
-import { endKindInProcTable, endKindOfState, peerEndKind, tcpStateSource, type PeerEndKind } from './tcp-state.js';
+import { endKindInProcTable, endKindOfState, peerEndKind, tcpStateAnswers, type PeerEndKind } from './tcp-state.js';
 
 const servers: net.Server[] = [];
 afterEach(() => {
@@ -58,8 +58,10 @@ async function expectFinAndResetTold(lookup: Lookup): Promise<void> {
 
 describe('peerEndKind: a FIN and a reset that Node reports alike', () => {
   it.skipIf(luajitPath() === null)('tells a reset behind queued bytes (Node: a plain end) from a FIN, by a sock_diag lookup', async () => {
+    const before = tcpStateAnswers();
     await expectFinAndResetTold(peerEndKind);
-    expect(tcpStateSource()).toBe('sock_diag'); // the helper answered: it was not the fallback
+    // both answers came from the helper, none from the /proc fallback
+    expect(tcpStateAnswers()).toEqual({ sockDiag: before.sockDiag + 2, proc: before.proc });
   });
 
   it('tells them apart from /proc/net/tcp too (the fallback without luajit)', async () => {

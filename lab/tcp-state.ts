@@ -58,13 +58,20 @@ async function endKindFromProc(localPort: number, remotePort: number): Promise<P
 /** How long a question waits for the helper before /proc/net/tcp answers it instead. */
 const ANSWER_WAIT_MS = 1000;
 
+interface Question {
+  ports: [number, number];
+  resolve: (k: PeerEndKind) => void;
+}
+
 /** The luajit helper: one line per question, answered in order. */
 class SockDiag {
   private proc: ChildProcessWithoutNullStreams | null = null;
   private failed = false;
   private nextId = 1;
-  private readonly waiting = new Map<number, { ports: [number, number]; resolve: (k: PeerEndKind) => void }>();
+  private readonly waiting = new Map<number, Question>();
   private buffered = '';
+  /** Answers given so far, by where they came from. */
+  readonly answered = { sockDiag: 0, proc: 0 };
 
   get usable(): boolean {
     return !this.failed && process.platform === 'linux';
@@ -72,7 +79,7 @@ class SockDiag {
 
   ask(localPort: number, remotePort: number): Promise<PeerEndKind> {
     const proc = this.start();
-    if (proc === null) return endKindFromProc(localPort, remotePort);
+    if (proc === null) return new Promise((resolve) => this.answerFromProc({ ports: [localPort, remotePort], resolve }));
     const id = this.nextId++;
     return new Promise((resolve) => {
       this.waiting.set(id, { ports: [localPort, remotePort], resolve });
@@ -87,6 +94,11 @@ class SockDiag {
     const w = this.waiting.get(id);
     if (w === undefined) return;
     this.waiting.delete(id);
+    this.answerFromProc(w);
+  }
+
+  private answerFromProc(w: Question): void {
+    this.answered.proc++;
     void endKindFromProc(...w.ports).then(w.resolve);
   }
 
@@ -116,8 +128,11 @@ class SockDiag {
       if (w === undefined) continue;
       this.waiting.delete(id!);
       // a refused request (a negative errno) is asked of /proc/net/tcp instead
-      if (state! < 0 || !Number.isInteger(state)) void endKindFromProc(...w.ports).then(w.resolve);
-      else w.resolve(endKindOfState(state!));
+      if (state! < 0 || !Number.isInteger(state)) this.answerFromProc(w);
+      else {
+        this.answered.sockDiag++;
+        w.resolve(endKindOfState(state!));
+      }
     }
   }
 
@@ -125,16 +140,16 @@ class SockDiag {
   private fail(): void {
     this.failed = true;
     this.proc = null;
-    for (const w of this.waiting.values()) void endKindFromProc(...w.ports).then(w.resolve);
+    for (const w of this.waiting.values()) this.answerFromProc(w);
     this.waiting.clear();
   }
 }
 
 const sockDiag = new SockDiag();
 
-/** Where the answers come from on this machine now: the sock_diag helper, or /proc/net/tcp. */
-export function tcpStateSource(): 'sock_diag' | 'proc' {
-  return sockDiag.usable ? 'sock_diag' : 'proc';
+/** How many answers came from the sock_diag helper and how many from /proc/net/tcp, in this process. */
+export function tcpStateAnswers(): { sockDiag: number; proc: number } {
+  return { ...sockDiag.answered };
 }
 
 /**

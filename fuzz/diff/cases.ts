@@ -90,16 +90,17 @@ class StreamSocket implements Cosocket {
   }
   /** receive(n)'s outcome, now. */
   protected read(n: number): SockRecv {
-    const t = this.timeouts[0];
-    if (t !== undefined && this.pos + n > t) {
-      this.timeouts.shift();
-      return { data: null, err: 'timeout', partial: this.take(t) };
-    }
+    if (this.meetsTimeout(n)) return { data: null, err: 'timeout', partial: this.take(this.timeouts.shift()!) };
     if (this.stream.length - this.pos >= n) return { data: this.take(this.pos + n), err: null };
     return { data: null, err: 'closed', partial: this.take(this.stream.length) };
   }
+  /** Whether a read of `n` bytes reaches the next timeout point. */
+  protected meetsTimeout(n: number): boolean {
+    const t = this.timeouts[0];
+    return t !== undefined && this.pos + n > t;
+  }
   /** A copy of the stream up to `end` from where reading is (a payload is unmasked in place), read. */
-  private take(end: number): Buffer {
+  protected take(end: number): Buffer {
     const n = end - this.pos;
     const b = Buffer.allocUnsafe(n);
     // a frame head or mask key byte by byte: Buffer#copy costs more than that few bytes
@@ -127,9 +128,7 @@ class StreamSocket implements Cosocket {
  */
 class BufferedStreamSocket extends StreamSocket {
   tryReceive(n: number): Buffer | null {
-    const t = this.timeouts[0];
-    if ((t !== undefined && this.pos + n > t) || this.stream.length - this.pos < n) return null;
-    return this.read(n).data;
+    return this.meetsTimeout(n) || this.stream.length - this.pos < n ? null : this.take(this.pos + n);
   }
   receiveLater(n: number, to: ReceiveCallback): void {
     const r = this.read(n);

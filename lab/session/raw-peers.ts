@@ -46,6 +46,7 @@ interface Collected {
   ended: boolean;
   /** We closed our socket: later close events are ours, not the library's. */
   self: boolean;
+  /** The library's side reset the connection (it closed with bytes unread): the kernel may drop what it had sent. */
   reset: boolean;
   /** Settles once the library's end is known for what it was (`reset` final): at the socket's end or close. */
   ended$: Promise<void>;
