@@ -1,6 +1,6 @@
 // How our side answers differential cases (lab/oracle-cases.ts), in the driver's line format
 // (fixtures/lua/diff/driver.lua) so the comparison is a plain string comparison.
-import { buildFrame, FrameDecoder, recvFrame, sendFrame } from 'resty-websocket/protocol';
+import { buildFrame, FrameDecoder, FrameParser, readFrame, recvFrame, sendFrame, toRecvResult } from 'resty-websocket/protocol';
 import type { Cosocket, ReceiveCallback, RecvResult, SendResult, SockRecv } from 'resty-websocket';
 import { timeoutPoints, type BuildCase, type DiffCase, type LuaValue, type RecvCase, type SendCase } from '../../lab/oracle-cases.js';
 import type { DecoderFactory } from '../targets/frame-common.js';
@@ -137,9 +137,10 @@ class BufferedStreamSocket extends StreamSocket {
 }
 
 /**
- * How recvFrame reads a cosocket: 'buffered' (tryReceive and receiveLater, the path of the server
- * and the client, where a buffered frame costs no promise) or 'waiting' (one awaited receive per read,
- * a cosocket without those).
+ * How a cosocket is read: 'buffered' (readFrame over tryReceive and receiveLater, the path the
+ * server's and the client's recvFrame build on, where a buffered frame is read synchronously and
+ * costs no promise) or 'waiting' (the public recvFrame with one awaited receive per read, a
+ * cosocket without those).
  */
 export type RecvFramePath = 'buffered' | 'waiting';
 
@@ -154,15 +155,23 @@ export function recvFramePaths(c: RecvCase): RecvFramePath[] {
   return c.stream.length <= WAITING_PATH_MAX_STREAM ? ['buffered', 'waiting'] : ['buffered'];
 }
 
+/** One frame read `path`'s way: synchronously when the buffered socket holds it, else a promise. */
+function readOne(sock: StreamSocket, c: RecvCase, path: RecvFramePath): RecvResult | Promise<RecvResult> {
+  if (path === 'waiting') return recvFrame(sock, c.maxPayloadLen, c.forceMasking);
+  const o = readFrame(sock, new FrameParser(c.maxPayloadLen, c.forceMasking));
+  return o instanceof Promise ? o.then(toRecvResult) : toRecvResult(o);
+}
+
 /**
- * A recv case through the async recvFrame over a cosocket: each result, encoded, goes to `take`,
- * until the stream is closed or `take` returns false.
+ * A recv case read frame by frame over a cosocket: each result, encoded, goes to `take`, until the
+ * stream is closed or `take` returns false.
  */
 async function eachRecvFrameResult(c: RecvCase, path: RecvFramePath, take: (encoded: string) => boolean): Promise<void> {
   const points = timeoutPoints(c);
   const sock = path === 'buffered' ? new BufferedStreamSocket(c.stream, points) : new StreamSocket(c.stream, points);
   for (let i = 0; i < c.stream.length + points.length + 2; i++) {
-    const r = await recvFrame(sock, c.maxPayloadLen, c.forceMasking);
+    const next = readOne(sock, c, path);
+    const r = next instanceof Promise ? await next : next;
     if (!take(encodeResult(r))) return;
     if (r.data === null && r.err.endsWith(': closed')) return;
   }

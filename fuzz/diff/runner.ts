@@ -1,7 +1,6 @@
 // Differential fuzzing: the same cases to our codec and to the original protocol.lua, compared
 // exactly (recv_frame's data/typ/err sequence incl. the error after the stream ends, build_frame's
 // bytes, send_frame's bytes/error). Each divergence is minimised and saved with both answers.
-import fc from 'fast-check';
 import { existsSync, readdirSync, readFileSync, } from 'node:fs';
 import { join, relative } from 'node:path';
 import { ROOT_DIR } from '../../lab/paths.js';
@@ -13,7 +12,7 @@ import { minimiseAsync } from '../minimise.js';
 import { parseFrameInput, type DecoderFactory } from '../targets/frame-common.js';
 import { caseToJson, describeAnswer, luaRequest, type DiffCase, type RecvCase } from '../../lab/oracle-cases.js';
 import { oursAnswer, recvFrameDisagreement } from './cases.js';
-import { diffCaseArb } from './generators.js';
+import { BatchMaker } from './batches.js';
 import { LuaOracle } from '../../lab/lua-oracle.js';
 
 export interface DiffOptions {
@@ -99,11 +98,25 @@ interface AskedBatch {
   fromCorpus: boolean;
 }
 
+/**
+ * How long the checking of a batch goes on before it lets the event loop turn. Our side of a case
+ * only ever waits for microtasks, so without a turn the pipes to luajit are not served while a
+ * batch is checked: its answers fill the pipe (a long stream's answer is hundreds of KiB) and it
+ * stops, and the next requests wait in our write buffer; the main thread then waited for luajit
+ * a quarter of a run.
+ */
+const EVENT_LOOP_TURN_MS = 1;
+
 /** Compares each case of a batch with the original's answer, counts it, and records a new divergence. */
 async function checkBatch(run: DiffRun, asked: AskedBatch): Promise<void> {
   const { opts, tally } = run;
   const luaAnswers = await asked.answers;
+  let turn = performance.now();
   for (let i = 0; i < asked.list.length; i++) {
+    if (performance.now() - turn >= EVENT_LOOP_TURN_MS) {
+      await new Promise(setImmediate);
+      turn = performance.now();
+    }
     const c = asked.list[i]!;
     const lua = luaAnswers[i]!;
     let ours = await safeOurs(c, opts.decoder);
@@ -135,37 +148,46 @@ async function checkBatch(run: DiffRun, asked: AskedBatch): Promise<void> {
 }
 
 /**
- * The corpus (when asked for), then generated cases, until the deadline or maxCases. One batch is
- * always in flight to luajit while the previous one is checked here, so the two processes work at
- * the same time; batches are checked in the order they were made, so the cases, their order and the
- * findings are the same as checking each batch in turn.
+ * Batches asked of luajit before the oldest is checked here. Batches differ in cost (a stream of
+ * thousands of frames costs both sides a thousand small cases), so with only one ahead the main
+ * thread still waited for luajit a fifth of a run.
  */
-async function checkAllBatches(run: DiffRun, seed: number, deadline: number, batch: number): Promise<void> {
+const ASKED_AHEAD = 2;
+
+/**
+ * The corpus (when asked for), then generated cases, until the deadline or maxCases. Generated
+ * batches are made on a worker thread (BatchMaker) and ASKED_AHEAD batches are in flight to luajit
+ * while the oldest is checked here, so the three work at the same time; batches are checked in the
+ * order they were made, so the cases, their order and the findings are the same as making and
+ * checking each batch in turn.
+ */
+async function checkAllBatches(run: DiffRun, corpus: readonly RecvCase[], maker: BatchMaker, deadline: number, batch: number): Promise<void> {
   const { opts } = run;
   let scheduled = 0;
   const timeUp = (): boolean => Date.now() >= deadline;
-  const room = (): number => (opts.maxCases !== undefined ? Math.min(batch, opts.maxCases - scheduled) : batch);
   const more = (): boolean => !timeUp() && (opts.maxCases === undefined || scheduled < opts.maxCases);
-  let pending: AskedBatch | null = null;
-  const schedule = async (list: DiffCase[], fromCorpus: boolean): Promise<void> => {
+  const pending: AskedBatch[] = [];
+  const schedule = async (list: DiffCase[], requests: string[], fromCorpus: boolean): Promise<void> => {
     scheduled += list.length;
-    const next = { list, answers: run.oracle.askMany(list.map(luaRequest)), fromCorpus };
+    const next = { list, answers: run.oracle.askMany(requests), fromCorpus };
     next.answers.catch(() => {}); // awaited in checkBatch(); a failure must not go unhandled meanwhile
-    const prev = pending;
-    pending = next;
-    if (prev) await checkBatch(run, prev);
+    pending.push(next);
+    if (pending.length > ASKED_AHEAD) await checkBatch(run, pending.shift()!);
   };
-  if (opts.useCorpus ?? true) {
-    const corpus = corpusCases();
-    for (let i = 0; i < corpus.length && more(); i += batch) await schedule(corpus.slice(i, i + batch), true);
+  for (let i = 0; i < corpus.length && more(); i += batch) {
+    const list = corpus.slice(i, i + batch);
+    await schedule(list, list.map(luaRequest), true);
   }
-  for (let round = 0; more(); round++) {
-    const list = fc.sample(diffCaseArb, { numRuns: room(), seed: (seed + round * 7919) | 0 });
-    await schedule(list, false);
+  for (let made = maker.take(); made !== null && more(); made = maker.take()) {
+    const { list, requests } = await made;
+    await schedule(list, requests, false);
   }
-  const last = pending as AskedBatch | null;
-  pending = null;
-  if (last) await checkBatch(run, last);
+  for (let asked = pending.shift(); asked !== undefined; asked = pending.shift()) await checkBatch(run, asked);
+}
+
+/** Sizes of the generated batches after `corpusCases` corpus cases: full ones, the last one what maxCases leaves. */
+function generatedBatchSizes(maxCases: number | undefined, corpusCases: number, batch: number): (round: number) => number {
+  return (round) => (maxCases !== undefined ? Math.min(batch, maxCases - corpusCases - round * batch) : batch);
 }
 
 export async function runDiff(opts: DiffOptions = {}): Promise<DiffReport> {
@@ -174,8 +196,14 @@ export async function runDiff(opts: DiffOptions = {}): Promise<DiffReport> {
   const deadline = started + timeMs;
   const seed = opts.seed ?? Math.floor(Math.random() * 0x7fffffff);
   const batch = opts.batch ?? 256;
+  const corpus = (opts.useCorpus ?? true) ? corpusCases() : [];
+  // made first: the thread loads its modules while luajit starts
+  const maker = new BatchMaker(seed, generatedBatchSizes(opts.maxCases, corpus.length, batch));
   const oracle = new LuaOracle(opts.protocolPath);
-  const luaVersion = await oracle.version();
+  const luaVersion = await oracle.version().catch(async (e: unknown) => {
+    await maker.close();
+    throw e;
+  });
   const tally: DiffTally = { cases: 0, byKind: { recv: 0, build: 0, send: 0, corpus: 0 }, outcomes: {}, divergenceCount: 0, divergences: [] };
   const { byKind, outcomes, divergences } = tally;
   const run: DiffRun = { opts, oracle, started, maxDivergences: opts.maxDivergences ?? 10, findingsDir: opts.findingsDir ?? FINDINGS_DIR, tally, lastProgress: 0 };
@@ -183,9 +211,9 @@ export async function runDiff(opts: DiffOptions = {}): Promise<DiffReport> {
     ? interruptedReportFile(opts.reportFile, () => ({ startedAt: new Date(started).toISOString(), durationMs: Date.now() - started, seed, luaProtocol: oracle.protocolPath, luaVersion, cases: tally.cases, byKind, divergenceCount: tally.divergenceCount, divergences }))
     : () => {};
   try {
-    await checkAllBatches(run, seed, deadline, batch);
+    await checkAllBatches(run, corpus, maker, deadline, batch);
   } finally {
-    await oracle.close();
+    await Promise.all([maker.close(), oracle.close()]);
   }
   const durationMs = Date.now() - started;
   const { cases, divergenceCount } = tally;
