@@ -26,6 +26,11 @@ describe('recvFrameAnswers: recvFrame compared with an answer result by result',
     expect(await recvFrameAnswers(c, whole.slice(0, whole.lastIndexOf(' ')), path)).toBe(false);
     expect(await recvFrameAnswers(c, whole.replace('6869', '6868'), path)).toBe(false);
     expect(await recvFrameAnswers(c, `B${whole.slice(1)}`, path)).toBe(false);
+    // each field of a result: the type, the error, data against no data, a longer field
+    expect(await recvFrameAnswers(c, whole.replace(',text,', ',binary,'), path)).toBe(false);
+    expect(await recvFrameAnswers(c, whole.replace(',text,~', ',text,n1000'), path)).toBe(false);
+    expect(await recvFrameAnswers(c, whole.replace(' 6869,', ' ~,'), path)).toBe(false);
+    expect(await recvFrameAnswers(c, whole.replace(',text,~', ',text,~~'), path)).toBe(false);
   });
 
   it('checks short streams both ways and long ones buffered; a disagreement comes back whole', async () => {
