@@ -28,12 +28,15 @@ function encodeResult(r: RecvResult): string {
 const HEX_DIGIT = Array.from('0123456789abcdef', (d) => d.charCodeAt(0));
 const SPACE = 0x20;
 const COMMA = 0x2c;
+const TILDE = 0x7e;
+/** Data up to this long is compared digit by digit; longer data is encoded once and compared natively. */
+const SHORT_DATA = 16;
 
-/** Whether `answer` holds `text` at `at`. */
-function holdsAt(answer: string, at: number, text: string): boolean {
-  if (at + text.length > answer.length) return false;
-  for (let i = 0; i < text.length; i++) if (answer.charCodeAt(at + i) !== text.charCodeAt(i)) return false;
-  return true;
+/** Where a type or error field (null: '~'; a close code: 'n' and the number) ends in `answer` if it is there at `at`, else -1. */
+function fieldEndAt(answer: string, at: number, field: string | number | null): number {
+  if (field === null) return answer.charCodeAt(at) === TILDE ? at + 1 : -1;
+  const text = typeof field === 'number' ? `n${field}` : field;
+  return answer.startsWith(text, at) ? at + text.length : -1;
 }
 
 /**
@@ -43,22 +46,24 @@ function holdsAt(answer: string, at: number, text: string): boolean {
 function resultEndAt(answer: string, at: number, r: RecvResult): number {
   if (answer.charCodeAt(at++) !== SPACE) return -1;
   if (r.data === null) {
-    if (answer.charCodeAt(at++) !== 0x7e) return -1;
-  } else {
+    if (answer.charCodeAt(at++) !== TILDE) return -1;
+  } else if (r.data.length <= SHORT_DATA) {
     if (at + 2 * r.data.length > answer.length) return -1;
     for (let i = 0; i < r.data.length; i++, at += 2) {
       const b = r.data[i]!;
       if (answer.charCodeAt(at) !== HEX_DIGIT[b >> 4] || answer.charCodeAt(at + 1) !== HEX_DIGIT[b & 15]) return -1;
     }
+  } else {
+    const hex = r.data.toString('hex');
+    if (!answer.startsWith(hex, at)) return -1;
+    at += hex.length;
   }
-  const type = r.type ?? '~';
-  const err = r.err === null ? '~' : typeof r.err === 'number' ? `n${r.err}` : encodeErr(r.err);
-  if (answer.charCodeAt(at++) !== COMMA || !holdsAt(answer, at, type)) return -1;
-  at += type.length;
-  if (answer.charCodeAt(at++) !== COMMA || !holdsAt(answer, at, err)) return -1;
-  at += err.length;
+  if (answer.charCodeAt(at++) !== COMMA) return -1;
+  at = fieldEndAt(answer, at, r.type);
+  if (at < 0 || answer.charCodeAt(at++) !== COMMA) return -1;
+  at = fieldEndAt(answer, at, typeof r.err === 'string' ? encodeErr(r.err) : r.err);
   // the next result starts here, or the answer ends
-  return at === answer.length || answer.charCodeAt(at) === SPACE ? at : -1;
+  return at >= 0 && (at === answer.length || answer.charCodeAt(at) === SPACE) ? at : -1;
 }
 
 /** Splits `stream` by `sizes`; what is left after the sizes run out is one last chunk. */
