@@ -17,9 +17,9 @@ export interface FuzzBenchReport {
   targets: Array<{ target: string; ok: boolean; execs: number; execsPerSec: number; error?: string }>;
   totalExecsPerSec: number;
   /**
-   * Differential cases/s, and the CPU time per case of each side: this process (generating cases,
-   * our answers, comparing) and luajit (the original's answers), so a run on a loaded machine
-   * still says what each case costs. The two work in parallel (one batch in flight).
+   * Differential cases/s, and the CPU time per case of each side: this process (generating cases
+   * on its worker thread, our answers, comparing) and luajit (the original's answers), so a run on
+   * a loaded machine still says what each case costs. All three work in parallel.
    */
   diff: { ok: boolean; cases: number; casesPerSec: number; nodeCpuUsPerCase?: number; luaCpuUsPerCase?: number; error?: string };
 }
