@@ -5,6 +5,7 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildFrame } from './protocol.js';
 import { createServer, handlerErrorLine, type CreateServerOptions, type RunningServer } from './server.js';
+import type { HandshakeRequest } from './handshake-server.js';
 
 const UPGRADE = ['Host: a', 'Upgrade: websocket', 'Connection: Upgrade', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Version: 13'];
 const head = (...extra: string[]): string => ['GET /ws HTTP/1.1', ...UPGRADE, ...extra].join('\r\n') + '\r\n\r\n';
@@ -206,6 +207,28 @@ describe('createServer handler errors: logged (one line with the stack), counted
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^\[error\] resty-websocket server: handler failed: Error: boom in handler \| at /);
     expect(lines[0]).not.toContain('\n');
+  });
+
+  it('onError gets an equal copy of the request the handler got, whether the handler throws or rejects later', async () => {
+    for (const later of [false, true]) {
+      const got: HandshakeRequest[] = [];
+      const seen: HandshakeRequest[] = [];
+      const srv = await serve({
+        log: false,
+        onError: (_err, _ws, request) => seen.push(request),
+        handler: (_ws, request) => {
+          got.push(request);
+          if (!later) throw new Error('at once');
+          return new Promise((_resolve, reject) => setImmediate(() => reject(new Error('later'))));
+        },
+      });
+      await exchange(srv.port, [head()]);
+      expect(srv.handlerErrors).toBe(1);
+      expect(seen).toHaveLength(1);
+      const fields = ({ method, target, httpVersion, rawHeaders }: HandshakeRequest): HandshakeRequest => ({ method, target, httpVersion, rawHeaders });
+      expect(fields(seen[0]!)).toEqual(fields(got[0]!));
+      expect(seen[0]!.rawHeaders.length).toBeGreaterThan(3);
+    }
   });
 
   it('a rejected non-Error value is logged too', () => {

@@ -68,18 +68,11 @@ function serverMaxRecvLen(opts: ServerOptions): number {
  * closing rules. The server has no closed state (docs/behaviour.md §4) unless strict serverClosedState.
  */
 export class WebSocketServer extends WebSocketEndpoint {
-  /**
-   * The handshake request, kept as one JSON string until it is asked for: its object with an array
-   * per header line and a sliced string per name and value (each keeping the whole request head
-   * alive) was ~0.6 KiB of heap on every idle connection.
-   */
-  private kept: HandshakeRequest | string | null;
   /** The subprotocol the 101 response carried, if any. */
   readonly protocol: string | null;
 
   constructor(
-    sock: Cosocket | null, opts: ServerOptions = {}, request: HandshakeRequest | null = null, protocol: string | null = null,
-    deflate: DeflateParams | null = null,
+    sock: Cosocket | null, opts: ServerOptions = {}, protocol: string | null = null, deflate: DeflateParams | null = null,
   ) {
     const maxPayloadLen = luaOr(opts.max_payload_len, 65535);
     super(sock, {
@@ -89,7 +82,6 @@ export class WebSocketServer extends WebSocketEndpoint {
       forceMasking: true,
       checks: profileOf(opts),
     });
-    this.kept = request === null ? null : flatString(JSON.stringify([request.method, request.target, request.httpVersion, request.rawHeaders]));
     this.protocol = protocol;
     if (deflate !== null) {
       const { settings } = resolveDeflateOption(opts.permessageDeflate, this.checks, this.maxRecvLen);
@@ -101,16 +93,6 @@ export class WebSocketServer extends WebSocketEndpoint {
     }
     // server:new calls settimeout for any non-nil timeout (0 means ngx_lua's default there).
     if (sock && luaTruthy(opts.timeout)) sock.setTimeout(opts.timeout!);
-  }
-
-  /** The handshake request (headers as received): an equal copy of the one the handler was given. */
-  get request(): HandshakeRequest | null {
-    const k = this.kept;
-    if (typeof k !== 'string') return k;
-    const [method, target, httpVersion, rawHeaders] = JSON.parse(k) as [string, string, string, Array<[string, string]>];
-    const request: HandshakeRequest = { method, target, httpVersion, rawHeaders };
-    this.kept = request;
-    return request;
   }
 
   /** strict serverClosedState: after a close frame only close frames may follow. */
@@ -144,13 +126,21 @@ function profileOf(opts: ServerOptions): StrictChecks {
 }
 
 /**
- * `s` made flat: JSON.stringify returns a tree of string pieces (a rope), ~0.1 KiB more per kept
- * request than its text. Reading a character flattens it in place, and the collector then drops
- * the rope's nodes.
+ * The handshake request kept for onError while the handler runs, as one flat JSON string: its
+ * object, with an array per header line and a sliced string per name and value (each keeping the
+ * whole request head alive), was ~0.6 KiB of heap on every idle connection. (JSON.stringify returns
+ * a tree of string pieces; reading a character flattens it in place.)
  */
-function flatString(s: string): string {
+function keptRequest(request: HandshakeRequest): string {
+  const s = JSON.stringify([request.method, request.target, request.httpVersion, request.rawHeaders]);
   s.charCodeAt(0);
   return s;
+}
+
+/** The request keptRequest kept: an equal copy of the one the handler was given. */
+function requestFromKept(kept: string): HandshakeRequest {
+  const [method, target, httpVersion, rawHeaders] = JSON.parse(kept) as [string, string, string, Array<[string, string]>];
+  return { method, target, httpVersion, rawHeaders };
 }
 
 /** createServer's listener for errors on a connection's stream (each read or send reports its own). */
@@ -170,7 +160,7 @@ async function upgrade(sock: NodeCosocket, req: HandshakeRequest, opts: ServerOp
   }
   const sent = await sock.send(outcome.response);
   if (sent.err !== null) return { server: null, err: `failed to send response header: ${sent.err}` };
-  return { server: new WebSocketServer(sock, opts, req, outcome.protocol, outcome.deflate), err: null };
+  return { server: new WebSocketServer(sock, opts, outcome.protocol, outcome.deflate), err: null };
 }
 
 /**
@@ -248,11 +238,12 @@ export async function createServer(opts: CreateServerOptions): Promise<RunningSe
   function forget(this: Stream): void {
     sockets.delete(this);
   }
-  const handlerFailed = (err: unknown, ws: WebSocketServer, request: HandshakeRequest): void => {
+  const handlerFailed = (err: unknown, ws: WebSocketServer, request: HandshakeRequest | string | null): void => {
     handlerErrors++;
     log?.(handlerErrorLine(err));
+    if (opts.onError === undefined || request === null) return;
     try {
-      opts.onError?.(err, ws, request);
+      opts.onError(err, ws, typeof request === 'string' ? requestFromKept(request) : request);
     } catch (hookErr) {
       log?.(handlerErrorLine(hookErr));
     }
@@ -282,9 +273,11 @@ export async function createServer(opts: CreateServerOptions): Promise<RunningSe
       close();
       return;
     }
-    // (ws.request, not r.request: the closures keep only what they use while the handler runs)
+    // The request is kept while the handler runs only for onError, and compactly: the closures keep
+    // only what they use (a connection keeps no request of its own, ws keeps none either).
+    const kept = opts.onError === undefined ? null : keptRequest(r.request!);
     void Promise.resolve(ran).then(close, (err: unknown) => {
-      handlerFailed(err, ws, ws.request!);
+      handlerFailed(err, ws, kept);
       close();
     });
   };

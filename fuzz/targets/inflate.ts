@@ -73,7 +73,7 @@ async function receiveAll(input: InflateInput, chunks: Buffer[]): Promise<{ resu
     serverNoContextTakeover: false, clientNoContextTakeover: input.clientNoContextTakeover,
     serverMaxWindowBits: 15, clientMaxWindowBits: input.clientMaxWindowBits,
   };
-  const server = new WebSocketServer(sock, { strict: true, max_payload_len: MAX_PAYLOAD, permessageDeflate: { maxMessageLen: input.maxMessageLen } }, null, null, params);
+  const server = new WebSocketServer(sock, { strict: true, max_payload_len: MAX_PAYLOAD, permessageDeflate: { maxMessageLen: input.maxMessageLen } }, null, params);
   check(server.permessageDeflate !== null, 'permessage-deflate not in use', params);
   const results: RecvResult[] = [];
   // Every result takes at least two bytes of the stream.
