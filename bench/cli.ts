@@ -37,7 +37,7 @@ export const options = {
   json: { type: 'flag', help: "print the report (report/bench.json's object) as one JSON document on stdout;\nthe tables go to stderr" },
   'cpu-prof': {
     type: 'string', value: 'DIR',
-    help: 'write CPU profiles (node --cpu-prof) of the codec children (DIR/codec), of\nthe two echo servers (DIR/echo/ours, DIR/echo/ws) and of both at each connection\ncount (DIR/conns/<N>/ours, DIR/conns/<N>/ws); open them in Chrome DevTools',
+    help: 'write CPU profiles (node --cpu-prof) of the codec children (DIR/codec), of\nthe two echo servers (DIR/echo/ours, DIR/echo/ws), of both at each connection\ncount (DIR/conns/<N>/ours, DIR/conns/<N>/ws) and of the two compressed echo\nservers (DIR/deflate/ours-deflate, DIR/deflate/ws-deflate); open them in Chrome DevTools',
   },
 } as const satisfies OptionsSpec;
 
@@ -350,7 +350,7 @@ function printProfiles(dir: string): void {
   } catch {
     // the conns suite did not run
   }
-  for (const sub of ['echo/ours', 'echo/ws', ...connsDirs, 'codec']) {
+  for (const sub of ['echo/ours', 'echo/ws', ...connsDirs, 'deflate/ours-deflate', 'deflate/ws-deflate', 'codec']) {
     let file: string | null = null;
     try {
       file = mainProfileIn(join(dir, sub));
@@ -434,7 +434,7 @@ export async function runBench(o: RunBenchOptions): Promise<BenchReport> {
           report.client = await runClientBench({ ...o.profile.client, peer });
           if (print) printClient(report.client);
         } else if (suite === 'deflate') {
-          report.deflate = await runDeflateBench(o.profile.deflate ?? PROFILES.full.deflate!);
+          report.deflate = await runDeflateBench({ ...(o.profile.deflate ?? PROFILES.full.deflate!), ...(o.cpuProfDir ? { cpuProfDir: join(o.cpuProfDir, 'deflate') } : {}) });
           if (print) printDeflate(report.deflate);
         } else if (suite === 'session') {
           if (!peer) throw new Error('needs the nginx + Lua peer');

@@ -14,12 +14,14 @@ export interface DeflateOptions {
   /** Time and message bounds per round per server. */
   roundMs: number;
   maxMsgs: number;
+  /** Write CPU profiles of both servers' serving here (DIR/ours-deflate, DIR/ws-deflate). */
+  cpuProfDir?: string;
 }
 
 export async function runDeflateBench(o: DeflateOptions): Promise<DeflateReport> {
   const conns = o.conns ?? [1, 16];
   const bound = 30_000 + conns.length * (o.rounds + 1) * 2 * (o.roundMs + 10_000);
-  const servers = await Promise.all([startServerChild('ours-deflate', bound), startServerChild('ws-deflate', bound)]);
+  const servers = await Promise.all([startServerChild('ours-deflate', bound, o.cpuProfDir), startServerChild('ws-deflate', bound, o.cpuProfDir)]);
   try {
     const params: DeflateChildParams = {
       targets: [
@@ -40,5 +42,7 @@ export async function runDeflateBench(o: DeflateOptions): Promise<DeflateReport>
     return report;
   } finally {
     for (const s of servers) s.child.kill();
+    // (a server writes its CPU profile as it stops)
+    await Promise.all(servers.map((s) => s.child.exited));
   }
 }
