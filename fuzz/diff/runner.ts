@@ -197,9 +197,9 @@ export async function runDiff(opts: DiffOptions = {}): Promise<DiffReport> {
   const seed = opts.seed ?? Math.floor(Math.random() * 0x7fffffff);
   const batch = opts.batch ?? 256;
   const corpus = (opts.useCorpus ?? true) ? corpusCases() : [];
-  // made first: the thread loads its modules while luajit starts
-  const maker = new BatchMaker(seed, generatedBatchSizes(opts.maxCases, corpus.length, batch));
   const oracle = new LuaOracle(opts.protocolPath);
+  // the thread loads its modules while luajit starts
+  const maker = new BatchMaker(seed, generatedBatchSizes(opts.maxCases, corpus.length, batch));
   const luaVersion = await oracle.version().catch(async (e: unknown) => {
     await maker.close();
     throw e;
