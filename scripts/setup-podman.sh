@@ -50,15 +50,28 @@ if [ ! -f "$conf" ] || ! grep -q 'wslab scripts/setup-podman.sh' "$conf"; then
   log "wrote $conf"
 fi
 
-# 3. The Docker-compatible API socket, in the background; it outlives this script.
+# 3. The Docker-compatible API socket, in the background; it outlives this script, and so it runs
+#    from / with its log outside the checkout: a service whose working directory was removed (a
+#    deleted clone that started it) answers every container start with a 500 "write child: broken
+#    pipe". Such a service, left by an older version of this script, is stopped and started anew.
 export DOCKER_HOST=unix://$sock
+service_log=/var/log/wslab-podman-service.log
 api_ok() { curl -sf --unix-socket "$sock" http://d/_ping >/dev/null 2>&1; }
+for pid in $(pgrep -f "podman system service .*unix://$sock" || true); do
+  case "$(readlink "/proc/$pid/cwd" 2>/dev/null || true)" in
+    *" (deleted)")
+      log "stopping podman system service $pid: its working directory was removed"
+      kill "$pid" 2>/dev/null || true
+      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      ;;
+  esac
+done
 if ! api_ok; then
-  mkdir -p "$(dirname "$sock")" "$root/.cache"
-  log "starting podman system service on $sock"
-  nohup setsid podman system service --time=0 "unix://$sock" >"$root/.cache/podman-service.log" 2>&1 </dev/null &
+  mkdir -p "$(dirname "$sock")"
+  log "starting podman system service on $sock (log: $service_log)"
+  (cd / && nohup setsid podman system service --time=0 "unix://$sock" >"$service_log" 2>&1 </dev/null &)
   for _ in $(seq 1 100); do api_ok && break; sleep 0.1; done
-  api_ok || { log "the podman API did not answer on $sock; see .cache/podman-service.log"; exit 1; }
+  api_ok || { log "the podman API did not answer on $sock; see $service_log"; exit 1; }
 fi
 
 # 4. The peer image, rebuilt only when its inputs change.
