@@ -94,10 +94,10 @@ describe('wslab bench', () => {
       positive(c.vsTcp!);
     }
 
-    // conns: 4 servers x 2 counts, each with its RSS and CPU read from /proc
+    // conns: 5 servers x 2 counts, each with its RSS and CPU read from /proc
     const conns = report.conns!;
     expect(conns.skipped).toEqual([]);
-    expect(conns.results.map((r) => `${r.conns} ${r.target}`).sort()).toEqual(['1 nginx+lua', '1 ours', '1 tcp', '1 ws', '20 nginx+lua', '20 ours', '20 tcp', '20 ws']);
+    expect(conns.results.map((r) => `${r.conns} ${r.target}`).sort()).toEqual(['1 nginx+lua', '1 ours', '1 tcp', '1 tcp-pull', '1 ws', '20 nginx+lua', '20 ours', '20 tcp', '20 tcp-pull', '20 ws']);
     for (const r of conns.results) {
       expect(r.error).toBeUndefined();
       expect(r.msgs).toBeGreaterThanOrEqual(r.conns);

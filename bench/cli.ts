@@ -14,6 +14,7 @@ import type { DeflateReport } from './deflate-child.js';
 import { runDeflateBench } from './deflate.js';
 import { runCodecBench, type CodecReport } from './codec.js';
 import { runConnsBench, type ConnsReport } from './conns.js';
+import type { ConnsResult } from './conns-loadgen.js';
 import { printJson } from '../lab/output.js';
 import { REPORT_DIR } from '../lab/paths.js';
 import { cpuPlacement, fmtRate, fmtRatio, fmtSize, table, type CpuPlacement } from './common.js';
@@ -50,7 +51,8 @@ Benchmarks as ratios against ws 8 and nginx + Lua (the real lua-resty-websocket)
           TCP echo (each in a child process) and nginx + Lua /echo: 1 and 64 connections, 16 B and
           16 KiB, serial round trips and 32 in flight per connection; msgs/s, p50/p99 latency
   conns   1, 100, 1000 and 5000 connections of serial 64 B round trips against the same four
-          servers (fresh Node servers per count; ours and ws in 5 alternating rounds with all
+          servers and the raw TCP echo through a promise per read (tcp-pull, the floor of any
+          pull API; fresh Node servers per count; ours and ws in 5 alternating rounds with all
           their connections open, median of paired rounds): msgs/s, p99, server RSS per open
           connection, server and load-generator CPU time per message
   heap    V8 heap bytes per idle connection (after a full GC, N connections past one echo each) of
@@ -209,19 +211,22 @@ export function checkTargets(r: BenchReport): TargetCheck[] {
     out.push(check('echo server vs nginx + Lua, pipelined', 0.8, geomean(ngx), `geomean of ${ngx.length} cells, min ${fmtRatio(ngx.length ? Math.min(...ngx) : null)}`));
   }
   if (r.conns) {
+    const at = (name: string, conns: number): ConnsResult | undefined => r.conns!.results.find((x) => x.target === name && x.conns === conns);
     for (const c of r.conns.ratios) {
-      const ours = r.conns.results.find((x) => x.target === 'ours' && x.conns === c.conns);
-      const ws = r.conns.results.find((x) => x.target === 'ws' && x.conns === c.conns);
+      const ours = at('ours', c.conns);
+      const ws = at('ws', c.conns);
       const rounds = c.vsWsRounds.length > 0 ? `median of ${c.vsWsRounds.length} paired rounds, range ${fmtRatio(Math.min(...c.vsWsRounds))}-${fmtRatio(Math.max(...c.vsWsRounds))}; ` : '';
       out.push(check(`server vs ws, ${c.conns} conn(s), serial ${fmtSize(r.conns.size)}`, 1.0, c.vsWs, `${rounds}${fmtRate(ours?.msgsPerSec ?? NaN)} vs ${fmtRate(ws?.msgsPerSec ?? NaN)} msgs/s`));
-      out.push(check(`server CPU per message vs ws, ${c.conns} conn(s)`, 1.0, c.cpuVsWs, `${fmtUs(ours?.serverCpuUsPerMsg)} vs ${fmtUs(ws?.serverCpuUsPerMsg)} µs/msg over all rounds`, 'max'));
+      const rawCpu = (name: string): string => fmtUs(at(name, c.conns)?.serverCpuUsPerMsg);
+      out.push(check(`server CPU per message vs ws, ${c.conns} conn(s)`, 1.0, c.cpuVsWs, `${fmtUs(ours?.serverCpuUsPerMsg)} vs ${fmtUs(ws?.serverCpuUsPerMsg)} µs/msg over all rounds; raw TCP echo ${rawCpu('tcp')}, through a promise per read ${rawCpu('tcp-pull')}`, 'max'));
     }
     for (const c of r.conns.ratios.filter((x) => x.conns >= 100)) {
-      const ours = r.conns.results.find((x) => x.target === 'ours' && x.conns === c.conns)?.rssPerConnKiB ?? null;
-      const ws = r.conns.results.find((x) => x.target === 'ws' && x.conns === c.conns)?.rssPerConnKiB ?? null;
+      const ours = at('ours', c.conns)?.rssPerConnKiB ?? null;
+      const ws = at('ws', c.conns)?.rssPerConnKiB ?? null;
       const noisy = ws !== null && ws < RSS_NOISE_KIB;
       const got = ours === null || ws === null ? null : noisy ? (ours < RSS_NOISE_KIB ? 1 : null) : ours / ws;
-      const detail = `${fmtKiB(ours)} vs ${fmtKiB(ws)} KiB${noisy ? ` (ws below the ${RSS_NOISE_KIB} KiB noise floor: met only if ours is too)` : ''}`;
+      const floor = `; raw TCP echo ${fmtKiB(at('tcp', c.conns)?.rssPerConnKiB)}, through a promise per read ${fmtKiB(at('tcp-pull', c.conns)?.rssPerConnKiB)}`;
+      const detail = `${fmtKiB(ours)} vs ${fmtKiB(ws)} KiB${floor}${noisy ? ` (ws below the ${RSS_NOISE_KIB} KiB noise floor: met only if ours is too)` : ''}`;
       out.push(check(`RSS per connection vs ws, ${c.conns} conns`, 1.0, got, detail, 'max'));
     }
   }
@@ -259,7 +264,7 @@ function printConns(c: ConnsReport): void {
 conns: serial ${fmtSize(c.size)} round trips per connection; msgs/s (p99 ms) | server RSS KiB per open connection | server CPU µs per message (load generator's)`);
   console.log(`  RLIMIT_NOFILE soft ${c.nofile.soft} / hard ${c.nofile.hard} (children run with the hard limit as their soft one)`);
   for (const s of c.skipped) console.log(`  skipped ${s.conns} connections: ${s.reason}`);
-  const names = ['ours', 'ws', 'nginx+lua', 'tcp'].filter((n) => c.results.some((r) => r.target === n));
+  const names = ['ours', 'ws', 'nginx+lua', 'tcp', 'tcp-pull'].filter((n) => c.results.some((r) => r.target === n));
   const rows = c.ratios.map((x) => {
     const cells = names.map((n) => {
       const r = c.results.find((y) => y.target === n && y.conns === x.conns);

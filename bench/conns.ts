@@ -1,9 +1,10 @@
 // Connections benchmark (parent): 1 .. 5000 connections of serial round trips against our server,
-// a ws server, nginx + Lua /echo and a raw TCP echo, with each server's RSS per connection.
-// For every connection count the three Node servers start fresh (so RSS growth belongs to that
-// count) and one load generator child drives them all: ours and ws with all their connections
-// open at once, in alternating rounds (the ratio is the median of the rounds'), nginx and the raw
-// TCP echo once each, in an order rotated per count.
+// a ws server, nginx + Lua /echo and a raw TCP echo, plain and through a promise per read (the
+// floor of a pull API such as recvFrame), with each server's RSS per connection. For every
+// connection count the four Node servers start fresh (so RSS growth belongs to that count) and one
+// load generator child drives them all: ours and ws with all their connections open at once, in
+// alternating rounds (the ratio is the median of the rounds'), nginx and the raw TCP echoes once
+// each, in an order rotated per count.
 import { spawnSync } from 'node:child_process';
 import type { RunningPeer } from '../lab/peers/index.js';
 import type { ConnsParams, ConnsResult, ConnsTarget } from './conns-loadgen.js';
@@ -42,7 +43,8 @@ export interface ConnsReport {
   skipped: Array<{ conns: number; reason: string }>;
 }
 
-const SERVER_KINDS = ['ours', 'ws', 'tcp'] as const;
+// tcp-pull: the raw TCP echo through a promise per read, the floor of any pull API (bench/echo-server.ts)
+const SERVER_KINDS = ['ours', 'ws', 'tcp', 'tcp-pull'] as const;
 
 function nofileLimits(): { soft: number | null; hard: number | null } {
   const r = spawnSync('sh', ['-c', 'ulimit -Sn; ulimit -Hn'], { encoding: 'utf8' });
@@ -57,7 +59,7 @@ async function measureCount(o: ConnsOptions, conns: number, ci: number, size: nu
   const bound = 30_000 + 4 * perTarget * 2;
   const servers = await Promise.all(SERVER_KINDS.map(async (kind) => ({ kind, ...(await startServerChild(kind, bound, o.cpuProfDir ? `${o.cpuProfDir}/${conns}` : undefined)) })));
   try {
-    const targets: ConnsTarget[] = servers.map((s) => ({ name: s.kind, host: '127.0.0.1', port: s.port, path: '/', pid: s.pid, rawEcho: s.kind === 'tcp' }));
+    const targets: ConnsTarget[] = servers.map((s) => ({ name: s.kind, host: '127.0.0.1', port: s.port, path: '/', pid: s.pid, rawEcho: s.kind === 'tcp' || s.kind === 'tcp-pull' }));
     if (o.peer) {
       const u = new URL(o.peer.wsUrl);
       targets.splice(2, 0, { name: 'nginx+lua', host: u.hostname, port: Number(u.port), path: `${u.pathname.replace(/\/$/, '')}/echo?timeout=60000`, pid: ngxPid });

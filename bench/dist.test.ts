@@ -52,7 +52,7 @@ describe('wslab bench from the build (dist/)', () => {
     expect(buildDir).toBe(DIST);
     expect(report.errors).toEqual({});
     expect(report.echo!.results.map((x) => x.target).sort()).toEqual(['nginx+lua', 'nginx+lua', 'ours', 'ours', 'tcp', 'tcp', 'ws', 'ws']);
-    expect(report.conns!.results.map((x) => x.target).sort()).toEqual(['nginx+lua', 'ours', 'tcp', 'ws']);
+    expect(report.conns!.results.map((x) => x.target).sort()).toEqual(['nginx+lua', 'ours', 'tcp', 'tcp-pull', 'ws']);
     expect(report.deflate!.cells.map((c) => c.conns)).toEqual([1]);
     expect(report.deflate!.cells[0]!.results.ours!.medianMsgsPerSec).toBeGreaterThan(0);
     for (const x of [...report.echo!.results, ...report.conns!.results]) {

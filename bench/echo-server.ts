@@ -1,6 +1,6 @@
 // Child process: an echo server, ours (createServer + recvFrame/sendFrame, like the Lua /echo
 // location), ws's, both with permessage-deflate (`ours-deflate`, `ws-deflate`), or a raw TCP echo (the floor: what the loopback and Node's net layer cost with
-// no WebSocket at all), on 127.0.0.1. Prints {"port":N,"pid":N} and runs until stdin closes or a
+// no WebSocket at all; `tcp-pull` the same through a promise per read), on 127.0.0.1. Prints {"port":N,"pid":N} and runs until stdin closes or a
 // bound passes.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
@@ -95,25 +95,40 @@ async function startWs(maxPayloadLen: number, perMessageDeflate = false): Promis
 /**
  * Raw TCP echo: every byte read is written back, so a client sees its own (masked) frames. It
  * answers the HTTP upgrade with a bare 101 first, so the same load generator can drive it.
+ *
+ * `pull`: the same echo through the shape of any pull API, ours included: after the upgrade, an
+ * async loop awaits one promise per read (`const bytes = await read(); write(bytes)`). No
+ * WebSocket work at all, so what it costs over the plain echo (the conns suite's `tcp-pull`) is
+ * what waiting on a promise costs a connection: the promise, its resolving functions and the
+ * await's reaction, young objects that every scavenge finds alive.
  */
-async function startTcp(): Promise<{ port: number; close(): Promise<void> }> {
+async function startTcp(pull = false): Promise<{ port: number; close(): Promise<void> }> {
   const socks = new Set<net.Socket>();
   const srv = net.createServer({ noDelay: true }, (sock) => {
     socks.add(sock);
-    sock.on('close', () => socks.delete(sock));
     sock.on('error', () => {});
     let head: Buffer | null = Buffer.alloc(0);
+    const reads = pull ? new PullReads() : null;
+    sock.on('close', () => {
+      socks.delete(sock);
+      reads?.push(null);
+    });
     sock.on('data', (d: Buffer) => {
       if (head === null) {
-        sock.write(d);
+        if (reads) reads.push(d);
+        else sock.write(d);
         return;
       }
       head = Buffer.concat([head, d]);
       const end = head.indexOf('\r\n\r\n');
       if (end < 0) return;
       sock.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
-      if (head.length > end + 4) sock.write(head.subarray(end + 4));
+      const rest = head.length > end + 4 ? head.subarray(end + 4) : null;
       head = null;
+      if (reads) {
+        if (rest) reads.push(rest);
+        void echoPulled(sock, reads);
+      } else if (rest) sock.write(rest);
     });
   });
   await new Promise<void>((resolve) => srv.listen({ host: '127.0.0.1', port: 0, backlog: 4096 }, () => resolve()));
@@ -125,6 +140,41 @@ async function startTcp(): Promise<{ port: number; close(): Promise<void> }> {
         srv.close(() => resolve());
       }),
   };
+}
+
+/** The bytes read on a socket, handed out by `read()`, one promise per call that has to wait (null: closed). */
+class PullReads {
+  private queued: Buffer | null = null;
+  private closed = false;
+  private waiting: ((b: Buffer | null) => void) | null = null;
+
+  push(b: Buffer | null): void {
+    const w = this.waiting;
+    if (w !== null) {
+      this.waiting = null;
+      w(b);
+    } else if (b === null) this.closed = true;
+    else this.queued = this.queued === null ? b : Buffer.concat([this.queued, b]);
+  }
+
+  read(): Promise<Buffer | null> {
+    const q = this.queued;
+    if (q !== null || this.closed) {
+      this.queued = null;
+      return Promise.resolve(q);
+    }
+    return new Promise((resolve) => {
+      this.waiting = resolve;
+    });
+  }
+}
+
+async function echoPulled(sock: net.Socket, reads: PullReads): Promise<void> {
+  for (;;) {
+    const bytes = await reads.read();
+    if (bytes === null) return;
+    sock.write(bytes);
+  }
 }
 
 /**
@@ -153,6 +203,7 @@ const SERVERS: Record<string, () => Promise<{ port: number; close(): Promise<voi
   ours: () => startOurs(65535),
   ws: () => startWs(65535),
   tcp: () => startTcp(),
+  'tcp-pull': () => startTcp(true),
   'ours-deflate': () => startOursDeflate(1 << 20),
   'ws-deflate': () => startWs(1 << 20, true),
 };

@@ -33,14 +33,14 @@ export interface EchoReport {
 }
 
 /** The servers bench/echo-server.ts runs. */
-export type EchoServerKind = 'ours' | 'ws' | 'tcp' | 'ours-deflate' | 'ws-deflate';
+export type EchoServerKind = 'ours' | 'ws' | 'tcp' | 'tcp-pull' | 'ours-deflate' | 'ws-deflate';
 
 /**
  * Starts bench/echo-server.ts as `kind` on the servers' CPU (cpuPlacement), with a CPU profile of
  * it in cpuProfDir/kind, except for the raw TCP echo.
  */
 export async function startServerChild(kind: EchoServerKind, lifetimeMs: number, cpuProfDir?: string): Promise<{ child: ChildHandle; port: number; pid: number }> {
-  const dir = cpuProfDir && kind !== 'tcp' ? `${cpuProfDir}/${kind}` : undefined;
+  const dir = cpuProfDir && kind !== 'tcp' && kind !== 'tcp-pull' ? `${cpuProfDir}/${kind}` : undefined;
   const child = spawnBenchChild(benchBuildDir(), 'echo-server.ts', [kind, String(lifetimeMs), ...(dir ? [dir] : [])], {}, lifetimeMs + 5000, [], cpuPlacement()?.server);
   const info = (await child.firstJson) as { port: number; pid: number };
   return { child, port: info.port, pid: info.pid };
