@@ -37,7 +37,7 @@ export interface ConnsParams {
    * Targets measured side by side (ours and ws): all their connections open at once, then
    * `rounds` rounds of `timeMs` each, alternating which goes first, so both see the same machine
    * within seconds and their ratio is the median of per-round ratios. The others run once for
-   * `timeMs`.
+   * `rounds` × `timeMs`.
    */
   paired?: string[];
   rounds?: number;
@@ -256,11 +256,16 @@ function failed(t: ConnsTarget, p: ConnsParams, e: unknown): ConnsResult {
   return { target: t.name, conns: p.conns, size: p.size, msgs: 0, seconds: 0, msgsPerSec: 0, p50Ms: NaN, p99Ms: NaN, rssBaseKiB: null, rssLoadedKiB: null, rssPerConnKiB: null, serverCpuUsPerMsg: null, loadgenCpuUsPerMsg: 0, error: (e as Error).message };
 }
 
+/**
+ * A target measured alone, in one run as long as all the rounds of a paired target together (and
+ * with their message cap), so its RSS grows over as many messages as ours and ws's.
+ */
 async function measure(t: ConnsTarget, p: ConnsParams): Promise<ConnsResult> {
   const rssBase = await warmUp(t, p);
   const socks = await openAll(t, p.conns, p.openConcurrency ?? 128);
+  const rounds = p.paired !== undefined && p.paired.length > 0 ? Math.max(1, p.rounds ?? 1) : 1;
   try {
-    const m = await measureRun(t, socks, p);
+    const m = await measureRun(t, socks, { ...p, timeMs: p.timeMs * rounds, maxMsgs: p.maxMsgs * rounds });
     return result(t, p, m, rssBase, rssKiB(t.pid));
   } finally {
     for (const s of socks) s.destroy();

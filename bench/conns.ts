@@ -4,7 +4,7 @@
 // connection count the four Node servers start fresh (so RSS growth belongs to that count) and one
 // load generator child drives them all: ours and ws with all their connections open at once, in
 // alternating rounds (the ratio is the median of the rounds'), nginx and the raw TCP echoes once
-// each, in an order rotated per count.
+// each for as long as those rounds together, in an order rotated per count.
 import { spawnSync } from 'node:child_process';
 import type { RunningPeer } from '../lab/peers/index.js';
 import type { ConnsParams, ConnsResult, ConnsTarget } from './conns-loadgen.js';
