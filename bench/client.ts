@@ -24,7 +24,7 @@ export async function runClientBench(o: ClientOptions): Promise<ClientReport> {
   const params: ClientChildParams = { url: echoUrl(o.peer), size: o.size ?? 16, rounds: o.rounds, roundMs: o.roundMs, maxMsgs: o.maxMsgs };
   const bound = 30_000 + (o.rounds + 1) * 2 * (o.roundMs + 10_000);
   // the clients on the load generators' CPU, nginx's workers on the servers' (cpuPlacement)
-  const unpinNginx = pinNginx('pid' in o.peer && typeof o.peer.pid === 'number' ? o.peer.pid : null, cpuPlacement()?.server);
+  const unpinNginx = pinNginx(o.peer.pid ?? null, cpuPlacement()?.server);
   let report: ClientReport | { error: string };
   try {
     const child = spawnBenchChild(benchBuildDir(), 'client-child.ts', [JSON.stringify(params)], {}, bound, [], cpuPlacement()?.load);

@@ -90,7 +90,7 @@ export async function runConnsBench(o: ConnsOptions): Promise<ConnsReport> {
     skipped.push({ conns: n, reason: `needs ${2 * n} open files in the load generator; RLIMIT_NOFILE hard limit is ${nofile.hard} (raise it, e.g. ulimit -Hn in the shell that runs wslab)` });
     return false;
   });
-  const ngxPid = o.peer && 'pid' in o.peer && typeof o.peer.pid === 'number' ? o.peer.pid : null;
+  const ngxPid = o.peer?.pid ?? null;
   const unpinNginx = pinNginx(ngxPid, cpuPlacement()?.server);
   try {
     for (const [ci, conns] of counts.entries()) results.push(...(await measureCount(o, conns, ci, size, ngxPid)));

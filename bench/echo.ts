@@ -54,7 +54,7 @@ export async function runEchoBench(o: EchoOptions): Promise<EchoReport> {
   const rounds = Math.max(1, o.rounds ?? 1);
   const bound = 60_000 + cells.length * targetsCount * (rounds * (o.timeMs + 2500) + o.warmupMs + 2500) * 2;
   const servers = await Promise.all([startServerChild('ours', bound, o.cpuProfDir), startServerChild('ws', bound, o.cpuProfDir), startServerChild('tcp', bound)]);
-  const ngxPid = o.peer && 'pid' in o.peer && typeof o.peer.pid === 'number' ? o.peer.pid : null;
+  const ngxPid = o.peer?.pid ?? null;
   const unpinNginx = pinNginx(ngxPid, cpuPlacement()?.server);
   try {
     const targets: LoadTarget[] = [

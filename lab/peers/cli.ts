@@ -79,7 +79,7 @@ export async function run(argv: string[]): Promise<number> {
         // Only the native backend can outlive this process; a container peer lives as long as the command.
         const peer = backend.name === 'native' ? await startNativePeer({ ...opts, detached: true }) : await backend.start(opts);
         const state: PeerState = {
-          pid: 'pid' in peer ? (peer as { pid: number }).pid : null,
+          pid: peer.pid ?? null,
           backend: peer.backend, httpUrl: peer.httpUrl, wsUrl: peer.wsUrl, wssUrl: peer.wssUrl, wssSelfSignedUrl: peer.wssSelfSignedUrl, lib: peer.lib,
           prefix: 'prefix' in peer ? (peer as { prefix: string }).prefix : undefined,
           caPem: peer.caPem,

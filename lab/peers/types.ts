@@ -51,6 +51,8 @@ export interface PeerAddress {
 
 export interface RunningPeer extends PeerAddress {
   readonly backend: 'native' | 'container';
+  /** The nginx master's pid when nginx runs on this machine (native); absent for a container. */
+  readonly pid?: number;
   /** True while nginx answers its health endpoint (within `timeoutMs`, default 1000). */
   alive(timeoutMs?: number): Promise<boolean>;
   /** The tail of nginx's error log (for reports when a case fails). */
