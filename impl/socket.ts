@@ -82,15 +82,19 @@ function streamError(this: OwnedStream, e: Error): void {
 function streamClose(this: OwnedStream): void {
   this[COSOCKET]?.handleClose();
 }
-function deliver(p: PendingRead, r: SockRecv): void {
-  if (p.to !== null) p.to.received(r);
-  else p.resolve!(r);
+/** Hands a read's outcome to its reader; the record is free again before the reader runs (it may start the next read). */
+function deliver(c: NodeCosocket, p: PendingRead, r: SockRecv): void {
+  const { to, resolve } = p;
+  p.pattern = p.resolve = p.to = null;
+  c.spareRead = p;
+  if (to !== null) to.received(r);
+  else resolve!(r);
 }
 function uncorkStream(c: NodeCosocket): void {
   c.uncork();
 }
-function readDeadline(c: NodeCosocket, p: PendingRead): void {
-  c.onReadDeadline(p);
+function readDeadline(c: NodeCosocket, readSeq: number): void {
+  c.onReadDeadline(readSeq);
 }
 
 /**
@@ -143,6 +147,14 @@ export class NodeCosocket implements Cosocket {
   readonly stream: Stream;
   private readonly queue = new ByteQueue();
   private pending: PendingRead | null = null;
+  /**
+   * @internal The record of the last settled read, for the next one: a connection waits for its
+   * next frame in one record for its whole life instead of one per message (a record made per wait
+   * is alive at every scavenge that finds the connection waiting).
+   */
+  spareRead: PendingRead | null = null;
+  /** Counts the reads started; a timer's check names the read it was for. */
+  private readSeq = 0;
   /** A send is waiting for the kernel to take its bytes (ngx_lua's write_waiting). */
   private writeWaiting = false;
   private timeoutMs: number;
@@ -188,7 +200,7 @@ export class NodeCosocket implements Cosocket {
    * the decision waits for this turn's poll phase (setImmediate comes after it).
    */
   onReadTimer(): void {
-    if (this.pending !== null) setImmediate(readDeadline, this, this.pending);
+    if (this.pending !== null) setImmediate(readDeadline, this, this.readSeq);
   }
 
   /** Arms the read timer to fire in `ms` (it is not armed). */
@@ -224,15 +236,16 @@ export class NodeCosocket implements Cosocket {
     }
   }
   /** @internal Times the read out if its deadline passed without progress; re-arms for the rest if not. */
-  onReadDeadline(p: PendingRead): void {
-    if (this.pending !== p) return;
+  onReadDeadline(readSeq: number): void {
+    const p = this.pending;
+    if (p === null || readSeq !== this.readSeq) return;
     const left = this.readDeadline - performance.now();
     if (left > 0) {
       if (this.readTimer === null) this.armReadTimer(left);
       return;
     }
     this.pending = null;
-    deliver(p, this.failRead('timeout'));
+    deliver(this, p, this.failRead('timeout'));
   }
   /** @internal */
   uncork(): void {
@@ -544,7 +557,17 @@ export class NodeCosocket implements Cosocket {
   }
 
   private startWait(n: number, pattern: Buffer | null, resolve: ((r: SockRecv) => void) | null, to: ReceiveCallback | null): void {
-    const p: PendingRead = { n, pattern, resolve, to, timeoutMs: this.timeoutMs };
+    let p = this.spareRead;
+    if (p === null) p = { n, pattern, resolve, to, timeoutMs: this.timeoutMs };
+    else {
+      this.spareRead = null;
+      p.n = n;
+      p.pattern = pattern;
+      p.resolve = resolve;
+      p.to = to;
+      p.timeoutMs = this.timeoutMs;
+    }
+    this.readSeq++;
     const now = performance.now();
     this.readDeadline = now + p.timeoutMs;
     // armed from an earlier read with a longer timeout (settimeout lowered it): re-arm sooner
@@ -572,6 +595,7 @@ export class NodeCosocket implements Cosocket {
     this.queue.push(chunk);
     const p = this.pending;
     if (p !== null) {
+      const readSeq = this.readSeq;
       if (p.n >= 0) {
         if (this.queue.length >= p.n) {
           const data = this.queue.take(p.n);
@@ -585,7 +609,7 @@ export class NodeCosocket implements Cosocket {
       // ngx_lua re-arms the read timer each time a read makes progress, so the timeout bounds the
       // silence between bytes, not the whole read: a 1 MiB payload trickling in small chops for
       // longer than the timeout is still received.
-      if (this.pending === p) this.readDeadline = performance.now() + p.timeoutMs;
+      if (this.readSeq === readSeq && this.pending !== null) this.readDeadline = performance.now() + p.timeoutMs;
     }
     const need = this.pending?.n ?? 0;
     if (this.queue.length > Math.max(HIGH_WATER, need)) this.stream.pause();
@@ -593,7 +617,7 @@ export class NodeCosocket implements Cosocket {
 
   private settle(p: PendingRead, r: SockRecv): void {
     this.pending = null;
-    deliver(p, r);
+    deliver(this, p, r);
   }
 
   /** Once no read can come any more, the timer must not keep the process alive for up to a timeout. */
