@@ -66,7 +66,7 @@ Benchmarks as ratios against ws 8 and nginx + Lua (the real lua-resty-websocket)
 
 ${renderOptions(options)}
 
-The full run takes about 6-7 minutes and every loop is bounded by count and time. The echo, conns
+The full run takes about 7 minutes and every loop is bounded by count and time. The echo, conns
 and client suites need the nginx + Lua peer (npm run setup); without it their nginx parts are
 skipped. The conns suite needs an open-file limit above 10000 at 5000 connections (it prints the
 limit and skips the counts that do not fit). Every goal is printed with ✓/✗, the goal and the measured value.
