@@ -211,7 +211,7 @@ export function checkTargets(r: BenchReport): TargetCheck[] {
     out.push(check('echo server vs nginx + Lua, pipelined', 0.8, geomean(ngx), `geomean of ${ngx.length} cells, min ${fmtRatio(ngx.length ? Math.min(...ngx) : null)}`));
   }
   if (r.conns) {
-    const at = (name: string, conns: number): ConnsResult | undefined => r.conns!.results.find((x) => x.target === name && x.conns === conns);
+    const at = (name: string, conns: number): ConnsResult | undefined => connsResultAt(r.conns!, name, conns);
     for (const c of r.conns.ratios) {
       const ours = at('ours', c.conns);
       const ws = at('ws', c.conns);
@@ -259,6 +259,11 @@ function fmtKiB(x: number | null | undefined): string {
   return x === null || x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(1);
 }
 
+/** The conns suite's result for one server at one connection count. */
+function connsResultAt(c: ConnsReport, target: string, conns: number): ConnsResult | undefined {
+  return c.results.find((x) => x.target === target && x.conns === conns);
+}
+
 function printConns(c: ConnsReport): void {
   console.log(`
 conns: serial ${fmtSize(c.size)} round trips per connection; msgs/s (p99 ms) | server RSS KiB per open connection | server CPU µs per message (load generator's)`);
@@ -267,7 +272,7 @@ conns: serial ${fmtSize(c.size)} round trips per connection; msgs/s (p99 ms) | s
   const names = ['ours', 'ws', 'nginx+lua', 'tcp', 'tcp-pull'].filter((n) => c.results.some((r) => r.target === n));
   const rows = c.ratios.map((x) => {
     const cells = names.map((n) => {
-      const r = c.results.find((y) => y.target === n && y.conns === x.conns);
+      const r = connsResultAt(c, n, x.conns);
       if (!r) return '-';
       if (r.error && r.msgsPerSec === 0) return 'error';
       return `${fmtRate(r.msgsPerSec)} (${r.p99Ms.toFixed(1)}) | ${fmtKiB(r.rssPerConnKiB)} | ${fmtUs(r.serverCpuUsPerMsg)} (${fmtUs(r.loadgenCpuUsPerMsg)})${r.error ? '!' : ''}`;

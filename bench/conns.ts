@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import type { RunningPeer } from '../lab/peers/index.js';
 import type { ConnsParams, ConnsResult, ConnsTarget } from './conns-loadgen.js';
 import { cpuPlacement, median, pinNginx, spawnBenchChild } from './common.js';
-import { startServerChild } from './echo.js';
+import { isRawEcho, startServerChild } from './echo.js';
 import { benchBuildDir } from './build.js';
 
 export const CONNS_COUNTS = [1, 100, 1000, 5000];
@@ -59,7 +59,7 @@ async function measureCount(o: ConnsOptions, conns: number, ci: number, size: nu
   const bound = 30_000 + 4 * perTarget * 2;
   const servers = await Promise.all(SERVER_KINDS.map(async (kind) => ({ kind, ...(await startServerChild(kind, bound, o.cpuProfDir ? `${o.cpuProfDir}/${conns}` : undefined)) })));
   try {
-    const targets: ConnsTarget[] = servers.map((s) => ({ name: s.kind, host: '127.0.0.1', port: s.port, path: '/', pid: s.pid, rawEcho: s.kind === 'tcp' || s.kind === 'tcp-pull' }));
+    const targets: ConnsTarget[] = servers.map((s) => ({ name: s.kind, host: '127.0.0.1', port: s.port, path: '/', pid: s.pid, rawEcho: isRawEcho(s.kind) }));
     if (o.peer) {
       const u = new URL(o.peer.wsUrl);
       targets.splice(2, 0, { name: 'nginx+lua', host: u.hostname, port: Number(u.port), path: `${u.pathname.replace(/\/$/, '')}/echo?timeout=60000`, pid: ngxPid });

@@ -35,12 +35,17 @@ export interface EchoReport {
 /** The servers bench/echo-server.ts runs. */
 export type EchoServerKind = 'ours' | 'ws' | 'tcp' | 'tcp-pull' | 'ours-deflate' | 'ws-deflate';
 
+/** The raw TCP echoes: they send back the client's own masked frames and run no code of ours to profile. */
+export function isRawEcho(kind: EchoServerKind): boolean {
+  return kind === 'tcp' || kind === 'tcp-pull';
+}
+
 /**
  * Starts bench/echo-server.ts as `kind` on the servers' CPU (cpuPlacement), with a CPU profile of
- * it in cpuProfDir/kind, except for the raw TCP echo.
+ * it in cpuProfDir/kind, except for the raw TCP echoes.
  */
 export async function startServerChild(kind: EchoServerKind, lifetimeMs: number, cpuProfDir?: string): Promise<{ child: ChildHandle; port: number; pid: number }> {
-  const dir = cpuProfDir && kind !== 'tcp' && kind !== 'tcp-pull' ? `${cpuProfDir}/${kind}` : undefined;
+  const dir = cpuProfDir && !isRawEcho(kind) ? `${cpuProfDir}/${kind}` : undefined;
   const child = spawnBenchChild(benchBuildDir(), 'echo-server.ts', [kind, String(lifetimeMs), ...(dir ? [dir] : [])], {}, lifetimeMs + 5000, [], cpuPlacement()?.server);
   const info = (await child.firstJson) as { port: number; pid: number };
   return { child, port: info.port, pid: info.pid };
